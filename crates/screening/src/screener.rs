@@ -1,0 +1,692 @@
+//! In-memory screener: an inverted index over every loaded list (token/deletion keys, phonetic
+//! skeleton keys, glued-name keys), swapped atomically when a list is (re)loaded.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
+
+use crate::country::country_key;
+use crate::matching::{MatchMethod, TokenEvidence, name_score};
+use crate::model::{EntityType, ListSource, PartialDate, SanctionsList};
+use crate::normalize::{NormName, Token, normalize};
+
+/// Default review threshold: scores from 50 to 80 go to manual review.
+pub const REVIEW_THRESHOLD: u8 = 50;
+/// Default block threshold: scores strictly above 80 block.
+pub const BLOCK_THRESHOLD: u8 = 80;
+/// Default number of results.
+pub const DEFAULT_LIMIT: usize = 10;
+/// Default minimum score for a result to be returned.
+pub const DEFAULT_MIN_SCORE: u8 = 40;
+/// Maximum results a query may ask for.
+pub const MAX_LIMIT: usize = 100;
+/// How many best candidate names (by index-key weight) are fully scored per query.
+const CANDIDATES: usize = 96;
+
+/// Outcome of a score against thresholds (spec: `> block` blocks, `review..=block` reviews,
+/// `< review` approves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Below the review threshold.
+    Approve,
+    /// Between the thresholds (inclusive).
+    Review,
+    /// Above the block threshold.
+    Block,
+}
+
+impl Decision {
+    /// Classify `score` with the given thresholds.
+    pub fn from_score(score: u8, review: u8, block: u8) -> Self {
+        if score > block {
+            Decision::Block
+        } else if score >= review {
+            Decision::Review
+        } else {
+            Decision::Approve
+        }
+    }
+
+    /// Classify `score` with [`REVIEW_THRESHOLD`] and [`BLOCK_THRESHOLD`].
+    pub fn from_default_thresholds(score: u8) -> Self {
+        Self::from_score(score, REVIEW_THRESHOLD, BLOCK_THRESHOLD)
+    }
+}
+
+/// A screening query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Query {
+    /// Name to screen (any script).
+    pub name: String,
+    /// Kind of party, when known; a mismatch with the entry lowers the score.
+    #[serde(default)]
+    pub entity_type: Option<EntityType>,
+    /// Date of birth (or registration), when known; raises or lowers the score.
+    #[serde(default)]
+    pub dob: Option<PartialDate>,
+    /// Nationality / country (ISO alpha-2 or English name), when known.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Maximum number of results (capped at [`MAX_LIMIT`]).
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    /// Results scoring below this are dropped.
+    #[serde(default = "default_min_score")]
+    pub min_score: u8,
+}
+
+fn default_limit() -> usize {
+    DEFAULT_LIMIT
+}
+fn default_min_score() -> u8 {
+    DEFAULT_MIN_SCORE
+}
+
+impl Query {
+    /// A name-only query with default limit and minimum score.
+    pub fn new(name: impl Into<String>) -> Self {
+        Query {
+            name: name.into(),
+            entity_type: None,
+            dob: None,
+            country: None,
+            limit: DEFAULT_LIMIT,
+            min_score: DEFAULT_MIN_SCORE,
+        }
+    }
+}
+
+/// Why a query was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The name is empty or whitespace.
+    #[error("name is empty")]
+    EmptyName,
+    /// The name has no letters or digits (only punctuation or symbols).
+    #[error("name has no letters or digits")]
+    NoSearchableText,
+}
+
+/// One score adjustment from supporting data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// `dob`, `country` or `entity_type`.
+    pub factor: String,
+    /// Points added (positive) or removed (negative).
+    pub delta: i8,
+    /// Short human-readable reason.
+    pub detail: String,
+}
+
+/// Why an entry matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Score of the best name alone, 0–100.
+    pub name_score: u8,
+    /// Normalised query as compared.
+    pub normalized_query: String,
+    /// Normalised list name as compared.
+    pub normalized_name: String,
+    /// Per query token evidence.
+    pub tokens: Vec<TokenEvidence>,
+    /// Adjustments from date of birth, country and entity type.
+    pub adjustments: Vec<Adjustment>,
+}
+
+/// One screening hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// Final score 0–100 (name score plus adjustments).
+    pub score: u8,
+    /// List of the matched entry.
+    pub source: ListSource,
+    /// Id of the entry in its list.
+    pub entry_id: String,
+    /// Primary name of the entry.
+    pub entry_name: String,
+    /// The name (primary or alias) that matched best, as published.
+    pub matched_name: String,
+    /// How it matched.
+    pub method: MatchMethod,
+    /// Entity type of the entry.
+    pub entity_type: EntityType,
+    /// Programmes of the entry.
+    pub programs: Vec<String>,
+    /// Explanation.
+    pub evidence: Evidence,
+}
+
+/// Summary of a loaded list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListInfo {
+    /// The list.
+    pub source: ListSource,
+    /// Content SHA-256.
+    pub version: String,
+    /// Number of entries.
+    pub entries: usize,
+}
+
+/// Size of the current index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexStats {
+    /// Loaded lists.
+    pub lists: usize,
+    /// Entries over all lists.
+    pub entries: usize,
+    /// Indexed names (primary names and aliases after de-duplication).
+    pub names: usize,
+    /// Distinct index keys.
+    pub keys: usize,
+    /// Total posting-list entries.
+    pub postings: usize,
+    /// Estimated heap bytes of the index (names, tokens, keys, postings), excluding the lists.
+    pub approx_bytes: usize,
+}
+
+struct IndexedName {
+    list: u16,
+    entry: u32,
+    /// 0 = primary name, i = alias i-1.
+    name_ix: u16,
+    norm: NormName,
+}
+
+/// An immutable index over a set of lists.
+struct Index {
+    lists: BTreeMap<ListSource, Arc<SanctionsList>>,
+    list_order: Vec<Arc<SanctionsList>>,
+    names: Vec<IndexedName>,
+    postings: HashMap<u64, Vec<u32>>,
+    /// Number of names containing a canonical token, by hash of the token.
+    df: HashMap<u64, u32>,
+}
+
+fn fnv(tag: u8, s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in std::iter::once(tag).chain(s.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Index keys of one token: canonical form, its single-char deletions (typo tolerance, for
+/// tokens of 4–20 chars) and consonant skeletons (phonetic).
+fn token_keys(t: &Token, out: &mut Vec<u64>) {
+    let c = t.canon.as_str();
+    out.push(fnv(b'D', c));
+    if (4..=20).contains(&c.len()) && c.is_ascii() {
+        let mut buf = String::with_capacity(c.len());
+        for i in 0..c.len() {
+            if i > 0 && c.as_bytes()[i] == c.as_bytes()[i - 1] {
+                continue;
+            }
+            buf.clear();
+            buf.push_str(&c[..i]);
+            buf.push_str(&c[i + 1..]);
+            out.push(fnv(b'D', &buf));
+        }
+    }
+    for s in &t.skeletons {
+        if s.len() >= 2 {
+            out.push(fnv(b'S', s));
+        }
+    }
+}
+
+fn concat_key(n: &NormName) -> Option<u64> {
+    (n.tokens.len() >= 2 || n.concat.len() >= 6).then(|| fnv(b'C', &n.concat))
+}
+
+impl Index {
+    fn empty() -> Self {
+        Index {
+            lists: BTreeMap::new(),
+            list_order: Vec::new(),
+            names: Vec::new(),
+            postings: HashMap::new(),
+            df: HashMap::new(),
+        }
+    }
+
+    fn build(lists: BTreeMap<ListSource, Arc<SanctionsList>>) -> Self {
+        let list_order: Vec<Arc<SanctionsList>> = lists.values().cloned().collect();
+        let mut names = Vec::new();
+        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut df: HashMap<u64, u32> = HashMap::new();
+        let mut keys = Vec::new();
+        for (li, list) in list_order.iter().enumerate() {
+            for (ei, entry) in list.entries.iter().enumerate() {
+                let mut seen_texts: Vec<String> = Vec::new();
+                for (ni, raw) in entry.all_names().enumerate() {
+                    let norm = normalize(raw);
+                    if norm.tokens.is_empty() {
+                        continue;
+                    }
+                    let text = norm.text();
+                    if seen_texts.contains(&text) {
+                        continue;
+                    }
+                    seen_texts.push(text);
+                    let id = names.len() as u32;
+                    keys.clear();
+                    let mut canons: Vec<&str> = Vec::new();
+                    for t in &norm.tokens {
+                        token_keys(t, &mut keys);
+                        if !canons.contains(&t.canon.as_str()) {
+                            canons.push(&t.canon);
+                        }
+                    }
+                    for c in canons {
+                        *df.entry(fnv(b'D', c)).or_insert(0) += 1;
+                    }
+                    if let Some(k) = concat_key(&norm) {
+                        keys.push(k);
+                    }
+                    keys.sort_unstable();
+                    keys.dedup();
+                    for &k in &keys {
+                        postings.entry(k).or_default().push(id);
+                    }
+                    names.push(IndexedName {
+                        list: li as u16,
+                        entry: ei as u32,
+                        name_ix: ni.min(u16::MAX as usize) as u16,
+                        norm,
+                    });
+                }
+            }
+        }
+        for p in postings.values_mut() {
+            p.shrink_to_fit();
+        }
+        Index {
+            lists,
+            list_order,
+            names,
+            postings,
+            df,
+        }
+    }
+
+    fn token_weight(&self, t: &Token) -> f64 {
+        let n = self.names.len().max(2) as f64;
+        let df = self
+            .df
+            .get(&fnv(b'D', &t.canon))
+            .copied()
+            .unwrap_or(0)
+            .max(1) as f64;
+        let idf = ((n / df).ln() / n.ln()).clamp(0.0, 1.0);
+        let rarity = 0.25 + 0.75 * idf;
+        let len = t.canon.len().min(10) as f64;
+        rarity * (2.0 + len) / 12.0
+    }
+
+    fn stats(&self) -> IndexStats {
+        let mut bytes = self.names.capacity() * std::mem::size_of::<IndexedName>();
+        for n in &self.names {
+            bytes +=
+                n.norm.concat.capacity() + n.norm.tokens.capacity() * std::mem::size_of::<Token>();
+            for t in &n.norm.tokens {
+                bytes += t.text.capacity() + t.canon.capacity();
+                bytes += t.metaphone.iter().map(String::capacity).sum::<usize>();
+                bytes += t.skeletons.iter().map(|s| s.capacity() + 24).sum::<usize>();
+            }
+        }
+        let postings: usize = self.postings.values().map(Vec::len).sum();
+        bytes += self
+            .postings
+            .values()
+            .map(|p| p.capacity() * 4)
+            .sum::<usize>();
+        // hashbrown: key + value + 1 control byte per bucket, ~87.5 % load.
+        bytes += self.postings.capacity() * (8 + std::mem::size_of::<Vec<u32>>() + 1);
+        bytes += self.df.capacity() * (8 + 4 + 1);
+        IndexStats {
+            lists: self.lists.len(),
+            entries: self.lists.values().map(|l| l.entries.len()).sum(),
+            names: self.names.len(),
+            keys: self.postings.len(),
+            postings,
+            approx_bytes: bytes,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Scratch {
+    acc: Vec<f32>,
+    last: Vec<u16>,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Screens names against every loaded list. Cheap to share (`Arc<Screener>`); searches never
+/// block on list reloads: a reload builds a new index and swaps it in atomically.
+pub struct Screener {
+    index: ArcSwap<Index>,
+    writer: Mutex<()>,
+}
+
+impl Default for Screener {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Screener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screener")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Screener {
+    /// An empty screener (no lists).
+    pub fn new() -> Self {
+        Screener {
+            index: ArcSwap::from_pointee(Index::empty()),
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// Load or replace the list of `list.source`, rebuilding the index off to the side and
+    /// swapping it in. Searches running meanwhile keep using the previous index.
+    pub fn replace_list(&self, list: SanctionsList) -> ListInfo {
+        let info = ListInfo {
+            source: list.source.clone(),
+            version: list.version.clone(),
+            entries: list.entries.len(),
+        };
+        self.update(|lists| {
+            lists.insert(list.source.clone(), Arc::new(list));
+        });
+        tracing::info!(source = %info.source, version = %info.version, entries = info.entries, "screening list loaded");
+        info
+    }
+
+    /// Remove a list. Returns false if it was not loaded.
+    pub fn remove_list(&self, source: &ListSource) -> bool {
+        let mut removed = false;
+        self.update(|lists| removed = lists.remove(source).is_some());
+        removed
+    }
+
+    fn update(&self, f: impl FnOnce(&mut BTreeMap<ListSource, Arc<SanctionsList>>)) {
+        // Writers are serialised so that two reloads cannot lose each other's list; a poisoned
+        // lock only means another writer panicked, the index itself is immutable.
+        let _guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lists = self.index.load().lists.clone();
+        f(&mut lists);
+        self.index.store(Arc::new(Index::build(lists)));
+    }
+
+    /// Loaded lists.
+    pub fn lists(&self) -> Vec<ListInfo> {
+        self.index
+            .load()
+            .lists
+            .values()
+            .map(|l| ListInfo {
+                source: l.source.clone(),
+                version: l.version.clone(),
+                entries: l.entries.len(),
+            })
+            .collect()
+    }
+
+    /// The currently loaded version of one list.
+    pub fn list(&self, source: &ListSource) -> Option<Arc<SanctionsList>> {
+        self.index.load().lists.get(source).cloned()
+    }
+
+    /// Index size.
+    pub fn stats(&self) -> IndexStats {
+        self.index.load().stats()
+    }
+
+    /// Screen one name. Results are sorted by score (descending), then source and id; at most
+    /// `query.limit` results with score ≥ `query.min_score`, one per entry.
+    pub fn search(&self, query: &Query) -> Result<Vec<Match>, QueryError> {
+        if query.name.trim().is_empty() {
+            return Err(QueryError::EmptyName);
+        }
+        let norm = normalize(&query.name);
+        if norm.tokens.is_empty() {
+            return Err(QueryError::NoSearchableText);
+        }
+        let index = self.index.load();
+        let limit = query.limit.min(MAX_LIMIT);
+        if limit == 0 || index.names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let candidates = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            candidates(&index, &norm, &mut s)
+        });
+        let weight = |t: &Token| index.token_weight(t);
+        // Best name per entry.
+        let mut best: HashMap<(u16, u32), (f64, u32, crate::matching::NameScore)> = HashMap::new();
+        for id in candidates {
+            let n = &index.names[id as usize];
+            let ns = name_score(&norm, &n.norm, &weight);
+            if ns.score <= 0.0 {
+                continue;
+            }
+            let key = (n.list, n.entry);
+            match best.get(&key) {
+                Some((s, _, _)) if *s >= ns.score => {}
+                _ => {
+                    best.insert(key, (ns.score, id, ns));
+                }
+            }
+        }
+        let qcountry = query.country.as_deref().and_then(country_key);
+        let qtext = norm.text();
+        let mut out: Vec<Match> = Vec::new();
+        for ((li, ei), (score, id, ns)) in best {
+            let list = &index.list_order[li as usize];
+            let entry = &list.entries[ei as usize];
+            let name = &index.names[id as usize];
+            let name_score = (score * 100.0).round();
+            let mut adjustments = Vec::new();
+            if let Some(qt) = query.entity_type
+                && qt != EntityType::Unknown
+                && entry.entity_type != EntityType::Unknown
+            {
+                if qt == entry.entity_type {
+                    adjustments.push(adj("entity_type", 3, "same entity type"));
+                } else {
+                    adjustments.push(adj("entity_type", -25, "different entity type"));
+                }
+            }
+            if let Some(qd) = &query.dob
+                && !entry.dates_of_birth.is_empty()
+            {
+                if entry.dates_of_birth.iter().any(|d| d.same_day(qd)) {
+                    adjustments.push(adj("dob", 10, "same date of birth"));
+                } else if entry.dates_of_birth.iter().any(|d| d.compatible(qd)) {
+                    adjustments.push(adj("dob", 5, "compatible date of birth"));
+                } else {
+                    adjustments.push(adj("dob", -20, "different date of birth"));
+                }
+            }
+            if let Some(qc) = &qcountry {
+                let mut ecs = entry
+                    .nationalities
+                    .iter()
+                    .filter_map(|c| country_key(c))
+                    .peekable();
+                if ecs.peek().is_some() {
+                    if ecs.any(|c| &c == qc) {
+                        adjustments.push(adj("country", 5, "same nationality"));
+                    } else {
+                        adjustments.push(adj("country", -10, "different nationality"));
+                    }
+                }
+            }
+            let total = name_score + adjustments.iter().map(|a| f64::from(a.delta)).sum::<f64>();
+            let final_score = total.clamp(0.0, 100.0) as u8;
+            if final_score < query.min_score {
+                continue;
+            }
+            let matched_name = entry
+                .all_names()
+                .nth(name.name_ix as usize)
+                .unwrap_or(entry.name.as_str())
+                .to_string();
+            out.push(Match {
+                score: final_score,
+                source: list.source.clone(),
+                entry_id: entry.id.clone(),
+                entry_name: entry.name.clone(),
+                matched_name,
+                method: ns.method,
+                entity_type: entry.entity_type,
+                programs: entry.programs.clone(),
+                evidence: Evidence {
+                    name_score: name_score as u8,
+                    normalized_query: qtext.clone(),
+                    normalized_name: name.norm.text(),
+                    tokens: ns.tokens,
+                    adjustments,
+                },
+            });
+        }
+        out.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(b.evidence.name_score.cmp(&a.evidence.name_score))
+                .then_with(|| a.source.cmp(&b.source))
+                .then_with(|| a.entry_id.cmp(&b.entry_id))
+        });
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Reference scorer without the index: scores the query against every name of every list
+    /// with one whole-string Jaro-Winkler (token-sorted normalised names) and returns the best
+    /// `limit` entries as `(source, entry_id, score 0–100)`. For benchmarks and evaluation only.
+    pub fn brute_force_jaro_winkler(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Vec<(ListSource, String, u8)> {
+        let index = self.index.load();
+        let q = sorted_text(&normalize(name));
+        if q.is_empty() {
+            return Vec::new();
+        }
+        let mut best: HashMap<(u16, u32), f64> = HashMap::new();
+        for n in &index.names {
+            let s = strsim::jaro_winkler(&q, &sorted_text(&n.norm));
+            let e = best.entry((n.list, n.entry)).or_insert(0.0);
+            if s > *e {
+                *e = s;
+            }
+        }
+        let mut v: Vec<((u16, u32), f64)> = best.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(limit);
+        v.into_iter()
+            .map(|((li, ei), s)| {
+                let list = &index.list_order[li as usize];
+                (
+                    list.source.clone(),
+                    list.entries[ei as usize].id.clone(),
+                    (s * 100.0).round() as u8,
+                )
+            })
+            .collect()
+    }
+}
+
+fn sorted_text(n: &NormName) -> String {
+    let mut v: Vec<&str> = n.tokens.iter().map(|t| t.text.as_str()).collect();
+    v.sort_unstable();
+    v.join(" ")
+}
+
+fn adj(factor: &str, delta: i8, detail: &str) -> Adjustment {
+    Adjustment {
+        factor: factor.into(),
+        delta,
+        detail: detail.into(),
+    }
+}
+
+/// Candidate generation: every query key's posting list adds the key's IDF weight to the names
+/// it holds (once per query token), and the best [`CANDIDATES`] names are returned.
+fn candidates(index: &Index, q: &NormName, s: &mut Scratch) -> Vec<u32> {
+    let n = index.names.len();
+    if s.acc.len() != n {
+        s.acc = vec![0.0; n];
+        s.last = vec![0; n];
+    }
+    s.touched.clear();
+    let total = n as f64;
+    let mut keys = Vec::new();
+    let mut groups: Vec<Vec<u64>> = q
+        .tokens
+        .iter()
+        .map(|t| {
+            keys.clear();
+            token_keys(t, &mut keys);
+            keys.clone()
+        })
+        .collect();
+    if let Some(k) = concat_key(q) {
+        groups.push(vec![k]);
+    }
+    for (gi, group) in groups.iter().enumerate() {
+        let mark = gi as u16 + 1;
+        let mut lists: Vec<(f64, &Vec<u32>)> = group
+            .iter()
+            .filter_map(|k| index.postings.get(k))
+            .map(|p| ((1.0 + total / p.len() as f64).ln(), p))
+            .collect();
+        lists.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (w, p) in lists {
+            for &id in p {
+                let i = id as usize;
+                if s.last[i] != mark {
+                    if s.acc[i] == 0.0 {
+                        s.touched.push(id);
+                    }
+                    s.last[i] = mark;
+                    s.acc[i] += w as f32;
+                }
+            }
+        }
+    }
+    let mut cands = std::mem::take(&mut s.touched);
+    if cands.len() > CANDIDATES {
+        let acc = &s.acc;
+        cands.select_nth_unstable_by(CANDIDATES - 1, |a, b| {
+            acc[*b as usize].total_cmp(&acc[*a as usize]).then(a.cmp(b))
+        });
+        for &id in &cands[CANDIDATES..] {
+            s.acc[id as usize] = 0.0;
+            s.last[id as usize] = 0;
+        }
+        cands.truncate(CANDIDATES);
+    }
+    for &id in &cands {
+        s.acc[id as usize] = 0.0;
+        s.last[id as usize] = 0;
+    }
+    cands
+}
