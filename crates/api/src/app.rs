@@ -1,0 +1,37 @@
+//! The application: the route table wrapped in the middleware stack. Read top to bottom, the
+//! stack is the order a request meets it, which follows the spec's layer diagram (transport is
+//! below this, in the listener; authentication sits on the tenant routes themselves).
+
+use axum::Router;
+use axum::middleware::from_fn;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::error::ApiError;
+use crate::middleware::{observe, problem_fallback, security_headers};
+use crate::routes;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits.clone();
+    let (routes, _) = routes::all(state.clone());
+    routes
+        .fallback(|| async { ApiError::NotFound })
+        .layer(
+            ServiceBuilder::new()
+                // Outermost: every request gets an id, a span and an access-log line.
+                .layer(from_fn(observe))
+                // Headers and problem documents apply to everything below, errors included.
+                .layer(from_fn(security_headers))
+                .layer(from_fn(problem_fallback))
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    limits.request_timeout,
+                ))
+                .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,210 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Every refusal a client can see has a stable `type` (a slug under `PROBLEM_BASE`) and a fixed
+//! title; the `detail` never carries internal causes, which are logged instead.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use benteng_auth::AuthError;
+use serde::Serialize;
+
+pub const PROBLEM_BASE: &str = "https://benteng.dev/problems/";
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// One invalid field of a request, named by its dotted path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthenticated(AuthError),
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("malformed request: {0}")]
+    BadRequest(&'static str),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("validation failed")]
+    Validation(Vec<FieldProblem>),
+    #[error("service unavailable")]
+    Unavailable { retry_after_secs: u32 },
+    #[error("request timed out")]
+    Timeout,
+    #[error("internal error")]
+    Internal,
+}
+
+/// The problem document. `errors` lists invalid fields on validation failures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: &'static str,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    /// Status, stable slug and title of each error.
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            ),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            BadRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "Malformed request",
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-failed",
+                "Validation failed",
+            ),
+            Unavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Request timed out",
+            ),
+            Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            ApiError::Unauthenticated(reason) => Some(reason.to_string()),
+            ApiError::Forbidden(why) | ApiError::BadRequest(why) => Some((*why).to_owned()),
+            _ => None,
+        }
+    }
+
+    /// The error a bare status stands for, for responses produced below our handlers (the
+    /// router's 404/405, the body limit's 413, the timeout, a caught panic).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
+            StatusCode::UNAUTHORIZED => ApiError::Unauthenticated(AuthError::Missing),
+            StatusCode::FORBIDDEN => ApiError::Forbidden("forbidden"),
+            s if s == StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable {
+                retry_after_secs: 1,
+            },
+            s if s.is_client_error() => ApiError::BadRequest("the request could not be understood"),
+            _ => ApiError::Internal,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        let problem = Problem {
+            type_uri: format!("{PROBLEM_BASE}{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match &self {
+                ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut response = (status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        match self {
+            ApiError::Unauthenticated(reason) => {
+                let error = match reason {
+                    AuthError::Missing => r#"Bearer realm="benteng""#,
+                    AuthError::Unavailable => {
+                        r#"Bearer realm="benteng", error="temporarily_unavailable""#
+                    }
+                    _ => r#"Bearer realm="benteng", error="invalid_token""#,
+                };
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(error));
+            }
+            ApiError::Unavailable { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::TenantSuspended => ApiError::Forbidden("the tenant is suspended"),
+            AuthError::Unavailable => ApiError::Unavailable {
+                retry_after_secs: 1,
+            },
+            other => ApiError::Unauthenticated(other),
+        }
+    }
+}
+
+impl From<benteng_store::StoreError> for ApiError {
+    fn from(error: benteng_store::StoreError) -> Self {
+        match error {
+            benteng_store::StoreError::NotFound => ApiError::NotFound,
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::Unavailable {
+                    retry_after_secs: 1,
+                }
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

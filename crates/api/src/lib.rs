@@ -1,0 +1,17 @@
+//! The HTTP layer: the only crate that knows axum. Routers per resource under `routes`, the
+//! middleware stack in `app`, one error type rendered as problem+json in `error`.
+
+pub mod app;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+
+pub use app::router;
+pub use routes::{Access, ApiDoc};
+pub use state::{AppState, HttpLimits};
+
+/// Every route with its access class, for tests and for `benteng routes`.
+pub fn route_table(state: AppState) -> Vec<(&'static str, Access)> {
+    routes::all(state).1
+}

@@ -1,0 +1,176 @@
+//! The middleware a request passes, each one job. `app::router` stacks them in the spec's order.
+
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use benteng_auth::{AuthError, Principal};
+use tracing::Instrument;
+
+use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::state::AppState;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request, on every log line it causes and in its response's `X-Request-Id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client's request id is kept when it is short and plain, so it can be correlated; anything
+/// else is replaced, so hostile ids never reach the logs.
+fn request_id_from(headers: &HeaderMap) -> String {
+    headers
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("req_{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Request id, a tracing span carrying it, one access-log line and the request metrics.
+/// Only the method, the route template and the status are recorded: no query strings, bodies or
+/// headers, which may carry secrets or personal data.
+pub async fn observe(mut request: Request, next: Next) -> Response {
+    let id = request_id_from(request.headers());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_us = elapsed.as_micros() as u64,
+            "request completed"
+        );
+    });
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    response
+}
+
+/// Turns any error response that is not already a problem document (the router's 404 and 405,
+/// the body limit's 413, a timeout, a caught panic) into one, so every error looks alike.
+pub async fn problem_fallback(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_CONTENT_TYPE.as_bytes());
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut replaced = ApiError::from_status(status).into_response();
+    if let Some(allow) = allow {
+        replaced.headers_mut().insert(header::ALLOW, allow);
+    }
+    replaced
+}
+
+/// The spec's security headers, on every response including errors, plus `no-store`: API
+/// answers carry account data and must not sit in shared caches.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("content-security-policy", "default-src 'self'"),
+        ("x-xss-protection", "1; mode=block"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("cache-control", "no-store"),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    response
+}
+
+/// Authentication for tenant routes: the one place credentials are read. On success the
+/// `Principal` rides in the request's extensions for `Caller` to pick up.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map_err(|_| AuthError::Malformed));
+    let outcome = match authorization {
+        Some(Err(error)) => Err(error),
+        Some(Ok(value)) => state.auth.authenticate(Some(value)).await,
+        None => state.auth.authenticate(None).await,
+    };
+    match outcome {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(error) => {
+            metrics::counter!("auth_failures_total", "reason" => reason_label(error)).increment(1);
+            tracing::warn!(target: "security", reason = reason_label(error), "authentication refused");
+            ApiError::from(error).into_response()
+        }
+    }
+}
+
+fn reason_label(error: AuthError) -> &'static str {
+    match error {
+        AuthError::Missing => "missing",
+        AuthError::Malformed => "malformed",
+        AuthError::Unknown => "unknown",
+        AuthError::Expired => "expired",
+        AuthError::Revoked => "revoked",
+        AuthError::TenantSuspended => "tenant_suspended",
+        AuthError::Unavailable => "unavailable",
+    }
+}
+
+/// The authenticated caller, for handlers. Extraction fails with 401 when no principal is
+/// present, so a handler that asks for a `Caller` can never run unauthenticated, whatever the
+/// route table says.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or(ApiError::Unauthenticated(AuthError::Missing))
+    }
+}

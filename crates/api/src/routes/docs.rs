@@ -1,0 +1,69 @@
+//! The API description (`/openapi.json`) and a docs page that renders it without any CDN: the
+//! page, its script and its style are served from here, so it works offline and under the
+//! spec's `Content-Security-Policy: default-src 'self'`.
+
+use axum::Json;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{Routes, health, tenant};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "benteng", description = "The secure front door of a B2B cross-border payment rail."),
+    paths(health::healthz, health::readyz, health::metrics, tenant::current_tenant, openapi_json),
+    components(schemas(crate::error::Problem, crate::error::FieldProblem)),
+    modifiers(&BearerKeys),
+    tags((name = "operations"), (name = "tenant"))
+)]
+pub struct ApiDoc;
+
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .public("/openapi.json", get(openapi_json))
+        .public("/docs", get(page))
+        .public("/docs/docs.js", get(script))
+        .public("/docs/docs.css", get(style))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, content_type = "application/json")))]
+pub async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("../../assets/docs.html"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../assets/docs.js"),
+    )
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../assets/docs.css"),
+    )
+}

@@ -1,0 +1,322 @@
+//! API keys, following the spec's lookup flow: keyed hash → cache → database → expiry,
+//! revocation and tenant checks → tenant in the request context.
+//!
+//! Caches, in the order a lookup meets them: this instance's memory, the shared cache (Redis in
+//! production), the database. A revocation or tenant change rewrites the shared entry from the
+//! database and tells every instance over pub/sub to drop its local entry, so a revoked key is
+//! refused everywhere within a network round trip, not after the 5-minute TTL.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use benteng_core::api_key::{
+    ApiKeyRecord, ApiKeyShape, BASE62, KeyEnvironment, KeyRefusal, SECRET_LEN, display_prefix,
+};
+use benteng_core::ids::{ApiKeyId, TenantId};
+use benteng_core::tenant::Tenant;
+use benteng_crypto::{ExposeSecret, KeyedHasher, SecretString, constant_time_eq, random_string};
+use benteng_shared_state::{Event, SharedStateHandle};
+use benteng_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::cache::LocalCache;
+use crate::{AuthError, Credential, Principal};
+
+const INVALIDATION_CHANNEL: &str = "auth.invalidate";
+
+/// What the caches hold: the key's record and its tenant as of the last database read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Verified {
+    key: ApiKeyRecord,
+    tenant: Tenant,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Invalidation {
+    Key { hash: String },
+    Tenant { id: TenantId },
+}
+
+/// A newly issued key: the only moment the key exists in clear.
+pub struct IssuedKey {
+    pub record: ApiKeyRecord,
+    pub key: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyAdminError {
+    #[error("no such tenant")]
+    UnknownTenant,
+    #[error("the tenant is suspended")]
+    TenantSuspended,
+    #[error("no such API key")]
+    UnknownKey,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("could not generate a key: {0}")]
+    Crypto(#[from] benteng_crypto::CryptoError),
+}
+
+pub struct ApiKeyAuthenticator {
+    store: Store,
+    state: SharedStateHandle,
+    hasher: KeyedHasher,
+    local: LocalCache<Verified>,
+    ttl: Duration,
+    /// Bumped on every invalidation received; a lookup that raced one does not fill the cache.
+    epoch: AtomicU64,
+}
+
+impl ApiKeyAuthenticator {
+    pub fn new(store: Store, state: SharedStateHandle, hasher: KeyedHasher, ttl: Duration) -> Self {
+        Self {
+            store,
+            state,
+            hasher,
+            local: LocalCache::new(ttl),
+            ttl,
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts the background tasks that keep this instance's cache honest: the invalidation
+    /// subscriber, and a poll of the database's credential watermark every `poll` (the safety
+    /// net for processes the shared state cannot reach, like the CLI beside an in-process cache).
+    pub fn spawn_invalidation(self: &Arc<Self>, poll: Duration) {
+        let mut subscription = self.state.subscribe(INVALIDATION_CHANNEL);
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(event) = subscription.next().await {
+                let Some(this) = this.upgrade() else { return };
+                this.apply(event);
+            }
+        });
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut last = None;
+            let mut ticker = tokio::time::interval(poll);
+            loop {
+                ticker.tick().await;
+                let Some(this) = this.upgrade() else { return };
+                match this.store.credential_watermark().await {
+                    Ok(mark) => {
+                        if last.is_some_and(|seen| seen != mark) {
+                            this.apply(Event::Resync);
+                        }
+                        last = Some(mark);
+                    }
+                    Err(error) => tracing::warn!(%error, "credential watermark poll failed"),
+                }
+            }
+        });
+    }
+
+    fn apply(&self, event: Event) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        match event {
+            Event::Resync => self.local.clear(),
+            Event::Message(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(Invalidation::Key { hash }) => {
+                    let mut raw = [0u8; 32];
+                    if hex::decode_to_slice(&hash, &mut raw).is_ok() {
+                        self.local.remove(&raw);
+                    }
+                }
+                Ok(Invalidation::Tenant { id }) => self.local.remove_tenant(id),
+                Err(_) => self.local.clear(),
+            },
+        }
+    }
+
+    pub async fn authenticate(&self, presented: &str) -> Result<Principal, AuthError> {
+        let shape = ApiKeyShape::parse(presented).map_err(|_| AuthError::Malformed)?;
+        let hash = self.hasher.hash(presented.as_bytes());
+        let verified = match self.local.get(&hash) {
+            Some(hit) => hit,
+            None => self.load(&hash).await?,
+        };
+        check(&shape, &hash, verified, OffsetDateTime::now_utc())
+    }
+
+    /// Shared cache, then database; fills both caches unless an invalidation raced the read.
+    async fn load(&self, hash: &[u8; 32]) -> Result<Verified, AuthError> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let shared_key = shared_key(hash);
+        let shared = match self.state.get(&shared_key).await {
+            Ok(value) => value.and_then(|bytes| serde_json::from_slice::<Verified>(&bytes).ok()),
+            Err(error) => {
+                // The database is the truth; going to it when the cache is down is safe.
+                tracing::warn!(%error, "shared cache unavailable for key lookup");
+                None
+            }
+        };
+        let verified = match shared {
+            Some(verified) => verified,
+            None => {
+                let verified = self.read_database(hash).await?;
+                if let Ok(bytes) = serde_json::to_vec(&verified) {
+                    // Only if absent: a concurrent revocation's fresher entry must win.
+                    let _ = self
+                        .state
+                        .set_if_absent(&shared_key, &bytes, self.ttl)
+                        .await;
+                }
+                verified
+            }
+        };
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            self.local
+                .insert(*hash, verified.key.tenant_id, verified.clone());
+        }
+        Ok(verified)
+    }
+
+    async fn read_database(&self, hash: &[u8; 32]) -> Result<Verified, AuthError> {
+        match self.store.api_key_by_hash(hash).await {
+            Ok((key, tenant)) => Ok(Verified { key, tenant }),
+            Err(StoreError::NotFound) => Err(AuthError::Unknown),
+            Err(error) => {
+                tracing::error!(%error, "key lookup failed");
+                Err(AuthError::Unavailable)
+            }
+        }
+    }
+
+    /// Issues a key and returns it; this is the only time it is seen in clear.
+    pub async fn issue(
+        &self,
+        tenant_id: TenantId,
+        environment: KeyEnvironment,
+        lifetime: Option<time::Duration>,
+    ) -> Result<IssuedKey, KeyAdminError> {
+        let tenant = match self.store.tenant(tenant_id).await {
+            Ok(tenant) => tenant,
+            Err(StoreError::NotFound) => return Err(KeyAdminError::UnknownTenant),
+            Err(error) => return Err(KeyAdminError::Store(error)),
+        };
+        if !tenant.is_active() {
+            return Err(KeyAdminError::TenantSuspended);
+        }
+        let secret = random_string(BASE62, SECRET_LEN)?;
+        let shape = ApiKeyShape {
+            environment,
+            tenant_id,
+        };
+        let key = shape
+            .assemble(secret.expose_secret())
+            .map_err(|_| KeyAdminError::Crypto(benteng_crypto::CryptoError::Random))?;
+        let now = OffsetDateTime::now_utc();
+        let record = ApiKeyRecord {
+            id: ApiKeyId::new(),
+            tenant_id,
+            environment,
+            display_prefix: display_prefix(&key),
+            hash: self.hasher.hash(key.as_bytes()),
+            created_at: now,
+            expires_at: lifetime.map(|d| now + d),
+            revoked_at: None,
+        };
+        self.store
+            .insert_api_key(&record)
+            .await
+            .map_err(KeyAdminError::Store)?;
+        Ok(IssuedKey {
+            record,
+            key: SecretString::from(key),
+        })
+    }
+
+    /// Revokes a key in the database and on every instance.
+    pub async fn revoke(&self, key_id: ApiKeyId) -> Result<ApiKeyRecord, KeyAdminError> {
+        let record = match self
+            .store
+            .revoke_api_key(key_id, OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(record) => record,
+            Err(StoreError::NotFound) => return Err(KeyAdminError::UnknownKey),
+            Err(error) => return Err(KeyAdminError::Store(error)),
+        };
+        self.refresh(&record.hash).await;
+        self.announce(&Invalidation::Key {
+            hash: hex::encode(record.hash),
+        })
+        .await;
+        Ok(record)
+    }
+
+    /// Call after a tenant's status changed: its keys' cache entries are rewritten everywhere.
+    pub async fn tenant_changed(&self, tenant_id: TenantId) -> Result<(), KeyAdminError> {
+        let keys = self
+            .store
+            .api_keys_of(tenant_id)
+            .await
+            .map_err(KeyAdminError::Store)?;
+        for key in &keys {
+            self.refresh(&key.hash).await;
+        }
+        self.announce(&Invalidation::Tenant { id: tenant_id }).await;
+        Ok(())
+    }
+
+    /// Overwrites the shared entry with the database's current truth.
+    async fn refresh(&self, hash: &[u8; 32]) {
+        self.local.remove(hash);
+        let key = shared_key(hash);
+        let written = match self.read_database(hash).await {
+            Ok(verified) => match serde_json::to_vec(&verified) {
+                Ok(bytes) => self.state.set(&key, &bytes, self.ttl).await,
+                Err(_) => self.state.delete(&key).await,
+            },
+            Err(_) => self.state.delete(&key).await,
+        };
+        if let Err(error) = written {
+            // Instances still refuse within the TTL via pub/sub and the watermark poll.
+            tracing::warn!(%error, "could not update the shared key cache");
+        }
+    }
+
+    async fn announce(&self, invalidation: &Invalidation) {
+        let Ok(message) = serde_json::to_vec(invalidation) else {
+            return;
+        };
+        if let Err(error) = self.state.publish(INVALIDATION_CHANNEL, &message).await {
+            tracing::warn!(%error, "could not publish a key invalidation");
+        }
+    }
+}
+
+fn shared_key(hash: &[u8; 32]) -> String {
+    format!("apikey:{}", hex::encode(hash))
+}
+
+fn check(
+    shape: &ApiKeyShape,
+    hash: &[u8; 32],
+    verified: Verified,
+    now: OffsetDateTime,
+) -> Result<Principal, AuthError> {
+    let matches = constant_time_eq(&verified.key.hash, hash);
+    if !matches || verified.key.tenant_id != shape.tenant_id {
+        return Err(AuthError::Unknown);
+    }
+    verified
+        .key
+        .check_usable(now)
+        .map_err(|refusal| match refusal {
+            KeyRefusal::Expired => AuthError::Expired,
+            KeyRefusal::Revoked => AuthError::Revoked,
+        })?;
+    if !verified.tenant.is_active() {
+        return Err(AuthError::TenantSuspended);
+    }
+    Ok(Principal {
+        credential: Credential::ApiKey {
+            key_id: verified.key.id,
+            environment: verified.key.environment,
+        },
+        tenant: verified.tenant,
+    })
+}

@@ -1,0 +1,83 @@
+//! Authentication: who is calling, and for which tenant it acts.
+//!
+//! One `Authenticator` knows every credential scheme (API keys now; SNAP and FAPI tokens join it
+//! later). The HTTP layer hands it the request's credentials and gets back a `Principal` or a
+//! refusal; handlers never parse credentials themselves.
+
+mod api_keys;
+mod cache;
+
+use std::sync::Arc;
+
+use benteng_core::api_key::KeyEnvironment;
+use benteng_core::ids::ApiKeyId;
+use benteng_core::tenant::Tenant;
+
+pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant: Tenant,
+    pub credential: Credential,
+}
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    ApiKey {
+        key_id: ApiKeyId,
+        environment: KeyEnvironment,
+    },
+}
+
+/// Why a request is not authenticated. Callers map these to 401/403 without revealing which
+/// check failed to the client beyond the stable reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no credentials were presented")]
+    Missing,
+    #[error("the credentials are malformed")]
+    Malformed,
+    #[error("the credentials are not recognised")]
+    Unknown,
+    #[error("the credentials have expired")]
+    Expired,
+    #[error("the credentials have been revoked")]
+    Revoked,
+    #[error("the tenant is suspended")]
+    TenantSuspended,
+    #[error("credentials cannot be checked right now")]
+    Unavailable,
+}
+
+/// The one entry point for every scheme.
+#[derive(Clone)]
+pub struct Authenticator {
+    api_keys: Arc<ApiKeyAuthenticator>,
+}
+
+impl Authenticator {
+    pub fn new(api_keys: Arc<ApiKeyAuthenticator>) -> Self {
+        Self { api_keys }
+    }
+
+    pub fn api_keys(&self) -> &ApiKeyAuthenticator {
+        &self.api_keys
+    }
+
+    /// Authenticates from the `Authorization` header value, if any.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        let value = authorization.ok_or(AuthError::Missing)?;
+        let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::Malformed);
+        }
+        let token = token.trim_start_matches(' ');
+        if token.starts_with("sk_") {
+            self.api_keys.authenticate(token).await
+        } else {
+            Err(AuthError::Malformed)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The benteng server's wiring: configuration in, a running application out. `main.rs` adds the
+//! command line; integration tests build the same `App` in-process.
+
+pub mod cli;
+pub mod config;
+mod secrets;
+pub mod telemetry;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use benteng_api::{AppState, HttpLimits};
+use benteng_auth::{ApiKeyAuthenticator, Authenticator};
+use benteng_shared_state::SharedStateHandle;
+use benteng_store::{Store, StoreOptions};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// The long-lived parts every command needs.
+pub struct Services {
+    pub config: Config,
+    pub store: Store,
+    pub shared: SharedStateHandle,
+    pub api_keys: Arc<ApiKeyAuthenticator>,
+}
+
+impl Services {
+    /// Connects to the database (applying migrations) and the shared state.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        let url = config.database_url();
+        if url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        }
+        let store = Store::connect(
+            &url,
+            &StoreOptions {
+                max_connections: config.database.max_connections,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .context("connecting to the database")?;
+        store.migrate().await.context("applying migrations")?;
+        let shared = benteng_shared_state::open(&config.cache.url, &config.cache.namespace)
+            .await
+            .context("connecting to the shared cache")?;
+        let hasher = secrets::api_key_hasher(&config)?;
+        let api_keys = Arc::new(ApiKeyAuthenticator::new(
+            store.clone(),
+            shared.clone(),
+            hasher,
+            Duration::from_secs(config.auth.api_key_cache_ttl_secs),
+        ));
+        Ok(Self {
+            config,
+            store,
+            shared,
+            api_keys,
+        })
+    }
+}
+
+/// A process-wide Prometheus recorder: the `metrics` macros write to one global.
+fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// How often the credential watermark is polled: fast where pub/sub cannot reach the CLI.
+fn watermark_poll(shared: &SharedStateHandle) -> Duration {
+    if shared.backend() == "memory" {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(30)
+    }
+}
+
+/// A server bound to its listener, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+    grace: Duration,
+}
+
+impl Server {
+    pub async fn bind(services: &Services) -> anyhow::Result<Self> {
+        let config = &services.config;
+        services
+            .api_keys
+            .spawn_invalidation(watermark_poll(&services.shared));
+        let state = AppState {
+            store: services.store.clone(),
+            shared: services.shared.clone(),
+            auth: Authenticator::new(services.api_keys.clone()),
+            metrics: metrics_handle()?,
+            limits: Arc::new(HttpLimits {
+                body_limit_bytes: config.http.body_limit_bytes,
+                request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+            }),
+        };
+        let listener = TcpListener::bind(config.server.bind)
+            .await
+            .with_context(|| format!("binding {}", config.server.bind))?;
+        Ok(Self {
+            listener,
+            router: benteng_api::router(state),
+            grace: Duration::from_secs(config.server.shutdown_grace_secs),
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<std::net::SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish within the grace
+    /// period.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let address = self.local_addr()?;
+        tracing::info!(%address, "listening");
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopped_tx.send(());
+        });
+        let grace = self.grace;
+        tokio::select! {
+            result = serve => result.context("serving")?,
+            _ = async move {
+                let _ = stopped_rx.await;
+                tokio::time::sleep(grace).await;
+            } => tracing::warn!("grace period over; dropping remaining connections"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,17 @@
+//! benteng's domain: the types every other crate speaks, and the rules that need no I/O.
+//!
+//! Invariants kept here:
+//! - Money is never a float: amounts are decimal strings on the wire and integer minor units
+//!   in storage (see `money`).
+//! - Every identifier and every validated string is a newtype that can only be built by parsing,
+//!   so holding one means it is valid.
+
+pub mod api_key;
+pub mod country;
+pub mod currency;
+pub mod iban;
+pub mod ids;
+pub mod money;
+pub mod strict_json;
+pub mod tenant;
+pub mod text;

@@ -1,0 +1,108 @@
+//! API-key records. Only keyed hashes are stored; the key itself never reaches this crate.
+
+use benteng_core::api_key::ApiKeyRecord;
+use benteng_core::ids::{ApiKeyId, TenantId};
+use benteng_core::tenant::Tenant;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::rows::{hash_at, optional_time_at, parsed, time_at, to_micros};
+use crate::tenants::tenant_from_row;
+use crate::{Store, StoreError, StoreResult};
+
+macro_rules! columns {
+    () => {
+        "k.id AS key_id, k.tenant_id, k.environment, k.display_prefix, k.key_hash, \
+         k.created_at AS key_created_at, k.expires_at, k.revoked_at"
+    };
+}
+
+fn key_from_row(row: &AnyRow) -> StoreResult<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: parsed(row, "key_id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        environment: parsed(row, "environment")?,
+        display_prefix: sqlx::Row::try_get(row, "display_prefix")?,
+        hash: hash_at(row, "key_hash")?,
+        created_at: time_at(row, "key_created_at")?,
+        expires_at: optional_time_at(row, "expires_at")?,
+        revoked_at: optional_time_at(row, "revoked_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, environment, display_prefix, key_hash, \
+             created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(key.id.to_string())
+        .bind(key.tenant_id.to_string())
+        .bind(key.environment.as_str())
+        .bind(&key.display_prefix)
+        .bind(hex::encode(key.hash))
+        .bind(to_micros(key.created_at))
+        .bind(key.expires_at.map(to_micros))
+        .bind(key.revoked_at.map(to_micros))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    /// The key with this keyed hash and its tenant, in one round trip: the authentication path.
+    pub async fn api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<(ApiKeyRecord, Tenant)> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            ", t.id, t.name, t.tier, t.status, t.created_at \
+             FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1"
+        ))
+        .bind(hex::encode(hash))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((key_from_row(&row)?, tenant_from_row(&row)?))
+    }
+
+    pub async fn api_key(&self, id: ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM api_keys k WHERE k.id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    pub async fn api_keys_of(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM api_keys k WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id"
+        ))
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(key_from_row)
+        .collect()
+    }
+
+    /// Marks a key revoked; revoking twice keeps the first revocation time.
+    pub async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> StoreResult<ApiKeyRecord> {
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(to_micros(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        self.api_key(id).await
+    }
+}

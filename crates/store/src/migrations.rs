@@ -1,0 +1,141 @@
+//! Schema migrations, embedded in the binary, one list per backend with the same versions.
+//!
+//! A small runner instead of sqlx's: it works through the `Any` driver, records a checksum of
+//! each applied script (an edited script is refused, not silently skipped), and serialises
+//! concurrent starts with an advisory lock on PostgreSQL (SQLite has one writer anyway).
+
+use sqlx::{AnyPool, Row};
+
+use crate::{Backend, StoreError, StoreResult};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, in order. A script exists for each backend or this does not compile.
+pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_tenants_and_api_keys")];
+
+/// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
+const PG_MIGRATION_LOCK: i64 = 0x6265_6e74_656e_67;
+
+pub(crate) async fn apply(pool: &AnyPool, backend: Backend) -> StoreResult<Vec<i64>> {
+    let mut conn = pool.acquire().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(PG_MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply_locked(&mut conn, backend).await;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(PG_MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn apply_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> StoreResult<Vec<i64>> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY,
+             name TEXT NOT NULL,
+             checksum TEXT NOT NULL,
+             applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let applied = sqlx::query("SELECT version, checksum FROM schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut done = Vec::new();
+    for row in &applied {
+        done.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
+    }
+
+    let mut newly_applied = Vec::new();
+    for migration in MIGRATIONS {
+        let script = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        let checksum = hex::encode(benteng_crypto::sha256(script.as_bytes()));
+        if let Some((_, recorded)) = done.iter().find(|(v, _)| *v == migration.version) {
+            if *recorded != checksum {
+                return Err(StoreError::MigrationChanged {
+                    version: migration.version,
+                });
+            }
+            continue;
+        }
+        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        sqlx::raw_sql(script).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(&checksum)
+        .bind(crate::rows::now_micros())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "migration applied"
+        );
+        newly_applied.push(migration.version);
+    }
+    Ok(newly_applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_strictly_increasing_and_named_after_their_files() {
+        let mut previous = 0;
+        for m in MIGRATIONS {
+            assert!(m.version > previous, "{} out of order", m.name);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+            previous = m.version;
+        }
+    }
+
+    #[test]
+    fn every_script_file_is_listed() {
+        for dir in ["sqlite", "postgres"] {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/").to_owned() + dir;
+            let mut files: Vec<String> = std::fs::read_dir(&path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            files.sort();
+            let listed: Vec<String> = MIGRATIONS
+                .iter()
+                .map(|m| format!("{}.sql", m.name))
+                .collect();
+            assert_eq!(files, listed, "{dir}");
+        }
+    }
+}

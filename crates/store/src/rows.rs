@@ -1,0 +1,48 @@
+//! Conversions between column values and domain types, in one place.
+
+use std::str::FromStr;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::{StoreError, StoreResult};
+
+pub(crate) fn now_micros() -> i64 {
+    to_micros(OffsetDateTime::now_utc())
+}
+
+pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
+    // i128 → i64 cannot overflow for any date a `time` value can hold before year 294,247.
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_micros(micros: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+}
+
+pub(crate) fn time_at(row: &AnyRow, column: &str) -> StoreResult<OffsetDateTime> {
+    from_micros(row.try_get(column)?)
+}
+
+pub(crate) fn optional_time_at(row: &AnyRow, column: &str) -> StoreResult<Option<OffsetDateTime>> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(from_micros)
+        .transpose()
+}
+
+/// Parses a text column into a domain type, treating refusal as corruption.
+pub(crate) fn parsed<T: FromStr>(row: &AnyRow, column: &str) -> StoreResult<T> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("column {column} holds an invalid value")))
+}
+
+pub(crate) fn hash_at(row: &AnyRow, column: &str) -> StoreResult<[u8; 32]> {
+    let text: String = row.try_get(column)?;
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(&text, &mut out)
+        .map_err(|_| StoreError::Corrupt(format!("column {column} is not a 32-byte hex hash")))?;
+    Ok(out)
+}

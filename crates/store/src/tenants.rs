@@ -1,0 +1,102 @@
+//! Tenants.
+
+use benteng_core::ids::TenantId;
+use benteng_core::tenant::{Tenant, TenantStatus};
+use sqlx::any::AnyRow;
+
+use crate::rows::{parsed, time_at, to_micros};
+use crate::{Store, StoreError, StoreResult};
+
+macro_rules! columns {
+    () => {
+        "id, name, tier, status, created_at"
+    };
+}
+
+pub(crate) fn tenant_from_row(row: &AnyRow) -> StoreResult<Tenant> {
+    Ok(Tenant {
+        id: parsed(row, "id")?,
+        name: parsed(row, "name")?,
+        tier: parsed(row, "tier")?,
+        status: parsed(row, "status")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tenants (id, name, tier, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(tenant.id.to_string())
+        .bind(tenant.name.as_str())
+        .bind(tenant.tier.as_str())
+        .bind(tenant.status.as_str())
+        .bind(to_micros(tenant.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    pub async fn tenant(&self, id: TenantId) -> StoreResult<Tenant> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tenants WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        tenant_from_row(&row)
+    }
+
+    pub async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tenants ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(tenant_from_row)
+        .collect()
+    }
+
+    /// Sets a tenant's status and returns the tenant as it now is.
+    pub async fn set_tenant_status(
+        &self,
+        id: TenantId,
+        status: TenantStatus,
+    ) -> StoreResult<Tenant> {
+        let updated = sqlx::query("UPDATE tenants SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(crate::rows::now_micros())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.tenant(id).await
+    }
+
+    /// Changes when any credential or tenant status changes: the latest revocation and tenant
+    /// update times. An instance whose shared state cannot carry invalidations (the in-process
+    /// backend, with the CLI in another process) polls this to drop stale cache entries.
+    pub async fn credential_watermark(&self) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(revoked_at), 0) FROM api_keys) AS revoked, \
+                    (SELECT COALESCE(MAX(updated_at), 0) FROM tenants) AS updated",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            sqlx::Row::try_get(&row, "revoked")?,
+            sqlx::Row::try_get(&row, "updated")?,
+        ))
+    }
+}
