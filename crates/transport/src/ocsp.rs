@@ -191,7 +191,7 @@ pub async fn fetch_ocsp_response(url: &str, request_der: Vec<u8>) -> Result<Vec<
         .body(request_der)
         .send()
         .await
-        .map_err(|e| OcspError::Fetch(e.to_string()))?;
+        .map_err(|e| OcspError::Fetch(error_chain(&e)))?;
     if !resp.status().is_success() {
         return Err(OcspError::Fetch(format!("HTTP {}", resp.status())));
     }
@@ -203,6 +203,17 @@ pub async fn fetch_ocsp_response(url: &str, request_der: Vec<u8>) -> Result<Vec<
         return Err(OcspError::Fetch("response larger than 64 KiB".into()));
     }
     Ok(body.to_vec())
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 fn to_offset(t: &x509_ocsp::OcspGeneralizedTime) -> Result<OffsetDateTime, OcspError> {
