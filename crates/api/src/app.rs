@@ -16,8 +16,7 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
-    let (routes, _) = routes::all(state.clone());
-    routes
+    routes::router(&state)
         .fallback(|| async { ApiError::NotFound })
         .layer(
             ServiceBuilder::new()

@@ -11,7 +11,7 @@ pub use app::router;
 pub use routes::{Access, ApiDoc};
 pub use state::{AppState, HttpLimits};
 
-/// Every route with its access class, for tests and for `benteng routes`.
-pub fn route_table(state: AppState) -> Vec<(&'static str, Access)> {
-    routes::all(state).1
+/// Every route with its access class, for tests and audits of the route table.
+pub fn route_table_paths() -> Vec<(&'static str, Access)> {
+    routes::table()
 }

@@ -102,8 +102,8 @@ impl ApiKeyAuthenticator {
                 let Some(this) = this.upgrade() else { return };
                 match this.store.credential_watermark().await {
                     Ok(mark) => {
-                        if last.is_some_and(|seen| seen != mark) {
-                            this.apply(Event::Resync);
+                        if let Some(seen) = last.filter(|seen| *seen != mark) {
+                            this.catch_up(seen).await;
                         }
                         last = Some(mark);
                     }
@@ -111,6 +111,26 @@ impl ApiKeyAuthenticator {
                 }
             }
         });
+    }
+
+    /// Refreshes every key that changed since the watermark `seen`, in both caches.
+    async fn catch_up(&self, (revoked, updated): (i64, i64)) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        match self
+            .store
+            .api_key_hashes_changed_since(revoked, updated)
+            .await
+        {
+            Ok(hashes) => {
+                for hash in &hashes {
+                    self.refresh(hash).await;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not list changed keys; dropping the local cache");
+                self.local.clear();
+            }
+        }
     }
 
     fn apply(&self, event: Event) {

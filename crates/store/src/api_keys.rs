@@ -92,6 +92,26 @@ impl Store {
         .collect()
     }
 
+    /// Hashes of keys revoked after `revoked_after`, or whose tenant changed after
+    /// `tenant_changed_after` (both Unix microseconds, as `credential_watermark` reports them).
+    pub async fn api_key_hashes_changed_since(
+        &self,
+        revoked_after: i64,
+        tenant_changed_after: i64,
+    ) -> StoreResult<Vec<[u8; 32]>> {
+        sqlx::query(
+            "SELECT k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.revoked_at > $1 OR t.updated_at > $2",
+        )
+        .bind(revoked_after)
+        .bind(tenant_changed_after)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| hash_at(row, "key_hash"))
+        .collect()
+    }
+
     /// Marks a key revoked; revoking twice keeps the first revocation time.
     pub async fn revoke_api_key(
         &self,

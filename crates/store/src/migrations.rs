@@ -30,7 +30,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_tenants_and_api_keys")];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
-const PG_MIGRATION_LOCK: i64 = 0x6265_6e74_656e_67;
+const PG_MIGRATION_LOCK: i64 = 0x0062_656e_7465_6e67;
 
 pub(crate) async fn apply(pool: &AnyPool, backend: Backend) -> StoreResult<Vec<i64>> {
     let mut conn = pool.acquire().await?;

@@ -23,48 +23,53 @@ pub enum Access {
 }
 
 pub struct Routes {
-    state: AppState,
-    router: Router<AppState>,
-    table: Vec<(&'static str, Access)>,
+    entries: Vec<(&'static str, Access, MethodRouter<AppState>)>,
 }
 
 impl Routes {
-    fn new(state: AppState) -> Self {
-        Self {
-            state,
-            router: Router::new(),
-            table: Vec::new(),
-        }
-    }
-
-    fn mount(mut self, path: &'static str, access: Access, route: MethodRouter<AppState>) -> Self {
-        let route = match access {
-            Access::Public => route,
-            Access::Tenant => {
-                route.route_layer(from_fn_with_state(self.state.clone(), authenticate))
-            }
-        };
-        self.router = self.router.route(path, route);
-        self.table.push((path, access));
+    pub fn public(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.entries.push((path, Access::Public, route));
         self
     }
 
-    pub fn public(self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.mount(path, Access::Public, route)
-    }
-
-    pub fn tenant(self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.mount(path, Access::Tenant, route)
+    pub fn tenant(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.entries.push((path, Access::Tenant, route));
+        self
     }
 }
 
-/// Every route of the API with its access class.
-pub fn all(state: AppState) -> (Router<AppState>, Vec<(&'static str, Access)>) {
-    let routes = Routes::new(state);
+fn all() -> Routes {
+    let routes = Routes {
+        entries: Vec::new(),
+    };
     let routes = health::routes(routes);
     let routes = docs::routes(routes);
-    let routes = tenant::routes(routes);
-    (routes.router, routes.table)
+    tenant::routes(routes)
+}
+
+/// Every route of the API with its access class.
+pub fn table() -> Vec<(&'static str, Access)> {
+    all()
+        .entries
+        .into_iter()
+        .map(|(path, access, _)| (path, access))
+        .collect()
+}
+
+/// The router: each route behind the checks its access class demands.
+pub fn router(state: &AppState) -> Router<AppState> {
+    all()
+        .entries
+        .into_iter()
+        .fold(Router::new(), |router, (path, access, route)| {
+            let route = match access {
+                Access::Public => route,
+                Access::Tenant => {
+                    route.route_layer(from_fn_with_state(state.clone(), authenticate))
+                }
+            };
+            router.route(path, route)
+        })
 }
 
 pub use docs::ApiDoc;

@@ -1,0 +1,9 @@
+//! One integration-test binary for the server (one binary links once: cheap on 2 cores).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod authentication;
+mod cli;
+mod multi_instance;
+mod operations;

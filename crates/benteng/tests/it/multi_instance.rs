@@ -1,0 +1,150 @@
+//! Two `benteng` processes on one PostgreSQL + Redis, as a deployment runs them.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::harness::{Backend, Environment, Process, cli, client};
+
+async fn status(client: &reqwest::Client, url: &str, key: &str) -> StatusCode {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Polls until the key is refused; returns how long that took.
+async fn refused_within(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let status = status(client, url, key).await;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{url} still accepts the key after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_reaches_every_instance_within_a_second() {
+    let env = Environment::new(Backend::Postgres).await;
+    let (ok, tenant, err) = cli(
+        &env,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "PT Dua",
+            "--tier",
+            "enterprise",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let tenant = tenant.trim().to_owned();
+    let first = Process::serve(&env).await;
+    let second = Process::serve(&env).await;
+    let client = client();
+
+    for (revoker, other) in [(&first, &second), (&second, &first)] {
+        let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
+        let key = key.trim().to_owned();
+        // Both instances have the key in their local caches.
+        for process in [&first, &second] {
+            for _ in 0..3 {
+                assert_eq!(
+                    status(&client, &process.url("/v1/tenant"), &key).await,
+                    StatusCode::OK
+                );
+            }
+        }
+        let (_, keys, _) = cli(&env, &["apikey", "list", "--tenant", &tenant]).await;
+        let key_id = keys
+            .lines()
+            .find(|line| line.contains(&key[..45]))
+            .and_then(|line| line.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        let (ok, _, err) = cli(&env, &["apikey", "revoke", &key_id]).await;
+        assert!(ok, "{err}");
+        let limit = Duration::from_secs(1);
+        refused_within(&client, &revoker.url("/v1/tenant"), &key, limit).await;
+        refused_within(&client, &other.url("/v1/tenant"), &key, limit).await;
+    }
+
+    // Suspension reaches both instances too.
+    let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
+    let key = key.trim().to_owned();
+    for process in [&first, &second] {
+        assert_eq!(
+            status(&client, &process.url("/v1/tenant"), &key).await,
+            StatusCode::OK
+        );
+    }
+    let (ok, _, _) = cli(&env, &["tenant", "suspend", &tenant]).await;
+    assert!(ok);
+    for process in [&first, &second] {
+        refused_within(
+            &client,
+            &process.url("/v1/tenant"),
+            &key,
+            Duration::from_secs(1),
+        )
+        .await;
+        assert_eq!(
+            status(&client, &process.url("/v1/tenant"), &key).await,
+            StatusCode::FORBIDDEN
+        );
+    }
+}
+
+/// With the embedded default, the CLI cannot reach the server's in-process cache; the server's
+/// watermark poll still refuses a revoked key promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_default_refuses_a_key_revoked_from_the_cli() {
+    let env = Environment::new(Backend::Sqlite).await;
+    let (_, tenant, _) = cli(
+        &env,
+        &["tenant", "create", "--name", "PT Satu", "--tier", "starter"],
+    )
+    .await;
+    let tenant = tenant.trim().to_owned();
+    let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
+    let key = key.trim().to_owned();
+    let server = Process::serve(&env).await;
+    let client = client();
+    assert_eq!(
+        status(&client, &server.url("/v1/tenant"), &key).await,
+        StatusCode::OK
+    );
+    let (_, keys, _) = cli(&env, &["apikey", "list", "--tenant", &tenant]).await;
+    let key_id = keys
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (ok, _, err) = cli(&env, &["apikey", "revoke", &key_id]).await;
+    assert!(ok, "{err}");
+    refused_within(
+        &client,
+        &server.url("/v1/tenant"),
+        &key,
+        Duration::from_secs(3),
+    )
+    .await;
+}

@@ -1,0 +1,176 @@
+//! Health, readiness, metrics, the API description, error format and security headers.
+
+use benteng_api::Access;
+use reqwest::StatusCode;
+
+use crate::harness::{Backend, TestApp, on_both_backends};
+
+on_both_backends!(
+    health_and_readiness_answer,
+    every_response_carries_the_security_headers,
+    unknown_routes_and_wrong_methods_are_problems,
+    every_non_public_route_demands_authentication,
+    oversized_bodies_are_refused_with_413,
+    docs_work_offline,
+);
+
+const SECURITY_HEADERS: [(&str, &str); 7] = [
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("content-security-policy", "default-src 'self'"),
+    ("x-xss-protection", "1; mode=block"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    ("cache-control", "no-store"),
+];
+
+async fn health_and_readiness_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready: serde_json::Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["database"], "ok");
+    assert_eq!(ready["cache"], "ok");
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+}
+
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (path, expected) in [
+        ("/healthz", StatusCode::OK),
+        ("/v1/tenant", StatusCode::UNAUTHORIZED),
+        ("/no/such/route", StatusCode::NOT_FOUND),
+    ] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), expected, "{path}");
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(response.headers()[name], value, "{name} on {path}");
+        }
+        assert!(response.headers().contains_key("x-request-id"));
+    }
+}
+
+async fn unknown_routes_and_wrong_methods_are_problems(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let missing = app.get("/v1/nothing-here", None).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["type"], "https://benteng.dev/problems/not-found");
+    assert_eq!(body["status"], 404);
+
+    let wrong = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        "https://benteng.dev/problems/method-not-allowed"
+    );
+}
+
+/// Walks the route table: every route that is not public must answer 401 without credentials,
+/// and the public ones are exactly the operational endpoints.
+async fn every_non_public_route_demands_authentication(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let state_table = benteng_api::route_table_paths();
+    let public: Vec<&str> = state_table
+        .iter()
+        .filter(|(_, access)| *access == Access::Public)
+        .map(|(path, _)| *path)
+        .collect();
+    assert_eq!(
+        public,
+        [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/openapi.json",
+            "/docs",
+            "/docs/docs.js",
+            "/docs/docs.css"
+        ]
+    );
+    for (path, access) in state_table {
+        if access == Access::Public {
+            continue;
+        }
+        let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let response = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} answered {status} without credentials"
+            );
+            if status == StatusCode::UNAUTHORIZED {
+                assert!(response.headers().contains_key("www-authenticate"));
+            }
+        }
+    }
+}
+
+async fn oversized_bodies_are_refused_with_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = app.tenant_with_key().await;
+    let body = vec![b'a'; 2 * 1024 * 1024];
+    let response = app
+        .client
+        .post(app.url("/v1/tenant"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    // The body limit answers before routing decides the method is wrong.
+    assert!(
+        response.status() == StatusCode::PAYLOAD_TOO_LARGE
+            || response.status() == StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        response.status()
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+async fn docs_work_offline(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let spec: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    assert!(spec["paths"]["/v1/tenant"]["get"].is_object());
+    let page = app.get("/docs", None).await.text().await.unwrap();
+    assert!(page.contains("/docs/docs.js"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "docs load nothing remote"
+    );
+    let script = app.get("/docs/docs.js", None).await;
+    assert_eq!(script.status(), StatusCode::OK);
+    // Every documented path is mounted, and every mounted API path is documented.
+    let documented: Vec<String> = spec["paths"].as_object().unwrap().keys().cloned().collect();
+    for (path, _) in benteng_api::route_table_paths() {
+        if path.starts_with("/docs") {
+            continue;
+        }
+        assert!(
+            documented.iter().any(|d| d == path),
+            "{path} is not in openapi.json"
+        );
+    }
+}
