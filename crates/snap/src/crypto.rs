@@ -153,6 +153,13 @@ impl PartnerPublicKey {
 
     /// From DER, SPKI or PKCS#1.
     pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+        // Size first, from the DER itself, so a short key is reported as such (aws-lc-rs
+        // refuses it without saying why).
+        if let Some(bits) = rsa_modulus_bits(der)
+            && !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits)
+        {
+            return Err(KeyError::BadSize(bits));
+        }
         let unreadable = |_| KeyError::Unreadable("RSA public key");
         let key = PublicKey::from_der(der).map_err(unreadable)?;
         let spki = key
@@ -244,4 +251,55 @@ fn pem_or_base64(text: &str, labels: &[&str]) -> Option<Vec<u8>> {
         return None;
     }
     B64.decode(cleaned).ok()
+}
+
+/// Modulus size of a DER RSA public key, PKCS#1 `RSAPublicKey` or SPKI; `None` if neither.
+fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+    let (tag, outer, _) = der_tlv(der)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, first, rest) = der_tlv(outer)?;
+    let modulus = match tag {
+        0x02 => first,
+        0x30 => {
+            // SPKI: AlgorithmIdentifier, then BIT STRING holding RSAPublicKey.
+            let (tag, bits, _) = der_tlv(rest)?;
+            let (&unused, inner) = bits.split_first()?;
+            if tag != 0x03 || unused != 0 {
+                return None;
+            }
+            let (tag, seq, _) = der_tlv(inner)?;
+            let (tag2, n, _) = der_tlv(seq)?;
+            if tag != 0x30 || tag2 != 0x02 {
+                return None;
+            }
+            n
+        }
+        _ => return None,
+    };
+    let start = modulus.iter().position(|&b| b != 0)?;
+    let significant = &modulus[start..];
+    Some(significant.len() * 8 - significant[0].leading_zeros() as usize)
+}
+
+/// One DER tag-length-value: (tag, content, rest).
+fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let (len_bytes, after) = rest.split_at_checked(n)?;
+        rest = after;
+        len_bytes
+            .iter()
+            .fold(0usize, |acc, &b| acc << 8 | usize::from(b))
+    };
+    let (content, after) = rest.split_at_checked(len)?;
+    Some((tag, content, after))
 }

@@ -145,6 +145,15 @@ pub struct VerifiedRequest {
     /// Where `external_id` must be unique, with the record's TTL: insert-if-absent
     /// `scope.key()` for `scope.ttl`; if present answer [`SnapError::conflict`] (409xx00).
     pub external_id_scope: ExternalIdScope,
+    /// `snap:sig:{sha256 hex of X-SIGNATURE}`: the same signed request seen twice.
+    ///
+    /// Why: SNAP signs neither `X-EXTERNAL-ID` nor `X-PARTNER-ID`, so a captured request can be
+    /// replayed inside the timestamp window under a new external id. The signature covers
+    /// method, URL, token, body and timestamp, so insert-if-absent this key for `replay_ttl`
+    /// and answer [`SnapError::conflict`] if present.
+    pub replay_key: String,
+    /// `2 × tolerance`: a timestamp is accepted for at most that long after first sight.
+    pub replay_ttl: Duration,
 }
 
 /// Verifies one transactional request: header presence and format, timestamp window, body
@@ -159,7 +168,8 @@ pub struct VerifiedRequest {
 ///    401xx00 `[Signature]`.
 ///
 /// It does not check the token itself, whether `X-PARTNER-ID` matches the token's client, or
-/// external-id uniqueness (needs shared state): those are the caller's, using the result.
+/// uniqueness of the external id and of the signature (needs shared state): those are the
+/// caller's, using the result (`partner_id`, `external_id_scope`, `replay_key`).
 pub fn verify_request<F, V>(
     request: &RequestParts<'_>,
     headers: F,
@@ -198,7 +208,13 @@ where
         now,
         options.tolerance,
     );
+    let replay_key = format!(
+        "snap:sig:{}",
+        hex::encode(benteng_crypto::sha256(h.signature.as_bytes()))
+    );
     Ok(VerifiedRequest {
+        replay_key,
+        replay_ttl: options.tolerance.saturating_mul(2),
         jakarta_date: external_id_scope.jakarta_date,
         partner_id: h.partner_id,
         external_id: h.external_id,
