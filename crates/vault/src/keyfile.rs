@@ -1,0 +1,111 @@
+//! Local key files (file KEK, backup key): 32 random bytes, created 0600, refused when group or
+//! others may access them.
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::VaultError;
+
+pub(crate) const KEY_LEN: usize = 32;
+
+fn file_err(path: &Path, reason: impl Into<String>) -> VaultError {
+    VaultError::KeyFile {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads the key at `path`, creating it (mode 0600, exclusive create, fsync) when missing.
+/// Returns the key and whether it was created.
+pub(crate) fn load_or_create(path: &Path) -> Result<(Zeroizing<[u8; KEY_LEN]>, bool), VaultError> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut file) => {
+            let key = Zeroizing::new(benteng_crypto::random_bytes::<KEY_LEN>()?);
+            let mut text = Zeroizing::new(hex::encode(key.as_slice()));
+            text.push('\n');
+            let written = file
+                .write_all(text.as_bytes())
+                .and_then(|()| file.sync_all());
+            if let Err(e) = written {
+                // A half-written key file would be read back as a different (or no) key later.
+                let _ = std::fs::remove_file(path);
+                return Err(file_err(path, format!("cannot write new key: {e}")));
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // Best effort: makes the new directory entry durable too.
+                if let Ok(d) = File::open(dir) {
+                    let _ = d.sync_all();
+                }
+            }
+            tracing::info!(path = %path.display(), "created new key file (mode 0600)");
+            Ok((key, true))
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok((load(path)?, false)),
+        Err(e) => Err(file_err(path, format!("cannot create: {e}"))),
+    }
+}
+
+/// Reads an existing key file: 64 hex digits (surrounding whitespace allowed) or 32 raw bytes.
+/// The mode is checked on the opened handle, so the file checked is the file read.
+pub(crate) fn load(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, VaultError> {
+    let mut file = File::open(path).map_err(|e| file_err(path, format!("cannot open: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| file_err(path, format!("cannot stat: {e}")))?;
+    if !meta.is_file() {
+        return Err(file_err(path, "not a regular file"));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(VaultError::InsecureKeyFile {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    if meta.size() > 1024 {
+        return Err(file_err(path, "too large to be a key file"));
+    }
+    let mut content = Zeroizing::new(Vec::with_capacity(128));
+    file.read_to_end(&mut content)
+        .map_err(|e| file_err(path, format!("cannot read: {e}")))?;
+    parse_key(&content).ok_or_else(|| {
+        file_err(
+            path,
+            "expected 64 hex digits or 32 raw bytes (the content is not shown)",
+        )
+    })
+}
+
+fn parse_key(content: &[u8]) -> Option<Zeroizing<[u8; KEY_LEN]>> {
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    let trimmed = content.trim_ascii();
+    if trimmed.len() == 2 * KEY_LEN && trimmed.iter().all(u8::is_ascii_hexdigit) {
+        hex::decode_to_slice(trimmed, key.as_mut_slice()).ok()?;
+        return Some(key);
+    }
+    if content.len() == KEY_LEN {
+        key.copy_from_slice(content);
+        return Some(key);
+    }
+    None
+}
+
+/// A short public fingerprint of a key, used as its id: the first 8 bytes of
+/// SHA-256(domain || key), hex. Reveals nothing usable about a 256-bit random key, and lets a
+/// wrong key file be reported as "wrong key" instead of "tampered".
+pub(crate) fn fingerprint(domain: &str, key: &[u8]) -> String {
+    let mut input = Zeroizing::new(Vec::with_capacity(domain.len() + key.len()));
+    input.extend_from_slice(domain.as_bytes());
+    input.extend_from_slice(key);
+    let digest = benteng_crypto::sha256(&input);
+    hex::encode(&digest[..8])
+}
