@@ -74,6 +74,7 @@ pub(crate) fn token_similarity(q: &Token, t: &Token) -> (f64, MatchMethod) {
     let (a, b) = (q.canon.as_str(), t.canon.as_str());
     let short = a.len().min(b.len());
     let mut best = budget_levenshtein(a, b);
+    let lev_ok = best > 0.0;
     let mut method = MatchMethod::Fuzzy;
     let jw = if short >= 4 {
         strsim::jaro_winkler(a, b)
@@ -94,11 +95,16 @@ pub(crate) fn token_similarity(q: &Token, t: &Token) -> (f64, MatchMethod) {
             .iter()
             .any(|s| s.len() >= 3 && t.skeletons.contains(s));
         // Phonetic equality only counts when the spellings are not wildly different.
-        if (meta_eq || skel_eq) && (jw >= 0.7 || a.chars().next() == b.chars().next()) {
+        let same_start = a.as_bytes().first() == b.as_bytes().first();
+        let len_ok = a.len().abs_diff(b.len()) <= 2.max(a.len().max(b.len()) * 3 / 10);
+        if (meta_eq || skel_eq) && len_ok && (jw >= 0.8 || (same_start && jw >= 0.6)) {
             let p = if meta_eq && skel_eq { 0.9 } else { 0.85 };
             if p > best {
+                // Within the typo budget it is reported as fuzzy, beyond it as phonetic.
+                if !lev_ok {
+                    method = MatchMethod::Phonetic;
+                }
                 best = p;
-                method = MatchMethod::Phonetic;
             }
         }
     }

@@ -419,6 +419,7 @@ pub(crate) fn canonical(t: &str) -> String {
     let mut s = base.to_string();
     for (from, to) in [
         ("oe", "u"),
+        ("dzh", "j"),
         ("dj", "j"),
         ("tj", "c"),
         ("sj", "s"),
@@ -439,9 +440,15 @@ pub(crate) fn canonical(t: &str) -> String {
             s = s.replace(from, to);
         }
     }
+    // Hard c -> k ("Eric"/"Erik", "Victoria"/"Viktoria"); c before e/i/y/h is left alone.
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut prev = '\0';
-    for c in s.chars() {
+    for (i, &b) in bytes.iter().enumerate() {
+        let mut c = b as char;
+        if c == 'c' && !matches!(bytes.get(i + 1), Some(b'e' | b'i' | b'y' | b'h')) {
+            c = 'k';
+        }
         if c != prev {
             out.push(c);
         }

@@ -415,6 +415,24 @@ impl Screener {
         info
     }
 
+    /// Load or replace several lists with a single index rebuild (e.g. at start-up).
+    pub fn replace_lists(&self, lists: Vec<SanctionsList>) -> Vec<ListInfo> {
+        let infos: Vec<ListInfo> = lists
+            .iter()
+            .map(|l| ListInfo {
+                source: l.source.clone(),
+                version: l.version.clone(),
+                entries: l.entries.len(),
+            })
+            .collect();
+        self.update(|map| {
+            for l in lists {
+                map.insert(l.source.clone(), Arc::new(l));
+            }
+        });
+        infos
+    }
+
     /// Remove a list. Returns false if it was not loaded.
     pub fn remove_list(&self, source: &ListSource) -> bool {
         let mut removed = false;
@@ -576,48 +594,6 @@ impl Screener {
         out.truncate(limit);
         Ok(out)
     }
-
-    /// Reference scorer without the index: scores the query against every name of every list
-    /// with one whole-string Jaro-Winkler (token-sorted normalised names) and returns the best
-    /// `limit` entries as `(source, entry_id, score 0–100)`. For benchmarks and evaluation only.
-    pub fn brute_force_jaro_winkler(
-        &self,
-        name: &str,
-        limit: usize,
-    ) -> Vec<(ListSource, String, u8)> {
-        let index = self.index.load();
-        let q = sorted_text(&normalize(name));
-        if q.is_empty() {
-            return Vec::new();
-        }
-        let mut best: HashMap<(u16, u32), f64> = HashMap::new();
-        for n in &index.names {
-            let s = strsim::jaro_winkler(&q, &sorted_text(&n.norm));
-            let e = best.entry((n.list, n.entry)).or_insert(0.0);
-            if s > *e {
-                *e = s;
-            }
-        }
-        let mut v: Vec<((u16, u32), f64)> = best.into_iter().collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v.truncate(limit);
-        v.into_iter()
-            .map(|((li, ei), s)| {
-                let list = &index.list_order[li as usize];
-                (
-                    list.source.clone(),
-                    list.entries[ei as usize].id.clone(),
-                    (s * 100.0).round() as u8,
-                )
-            })
-            .collect()
-    }
-}
-
-fn sorted_text(n: &NormName) -> String {
-    let mut v: Vec<&str> = n.tokens.iter().map(|t| t.text.as_str()).collect();
-    v.sort_unstable();
-    v.join(" ")
 }
 
 fn adj(factor: &str, delta: i8, detail: &str) -> Adjustment {

@@ -36,3 +36,4 @@ pub fn load_all() -> Result<Vec<(SanctionsList, Duration)>, ListError> {
         })
         .collect()
 }
+pub mod evalset;

@@ -186,6 +186,7 @@ const ID_PREFIXES: &[&str] = &[
     "Registration ID",
     "Business Registration Number",
     "Identification Number",
+    "Vessel Registration Identification IMO",
     "Vessel Registration Identification",
     "IMO",
     "MMSI",
