@@ -29,7 +29,8 @@ pub struct Pkcs11Config {
     pub module_path: PathBuf,
     /// Label of the token (slot) holding the key.
     pub token_label: String,
-    /// User PIN of the token.
+    /// User PIN of the token. PKCS#11 login state is per process and token: once any session
+    /// of this process is logged in, the token accepts further logins without checking the PIN.
     pub pin: SecretString,
     /// `CKA_LABEL` of the AES-256 secret key.
     pub key_label: String,
@@ -304,21 +305,55 @@ impl KekProvider for Pkcs11Kek {
 
     fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let (nonce, sealed) = split_wrapped(wrapped)?;
-        self.with_session(|session, key| {
-            let mut iv = nonce;
-            let params = GcmParams::new(&mut iv, aad, Ulong::new(128))?;
-            session
-                .decrypt(&Mechanism::AesGcm(params), key, sealed)
-                .map(Zeroizing::new)
-        })?
-        .map_err(|e| match e {
-            // What tokens report for a failed GCM tag check.
+        let result = self.gcm_decrypt(nonce, sealed, aad)?;
+        result.map_err(|e| match e {
+            // What the standard says tokens report for a failed GCM tag check.
             CkError::Pkcs11(RvError::EncryptedDataInvalid | RvError::EncryptedDataLenRange, _) => {
+                VaultError::AuthenticationFailed {
+                    what: "wrapped key",
+                }
+            }
+            // SoftHSM2 before 2.7 (Debian 12 ships 2.6.1) reports a failed tag check as
+            // CKR_GENERAL_ERROR; other tokens use CKR_FUNCTION_FAILED. A round trip of a probe
+            // value tells a healthy token refusing the data from a broken token.
+            CkError::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _) if self.probe() => {
                 VaultError::AuthenticationFailed {
                     what: "wrapped key",
                 }
             }
             other => self.unavailable(&other),
         })
+    }
+}
+
+impl Pkcs11Kek {
+    fn gcm_decrypt(
+        &self,
+        nonce: [u8; WRAP_NONCE_LEN],
+        sealed: &[u8],
+        aad: &[u8],
+    ) -> Result<Result<Zeroizing<Vec<u8>>, CkError>, VaultError> {
+        self.with_session(|session, key| {
+            let mut iv = nonce;
+            let params = GcmParams::new(&mut iv, aad, Ulong::new(128))?;
+            session
+                .decrypt(&Mechanism::AesGcm(params), key, sealed)
+                .map(Zeroizing::new)
+        })
+    }
+
+    /// True when the token wraps and unwraps a random probe value correctly.
+    fn probe(&self) -> bool {
+        const AAD: &[u8] = b"benteng-vault/pkcs11-probe";
+        let Ok(value) = benteng_crypto::random_bytes::<16>() else {
+            return false;
+        };
+        let Ok(wrapped) = self.wrap(&value, AAD) else {
+            return false;
+        };
+        let Ok((nonce, sealed)) = split_wrapped(&wrapped) else {
+            return false;
+        };
+        matches!(self.gcm_decrypt(nonce, sealed, AAD), Ok(Ok(v)) if v.as_slice() == value)
     }
 }
