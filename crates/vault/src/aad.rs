@@ -26,7 +26,7 @@ impl<'a> Aad<'a> {
     /// Canonical encoding: a domain tag and the format version, then each field prefixed by its
     /// length (u64, big-endian). Length prefixes mean bytes cannot be moved from one field to its
     /// neighbour (`("ab","c")` and `("a","bc")` encode differently).
-    pub fn encode(&self, version: &str) -> Vec<u8> {
+    pub(crate) fn encode(&self, version: &str) -> Vec<u8> {
         let fields = [
             "benteng-vault/field",
             version,
