@@ -14,6 +14,36 @@
 //! 3. every failure: `err.http_status` and `err.body(service_code)`.
 //!
 //! Client side: [`SnapSigner`], [`NotificationSigner`], [`TokenRequestSigner`].
+//!
+//! ```
+//! use benteng_snap::*;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let now = time::OffsetDateTime::now_utc();
+//! let req = RequestParts {
+//!     method: "POST",
+//!     path: "/v1.0/transfer-interbank",
+//!     query: None,
+//!     body: br#"{ "partnerReferenceNo": "1" }"#,
+//!     access_token: "tok",
+//! };
+//! // The partner signs…
+//! let key = SigningKey::Symmetric { client_secret: ClientSecret::new(b"secret")? };
+//! let signed = SnapSigner::new("P1", "95221", UrlMode::PathAndQuery, key)?.sign(&req)?;
+//! let headers = signed.pairs();
+//! let get = |name: &str| {
+//!     headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes())
+//! };
+//! // …and the server verifies.
+//! let secret = ClientSecret::new(b"secret")?;
+//! let ok = verify_request(&req, get, PartnerCredential::Symmetric(&secret), now,
+//!                         &VerifyOptions::default())?;
+//! assert_eq!(ok.partner_id, "P1");
+//! let err = SnapError::conflict();
+//! assert_eq!(err.body(ServiceCode::TRANSFER_INTERBANK),
+//!            r#"{"responseCode":"4091800","responseMessage":"Conflict"}"#);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod canon;
 pub mod crypto;
@@ -32,7 +62,7 @@ pub use headers::{
 };
 pub use signer::{
     NotificationSigner, SignedHeaders, SigningKey, SnapSigner, TOKEN_REQUEST_BODY,
-    TokenRequestHeaders, TokenRequestSigner,
+    TokenRequestHeaders, TokenRequestSigner, fresh_external_id,
 };
 pub use verify::{
     DEFAULT_TOKEN_TTL, PartnerCredential, RequestParts, TOKEN_PATH, VerifiedRequest, VerifyOptions,
