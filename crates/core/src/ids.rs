@@ -80,6 +80,31 @@ define_id!(
     ApiKeyId,
     "API key"
 );
+define_id!(
+    /// A payee of a tenant.
+    RecipientId,
+    "recipient"
+);
+define_id!(
+    /// A priced, single-use FX offer.
+    QuoteId,
+    "quote"
+);
+define_id!(
+    /// A payment from a tenant to a recipient.
+    TransferId,
+    "transfer"
+);
+define_id!(
+    /// A group of transfers submitted together.
+    BatchId,
+    "batch"
+);
+define_id!(
+    /// One double-entry movement between two ledger accounts.
+    LedgerTransferId,
+    "ledger transfer"
+);
 
 #[cfg(test)]
 mod tests {

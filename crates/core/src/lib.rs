@@ -12,6 +12,7 @@ pub mod currency;
 pub mod iban;
 pub mod ids;
 pub mod money;
+pub mod payments;
 pub mod strict_json;
 pub mod tenant;
 pub mod text;

@@ -9,7 +9,9 @@
 //! Unix microseconds (BIGINT), money is integer minor units plus a currency code.
 
 mod api_keys;
+mod ledger;
 mod migrations;
+mod payments;
 mod rows;
 mod tenants;
 
@@ -19,7 +21,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
+pub use payments::{
+    Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -27,7 +27,10 @@ macro_rules! migration {
 }
 
 /// Every migration, in order. A script exists for each backend or this does not compile.
-pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_tenants_and_api_keys")];
+pub static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_tenants_and_api_keys"),
+    migration!(2, "0002_payments"),
+];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x0062_656e_7465_6e67;

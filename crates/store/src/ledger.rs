@@ -1,0 +1,313 @@
+//! The double-entry ledger in SQL. Postings are rows of `ledger_transfers`; tenant accounts keep
+//! running balances updated in the same transaction, guarded by a conditional update (and a
+//! CHECK behind it) so a tenant balance can never go negative, even under concurrent writers.
+
+use benteng_core::currency::Currency;
+use benteng_core::ids::{LedgerTransferId, TenantId, TransferId};
+use benteng_core::money::Money;
+use benteng_core::payments::ledger::{Account, Posting, funding};
+use sqlx::{AnyConnection, Row};
+
+use crate::rows::{now_micros, parsed};
+use crate::{Store, StoreError, StoreResult};
+
+/// Why a movement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error("invalid posting: {0}")]
+    InvalidPosting(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for LedgerError {
+    fn from(error: sqlx::Error) -> Self {
+        LedgerError::Store(StoreError::Database(error))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Pending,
+    Posted,
+}
+
+/// A tenant's funds in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub currency: Currency,
+    /// Spendable now: credits posted minus debits posted and reserved.
+    pub available: Money,
+    /// Held by transfers that have not completed or failed yet.
+    pub reserved: Money,
+}
+
+/// One broken invariant found by `ledger_check`, with the offending row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub row: String,
+}
+
+async fn ensure_account(conn: &mut AnyConnection, account: &Account) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO ledger_accounts (code, tenant_id, currency, no_overdraft, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(account.to_string())
+    .bind(account.tenant().map(|t| t.to_string()))
+    .bind(account.currency().code())
+    .bind(i64::from(account.debits_must_not_exceed_credits()))
+    .bind(now_micros())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a posting, pending (funds reserved) or posted at once.
+pub(crate) async fn record(
+    conn: &mut AnyConnection,
+    posting: &Posting,
+    phase: Phase,
+    kind: &str,
+    transfer: Option<TransferId>,
+) -> Result<LedgerTransferId, LedgerError> {
+    ensure_account(conn, &posting.debit).await?;
+    ensure_account(conn, &posting.credit).await?;
+    let amount = posting.amount.amount_minor();
+    let (debit_sql, credit_sql, state) = match phase {
+        Phase::Pending => (
+            "UPDATE ledger_accounts SET debits_pending = debits_pending + $1 \
+             WHERE code = $2 AND no_overdraft = 1 \
+             AND credits_posted - debits_posted - debits_pending >= $1",
+            "UPDATE ledger_accounts SET credits_pending = credits_pending + $1 \
+             WHERE code = $2 AND no_overdraft = 1",
+            "pending",
+        ),
+        Phase::Posted => (
+            "UPDATE ledger_accounts SET debits_posted = debits_posted + $1 \
+             WHERE code = $2 AND no_overdraft = 1 \
+             AND credits_posted - debits_posted - debits_pending >= $1",
+            "UPDATE ledger_accounts SET credits_posted = credits_posted + $1 \
+             WHERE code = $2 AND no_overdraft = 1",
+            "posted",
+        ),
+    };
+    let debited = sqlx::query(debit_sql)
+        .bind(amount)
+        .bind(posting.debit.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if posting.debit.debits_must_not_exceed_credits() && debited.rows_affected() != 1 {
+        return Err(LedgerError::InsufficientFunds);
+    }
+    sqlx::query(credit_sql)
+        .bind(amount)
+        .bind(posting.credit.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let id = LedgerTransferId::new();
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO ledger_transfers (id, debit_account, credit_account, currency, amount, \
+         state, kind, transfer_id, created_at, resolved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id.to_string())
+    .bind(posting.debit.to_string())
+    .bind(posting.credit.to_string())
+    .bind(posting.amount.currency().code())
+    .bind(amount)
+    .bind(state)
+    .bind(kind)
+    .bind(transfer.map(|t| t.to_string()))
+    .bind(now)
+    .bind((phase == Phase::Posted).then_some(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// How the pending postings of a transfer end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    Post,
+    Void,
+}
+
+/// Posts or voids every pending posting of a transfer.
+pub(crate) async fn resolve(
+    conn: &mut AnyConnection,
+    transfer: TransferId,
+    resolution: Resolution,
+) -> StoreResult<()> {
+    let pending = sqlx::query(
+        "SELECT id, debit_account, credit_account, amount FROM ledger_transfers \
+         WHERE transfer_id = $1 AND state = 'pending'",
+    )
+    .bind(transfer.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let (debit_sql, credit_sql, state) = match resolution {
+        Resolution::Post => (
+            "UPDATE ledger_accounts SET debits_pending = debits_pending - $1, \
+             debits_posted = debits_posted + $1 WHERE code = $2 AND no_overdraft = 1",
+            "UPDATE ledger_accounts SET credits_pending = credits_pending - $1, \
+             credits_posted = credits_posted + $1 WHERE code = $2 AND no_overdraft = 1",
+            "posted",
+        ),
+        Resolution::Void => (
+            "UPDATE ledger_accounts SET debits_pending = debits_pending - $1 \
+             WHERE code = $2 AND no_overdraft = 1",
+            "UPDATE ledger_accounts SET credits_pending = credits_pending - $1 \
+             WHERE code = $2 AND no_overdraft = 1",
+            "voided",
+        ),
+    };
+    for row in &pending {
+        let id: String = row.try_get("id")?;
+        let amount: i64 = row.try_get("amount")?;
+        let debit: String = row.try_get("debit_account")?;
+        let credit: String = row.try_get("credit_account")?;
+        sqlx::query(debit_sql)
+            .bind(amount)
+            .bind(debit)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(credit_sql)
+            .bind(amount)
+            .bind(credit)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "UPDATE ledger_transfers SET state = $1, resolved_at = $2 \
+             WHERE id = $3 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(now_micros())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Credits a tenant (standing in for an incoming collection), posted at once.
+    pub async fn fund(
+        &self,
+        tenant: TenantId,
+        amount: Money,
+    ) -> Result<LedgerTransferId, LedgerError> {
+        let posting =
+            funding(tenant, amount).map_err(|e| LedgerError::InvalidPosting(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let id = record(&mut tx, &posting, Phase::Posted, "funding", None).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The tenant's balances, one per currency it has ever held.
+    pub async fn balances(&self, tenant: TenantId) -> StoreResult<Vec<Balance>> {
+        let rows = sqlx::query(
+            "SELECT currency, credits_posted - debits_posted - debits_pending AS available, \
+             debits_pending AS reserved FROM ledger_accounts \
+             WHERE tenant_id = $1 ORDER BY currency",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let currency: Currency = parsed(row, "currency")?;
+                Ok(Balance {
+                    currency,
+                    available: Money::from_minor(row.try_get("available")?, currency),
+                    reserved: Money::from_minor(row.try_get("reserved")?, currency),
+                })
+            })
+            .collect()
+    }
+
+    /// Verifies the ledger's invariants over the whole store; an empty answer means all hold.
+    pub async fn ledger_check(&self) -> StoreResult<Vec<Violation>> {
+        let mut violations = Vec::new();
+        let mut conn = self.pool.acquire().await?;
+        let checks: [(&'static str, &'static str); 5] = [
+            (
+                "every currency's posted movements sum to zero",
+                "SELECT currency, CAST(SUM(delta) AS BIGINT) AS total FROM ( \
+                   SELECT a.currency AS currency, t.amount AS delta FROM ledger_transfers t \
+                     JOIN ledger_accounts a ON a.code = t.credit_account WHERE t.state = 'posted' \
+                   UNION ALL \
+                   SELECT a.currency AS currency, -t.amount AS delta FROM ledger_transfers t \
+                     JOIN ledger_accounts a ON a.code = t.debit_account WHERE t.state = 'posted' \
+                 ) movements GROUP BY currency HAVING SUM(delta) <> 0",
+            ),
+            (
+                "a posting's accounts share its currency",
+                "SELECT t.id, t.currency, d.currency AS debit_currency, c.currency AS credit_currency \
+                 FROM ledger_transfers t \
+                 JOIN ledger_accounts d ON d.code = t.debit_account \
+                 JOIN ledger_accounts c ON c.code = t.credit_account \
+                 WHERE d.currency <> t.currency OR c.currency <> t.currency",
+            ),
+            (
+                "a tenant balance is never negative",
+                "SELECT code, credits_posted - debits_posted - debits_pending AS available \
+                 FROM ledger_accounts WHERE no_overdraft = 1 \
+                 AND debits_posted + debits_pending > credits_posted",
+            ),
+            (
+                "a tenant balance equals the sum of its postings",
+                "SELECT a.code, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted \
+                 FROM ledger_accounts a WHERE a.no_overdraft = 1 AND ( \
+                   a.debits_pending <> (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_transfers \
+                       WHERE debit_account = a.code AND state = 'pending') \
+                   OR a.debits_posted <> (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_transfers \
+                       WHERE debit_account = a.code AND state = 'posted') \
+                   OR a.credits_pending <> (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_transfers \
+                       WHERE credit_account = a.code AND state = 'pending') \
+                   OR a.credits_posted <> (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_transfers \
+                       WHERE credit_account = a.code AND state = 'posted'))",
+            ),
+            (
+                "a transfer's postings match its status",
+                "SELECT tr.id, tr.status, lt.state FROM transfers tr \
+                 JOIN ledger_transfers lt ON lt.transfer_id = tr.id AND lt.kind = 'transfer' \
+                 WHERE (tr.status IN ('COMPLETED', 'RETURNED') AND lt.state <> 'posted') \
+                    OR (tr.status IN ('FAILED', 'BLOCKED') AND lt.state <> 'voided') \
+                    OR (tr.status NOT IN ('COMPLETED', 'RETURNED', 'FAILED', 'BLOCKED') \
+                        AND lt.state <> 'pending')",
+            ),
+        ];
+        for (rule, sql) in checks {
+            for row in sqlx::query(sql).fetch_all(&mut *conn).await? {
+                violations.push(Violation {
+                    rule,
+                    row: describe_row(&row),
+                });
+            }
+        }
+        Ok(violations)
+    }
+}
+
+/// A row as `column=value` pairs, for reports.
+fn describe_row(row: &sqlx::any::AnyRow) -> String {
+    use sqlx::Column;
+    row.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let value = row
+                .try_get::<String, _>(i)
+                .or_else(|_| row.try_get::<i64, _>(i).map(|v| v.to_string()))
+                .unwrap_or_else(|_| "?".to_owned());
+            format!("{}={value}", column.name())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,798 @@
+//! Quotes, recipients, transfers and batches. Every transfer write happens in one database
+//! transaction with its ledger postings and its status history.
+
+use benteng_core::country::CountryCode;
+use benteng_core::currency::Currency;
+use benteng_core::ids::{BatchId, QuoteId, RecipientId, TenantId, TransferId};
+use benteng_core::money::{Money, Rate};
+use benteng_core::payments::compliance::ComplianceDecision;
+use benteng_core::payments::ledger::{return_postings, transfer_postings};
+use benteng_core::payments::quote::{FixedSide, Pricing, Quote};
+use benteng_core::payments::recipient::{Address, RecipientKind};
+use benteng_core::payments::transfer::TransferStatus;
+use benteng_core::text::Name;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::ledger::{LedgerError, Phase, Resolution, record, resolve};
+use crate::rows::{parsed, time_at, to_micros};
+use crate::{Store, StoreError, StoreResult};
+
+/// A recipient as stored: Tier 1 fields arrive here already sealed (encrypted) and leave sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRow {
+    pub id: RecipientId,
+    pub tenant_id: TenantId,
+    pub kind: RecipientKind,
+    pub name: Name,
+    pub country: CountryCode,
+    pub address: Option<Address>,
+    pub bank_scheme: String,
+    pub bank_account_sealed: String,
+    pub bank_account_last4: String,
+    pub bank_account_index: String,
+    pub national_id_sealed: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    pub id: TransferId,
+    pub tenant_id: TenantId,
+    pub quote_id: QuoteId,
+    pub recipient_id: RecipientId,
+    pub batch_id: Option<BatchId>,
+    pub source: Money,
+    pub target: Money,
+    pub fee: Money,
+    pub reference: String,
+    pub status: TransferStatus,
+    pub risk_score: u8,
+    pub rail: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferEvent {
+    pub seq: i64,
+    pub from: Option<TransferStatus>,
+    pub to: TransferStatus,
+    pub cause: String,
+    pub at: OffsetDateTime,
+}
+
+/// A transfer to create; the caller has validated its fields and run the compliance step.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub id: TransferId,
+    pub tenant_id: TenantId,
+    pub quote_id: QuoteId,
+    pub recipient_id: RecipientId,
+    pub batch_id: Option<BatchId>,
+    /// The amount and currency the request stated; must equal the quote's fixed side.
+    pub stated: Money,
+    pub reference: String,
+    pub decision: ComplianceDecision,
+    pub rail: String,
+    pub now: OffsetDateTime,
+}
+
+/// Why a transfer was not created. Nothing was written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferRefusal {
+    #[error("quote not found")]
+    QuoteNotFound,
+    #[error("recipient not found")]
+    RecipientNotFound,
+    #[error("the quote has expired")]
+    QuoteExpired,
+    #[error("the quote has already been used")]
+    QuoteUsed,
+    #[error("amount and currency must equal the quote's {0} amount")]
+    AmountMismatch(&'static str),
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for TransferRefusal {
+    fn from(error: sqlx::Error) -> Self {
+        TransferRefusal::Store(StoreError::Database(error))
+    }
+}
+
+impl From<LedgerError> for TransferRefusal {
+    fn from(error: LedgerError) -> Self {
+        match error {
+            LedgerError::InsufficientFunds => TransferRefusal::InsufficientFunds,
+            LedgerError::InvalidPosting(why) => TransferRefusal::Store(StoreError::Corrupt(why)),
+            LedgerError::Store(error) => TransferRefusal::Store(error),
+        }
+    }
+}
+
+/// A page of results and the cursor of the next page, if any.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Position in a newest-first listing: the last item's creation time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub id: uuid::Uuid,
+}
+
+impl Cursor {
+    /// Opaque text for clients: `{micros}.{uuid}`; parsing is strict.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_at, self.id.simple())
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (micros, id) = text.split_once('.')?;
+        if micros.is_empty() || micros.len() > 19 || !micros.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if id.len() != 32 {
+            return None;
+        }
+        Some(Cursor {
+            created_at: micros.parse().ok()?,
+            id: uuid::Uuid::try_parse(id).ok()?,
+        })
+    }
+}
+
+macro_rules! quote_columns {
+    () => {
+        "id, tenant_id, source_currency, source_amount, target_currency, target_amount, \
+         fee_amount, rate, fixed_side, created_at, expires_at, used_by"
+    };
+}
+
+fn quote_from_row(row: &AnyRow) -> StoreResult<Quote> {
+    let source_currency: Currency = parsed(row, "source_currency")?;
+    let target_currency: Currency = parsed(row, "target_currency")?;
+    let rate: Rate = parsed(row, "rate")?;
+    let fixed: String = row.try_get("fixed_side")?;
+    let used_by: Option<String> = row.try_get("used_by")?;
+    Ok(Quote {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        pricing: Pricing {
+            source: Money::from_minor(row.try_get("source_amount")?, source_currency),
+            target: Money::from_minor(row.try_get("target_amount")?, target_currency),
+            fee: Money::from_minor(row.try_get("fee_amount")?, source_currency),
+            rate,
+            fixed: FixedSide::parse(&fixed)
+                .ok_or_else(|| StoreError::Corrupt("fixed_side".to_owned()))?,
+        },
+        created_at: time_at(row, "created_at")?,
+        expires_at: time_at(row, "expires_at")?,
+        used_by: used_by
+            .map(|id| id.parse())
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("used_by".to_owned()))?,
+    })
+}
+
+macro_rules! recipient_columns {
+    () => {
+        "id, tenant_id, kind, name, country, address, bank_scheme, bank_account_sealed, \
+         bank_account_last4, bank_account_index, national_id_sealed, created_at"
+    };
+}
+
+fn recipient_from_row(row: &AnyRow) -> StoreResult<RecipientRow> {
+    let kind: String = row.try_get("kind")?;
+    let address: Option<String> = row.try_get("address")?;
+    Ok(RecipientRow {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        kind: RecipientKind::parse(&kind).ok_or_else(|| StoreError::Corrupt("kind".to_owned()))?,
+        name: parsed(row, "name")?,
+        country: parsed(row, "country")?,
+        address: address
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("address".to_owned()))?,
+        bank_scheme: row.try_get("bank_scheme")?,
+        bank_account_sealed: row.try_get("bank_account_sealed")?,
+        bank_account_last4: row.try_get("bank_account_last4")?,
+        bank_account_index: row.try_get("bank_account_index")?,
+        national_id_sealed: row.try_get("national_id_sealed")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+macro_rules! transfer_columns {
+    () => {
+        "id, tenant_id, quote_id, recipient_id, batch_id, source_currency, source_amount, \
+         target_currency, target_amount, fee_amount, reference, status, risk_score, rail, \
+         created_at, updated_at"
+    };
+}
+
+fn transfer_from_row(row: &AnyRow) -> StoreResult<TransferRecord> {
+    let source_currency: Currency = parsed(row, "source_currency")?;
+    let target_currency: Currency = parsed(row, "target_currency")?;
+    let batch: Option<String> = row.try_get("batch_id")?;
+    let risk: i64 = row.try_get("risk_score")?;
+    Ok(TransferRecord {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        quote_id: parsed(row, "quote_id")?,
+        recipient_id: parsed(row, "recipient_id")?,
+        batch_id: batch
+            .map(|b| b.parse())
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("batch_id".to_owned()))?,
+        source: Money::from_minor(row.try_get("source_amount")?, source_currency),
+        target: Money::from_minor(row.try_get("target_amount")?, target_currency),
+        fee: Money::from_minor(row.try_get("fee_amount")?, source_currency),
+        reference: row.try_get("reference")?,
+        status: parsed(row, "status")?,
+        risk_score: u8::try_from(risk).map_err(|_| StoreError::Corrupt("risk_score".to_owned()))?,
+        rail: row.try_get("rail")?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}
+
+async fn insert_event(
+    conn: &mut AnyConnection,
+    transfer: TransferId,
+    from: Option<TransferStatus>,
+    to: TransferStatus,
+    cause: &str,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO transfer_events (transfer_id, seq, from_status, to_status, cause, at) \
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transfer_events WHERE transfer_id = $1), \
+         $2, $3, $4, $5)",
+    )
+    .bind(transfer.to_string())
+    .bind(from.map(|s| s.as_str()))
+    .bind(to.as_str())
+    .bind(cause)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a transfer one step, with its history row and ledger effects; refuses a move the
+/// state machine forbids or one that another writer made first.
+async fn move_transfer(
+    conn: &mut AnyConnection,
+    transfer: &TransferRecord,
+    to: TransferStatus,
+    cause: &str,
+    at: i64,
+) -> StoreResult<()> {
+    transfer
+        .status
+        .check_move(to)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let moved = sqlx::query(
+        "UPDATE transfers SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+    )
+    .bind(to.as_str())
+    .bind(at)
+    .bind(transfer.id.to_string())
+    .bind(transfer.status.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(StoreError::Conflict);
+    }
+    insert_event(conn, transfer.id, Some(transfer.status), to, cause, at).await?;
+    match to {
+        TransferStatus::Completed => resolve(conn, transfer.id, Resolution::Post).await?,
+        TransferStatus::Failed | TransferStatus::Blocked => {
+            resolve(conn, transfer.id, Resolution::Void).await?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn insert_quote(&self, quote: &Quote) -> StoreResult<()> {
+        let p = &quote.pricing;
+        sqlx::query(
+            "INSERT INTO quotes (id, tenant_id, source_currency, source_amount, target_currency, \
+             target_amount, fee_amount, rate, fixed_side, created_at, expires_at, used_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+        )
+        .bind(quote.id.to_string())
+        .bind(quote.tenant_id.to_string())
+        .bind(p.source.currency().code())
+        .bind(p.source.amount_minor())
+        .bind(p.target.currency().code())
+        .bind(p.target.amount_minor())
+        .bind(p.fee.amount_minor())
+        .bind(p.rate.to_string())
+        .bind(p.fixed.as_str())
+        .bind(to_micros(quote.created_at))
+        .bind(to_micros(quote.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    /// The tenant's quote; another tenant's is `NotFound`, exactly like a missing one.
+    pub async fn quote(&self, tenant: TenantId, id: QuoteId) -> StoreResult<Quote> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            quote_columns!(),
+            " FROM quotes WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        quote_from_row(&row)
+    }
+
+    pub async fn insert_recipient(&self, recipient: &RecipientRow) -> StoreResult<()> {
+        let address = recipient
+            .address
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO recipients (id, tenant_id, kind, name, country, address, bank_scheme, \
+             bank_account_sealed, bank_account_last4, bank_account_index, national_id_sealed, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(recipient.id.to_string())
+        .bind(recipient.tenant_id.to_string())
+        .bind(recipient.kind.as_str())
+        .bind(recipient.name.as_str())
+        .bind(recipient.country.as_str())
+        .bind(address)
+        .bind(&recipient.bank_scheme)
+        .bind(&recipient.bank_account_sealed)
+        .bind(&recipient.bank_account_last4)
+        .bind(&recipient.bank_account_index)
+        .bind(recipient.national_id_sealed.as_deref())
+        .bind(to_micros(recipient.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    pub async fn recipient(&self, tenant: TenantId, id: RecipientId) -> StoreResult<RecipientRow> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            recipient_columns!(),
+            " FROM recipients WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        recipient_from_row(&row)
+    }
+
+    /// The tenant's recipients holding this bank account, found by its blind index.
+    pub async fn recipients_with_account(
+        &self,
+        tenant: TenantId,
+        bank_account_index: &str,
+    ) -> StoreResult<Vec<RecipientRow>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            recipient_columns!(),
+            " FROM recipients WHERE tenant_id = $1 AND bank_account_index = $2"
+        ))
+        .bind(tenant.to_string())
+        .bind(bank_account_index)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(recipient_from_row)
+        .collect()
+    }
+
+    /// Newest first.
+    pub async fn recipients(
+        &self,
+        tenant: TenantId,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Page<RecipientRow>> {
+        let (micros, id) = cursor_bounds(after);
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            recipient_columns!(),
+            " FROM recipients WHERE tenant_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        ))
+        .bind(tenant.to_string())
+        .bind(micros)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        page(rows, limit, recipient_from_row, |r| {
+            (r.created_at, *r.id.as_uuid())
+        })
+    }
+
+    /// Creates a transfer: checks the quote and recipient, uses the quote, reserves the funds,
+    /// records the compliance step and its verdict, all in one transaction.
+    pub async fn create_transfer(
+        &self,
+        new: &NewTransfer,
+    ) -> Result<TransferRecord, TransferRefusal> {
+        let mut tx = self.pool.begin().await?;
+        let record = create_transfer_in(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn transfer(&self, tenant: TenantId, id: TransferId) -> StoreResult<TransferRecord> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            transfer_columns!(),
+            " FROM transfers WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        transfer_from_row(&row)
+    }
+
+    pub async fn transfer_events(&self, id: TransferId) -> StoreResult<Vec<TransferEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, from_status, to_status, cause, at FROM transfer_events \
+             WHERE transfer_id = $1 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let from: Option<String> = row.try_get("from_status")?;
+                Ok(TransferEvent {
+                    seq: row.try_get("seq")?,
+                    from: from
+                        .map(|s| s.parse())
+                        .transpose()
+                        .map_err(|_| StoreError::Corrupt("from_status".to_owned()))?,
+                    to: parsed(row, "to_status")?,
+                    cause: row.try_get("cause")?,
+                    at: time_at(row, "at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Newest first, optionally of one status.
+    pub async fn transfers(
+        &self,
+        tenant: TenantId,
+        status: Option<TransferStatus>,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Page<TransferRecord>> {
+        let (micros, id) = cursor_bounds(after);
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            transfer_columns!(),
+            " FROM transfers WHERE tenant_id = $1 AND ($2 = '' OR status = $2) \
+             AND (created_at < $3 OR (created_at = $3 AND id < $4)) \
+             ORDER BY created_at DESC, id DESC LIMIT $5"
+        ))
+        .bind(tenant.to_string())
+        .bind(status.map(|s| s.as_str()).unwrap_or(""))
+        .bind(micros)
+        .bind(id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        page(rows, limit, transfer_from_row, |t| {
+            (t.created_at, *t.id.as_uuid())
+        })
+    }
+
+    /// Transfers of any tenant in `status` that have not changed since `before`, oldest first:
+    /// the work queue of the rails.
+    pub async fn transfers_waiting(
+        &self,
+        status: TransferStatus,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<TransferRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            transfer_columns!(),
+            " FROM transfers WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at LIMIT $3"
+        ))
+        .bind(status.as_str())
+        .bind(to_micros(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(transfer_from_row)
+        .collect()
+    }
+
+    /// Moves a transfer from the status it was read in to `to`. `Conflict` when another writer
+    /// (another instance's rail worker) moved it first.
+    pub async fn advance_transfer(
+        &self,
+        transfer: &TransferRecord,
+        to: TransferStatus,
+        cause: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let now = crate::rows::now_micros();
+        move_transfer(&mut tx, transfer, to, cause, now).await?;
+        if to == TransferStatus::Returned {
+            let quote = sqlx::query(concat!(
+                "SELECT ",
+                quote_columns!(),
+                " FROM quotes WHERE id = $1"
+            ))
+            .bind(transfer.quote_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            let quote = quote_from_row(&quote)?;
+            let postings =
+                return_postings(&quote).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            for posting in &postings {
+                record(&mut tx, posting, Phase::Posted, "return", Some(transfer.id))
+                    .await
+                    .map_err(|e| match e {
+                        LedgerError::Store(e) => e,
+                        other => StoreError::Corrupt(other.to_string()),
+                    })?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a batch and its items' outcomes. Items' transfers were created before.
+    pub async fn insert_batch(
+        &self,
+        id: BatchId,
+        tenant: TenantId,
+        items: &[(Option<TransferId>, Option<String>)],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let accepted = items.iter().filter(|(t, _)| t.is_some()).count();
+        sqlx::query(
+            "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(i64::try_from(items.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(accepted).unwrap_or(i64::MAX))
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        for (index, (transfer, errors)) in items.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO batch_items (batch_id, idx, transfer_id, errors) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.to_string())
+            .bind(i64::try_from(index).unwrap_or(i64::MAX))
+            .bind(transfer.map(|t| t.to_string()))
+            .bind(errors.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A batch's items in order: (transfer, errors as JSON text).
+    pub async fn batch(
+        &self,
+        tenant: TenantId,
+        id: BatchId,
+    ) -> StoreResult<(OffsetDateTime, Vec<(Option<TransferId>, Option<String>)>)> {
+        let batch = sqlx::query("SELECT created_at FROM batches WHERE id = $1 AND tenant_id = $2")
+            .bind(id.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let rows = sqlx::query(
+            "SELECT transfer_id, errors FROM batch_items WHERE batch_id = $1 ORDER BY idx",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                let transfer: Option<String> = row.try_get("transfer_id")?;
+                Ok((
+                    transfer
+                        .map(|t| t.parse())
+                        .transpose()
+                        .map_err(|_| StoreError::Corrupt("transfer_id".to_owned()))?,
+                    row.try_get("errors")?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((time_at(&batch, "created_at")?, items))
+    }
+}
+
+async fn create_transfer_in(
+    conn: &mut AnyConnection,
+    new: &NewTransfer,
+) -> Result<TransferRecord, TransferRefusal> {
+    let quote = sqlx::query(concat!(
+        "SELECT ",
+        quote_columns!(),
+        " FROM quotes WHERE id = $1 AND tenant_id = $2"
+    ))
+    .bind(new.quote_id.to_string())
+    .bind(new.tenant_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(TransferRefusal::QuoteNotFound)?;
+    let quote = quote_from_row(&quote)?;
+    let recipient_exists =
+        sqlx::query("SELECT id FROM recipients WHERE id = $1 AND tenant_id = $2")
+            .bind(new.recipient_id.to_string())
+            .bind(new.tenant_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+    if !recipient_exists {
+        return Err(TransferRefusal::RecipientNotFound);
+    }
+    if quote.used_by.is_some() {
+        return Err(TransferRefusal::QuoteUsed);
+    }
+    if quote.is_expired(new.now) {
+        return Err(TransferRefusal::QuoteExpired);
+    }
+    if quote.fixed_amount() != new.stated {
+        return Err(TransferRefusal::AmountMismatch(
+            quote.pricing.fixed.as_str(),
+        ));
+    }
+    let used = sqlx::query("UPDATE quotes SET used_by = $1 WHERE id = $2 AND used_by IS NULL")
+        .bind(new.id.to_string())
+        .bind(quote.id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if used.rows_affected() != 1 {
+        return Err(TransferRefusal::QuoteUsed);
+    }
+
+    let now = to_micros(new.now);
+    let p = &quote.pricing;
+    sqlx::query(
+        "INSERT INTO transfers (id, tenant_id, quote_id, recipient_id, batch_id, source_currency, \
+         source_amount, target_currency, target_amount, fee_amount, reference, status, risk_score, \
+         rail, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+    )
+    .bind(new.id.to_string())
+    .bind(new.tenant_id.to_string())
+    .bind(quote.id.to_string())
+    .bind(new.recipient_id.to_string())
+    .bind(new.batch_id.map(|b| b.to_string()))
+    .bind(p.source.currency().code())
+    .bind(p.source.amount_minor())
+    .bind(p.target.currency().code())
+    .bind(p.target.amount_minor())
+    .bind(p.fee.amount_minor())
+    .bind(&new.reference)
+    .bind(TransferStatus::Initiated.as_str())
+    .bind(i64::from(new.decision.risk_score))
+    .bind(&new.rail)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    insert_event(
+        conn,
+        new.id,
+        None,
+        TransferStatus::Initiated,
+        "created",
+        now,
+    )
+    .await?;
+
+    let postings = transfer_postings(&quote)
+        .map_err(|e| TransferRefusal::Store(StoreError::Corrupt(e.to_string())))?;
+    for posting in &postings {
+        record(conn, posting, Phase::Pending, "transfer", Some(new.id)).await?;
+    }
+
+    let mut record = TransferRecord {
+        id: new.id,
+        tenant_id: new.tenant_id,
+        quote_id: quote.id,
+        recipient_id: new.recipient_id,
+        batch_id: new.batch_id,
+        source: p.source,
+        target: p.target,
+        fee: p.fee,
+        reference: new.reference.clone(),
+        status: TransferStatus::Initiated,
+        risk_score: new.decision.risk_score,
+        rail: new.rail.clone(),
+        created_at: new.now,
+        updated_at: new.now,
+    };
+    for (to, cause) in [
+        (
+            TransferStatus::Screening,
+            "compliance check started".to_owned(),
+        ),
+        (new.decision.next_status(), decision_cause(&new.decision)),
+    ] {
+        move_transfer(conn, &record, to, &cause, now).await?;
+        record.status = to;
+    }
+    Ok(record)
+}
+
+fn decision_cause(decision: &ComplianceDecision) -> String {
+    let verdict = match decision.verdict {
+        benteng_core::payments::compliance::Verdict::Approve => "approved",
+        benteng_core::payments::compliance::Verdict::Review => "held for review",
+        benteng_core::payments::compliance::Verdict::Block => "blocked",
+    };
+    format!("compliance: {verdict} (risk score {})", decision.risk_score)
+}
+
+/// Bounds for a newest-first page: everything when there is no cursor.
+fn cursor_bounds(after: Option<Cursor>) -> (i64, String) {
+    match after {
+        Some(cursor) => (cursor.created_at, cursor.id.hyphenated().to_string()),
+        None => (i64::MAX, "~".to_owned()),
+    }
+}
+
+fn page<T>(
+    rows: Vec<AnyRow>,
+    limit: u32,
+    decode: fn(&AnyRow) -> StoreResult<T>,
+    key: fn(&T) -> (OffsetDateTime, uuid::Uuid),
+) -> StoreResult<Page<T>> {
+    let mut items = rows.iter().map(decode).collect::<StoreResult<Vec<T>>>()?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next = if more {
+        items.last().map(|item| {
+            let (created_at, id) = key(item);
+            Cursor {
+                created_at: to_micros(created_at),
+                id,
+            }
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
