@@ -1,0 +1,89 @@
+//! The command line: `serve` plus the admin verbs. Admin verbs print their answer on stdout
+//! (an id, a table, a key) and diagnostics on stderr, and exit non-zero on refusal.
+
+use std::path::PathBuf;
+
+mod apikey;
+mod tenant;
+
+use benteng_core::ids::TenantId;
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub use apikey::ApiKeyCommand;
+pub use tenant::TenantCommand;
+
+use crate::{Config, Server, Services, shutdown_signal, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "benteng",
+    version,
+    about = "The secure front door of a B2B payment rail"
+)]
+pub struct Cli {
+    /// TOML configuration file; `BENTENG_*` environment variables override it.
+    #[arg(long, global = true, env = "BENTENG_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Print the effective configuration (secrets redacted).
+    Config,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    telemetry::init(&config.log);
+    match cli.command {
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+        Command::Migrate => {
+            Services::connect(config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let services = Services::connect(config).await?;
+            let server = Server::bind(&services).await?;
+            server.run(shutdown_signal()).await
+        }
+        Command::Tenant(command) => tenant::run(Services::connect(config).await?, command).await,
+        Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
+    }
+}
+
+pub(crate) fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
+    text.parse()
+        .map_err(|_| anyhow::anyhow!("not a tenant id (expected a UUID like 7f1c…-…)"))
+}
+
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// Parses arguments; kept here so `main` stays a one-liner around it.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Context for errors of the top level.
+pub fn describe(error: &anyhow::Error) -> String {
+    format!("{error:#}")
+}

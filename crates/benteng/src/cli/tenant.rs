@@ -1,0 +1,71 @@
+//! `benteng tenant …`
+
+use anyhow::bail;
+use benteng_core::tenant::{Tenant, TenantName, TenantStatus, Tier};
+use clap::Subcommand;
+use time::OffsetDateTime;
+
+use super::{parse_tenant_id, timestamp};
+use crate::Services;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// starter, growth or enterprise.
+        #[arg(long)]
+        tier: String,
+    },
+    /// List tenants.
+    List,
+    /// Suspend a tenant: its keys stop working on every instance.
+    Suspend { id: String },
+    /// Re-activate a suspended tenant.
+    Activate { id: String },
+}
+
+pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create { name, tier } => {
+            let name: TenantName = name.parse()?;
+            let tier: Tier = tier.parse()?;
+            let tenant = Tenant::new(name, tier, OffsetDateTime::now_utc());
+            services.store.insert_tenant(&tenant).await?;
+            println!("{}", tenant.id);
+        }
+        TenantCommand::List => {
+            println!(
+                "{:<36}  {:<10}  {:<9}  {:<25}  NAME",
+                "ID", "TIER", "STATUS", "CREATED"
+            );
+            for t in services.store.tenants().await? {
+                println!(
+                    "{:<36}  {:<10}  {:<9}  {:<25}  {}",
+                    t.id,
+                    t.tier,
+                    t.status,
+                    timestamp(t.created_at),
+                    t.name
+                );
+            }
+        }
+        TenantCommand::Suspend { id } => {
+            set_status(&services, &id, TenantStatus::Suspended).await?
+        }
+        TenantCommand::Activate { id } => set_status(&services, &id, TenantStatus::Active).await?,
+    }
+    Ok(())
+}
+
+async fn set_status(services: &Services, id: &str, status: TenantStatus) -> anyhow::Result<()> {
+    let id = parse_tenant_id(id)?;
+    let tenant = match services.store.set_tenant_status(id, status).await {
+        Err(benteng_store::StoreError::NotFound) => bail!("no such tenant"),
+        other => other?,
+    };
+    services.api_keys.tenant_changed(id).await?;
+    println!("{} {}", tenant.id, tenant.status);
+    Ok(())
+}
