@@ -44,6 +44,14 @@ pub enum ApiError {
     Timeout,
     #[error("internal error")]
     Internal,
+    /// A refusal with its own stable type, e.g. `insufficient-funds` or `quote-expired`.
+    #[error("{title}")]
+    Refused {
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: String,
+    },
 }
 
 /// The problem document. `errors` lists invalid fields on validation failures.
@@ -111,6 +119,12 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
+            Refused {
+                status,
+                slug,
+                title,
+                ..
+            } => (*status, slug, title),
         }
     }
 
@@ -118,6 +132,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(reason) => Some(reason.to_string()),
             ApiError::Forbidden(why) | ApiError::BadRequest(why) => Some((*why).to_owned()),
+            ApiError::Refused { detail, .. } => Some(detail.clone()),
             _ => None,
         }
     }
@@ -178,6 +193,44 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+impl From<Vec<benteng_core::strict_json::FieldError>> for ApiError {
+    fn from(errors: Vec<benteng_core::strict_json::FieldError>) -> Self {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldProblem {
+                    field: e.field,
+                    code: e.code.to_owned(),
+                    message: e.message,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl ApiError {
+    /// One invalid field.
+    pub fn invalid(field: &str, code: &str, message: &str) -> Self {
+        ApiError::Validation(vec![FieldProblem {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }])
+    }
+
+    pub fn malformed_body(error: &benteng_core::strict_json::BodyError) -> Self {
+        match error {
+            benteng_core::strict_json::BodyError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            other => ApiError::Refused {
+                status: StatusCode::BAD_REQUEST,
+                slug: "malformed-body",
+                title: "Malformed request body",
+                detail: format!("{} ({other})", other.code()),
+            },
+        }
     }
 }
 

@@ -3,13 +3,15 @@
 
 pub mod app;
 pub mod error;
+pub mod json;
 pub mod middleware;
+pub mod payments;
 pub mod routes;
 pub mod state;
 
 pub use app::router;
 pub use routes::{Access, ApiDoc};
-pub use state::{AppState, HttpLimits};
+pub use state::{AppState, HttpLimits, Payments};
 
 /// Every route with its access class, for tests and audits of the route table.
 pub fn route_table_paths() -> Vec<(&'static str, Access)> {

@@ -2,6 +2,7 @@
 //! separated by `__`, e.g. `BENTENG_DATABASE__URL`). Every key and its default is listed in
 //! `docs/configuration.md`; unknown keys are refused so a typo cannot silently keep a default.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,44 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    pub payments: PaymentsConfig,
+    pub rail: RailConfig,
+    pub keys: KeysConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// How long a quote can be used.
+    pub quote_ttl_secs: u64,
+    /// The fee, in basis points of the source amount.
+    pub fee_bps: u32,
+    /// Units of each supported currency per US dollar (decimal strings). Every pair is crossed
+    /// through USD; these also value volumes in USD.
+    pub per_usd: BTreeMap<String, String>,
+    /// A TOML file with a `[per_usd]` table that replaces `per_usd`; re-read when it changes.
+    pub rates_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RailConfig {
+    /// The sandbox rail settles a submitted transfer after this long.
+    pub sandbox_settle_after_ms: u64,
+    /// How often the rail worker looks for work.
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// The key-encryption key file (32 random bytes, mode 0600). Empty:
+    /// `{data_dir}/secrets/kek`, created on first start. Every instance must use the same KEK.
+    pub kek_file: Option<PathBuf>,
+    /// Hex secret (≥ 32 bytes) keying the blind indexes. Empty: read from, or created in,
+    /// `{data_dir}/secrets/blind-index-secret`. Every instance must share it.
+    #[serde(serialize_with = "redact")]
+    pub blind_index_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,9 +131,42 @@ impl Default for Config {
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            payments: PaymentsConfig::default(),
+            rail: RailConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        let per_usd = [
+            ("USD", "1"),
+            ("IDR", "16250"),
+            ("EUR", "0.92"),
+            ("GBP", "0.79"),
+        ]
+        .into_iter()
+        .map(|(c, r)| (c.to_owned(), r.to_owned()))
+        .collect();
+        Self {
+            quote_ttl_secs: 60,
+            fee_bps: 50,
+            per_usd,
+            rates_file: None,
+        }
+    }
+}
+
+impl Default for RailConfig {
+    fn default() -> Self {
+        Self {
+            sandbox_settle_after_ms: 2000,
+            poll_interval_ms: 250,
+        }
+    }
+}
+
 
 impl Default for ServerConfig {
     fn default() -> Self {

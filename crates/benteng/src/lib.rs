@@ -3,6 +3,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod data_protection;
+pub mod rates;
 mod secrets;
 pub mod telemetry;
 
@@ -10,8 +12,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use benteng_api::{AppState, HttpLimits};
+use benteng_api::{AppState, HttpLimits, Payments};
 use benteng_auth::{ApiKeyAuthenticator, Authenticator};
+use benteng_core::payments::compliance::ApproveAll;
+use benteng_rails::{RailWorker, SandboxRail};
 use benteng_shared_state::SharedStateHandle;
 use benteng_store::{Store, StoreOptions};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -25,6 +29,7 @@ pub struct Services {
     pub store: Store,
     pub shared: SharedStateHandle,
     pub api_keys: Arc<ApiKeyAuthenticator>,
+    pub protection: data_protection::DataProtection,
 }
 
 impl Services {
@@ -55,11 +60,15 @@ impl Services {
             hasher,
             Duration::from_secs(config.auth.api_key_cache_ttl_secs),
         ));
+        let protection = data_protection::open(&config, &store)
+            .await
+            .context("opening the data-protection keys")?;
         Ok(Self {
             config,
             store,
             shared,
             api_keys,
+            protection,
         })
     }
 }
@@ -98,6 +107,35 @@ impl Server {
         services
             .api_keys
             .spawn_invalidation(watermark_poll(&services.shared));
+        let rate_table = match &config.payments.rates_file {
+            Some(path) => rates::read_file(path)?,
+            None => rates::table(&config.payments.per_usd).context("payments.per_usd")?,
+        };
+        let payments = Arc::new(Payments {
+            rates: std::sync::RwLock::new(Arc::new(rate_table)),
+            quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
+            fee_bps: config.payments.fee_bps,
+            compliance: Arc::new(ApproveAll),
+            keyring: services.protection.keyring.clone(),
+            blind_index: services.protection.blind_index.clone(),
+            rail: "sandbox".to_owned(),
+        });
+        if let Some(path) = &config.payments.rates_file {
+            rates::watch(
+                path.clone(),
+                Arc::downgrade(&payments),
+                Duration::from_secs(5),
+            );
+        }
+        RailWorker {
+            store: services.store.clone(),
+            rail: Arc::new(SandboxRail {
+                settle_after: Duration::from_millis(config.rail.sandbox_settle_after_ms),
+            }),
+            poll_interval: Duration::from_millis(config.rail.poll_interval_ms.max(10)),
+            batch: 100,
+        }
+        .spawn();
         let state = AppState {
             store: services.store.clone(),
             shared: services.shared.clone(),
@@ -107,6 +145,7 @@ impl Server {
                 body_limit_bytes: config.http.body_limit_bytes,
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
             }),
+            payments,
         };
         let listener = TcpListener::bind(config.server.bind)
             .await

@@ -11,11 +11,22 @@ use benteng_crypto::{ExposeSecret, KeyedHasher, SecretString, generate_secret_he
 use crate::Config;
 
 pub(crate) fn api_key_hasher(config: &Config) -> anyhow::Result<KeyedHasher> {
-    let secret = match &config.auth.api_key_secret {
-        Some(secret) => secret.clone(),
-        None => read_or_create(&config.data_dir.join("secrets").join("api-key-secret"))?,
-    };
+    let secret = secret(
+        config.auth.api_key_secret.as_ref(),
+        &config.data_dir.join("secrets").join("api-key-secret"),
+    )?;
     KeyedHasher::from_hex(&secret).context("auth.api_key_secret must be ≥ 32 bytes of hex")
+}
+
+/// The configured secret, or the one in `file` (created on first use).
+pub(crate) fn secret(
+    configured: Option<&SecretString>,
+    file: &Path,
+) -> anyhow::Result<SecretString> {
+    match configured {
+        Some(secret) => Ok(secret.clone()),
+        None => read_or_create(file),
+    }
 }
 
 fn read_or_create(path: &Path) -> anyhow::Result<SecretString> {

@@ -16,3 +16,11 @@ pub mod payments;
 pub mod strict_json;
 pub mod tenant;
 pub mod text;
+
+/// The current time at the precision the store keeps (microseconds), so a value read back
+/// equals the value written.
+pub fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}

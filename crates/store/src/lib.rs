@@ -9,6 +9,7 @@
 //! Unix microseconds (BIGINT), money is integer minor units plus a currency code.
 
 mod api_keys;
+mod data_keys;
 mod ledger;
 mod migrations;
 mod payments;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use data_keys::StoredDataKey;
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use payments::{

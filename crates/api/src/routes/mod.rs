@@ -2,9 +2,14 @@
 //! each: a route without an authentication requirement cannot be mounted by accident, because
 //! there is no other way to mount one.
 
+mod balances;
 mod docs;
 mod health;
+mod paging;
+mod quotes;
+mod recipients;
 mod tenant;
+mod transfers;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -44,7 +49,11 @@ fn all() -> Routes {
     };
     let routes = health::routes(routes);
     let routes = docs::routes(routes);
-    tenant::routes(routes)
+    let routes = tenant::routes(routes);
+    let routes = balances::routes(routes);
+    let routes = recipients::routes(routes);
+    let routes = quotes::routes(routes);
+    transfers::routes(routes)
 }
 
 /// Every route of the API with its access class.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 mod apikey;
+mod ledger;
 mod tenant;
 
 use benteng_core::ids::TenantId;
@@ -12,6 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use apikey::ApiKeyCommand;
+pub use ledger::LedgerCommand;
 pub use tenant::TenantCommand;
 
 use crate::{Config, Server, Services, shutdown_signal, telemetry};
@@ -42,6 +44,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Fund tenants and verify the ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
 }
@@ -66,6 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => tenant::run(Services::connect(config).await?, command).await,
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
+        Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
     }
 }
 

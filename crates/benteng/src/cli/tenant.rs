@@ -3,7 +3,6 @@
 use anyhow::bail;
 use benteng_core::tenant::{Tenant, TenantName, TenantStatus, Tier};
 use clap::Subcommand;
-use time::OffsetDateTime;
 
 use super::{parse_tenant_id, timestamp};
 use crate::Services;
@@ -31,7 +30,7 @@ pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::R
         TenantCommand::Create { name, tier } => {
             let name: TenantName = name.parse()?;
             let tier: Tier = tier.parse()?;
-            let tenant = Tenant::new(name, tier, OffsetDateTime::now_utc());
+            let tenant = Tenant::new(name, tier, benteng_core::now());
             services.store.insert_tenant(&tenant).await?;
             println!("{}", tenant.id);
         }

@@ -40,3 +40,30 @@ impl ComplianceDecision {
         }
     }
 }
+
+/// What the compliance step looks at for one transfer.
+#[derive(Debug, Clone)]
+pub struct TransferSubject<'a> {
+    pub tenant: &'a crate::tenant::Tenant,
+    pub recipient_name: &'a str,
+    pub recipient_country: crate::country::CountryCode,
+    pub recipient_is_individual: bool,
+    pub source: crate::money::Money,
+    pub target: crate::money::Money,
+}
+
+/// The seam where screening and monitoring plug in. Every transfer passes it before it leaves
+/// INITIATED; an implementation must answer (it cannot fail open: errors become `Review`).
+pub trait ComplianceCheck: Send + Sync {
+    fn assess(&self, subject: &TransferSubject<'_>) -> ComplianceDecision;
+}
+
+/// Approves everything: the step until screening and monitoring are configured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ApproveAll;
+
+impl ComplianceCheck for ApproveAll {
+    fn assess(&self, _subject: &TransferSubject<'_>) -> ComplianceDecision {
+        ComplianceDecision::approve()
+    }
+}

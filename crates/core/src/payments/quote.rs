@@ -199,3 +199,75 @@ mod tests {
         assert!(p.is_err());
     }
 }
+
+/// Exchange rates as units of each currency per US dollar; any pair is crossed through USD.
+/// The same table values volumes in USD for daily caps.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RateTable {
+    per_usd: std::collections::BTreeMap<Currency, Rate>,
+}
+
+impl RateTable {
+    pub fn new(per_usd: impl IntoIterator<Item = (Currency, Rate)>) -> Self {
+        Self {
+            per_usd: per_usd.into_iter().collect(),
+        }
+    }
+
+    pub fn currencies(&self) -> impl Iterator<Item = Currency> + '_ {
+        self.per_usd.keys().copied()
+    }
+
+    pub fn supports(&self, currency: Currency) -> bool {
+        self.per_usd.contains_key(&currency)
+    }
+
+    /// Units of `target` per unit of `source`, to 16 decimal places.
+    pub fn rate(&self, source: Currency, target: Currency) -> Option<Rate> {
+        if source == target {
+            return Rate::new(Decimal::ONE).ok();
+        }
+        let source_per_usd = self.per_usd.get(&source)?.as_decimal();
+        let target_per_usd = self.per_usd.get(&target)?.as_decimal();
+        let cross = target_per_usd.checked_div(source_per_usd)?;
+        Rate::new(cross.round_dp_with_strategy(16, RoundingStrategy::MidpointNearestEven)).ok()
+    }
+
+    /// The US-dollar value of an amount, for volume caps.
+    pub fn usd_value(&self, money: Money) -> Option<Decimal> {
+        let per_usd = self.per_usd.get(&money.currency())?.as_decimal();
+        money.to_decimal().checked_div(per_usd)
+    }
+}
+
+#[cfg(test)]
+mod rate_table_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn crosses_through_usd() {
+        let table = RateTable::new([
+            (Currency::USD, Rate::parse("1").unwrap()),
+            (Currency::IDR, Rate::parse("16000").unwrap()),
+            (Currency::EUR, Rate::parse("0.92").unwrap()),
+        ]);
+        assert_eq!(
+            table
+                .rate(Currency::IDR, Currency::EUR)
+                .unwrap()
+                .to_string(),
+            "0.0000575"
+        );
+        assert_eq!(
+            table
+                .rate(Currency::EUR, Currency::EUR)
+                .unwrap()
+                .to_string(),
+            "1"
+        );
+        assert!(table.rate(Currency::GBP, Currency::EUR).is_none());
+        let idr = Money::parse("1600000.00", Currency::IDR).unwrap();
+        assert_eq!(table.usd_value(idr).unwrap(), Decimal::new(100, 0));
+    }
+}

@@ -1,0 +1,307 @@
+//! Recipients. Bank accounts and national ids are sealed (encrypted, bound to tenant, table,
+//! column and row) before they reach storage, and are never returned: only the last four
+//! characters of the account are.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use benteng_core::country::CountryCode;
+use benteng_core::iban::Iban;
+use benteng_core::ids::RecipientId;
+use benteng_core::payments::recipient::{Address, BankAccount, NationalId, RecipientKind};
+use benteng_core::strict_json::{FieldIssue, Fields, FromJsonField, JsonValue, enum_field};
+use benteng_core::text::{BoundedText, IdnAccountNumber, IdnBankCode, Name};
+use benteng_store::RecipientRow;
+use benteng_vault::{Aad, KeyPurpose};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::Routes;
+use super::paging::{PageQuery, PageView};
+use crate::error::{ApiError, ApiResult};
+use crate::json::JsonBody;
+use crate::middleware::Caller;
+use crate::state::AppState;
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .tenant("/v1/recipients", get(list).post(create))
+        .tenant("/v1/recipients/{id}", get(show))
+}
+
+#[derive(Clone, Copy)]
+struct Kind(RecipientKind);
+
+impl FromJsonField for Kind {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        enum_field(
+            value,
+            &[
+                ("individual", Kind(RecipientKind::Individual)),
+                ("business", Kind(RecipientKind::Business)),
+            ],
+        )
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BankAccountView {
+    /// `iban` or `idn` (Indonesian account number and bank code).
+    scheme: String,
+    last4: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecipientView {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    country: String,
+    #[schema(value_type = Option<Object>)]
+    address: Option<Address>,
+    bank_account: BankAccountView,
+    has_national_id: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+impl From<&RecipientRow> for RecipientView {
+    fn from(row: &RecipientRow) -> Self {
+        Self {
+            id: row.id.to_string(),
+            kind: row.kind.as_str(),
+            name: row.name.to_string(),
+            country: row.country.to_string(),
+            address: row.address.clone(),
+            bank_account: BankAccountView {
+                scheme: row.bank_scheme.clone(),
+                last4: row.bank_account_last4.clone(),
+            },
+            has_national_id: row.national_id_sealed.is_some(),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A validated `POST /v1/recipients` body.
+struct NewRecipient {
+    kind: RecipientKind,
+    name: Name,
+    country: CountryCode,
+    address: Option<Address>,
+    bank_account: BankAccount,
+    national_id: Option<NationalId>,
+}
+
+/// Reads the request into domain values, reporting every invalid field.
+fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, ApiError> {
+    let mut f = Fields::new(
+        body,
+        &[
+            "type",
+            "name",
+            "country",
+            "address",
+            "bank_account",
+            "national_id",
+        ],
+    );
+    let kind: Option<Kind> = f.required("type");
+    let name: Option<Name> = f.required("name");
+    let country: Option<CountryCode> = f.required("country");
+    let national_id: Option<NationalId> = f.optional("national_id");
+    let address = f.optional_object(
+        "address",
+        &["line1", "line2", "city", "postal_code", "country"],
+        |a| {
+            let line1: Option<BoundedText<140>> = a.required("line1");
+            let line2: Option<BoundedText<140>> = a.optional("line2");
+            let city: Option<BoundedText<70>> = a.required("city");
+            let postal_code: Option<BoundedText<16>> = a.optional("postal_code");
+            let country: Option<CountryCode> = a.required("country");
+            Some(Address {
+                line1: line1?,
+                line2,
+                city: city?,
+                postal_code,
+                country: country?,
+            })
+        },
+    );
+    let bank_account = f.required_object(
+        "bank_account",
+        &["iban", "account_number", "bank_code"],
+        |b| {
+            let iban: Option<Iban> = b.optional("iban");
+            let account_number: Option<IdnAccountNumber> = b.optional("account_number");
+            let bank_code: Option<IdnBankCode> = b.optional("bank_code");
+            match (iban, account_number, bank_code) {
+                (Some(iban), None, None) => Some(BankAccount::Iban(iban)),
+                (None, Some(account_number), Some(bank_code)) => Some(BankAccount::Indonesian {
+                    account_number,
+                    bank_code,
+                }),
+                _ => {
+                    if !b.has_errors() {
+                        b.reject(
+                            "iban",
+                            "invalid_format",
+                            "give either iban, or account_number with bank_code",
+                        );
+                    }
+                    None
+                }
+            }
+        },
+    );
+    if let (Some(country), Some(account)) = (country, &bank_account) {
+        let indonesian = country == CountryCode::ID;
+        match account {
+            BankAccount::Iban(_) if indonesian => f.reject(
+                "bank_account",
+                "invalid_format",
+                "recipients in Indonesia are paid to an account_number with bank_code",
+            ),
+            BankAccount::Indonesian { .. } if !indonesian => f.reject(
+                "bank_account",
+                "invalid_format",
+                "recipients outside Indonesia are paid to an IBAN",
+            ),
+            _ => {}
+        }
+    }
+    Ok(f.build(|| {
+        Some(NewRecipient {
+            kind: kind?.0,
+            name: name?,
+            country: country?,
+            address,
+            bank_account: bank_account?,
+            national_id,
+        })
+    })?)
+}
+
+fn sealing_error(error: benteng_vault::VaultError) -> ApiError {
+    tracing::error!(%error, "sealing failed");
+    ApiError::Unavailable {
+        retry_after_secs: 1,
+    }
+}
+
+/// Add a recipient.
+#[utoipa::path(post, path = "/v1/recipients", tag = "payments", security(("api_key" = [])),
+    request_body(content = Object, description = "type, name, country, address?, bank_account {iban | account_number + bank_code}, national_id?"),
+    responses((status = 201, body = RecipientView), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult<impl IntoResponse> {
+    let NewRecipient {
+        kind,
+        name,
+        country,
+        address,
+        bank_account,
+        national_id,
+    } = parse(&body)?;
+    let tenant = caller.tenant.id;
+    let payments = &state.payments;
+    let index = payments
+        .blind_index
+        .compute("bank_account", bank_account.canonical().as_bytes())
+        .map_err(sealing_error)?
+        .to_hex();
+    if let Some(existing) = state
+        .store
+        .recipients_with_account(tenant, &index)
+        .await?
+        .first()
+    {
+        return Err(ApiError::Refused {
+            status: StatusCode::CONFLICT,
+            slug: "recipient-exists",
+            title: "Recipient already exists",
+            detail: format!("recipient {} already holds this bank account", existing.id),
+        });
+    }
+    let id = RecipientId::new();
+    let (tenant_text, id_text) = (tenant.to_string(), id.to_string());
+    let bank_account_sealed = payments
+        .keyring
+        .encrypt(
+            &KeyPurpose::BANK_ACCOUNT,
+            bank_account.canonical().as_bytes(),
+            &Aad::new(&tenant_text, "recipients", "bank_account", &id_text),
+        )
+        .map_err(sealing_error)?;
+    let national_id_sealed = national_id
+        .map(|nid| {
+            payments.keyring.encrypt(
+                &KeyPurpose::NATIONAL_ID,
+                nid.as_str().as_bytes(),
+                &Aad::new(&tenant_text, "recipients", "national_id", &id_text),
+            )
+        })
+        .transpose()
+        .map_err(sealing_error)?;
+    let row = RecipientRow {
+        id,
+        tenant_id: tenant,
+        kind,
+        name,
+        country,
+        address,
+        bank_scheme: bank_account.scheme().to_owned(),
+        bank_account_sealed,
+        bank_account_last4: bank_account.last4(),
+        bank_account_index: index,
+        national_id_sealed,
+        created_at: benteng_core::now(),
+    };
+    state.store.insert_recipient(&row).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/recipients/{id}"))],
+        Json(RecipientView::from(&row)),
+    ))
+}
+
+/// One recipient of the caller's.
+#[utoipa::path(get, path = "/v1/recipients/{id}", tag = "payments", security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = RecipientView), (status = 404, body = crate::error::Problem)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RecipientView>> {
+    let id: RecipientId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let row = state.store.recipient(caller.tenant.id, id).await?;
+    Ok(Json(RecipientView::from(&row)))
+}
+
+/// The caller's recipients, newest first.
+#[utoipa::path(get, path = "/v1/recipients", tag = "payments", security(("api_key" = [])),
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Object)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<PageView<RecipientView>>> {
+    let page = PageQuery::parse(query.as_deref(), &[])?;
+    let result = state
+        .store
+        .recipients(caller.tenant.id, page.cursor, page.limit)
+        .await?;
+    Ok(Json(PageView::new(
+        result.items.iter().map(RecipientView::from).collect(),
+        result.next,
+    )))
+}
