@@ -157,7 +157,7 @@ impl ApiKeyAuthenticator {
             Some(hit) => hit,
             None => self.load(&hash).await?,
         };
-        check(&shape, &hash, verified, OffsetDateTime::now_utc())
+        check(&shape, &hash, verified, benteng_core::now())
     }
 
     /// Shared cache, then database; fills both caches unless an invalidation raced the read.
@@ -227,7 +227,7 @@ impl ApiKeyAuthenticator {
         let key = shape
             .assemble(secret.expose_secret())
             .map_err(|_| KeyAdminError::Crypto(benteng_crypto::CryptoError::Random))?;
-        let now = OffsetDateTime::now_utc();
+        let now = benteng_core::now();
         let record = ApiKeyRecord {
             id: ApiKeyId::new(),
             tenant_id,
@@ -250,11 +250,7 @@ impl ApiKeyAuthenticator {
 
     /// Revokes a key in the database and on every instance.
     pub async fn revoke(&self, key_id: ApiKeyId) -> Result<ApiKeyRecord, KeyAdminError> {
-        let record = match self
-            .store
-            .revoke_api_key(key_id, OffsetDateTime::now_utc())
-            .await
-        {
+        let record = match self.store.revoke_api_key(key_id, benteng_core::now()).await {
             Ok(record) => record,
             Err(StoreError::NotFound) => return Err(KeyAdminError::UnknownKey),
             Err(error) => return Err(KeyAdminError::Store(error)),
