@@ -261,6 +261,11 @@ pub async fn create_batch(
         ));
     }
     let id = BatchId::new();
+    let now = benteng_core::now();
+    state
+        .store
+        .create_batch(id, caller.tenant.id, items.len(), now)
+        .await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let outcome = match item {
@@ -281,11 +286,7 @@ pub async fn create_batch(
             Err(error) => outcomes.push((None, Some(item_errors(&error)))),
         }
     }
-    let now = benteng_core::now();
-    state
-        .store
-        .insert_batch(id, caller.tenant.id, &outcomes, now)
-        .await?;
+    state.store.finish_batch(id, &outcomes).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/v1/batches/{id}"))],

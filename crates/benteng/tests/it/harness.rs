@@ -87,6 +87,8 @@ impl Environment {
         config.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         config.server.shutdown_grace_secs = 1;
         config.auth.api_key_secret = Some(TEST_KEY_SECRET.to_owned().into());
+        config.rail.sandbox_settle_after_ms = 200;
+        config.rail.poll_interval_ms = 50;
         config
     }
 
@@ -103,11 +105,19 @@ impl Environment {
             ("BENTENG_SERVER__BIND", "127.0.0.1:0".to_owned()),
             ("BENTENG_AUTH__API_KEY_SECRET", TEST_KEY_SECRET.to_owned()),
             ("BENTENG_LOG__LEVEL", "info".to_owned()),
+            ("BENTENG_RAIL__SANDBOX_SETTLE_AFTER_MS", "200".to_owned()),
+            ("BENTENG_RAIL__POLL_INTERVAL_MS", "50".to_owned()),
         ]
     }
 
     pub async fn services(&self) -> Services {
         Services::connect(self.config()).await.expect("services")
+    }
+
+    pub async fn services_with(&self, customize: impl FnOnce(&mut Config)) -> Services {
+        let mut config = self.config();
+        customize(&mut config);
+        Services::connect(config).await.expect("services")
     }
 }
 
@@ -123,8 +133,13 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server with adjusted configuration.
+    pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Config)) -> Self {
         let env = Environment::new(backend).await;
-        let services = env.services().await;
+        let services = env.services_with(customize).await;
         let server = Server::bind(&services).await.expect("bind");
         let address = server.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -142,6 +157,10 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._env.data_dir.path()
     }
 
     pub async fn tenant(&self, tier: Tier) -> Tenant {
@@ -174,6 +193,21 @@ impl TestApp {
         let tenant = self.tenant(Tier::Growth).await;
         let key = self.key(tenant.id).await;
         (tenant, key)
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get(&self, path: &str, key: Option<&str>) -> reqwest::Response {
