@@ -110,10 +110,6 @@ impl Environment {
         ]
     }
 
-    pub async fn services(&self) -> Services {
-        Services::connect(self.config()).await.expect("services")
-    }
-
     pub async fn services_with(&self, customize: impl FnOnce(&mut Config)) -> Services {
         let mut config = self.config();
         customize(&mut config);
