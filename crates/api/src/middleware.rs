@@ -140,6 +140,21 @@ pub async fn authenticate(
         Err(error) => {
             metrics::counter!("auth_failures_total", "reason" => reason_label(error)).increment(1);
             tracing::warn!(target: "security", reason = reason_label(error), "authentication refused");
+            let (parts, _) = request.into_parts();
+            let event = benteng_core::audit::AuditEvent::new(
+                &audit_context(&parts),
+                "auth.failed",
+                benteng_core::audit::Retention::Access,
+                ("credential", "api_key".to_owned()),
+            )
+            .change(
+                "reason",
+                serde_json::Value::Null,
+                reason_label(error).into(),
+            );
+            if let Err(store_error) = state.store.audit(&event).await {
+                tracing::error!(error = %store_error, "could not record a refused authentication");
+            }
             ApiError::from(error).into_response()
         }
     }
@@ -173,4 +188,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .map(Caller)
             .ok_or(ApiError::Unauthenticated(AuthError::Missing))
     }
+}
+
+/// Who is acting, for the audit trail: request id, client address, tenant.
+pub struct Audit(pub benteng_core::audit::AuditContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Audit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Audit(audit_context(parts)))
+    }
+}
+
+pub fn audit_context(parts: &Parts) -> benteng_core::audit::AuditContext {
+    benteng_core::audit::AuditContext {
+        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        trace_id: None,
+        tenant_id: parts.extensions.get::<Principal>().map(|p| p.tenant.id),
+        ip: client_ip(parts).map(|ip| ip.to_string()),
+        actor: "api".to_owned(),
+    }
+}
+
+/// The client's address as the listener saw it.
+pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
 }

@@ -83,6 +83,7 @@ pub async fn initiate(
     tenant: &Tenant,
     request: &TransferRequest,
     batch: Option<BatchId>,
+    audit: &benteng_core::audit::AuditContext,
 ) -> Result<TransferRecord, ApiError> {
     let quote_id = request.quote_id.as_uuid().into();
     let recipient_id = request.recipient_id.as_uuid().into();
@@ -121,6 +122,7 @@ pub async fn initiate(
         decision,
         rail: state.payments.rail.clone(),
         now: benteng_core::now(),
+        context: audit.clone(),
     };
     state
         .store

@@ -136,7 +136,9 @@ async fn main() -> BenchResult<()> {
         Tier::Growth,
         OffsetDateTime::now_utc(),
     );
-    store.insert_tenant(&tenant).await?;
+    store
+        .insert_tenant(&tenant, &benteng_core::audit::AuditContext::system("test"))
+        .await?;
 
     let shared: SharedStateHandle = Arc::new(MemoryState::new());
     let keys = Arc::new(authenticator(&store, shared.clone())?);
@@ -145,6 +147,7 @@ async fn main() -> BenchResult<()> {
             tenant.id,
             KeyEnvironment::Live,
             Some(time::Duration::days(90)),
+            &benteng_core::audit::AuditContext::system("bench"),
         )
         .await?;
     let key = issued.key.expose_secret().to_owned();

@@ -210,6 +210,7 @@ impl ApiKeyAuthenticator {
         tenant_id: TenantId,
         environment: KeyEnvironment,
         lifetime: Option<time::Duration>,
+        context: &benteng_core::audit::AuditContext,
     ) -> Result<IssuedKey, KeyAdminError> {
         let tenant = match self.store.tenant(tenant_id).await {
             Ok(tenant) => tenant,
@@ -239,7 +240,7 @@ impl ApiKeyAuthenticator {
             revoked_at: None,
         };
         self.store
-            .insert_api_key(&record)
+            .insert_api_key(&record, context)
             .await
             .map_err(KeyAdminError::Store)?;
         Ok(IssuedKey {
@@ -249,8 +250,16 @@ impl ApiKeyAuthenticator {
     }
 
     /// Revokes a key in the database and on every instance.
-    pub async fn revoke(&self, key_id: ApiKeyId) -> Result<ApiKeyRecord, KeyAdminError> {
-        let record = match self.store.revoke_api_key(key_id, benteng_core::now()).await {
+    pub async fn revoke(
+        &self,
+        key_id: ApiKeyId,
+        context: &benteng_core::audit::AuditContext,
+    ) -> Result<ApiKeyRecord, KeyAdminError> {
+        let record = match self
+            .store
+            .revoke_api_key(key_id, benteng_core::now(), context)
+            .await
+        {
             Ok(record) => record,
             Err(StoreError::NotFound) => return Err(KeyAdminError::UnknownKey),
             Err(error) => return Err(KeyAdminError::Store(error)),

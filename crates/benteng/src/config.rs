@@ -229,7 +229,12 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed("BENTENG_").split("__"))
+            // BENTENG_TEST_* configure the test suite, not the server.
+            .merge(
+                Env::prefixed("BENTENG_")
+                    .filter(|key| !key.as_str().starts_with("test_"))
+                    .split("__"),
+            )
             .extract()
             .map_err(Box::new)
     }

@@ -136,6 +136,7 @@ impl Server {
             batch: 100,
         }
         .spawn();
+        spawn_audit_sealer(services.store.clone());
         let state = AppState {
             store: services.store.clone(),
             shared: services.shared.clone(),
@@ -190,6 +191,19 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Seals new audit events into their hash chains every second (one instance at a time).
+fn spawn_audit_sealer(store: Store) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticker.tick().await;
+            if let Err(error) = store.seal_audit().await {
+                tracing::warn!(%error, "audit sealing failed");
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -7,6 +7,7 @@
 //!   so holding one means it is valid.
 
 pub mod api_key;
+pub mod audit;
 pub mod country;
 pub mod currency;
 pub mod iban;

@@ -124,11 +124,20 @@ impl RailWorker {
         Ok(moved)
     }
 
+    fn audit_context(&self) -> benteng_core::audit::AuditContext {
+        benteng_core::audit::AuditContext::system(&format!("rail:{}", self.rail.name()))
+    }
+
     async fn submit(&self, transfer: &TransferRecord) -> Result<bool, StoreError> {
         let cause = format!("submitted to {}", self.rail.name());
         match self
             .store
-            .advance_transfer(transfer, TransferStatus::Submitted, &cause)
+            .advance_transfer(
+                transfer,
+                TransferStatus::Submitted,
+                &cause,
+                &self.audit_context(),
+            )
             .await
         {
             Ok(()) => {}
@@ -186,7 +195,11 @@ impl RailWorker {
         to: TransferStatus,
         cause: &str,
     ) -> Result<bool, StoreError> {
-        match self.store.advance_transfer(transfer, to, cause).await {
+        match self
+            .store
+            .advance_transfer(transfer, to, cause, &self.audit_context())
+            .await
+        {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(error) => Err(error),

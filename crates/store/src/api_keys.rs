@@ -1,6 +1,7 @@
 //! API-key records. Only keyed hashes are stored; the key itself never reaches this crate.
 
 use benteng_core::api_key::ApiKeyRecord;
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{ApiKeyId, TenantId};
 use benteng_core::tenant::Tenant;
 use sqlx::any::AnyRow;
@@ -31,7 +32,12 @@ fn key_from_row(row: &AnyRow) -> StoreResult<ApiKeyRecord> {
 }
 
 impl Store {
-    pub async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+    pub async fn insert_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, environment, display_prefix, key_hash, \
              created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -44,9 +50,34 @@ impl Store {
         .bind(to_micros(key.created_at))
         .bind(key.expires_at.map(to_micros))
         .bind(key.revoked_at.map(to_micros))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            &context.for_tenant(key.tenant_id),
+            "api_key.issued",
+            Retention::Security,
+            ("api_key", key.id.to_string()),
+        )
+        .change(
+            "environment",
+            serde_json::Value::Null,
+            key.environment.as_str().into(),
+        )
+        .change(
+            "prefix",
+            serde_json::Value::Null,
+            key.display_prefix.clone().into(),
+        )
+        .change(
+            "expires_at",
+            serde_json::Value::Null,
+            key.expires_at
+                .map(|t| to_micros(t).into())
+                .unwrap_or(serde_json::Value::Null),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -117,12 +148,27 @@ impl Store {
         &self,
         id: ApiKeyId,
         now: OffsetDateTime,
+        context: &AuditContext,
     ) -> StoreResult<ApiKeyRecord> {
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(to_micros(now))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        let key = self.api_key(id).await?;
+        let mut tx = self.pool.begin().await?;
+        let revoked =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(to_micros(now))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        if revoked.rows_affected() == 1 {
+            let event = AuditEvent::new(
+                &context.for_tenant(key.tenant_id),
+                "api_key.revoked",
+                Retention::Security,
+                ("api_key", id.to_string()),
+            )
+            .change("revoked_at", serde_json::Value::Null, to_micros(now).into());
+            crate::audit::record(&mut tx, &event).await?;
+        }
+        tx.commit().await?;
         self.api_key(id).await
     }
 }

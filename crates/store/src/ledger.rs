@@ -2,6 +2,7 @@
 //! running balances updated in the same transaction, guarded by a conditional update (and a
 //! CHECK behind it) so a tenant balance can never go negative, even under concurrent writers.
 
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::currency::Currency;
 use benteng_core::ids::{LedgerTransferId, TenantId, TransferId};
 use benteng_core::money::Money;
@@ -200,11 +201,25 @@ impl Store {
         &self,
         tenant: TenantId,
         amount: Money,
+        context: &AuditContext,
     ) -> Result<LedgerTransferId, LedgerError> {
         let posting =
             funding(tenant, amount).map_err(|e| LedgerError::InvalidPosting(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let id = record(&mut tx, &posting, Phase::Posted, "funding", None).await?;
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "ledger.funded",
+            Retention::Security,
+            ("ledger_transfer", id.to_string()),
+        )
+        .change("amount", serde_json::Value::Null, amount.to_string().into())
+        .change(
+            "currency",
+            serde_json::Value::Null,
+            amount.currency().code().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(id)
     }

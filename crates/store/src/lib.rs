@@ -9,6 +9,7 @@
 //! Unix microseconds (BIGINT), money is integer minor units plus a currency code.
 
 mod api_keys;
+mod audit;
 mod data_keys;
 mod ledger;
 mod migrations;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;

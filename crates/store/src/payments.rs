@@ -1,6 +1,7 @@
 //! Quotes, recipients, transfers and batches. Every transfer write happens in one database
 //! transaction with its ledger postings and its status history.
 
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::country::CountryCode;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, QuoteId, RecipientId, TenantId, TransferId};
@@ -77,6 +78,7 @@ pub struct NewTransfer {
     pub decision: ComplianceDecision,
     pub rail: String,
     pub now: OffsetDateTime,
+    pub context: AuditContext,
 }
 
 /// Why a transfer was not created. Nothing was written in any of these cases.
@@ -276,6 +278,8 @@ async fn move_transfer(
     to: TransferStatus,
     cause: &str,
     at: i64,
+    context: &AuditContext,
+    compliance: Option<serde_json::Value>,
 ) -> StoreResult<()> {
     transfer
         .status
@@ -294,19 +298,57 @@ async fn move_transfer(
         return Err(StoreError::Conflict);
     }
     insert_event(conn, transfer.id, Some(transfer.status), to, cause, at).await?;
-    match to {
-        TransferStatus::Completed => resolve(conn, transfer.id, Resolution::Post).await?,
+    let context = context.for_tenant(transfer.tenant_id);
+    let mut event = AuditEvent::new(
+        &context,
+        "transfer.status_changed",
+        Retention::Security,
+        ("transfer", transfer.id.to_string()),
+    )
+    .change(
+        "status",
+        transfer.status.as_str().into(),
+        to.as_str().into(),
+    )
+    .change("cause", serde_json::Value::Null, cause.into());
+    if let Some(compliance) = compliance {
+        event = event.with_compliance(compliance);
+    }
+    crate::audit::record(conn, &event).await?;
+    let ledger = match to {
+        TransferStatus::Completed => Some((Resolution::Post, "ledger.posted")),
         TransferStatus::Failed | TransferStatus::Blocked => {
-            resolve(conn, transfer.id, Resolution::Void).await?
+            Some((Resolution::Void, "ledger.voided"))
         }
-        _ => {}
+        _ => None,
+    };
+    if let Some((resolution, event_type)) = ledger {
+        resolve(conn, transfer.id, resolution).await?;
+        let event = AuditEvent::new(
+            &context,
+            event_type,
+            Retention::Security,
+            ("transfer", transfer.id.to_string()),
+        )
+        .change(
+            "source",
+            serde_json::Value::Null,
+            transfer.source.to_string().into(),
+        )
+        .change(
+            "target",
+            serde_json::Value::Null,
+            transfer.target.to_string().into(),
+        );
+        crate::audit::record(conn, &event).await?;
     }
     Ok(())
 }
 
 impl Store {
-    pub async fn insert_quote(&self, quote: &Quote) -> StoreResult<()> {
+    pub async fn insert_quote(&self, quote: &Quote, context: &AuditContext) -> StoreResult<()> {
         let p = &quote.pricing;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO quotes (id, tenant_id, source_currency, source_amount, target_currency, \
              target_amount, fee_amount, rate, fixed_side, created_at, expires_at, used_by) \
@@ -323,9 +365,28 @@ impl Store {
         .bind(p.fixed.as_str())
         .bind(to_micros(quote.created_at))
         .bind(to_micros(quote.expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            &context.for_tenant(quote.tenant_id),
+            "quote.created",
+            Retention::Security,
+            ("quote", quote.id.to_string()),
+        )
+        .change(
+            "source",
+            serde_json::Value::Null,
+            format!("{} {}", p.source, p.source.currency()).into(),
+        )
+        .change(
+            "target",
+            serde_json::Value::Null,
+            format!("{} {}", p.target, p.target.currency()).into(),
+        )
+        .change("rate", serde_json::Value::Null, p.rate.to_string().into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -344,7 +405,12 @@ impl Store {
         quote_from_row(&row)
     }
 
-    pub async fn insert_recipient(&self, recipient: &RecipientRow) -> StoreResult<()> {
+    pub async fn insert_recipient(
+        &self,
+        recipient: &RecipientRow,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let address = recipient
             .address
             .as_ref()
@@ -368,9 +434,32 @@ impl Store {
         .bind(&recipient.bank_account_index)
         .bind(recipient.national_id_sealed.as_deref())
         .bind(to_micros(recipient.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        // Tier 1 and 2 data stays out of the trail: the scheme and last four only.
+        let event = AuditEvent::new(
+            &context.for_tenant(recipient.tenant_id),
+            "recipient.created",
+            Retention::Security,
+            ("recipient", recipient.id.to_string()),
+        )
+        .change(
+            "bank_account",
+            serde_json::Value::Null,
+            format!(
+                "{} …{}",
+                recipient.bank_scheme, recipient.bank_account_last4
+            )
+            .into(),
+        )
+        .change(
+            "country",
+            serde_json::Value::Null,
+            recipient.country.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -542,10 +631,11 @@ impl Store {
         transfer: &TransferRecord,
         to: TransferStatus,
         cause: &str,
+        context: &AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let now = crate::rows::now_micros();
-        move_transfer(&mut tx, transfer, to, cause, now).await?;
+        move_transfer(&mut tx, transfer, to, cause, now, context, None).await?;
         if to == TransferStatus::Returned {
             let quote = sqlx::query(concat!(
                 "SELECT ",
@@ -558,6 +648,18 @@ impl Store {
             let quote = quote_from_row(&quote)?;
             let postings =
                 return_postings(&quote).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let event = AuditEvent::new(
+                &context.for_tenant(transfer.tenant_id),
+                "ledger.returned",
+                Retention::Security,
+                ("transfer", transfer.id.to_string()),
+            )
+            .change(
+                "refunded",
+                serde_json::Value::Null,
+                transfer.source.to_string().into(),
+            );
+            crate::audit::record(&mut tx, &event).await?;
             for posting in &postings {
                 record(&mut tx, posting, Phase::Posted, "return", Some(transfer.id))
                     .await
@@ -578,7 +680,9 @@ impl Store {
         tenant: TenantId,
         item_count: usize,
         now: OffsetDateTime,
+        context: &AuditContext,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at) \
              VALUES ($1, $2, $3, 0, $4)",
@@ -587,8 +691,17 @@ impl Store {
         .bind(tenant.to_string())
         .bind(i64::try_from(item_count).unwrap_or(i64::MAX))
         .bind(to_micros(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "batch.created",
+            Retention::Security,
+            ("batch", id.to_string()),
+        )
+        .change("items", serde_json::Value::Null, item_count.into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -734,12 +847,53 @@ async fn create_transfer_in(
         now,
     )
     .await?;
+    let context = new.context.for_tenant(new.tenant_id);
+    let initiated = AuditEvent::new(
+        &context,
+        "transfer.initiated",
+        Retention::Security,
+        ("transfer", new.id.to_string()),
+    )
+    .change(
+        "status",
+        serde_json::Value::Null,
+        TransferStatus::Initiated.as_str().into(),
+    )
+    .change(
+        "quote_id",
+        serde_json::Value::Null,
+        quote.id.to_string().into(),
+    )
+    .change(
+        "recipient_id",
+        serde_json::Value::Null,
+        new.recipient_id.to_string().into(),
+    );
+    crate::audit::record(conn, &initiated).await?;
 
     let postings = transfer_postings(&quote)
         .map_err(|e| TransferRefusal::Store(StoreError::Corrupt(e.to_string())))?;
     for posting in &postings {
         record(conn, posting, Phase::Pending, "transfer", Some(new.id)).await?;
     }
+    let reserved = AuditEvent::new(
+        &context,
+        "ledger.reserved",
+        Retention::Security,
+        ("transfer", new.id.to_string()),
+    )
+    .change(
+        "source",
+        serde_json::Value::Null,
+        p.source.to_string().into(),
+    )
+    .change("fee", serde_json::Value::Null, p.fee.to_string().into())
+    .change(
+        "currency",
+        serde_json::Value::Null,
+        p.source.currency().code().into(),
+    );
+    crate::audit::record(conn, &reserved).await?;
 
     let mut record = TransferRecord {
         id: new.id,
@@ -757,14 +911,28 @@ async fn create_transfer_in(
         created_at: new.now,
         updated_at: new.now,
     };
-    for (to, cause) in [
+    let compliance = serde_json::json!({
+        "aml_check": match new.decision.verdict {
+            benteng_core::payments::compliance::Verdict::Approve => "PASSED",
+            benteng_core::payments::compliance::Verdict::Review => "REVIEW",
+            benteng_core::payments::compliance::Verdict::Block => "BLOCKED",
+        },
+        "risk_score": new.decision.risk_score,
+        "reasons": new.decision.reasons,
+    });
+    for (to, cause, compliance) in [
         (
             TransferStatus::Screening,
             "compliance check started".to_owned(),
+            None,
         ),
-        (new.decision.next_status(), decision_cause(&new.decision)),
+        (
+            new.decision.next_status(),
+            decision_cause(&new.decision),
+            Some(compliance),
+        ),
     ] {
-        move_transfer(conn, &record, to, &cause, now).await?;
+        move_transfer(conn, &record, to, &cause, now, &context, compliance).await?;
         record.status = to;
     }
     Ok(record)

@@ -1,5 +1,6 @@
 //! Tenants.
 
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::TenantId;
 use benteng_core::tenant::{Tenant, TenantStatus};
 use sqlx::any::AnyRow;
@@ -24,7 +25,8 @@ pub(crate) fn tenant_from_row(row: &AnyRow) -> StoreResult<Tenant> {
 }
 
 impl Store {
-    pub async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+    pub async fn insert_tenant(&self, tenant: &Tenant, context: &AuditContext) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO tenants (id, name, tier, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5)",
@@ -34,9 +36,23 @@ impl Store {
         .bind(tenant.tier.as_str())
         .bind(tenant.status.as_str())
         .bind(to_micros(tenant.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant.id),
+            "tenant.created",
+            Retention::Security,
+            ("tenant", tenant.id.to_string()),
+        )
+        .change("tier", serde_json::Value::Null, tenant.tier.as_str().into())
+        .change(
+            "status",
+            serde_json::Value::Null,
+            tenant.status.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -71,16 +87,29 @@ impl Store {
         &self,
         id: TenantId,
         status: TenantStatus,
+        context: &AuditContext,
     ) -> StoreResult<Tenant> {
-        let updated = sqlx::query("UPDATE tenants SET status = $1, updated_at = $2 WHERE id = $3")
+        let before = self.tenant(id).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tenants SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
             .bind(crate::rows::now_micros())
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        let event = AuditEvent::new(
+            &context.for_tenant(id),
+            "tenant.status_changed",
+            Retention::Security,
+            ("tenant", id.to_string()),
+        )
+        .change(
+            "status",
+            before.status.as_str().into(),
+            status.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         self.tenant(id).await
     }
 

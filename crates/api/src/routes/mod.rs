@@ -2,6 +2,7 @@
 //! each: a route without an authentication requirement cannot be mounted by accident, because
 //! there is no other way to mount one.
 
+mod audit;
 mod balances;
 mod docs;
 mod health;
@@ -51,6 +52,7 @@ fn all() -> Routes {
     let routes = docs::routes(routes);
     let routes = tenant::routes(routes);
     let routes = balances::routes(routes);
+    let routes = audit::routes(routes);
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
     transfers::routes(routes)

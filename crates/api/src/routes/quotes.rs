@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::Routes;
 use super::paging::QueryParams;
 use crate::error::{ApiError, ApiResult, FieldProblem};
-use crate::middleware::Caller;
+use crate::middleware::{Audit, Caller};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -89,6 +89,7 @@ fn field_error(problems: &mut Vec<FieldProblem>, field: &str, code: &str, messag
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Audit(audit): Audit,
     RawQuery(query): RawQuery,
 ) -> ApiResult<(StatusCode, Json<QuoteView>)> {
     let params = QueryParams::parse(
@@ -183,6 +184,6 @@ pub async fn create(
         expires_at: now + state.payments.quote_ttl,
         used_by: None,
     };
-    state.store.insert_quote(&quote).await?;
+    state.store.insert_quote(&quote, &audit).await?;
     Ok((StatusCode::CREATED, Json(QuoteView::new(&quote)?)))
 }

@@ -22,7 +22,7 @@ use super::Routes;
 use super::paging::{PageQuery, PageView};
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonBody;
-use crate::middleware::Caller;
+use crate::middleware::{Audit, Caller};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -200,6 +200,7 @@ fn sealing_error(error: benteng_vault::VaultError) -> ApiError {
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Audit(audit): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<impl IntoResponse> {
     let NewRecipient {
@@ -264,7 +265,7 @@ pub async fn create(
         national_id_sealed,
         created_at: benteng_core::now(),
     };
-    state.store.insert_recipient(&row).await?;
+    state.store.insert_recipient(&row, &audit).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/v1/recipients/{id}"))],

@@ -17,7 +17,7 @@ use super::paging::{PageQuery, PageView};
 use super::quotes::MoneyView;
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
-use crate::middleware::Caller;
+use crate::middleware::{Audit, Caller};
 use crate::payments::{TransferRequest, initiate};
 use crate::state::AppState;
 
@@ -100,10 +100,11 @@ impl TransferView {
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Audit(audit): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<impl IntoResponse> {
     let request = TransferRequest::parse(&body)?;
-    let record = initiate(&state, &caller.tenant, &request, None).await?;
+    let record = initiate(&state, &caller.tenant, &request, None, &audit).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/v1/transfers/{}", record.id))],
@@ -232,6 +233,7 @@ fn item_errors(error: &ApiError) -> String {
 pub async fn create_batch(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Audit(audit): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<impl IntoResponse> {
     let unknown: Vec<FieldProblem> = body
@@ -264,13 +266,13 @@ pub async fn create_batch(
     let now = benteng_core::now();
     state
         .store
-        .create_batch(id, caller.tenant.id, items.len(), now)
+        .create_batch(id, caller.tenant.id, items.len(), now, &audit)
         .await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let outcome = match item {
             JsonValue::Object(object) => match TransferRequest::parse(object) {
-                Ok(request) => initiate(&state, &caller.tenant, &request, Some(id))
+                Ok(request) => initiate(&state, &caller.tenant, &request, Some(id), &audit)
                     .await
                     .map(|record| record.id),
                 Err(errors) => Err(ApiError::from(errors)),

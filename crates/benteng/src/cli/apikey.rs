@@ -52,7 +52,7 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
             };
             let issued = services
                 .api_keys
-                .issue(tenant, environment, lifetime)
+                .issue(tenant, environment, lifetime, &super::cli_context())
                 .await
                 .map_err(admin_error)?;
             eprintln!(
@@ -92,7 +92,7 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
                 .map_err(|_| anyhow::anyhow!("not a key id (expected a UUID)"))?;
             let record = services
                 .api_keys
-                .revoke(key_id)
+                .revoke(key_id, &super::cli_context())
                 .await
                 .map_err(admin_error)?;
             println!("{} revoked", record.id);

@@ -46,7 +46,10 @@ pub(super) async fn run(services: Services, command: LedgerCommand) -> anyhow::R
                 Err(benteng_store::StoreError::NotFound) => bail!("no such tenant"),
                 other => other?,
             };
-            let id = services.store.fund(tenant, money).await?;
+            let id = services
+                .store
+                .fund(tenant, money, &super::cli_context())
+                .await?;
             println!("{id} {money} {currency} credited");
         }
         LedgerCommand::Check => {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 mod apikey;
+mod audit;
 mod ledger;
 mod tenant;
 
@@ -13,6 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use apikey::ApiKeyCommand;
+pub use audit::AuditCommand;
 pub use ledger::LedgerCommand;
 pub use tenant::TenantCommand;
 
@@ -47,6 +49,9 @@ pub enum Command {
     /// Fund tenants and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Verify, purge and export the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
 }
@@ -72,7 +77,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant::run(Services::connect(config).await?, command).await,
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
         Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
+        Command::Audit(command) => audit::run(Services::connect(config).await?, command).await,
     }
+}
+
+/// Admin actions from the command line are audited as the operating-system user who ran them.
+pub(crate) fn cli_context() -> benteng_core::audit::AuditContext {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    benteng_core::audit::AuditContext::system(&format!("cli:{user}"))
 }
 
 pub(crate) fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {

@@ -31,7 +31,10 @@ pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::R
             let name: TenantName = name.parse()?;
             let tier: Tier = tier.parse()?;
             let tenant = Tenant::new(name, tier, benteng_core::now());
-            services.store.insert_tenant(&tenant).await?;
+            services
+                .store
+                .insert_tenant(&tenant, &super::cli_context())
+                .await?;
             println!("{}", tenant.id);
         }
         TenantCommand::List => {
@@ -60,7 +63,11 @@ pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::R
 
 async fn set_status(services: &Services, id: &str, status: TenantStatus) -> anyhow::Result<()> {
     let id = parse_tenant_id(id)?;
-    let tenant = match services.store.set_tenant_status(id, status).await {
+    let tenant = match services
+        .store
+        .set_tenant_status(id, status, &super::cli_context())
+        .await
+    {
         Err(benteng_store::StoreError::NotFound) => bail!("no such tenant"),
         other => other?,
     };

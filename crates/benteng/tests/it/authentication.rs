@@ -101,7 +101,14 @@ async fn revoked_keys_are_refused_at_once(backend: Backend) {
         StatusCode::OK
     );
     let keys = app.services.store.api_keys_of(tenant.id).await.unwrap();
-    app.services.api_keys.revoke(keys[0].id).await.unwrap();
+    app.services
+        .api_keys
+        .revoke(
+            keys[0].id,
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
     let (status, body) = problem(app.get("/v1/tenant", Some(&key)).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["detail"], "the credentials have been revoked");
@@ -117,6 +124,7 @@ async fn expired_keys_are_refused(backend: Backend) {
             tenant.id,
             KeyEnvironment::Test,
             Some(time::Duration::milliseconds(300)),
+            &benteng_core::audit::AuditContext::system("test"),
         )
         .await
         .unwrap();
@@ -140,7 +148,11 @@ async fn suspended_tenants_are_refused_with_403(backend: Backend) {
     );
     app.services
         .store
-        .set_tenant_status(tenant.id, TenantStatus::Suspended)
+        .set_tenant_status(
+            tenant.id,
+            TenantStatus::Suspended,
+            &benteng_core::audit::AuditContext::system("test"),
+        )
         .await
         .unwrap();
     app.services

@@ -159,6 +159,16 @@ impl TestApp {
         self._env.data_dir.path()
     }
 
+    pub fn environment(&self) -> &Environment {
+        &self._env
+    }
+
+    /// A raw connection to the app's database, for tests that play the attacker.
+    pub async fn raw_sql(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self._env.database_url).await.expect("raw connection")
+    }
+
     pub async fn tenant(&self, tier: Tier) -> Tenant {
         let tenant = Tenant::new(
             "PT Contoh Ekspor".parse().expect("name"),
@@ -167,7 +177,7 @@ impl TestApp {
         );
         self.services
             .store
-            .insert_tenant(&tenant)
+            .insert_tenant(&tenant, &benteng_core::audit::AuditContext::system("test"))
             .await
             .expect("tenant");
         tenant
@@ -176,7 +186,12 @@ impl TestApp {
     pub async fn key(&self, tenant: TenantId) -> String {
         self.services
             .api_keys
-            .issue(tenant, KeyEnvironment::Live, None)
+            .issue(
+                tenant,
+                KeyEnvironment::Live,
+                None,
+                &benteng_core::audit::AuditContext::system("test"),
+            )
             .await
             .expect("key")
             .key

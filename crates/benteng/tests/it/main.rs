@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod audit;
 mod authentication;
 mod cli;
 mod multi_instance;

@@ -32,7 +32,11 @@ pub async fn fund(
 ) {
     app.services
         .store
-        .fund(tenant, Money::parse(amount, currency).unwrap())
+        .fund(
+            tenant,
+            Money::parse(amount, currency).unwrap(),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
         .await
         .unwrap();
 }

@@ -1,0 +1,92 @@
+//! A tenant's own audit events.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use serde::Serialize;
+
+use super::Routes;
+use super::paging::QueryParams;
+use crate::error::{ApiError, ApiResult};
+use crate::middleware::Caller;
+use crate::state::AppState;
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes.tenant("/v1/audit-events", get(list))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    /// Events in the spec's shape, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    data: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+fn micros(params: &QueryParams, name: &str, default: i64) -> ApiResult<i64> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX))
+                .map_err(|_| ApiError::invalid(name, "invalid_format", "must be an RFC 3339 time"))
+        }
+    }
+}
+
+/// The caller's audit events between `since` and `until` (RFC 3339), oldest first.
+#[utoipa::path(get, path = "/v1/audit-events", tag = "tenant", security(("api_key" = [])),
+    params(("since" = Option<String>, Query), ("until" = Option<String>, Query),
+        ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = AuditPage)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<AuditPage>> {
+    let params = QueryParams::parse(query.as_deref(), &["since", "until", "limit", "cursor"])?;
+    let since = micros(&params, "since", 0)?;
+    let until = micros(&params, "until", i64::MAX)?;
+    let limit = match params.get("limit") {
+        None => 50,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", "out_of_range", "must be 1 to 500"))?,
+    };
+    let cursor = params
+        .get("cursor")
+        .map(|c| {
+            uuid::Uuid::try_parse(c)
+                .map(|u| u.to_string())
+                .map_err(|_| {
+                    ApiError::invalid("cursor", "invalid_format", "is not a cursor from this API")
+                })
+        })
+        .transpose()?;
+    let rows = state
+        .store
+        .audit_documents(
+            Some(caller.tenant.id),
+            since,
+            until,
+            cursor.as_deref(),
+            limit + 1,
+        )
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    Ok(Json(AuditPage {
+        data: rows
+            .iter()
+            .filter_map(|(_, _, document)| serde_json::from_str(document).ok())
+            .collect(),
+        next_cursor: if more {
+            rows.last().map(|(_, id, _)| id.clone())
+        } else {
+            None
+        },
+    }))
+}

@@ -1,0 +1,391 @@
+//! The audit trail in SQL.
+//!
+//! Writers append events inside the transaction of the change they record; nothing about the
+//! chain is computed there, so concurrent writers never contend on a chain head. A sealer (one
+//! at a time: an advisory lock on PostgreSQL, the single writer on SQLite) then appends each
+//! unsealed event to its retention class's hash chain: `hash = SHA-256(prev_hash "\n" document)`.
+//! `verify` walks every chain from its genesis or its latest purge checkpoint and names the
+//! first row that was changed, removed or inserted behind the triggers' back.
+
+use benteng_core::audit::{AuditEvent, Retention};
+use benteng_core::ids::TenantId;
+use futures::TryStreamExt;
+use sqlx::{AnyConnection, Row};
+
+use crate::rows::{now_micros, to_micros};
+use crate::{Backend, Store, StoreError, StoreResult};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Arbitrary constant naming the sealer's PostgreSQL advisory lock.
+const PG_SEAL_LOCK: i64 = 0x0062_656e_7465_6e68;
+/// Events sealed per class in one pass.
+const SEAL_BATCH: i64 = 5_000;
+
+/// Appends an event; call it with the transaction of the change it records.
+pub(crate) async fn record(conn: &mut AnyConnection, event: &AuditEvent) -> StoreResult<()> {
+    let occurred = to_micros(event.timestamp);
+    let expires = to_micros(event.timestamp + event.retention.keep_for());
+    let document = String::from_utf8(event.canonical())
+        .map_err(|_| StoreError::Corrupt("audit document is not UTF-8".to_owned()))?;
+    sqlx::query(
+        "INSERT INTO audit_events (id, occurred_at, event_type, retention, tenant_id, document, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event.id.to_string())
+    .bind(occurred)
+    .bind(&event.event_type)
+    .bind(event.retention.as_str())
+    .bind(event.context.tenant_id.map(|t| t.to_string()))
+    .bind(document)
+    .bind(expires)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn chain_hash(prev: &str, document: &str) -> String {
+    let mut input = Vec::with_capacity(prev.len() + 1 + document.len());
+    input.extend_from_slice(prev.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(document.as_bytes());
+    hex::encode(benteng_crypto::sha256(&input))
+}
+
+/// The first broken link found, with the row that breaks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditBreak {
+    pub retention: Retention,
+    pub position: i64,
+    pub event_id: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    /// Chain rows checked, per class.
+    pub checked: Vec<(Retention, i64)>,
+    /// Events not sealed into a chain yet.
+    pub unsealed: i64,
+    pub first_break: Option<AuditBreak>,
+}
+
+/// The head a class's chain continues from: its last row, or the checkpoint a purge left.
+async fn head(conn: &mut AnyConnection, retention: Retention) -> StoreResult<(i64, String)> {
+    let last = sqlx::query(
+        "SELECT position, hash FROM audit_chain WHERE retention = $1 ORDER BY position DESC LIMIT 1",
+    )
+    .bind(retention.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let checkpoint = sqlx::query(
+        "SELECT position, hash FROM audit_checkpoints WHERE retention = $1 \
+         ORDER BY position DESC LIMIT 1",
+    )
+    .bind(retention.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let read = |row: Option<sqlx::any::AnyRow>| -> StoreResult<Option<(i64, String)>> {
+        row.map(|r| Ok((r.try_get("position")?, r.try_get("hash")?)))
+            .transpose()
+    };
+    let candidates = [read(last)?, read(checkpoint)?];
+    Ok(candidates
+        .into_iter()
+        .flatten()
+        .max_by_key(|(position, _)| *position)
+        .unwrap_or((0, GENESIS.to_owned())))
+}
+
+impl Store {
+    /// Appends an event on its own (events not tied to another write: refused logins, CLI
+    /// reads, configuration loads).
+    pub async fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        record(&mut conn, event).await
+    }
+
+    /// Seals every pending event into its class's chain; returns how many were sealed.
+    pub async fn seal_audit(&self) -> StoreResult<usize> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            let locked: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(PG_SEAL_LOCK)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if !locked {
+                return Ok(0); // another instance is sealing right now
+            }
+        }
+        let mut sealed = 0;
+        let now = now_micros();
+        for retention in Retention::ALL {
+            let (mut position, mut prev) = head(&mut tx, retention).await?;
+            let pending = sqlx::query(
+                "SELECT e.id, e.document FROM audit_events e \
+                 LEFT JOIN audit_chain c ON c.event_id = e.id \
+                 WHERE c.event_id IS NULL AND e.retention = $1 \
+                 ORDER BY e.occurred_at, e.id LIMIT $2",
+            )
+            .bind(retention.as_str())
+            .bind(SEAL_BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &pending {
+                let id: String = row.try_get("id")?;
+                let document: String = row.try_get("document")?;
+                let hash = chain_hash(&prev, &document);
+                position += 1;
+                sqlx::query(
+                    "INSERT INTO audit_chain (retention, position, event_id, prev_hash, hash, \
+                     sealed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(retention.as_str())
+                .bind(position)
+                .bind(&id)
+                .bind(&prev)
+                .bind(&hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                prev = hash;
+                sealed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(sealed)
+    }
+
+    /// Walks every chain and stops at the first broken link.
+    pub async fn verify_audit(&self) -> StoreResult<AuditReport> {
+        let mut conn = self.pool.acquire().await?;
+        let mut report = AuditReport::default();
+        for retention in Retention::ALL {
+            let checkpoints: Vec<(i64, String)> = sqlx::query(
+                "SELECT position, hash FROM audit_checkpoints WHERE retention = $1 ORDER BY position",
+            )
+            .bind(retention.as_str())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("position")?, r.try_get("hash")?)))
+            .collect::<StoreResult<_>>()?;
+            let mut rows = sqlx::query(
+                "SELECT c.position, c.event_id, c.prev_hash, c.hash, e.document, e.event_type, \
+                 e.retention AS event_retention, e.tenant_id, e.occurred_at \
+                 FROM audit_chain c LEFT JOIN audit_events e ON e.id = c.event_id \
+                 WHERE c.retention = $1 ORDER BY c.position",
+            )
+            .bind(retention.as_str())
+            .fetch(&mut *conn);
+            let mut expected: Option<(i64, String)> = None;
+            let mut checked = 0;
+            while let Some(row) = rows.try_next().await? {
+                let position: i64 = row.try_get("position")?;
+                let event_id: String = row.try_get("event_id")?;
+                let broken = |problem: String| AuditBreak {
+                    retention,
+                    position,
+                    event_id: event_id.clone(),
+                    problem,
+                };
+                let (want_position, want_prev) = match &expected {
+                    Some(previous) => previous.clone(),
+                    // The chain starts at its genesis or right after a purge checkpoint.
+                    None => checkpoints
+                        .iter()
+                        .rev()
+                        .find(|(p, _)| *p == position - 1)
+                        .map(|(p, h)| (p + 1, h.clone()))
+                        .unwrap_or((1, GENESIS.to_owned())),
+                };
+                if position != want_position {
+                    report.first_break = Some(broken(format!(
+                        "chain position {want_position} is missing (rows removed)"
+                    )));
+                    break;
+                }
+                let prev: String = row.try_get("prev_hash")?;
+                if prev != want_prev {
+                    report.first_break =
+                        Some(broken("previous-hash link does not match".to_owned()));
+                    break;
+                }
+                let Some(document) = row.try_get::<Option<String>, _>("document")? else {
+                    report.first_break = Some(broken("the event was removed".to_owned()));
+                    break;
+                };
+                let hash: String = row.try_get("hash")?;
+                if chain_hash(&prev, &document) != hash {
+                    report.first_break = Some(broken("the event's content was changed".to_owned()));
+                    break;
+                }
+                if let Some(problem) = columns_disagree(&row, &document, retention)? {
+                    report.first_break = Some(broken(problem));
+                    break;
+                }
+                expected = Some((position + 1, hash));
+                checked += 1;
+            }
+            report.checked.push((retention, checked));
+            if report.first_break.is_some() {
+                return Ok(report);
+            }
+        }
+        report.unsealed = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_events e \
+             LEFT JOIN audit_chain c ON c.event_id = e.id WHERE c.event_id IS NULL",
+        )
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+        Ok(report)
+    }
+
+    /// Removes the expired prefix of one class's chain, leaving a checkpoint so the rest still
+    /// verifies, and records the purge itself as an audit event. Returns how many events went.
+    pub async fn purge_audit(
+        &self,
+        retention: Retention,
+        purge_event: &AuditEvent,
+    ) -> StoreResult<i64> {
+        // Seal first so every expired event is part of the prefix being cut.
+        self.seal_audit().await?;
+        let until = now_micros();
+        let mut tx = self.pool.begin().await?;
+        match self.backend {
+            Backend::Postgres => {
+                sqlx::query("SELECT set_config('benteng.audit_purge_until', $1, true)")
+                    .bind(until.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Backend::Sqlite => {
+                sqlx::query("INSERT INTO audit_purge_permit (until) VALUES ($1)")
+                    .bind(until)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        // The first position still needed: everything before it has expired.
+        let keep_from: Option<i64> = sqlx::query(
+            "SELECT MIN(c.position) FROM audit_chain c JOIN audit_events e ON e.id = c.event_id \
+             WHERE c.retention = $1 AND e.expires_at >= $2",
+        )
+        .bind(retention.as_str())
+        .bind(until)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let cut: Option<(i64, String)> = sqlx::query(
+            "SELECT position, hash FROM audit_chain WHERE retention = $1 \
+             AND ($2 < 0 OR position < $2) ORDER BY position DESC LIMIT 1",
+        )
+        .bind(retention.as_str())
+        .bind(keep_from.unwrap_or(-1))
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| Ok::<_, StoreError>((r.try_get("position")?, r.try_get("hash")?)))
+        .transpose()?;
+        let mut purged = 0;
+        if let Some((last, hash)) = cut {
+            sqlx::query(
+                "INSERT INTO audit_checkpoints (retention, position, hash, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(retention.as_str())
+            .bind(last)
+            .bind(&hash)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+            let ids: Vec<String> = sqlx::query(
+                "SELECT event_id FROM audit_chain WHERE retention = $1 AND position <= $2",
+            )
+            .bind(retention.as_str())
+            .bind(last)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("event_id"))
+            .collect::<Result<_, _>>()?;
+            sqlx::query("DELETE FROM audit_chain WHERE retention = $1 AND position <= $2")
+                .bind(retention.as_str())
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+            for id in &ids {
+                sqlx::query("DELETE FROM audit_events WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            purged = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        }
+        if self.backend == Backend::Sqlite {
+            sqlx::query("DELETE FROM audit_purge_permit")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut event = purge_event.clone();
+        event.changes = serde_json::json!({"purged": {"from": null, "to": purged},
+                                           "class": {"from": null, "to": retention.as_str()}});
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(purged)
+    }
+
+    /// Events as stored documents, oldest first, within `[since, until)` (Unix micros), of one
+    /// tenant or of all.
+    pub async fn audit_documents(
+        &self,
+        tenant: Option<TenantId>,
+        since: i64,
+        until: i64,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT occurred_at, id, document FROM audit_events \
+             WHERE ($1 = '' OR tenant_id = $1) AND occurred_at >= $2 AND occurred_at < $3 \
+             AND ($4 = '' OR id > $4) ORDER BY occurred_at, id LIMIT $5",
+        )
+        .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
+        .bind(since)
+        .bind(until)
+        .bind(after_id.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("occurred_at")?,
+                    r.try_get("id")?,
+                    r.try_get("document")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// The indexed columns must say what the sealed document says, or a row could be hidden from a
+/// tenant (or moved to a shorter retention) without touching its hash.
+fn columns_disagree(
+    row: &sqlx::any::AnyRow,
+    document: &str,
+    retention: Retention,
+) -> StoreResult<Option<String>> {
+    let parsed: serde_json::Value = match serde_json::from_str(document) {
+        Ok(value) => value,
+        Err(_) => return Ok(Some("the event's document is not JSON".to_owned())),
+    };
+    let event_type: String = row.try_get("event_type")?;
+    let event_retention: String = row.try_get("event_retention")?;
+    let tenant: Option<String> = row.try_get("tenant_id")?;
+    let ok = parsed["event_type"] == event_type.as_str()
+        && parsed["retention"] == event_retention.as_str()
+        && event_retention == retention.as_str()
+        && parsed["actor"]["tenant_id"].as_str() == tenant.as_deref();
+    Ok((!ok).then(|| "the event's indexed columns were changed".to_owned()))
+}
