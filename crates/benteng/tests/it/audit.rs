@@ -21,24 +21,47 @@ async fn transfer_flow(app: &TestApp) -> (benteng_core::tenant::Tenant, String) 
     let (tenant, key) = app.tenant_with_key().await;
     fund(app, tenant.id, "1000.00", Currency::EUR).await;
     let recipient = recipient(app, &key, "DE89370400440532013000").await;
-    let q = quote(app, &key, "source_currency=EUR&target_currency=IDR&source_amount=100.00").await;
+    let q = quote(
+        app,
+        &key,
+        "source_currency=EUR&target_currency=IDR&source_amount=100.00",
+    )
+    .await;
     let response = app
-        .post_json("/v1/transfers", &key, &json!({"quote_id": q["id"], "recipient_id": recipient,
-            "amount": "100.00", "currency": "EUR", "reference": "audit"}))
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &json!({"quote_id": q["id"], "recipient_id": recipient,
+            "amount": "100.00", "currency": "EUR", "reference": "audit"}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     // A refused transfer leaves no transfer event behind.
-    let q = quote(app, &key, "source_currency=EUR&target_currency=IDR&source_amount=990.00").await;
+    let q = quote(
+        app,
+        &key,
+        "source_currency=EUR&target_currency=IDR&source_amount=990.00",
+    )
+    .await;
     let response = app
-        .post_json("/v1/transfers", &key, &json!({"quote_id": q["id"], "recipient_id": recipient,
-            "amount": "990.00", "currency": "EUR"}))
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &json!({"quote_id": q["id"], "recipient_id": recipient,
+            "amount": "990.00", "currency": "EUR"}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     (tenant, key)
 }
 
 async fn events(app: &TestApp, key: &str) -> Vec<Value> {
-    let page: Value = app.get("/v1/audit-events?limit=500", Some(key)).await.json().await.unwrap();
+    let page: Value = app
+        .get("/v1/audit-events?limit=500", Some(key))
+        .await
+        .json()
+        .await
+        .unwrap();
     page["data"].as_array().unwrap().clone()
 }
 
@@ -46,43 +69,88 @@ async fn every_change_leaves_an_event_and_the_chain_verifies(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (tenant, key) = transfer_flow(&app).await;
     let events = events(&app, &key).await;
-    let types: Vec<&str> = events.iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
     for expected in [
-        "tenant.created", "api_key.issued", "ledger.funded", "recipient.created", "quote.created",
-        "transfer.initiated", "ledger.reserved", "transfer.status_changed",
+        "tenant.created",
+        "api_key.issued",
+        "ledger.funded",
+        "recipient.created",
+        "quote.created",
+        "transfer.initiated",
+        "ledger.reserved",
+        "transfer.status_changed",
     ] {
-        assert!(types.contains(&expected), "{expected} missing from {types:?}");
+        assert!(
+            types.contains(&expected),
+            "{expected} missing from {types:?}"
+        );
     }
-    assert_eq!(types.iter().filter(|t| **t == "transfer.initiated").count(), 1, "the refused transfer left no event");
+    assert_eq!(
+        types.iter().filter(|t| **t == "transfer.initiated").count(),
+        1,
+        "the refused transfer left no event"
+    );
     let decision = events
         .iter()
-        .find(|e| e["event_type"] == "transfer.status_changed" && e["changes"]["status"]["to"] == "APPROVED")
+        .find(|e| {
+            e["event_type"] == "transfer.status_changed"
+                && e["changes"]["status"]["to"] == "APPROVED"
+        })
         .unwrap();
     assert_eq!(decision["compliance"]["aml_check"], "PASSED");
     assert_eq!(decision["actor"]["tenant_id"], tenant.id.to_string());
-    assert!(decision["trace"]["request_id"].as_str().is_some_and(|r| r.starts_with("req_")));
+    assert!(
+        decision["trace"]["request_id"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("req_"))
+    );
     assert_eq!(decision["resource"]["type"], "transfer");
     // No Tier 1 data in the trail.
-    assert!(!serde_json::to_string(&events).unwrap().contains("0532013000"));
+    assert!(
+        !serde_json::to_string(&events)
+            .unwrap()
+            .contains("0532013000")
+    );
 
     // A refused login is recorded too, without the key.
     let bad = format!("sk_live_{}_{}", tenant.id.simple(), "Q".repeat(43));
-    assert_eq!(app.get("/v1/tenant", Some(&bad)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/v1/tenant", Some(&bad)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // Another tenant sees none of this.
     let (_, other) = app.tenant_with_key().await;
     let theirs = self::events(&app, &other).await;
-    assert!(theirs.iter().all(|e| e["actor"]["tenant_id"] != tenant.id.to_string()));
+    assert!(
+        theirs
+            .iter()
+            .all(|e| e["actor"]["tenant_id"] != tenant.id.to_string())
+    );
 
     let (ok, out, err) = cli(app.environment(), &["audit", "verify"]).await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("audit trail ok"), "{out}");
     let (ok, out, _) = cli(app.environment(), &["audit", "export"]).await;
     assert!(ok);
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(lines.iter().any(|e| e["event_type"] == "auth.failed" && e["changes"]["reason"]["to"] == "unknown"));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|e| e["event_type"] == "auth.failed" && e["changes"]["reason"]["to"] == "unknown")
+    );
     assert!(!out.contains(&bad));
-    let (ok, _, err) = cli(app.environment(), &["audit", "export", "--since", "yesterday"]).await;
+    let (ok, _, err) = cli(
+        app.environment(),
+        &["audit", "export", "--since", "yesterday"],
+    )
+    .await;
     assert!(!ok && err.contains("RFC 3339"), "{err}");
 }
 
@@ -129,7 +197,10 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
         .unwrap();
     let (ok, out, _) = cli(app.environment(), &["audit", "verify"]).await;
     assert!(!ok, "verify must fail: {out}");
-    assert!(out.contains(&victim.0) && out.contains("position 3"), "{out}");
+    assert!(
+        out.contains(&victim.0) && out.contains("position 3"),
+        "{out}"
+    );
 
     // Hiding an event from its tenant by editing the indexed column is caught too.
     let app = TestApp::spawn(backend).await;
@@ -142,7 +213,10 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
         .await
         .unwrap();
     let (ok, out, _) = cli(app.environment(), &["audit", "verify"]).await;
-    assert!(!ok && out.contains("position 2") && out.contains("indexed columns"), "{out}");
+    assert!(
+        !ok && out.contains("position 2") && out.contains("indexed columns"),
+        "{out}"
+    );
 
     // Removing a row is caught.
     let app = TestApp::spawn(backend).await;
@@ -153,12 +227,19 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
         Backend::Postgres => "ALTER TABLE audit_chain DISABLE TRIGGER ALL",
         Backend::Sqlite => "DROP TRIGGER audit_chain_undeletable",
     };
-    conn.execute(sqlx::AssertSqlSafe(disable_chain)).await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe("DELETE FROM audit_chain WHERE retention = 'security' AND position = 4"))
+    conn.execute(sqlx::AssertSqlSafe(disable_chain))
         .await
         .unwrap();
+    conn.execute(sqlx::AssertSqlSafe(
+        "DELETE FROM audit_chain WHERE retention = 'security' AND position = 4",
+    ))
+    .await
+    .unwrap();
     let (ok, out, _) = cli(app.environment(), &["audit", "verify"]).await;
-    assert!(!ok && out.contains("position 5") && out.contains("missing"), "{out}");
+    assert!(
+        !ok && out.contains("position 5") && out.contains("missing"),
+        "{out}"
+    );
 }
 
 async fn purge_removes_only_expired_events_and_keeps_the_chain_verifiable(backend: Backend) {
@@ -167,14 +248,29 @@ async fn purge_removes_only_expired_events_and_keeps_the_chain_verifiable(backen
     let context = AuditContext::system("test");
     let mut old = Vec::new();
     for i in 0..3 {
-        let mut event = AuditEvent::new(&context, "app.started", Retention::App, ("process", format!("p{i}")));
+        let mut event = AuditEvent::new(
+            &context,
+            "app.started",
+            Retention::App,
+            ("process", format!("p{i}")),
+        );
         event.timestamp = benteng_core::now() - time::Duration::days(100);
         store.audit(&event).await.unwrap();
         old.push(event);
     }
-    let fresh = AuditEvent::new(&context, "app.started", Retention::App, ("process", "now".to_owned()));
+    let fresh = AuditEvent::new(
+        &context,
+        "app.started",
+        Retention::App,
+        ("process", "now".to_owned()),
+    );
     store.audit(&fresh).await.unwrap();
-    let mut security = AuditEvent::new(&context, "tenant.created", Retention::Security, ("tenant", "t".to_owned()));
+    let mut security = AuditEvent::new(
+        &context,
+        "tenant.created",
+        Retention::Security,
+        ("tenant", "t".to_owned()),
+    );
     security.timestamp = benteng_core::now() - time::Duration::days(100);
     store.audit(&security).await.unwrap();
     store.seal_audit().await.unwrap();
@@ -182,20 +278,41 @@ async fn purge_removes_only_expired_events_and_keeps_the_chain_verifiable(backen
     let (ok, out, err) = cli(app.environment(), &["audit", "purge", "--class", "app"]).await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("3 expired app events purged"), "{out}");
-    let (ok, out, _) = cli(app.environment(), &["audit", "purge", "--class", "security"]).await;
-    assert!(ok && out.contains("0 expired security events purged"), "{out}");
-    let (ok, _, err) = cli(app.environment(), &["audit", "purge", "--class", "everything"]).await;
+    let (ok, out, _) = cli(
+        app.environment(),
+        &["audit", "purge", "--class", "security"],
+    )
+    .await;
+    assert!(
+        ok && out.contains("0 expired security events purged"),
+        "{out}"
+    );
+    let (ok, _, err) = cli(
+        app.environment(),
+        &["audit", "purge", "--class", "everything"],
+    )
+    .await;
     assert!(!ok && err.contains("--class"), "{err}");
 
     let (ok, out, err) = cli(app.environment(), &["audit", "verify"]).await;
     assert!(ok, "{out}{err}");
     // The checkpoint the purge left is as immutable as the rest.
     let mut conn = app.raw_sql().await;
-    for statement in ["DELETE FROM audit_checkpoints", "UPDATE audit_checkpoints SET hash = 'x'"] {
-        let error = conn.execute(sqlx::AssertSqlSafe(statement)).await.expect_err(statement).to_string();
+    for statement in [
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_checkpoints SET hash = 'x'",
+    ] {
+        let error = conn
+            .execute(sqlx::AssertSqlSafe(statement))
+            .await
+            .expect_err(statement)
+            .to_string();
         assert!(error.contains("append-only"), "{statement}: {error}");
     }
     let (_, export, _) = cli(app.environment(), &["audit", "export"]).await;
-    assert!(!export.contains("\"p0\"") && export.contains("\"now\""), "{export}");
+    assert!(
+        !export.contains("\"p0\"") && export.contains("\"now\""),
+        "{export}"
+    );
     assert!(export.contains("audit.purged"));
 }

@@ -166,7 +166,9 @@ impl TestApp {
     /// A raw connection to the app's database, for tests that play the attacker.
     pub async fn raw_sql(&self) -> sqlx::AnyConnection {
         sqlx::any::install_default_drivers();
-        sqlx::AnyConnection::connect(&self._env.database_url).await.expect("raw connection")
+        sqlx::AnyConnection::connect(&self._env.database_url)
+            .await
+            .expect("raw connection")
     }
 
     pub async fn tenant(&self, tier: Tier) -> Tenant {
