@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 mod apikey;
+mod devcerts;
 mod tenant;
+mod tenant_certs;
 
 use benteng_core::ids::TenantId;
 use clap::{Parser, Subcommand};
@@ -44,6 +46,13 @@ pub enum Command {
     Apikey(ApiKeyCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
+    /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
+    DevCerts {
+        dir: PathBuf,
+        /// Replace existing files instead of keeping them.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -66,6 +75,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => tenant::run(Services::connect(config).await?, command).await,
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
+        Command::DevCerts { dir, force } => devcerts::run(&dir, force),
     }
 }
 
