@@ -11,12 +11,19 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::middleware::{observe, problem_fallback, security_headers};
-use crate::routes;
+use crate::routes::{self, RouteGroup};
 use crate::state::AppState;
 
+/// The application with every route.
 pub fn router(state: AppState) -> Router {
+    router_for(state, &[RouteGroup::Operations, RouteGroup::Api])
+}
+
+/// The application with the routes of `groups` only (a listener's `routes` setting); the
+/// middleware stack is the same for every selection.
+pub fn router_for(state: AppState, groups: &[RouteGroup]) -> Router {
     let limits = state.limits.clone();
-    routes::router(&state)
+    routes::router(&state, groups)
         .fallback(|| async { ApiError::NotFound })
         .layer(
             ServiceBuilder::new()

@@ -26,6 +26,9 @@ pub enum ApiError {
     Unauthenticated(AuthError),
     #[error("forbidden")]
     Forbidden(&'static str),
+    /// The mTLS tenant binding refused the request's client certificate (or its absence).
+    #[error("client certificate refused")]
+    ClientCertificate(&'static str),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -78,6 +81,11 @@ impl ApiError {
                 "Authentication required",
             ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ClientCertificate(_) => (
+                StatusCode::FORBIDDEN,
+                "client-certificate-refused",
+                "Client certificate refused",
+            ),
             NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -131,7 +139,9 @@ impl ApiError {
     fn detail(&self) -> Option<String> {
         match self {
             ApiError::Unauthenticated(reason) => Some(reason.to_string()),
-            ApiError::Forbidden(why) | ApiError::BadRequest(why) => Some((*why).to_owned()),
+            ApiError::Forbidden(why)
+            | ApiError::BadRequest(why)
+            | ApiError::ClientCertificate(why) => Some((*why).to_owned()),
             ApiError::Refused { detail, .. } => Some(detail.clone()),
             _ => None,
         }
@@ -238,6 +248,12 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::TenantSuspended => ApiError::Forbidden("the tenant is suspended"),
+            AuthError::ClientCertificateRequired => ApiError::ClientCertificate(
+                "this tenant requires one of its registered TLS client certificates",
+            ),
+            AuthError::ClientCertificateForeign => ApiError::ClientCertificate(
+                "the TLS client certificate is registered to another tenant",
+            ),
             AuthError::Unavailable => ApiError::Unavailable {
                 retry_after_secs: 1,
             },

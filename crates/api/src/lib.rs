@@ -9,11 +9,16 @@ pub mod payments;
 pub mod routes;
 pub mod state;
 
-pub use app::router;
-pub use routes::{Access, ApiDoc};
+pub use app::{router, router_for};
+pub use routes::{Access, ApiDoc, RouteGroup};
 pub use state::{AppState, HttpLimits, Payments};
 
 /// Every route with its access class, for tests and audits of the route table.
 pub fn route_table_paths() -> Vec<(&'static str, Access)> {
     routes::table()
+}
+
+/// Every route with the group that decides which listeners serve it.
+pub fn route_groups() -> Vec<(&'static str, RouteGroup)> {
+    routes::groups()
 }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use benteng_auth::{AuthError, Principal};
+use benteng_transport::PeerInfo;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
@@ -46,7 +47,14 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    // The client address comes from the connection (the transport's `PeerInfo`), never from
+    // headers a client could forge.
+    let client_ip = request
+        .extensions()
+        .get::<PeerInfo>()
+        .map(|peer| peer.remote_addr.ip().to_string())
+        .unwrap_or_default();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route, client_ip = %client_ip);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
@@ -127,10 +135,17 @@ pub async fn authenticate(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().map_err(|_| AuthError::Malformed));
+    // The verified TLS client certificate of the connection, for the mTLS tenant binding.
+    let client_cert = request
+        .extensions()
+        .get::<PeerInfo>()
+        .and_then(PeerInfo::client_cert)
+        .map(|cert| cert.sha256_fingerprint.clone());
+    let client_cert = client_cert.as_deref();
     let outcome = match authorization {
         Some(Err(error)) => Err(error),
-        Some(Ok(value)) => state.auth.authenticate(Some(value)).await,
-        None => state.auth.authenticate(None).await,
+        Some(Ok(value)) => state.auth.authenticate(Some(value), client_cert).await,
+        None => state.auth.authenticate(None, client_cert).await,
     };
     match outcome {
         Ok(principal) => {
@@ -169,6 +184,8 @@ fn reason_label(error: AuthError) -> &'static str {
         AuthError::Revoked => "revoked",
         AuthError::TenantSuspended => "tenant_suspended",
         AuthError::Unavailable => "unavailable",
+        AuthError::ClientCertificateRequired => "client_certificate_required",
+        AuthError::ClientCertificateForeign => "client_certificate_foreign",
     }
 }
 

@@ -17,7 +17,7 @@ use benteng_core::ids::{ApiKeyId, TenantId};
 use benteng_core::tenant::Tenant;
 use benteng_crypto::{ExposeSecret, KeyedHasher, SecretString, constant_time_eq, random_string};
 use benteng_shared_state::{Event, SharedStateHandle};
-use benteng_store::{Store, StoreError};
+use benteng_store::{Store, StoreError, TenantMtls};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -26,11 +26,15 @@ use crate::{AuthError, Credential, Principal};
 
 const INVALIDATION_CHANNEL: &str = "auth.invalidate";
 
-/// What the caches hold: the key's record and its tenant as of the last database read.
+/// What the caches hold: the key's record, its tenant and the tenant's mTLS binding as of the
+/// last database read. Certificate and `require_mtls` changes bump the tenant's watermark and go
+/// through `tenant_changed`, so they refresh this entry like a status change does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Verified {
     key: ApiKeyRecord,
     tenant: Tenant,
+    #[serde(default)]
+    mtls: TenantMtls,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -150,14 +154,58 @@ impl ApiKeyAuthenticator {
         }
     }
 
-    pub async fn authenticate(&self, presented: &str) -> Result<Principal, AuthError> {
+    /// Verifies `presented` and, when the connection presented a verified TLS client
+    /// certificate, its fingerprint against the tenant's mTLS binding.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        client_cert_fingerprint: Option<&str>,
+    ) -> Result<Principal, AuthError> {
         let shape = ApiKeyShape::parse(presented).map_err(|_| AuthError::Malformed)?;
         let hash = self.hasher.hash(presented.as_bytes());
         let verified = match self.local.get(&hash) {
             Some(hit) => hit,
             None => self.load(&hash).await?,
         };
-        check(&shape, &hash, verified, benteng_core::now())
+        let mtls = verified.mtls.clone();
+        let mut principal = check(&shape, &hash, verified, benteng_core::now())?;
+        self.check_client_certificate(&principal, &mtls, client_cert_fingerprint)
+            .await?;
+        principal.client_cert_fingerprint = client_cert_fingerprint.map(str::to_owned);
+        Ok(principal)
+    }
+
+    /// The mTLS tenant binding: a certificate registered to another tenant is refused for
+    /// everyone; a tenant that requires mTLS accepts only its own registered certificates.
+    async fn check_client_certificate(
+        &self,
+        principal: &Principal,
+        mtls: &TenantMtls,
+        fingerprint: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let tenant = principal.tenant.id;
+        if let Some(fingerprint) = fingerprint
+            && !mtls.is_registered(fingerprint)
+        {
+            // Not the tenant's own: is it someone else's? (Not cached: a unique-index lookup,
+            // only for certificates the tenant did not register.)
+            match self.store.certificate_owner(fingerprint).await {
+                Ok(Some(owner)) if owner != tenant => {
+                    tracing::warn!(target: "security", %tenant, %owner, fingerprint, "client certificate registered to another tenant; refused");
+                    return Err(AuthError::ClientCertificateForeign);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "client certificate lookup failed");
+                    return Err(AuthError::Unavailable);
+                }
+            }
+        }
+        if mtls.required && !fingerprint.is_some_and(|f| mtls.is_registered(f)) {
+            tracing::warn!(target: "security", %tenant, fingerprint = fingerprint.unwrap_or("none"), "tenant requires a registered client certificate; refused");
+            return Err(AuthError::ClientCertificateRequired);
+        }
+        Ok(())
     }
 
     /// Shared cache, then database; fills both caches unless an invalidation raced the read.
@@ -194,14 +242,22 @@ impl ApiKeyAuthenticator {
     }
 
     async fn read_database(&self, hash: &[u8; 32]) -> Result<Verified, AuthError> {
-        match self.store.api_key_by_hash(hash).await {
-            Ok((key, tenant)) => Ok(Verified { key, tenant }),
-            Err(StoreError::NotFound) => Err(AuthError::Unknown),
+        let (key, tenant) = match self.store.api_key_by_hash(hash).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => return Err(AuthError::Unknown),
             Err(error) => {
                 tracing::error!(%error, "key lookup failed");
-                Err(AuthError::Unavailable)
+                return Err(AuthError::Unavailable);
             }
-        }
+        };
+        let mtls = match self.store.tenant_mtls(tenant.id).await {
+            Ok(mtls) => mtls,
+            Err(error) => {
+                tracing::error!(%error, "tenant mTLS lookup failed");
+                return Err(AuthError::Unavailable);
+            }
+        };
+        Ok(Verified { key, tenant, mtls })
     }
 
     /// Issues a key and returns it; this is the only time it is seen in clear.
@@ -272,7 +328,8 @@ impl ApiKeyAuthenticator {
         Ok(record)
     }
 
-    /// Call after a tenant's status changed: its keys' cache entries are rewritten everywhere.
+    /// Call after a tenant's status, certificates or mTLS requirement changed: its keys' cache
+    /// entries are rewritten everywhere.
     pub async fn tenant_changed(&self, tenant_id: TenantId) -> Result<(), KeyAdminError> {
         let keys = self
             .store
@@ -343,5 +400,6 @@ fn check(
             environment: verified.key.environment,
         },
         tenant: verified.tenant,
+        client_cert_fingerprint: None,
     })
 }

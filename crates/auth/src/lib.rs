@@ -20,6 +20,10 @@ pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
 pub struct Principal {
     pub tenant: Tenant,
     pub credential: Credential,
+    /// Lowercase hex SHA-256 fingerprint of the verified TLS client certificate the request came
+    /// with, if any (for audit and sender-constrained tokens). When the tenant requires mTLS it
+    /// is one of the tenant's registered certificates.
+    pub client_cert_fingerprint: Option<String>,
 }
 
 /// How the caller proved who it is.
@@ -49,6 +53,13 @@ pub enum AuthError {
     TenantSuspended,
     #[error("credentials cannot be checked right now")]
     Unavailable,
+    /// The tenant requires mTLS and the request did not present one of its registered client
+    /// certificates.
+    #[error("the tenant requires a registered TLS client certificate")]
+    ClientCertificateRequired,
+    /// The client certificate is registered to a different tenant than the credentials'.
+    #[error("the TLS client certificate belongs to another tenant")]
+    ClientCertificateForeign,
 }
 
 /// The one entry point for every scheme.
@@ -66,8 +77,13 @@ impl Authenticator {
         &self.api_keys
     }
 
-    /// Authenticates from the `Authorization` header value, if any.
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+    /// Authenticates from the `Authorization` header value, if any, and the SHA-256 fingerprint
+    /// (lowercase hex) of the verified TLS client certificate, if the connection presented one.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        client_cert_fingerprint: Option<&str>,
+    ) -> Result<Principal, AuthError> {
         let value = authorization.ok_or(AuthError::Missing)?;
         let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
@@ -75,7 +91,9 @@ impl Authenticator {
         }
         let token = token.trim_start_matches(' ');
         if token.starts_with("sk_") {
-            self.api_keys.authenticate(token).await
+            self.api_keys
+                .authenticate(token, client_cert_fingerprint)
+                .await
         } else {
             Err(AuthError::Malformed)
         }

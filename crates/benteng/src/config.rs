@@ -7,9 +7,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use benteng_crypto::SecretString;
+use benteng_transport::{OcspConfig, PolicyMode, TlsConfig};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+use crate::listeners::{ListenerSettings, RouteSelection, defaults as listener_defaults};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,12 +66,31 @@ pub struct KeysConfig {
     pub blind_index_secret: Option<SecretString>,
 }
 
+/// `[server]`: the default listener (HTTPS on `bind`) plus any `[[server.listeners]]`. See
+/// `listeners.rs` and docs/configuration.md.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub bind: SocketAddr,
-    /// Seconds in-flight requests get to finish after a shutdown signal.
+    /// Seconds in-flight requests get to finish after a shutdown signal (every listener).
     pub shutdown_grace_secs: u64,
+    /// Route groups the default listener serves: `"all"`, `"operations"`, `"api"` or a list.
+    pub routes: RouteSelection,
+    /// Certificate, key and client-certificate settings of the default listener. Absent (and
+    /// `plaintext = false`): development certificates in `{data_dir}/tls`, created on first start.
+    pub tls: Option<TlsConfig>,
+    pub ocsp: OcspConfig,
+    /// Plain HTTP on the default listener: only with a loopback `bind` and no `tls`.
+    pub plaintext: bool,
+    /// Certificate policy: `production` refuses weak or long-lived certificates, `dev` warns.
+    pub policy: PolicyMode,
+    pub handshake_timeout_secs: u64,
+    pub max_connections: usize,
+    pub header_read_timeout_secs: u64,
+    /// How often certificate, key, CA, CRL and OCSP files are checked for changes.
+    pub reload_interval_secs: u64,
+    /// Further listeners, each with its own TLS settings and route groups.
+    pub listeners: Vec<ListenerSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +194,16 @@ impl Default for ServerConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8443)),
             shutdown_grace_secs: 20,
+            routes: RouteSelection::All,
+            tls: None,
+            ocsp: OcspConfig::default(),
+            plaintext: false,
+            policy: PolicyMode::Production,
+            handshake_timeout_secs: listener_defaults::handshake_timeout_secs(),
+            max_connections: listener_defaults::max_connections(),
+            header_read_timeout_secs: listener_defaults::header_read_timeout_secs(),
+            reload_interval_secs: listener_defaults::reload_interval_secs(),
+            listeners: Vec::new(),
         }
     }
 }

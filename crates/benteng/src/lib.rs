@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod data_protection;
+pub mod listeners;
 pub mod rates;
 mod secrets;
 pub mod telemetry;
@@ -19,7 +20,6 @@ use benteng_rails::{RailWorker, SandboxRail};
 use benteng_shared_state::SharedStateHandle;
 use benteng_store::{Store, StoreOptions};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tokio::net::TcpListener;
 
 pub use config::Config;
 
@@ -94,14 +94,14 @@ fn watermark_poll(shared: &SharedStateHandle) -> Duration {
     }
 }
 
-/// A server bound to its listener, ready to run.
+/// A server bound to its listeners (see `listeners.rs`), ready to run.
 pub struct Server {
-    listener: TcpListener,
-    router: axum::Router,
-    grace: Duration,
+    listeners: Vec<(listeners::BoundListener, axum::Router)>,
 }
 
 impl Server {
+    /// Binds every configured listener: TLS material is loaded and checked against the
+    /// certificate policy here, so a bad certificate fails the start, not the first handshake.
     pub async fn bind(services: &Services) -> anyhow::Result<Self> {
         let config = &services.config;
         services
@@ -148,48 +148,81 @@ impl Server {
             }),
             payments,
         };
-        let listener = TcpListener::bind(config.server.bind)
-            .await
-            .with_context(|| format!("binding {}", config.server.bind))?;
-        Ok(Self {
-            listener,
-            router: benteng_api::router(state),
-            grace: Duration::from_secs(config.server.shutdown_grace_secs),
-        })
+        let listeners = listeners::bind_all(config)
+            .await?
+            .into_iter()
+            .map(|bound| {
+                let router = benteng_api::router_for(state.clone(), &bound.groups);
+                (bound, router)
+            })
+            .collect();
+        Ok(Self { listeners })
     }
 
+    /// The address of the default listener.
     pub fn local_addr(&self) -> anyhow::Result<std::net::SocketAddr> {
-        Ok(self.listener.local_addr()?)
+        self.listeners
+            .first()
+            .context("no listener")?
+            .0
+            .local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish within the grace
-    /// period.
+    /// The addresses of every listener, the default first.
+    pub fn local_addrs(&self) -> anyhow::Result<Vec<std::net::SocketAddr>> {
+        self.listeners.iter().map(|(l, _)| l.local_addr()).collect()
+    }
+
+    /// Serves every listener until `shutdown` completes, then lets in-flight requests finish
+    /// within the grace period. Certificates, keys, CAs, CRLs and OCSP files are re-read when
+    /// they change and on SIGHUP; a bad new file is refused and the old one keeps serving.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let address = self.local_addr()?;
-        tracing::info!(%address, "listening");
-        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopped_tx.send(());
-        });
-        let grace = self.grace;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut background = Vec::new();
+        let mut serving = tokio::task::JoinSet::new();
+        for (bound, router) in self.listeners {
+            let address = bound.local_addr()?;
+            if let Some(tls) = &bound.tls {
+                background.push(tls.spawn_watcher(bound.reload_interval));
+                #[cfg(unix)]
+                background.push(tls.spawn_sighup_reloader()?);
+            }
+            tracing::info!(%address, tls = bound.tls.is_some(), routes = ?bound.groups, "listening");
+            let mut stop = stop_rx.clone();
+            serving.spawn(benteng_transport::serve(
+                bound.listener,
+                bound.tls,
+                router,
+                bound.limits,
+                async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                },
+            ));
+        }
         tokio::select! {
-            result = serve => result.context("serving")?,
-            _ = async move {
-                let _ = stopped_rx.await;
-                tokio::time::sleep(grace).await;
-            } => tracing::warn!("grace period over; dropping remaining connections"),
+            () = shutdown => {},
+            // A listener that stops on its own (it cannot, short of a bug) stops the server.
+            Some(result) = serving.join_next() => {
+                tracing::error!(?result, "a listener stopped unexpectedly");
+            }
+        }
+        let _ = stop_tx.send(true);
+        let mut outcome = Ok(());
+        while let Some(result) = serving.join_next().await {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => outcome = Err(anyhow::Error::new(error).context("serving")),
+                Err(error) => outcome = Err(anyhow::Error::new(error).context("listener task")),
+            }
+        }
+        for task in background {
+            task.abort();
         }
         tracing::info!("stopped");
-        Ok(())
+        outcome
     }
 }
 

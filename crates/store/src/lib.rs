@@ -15,6 +15,7 @@ mod ledger;
 mod migrations;
 mod payments;
 mod rows;
+mod tenant_certs;
 mod tenants;
 
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use migrations::MIGRATIONS;
 pub use payments::{
     Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
 };
+pub use tenant_certs::{TenantCertificate, TenantMtls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

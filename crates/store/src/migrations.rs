@@ -30,6 +30,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_tenants_and_api_keys"),
     migration!(2, "0002_payments"),
+    migration!(3, "0003_tenant_certificates"),
     migration!(4, "0004_data_keys"),
     migration!(7, "0007_audit"),
 ];

@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::TransportError;
 
 /// Whether a listener asks for / requires TLS client certificates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientAuthMode {
     /// A verified client certificate is required; the handshake fails without one.
@@ -29,7 +29,7 @@ pub enum ClientAuthMode {
 }
 
 /// How certificate-policy violations are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyMode {
     /// Violations are errors: the listener refuses to start / reload (default).
@@ -55,7 +55,7 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D
 }
 
 /// `tls` section of a listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// PEM file with the server certificate chain: leaf first, then intermediates (and optionally the root).
@@ -75,7 +75,7 @@ pub struct TlsConfig {
 }
 
 /// `ocsp` section of a listener.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OcspConfig {
     /// DER OCSP response file to staple (re-read when it changes). Default none.
@@ -107,7 +107,7 @@ fn default_reload_interval() -> u64 {
 }
 
 /// One listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerConfig {
     /// Socket address to bind, e.g. `0.0.0.0:8443`.

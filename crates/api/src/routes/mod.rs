@@ -28,27 +28,48 @@ pub enum Access {
     Tenant,
 }
 
+/// Which listeners serve a route: a listener's `routes` setting names groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteGroup {
+    /// Health, readiness and metrics: what operators and load balancers call.
+    Operations,
+    /// Everything else: the API and its description (the default group).
+    Api,
+}
+
 pub struct Routes {
-    entries: Vec<(&'static str, Access, MethodRouter<AppState>)>,
+    /// The group routes mounted now fall into (`Api` unless inside [`Routes::within`]).
+    group: RouteGroup,
+    entries: Vec<(&'static str, Access, RouteGroup, MethodRouter<AppState>)>,
 }
 
 impl Routes {
     pub fn public(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.entries.push((path, Access::Public, route));
+        self.entries.push((path, Access::Public, self.group, route));
         self
     }
 
     pub fn tenant(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.entries.push((path, Access::Tenant, route));
+        self.entries.push((path, Access::Tenant, self.group, route));
         self
+    }
+
+    /// Mounts the routes `mount` adds in `group`, then returns to the previous group.
+    fn within(mut self, group: RouteGroup, mount: impl FnOnce(Routes) -> Routes) -> Self {
+        let previous = std::mem::replace(&mut self.group, group);
+        let mut routes = mount(self);
+        routes.group = previous;
+        routes
     }
 }
 
 fn all() -> Routes {
     let routes = Routes {
+        group: RouteGroup::Api,
         entries: Vec::new(),
     };
-    let routes = health::routes(routes);
+    let routes = routes.within(RouteGroup::Operations, health::routes);
     let routes = docs::routes(routes);
     let routes = tenant::routes(routes);
     let routes = balances::routes(routes);
@@ -63,16 +84,26 @@ pub fn table() -> Vec<(&'static str, Access)> {
     all()
         .entries
         .into_iter()
-        .map(|(path, access, _)| (path, access))
+        .map(|(path, access, _, _)| (path, access))
         .collect()
 }
 
-/// The router: each route behind the checks its access class demands.
-pub fn router(state: &AppState) -> Router<AppState> {
+/// Every route of the API with its group.
+pub fn groups() -> Vec<(&'static str, RouteGroup)> {
     all()
         .entries
         .into_iter()
-        .fold(Router::new(), |router, (path, access, route)| {
+        .map(|(path, _, group, _)| (path, group))
+        .collect()
+}
+
+/// The router of the routes in `groups`: each route behind the checks its access class demands.
+pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
+    all()
+        .entries
+        .into_iter()
+        .filter(|(_, _, group, _)| groups.contains(group))
+        .fold(Router::new(), |router, (path, access, _, route)| {
             let route = match access {
                 Access::Public => route,
                 Access::Tenant => {

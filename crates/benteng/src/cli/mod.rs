@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 mod apikey;
 mod audit;
+mod devcerts;
 mod ledger;
 mod tenant;
+mod tenant_certs;
 
 use benteng_core::ids::TenantId;
 use clap::{Parser, Subcommand};
@@ -54,6 +56,13 @@ pub enum Command {
     Audit(AuditCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
+    /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
+    DevCerts {
+        dir: PathBuf,
+        /// Replace existing files instead of keeping them.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -78,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
         Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
         Command::Audit(command) => audit::run(Services::connect(config).await?, command).await,
+        Command::DevCerts { dir, force } => devcerts::run(&dir, force),
     }
 }
 

@@ -4,6 +4,7 @@ use anyhow::bail;
 use benteng_core::tenant::{Tenant, TenantName, TenantStatus, Tier};
 use clap::Subcommand;
 
+use super::tenant_certs::{self, CertCommand, OnOff};
 use super::{parse_tenant_id, timestamp};
 use crate::Services;
 
@@ -23,6 +24,16 @@ pub enum TenantCommand {
     Suspend { id: String },
     /// Re-activate a suspended tenant.
     Activate { id: String },
+    /// Manage the tenant's registered TLS client certificates (mTLS binding).
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Require (on) or stop requiring (off) one of the tenant's registered client certificates
+    /// on every request.
+    RequireMtls {
+        id: String,
+        #[arg(value_enum)]
+        state: OnOff,
+    },
 }
 
 pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::Result<()> {
@@ -57,6 +68,10 @@ pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::R
             set_status(&services, &id, TenantStatus::Suspended).await?
         }
         TenantCommand::Activate { id } => set_status(&services, &id, TenantStatus::Active).await?,
+        TenantCommand::Cert(command) => tenant_certs::run(services, command).await?,
+        TenantCommand::RequireMtls { id, state } => {
+            tenant_certs::require_mtls(services, &id, state).await?
+        }
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! PostgreSQL database plus a private Redis namespace, so every scenario runs on both backends.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -115,12 +115,34 @@ impl Environment {
         customize(&mut config);
         Services::connect(config).await.expect("services")
     }
+
+    /// The development certificates the server creates on first start (no `server.tls`).
+    pub fn dev_certs(&self) -> benteng_transport::DevCertPaths {
+        benteng_transport::DevCertPaths::in_dir(&self.data_dir.path().join("tls"))
+    }
+
+    /// A client trusting only this environment's dev CA (the server must have started once).
+    pub fn client(&self) -> reqwest::Client {
+        client_builder(&self.dev_certs().ca_cert)
+            .build()
+            .expect("client")
+    }
+
+    /// A client trusting the dev CA and presenting `identity` (PEM certificate + key).
+    pub fn client_with_identity(&self, cert: &Path, key: &Path) -> reqwest::Client {
+        let mut pem = std::fs::read(cert).expect("client certificate");
+        pem.extend(std::fs::read(key).expect("client key"));
+        client_builder(&self.dev_certs().ca_cert)
+            .identity(reqwest::Identity::from_pem(&pem).expect("identity"))
+            .build()
+            .expect("client")
+    }
 }
 
 /// A running in-process server and what tests need to drive it.
 pub struct TestApp {
     /// Kept for its lifetime: the temp dir goes when the app does.
-    _env: Environment,
+    pub env: Environment,
     pub services: Services,
     pub address: SocketAddr,
     pub client: reqwest::Client,
@@ -142,31 +164,32 @@ impl TestApp {
         tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
+        let client = env.client();
         Self {
-            _env: env,
+            env,
             services,
             address,
-            client: client(),
+            client,
             _stop: stop,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.address, path)
+        format!("https://{}{}", self.address, path)
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
-        self._env.data_dir.path()
+        self.env.data_dir.path()
     }
 
     pub fn environment(&self) -> &Environment {
-        &self._env
+        &self.env
     }
 
     /// A raw connection to the app's database, for tests that play the attacker.
     pub async fn raw_sql(&self) -> sqlx::AnyConnection {
         sqlx::any::install_default_drivers();
-        sqlx::AnyConnection::connect(&self._env.database_url)
+        sqlx::AnyConnection::connect(&self.env.database_url)
             .await
             .expect("raw connection")
     }
@@ -232,11 +255,13 @@ impl TestApp {
     }
 }
 
-pub fn client() -> reqwest::Client {
+/// HTTPS only, trusting nothing but the CA in `ca` (no system or built-in roots).
+pub fn client_builder(ca: &Path) -> reqwest::ClientBuilder {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).expect("dev CA")).expect("CA");
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
+        .https_only(true)
+        .tls_certs_only([ca])
 }
 
 /// A separate `benteng` process: the real binary, as an operator runs it.
@@ -248,7 +273,13 @@ pub struct Process {
 
 impl Process {
     pub async fn serve(env: &Environment) -> Self {
+        Self::serve_with(env, &[]).await
+    }
+
+    /// Like `serve`, with extra environment variables (e.g. `BENTENG_SERVER__PLAINTEXT`).
+    pub async fn serve_with(env: &Environment, extra: &[(&str, &str)]) -> Self {
         let mut child = command(env)
+            .envs(extra.iter().copied())
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -283,7 +314,7 @@ impl Process {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.address, path)
+        format!("https://{}{}", self.address, path)
     }
 }
 

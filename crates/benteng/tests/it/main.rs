@@ -9,3 +9,4 @@ mod cli;
 mod multi_instance;
 mod operations;
 mod payments;
+mod tls;

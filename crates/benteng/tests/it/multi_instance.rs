@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::harness::{Backend, Environment, Process, cli, client};
+use crate::harness::{Backend, Environment, Process, cli};
 
 async fn status(client: &reqwest::Client, url: &str, key: &str) -> StatusCode {
     client
@@ -56,7 +56,7 @@ async fn revocation_reaches_every_instance_within_a_second() {
     let tenant = tenant.trim().to_owned();
     let first = Process::serve(&env).await;
     let second = Process::serve(&env).await;
-    let client = client();
+    let client = env.client();
 
     for (revoker, other) in [(&first, &second), (&second, &first)] {
         let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
@@ -124,7 +124,7 @@ async fn embedded_default_refuses_a_key_revoked_from_the_cli() {
     let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
     let key = key.trim().to_owned();
     let server = Process::serve(&env).await;
-    let client = client();
+    let client = env.client();
     assert_eq!(
         status(&client, &server.url("/v1/tenant"), &key).await,
         StatusCode::OK
