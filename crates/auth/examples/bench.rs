@@ -161,7 +161,7 @@ async fn main() -> BenchResult<()> {
     let hasher = KeyedHasher::new(&SECRET)?;
 
     // Fill this instance's cache (and the shared one) once.
-    expect_ok(keys.authenticate(&key).await)?;
+    expect_ok(keys.authenticate(&key, None).await)?;
 
     println!(
         "benteng-auth bench: SQLite at {}, in-process shared state, key cache TTL {} s",
@@ -171,13 +171,17 @@ async fn main() -> BenchResult<()> {
     println!("per-call time of each batch; statistics over batches\n");
 
     let hit = measure(20_000, 5, 2_000, 100, || async {
-        expect_ok(keys.authenticate(black_box(&key)).await)
+        expect_ok(keys.authenticate(black_box(&key), None).await)
     })
     .await?;
     hit.report("cache hit: ApiKeyAuthenticator::authenticate", 100);
 
     let via_header = measure(20_000, 5, 2_000, 100, || async {
-        expect_ok(front.authenticate(black_box(Some(header.as_str()))).await)
+        expect_ok(
+            front
+                .authenticate(black_box(Some(header.as_str())), None)
+                .await,
+        )
     })
     .await?;
     via_header.report("cache hit: Authenticator from the header", 100);
@@ -198,7 +202,7 @@ async fn main() -> BenchResult<()> {
 
     let refused = measure(100_000, 5, 2_000, 1_000, || async {
         expect_refused(
-            keys.authenticate(black_box(malformed)).await,
+            keys.authenticate(black_box(malformed), None).await,
             AuthError::Malformed,
         )
     })
@@ -215,21 +219,21 @@ async fn main() -> BenchResult<()> {
 
     let shared_hit = measure(200, 3, 300, 10, || async {
         let cold = authenticator(&store, shared.clone())?;
-        expect_ok(cold.authenticate(black_box(&key)).await)
+        expect_ok(cold.authenticate(black_box(&key), None).await)
     })
     .await?;
     shared_hit.report("local miss, shared-state hit (JSON decode)", 10);
 
     let db = measure(100, 3, 100, 10, || async {
         let cold = authenticator(&store, Arc::new(MemoryState::new()))?;
-        expect_ok(cold.authenticate(black_box(&key)).await)
+        expect_ok(cold.authenticate(black_box(&key), None).await)
     })
     .await?;
     db.report("cache miss → SQLite → fill both caches", 10);
 
     let unknown_key = measure(100, 3, 100, 10, || async {
         expect_refused(
-            keys.authenticate(black_box(&unknown)).await,
+            keys.authenticate(black_box(&unknown), None).await,
             AuthError::Unknown,
         )
     })
