@@ -64,6 +64,9 @@ pub struct KeysConfig {
     /// `{data_dir}/secrets/blind-index-secret`. Every instance must share it.
     #[serde(serialize_with = "redact")]
     pub blind_index_secret: Option<SecretString>,
+    /// The backup key file (separate from the data keys). Empty:
+    /// `{data_dir}/secrets/backup-key`, created on first use.
+    pub backup_key_file: Option<PathBuf>,
 }
 
 /// `[server]`: the default listener (HTTPS on `bind`) plus any `[[server.listeners]]`. See

@@ -137,6 +137,7 @@ impl Server {
         }
         .spawn();
         spawn_audit_sealer(services.store.clone());
+        spawn_data_key_refresh(services.store.clone(), services.protection.keyring.clone());
         let state = AppState {
             store: services.store.clone(),
             shared: services.shared.clone(),
@@ -234,6 +235,20 @@ fn spawn_audit_sealer(store: Store) {
             ticker.tick().await;
             if let Err(error) = store.seal_audit().await {
                 tracing::warn!(%error, "audit sealing failed");
+            }
+        }
+    });
+}
+
+/// Picks up data keys rotated by another process (the CLI, another instance) every 10 s, so new
+/// values are written under the newest key everywhere.
+fn spawn_data_key_refresh(store: Store, keyring: Arc<benteng_vault::Keyring>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            ticker.tick().await;
+            if let Err(error) = data_protection::load_keys(&store, &keyring).await {
+                tracing::warn!(error = %format!("{error:#}"), "refreshing data keys failed");
             }
         }
     });

@@ -236,6 +236,20 @@ async fn bind_one(
     })
 }
 
+/// The default listener's server certificate file and when it became valid, if there is one
+/// yet, for the key registry.
+pub fn default_certificate(config: &Config) -> Option<(std::path::PathBuf, time::OffsetDateTime)> {
+    let path = match &config.server.tls {
+        Some(tls) => tls.cert.clone(),
+        None => dev_cert_dir(config).join("server.pem"),
+    };
+    let certs = benteng_transport::tls::load_certs(&path).ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(certs.first()?.as_ref()).ok()?;
+    let not_before =
+        time::OffsetDateTime::from_unix_timestamp(cert.validity().not_before.timestamp()).ok()?;
+    Some((path, not_before))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -15,6 +15,7 @@ mod ledger;
 mod migrations;
 mod payments;
 mod rows;
+mod sealed;
 mod tenant_certs;
 mod tenants;
 
@@ -31,6 +32,7 @@ pub use migrations::MIGRATIONS;
 pub use payments::{
     Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
 };
+pub use sealed::{SealedColumn, SealedValue};
 pub use tenant_certs::{TenantCertificate, TenantMtls};
 
 #[derive(Debug, thiserror::Error)]
@@ -173,5 +175,34 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl Store {
+    /// Writes a consistent copy of an SQLite database to `path` (which must not exist), while
+    /// the database stays in use. PostgreSQL deployments use `pg_dump` instead.
+    pub async fn snapshot_sqlite(&self, path: &std::path::Path) -> StoreResult<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        let text = path
+            .to_str()
+            .filter(|p| !p.contains('\0'))
+            .ok_or_else(|| StoreError::Corrupt("snapshot path is not UTF-8".to_owned()))?;
+        // VACUUM INTO takes no bind parameters; the path is ours (not user input) and quoted.
+        let statement = format!("VACUUM INTO '{}'", text.replace('\'', "''"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest applied migration, to check a restored database is benteng's.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        let row =
+            sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(sqlx::Row::try_get(&row, 0)?)
     }
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 mod apikey;
 mod audit;
+mod backup;
 mod devcerts;
+mod keys;
 mod ledger;
 mod tenant;
 mod tenant_certs;
@@ -17,6 +19,8 @@ use time::format_description::well_known::Rfc3339;
 
 pub use apikey::ApiKeyCommand;
 pub use audit::AuditCommand;
+pub use backup::BackupCommand;
+pub use keys::KeysCommand;
 pub use ledger::LedgerCommand;
 pub use tenant::TenantCommand;
 
@@ -51,6 +55,12 @@ pub enum Command {
     /// Fund tenants and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Encrypted backups.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// The key registry: status and rotation.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Verify, purge and export the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -87,6 +97,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
         Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
         Command::Audit(command) => audit::run(Services::connect(config).await?, command).await,
+        Command::Keys(command) => keys::run(Services::connect(config).await?, command).await,
+        Command::Backup(command) => backup::run(config, command).await,
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
     }
 }

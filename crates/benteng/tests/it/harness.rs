@@ -269,6 +269,8 @@ pub struct Process {
     /// Killed when dropped.
     _child: tokio::process::Child,
     pub address: SocketAddr,
+    /// Every log line the process wrote, kept for tests that read the logs.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Process {
@@ -288,8 +290,11 @@ impl Process {
             .expect("spawn benteng");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = logs.clone();
         let address = tokio::time::timeout(Duration::from_secs(60), async {
             while let Ok(Some(line)) = lines.next_line().await {
+                seen.lock().unwrap().push(line.clone());
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
@@ -306,10 +311,16 @@ impl Process {
         .flatten()
         .expect("benteng reported its address");
         // Keep draining stderr so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let seen = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                seen.lock().unwrap().push(line);
+            }
+        });
         Self {
             _child: child,
             address,
+            logs,
         }
     }
 
@@ -327,6 +338,31 @@ pub fn command(env: &Environment) -> tokio::process::Command {
         command.env(name, value);
     }
     command
+}
+
+/// Runs a CLI command with `input` on its standard input: (exit success, stdout bytes, stderr).
+pub async fn cli_with_input(
+    env: &Environment,
+    args: &[&str],
+    input: &[u8],
+) -> (bool, Vec<u8>, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = command(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run benteng");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).await.expect("write stdin");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("benteng output");
+    (
+        output.status.success(),
+        output.stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Runs a CLI command to completion: (exit success, stdout, stderr).

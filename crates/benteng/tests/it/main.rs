@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod authentication;
 mod cli;
+mod data_protection;
 mod multi_instance;
 mod operations;
 mod payments;
