@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use benteng_crypto::SecretString;
 use benteng_transport::{OcspConfig, PolicyMode, TlsConfig};
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::listeners::{ListenerSettings, RouteSelection, defaults as listener_defaults};
@@ -54,6 +54,22 @@ pub struct RailConfig {
     pub poll_interval_ms: u64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Settings {
+    /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    pub token_label: String,
+    #[serde(serialize_with = "redact_required")]
+    pub pin: SecretString,
+    /// `CKA_LABEL` of the AES-256 key; `benteng keys hsm-init` creates it.
+    pub key_label: String,
+}
+
+fn redact_required<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("<redacted>")
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
@@ -64,6 +80,8 @@ pub struct KeysConfig {
     /// `{data_dir}/secrets/blind-index-secret`. Every instance must share it.
     #[serde(serialize_with = "redact")]
     pub blind_index_secret: Option<SecretString>,
+    /// A KEK inside an HSM through PKCS#11 instead of the key file (e.g. SoftHSM2, a cloud HSM).
+    pub pkcs11: Option<Pkcs11Settings>,
     /// The backup key file (separate from the data keys). Empty:
     /// `{data_dir}/secrets/backup-key`, created on first use.
     pub backup_key_file: Option<PathBuf>,
@@ -263,15 +281,7 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment
-            // BENTENG_TEST_* configure the test suite, not the server.
-            .merge(
-                Env::prefixed("BENTENG_")
-                    .filter(|key| !key.as_str().starts_with("test_"))
-                    .split("__"),
-            )
-            .extract()
-            .map_err(Box::new)
+        figment.merge(EnvStrings).extract_lossy().map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
@@ -283,5 +293,52 @@ impl Config {
         } else {
             self.database.url.clone()
         }
+    }
+}
+
+/// `BENTENG_*` environment variables, every value kept as the exact text given. (Figment's own
+/// `Env` parses values, so a numeric PIN or an all-digit hex secret would turn into a number and
+/// lose leading zeros or precision.) Numbers and booleans are converted where a key wants them,
+/// by `extract_lossy`. `BENTENG_TEST_*` configure the test suite and are skipped.
+struct EnvStrings;
+
+impl figment::Provider for EnvStrings {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("BENTENG_ environment variable(s)")
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        use figment::value::{Dict, Value};
+        let mut root = Dict::new();
+        for (name, value) in std::env::vars() {
+            let Some(key) = name.strip_prefix("BENTENG_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if key.starts_with("test_") || key.is_empty() {
+                continue;
+            }
+            let path: Vec<&str> = key.split("__").collect();
+            let mut dict = &mut root;
+            for (i, segment) in path.iter().enumerate() {
+                if i + 1 == path.len() {
+                    dict.insert((*segment).to_owned(), Value::from(value.clone()));
+                    break;
+                }
+                let entry = dict
+                    .entry((*segment).to_owned())
+                    .or_insert_with(|| Value::from(Dict::new()));
+                if !matches!(entry, Value::Dict(..)) {
+                    *entry = Value::from(Dict::new());
+                }
+                let Value::Dict(_, inner) = entry else {
+                    break;
+                };
+                dict = inner;
+            }
+        }
+        Ok(figment::Profile::Default.collect(root))
     }
 }

@@ -7,7 +7,10 @@ use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use benteng_store::{Store, StoredDataKey};
-use benteng_vault::{BlindIndex, DekId, FileKek, KeyPurpose, Keyring, WrappedDek};
+use benteng_vault::{
+    BlindIndex, DekId, FileKek, KekProvider, KeyPurpose, Keyring, Pkcs11Config, Pkcs11Kek,
+    WrappedDek,
+};
 
 use crate::Config;
 use crate::secrets;
@@ -76,7 +79,23 @@ pub async fn rotate(
     Ok(wrapped.id)
 }
 
-pub async fn open(config: &Config, store: &Store) -> anyhow::Result<DataProtection> {
+/// The PKCS#11 settings in the vault's terms.
+pub fn pkcs11_config(settings: &crate::config::Pkcs11Settings) -> Pkcs11Config {
+    Pkcs11Config {
+        module_path: settings.module.clone(),
+        token_label: settings.token_label.clone(),
+        pin: settings.pin.clone(),
+        key_label: settings.key_label.clone(),
+    }
+}
+
+/// The configured key-encryption key: an HSM key through PKCS#11, or the key file.
+fn kek(config: &Config) -> anyhow::Result<Arc<dyn KekProvider>> {
+    if let Some(settings) = &config.keys.pkcs11 {
+        let kek = Pkcs11Kek::connect(pkcs11_config(settings))
+            .context("opening the PKCS#11 KEK (keys.pkcs11)")?;
+        return Ok(Arc::new(kek));
+    }
     let kek_path = config
         .keys
         .kek_file
@@ -87,7 +106,11 @@ pub async fn open(config: &Config, store: &Store) -> anyhow::Result<DataProtecti
     }
     let kek = FileKek::open_or_create(&kek_path)
         .with_context(|| format!("opening the KEK {}", kek_path.display()))?;
-    let keyring = Keyring::new(Arc::new(kek));
+    Ok(Arc::new(kek))
+}
+
+pub async fn open(config: &Config, store: &Store) -> anyhow::Result<DataProtection> {
+    let keyring = Keyring::new(kek(config)?);
     load_keys(store, &keyring).await?;
     let mut created = false;
     for purpose in &PURPOSES {

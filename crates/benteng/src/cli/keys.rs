@@ -25,6 +25,8 @@ pub enum KeysCommand {
         #[arg(long)]
         purpose: String,
     },
+    /// Create the KEK inside the HSM configured in `keys.pkcs11` (sensitive, never extractable).
+    HsmInit,
     /// Resume re-encryption after an interrupted rotation (safe to run any time).
     Reencrypt {
         #[arg(long)]
@@ -129,18 +131,29 @@ async fn status(services: &Services) -> anyhow::Result<()> {
         );
     }
     let config = &services.config;
-    let kek = config
-        .keys
-        .kek_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("secrets").join("kek"));
-    row(
-        "kek",
-        &kek.display().to_string(),
-        file_created(&kek),
-        KEK_PERIOD,
-        "file KEK; wraps every DEK".to_owned(),
-    );
+    match &config.keys.pkcs11 {
+        Some(hsm) => row(
+            "kek",
+            &format!("pkcs11:{}/{}", hsm.token_label, hsm.key_label),
+            None,
+            KEK_PERIOD,
+            "HSM key; wraps every DEK (its age is in the HSM's records)".to_owned(),
+        ),
+        None => {
+            let kek = config
+                .keys
+                .kek_file
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("secrets").join("kek"));
+            row(
+                "kek",
+                &kek.display().to_string(),
+                file_created(&kek),
+                KEK_PERIOD,
+                "file KEK; wraps every DEK".to_owned(),
+            );
+        }
+    }
     match crate::listeners::default_certificate(config) {
         Some((path, not_before)) => row(
             "tls",
@@ -213,9 +226,24 @@ fn purpose(text: &str) -> anyhow::Result<KeyPurpose> {
     Ok(purpose)
 }
 
+/// Creates the HSM key; runs before anything opens the KEK.
+pub(super) fn hsm_init(config: &crate::Config) -> anyhow::Result<()> {
+    let Some(settings) = &config.keys.pkcs11 else {
+        bail!("keys.pkcs11 is not configured");
+    };
+    benteng_vault::Pkcs11Kek::create_key(&data_protection::pkcs11_config(settings))
+        .context("creating the KEK in the HSM")?;
+    println!(
+        "created AES-256 key {} in token {}",
+        settings.key_label, settings.token_label
+    );
+    Ok(())
+}
+
 pub(super) async fn run(services: Services, command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Status => status(&services).await?,
+        KeysCommand::HsmInit => bail!("the HSM key already exists: the server opened it"),
         KeysCommand::Rotate { purpose: text } => {
             let purpose = purpose(&text)?;
             let keyring = &services.protection.keyring;

@@ -97,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
         Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
         Command::Audit(command) => audit::run(Services::connect(config).await?, command).await,
+        Command::Keys(KeysCommand::HsmInit) => keys::hsm_init(&config),
         Command::Keys(command) => keys::run(Services::connect(config).await?, command).await,
         Command::Backup(command) => backup::run(config, command).await,
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),

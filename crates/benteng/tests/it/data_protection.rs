@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::harness::{
-    Backend, Environment, Process, TestApp, cli, cli_with_input, on_both_backends,
+    Backend, Environment, Process, TestApp, cli, cli_with_env, cli_with_input, on_both_backends,
 };
 use crate::payments::recipient;
 
@@ -331,4 +331,95 @@ async fn a_postgres_dump_holds_no_bank_account_in_clear() {
     );
     let (ok, _, err) = cli(app.environment(), &["backup", "create", "/tmp/never.bin"]).await;
     assert!(!ok && err.contains("pg_dump"), "{err}");
+}
+
+/// The KEK inside an HSM (SoftHSM2 through PKCS#11): the server wraps its data keys there and
+/// no key file is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kek_can_live_in_an_hsm() {
+    let env = Environment::new(Backend::Sqlite).await;
+    let hsm = env.data_dir.path().join("hsm");
+    std::fs::create_dir_all(hsm.join("tokens")).unwrap();
+    let conf = hsm.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            hsm.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let init = std::process::Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "benteng",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ])
+        .output()
+        .expect("softhsm2-util (Debian package softhsm2, installed by scripts/test)");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let conf = conf.display().to_string();
+    let extra = [
+        ("SOFTHSM2_CONF", conf.as_str()),
+        (
+            "BENTENG_KEYS__PKCS11__MODULE",
+            "/usr/lib/softhsm/libsofthsm2.so",
+        ),
+        ("BENTENG_KEYS__PKCS11__TOKEN_LABEL", "benteng"),
+        ("BENTENG_KEYS__PKCS11__PIN", "1234"),
+        ("BENTENG_KEYS__PKCS11__KEY_LABEL", "benteng-kek"),
+    ];
+    let (ok, out, err) = cli_with_env(&env, &extra, &["keys", "hsm-init"]).await;
+    assert!(ok, "{out}{err}");
+    let server = Process::serve_with(&env, &extra).await;
+    let (_, tenant, _) = cli_with_env(
+        &env,
+        &extra,
+        &["tenant", "create", "--name", "PT HSM", "--tier", "growth"],
+    )
+    .await;
+    let (_, key, _) = cli_with_env(
+        &env,
+        &extra,
+        &["apikey", "issue", "--tenant", tenant.trim()],
+    )
+    .await;
+    let response = env
+        .client()
+        .post(server.url("/v1/recipients"))
+        .bearer_auth(key.trim())
+        .json(&json!({"type": "business", "name": "Müller", "country": "DE", "bank_account": {"iban": IBAN}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(
+        !env.data_dir.path().join("secrets").join("kek").exists(),
+        "no key file with an HSM KEK"
+    );
+    let (ok, status, _) = cli_with_env(&env, &extra, &["keys", "status"]).await;
+    assert!(
+        ok && status.contains("pkcs11:benteng/benteng-kek"),
+        "{status}"
+    );
+    // A wrong token label is refused at start, with a clear error.
+    let wrong = [
+        extra[0],
+        extra[1],
+        ("BENTENG_KEYS__PKCS11__TOKEN_LABEL", "nope"),
+        extra[3],
+        extra[4],
+    ];
+    let (ok, _, err) = cli_with_env(&env, &wrong, &["tenant", "list"]).await;
+    assert!(!ok && err.contains("PKCS#11"), "{err}");
 }

@@ -365,6 +365,25 @@ pub async fn cli_with_input(
     )
 }
 
+/// Like `cli`, with extra environment variables.
+pub async fn cli_with_env(
+    env: &Environment,
+    extra: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String, String) {
+    let output = command(env)
+        .envs(extra.iter().copied())
+        .args(args)
+        .output()
+        .await
+        .expect("run benteng");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Runs a CLI command to completion: (exit success, stdout, stderr).
 pub async fn cli(env: &Environment, args: &[&str]) -> (bool, String, String) {
     let output = command(env).args(args).output().await.expect("run benteng");
