@@ -710,7 +710,7 @@ async fn concurrent_transfers_never_overdraw(backend: Backend) {
         .await;
         bodies.push(transfer_body(&q, &recipient, "race"));
     }
-    let results = futures_join(
+    let results = futures::future::join_all(
         bodies
             .iter()
             .map(|body| app.post_json("/v1/transfers", &key, body)),
@@ -730,20 +730,6 @@ async fn concurrent_transfers_never_overdraw(backend: Backend) {
         ("0.00".to_owned(), "1000.00".to_owned())
     );
     ledger_ok(&app).await;
-}
-
-async fn futures_join<F: std::future::Future<Output = reqwest::Response>>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<reqwest::Response> {
-    let handles: Vec<_> = futures.collect();
-    let mut out = Vec::new();
-    let joined = futures_util_join_all(handles).await;
-    out.extend(joined);
-    out
-}
-
-async fn futures_util_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    futures::future::join_all(futures).await
 }
 
 async fn recipients_are_validated_and_bank_accounts_never_stored_in_clear(backend: Backend) {
