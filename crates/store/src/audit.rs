@@ -104,8 +104,24 @@ impl Store {
         record(&mut conn, event).await
     }
 
-    /// Seals every pending event into its class's chain; returns how many were sealed.
+    /// Seals every pending event into its class's chain; returns how many were sealed. When
+    /// another process sealed at the same moment (SQLite has no advisory lock: the second
+    /// writer's snapshot is stale, or its chain position is taken), this pass seals nothing and
+    /// the next one continues from the new head.
     pub async fn seal_audit(&self) -> StoreResult<usize> {
+        match self.seal_pass().await {
+            Err(StoreError::Database(sqlx::Error::Database(error)))
+                if error.is_unique_violation()
+                    || error.message().contains("locked")
+                    || error.message().contains("busy") =>
+            {
+                Ok(0)
+            }
+            other => other,
+        }
+    }
+
+    async fn seal_pass(&self) -> StoreResult<usize> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             let locked: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1)")

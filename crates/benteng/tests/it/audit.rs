@@ -235,10 +235,10 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
     ))
     .await
     .unwrap();
-    let (ok, out, _) = cli(app.environment(), &["audit", "verify"]).await;
+    let (ok, out, err) = cli(app.environment(), &["audit", "verify"]).await;
     assert!(
         !ok && out.contains("position 5") && out.contains("missing"),
-        "{out}"
+        "{out}{err}"
     );
 }
 
