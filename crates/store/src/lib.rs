@@ -14,6 +14,7 @@ mod ledger;
 mod migrations;
 mod payments;
 mod rows;
+mod screening;
 mod tenants;
 
 use std::str::FromStr;
@@ -27,6 +28,10 @@ pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use payments::{
     Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
+};
+pub use screening::{
+    Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,
+    ScreeningParty, ScreeningRun,
 };
 
 #[derive(Debug, thiserror::Error)]

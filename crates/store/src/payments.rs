@@ -754,6 +754,15 @@ async fn create_transfer_in(
         move_transfer(conn, &record, to, &cause, now).await?;
         record.status = to;
     }
+    crate::screening::insert_transfer_screenings(
+        conn,
+        &new.decision.screenings,
+        new.id,
+        new.tenant_id,
+        new.recipient_id,
+        new.now,
+    )
+    .await?;
     Ok(record)
 }
 
@@ -763,7 +772,14 @@ fn decision_cause(decision: &ComplianceDecision) -> String {
         benteng_core::payments::compliance::Verdict::Review => "held for review",
         benteng_core::payments::compliance::Verdict::Block => "blocked",
     };
-    format!("compliance: {verdict} (risk score {})", decision.risk_score)
+    let mut cause = format!("compliance: {verdict} (risk score {})", decision.risk_score);
+    if decision.verdict != benteng_core::payments::compliance::Verdict::Approve
+        && !decision.reasons.is_empty()
+    {
+        cause.push_str(": ");
+        cause.push_str(&decision.reasons.join("; "));
+    }
+    cause
 }
 
 /// Bounds for a newest-first page: everything when there is no cursor.
