@@ -26,6 +26,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub rail: RailConfig,
     pub keys: KeysConfig,
+    pub screening: crate::screening::ScreeningConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +135,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             rail: RailConfig::default(),
             keys: KeysConfig::default(),
+            screening: crate::screening::ScreeningConfig::default(),
         }
     }
 }
@@ -166,7 +168,6 @@ impl Default for RailConfig {
         }
     }
 }
-
 
 impl Default for ServerConfig {
     fn default() -> Self {

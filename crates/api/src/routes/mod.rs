@@ -8,6 +8,7 @@ mod health;
 mod paging;
 mod quotes;
 mod recipients;
+mod screening;
 mod tenant;
 mod transfers;
 
@@ -53,7 +54,8 @@ fn all() -> Routes {
     let routes = balances::routes(routes);
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
-    transfers::routes(routes)
+    let routes = transfers::routes(routes);
+    screening::routes(routes)
 }
 
 /// Every route of the API with its access class.
