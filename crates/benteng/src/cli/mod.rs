@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 mod apikey;
 mod ledger;
+mod lists;
+mod screen;
 mod tenant;
 
 use benteng_core::ids::TenantId;
@@ -14,6 +16,8 @@ use time::format_description::well_known::Rfc3339;
 
 pub use apikey::ApiKeyCommand;
 pub use ledger::LedgerCommand;
+pub use lists::ListsCommand;
+pub use screen::{ScreenArgs, ScreenCommand};
 pub use tenant::TenantCommand;
 
 use crate::{Config, Server, Services, shutdown_signal, telemetry};
@@ -47,6 +51,11 @@ pub enum Command {
     /// Fund tenants and verify the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Sanctions/PEP lists: load a new version, show the current ones.
+    #[command(subcommand)]
+    Lists(ListsCommand),
+    /// Screen a name, rescreen every party, clear a false positive.
+    Screen(ScreenArgs),
     /// Print the effective configuration (secrets redacted).
     Config,
 }
@@ -72,6 +81,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant::run(Services::connect(config).await?, command).await,
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
         Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
+        Command::Lists(command) => lists::run(Services::connect(config).await?, command).await,
+        Command::Screen(args) => screen::run(Services::connect(config).await?, args).await,
     }
 }
 
