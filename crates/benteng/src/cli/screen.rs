@@ -102,28 +102,30 @@ async fn search(
         .search(&query)
         .map_err(|e| anyhow::anyhow!("name: {e}"))?;
     let score = matches.iter().map(|m| m.score).max().unwrap_or(0);
-    println!(
-        "verdict {} (score {score})",
-        screening.verdict(score).as_str()
-    );
-    println!(
-        "{:>5}  {:<12} {:<16} {:<16} MATCHED NAME",
-        "SCORE", "LIST", "ENTRY", "METHOD"
+    let mut out = format!(
+        "verdict {} (score {score})\n{:>5}  {:<12} {:<16} {:<16} MATCHED NAME\n",
+        screening.verdict(score).as_str(),
+        "SCORE",
+        "LIST",
+        "ENTRY",
+        "METHOD"
     );
     for m in matches {
         let method = serde_json::to_value(m.method)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        println!(
-            "{:>5}  {:<12} {:<16} {:<16} {}",
+        out.push_str(&format!(
+            "{:>5}  {:<12} {:<16} {:<16} {}\n",
             m.score,
             m.source.to_string(),
             m.entry_id,
             method,
             m.matched_name
-        );
+        ));
     }
+    // A closed pipe (`| head`) is not worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     Ok(())
 }
 
