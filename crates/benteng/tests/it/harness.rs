@@ -123,7 +123,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        let env = Environment::new(backend).await;
+        Self::spawn_in(Environment::new(backend).await).await
+    }
+
+    /// The server on an environment the test prepared (e.g. with the CLI).
+    pub async fn spawn_in(env: Environment) -> Self {
         let services = env.services().await;
         let server = Server::bind(&services).await.expect("bind");
         let address = server.local_addr().expect("address");
@@ -142,6 +146,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    #[allow(dead_code)]
+    pub fn env(&self) -> &Environment {
+        &self._env
     }
 
     pub async fn tenant(&self, tier: Tier) -> Tenant {
