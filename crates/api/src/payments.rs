@@ -105,6 +105,7 @@ pub async fn initiate(
     })?;
     let decision = state.payments.compliance.assess(&TransferSubject {
         tenant,
+        recipient_id: recipient.id,
         recipient_name: recipient.name.as_str(),
         recipient_country: recipient.country,
         recipient_is_individual: recipient.kind == RecipientKind::Individual,

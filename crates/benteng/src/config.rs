@@ -29,6 +29,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub rail: RailConfig,
     pub keys: KeysConfig,
+    pub screening: crate::screening::ScreeningConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +178,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             rail: RailConfig::default(),
             keys: KeysConfig::default(),
+            screening: crate::screening::ScreeningConfig::default(),
         }
     }
 }

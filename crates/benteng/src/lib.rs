@@ -6,6 +6,7 @@ pub mod config;
 pub mod data_protection;
 pub mod listeners;
 pub mod rates;
+pub mod screening;
 mod secrets;
 pub mod telemetry;
 
@@ -15,7 +16,6 @@ use std::time::Duration;
 use anyhow::Context;
 use benteng_api::{AppState, HttpLimits, Payments};
 use benteng_auth::{ApiKeyAuthenticator, Authenticator};
-use benteng_core::payments::compliance::ApproveAll;
 use benteng_rails::{RailWorker, SandboxRail};
 use benteng_shared_state::SharedStateHandle;
 use benteng_store::{Store, StoreOptions};
@@ -111,11 +111,12 @@ impl Server {
             Some(path) => rates::read_file(path)?,
             None => rates::table(&config.payments.per_usd).context("payments.per_usd")?,
         };
+        let screening = screening::start(services).await?;
         let payments = Arc::new(Payments {
             rates: std::sync::RwLock::new(Arc::new(rate_table)),
             quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
             fee_bps: config.payments.fee_bps,
-            compliance: Arc::new(ApproveAll),
+            compliance: screening.clone(),
             keyring: services.protection.keyring.clone(),
             blind_index: services.protection.blind_index.clone(),
             rail: "sandbox".to_owned(),
@@ -148,6 +149,7 @@ impl Server {
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
             }),
             payments,
+            screening,
         };
         let listeners = listeners::bind_all(config)
             .await?

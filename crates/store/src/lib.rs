@@ -15,6 +15,7 @@ mod ledger;
 mod migrations;
 mod payments;
 mod rows;
+mod screening;
 mod sealed;
 mod tenant_certs;
 mod tenants;
@@ -31,6 +32,10 @@ pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use payments::{
     Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
+};
+pub use screening::{
+    Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,
+    ScreeningParty, ScreeningRun,
 };
 pub use sealed::{SealedColumn, SealedValue};
 pub use tenant_certs::{TenantCertificate, TenantMtls};

@@ -32,6 +32,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_payments"),
     migration!(3, "0003_tenant_certificates"),
     migration!(4, "0004_data_keys"),
+    migration!(5, "0005_screening"),
     migration!(7, "0007_audit"),
 ];
 

@@ -935,6 +935,15 @@ async fn create_transfer_in(
         move_transfer(conn, &record, to, &cause, now, &context, compliance).await?;
         record.status = to;
     }
+    crate::screening::insert_transfer_screenings(
+        conn,
+        &new.decision.screenings,
+        new.id,
+        new.tenant_id,
+        new.recipient_id,
+        new.now,
+    )
+    .await?;
     Ok(record)
 }
 
@@ -944,6 +953,8 @@ fn decision_cause(decision: &ComplianceDecision) -> String {
         benteng_core::payments::compliance::Verdict::Review => "held for review",
         benteng_core::payments::compliance::Verdict::Block => "blocked",
     };
+    // The tenant reads this history: the verdict and score only. Which list entry matched is
+    // for compliance staff (audit trail, screening decisions), not a tip-off to the customer.
     format!("compliance: {verdict} (risk score {})", decision.risk_score)
 }
 

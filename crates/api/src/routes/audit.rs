@@ -82,6 +82,7 @@ pub async fn list(
         data: rows
             .iter()
             .filter_map(|(_, _, document)| serde_json::from_str(document).ok())
+            .map(tenant_view)
             .collect(),
         next_cursor: if more {
             rows.last().map(|(_, id, _)| id.clone())
@@ -89,4 +90,13 @@ pub async fn list(
             None
         },
     }))
+}
+
+/// What a tenant may read of its own event: everything but the compliance reasons (which list
+/// entry a party matched is for compliance staff; telling the customer would tip them off).
+fn tenant_view(mut event: serde_json::Value) -> serde_json::Value {
+    if let Some(compliance) = event.get_mut("compliance").and_then(|c| c.as_object_mut()) {
+        compliance.remove("reasons");
+    }
+    event
 }

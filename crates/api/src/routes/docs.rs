@@ -9,17 +9,18 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{Routes, audit, balances, health, quotes, recipients, tenant, transfers};
+use super::{Routes, audit, balances, health, quotes, recipients, screening, tenant, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "benteng", description = "The secure front door of a B2B cross-border payment rail."),
     paths(health::healthz, health::readyz, health::metrics, tenant::current_tenant, openapi_json,
         balances::balances, recipients::create, recipients::show, recipients::list, quotes::create,
-        transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch, audit::list),
+        transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch,
+        audit::list, screening::search),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
-    tags((name = "operations"), (name = "tenant"), (name = "payments"))
+    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "compliance"))
 )]
 pub struct ApiDoc;
 

@@ -9,6 +9,7 @@ mod health;
 mod paging;
 mod quotes;
 mod recipients;
+mod screening;
 mod tenant;
 mod transfers;
 
@@ -76,7 +77,8 @@ fn all() -> Routes {
     let routes = audit::routes(routes);
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
-    transfers::routes(routes)
+    let routes = transfers::routes(routes);
+    screening::routes(routes)
 }
 
 /// Every route of the API with its access class.

@@ -9,6 +9,8 @@ mod backup;
 mod devcerts;
 mod keys;
 mod ledger;
+mod lists;
+mod screen;
 mod tenant;
 mod tenant_certs;
 
@@ -22,6 +24,8 @@ pub use audit::AuditCommand;
 pub use backup::BackupCommand;
 pub use keys::KeysCommand;
 pub use ledger::LedgerCommand;
+pub use lists::ListsCommand;
+pub use screen::{ScreenArgs, ScreenCommand};
 pub use tenant::TenantCommand;
 
 use crate::{Config, Server, Services, shutdown_signal, telemetry};
@@ -64,6 +68,11 @@ pub enum Command {
     /// Verify, purge and export the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Sanctions/PEP lists: load a new version, show the current ones.
+    #[command(subcommand)]
+    Lists(ListsCommand),
+    /// Screen a name, rescreen every party, clear a false positive.
+    Screen(ScreenArgs),
     /// Print the effective configuration (secrets redacted).
     Config,
     /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
@@ -101,6 +110,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(Services::connect(config).await?, command).await,
         Command::Backup(command) => backup::run(config, command).await,
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
+        Command::Lists(command) => lists::run(Services::connect(config).await?, command).await,
+        Command::Screen(args) => screen::run(Services::connect(config).await?, args).await,
     }
 }
 

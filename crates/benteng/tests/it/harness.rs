@@ -139,6 +139,21 @@ impl Environment {
     }
 }
 
+/// Every in-process server screens against at least this list, as production does: with no list
+/// loaded the compliance step holds every transfer for review (it cannot fail open). One
+/// fictitious entry, so ordinary test names are approved.
+async fn load_baseline_list(services: &Services) {
+    let csv = format!(
+        "{}\nT-1,Fictitious Baseline Entry,person,,1970-01-01,,,,TEST\n",
+        benteng_screening::GENERIC_CSV_HEADER
+    );
+    let source: benteng_screening::ListSource = "generic:test-baseline".parse().expect("source");
+    let list = benteng_screening::parse_list(&source, csv.as_bytes()).expect("baseline list");
+    benteng_compliance::lists::store_list(&services.store, list)
+        .await
+        .expect("store baseline list");
+}
+
 /// A running in-process server and what tests need to drive it.
 pub struct TestApp {
     /// Kept for its lifetime: the temp dir goes when the app does.
@@ -154,10 +169,19 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// The server on an environment the test prepared (e.g. with the CLI).
+    pub async fn spawn_in(env: Environment) -> Self {
+        Self::serve(env, |_| {}).await
+    }
+
     /// A server with adjusted configuration.
     pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Config)) -> Self {
-        let env = Environment::new(backend).await;
+        Self::serve(Environment::new(backend).await, customize).await
+    }
+
+    async fn serve(env: Environment, customize: impl FnOnce(&mut Config)) -> Self {
         let services = env.services_with(customize).await;
+        load_baseline_list(&services).await;
         let server = Server::bind(&services).await.expect("bind");
         let address = server.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

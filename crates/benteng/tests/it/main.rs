@@ -10,4 +10,5 @@ mod data_protection;
 mod multi_instance;
 mod operations;
 mod payments;
+mod screening;
 mod tls;

@@ -20,6 +20,49 @@ pub struct ComplianceDecision {
     pub risk_score: u8,
     /// What led to the verdict, for the audit trail and the analyst (never shown to tenants).
     pub reasons: Vec<String>,
+    /// The screening of each party behind the verdict, recorded with the transfer (in the same
+    /// transaction) in `screening_decisions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screenings: Vec<PartyScreening>,
+}
+
+/// Which party of a transfer was screened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    /// The sending tenant.
+    Tenant,
+    /// The recipient.
+    Recipient,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Tenant => "tenant",
+            Party::Recipient => "recipient",
+        }
+    }
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Review => "review",
+            Verdict::Block => "block",
+        }
+    }
+}
+
+/// One party's screening result: its score, its verdict and the explanation (JSON text: the
+/// matches with list, entry id, matched name, method and score).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyScreening {
+    pub party: Party,
+    pub score: u8,
+    pub verdict: Verdict,
+    pub explanation: String,
 }
 
 impl ComplianceDecision {
@@ -28,6 +71,7 @@ impl ComplianceDecision {
             verdict: Verdict::Approve,
             risk_score: 0,
             reasons: Vec::new(),
+            screenings: Vec::new(),
         }
     }
 
@@ -45,6 +89,7 @@ impl ComplianceDecision {
 #[derive(Debug, Clone)]
 pub struct TransferSubject<'a> {
     pub tenant: &'a crate::tenant::Tenant,
+    pub recipient_id: crate::ids::RecipientId,
     pub recipient_name: &'a str,
     pub recipient_country: crate::country::CountryCode,
     pub recipient_is_individual: bool,

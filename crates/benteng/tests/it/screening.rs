@@ -1,0 +1,362 @@
+//! Sanctions screening end to end: lists loaded with the CLI, every transfer screened, the
+//! explanation in the transfer's history and in `screening_decisions`, ad hoc search, clearances.
+
+use std::time::Duration;
+
+use benteng_core::currency::Currency;
+use benteng_core::ids::TransferId;
+use benteng_core::money::Money;
+use benteng_core::payments::compliance::Party;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, Environment, TestApp, cli, on_both_backends};
+
+on_both_backends!(
+    listed_names_are_held_or_blocked_with_an_explanation,
+    lists_load_status_and_malformed_files,
+    search_endpoint_answers_and_refuses
+);
+
+const UN: &str = "/work/shared/testdata/sanctions/un/UN_consolidated.xml";
+
+async fn load_un(env: &Environment) {
+    let (ok, out, err) = cli(env, &["lists", "load", "--source", "un", "--path", UN]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("un version") && out.contains("1003 entries"),
+        "{out}"
+    );
+}
+
+async fn search(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/screening/search"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Pays `name` 100 USD from a funded tenant; returns the transfer with its history.
+async fn pay(app: &TestApp, key: &str, recipient: &str) -> Value {
+    let quote: Value = app
+        .client
+        .get(app.url("/v1/quotes?source_currency=USD&target_currency=EUR&source_amount=100.00"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = app
+        .client
+        .post(app.url("/v1/transfers"))
+        .bearer_auth(key)
+        .json(&json!({"quote_id": quote["id"], "recipient_id": recipient,
+            "amount": "100.00", "currency": "USD"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{:?}", created.text().await);
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    app.get(&format!("/v1/transfers/{id}"), Some(key))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn recipient(app: &TestApp, key: &str, name: &str, iban: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/v1/recipients"))
+        .bearer_auth(key)
+        .json(&json!({"type": "individual", "name": name, "country": "DE",
+            "bank_account": {"iban": iban}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn final_cause(transfer: &Value) -> String {
+    transfer["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .get("cause")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn listed_names_are_held_or_blocked_with_an_explanation(backend: Backend) {
+    let env = Environment::new(backend).await;
+    load_un(&env).await;
+    let app = TestApp::spawn_in(env).await;
+    let (tenant, key) = app.tenant_with_key().await;
+    app.services
+        .store
+        .fund(
+            tenant.id,
+            Money::from_minor(1_000_000, Currency::USD),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+
+    // Another spelling of a listed person: blocked. The tenant sees the verdict, not which
+    // entry matched (no tip-off); compliance staff see the explanation in the audit trail.
+    let spelled = recipient(&app, &key, "Ayman al-Zawahri", "DE89370400440532013000").await;
+    let blocked = pay(&app, &key, &spelled).await;
+    assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
+    let cause = final_cause(&blocked);
+    assert!(
+        cause.contains("blocked") && !cause.contains("111923"),
+        "{cause}"
+    );
+    let (ok, trail, _) = cli(app.environment(), &["audit", "export"]).await;
+    assert!(ok);
+    let decision = trail
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["resource"]["id"] == blocked["id"] && e["changes"]["status"]["to"] == "BLOCKED")
+        .expect("the block is audited");
+    assert_eq!(decision["compliance"]["aml_check"], "BLOCKED");
+    assert!(
+        decision["compliance"]["reasons"]
+            .to_string()
+            .contains("111923"),
+        "{decision}"
+    );
+    let page: Value = app
+        .get("/v1/audit-events?limit=500", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !page.to_string().contains("111923"),
+        "the tenant's view of the trail has no match details"
+    );
+    let id: TransferId = blocked["id"].as_str().unwrap().parse().unwrap();
+    let decisions = app
+        .services
+        .store
+        .screening_decisions_for_transfer(id)
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 2, "tenant and recipient are both recorded");
+    let row = decisions
+        .iter()
+        .find(|d| d.party_type == "recipient")
+        .unwrap();
+    assert_eq!(row.verdict, "block");
+    assert_eq!(row.party_id, spelled);
+    let explanation: Value = serde_json::from_str(&row.explanation).unwrap();
+    assert_eq!(explanation["matches"][0]["entry_id"], "111923");
+    assert_eq!(explanation["matches"][0]["list"], "un");
+    assert!(explanation["matches"][0]["method"].is_string());
+
+    // Another script: held for review.
+    let arabic = recipient(&app, &key, "صدام حسين", "DE44500105175407324931").await;
+    let held = pay(&app, &key, &arabic).await;
+    assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+    assert!(final_cause(&held).contains("held for review"));
+
+    // A clean name goes through.
+    let clean = recipient(&app, &key, "Maria Schmidt", "GB29NWBK60161331926819").await;
+    let approved = pay(&app, &key, &clean).await;
+    assert_ne!(approved["status"], "BLOCKED");
+    assert_ne!(approved["status"], "PENDING_REVIEW");
+
+    // An analyst clears the false positive: the next transfer is not stopped by it.
+    let (ok, _, err) = cli(
+        app.environment(),
+        &[
+            "screen",
+            "clear",
+            "--party",
+            &format!("recipient:{spelled}"),
+            "--entry",
+            "un:111923",
+            "--reason",
+            "different person: date of birth and passport differ",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let mut status = Value::Null;
+    for _ in 0..40 {
+        let again = pay(&app, &key, &spelled).await;
+        status = again["status"].clone();
+        if status != "BLOCKED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        status != "BLOCKED" && status != "PENDING_REVIEW",
+        "cleared pair still stops the transfer: {status}"
+    );
+
+    // A rescreen of every party finds the listed recipients again (the clearance holds).
+    let (ok, out, err) = cli(app.environment(), &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("rescreened 4 parties"), "{out}");
+    let rows = app
+        .services
+        .store
+        .screening_decisions_for_party(Party::Recipient, &arabic)
+        .await
+        .unwrap();
+    assert!(rows.iter().any(|r| r.occasion == "rescreen"));
+}
+
+async fn lists_load_status_and_malformed_files(backend: Backend) {
+    let env = Environment::new(backend).await;
+    let (ok, out, _) = cli(&env, &["lists", "status"]).await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+    load_un(&env).await;
+    let (ok, status, _) = cli(&env, &["lists", "status"]).await;
+    assert!(ok);
+    let line = status.lines().nth(1).unwrap();
+    assert!(line.starts_with("un ") && line.contains("1003"), "{status}");
+
+    // Truncated XML, wrong columns, duplicate ids: refused, the good version stays.
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::read(UN).unwrap();
+    let truncated = dir.path().join("truncated.xml");
+    std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
+    let columns = dir.path().join("columns.csv");
+    std::fs::write(&columns, "id,name\nX-1\n").unwrap();
+    let duplicates = dir.path().join("dup.csv");
+    std::fs::write(
+        &duplicates,
+        "id,name,type,aliases\nX-1,Budi Contoh,person,\nX-1,Budi Lain,person,\n",
+    )
+    .unwrap();
+    let utf8 = dir.path().join("utf8.csv");
+    std::fs::write(&utf8, b"id,name,type,aliases\nX-1,Bu\xffdi,person,\n").unwrap();
+    for (source, path) in [
+        ("un", &truncated),
+        ("generic:test", &columns),
+        ("generic:test", &duplicates),
+        ("generic:test", &utf8),
+    ] {
+        let (ok, _, err) = cli(
+            &env,
+            &[
+                "lists",
+                "load",
+                "--source",
+                source,
+                "--path",
+                path.to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert!(!ok, "{source} {path:?} was accepted");
+        assert!(err.contains("list refused"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let (_, after, _) = cli(&env, &["lists", "status"]).await;
+    assert_eq!(after, status, "the good version stays");
+
+    // The same file again changes nothing; an unknown source is refused.
+    let (ok, out, _) = cli(&env, &["lists", "load", "--source", "un", "--path", UN]).await;
+    assert!(ok && out.contains("unchanged"), "{out}");
+    let (ok, _, err) = cli(&env, &["lists", "load", "--source", "nope", "--path", UN]).await;
+    assert!(!ok && err.contains("unknown list source"), "{err}");
+
+    // Ad hoc search through the CLI.
+    let (ok, out, err) = cli(&env, &["screen", "Ayman al-Zawahri"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("verdict block") && out.contains("111923"),
+        "{out}"
+    );
+    let (ok, _, err) = cli(&env, &["screen", "!!!"]).await;
+    assert!(!ok && err.contains("no letters or digits"), "{err}");
+}
+
+async fn search_endpoint_answers_and_refuses(backend: Backend) {
+    let env = Environment::new(backend).await;
+    load_un(&env).await;
+    let app = TestApp::spawn_in(env).await;
+    let (_, key) = app.tenant_with_key().await;
+
+    let response = search(
+        &app,
+        &key,
+        json!({"name": "Sadam Husein Al-Tikriti", "type": "individual", "country": "IQ"}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["verdict"], "block");
+    assert_eq!(body["matches"][0]["entry_id"], "6908048");
+    assert!(body["matches"][0]["evidence"]["tokens"].is_array());
+
+    let clean: Value = search(&app, &key, json!({"name": "Maria Schmidt"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clean["verdict"], "approve");
+
+    let long = "a".repeat(10_000);
+    for (body, field) in [
+        (json!({"name": ""}), "name"),
+        (json!({"name": long}), "name"),
+        (json!({"name": "!!! ..."}), "name"),
+        (json!({}), "name"),
+        (json!({"name": 7}), "name"),
+        (
+            json!({"name": "Budi", "date_of_birth": "1990-13"}),
+            "date_of_birth",
+        ),
+        (json!({"name": "Budi", "country": "XX"}), "country"),
+        (json!({"name": "Budi", "type": "robot"}), "type"),
+        (json!({"name": "Budi", "extra": 1}), "extra"),
+    ] {
+        let response = search(&app, &key, body.clone()).await;
+        assert_eq!(response.status(), 422, "{body}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem.to_string().contains(field), "{body} → {problem}");
+    }
+    let invalid_utf8 = app
+        .client
+        .post(app.url("/v1/screening/search"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(b"{\"name\":\"Bu\xffdi\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid_utf8.status(), 400);
+    assert_eq!(
+        invalid_utf8.headers()["content-type"],
+        "application/problem+json"
+    );
+    let anonymous = app
+        .client
+        .post(app.url("/v1/screening/search"))
+        .json(&json!({"name": "Budi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
