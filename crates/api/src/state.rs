@@ -57,4 +57,5 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub limits: Arc<HttpLimits>,
     pub payments: Arc<Payments>,
+    pub protection: Arc<crate::protection::Protection>,
 }

@@ -11,6 +11,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+#[path = "protection_config.rs"]
+pub mod protection;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -26,6 +29,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub rail: RailConfig,
     pub keys: KeysConfig,
+    pub protection: protection::ProtectionConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +138,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             rail: RailConfig::default(),
             keys: KeysConfig::default(),
+            protection: protection::ProtectionConfig::default(),
         }
     }
 }

@@ -146,7 +146,19 @@ impl Server {
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
             }),
             payments,
+            protection: Arc::new(
+                config
+                    .protection
+                    // A lock outlives the longest request, so it is never released by expiry
+                    // while its holder still runs.
+                    .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
+                    .context("protection")?,
+            ),
         };
+        protection_sweep(
+            services.store.clone(),
+            Duration::from_secs(config.protection.sweep_interval_secs.max(1)),
+        );
         let listener = TcpListener::bind(config.server.bind)
             .await
             .with_context(|| format!("binding {}", config.server.bind))?;
@@ -190,6 +202,21 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Deletes expired idempotency records (and old volume counters) every `interval`.
+fn protection_sweep(store: Store, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            match store.sweep_protection(benteng_core::now()).await {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "expired idempotency records deleted"),
+                Err(error) => tracing::warn!(%error, "idempotency sweep failed"),
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

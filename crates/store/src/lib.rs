@@ -10,6 +10,7 @@
 
 mod api_keys;
 mod data_keys;
+mod idempotency;
 mod ledger;
 mod migrations;
 mod payments;
@@ -23,6 +24,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use data_keys::StoredDataKey;
+pub use idempotency::{
+    BatchItem, BatchOutcome, IdempotencyRecord, NewIdempotency, ProtectedRefusal, StoredResponse,
+    VolumeCharge,
+};
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use payments::{

@@ -31,6 +31,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_tenants_and_api_keys"),
     migration!(2, "0002_payments"),
     migration!(4, "0004_data_keys"),
+    migration!(6, "0006_idempotency"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -7,3 +7,4 @@ mod authentication;
 mod cli;
 mod multi_instance;
 mod operations;
+mod protection;
