@@ -78,7 +78,7 @@ impl Payer {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.status().is_success(), "{}", response.status());
         assert!(response.headers().contains_key("x-ratelimit-limit"));
         let quote = response.json::<Value>().await.unwrap();
         json!({
@@ -319,8 +319,12 @@ async fn duplicate_storm_over_two_instances() {
                 .send()
                 .await
                 .unwrap();
+            let status = response.status();
             let replayed = response.headers().contains_key("idempotent-replayed");
-            (response.status(), replayed)
+            if status == StatusCode::CONFLICT {
+                assert_eq!(problem_type(response).await, "idempotency-key-in-use");
+            }
+            (status, replayed)
         }));
     }
     let mut executed = 0;
