@@ -46,7 +46,10 @@ pub enum ApiError {
     Internal,
     /// 429: a rate limit refused the request (the limit headers are added by the limiter).
     #[error("rate limited")]
-    RateLimited { retry_after_secs: u64, detail: String },
+    RateLimited {
+        retry_after_secs: u64,
+        detail: String,
+    },
     /// 409: the first request with this idempotency key is still running.
     #[error("idempotency key in use")]
     IdempotencyInFlight,
@@ -151,9 +154,9 @@ impl ApiError {
             ApiError::Refused { detail, .. } | ApiError::RateLimited { detail, .. } => {
                 Some(detail.clone())
             }
-            ApiError::IdempotencyInFlight => Some(
-                "the first request with this key has not finished; retry shortly".to_owned(),
-            ),
+            ApiError::IdempotencyInFlight => {
+                Some("the first request with this key has not finished; retry shortly".to_owned())
+            }
             _ => None,
         }
     }

@@ -172,7 +172,6 @@ impl Default for RailConfig {
     }
 }
 
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {

@@ -77,8 +77,17 @@ impl From<StoreError> for ProtectedRefusal {
 /// One item of a batch: ready to create, or already rejected (its errors as JSON text).
 #[derive(Debug, Clone)]
 pub enum BatchItem {
-    Ready(NewTransfer, Option<VolumeCharge>),
+    Ready(Box<NewTransfer>, Option<VolumeCharge>),
     Rejected(String),
+}
+
+/// A batch to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewBatch<'a> {
+    pub id: BatchId,
+    pub tenant: TenantId,
+    pub items: &'a [BatchItem],
+    pub now: OffsetDateTime,
 }
 
 /// Each item's outcome: the transfer created, or the errors (JSON text).
@@ -142,12 +151,17 @@ impl Store {
     }
 
     /// US cents the tenant has sent on the UTC day of `at`.
-    pub async fn daily_volume_cents(&self, tenant: TenantId, at: OffsetDateTime) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
-            .bind(tenant.to_string())
-            .bind(to_micros(at).div_euclid(MICROS_PER_DAY))
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn daily_volume_cents(
+        &self,
+        tenant: TenantId,
+        at: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let row =
+            sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
+                .bind(tenant.to_string())
+                .bind(to_micros(at).div_euclid(MICROS_PER_DAY))
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match row {
             Some(row) => row.try_get("usd_cents")?,
             None => 0,
@@ -186,14 +200,17 @@ impl Store {
     /// batch therefore never creates a second set of transfers.
     pub async fn create_batch_protected(
         &self,
-        id: BatchId,
-        tenant: TenantId,
-        items: &[BatchItem],
-        now: OffsetDateTime,
+        batch: &NewBatch<'_>,
         idempotency: Option<&NewIdempotency>,
         describe: impl Fn(&ProtectedRefusal) -> String,
         render: impl FnOnce(&BatchOutcome) -> StoredResponse,
     ) -> Result<(BatchOutcome, StoredResponse), ProtectedRefusal> {
+        let NewBatch {
+            id,
+            tenant,
+            items,
+            now,
+        } = *batch;
         let mut tx = self.pool.begin().await?;
         if let Some(idempotency) = idempotency {
             claim_key(&mut tx, idempotency).await?;
@@ -213,7 +230,7 @@ impl Store {
             match item {
                 BatchItem::Rejected(errors) => outcomes.push((None, Some(errors.clone()))),
                 BatchItem::Ready(new, volume) => {
-                    let mut savepoint = (&mut *tx).begin().await?;
+                    let mut savepoint = (*tx).begin().await?;
                     let created = async {
                         let record = create_transfer_in(&mut savepoint, new).await?;
                         if let Some(volume) = volume {
@@ -229,9 +246,7 @@ impl Store {
                         }
                         Err(ProtectedRefusal::Transfer(TransferRefusal::Store(error))) => {
                             // The database is failing: the whole batch goes, nothing half-way.
-                            return Err(ProtectedRefusal::Transfer(TransferRefusal::Store(
-                                error,
-                            )));
+                            return Err(ProtectedRefusal::Transfer(TransferRefusal::Store(error)));
                         }
                         Err(refusal) => {
                             savepoint.rollback().await?;
@@ -273,12 +288,14 @@ async fn claim_key(
     idempotency: &NewIdempotency,
 ) -> Result<(), ProtectedRefusal> {
     let now = to_micros(idempotency.now);
-    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3")
-        .bind(idempotency.tenant_id.to_string())
-        .bind(&idempotency.key)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3",
+    )
+    .bind(idempotency.tenant_id.to_string())
+    .bind(&idempotency.key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, \
          response_headers, response_body, created_at, expires_at) \
@@ -348,12 +365,13 @@ async fn charge_volume(
     if charged.rows_affected() == 1 {
         return Ok(());
     }
-    let used: i64 = sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
-        .bind(tenant.to_string())
-        .bind(day)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("usd_cents")?;
+    let used: i64 =
+        sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
+            .bind(tenant.to_string())
+            .bind(day)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("usd_cents")?;
     Err(ProtectedRefusal::VolumeCap {
         used_cents: used,
         cap_cents: charge.cap_cents,

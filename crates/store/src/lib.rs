@@ -25,8 +25,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use data_keys::StoredDataKey;
 pub use idempotency::{
-    BatchItem, BatchOutcome, IdempotencyRecord, NewIdempotency, ProtectedRefusal, StoredResponse,
-    VolumeCharge,
+    BatchItem, BatchOutcome, IdempotencyRecord, NewBatch, NewIdempotency, ProtectedRefusal,
+    StoredResponse, VolumeCharge,
 };
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;

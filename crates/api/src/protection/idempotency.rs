@@ -117,7 +117,9 @@ pub fn key_from(headers: &HeaderMap) -> Result<String, ApiError> {
             let key = parse_key(value.as_bytes())?;
             match &found {
                 Some(existing) if *existing != key => {
-                    return Err(invalid("the request carries two different idempotency keys"));
+                    return Err(invalid(
+                        "the request carries two different idempotency keys",
+                    ));
                 }
                 _ => found = Some(key),
             }
@@ -143,7 +145,8 @@ fn invalid(detail: &str) -> ApiError {
 /// A UUID in hyphenated form, optionally as an RFC 8941 string (in double quotes); canonical
 /// lowercase. Length is checked before anything else is looked at.
 fn parse_key(raw: &[u8]) -> Result<String, ApiError> {
-    const MESSAGE: &str = "the idempotency key must be a UUID such as 0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
+    const MESSAGE: &str =
+        "the idempotency key must be a UUID such as 0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
     if raw.len() > 38 {
         return Err(invalid(MESSAGE));
     }
@@ -206,9 +209,10 @@ fn replay(fingerprint: &str, stored_fingerprint: &str, stored: &StoredResponse) 
     }
     metrics::counter!("idempotency_total", "outcome" => "replayed").increment(1);
     let mut response = render(stored);
-    response
-        .headers_mut()
-        .insert(IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
+    response.headers_mut().insert(
+        IDEMPOTENT_REPLAYED.clone(),
+        HeaderValue::from_static("true"),
+    );
     response
 }
 
@@ -321,12 +325,16 @@ async fn run_locked(
     next: Next,
 ) -> Result<Response, ApiError> {
     let now = benteng_core::now();
-    if let Some(record) = state.store.idempotency_record(keys.tenant, &keys.key, now).await? {
+    if let Some(record) = state
+        .store
+        .idempotency_record(keys.tenant, &keys.key, now)
+        .await?
+    {
         fill_cache(state, keys, &record).await;
         return Ok(replay(&fingerprint, &record.fingerprint, &record.response));
     }
-    let ttl = time::Duration::try_from(state.protection.idempotency_ttl)
-        .unwrap_or(time::Duration::DAY);
+    let ttl =
+        time::Duration::try_from(state.protection.idempotency_ttl).unwrap_or(time::Duration::DAY);
     let claim = NewIdempotency {
         tenant_id: keys.tenant,
         key: keys.key.clone(),
@@ -351,7 +359,11 @@ async fn run_locked(
     }
     if response.extensions_mut().remove::<KeyTaken>().is_some() {
         // Another instance committed this key while we held a lock Redis had forgotten.
-        return match state.store.idempotency_record(keys.tenant, &keys.key, now).await? {
+        return match state
+            .store
+            .idempotency_record(keys.tenant, &keys.key, now)
+            .await?
+        {
             Some(record) => {
                 fill_cache(state, keys, &record).await;
                 Ok(replay(&fingerprint, &record.fingerprint, &record.response))
@@ -379,18 +391,34 @@ mod tests {
     fn keys_are_uuids_in_canonical_form() {
         let key = b"0B0E4C4E-6F0A-4C39-9D8E-2F4B7A1C9E55";
         let canonical = "0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
-        assert_eq!(key_from(&headers(&[(&X_IDEMPOTENCY_KEY, key)])).unwrap(), canonical);
-        assert_eq!(key_from(&headers(&[(&IDEMPOTENCY_KEY, key)])).unwrap(), canonical);
+        assert_eq!(
+            key_from(&headers(&[(&X_IDEMPOTENCY_KEY, key)])).unwrap(),
+            canonical
+        );
+        assert_eq!(
+            key_from(&headers(&[(&IDEMPOTENCY_KEY, key)])).unwrap(),
+            canonical
+        );
         let quoted = format!("\"{canonical}\"");
         assert_eq!(
             key_from(&headers(&[(&IDEMPOTENCY_KEY, quoted.as_bytes())])).unwrap(),
             canonical
         );
         // Both names with the same key are fine; different keys are not.
-        assert!(key_from(&headers(&[(&X_IDEMPOTENCY_KEY, key), (&IDEMPOTENCY_KEY, key)])).is_ok());
+        assert!(
+            key_from(&headers(&[
+                (&X_IDEMPOTENCY_KEY, key),
+                (&IDEMPOTENCY_KEY, key)
+            ]))
+            .is_ok()
+        );
         let other = b"1b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
         assert!(
-            key_from(&headers(&[(&X_IDEMPOTENCY_KEY, key), (&IDEMPOTENCY_KEY, other)])).is_err()
+            key_from(&headers(&[
+                (&X_IDEMPOTENCY_KEY, key),
+                (&IDEMPOTENCY_KEY, other)
+            ]))
+            .is_err()
         );
         for bad in [
             &b"not-a-uuid"[..],

@@ -39,17 +39,21 @@ pub struct Verdict {
 
 impl Verdict {
     fn from_outcome(outcome: &LimitOutcome, limits: &[(i64, String)]) -> Option<Self> {
-        let candidates = outcome.counters.iter().zip(limits).map(|(counter, (limit, what))| {
-            let ttl_ms = i64::try_from(counter.resets_in.as_millis()).unwrap_or(i64::MAX);
-            Verdict {
-                allowed: outcome.allowed,
-                limit: *limit,
-                remaining: (limit - counter.value).max(0),
-                reset_epoch: (outcome.now_unix_ms.saturating_add(ttl_ms) + 999) / 1000,
-                retry_after_secs: u64::try_from((ttl_ms + 999) / 1000).unwrap_or(1).max(1),
-                describes: what.clone(),
-            }
-        });
+        let candidates = outcome
+            .counters
+            .iter()
+            .zip(limits)
+            .map(|(counter, (limit, what))| {
+                let ttl_ms = i64::try_from(counter.resets_in.as_millis()).unwrap_or(i64::MAX);
+                Verdict {
+                    allowed: outcome.allowed,
+                    limit: *limit,
+                    remaining: (limit - counter.value).max(0),
+                    reset_epoch: (outcome.now_unix_ms.saturating_add(ttl_ms) + 999) / 1000,
+                    retry_after_secs: u64::try_from((ttl_ms + 999) / 1000).unwrap_or(1).max(1),
+                    describes: what.clone(),
+                }
+            });
         let candidates: Vec<Verdict> = candidates.collect();
         if outcome.allowed {
             candidates
@@ -65,15 +69,24 @@ impl Verdict {
 
     pub fn apply_headers(&self, headers: &mut HeaderMap) {
         headers.insert(X_RATELIMIT_LIMIT.clone(), HeaderValue::from(self.limit));
-        headers.insert(X_RATELIMIT_REMAINING.clone(), HeaderValue::from(self.remaining));
-        headers.insert(X_RATELIMIT_RESET.clone(), HeaderValue::from(self.reset_epoch));
+        headers.insert(
+            X_RATELIMIT_REMAINING.clone(),
+            HeaderValue::from(self.remaining),
+        );
+        headers.insert(
+            X_RATELIMIT_RESET.clone(),
+            HeaderValue::from(self.reset_epoch),
+        );
     }
 
     /// The 429 answer, with `Retry-After` and the limit headers.
     pub fn refusal(&self) -> Response {
         let mut response = ApiError::RateLimited {
             retry_after_secs: self.retry_after_secs,
-            detail: format!("{}; retry after {} s", self.describes, self.retry_after_secs),
+            detail: format!(
+                "{}; retry after {} s",
+                self.describes, self.retry_after_secs
+            ),
         }
         .into_response();
         self.apply_headers(response.headers_mut());
@@ -159,7 +172,11 @@ pub async fn guard_ip(state: &AppState, request: Request, next: Next) -> Respons
     match state.shared.check_limits(&checks, cost, WINDOW).await {
         Ok(outcome) => {
             let full = !outcome.allowed
-                || (cost == 0 && outcome.counters.first().is_some_and(|c| c.value >= i64::from(per_minute)));
+                || (cost == 0
+                    && outcome
+                        .counters
+                        .first()
+                        .is_some_and(|c| c.value >= i64::from(per_minute)));
             if full {
                 metrics::counter!("rate_limited_total", "scope" => "ip").increment(1);
                 let mut refused = outcome.clone();
@@ -172,12 +189,12 @@ pub async fn guard_ip(state: &AppState, request: Request, next: Next) -> Respons
         Err(error) => tracing::warn!(%error, "per-IP limiter unavailable"),
     }
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::UNAUTHORIZED && !counts_every_call {
-        if let Ok(outcome) = state.shared.check_limits(&checks, 1, WINDOW).await
-            && let Some(verdict) = Verdict::from_outcome(&outcome, &limits)
-        {
-            verdict.apply_headers(response.headers_mut());
-        }
+    if response.status() == StatusCode::UNAUTHORIZED
+        && !counts_every_call
+        && let Ok(outcome) = state.shared.check_limits(&checks, 1, WINDOW).await
+        && let Some(verdict) = Verdict::from_outcome(&outcome, &limits)
+    {
+        verdict.apply_headers(response.headers_mut());
     }
     response
 }

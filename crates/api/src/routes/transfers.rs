@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use benteng_core::ids::{BatchId, TransferId};
 use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::strict_json::JsonValue;
-use benteng_store::{BatchItem, ProtectedRefusal, TransferEvent, TransferRecord};
+use benteng_store::{BatchItem, NewBatch, ProtectedRefusal, TransferEvent, TransferRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -287,7 +287,7 @@ pub async fn create_batch(
             _ => Err(ApiError::invalid("", "invalid_type", "must be an object")),
         };
         match outcome {
-            Ok((new, volume)) => prepared.push(BatchItem::Ready(new, volume)),
+            Ok((new, volume)) => prepared.push(BatchItem::Ready(Box::new(new), volume)),
             Err(ApiError::Unavailable { retry_after_secs }) => {
                 // The store is failing: stop rather than reject the rest for no fault of theirs.
                 return Err(ApiError::Unavailable { retry_after_secs });
@@ -300,10 +300,12 @@ pub async fn create_batch(
     let (_, stored) = state
         .store
         .create_batch_protected(
-            id,
-            caller.tenant.id,
-            &prepared,
-            now,
+            &NewBatch {
+                id,
+                tenant: caller.tenant.id,
+                items: &prepared,
+                now,
+            },
             idempotency.as_ref(),
             |refusal| item_errors(&protected_refusal_error(&tenant, clone_refusal(refusal))),
             |outcomes| {
@@ -328,7 +330,7 @@ fn clone_refusal(refusal: &ProtectedRefusal) -> ProtectedRefusal {
         ProtectedRefusal::Transfer(R::RecipientNotFound) => R::RecipientNotFound.into(),
         ProtectedRefusal::Transfer(R::QuoteExpired) => R::QuoteExpired.into(),
         ProtectedRefusal::Transfer(R::QuoteUsed) => R::QuoteUsed.into(),
-        ProtectedRefusal::Transfer(R::AmountMismatch(side)) => R::AmountMismatch(*side).into(),
+        ProtectedRefusal::Transfer(R::AmountMismatch(side)) => R::AmountMismatch(side).into(),
         ProtectedRefusal::Transfer(R::InsufficientFunds) => R::InsufficientFunds.into(),
         ProtectedRefusal::Transfer(R::Store(_)) | ProtectedRefusal::KeyTaken => {
             R::Store(benteng_store::StoreError::Conflict).into()

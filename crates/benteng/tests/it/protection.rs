@@ -202,12 +202,16 @@ async fn idempotency_semantics(backend: Backend) {
             .await
             .unwrap()
     );
-    let response = payer.post(&base, "/v1/transfers", Some(&running), &other).await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&running), &other)
+        .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(problem_type(response).await, "idempotency-key-in-use");
     app.services.shared.delete(&lock).await.unwrap();
-    let response = payer.post(&base, "/v1/transfers", Some(&running), &other).await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&running), &other)
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
     // The shared copy gone (a Redis restart): the database still answers with the replay.
@@ -248,13 +252,17 @@ async fn daily_volume_cap(backend: Backend) {
     // Starter: USD 10,000 a day.
     let payer = payer(&app.services, &base, Tier::Starter, "50000.00").await;
     let body = payer.transfer_body(&base, "6000.00").await;
-    let response = payer.post(&base, "/v1/transfers", Some(&new_key()), &body).await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&new_key()), &body)
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let available = payer.available_usd(&app.services).await;
     assert_eq!(available, "43970.00");
 
     let body = payer.transfer_body(&base, "4500.00").await;
-    let response = payer.post(&base, "/v1/transfers", Some(&new_key()), &body).await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&new_key()), &body)
+        .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(
@@ -267,7 +275,9 @@ async fn daily_volume_cap(backend: Backend) {
     assert_eq!(payer.available_usd(&app.services).await, available);
     assert_eq!(payer.transfer_count(&app.services).await, 1);
     let body = payer.transfer_body(&base, "3900.00").await;
-    let response = payer.post(&base, "/v1/transfers", Some(&new_key()), &body).await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&new_key()), &body)
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
@@ -362,7 +372,12 @@ async fn endpoint_limit_is_shared_by_two_instances() {
         let response = payer
             .post(&bases[i % 2], "/v1/transfers", Some(&new_key()), &body)
             .await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "request {}", i + 1);
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "request {}",
+            i + 1
+        );
         assert_eq!(response.headers()["x-ratelimit-limit"], "100");
         assert_eq!(
             response.headers()["x-ratelimit-remaining"],
@@ -378,7 +393,11 @@ async fn endpoint_limit_is_shared_by_two_instances() {
         let headers = response.headers();
         assert_eq!(headers["x-ratelimit-limit"], "100");
         assert_eq!(headers["x-ratelimit-remaining"], "0");
-        let reset: i64 = headers["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        let reset: i64 = headers["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(reset > now && reset <= now + 61, "reset {reset}, now {now}");
         let retry: i64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=60).contains(&retry));
@@ -458,7 +477,12 @@ async fn fails_closed_without_redis_and_survives_its_restart() {
     let acknowledged_body = payer.transfer_body(&bases[0], "100.00").await;
     let acknowledged = new_key();
     let response = payer
-        .post(&bases[0], "/v1/transfers", Some(&acknowledged), &acknowledged_body)
+        .post(
+            &bases[0],
+            "/v1/transfers",
+            Some(&acknowledged),
+            &acknowledged_body,
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let acknowledged_answer = response.text().await.unwrap();
@@ -480,7 +504,12 @@ async fn fails_closed_without_redis_and_survives_its_restart() {
         let mut answer = None;
         for _ in 0..100 {
             let response = payer
-                .post(base, "/v1/transfers", Some(&acknowledged), &acknowledged_body)
+                .post(
+                    base,
+                    "/v1/transfers",
+                    Some(&acknowledged),
+                    &acknowledged_body,
+                )
                 .await;
             if response.status() == StatusCode::SERVICE_UNAVAILABLE {
                 tokio::time::sleep(Duration::from_millis(100)).await; // reconnecting
