@@ -5,9 +5,10 @@
 //! 2. fast path: Redis `idempotency:{T}:{K}` holds a completed response → replay or 422;
 //! 3. the in-flight lock `idempotency-lock:{T}:{K}` (set-if-absent with an owner token); taken
 //!    → 409, unless the first request completed meanwhile (then replay);
-//! 4. holding the lock, the database is asked (Redis may have lost the record) → replay or 422;
-//! 5. the handler runs; the store writes the record, with the rendered response, in the
-//!    transfer's own transaction; the response is copied to Redis and the lock released.
+//! 4. holding the lock, the handler runs; the store claims the key first in the transfer's own
+//!    transaction and writes the record with the rendered response; the response is copied to
+//!    Redis and the lock released. If Redis had lost a completed record, the claim fails
+//!    (`KeyTaken`) and the database's record is replayed (or 422) instead.
 //!
 //! The database is the final arbiter: the record's primary key (tenant, key) is claimed first
 //! in the transaction, so two instances that both believe they hold the lock (a Redis restart)
@@ -324,15 +325,10 @@ async fn run_locked(
     body: axum::body::Bytes,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // No database read here: the claim on the key is the first statement of the write's
+    // transaction, so a record Redis lost surfaces there as `KeyTaken` and is replayed below.
+    // (A read here would cost every request a round trip, on SQLite through its one writer.)
     let now = benteng_core::now();
-    if let Some(record) = state
-        .store
-        .idempotency_record(keys.tenant, &keys.key, now)
-        .await?
-    {
-        fill_cache(state, keys, &record).await;
-        return Ok(replay(&fingerprint, &record.fingerprint, &record.response));
-    }
     let ttl =
         time::Duration::try_from(state.protection.idempotency_ttl).unwrap_or(time::Duration::DAY);
     let claim = NewIdempotency {

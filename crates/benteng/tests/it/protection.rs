@@ -528,3 +528,69 @@ async fn fails_closed_without_redis_and_survives_its_restart() {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(payer.transfer_count(&services).await, 2);
 }
+
+/// Clients that retry each transfer with its key until it is acknowledged, over two instances,
+/// while Redis is stopped and restarted under them: every transfer exists exactly once, and
+/// every key replays the answer its client was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
+    let mut redis = PrivateRedis::start().await;
+    let mut env = Environment::new(Backend::Postgres).await;
+    env.cache_url = redis.url();
+    let services = env.services().await;
+    let first = Process::serve(&env).await;
+    let second = Process::serve(&env).await;
+    let bases = [first.url(""), second.url("")];
+    let payer = payer(&services, &bases[0], Tier::Enterprise, "10000.00").await;
+    let mut requests = Vec::new();
+    for _ in 0..20 {
+        requests.push((new_key(), payer.transfer_body(&bases[0], "10.00").await));
+    }
+    let mut clients = Vec::new();
+    for (i, (key, body)) in requests.iter().cloned().enumerate() {
+        let (bases, api_key) = (bases.clone(), payer.key.clone());
+        clients.push(tokio::spawn(async move {
+            // Each client sends its request twice (a retry after a lost answer), then keeps
+            // retrying through 503s and 409s until it has an answer.
+            let mut answers = Vec::new();
+            for attempt in 0..2000 {
+                let response = client()
+                    .post(format!("{}/v1/transfers", bases[(i + attempt) % 2]))
+                    .bearer_auth(&api_key)
+                    .header("X-Idempotency-Key", &key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                match response.status() {
+                    StatusCode::CREATED => {
+                        answers.push(response.text().await.unwrap());
+                        if answers.len() == 2 {
+                            return answers;
+                        }
+                    }
+                    StatusCode::SERVICE_UNAVAILABLE | StatusCode::CONFLICT => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    other => panic!("unexpected {other}"),
+                }
+            }
+            panic!("no answer for {key}");
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    redis.stop().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.restart().await;
+    let mut ids = std::collections::BTreeSet::new();
+    for client in clients {
+        let answers = client.await.unwrap();
+        assert_eq!(answers[0], answers[1], "a retry got a different answer");
+        let body: Value = serde_json::from_str(&answers[0]).unwrap();
+        ids.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 20);
+    assert_eq!(payer.transfer_count(&services).await, 20);
+    assert_eq!(payer.available_usd(&services).await, "9799.00");
+    assert!(services.store.ledger_check().await.unwrap().is_empty());
+}
