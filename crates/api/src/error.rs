@@ -47,6 +47,15 @@ pub enum ApiError {
     Timeout,
     #[error("internal error")]
     Internal,
+    /// 429: a rate limit refused the request (the limit headers are added by the limiter).
+    #[error("rate limited")]
+    RateLimited {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    /// 409: the first request with this idempotency key is still running.
+    #[error("idempotency key in use")]
+    IdempotencyInFlight,
     /// A refusal with its own stable type, e.g. `insufficient-funds` or `quote-expired`.
     #[error("{title}")]
     Refused {
@@ -127,6 +136,16 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            IdempotencyInFlight => (
+                StatusCode::CONFLICT,
+                "idempotency-key-in-use",
+                "Request with this idempotency key in progress",
+            ),
             Refused {
                 status,
                 slug,
@@ -142,7 +161,12 @@ impl ApiError {
             ApiError::Forbidden(why)
             | ApiError::BadRequest(why)
             | ApiError::ClientCertificate(why) => Some((*why).to_owned()),
-            ApiError::Refused { detail, .. } => Some(detail.clone()),
+            ApiError::Refused { detail, .. } | ApiError::RateLimited { detail, .. } => {
+                Some(detail.clone())
+            }
+            ApiError::IdempotencyInFlight => {
+                Some("the first request with this key has not finished; retry shortly".to_owned())
+            }
             _ => None,
         }
     }
@@ -199,6 +223,19 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            ApiError::IdempotencyInFlight => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u32));
+                // If a handler produced this, the store found the key taken: the protection
+                // layer then answers from the database record instead.
+                response
+                    .extensions_mut()
+                    .insert(crate::protection::idempotency::KeyTaken);
             }
             _ => {}
         }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod json;
 pub mod middleware;
 pub mod payments;
+pub mod protection;
 pub mod routes;
 pub mod state;
 

@@ -1,6 +1,7 @@
 //! Initiating a transfer: the one path every channel uses (`/v1/transfers`, each batch item,
-//! and SNAP later), so validation, the compliance step and the ledger reservation cannot
-//! differ between them.
+//! and SNAP later), so validation, the compliance step, the ledger reservation and the
+//! protection (idempotency record, volume cap) cannot differ between them. Batches call
+//! `prepare` per item and create all items in one transaction.
 
 use axum::http::StatusCode;
 use benteng_core::currency::Currency;
@@ -11,7 +12,10 @@ use benteng_core::payments::recipient::RecipientKind;
 use benteng_core::strict_json::{FieldError, Fields, JsonObject};
 use benteng_core::tenant::Tenant;
 use benteng_core::text::{Reference, Uuid4};
-use benteng_store::{NewTransfer, StoreError, TransferRecord, TransferRefusal};
+use benteng_store::{
+    NewIdempotency, NewTransfer, ProtectedRefusal, StoreError, StoredResponse, TransferRecord,
+    TransferRefusal, VolumeCharge,
+};
 
 use crate::error::{ApiError, FieldProblem};
 use crate::state::AppState;
@@ -77,14 +81,15 @@ fn refused(status: StatusCode, slug: &'static str, title: &'static str, detail: 
     }
 }
 
-/// Creates the transfer: checks, compliance decision, reservation and history in one go.
-pub async fn initiate(
+/// Everything before the write: the quote and recipient, the stated amount, the compliance
+/// decision, the volume-cap charge. Nothing is written.
+pub async fn prepare(
     state: &AppState,
     tenant: &Tenant,
     request: &TransferRequest,
     batch: Option<BatchId>,
     audit: &benteng_core::audit::AuditContext,
-) -> Result<TransferRecord, ApiError> {
+) -> Result<(NewTransfer, Option<VolumeCharge>), ApiError> {
     let quote_id = request.quote_id.as_uuid().into();
     let recipient_id = request.recipient_id.as_uuid().into();
     let not_found = |what: &str| refused(StatusCode::NOT_FOUND, "not-found", "Not found", what);
@@ -112,6 +117,7 @@ pub async fn initiate(
         source: quote.pricing.source,
         target: quote.pricing.target,
     });
+    let volume = crate::protection::volume::charge(state, tenant, &quote)?;
     let new = NewTransfer {
         id: TransferId::new(),
         tenant_id: tenant.id,
@@ -125,46 +131,78 @@ pub async fn initiate(
         now: benteng_core::now(),
         context: audit.clone(),
     };
+    Ok((new, volume))
+}
+
+/// Creates the transfer: checks, compliance decision, reservation, history, the volume-cap
+/// charge and the idempotency record with the response `render` builds, in one transaction.
+pub async fn initiate(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &TransferRequest,
+    idempotency: Option<&NewIdempotency>,
+    audit: &benteng_core::audit::AuditContext,
+    render: impl FnOnce(&TransferRecord) -> StoredResponse,
+) -> Result<(TransferRecord, StoredResponse), ApiError> {
+    let (new, volume) = prepare(state, tenant, request, None, audit).await?;
     state
         .store
-        .create_transfer(&new)
+        .create_transfer_protected(&new, idempotency, volume, render)
         .await
-        .map_err(|refusal| match refusal {
-            TransferRefusal::QuoteNotFound => not_found("quote not found"),
-            TransferRefusal::RecipientNotFound => not_found("recipient not found"),
-            TransferRefusal::QuoteExpired => refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "quote-expired",
-                "Quote expired",
-                "the quote has expired; request a new one",
-            ),
-            TransferRefusal::QuoteUsed => refused(
-                StatusCode::CONFLICT,
-                "quote-used",
-                "Quote already used",
-                "each quote pays for one transfer; request a new one",
-            ),
-            TransferRefusal::AmountMismatch(side) => {
-                let message = format!("must equal the quote's {side} amount and currency");
-                ApiError::Validation(vec![
-                    FieldProblem {
-                        field: "amount".to_owned(),
-                        code: "quote_mismatch".to_owned(),
-                        message: message.clone(),
-                    },
-                    FieldProblem {
-                        field: "currency".to_owned(),
-                        code: "quote_mismatch".to_owned(),
-                        message,
-                    },
-                ])
-            }
-            TransferRefusal::InsufficientFunds => refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "insufficient-funds",
-                "Insufficient funds",
-                "the available balance does not cover the amount and fee",
-            ),
-            TransferRefusal::Store(error) => ApiError::from(error),
-        })
+        .map_err(|refusal| protected_refusal_error(tenant, refusal))
+}
+
+/// The answer to a protected write the store refused.
+pub fn protected_refusal_error(tenant: &Tenant, refusal: ProtectedRefusal) -> ApiError {
+    match refusal {
+        ProtectedRefusal::Transfer(refusal) => refusal_error(refusal),
+        ProtectedRefusal::KeyTaken => ApiError::IdempotencyInFlight,
+        ProtectedRefusal::VolumeCap {
+            used_cents,
+            cap_cents,
+        } => crate::protection::volume::cap_exceeded(tenant, used_cents, cap_cents),
+    }
+}
+
+/// The answer to a transfer the store refused.
+pub fn refusal_error(refusal: TransferRefusal) -> ApiError {
+    let not_found = |what: &str| refused(StatusCode::NOT_FOUND, "not-found", "Not found", what);
+    match refusal {
+        TransferRefusal::QuoteNotFound => not_found("quote not found"),
+        TransferRefusal::RecipientNotFound => not_found("recipient not found"),
+        TransferRefusal::QuoteExpired => refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quote-expired",
+            "Quote expired",
+            "the quote has expired; request a new one",
+        ),
+        TransferRefusal::QuoteUsed => refused(
+            StatusCode::CONFLICT,
+            "quote-used",
+            "Quote already used",
+            "each quote pays for one transfer; request a new one",
+        ),
+        TransferRefusal::AmountMismatch(side) => {
+            let message = format!("must equal the quote's {side} amount and currency");
+            ApiError::Validation(vec![
+                FieldProblem {
+                    field: "amount".to_owned(),
+                    code: "quote_mismatch".to_owned(),
+                    message: message.clone(),
+                },
+                FieldProblem {
+                    field: "currency".to_owned(),
+                    code: "quote_mismatch".to_owned(),
+                    message,
+                },
+            ])
+        }
+        TransferRefusal::InsufficientFunds => refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient-funds",
+            "Insufficient funds",
+            "the available balance does not cover the amount and fee",
+        ),
+        TransferRefusal::Store(error) => ApiError::from(error),
+    }
 }

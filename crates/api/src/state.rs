@@ -59,4 +59,5 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     /// Sanctions/PEP screening (also the payments' compliance step).
     pub screening: Arc<benteng_compliance::Screening>,
+    pub protection: Arc<crate::protection::Protection>,
 }

@@ -13,6 +13,8 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::listeners::{ListenerSettings, RouteSelection, defaults as listener_defaults};
+#[path = "protection_config.rs"]
+pub mod protection;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +32,7 @@ pub struct Config {
     pub rail: RailConfig,
     pub keys: KeysConfig,
     pub screening: crate::screening::ScreeningConfig,
+    pub protection: protection::ProtectionConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +182,7 @@ impl Default for Config {
             rail: RailConfig::default(),
             keys: KeysConfig::default(),
             screening: crate::screening::ScreeningConfig::default(),
+            protection: protection::ProtectionConfig::default(),
         }
     }
 }

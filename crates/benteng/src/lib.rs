@@ -150,7 +150,19 @@ impl Server {
             }),
             payments,
             screening,
+            protection: Arc::new(
+                config
+                    .protection
+                    // A lock outlives the longest request, so it is never released by expiry
+                    // while its holder still runs.
+                    .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
+                    .context("protection")?,
+            ),
         };
+        protection_sweep(
+            services.store.clone(),
+            Duration::from_secs(config.protection.sweep_interval_secs.max(1)),
+        );
         let listeners = listeners::bind_all(config)
             .await?
             .into_iter()
@@ -251,6 +263,21 @@ fn spawn_data_key_refresh(store: Store, keyring: Arc<benteng_vault::Keyring>) {
             ticker.tick().await;
             if let Err(error) = data_protection::load_keys(&store, &keyring).await {
                 tracing::warn!(error = %format!("{error:#}"), "refreshing data keys failed");
+            }
+        }
+    });
+}
+
+/// Deletes expired idempotency records (and old volume counters) every `interval`.
+fn protection_sweep(store: Store, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            match store.sweep_protection(benteng_core::now()).await {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "expired idempotency records deleted"),
+                Err(error) => tracing::warn!(%error, "idempotency sweep failed"),
             }
         }
     });

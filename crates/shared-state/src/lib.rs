@@ -34,6 +34,23 @@ pub struct Counter {
     pub resets_in: Duration,
 }
 
+/// One counter of a rate-limit check and the most it may reach within its window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitCheck {
+    pub key: String,
+    pub limit: i64,
+}
+
+/// The answer to a rate-limit check: whether `cost` was admitted (then every counter was
+/// incremented; otherwise none was), each counter's value afterwards and how long its window
+/// still runs, and the backend's clock (Redis `TIME`, so every instance agrees).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitOutcome {
+    pub allowed: bool,
+    pub now_unix_ms: i64,
+    pub counters: Vec<Counter>,
+}
+
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -80,6 +97,16 @@ pub trait SharedState: Send + Sync + 'static {
 
     /// Atomically adds `by` to a counter; a new counter lives for `window`.
     async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter>;
+
+    /// Checks every counter against its limit and, only when all of them can take `cost`
+    /// more, adds `cost` to each, in one atomic step (no read-then-write race between
+    /// instances). A new counter lives for `window`. `cost` 0 only reads.
+    async fn check_limits(
+        &self,
+        checks: &[LimitCheck],
+        cost: i64,
+        window: Duration,
+    ) -> StateResult<LimitOutcome>;
 
     async fn publish(&self, channel: &str, message: &[u8]) -> StateResult<()>;
 

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::{CHANNEL_CAPACITY, Counter, Event, SharedState, StateError, StateResult, Subscription};
+use crate::{
+    CHANNEL_CAPACITY, Counter, Event, LimitCheck, LimitOutcome, SharedState, StateError,
+    StateResult, Subscription,
+};
 
 struct Entry {
     value: Vec<u8>,
@@ -144,6 +147,65 @@ impl SharedState for MemoryState {
         })
     }
 
+    async fn check_limits(
+        &self,
+        checks: &[LimitCheck],
+        cost: i64,
+        window: Duration,
+    ) -> StateResult<LimitOutcome> {
+        let now_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        self.with_entries(|entries, now| {
+            let current: Vec<(i64, Instant)> = checks
+                .iter()
+                .map(|check| match live(entries, &check.key, now) {
+                    Some(e) => (
+                        std::str::from_utf8(&e.value)
+                            .ok()
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .unwrap_or(0),
+                        e.expires_at,
+                    ),
+                    None => (0, now + window),
+                })
+                .collect();
+            let allowed = checks
+                .iter()
+                .zip(&current)
+                .all(|(check, (value, _))| value.saturating_add(cost) <= check.limit);
+            let counters = checks
+                .iter()
+                .zip(current)
+                .map(|(check, (value, expires_at))| {
+                    let value = if allowed && cost > 0 {
+                        let value = value.saturating_add(cost);
+                        entries.insert(
+                            check.key.clone(),
+                            Entry {
+                                value: value.to_string().into_bytes(),
+                                expires_at,
+                            },
+                        );
+                        value
+                    } else {
+                        value
+                    };
+                    Counter {
+                        value,
+                        resets_in: expires_at.saturating_duration_since(now),
+                    }
+                })
+                .collect();
+            LimitOutcome {
+                allowed,
+                now_unix_ms,
+                counters,
+            }
+        })
+    }
+
     async fn publish(&self, channel: &str, message: &[u8]) -> StateResult<()> {
         if let Some(sender) = self.sender(channel) {
             // No subscriber is not an error: nobody needed to hear it.
@@ -159,5 +221,49 @@ impl SharedState for MemoryState {
             None => broadcast::channel(1).1,
         };
         Subscription { receiver }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn check(key: &str, limit: i64) -> LimitCheck {
+        LimitCheck {
+            key: key.to_owned(),
+            limit,
+        }
+    }
+
+    #[tokio::test]
+    async fn limits_admit_all_or_nothing() {
+        let state = MemoryState::new();
+        let window = Duration::from_secs(60);
+        let checks = [check("tenant", 3), check("endpoint", 2)];
+        for expected in 1..=2 {
+            let outcome = state.check_limits(&checks, 1, window).await.unwrap();
+            assert!(outcome.allowed);
+            assert_eq!(outcome.counters[0].value, expected);
+            assert_eq!(outcome.counters[1].value, expected);
+        }
+        // The endpoint limit refuses; the tenant counter is not used up by the refusal.
+        let outcome = state.check_limits(&checks, 1, window).await.unwrap();
+        assert!(!outcome.allowed);
+        assert_eq!(outcome.counters[0].value, 2);
+        let outcome = state
+            .check_limits(&[check("tenant", 3)], 1, window)
+            .await
+            .unwrap();
+        assert!(outcome.allowed);
+        assert_eq!(outcome.counters[0].value, 3);
+        // Cost 0 only reads.
+        let outcome = state
+            .check_limits(&[check("tenant", 3)], 0, window)
+            .await
+            .unwrap();
+        assert_eq!(outcome.counters[0].value, 3);
+        assert!(outcome.counters[0].resets_in <= window);
+        assert!(outcome.now_unix_ms > 0);
     }
 }

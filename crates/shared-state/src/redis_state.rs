@@ -15,7 +15,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 use tokio::sync::broadcast;
 
-use crate::{CHANNEL_CAPACITY, Counter, Event, SharedState, StateError, StateResult, Subscription};
+use crate::{
+    CHANNEL_CAPACITY, Counter, Event, LimitCheck, LimitOutcome, SharedState, StateError,
+    StateResult, Subscription,
+};
 
 const COMMAND_DEADLINE: Duration = Duration::from_secs(2);
 const RECONNECT_DELAY: Duration = Duration::from_millis(250);
@@ -28,6 +31,7 @@ pub struct RedisState {
     channels: Channels,
     increment: Script,
     delete_if_equals: Script,
+    check_limits: Script,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> StateError {
@@ -75,6 +79,43 @@ impl RedisState {
                     return redis.call('DEL', KEYS[1])
                   end
                   return 0",
+            ),
+            // Every counter is read, and all are incremented only if all admit the cost: one
+            // script, so no other instance's request can slip in between. The clock is Redis's
+            // own (`TIME`), the same for every instance.
+            check_limits: Script::new(
+                r"local t = redis.call('TIME')
+                  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+                  local cost = tonumber(ARGV[1])
+                  local window = tonumber(ARGV[2])
+                  local values = {}
+                  local ttls = {}
+                  local allowed = 1
+                  for i = 1, #KEYS do
+                    local v = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+                    local ttl = redis.call('PTTL', KEYS[i])
+                    if ttl < 0 then
+                      if ttl == -2 then v = 0 end
+                      ttl = window
+                    end
+                    values[i] = v
+                    ttls[i] = ttl
+                    if v + cost > tonumber(ARGV[2 + i]) then allowed = 0 end
+                  end
+                  if allowed == 1 and cost > 0 then
+                    for i = 1, #KEYS do
+                      values[i] = redis.call('INCRBY', KEYS[i], cost)
+                      if redis.call('PTTL', KEYS[i]) < 0 then
+                        redis.call('PEXPIRE', KEYS[i], ttls[i])
+                      end
+                    end
+                  end
+                  local out = {allowed, now_ms}
+                  for i = 1, #KEYS do
+                    out[#out + 1] = values[i]
+                    out[#out + 1] = ttls[i]
+                  end
+                  return out",
             ),
         })
     }
@@ -169,6 +210,43 @@ impl SharedState for RedisState {
         Ok(Counter {
             value,
             resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)),
+        })
+    }
+
+    async fn check_limits(
+        &self,
+        checks: &[LimitCheck],
+        cost: i64,
+        window: Duration,
+    ) -> StateResult<LimitOutcome> {
+        let script = &self.check_limits;
+        let mut invocation = script.prepare_invoke();
+        for check in checks {
+            invocation.key(self.key(&check.key));
+        }
+        invocation.arg(cost).arg(millis(window));
+        for check in checks {
+            invocation.arg(check.limit);
+        }
+        let reply: Vec<i64> = self
+            .run(async |mut c| invocation.invoke_async(&mut c).await)
+            .await?;
+        let (head, rest) = reply
+            .split_at_checked(2)
+            .ok_or_else(|| StateError::Protocol("short rate-limit reply".to_owned()))?;
+        if rest.len() != checks.len() * 2 {
+            return Err(StateError::Protocol("rate-limit reply size".to_owned()));
+        }
+        Ok(LimitOutcome {
+            allowed: head.first() == Some(&1),
+            now_unix_ms: head.get(1).copied().unwrap_or(0),
+            counters: rest
+                .chunks_exact(2)
+                .map(|pair| Counter {
+                    value: pair[0],
+                    resets_in: Duration::from_millis(u64::try_from(pair[1]).unwrap_or(0)),
+                })
+                .collect(),
         })
     }
 

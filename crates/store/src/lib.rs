@@ -11,6 +11,7 @@
 mod api_keys;
 mod audit;
 mod data_keys;
+mod idempotency;
 mod ledger;
 mod migrations;
 mod payments;
@@ -28,6 +29,10 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
+pub use idempotency::{
+    BatchItem, BatchOutcome, IdempotencyRecord, NewBatch, NewIdempotency, ProtectedRefusal,
+    StoredResponse, VolumeCharge,
+};
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use payments::{

@@ -33,6 +33,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_tenant_certificates"),
     migration!(4, "0004_data_keys"),
     migration!(5, "0005_screening"),
+    migration!(6, "0006_idempotency"),
     migration!(7, "0007_audit"),
 ];
 

@@ -768,7 +768,7 @@ impl Store {
     }
 }
 
-async fn create_transfer_in(
+pub(crate) async fn create_transfer_in(
     conn: &mut AnyConnection,
     new: &NewTransfer,
 ) -> Result<TransferRecord, TransferRefusal> {

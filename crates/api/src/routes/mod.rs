@@ -18,6 +18,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
 
 use crate::middleware::authenticate;
+use crate::protection::{guard_unauthenticated, policy, protect};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -107,10 +108,16 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
         .filter(|(_, _, group, _)| groups.contains(group))
         .fold(Router::new(), |router, (path, access, _, route)| {
             let route = match access {
-                Access::Public => route,
-                Access::Tenant => {
-                    route.route_layer(from_fn_with_state(state.clone(), authenticate))
+                Access::Public if policy::TOKEN_ENDPOINTS.iter().any(|(_, p)| *p == path) => {
+                    route.route_layer(from_fn_with_state(state.clone(), guard_unauthenticated))
                 }
+                Access::Public => route,
+                // Innermost first: protection needs the principal authentication provides,
+                // and the per-IP guard turns away addresses that keep failing to authenticate.
+                Access::Tenant => route
+                    .route_layer(from_fn_with_state(state.clone(), protect))
+                    .route_layer(from_fn_with_state(state.clone(), authenticate))
+                    .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
             };
             router.route(path, route)
         })

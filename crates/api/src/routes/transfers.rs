@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use benteng_core::ids::{BatchId, TransferId};
 use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::strict_json::JsonValue;
-use benteng_store::{TransferEvent, TransferRecord};
+use benteng_store::{BatchItem, NewBatch, ProtectedRefusal, TransferEvent, TransferRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -18,7 +18,8 @@ use super::quotes::MoneyView;
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller};
-use crate::payments::{TransferRequest, initiate};
+use crate::payments::{TransferRequest, initiate, prepare, protected_refusal_error};
+use crate::protection::idempotency::{Idempotency, recorded, stored_json};
 use crate::state::AppState;
 
 /// Most transfers one batch may carry.
@@ -100,16 +101,29 @@ impl TransferView {
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Idempotency(idempotency): Idempotency,
     Audit(audit): Audit,
     JsonBody(body): JsonBody,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     let request = TransferRequest::parse(&body)?;
-    let record = initiate(&state, &caller.tenant, &request, None, &audit).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/v1/transfers/{}", record.id))],
-        Json(TransferView::new(&record, None)),
-    ))
+    // The response is rendered inside the transaction and stored with the idempotency
+    // record, so a replay is byte for byte what this caller gets.
+    let (_, stored) = initiate(
+        &state,
+        &caller.tenant,
+        &request,
+        idempotency.as_ref(),
+        &audit,
+        |record| {
+            stored_json(
+                StatusCode::CREATED,
+                Some(format!("/v1/transfers/{}", record.id)),
+                &TransferView::new(record, None),
+            )
+        },
+    )
+    .await?;
+    Ok(recorded(stored))
 }
 
 /// One transfer of the caller's, with its status history.
@@ -225,17 +239,20 @@ fn item_errors(error: &ApiError) -> String {
     value.to_string()
 }
 
-/// Up to 1,000 transfers in one request. Each item is validated and created on its own; the
-/// answer lists every item's outcome.
+/// Up to 1,000 transfers in one request. Each item is validated on its own; every accepted item
+/// is created in one database transaction with the batch and its idempotency record, so a
+/// retried batch can never create a second set of transfers. The answer lists every item's
+/// outcome.
 #[utoipa::path(post, path = "/v1/batches", tag = "payments", security(("api_key" = [])),
     request_body(content = Object, description = "{\"transfers\": [TransferRequest, …]} with 1 to 1000 items"),
     responses((status = 201, body = BatchView), (status = 422, body = crate::error::Problem)))]
 pub async fn create_batch(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    Idempotency(idempotency): Idempotency,
     Audit(audit): Audit,
     JsonBody(body): JsonBody,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     let unknown: Vec<FieldProblem> = body
         .keys()
         .filter(|k| *k != "transfers")
@@ -263,37 +280,72 @@ pub async fn create_batch(
         ));
     }
     let id = BatchId::new();
-    let now = benteng_core::now();
-    state
-        .store
-        .create_batch(id, caller.tenant.id, items.len(), now, &audit)
-        .await?;
-    let mut outcomes = Vec::with_capacity(items.len());
+    let mut prepared = Vec::with_capacity(items.len());
     for item in items {
         let outcome = match item {
             JsonValue::Object(object) => match TransferRequest::parse(object) {
-                Ok(request) => initiate(&state, &caller.tenant, &request, Some(id), &audit)
-                    .await
-                    .map(|record| record.id),
+                Ok(request) => prepare(&state, &caller.tenant, &request, Some(id), &audit).await,
                 Err(errors) => Err(ApiError::from(errors)),
             },
             _ => Err(ApiError::invalid("", "invalid_type", "must be an object")),
         };
         match outcome {
-            Ok(transfer) => outcomes.push((Some(transfer), None)),
+            Ok((new, volume)) => prepared.push(BatchItem::Ready(Box::new(new), volume)),
             Err(ApiError::Unavailable { retry_after_secs }) => {
                 // The store is failing: stop rather than reject the rest for no fault of theirs.
                 return Err(ApiError::Unavailable { retry_after_secs });
             }
-            Err(error) => outcomes.push((None, Some(item_errors(&error)))),
+            Err(error) => prepared.push(BatchItem::Rejected(item_errors(&error))),
         }
     }
-    state.store.finish_batch(id, &outcomes).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/v1/batches/{id}"))],
-        Json(batch_view(id, now, &outcomes)),
-    ))
+    let now = benteng_core::now();
+    let tenant = caller.tenant.clone();
+    let (_, stored) = state
+        .store
+        .create_batch_protected(
+            &NewBatch {
+                id,
+                tenant: caller.tenant.id,
+                items: &prepared,
+                now,
+            },
+            idempotency.as_ref(),
+            |refusal| item_errors(&protected_refusal_error(&tenant, clone_refusal(refusal))),
+            |outcomes| {
+                stored_json(
+                    StatusCode::CREATED,
+                    Some(format!("/v1/batches/{id}")),
+                    &batch_view(id, now, outcomes),
+                )
+            },
+        )
+        .await
+        .map_err(|refusal| protected_refusal_error(&caller.tenant, refusal))?;
+    Ok(recorded(stored))
+}
+
+/// A copy of an item's refusal for describing it (store failures never reach here: they abort
+/// the whole batch).
+fn clone_refusal(refusal: &ProtectedRefusal) -> ProtectedRefusal {
+    use benteng_store::TransferRefusal as R;
+    match refusal {
+        ProtectedRefusal::Transfer(R::QuoteNotFound) => R::QuoteNotFound.into(),
+        ProtectedRefusal::Transfer(R::RecipientNotFound) => R::RecipientNotFound.into(),
+        ProtectedRefusal::Transfer(R::QuoteExpired) => R::QuoteExpired.into(),
+        ProtectedRefusal::Transfer(R::QuoteUsed) => R::QuoteUsed.into(),
+        ProtectedRefusal::Transfer(R::AmountMismatch(side)) => R::AmountMismatch(side).into(),
+        ProtectedRefusal::Transfer(R::InsufficientFunds) => R::InsufficientFunds.into(),
+        ProtectedRefusal::Transfer(R::Store(_)) | ProtectedRefusal::KeyTaken => {
+            R::Store(benteng_store::StoreError::Conflict).into()
+        }
+        ProtectedRefusal::VolumeCap {
+            used_cents,
+            cap_cents,
+        } => ProtectedRefusal::VolumeCap {
+            used_cents: *used_cents,
+            cap_cents: *cap_cents,
+        },
+    }
 }
 
 /// A batch of the caller's and its items' outcomes.

@@ -261,9 +261,11 @@ impl TestApp {
         key: &str,
         body: &serde_json::Value,
     ) -> reqwest::Response {
+        // Money-moving routes demand an idempotency key, as every client must send one.
         self.client
             .post(self.url(path))
             .bearer_auth(key)
+            .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
             .json(body)
             .send()
             .await

@@ -10,5 +10,6 @@ mod data_protection;
 mod multi_instance;
 mod operations;
 mod payments;
+mod protection;
 mod screening;
 mod tls;

@@ -51,14 +51,13 @@ async fn pay(app: &TestApp, key: &str, recipient: &str) -> Value {
         .await
         .unwrap();
     let created = app
-        .client
-        .post(app.url("/v1/transfers"))
-        .bearer_auth(key)
-        .json(&json!({"quote_id": quote["id"], "recipient_id": recipient,
-            "amount": "100.00", "currency": "USD"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/v1/transfers",
+            key,
+            &json!({"quote_id": quote["id"], "recipient_id": recipient,
+                "amount": "100.00", "currency": "USD"}),
+        )
+        .await;
     assert_eq!(created.status(), 201, "{:?}", created.text().await);
     let created: Value = created.json().await.unwrap();
     let id = created["id"].as_str().unwrap();

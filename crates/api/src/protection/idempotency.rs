@@ -1,0 +1,439 @@
+//! Idempotency keys for money-moving requests.
+//!
+//! Order of a request with key K for tenant T:
+//! 1. the key is read and validated (a UUID; `X-Idempotency-Key`, or `Idempotency-Key`);
+//! 2. fast path: Redis `idempotency:{T}:{K}` holds a completed response → replay or 422;
+//! 3. the in-flight lock `idempotency-lock:{T}:{K}` (set-if-absent with an owner token); taken
+//!    → 409, unless the first request completed meanwhile (then replay);
+//! 4. holding the lock, the handler runs; the store claims the key first in the transfer's own
+//!    transaction and writes the record with the rendered response; the response is copied to
+//!    Redis and the lock released. If Redis had lost a completed record, the claim fails
+//!    (`KeyTaken`) and the database's record is replayed (or 422) instead.
+//!
+//! The database is the final arbiter: the record's primary key (tenant, key) is claimed first
+//! in the transaction, so two instances that both believe they hold the lock (a Redis restart)
+//! still produce one transfer; the loser replays the winner's response. With the shared store
+//! unreachable nothing runs: 503 with `Retry-After`.
+//!
+//! Only committed writes are recorded. A refusal (validation, insufficient funds, a failing
+//! database) wrote nothing and is not recorded, so the client may correct and retry with the
+//! same key (as Stripe does for validation errors).
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use benteng_auth::Principal;
+use benteng_core::ids::TenantId;
+use benteng_store::{IdempotencyRecord, NewIdempotency, StoredResponse};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub static X_IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("x-idempotency-key");
+pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Set by the protection layer when it is switched off (`protection.enabled = false`).
+#[derive(Debug, Clone, Copy)]
+pub struct Disabled;
+
+/// What a money-moving handler needs to record its write: the claim on the key, or `None` when
+/// protection is switched off. Extraction fails when the protection layer did not run, so a
+/// money route mounted without it answers 500 instead of moving money unguarded.
+pub struct Idempotency(pub Option<NewIdempotency>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(claim) = parts.extensions.get::<NewIdempotency>() {
+            return Ok(Idempotency(Some(claim.clone())));
+        }
+        if parts.extensions.get::<Disabled>().is_some() {
+            return Ok(Idempotency(None));
+        }
+        tracing::error!("money-moving handler reached without the protection layer");
+        Err(ApiError::Internal)
+    }
+}
+
+/// Response extension: the handler committed this response with its idempotency record.
+#[derive(Debug, Clone)]
+pub struct Recorded(pub StoredResponse);
+
+/// Response extension: the store found the key claimed by another request that committed.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyTaken;
+
+/// A JSON response in the form it is stored and replayed.
+pub fn stored_json(
+    status: StatusCode,
+    location: Option<String>,
+    body: &impl Serialize,
+) -> StoredResponse {
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(location) = location {
+        headers.push(("location".to_owned(), location));
+    }
+    StoredResponse {
+        status: status.as_u16(),
+        headers,
+        body: serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()),
+    }
+}
+
+/// The HTTP response of a stored one.
+pub fn render(stored: &StoredResponse) -> Response {
+    let mut response = Response::new(Body::from(stored.body.clone()));
+    *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    for (name, value) in &stored.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    response
+}
+
+/// The first response of a recorded write, marked for the protection layer to cache.
+pub fn recorded(stored: StoredResponse) -> Response {
+    let mut response = render(&stored);
+    response.extensions_mut().insert(Recorded(stored));
+    response
+}
+
+/// The key of a request: exactly one UUID across both header names.
+pub fn key_from(headers: &HeaderMap) -> Result<String, ApiError> {
+    let mut found: Option<String> = None;
+    for name in [&X_IDEMPOTENCY_KEY, &IDEMPOTENCY_KEY] {
+        for value in headers.get_all(name) {
+            let key = parse_key(value.as_bytes())?;
+            match &found {
+                Some(existing) if *existing != key => {
+                    return Err(invalid(
+                        "the request carries two different idempotency keys",
+                    ));
+                }
+                _ => found = Some(key),
+            }
+        }
+    }
+    found.ok_or(ApiError::Refused {
+        status: StatusCode::BAD_REQUEST,
+        slug: "idempotency-key-missing",
+        title: "Idempotency key required",
+        detail: "money-moving requests need an X-Idempotency-Key header holding a UUID".to_owned(),
+    })
+}
+
+fn invalid(detail: &str) -> ApiError {
+    ApiError::Refused {
+        status: StatusCode::BAD_REQUEST,
+        slug: "idempotency-key-invalid",
+        title: "Invalid idempotency key",
+        detail: detail.to_owned(),
+    }
+}
+
+/// A UUID in hyphenated form, optionally as an RFC 8941 string (in double quotes); canonical
+/// lowercase. Length is checked before anything else is looked at.
+fn parse_key(raw: &[u8]) -> Result<String, ApiError> {
+    const MESSAGE: &str =
+        "the idempotency key must be a UUID such as 0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
+    if raw.len() > 38 {
+        return Err(invalid(MESSAGE));
+    }
+    let raw = match raw {
+        [b'"', inner @ .., b'"'] => inner,
+        other => other,
+    };
+    if raw.len() != 36 || !raw.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-') {
+        return Err(invalid(MESSAGE));
+    }
+    let uuid = uuid::Uuid::try_parse_ascii(raw).map_err(|_| invalid(MESSAGE))?;
+    Ok(uuid.hyphenated().to_string())
+}
+
+/// SHA-256 of method, path and body, lowercase hex.
+pub fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut data = Vec::with_capacity(method.as_str().len() + path.len() + body.len() + 2);
+    data.extend_from_slice(method.as_str().as_bytes());
+    data.push(b'\n');
+    data.extend_from_slice(path.as_bytes());
+    data.push(b'\n');
+    data.extend_from_slice(body);
+    hex::encode(benteng_crypto::sha256(&data))
+}
+
+/// The Redis copy of a record.
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    fingerprint: String,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn down(error: benteng_shared_state::StateError) -> ApiError {
+    tracing::warn!(%error, "idempotency store unavailable; refusing money-moving request");
+    metrics::counter!("protection_state_unavailable_total").increment(1);
+    ApiError::Unavailable {
+        retry_after_secs: 1,
+    }
+}
+
+fn in_flight() -> ApiError {
+    metrics::counter!("idempotency_total", "outcome" => "in_flight").increment(1);
+    ApiError::IdempotencyInFlight
+}
+
+/// The stored answer for a retry with this fingerprint, or 422 when the payload differs.
+fn replay(fingerprint: &str, stored_fingerprint: &str, stored: &StoredResponse) -> Response {
+    if fingerprint != stored_fingerprint {
+        metrics::counter!("idempotency_total", "outcome" => "mismatch").increment(1);
+        return ApiError::Refused {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            slug: "idempotency-key-reused",
+            title: "Idempotency key reused with a different request",
+            detail: "this key was used for a request with a different method, path or body"
+                .to_owned(),
+        }
+        .into_response();
+    }
+    metrics::counter!("idempotency_total", "outcome" => "replayed").increment(1);
+    let mut response = render(stored);
+    response.headers_mut().insert(
+        IDEMPOTENT_REPLAYED.clone(),
+        HeaderValue::from_static("true"),
+    );
+    response
+}
+
+struct Keys {
+    tenant: TenantId,
+    key: String,
+    cache: String,
+    lock: String,
+}
+
+/// Runs a money-moving request under its idempotency key (see the module docs).
+pub async fn guard(
+    state: &AppState,
+    principal: &Principal,
+    request: Request,
+    next: Next,
+) -> Response {
+    match guard_inner(state, principal, request, next).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn guard_inner(
+    state: &AppState,
+    principal: &Principal,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = key_from(request.headers())?;
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, state.limits.body_limit_bytes)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let fingerprint = fingerprint(&parts.method, parts.uri.path(), &body);
+    let tenant = principal.tenant.id;
+    let keys = Keys {
+        cache: format!("idempotency:{tenant}:{key}"),
+        lock: format!("idempotency-lock:{tenant}:{key}"),
+        tenant,
+        key,
+    };
+    let shared = &state.shared;
+    if let Some(response) = cached_replay(state, &keys, &fingerprint).await? {
+        return Ok(response);
+    }
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let locked = shared
+        .set_if_absent(&keys.lock, token.as_bytes(), state.protection.lock_ttl)
+        .await
+        .map_err(down)?;
+    if !locked {
+        return match cached_replay(state, &keys, &fingerprint).await? {
+            Some(response) => Ok(response),
+            None => Err(in_flight()),
+        };
+    }
+    let outcome = run_locked(state, &keys, fingerprint, parts, body, next).await;
+    if let Err(error) = shared.delete_if_equals(&keys.lock, token.as_bytes()).await {
+        // The lock expires on its own; the database record already decides any retry.
+        tracing::warn!(%error, "could not release an idempotency lock");
+    }
+    outcome
+}
+
+async fn cached_replay(
+    state: &AppState,
+    keys: &Keys,
+    fingerprint: &str,
+) -> Result<Option<Response>, ApiError> {
+    let Some(bytes) = state.shared.get(&keys.cache).await.map_err(down)? else {
+        return Ok(None);
+    };
+    let Ok(cached) = serde_json::from_slice::<Cached>(&bytes) else {
+        return Ok(None); // unreadable copy: the database decides
+    };
+    let stored = StoredResponse {
+        status: cached.status,
+        headers: cached.headers,
+        body: cached.body,
+    };
+    Ok(Some(replay(fingerprint, &cached.fingerprint, &stored)))
+}
+
+async fn fill_cache(state: &AppState, keys: &Keys, record: &IdempotencyRecord) {
+    let ttl = (record.expires_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+    let ttl = std::time::Duration::try_from(ttl).unwrap_or_default();
+    if ttl.is_zero() {
+        return;
+    }
+    let cached = Cached {
+        fingerprint: record.fingerprint.clone(),
+        status: record.response.status,
+        headers: record.response.headers.clone(),
+        body: record.response.body.clone(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&cached)
+        && let Err(error) = state.shared.set(&keys.cache, &bytes, ttl).await
+    {
+        tracing::warn!(%error, "could not cache an idempotency record");
+    }
+}
+
+async fn run_locked(
+    state: &AppState,
+    keys: &Keys,
+    fingerprint: String,
+    mut parts: Parts,
+    body: axum::body::Bytes,
+    next: Next,
+) -> Result<Response, ApiError> {
+    // No database read here: the claim on the key is the first statement of the write's
+    // transaction, so a record Redis lost surfaces there as `KeyTaken` and is replayed below.
+    // (A read here would cost every request a round trip, on SQLite through its one writer.)
+    let now = benteng_core::now();
+    let ttl =
+        time::Duration::try_from(state.protection.idempotency_ttl).unwrap_or(time::Duration::DAY);
+    let claim = NewIdempotency {
+        tenant_id: keys.tenant,
+        key: keys.key.clone(),
+        fingerprint: fingerprint.clone(),
+        now,
+        expires_at: now + ttl,
+    };
+    parts.extensions.insert(claim.clone());
+    let handler_started = std::time::Instant::now();
+    let mut response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let handler = super::HandlerElapsed(handler_started.elapsed());
+    response.extensions_mut().insert(handler);
+    if let Some(Recorded(stored)) = response.extensions_mut().remove::<Recorded>() {
+        metrics::counter!("idempotency_total", "outcome" => "executed").increment(1);
+        let record = IdempotencyRecord {
+            fingerprint,
+            response: stored,
+            expires_at: claim.expires_at,
+        };
+        fill_cache(state, keys, &record).await;
+        return Ok(response);
+    }
+    if response.extensions_mut().remove::<KeyTaken>().is_some() {
+        // Another instance committed this key while we held a lock Redis had forgotten.
+        return match state
+            .store
+            .idempotency_record(keys.tenant, &keys.key, now)
+            .await?
+        {
+            Some(record) => {
+                fill_cache(state, keys, &record).await;
+                Ok(replay(&fingerprint, &record.fingerprint, &record.response))
+            }
+            None => Err(in_flight()),
+        };
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn headers(pairs: &[(&HeaderName, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append((*name).clone(), HeaderValue::from_bytes(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn keys_are_uuids_in_canonical_form() {
+        let key = b"0B0E4C4E-6F0A-4C39-9D8E-2F4B7A1C9E55";
+        let canonical = "0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
+        assert_eq!(
+            key_from(&headers(&[(&X_IDEMPOTENCY_KEY, key)])).unwrap(),
+            canonical
+        );
+        assert_eq!(
+            key_from(&headers(&[(&IDEMPOTENCY_KEY, key)])).unwrap(),
+            canonical
+        );
+        let quoted = format!("\"{canonical}\"");
+        assert_eq!(
+            key_from(&headers(&[(&IDEMPOTENCY_KEY, quoted.as_bytes())])).unwrap(),
+            canonical
+        );
+        // Both names with the same key are fine; different keys are not.
+        assert!(
+            key_from(&headers(&[
+                (&X_IDEMPOTENCY_KEY, key),
+                (&IDEMPOTENCY_KEY, key)
+            ]))
+            .is_ok()
+        );
+        let other = b"1b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55";
+        assert!(
+            key_from(&headers(&[
+                (&X_IDEMPOTENCY_KEY, key),
+                (&IDEMPOTENCY_KEY, other)
+            ]))
+            .is_err()
+        );
+        for bad in [
+            &b"not-a-uuid"[..],
+            &b"0b0e4c4e6f0a4c399d8e2f4b7a1c9e55"[..],
+            &b"0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e5\t"[..],
+            &[b'a'; 10 * 1024][..],
+            &b""[..],
+        ] {
+            assert!(key_from(&headers(&[(&X_IDEMPOTENCY_KEY, bad)])).is_err());
+        }
+        assert!(key_from(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn fingerprint_covers_method_path_and_body() {
+        let a = fingerprint(&Method::POST, "/v1/transfers", b"{}");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, fingerprint(&Method::POST, "/v1/batches", b"{}"));
+        assert_ne!(a, fingerprint(&Method::POST, "/v1/transfers", b"{ }"));
+        assert_eq!(a, fingerprint(&Method::POST, "/v1/transfers", b"{}"));
+    }
+}

@@ -1,0 +1,54 @@
+//! The one table of which routes move money. Everything else about protection follows from it
+//! and from the configured limits: money-moving routes require an idempotency key and fail
+//! closed when the shared store is down; every tenant route counts against the tenant's
+//! per-minute limit and, where the config names it, an endpoint limit.
+
+use axum::http::Method;
+
+/// Routes that create transfers. Add SNAP's transfer endpoints here when they are mounted.
+pub const MONEY_MOVING: &[(&str, &str)] = &[("POST", "/v1/transfers"), ("POST", "/v1/batches")];
+
+/// Public routes that hand out credentials (token endpoints): limited per client IP like failed
+/// authentications. None are mounted yet; SNAP's access-token endpoint belongs here.
+pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Requires `X-Idempotency-Key`; fails closed (503) without the shared store.
+    pub money_moving: bool,
+}
+
+/// The policy of a route, by method and route template.
+pub fn of(method: &Method, route: &str) -> Policy {
+    Policy {
+        money_moving: MONEY_MOVING
+            .iter()
+            .any(|(m, r)| method.as_str() == *m && route == *r),
+    }
+}
+
+pub fn is_token_endpoint(method: &Method, route: &str) -> bool {
+    TOKEN_ENDPOINTS
+        .iter()
+        .any(|(m, r)| method.as_str() == *m && route == *r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_moving_routes_are_mounted_tenant_routes() {
+        let table = crate::routes::table();
+        for (_, route) in MONEY_MOVING {
+            assert!(
+                table
+                    .iter()
+                    .any(|(path, access)| path == route && *access == crate::Access::Tenant),
+                "{route} is not a mounted tenant route"
+            );
+        }
+        assert!(of(&Method::POST, "/v1/transfers").money_moving);
+        assert!(!of(&Method::GET, "/v1/transfers").money_moving);
+    }
+}

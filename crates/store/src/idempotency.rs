@@ -1,0 +1,379 @@
+//! Request protection in the database: idempotency records and daily volume counters, written
+//! in the same transaction as the transfers they guard.
+//!
+//! The idempotency row is inserted *first* in the transaction. Its primary key (tenant, key)
+//! makes a concurrent duplicate (another instance that missed the Redis lock, e.g. after a Redis
+//! restart) wait for the first transaction and then fail, so the database alone guarantees one
+//! transfer per key whatever the shared state did. The response is rendered inside the
+//! transaction and stored with it: a replay returns exactly the bytes the first caller got.
+
+use benteng_core::ids::{BatchId, TenantId, TransferId};
+use sqlx::{AnyConnection, Connection, Row};
+use time::OffsetDateTime;
+
+use crate::payments::{NewTransfer, TransferRecord, TransferRefusal, create_transfer_in};
+use crate::rows::{time_at, to_micros};
+use crate::{Store, StoreError, StoreResult};
+
+/// A response as first sent, kept for replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// A completed idempotency record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Lowercase hex SHA-256 of method, path and body.
+    pub fingerprint: String,
+    pub response: StoredResponse,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The idempotency record a protected write creates.
+#[derive(Debug, Clone)]
+pub struct NewIdempotency {
+    pub tenant_id: TenantId,
+    /// The key in canonical form (lowercase hyphenated UUID).
+    pub key: String,
+    pub fingerprint: String,
+    pub now: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A transfer's charge against its tenant's daily volume cap, in US cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeCharge {
+    pub usd_cents: i64,
+    pub cap_cents: i64,
+}
+
+/// Why a protected write wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtectedRefusal {
+    #[error(transparent)]
+    Transfer(#[from] TransferRefusal),
+    /// Another request with this key committed (or is committing) first.
+    #[error("the idempotency key is already used")]
+    KeyTaken,
+    #[error("the daily volume cap would be exceeded")]
+    VolumeCap { used_cents: i64, cap_cents: i64 },
+}
+
+impl From<sqlx::Error> for ProtectedRefusal {
+    fn from(error: sqlx::Error) -> Self {
+        ProtectedRefusal::Transfer(TransferRefusal::from(error))
+    }
+}
+
+impl From<StoreError> for ProtectedRefusal {
+    fn from(error: StoreError) -> Self {
+        ProtectedRefusal::Transfer(TransferRefusal::Store(error))
+    }
+}
+
+/// One item of a batch: ready to create, or already rejected (its errors as JSON text).
+#[derive(Debug, Clone)]
+pub enum BatchItem {
+    Ready(Box<NewTransfer>, Option<VolumeCharge>),
+    Rejected(String),
+}
+
+/// A batch to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewBatch<'a> {
+    pub id: BatchId,
+    pub tenant: TenantId,
+    pub items: &'a [BatchItem],
+    pub now: OffsetDateTime,
+}
+
+/// Each item's outcome: the transfer created, or the errors (JSON text).
+pub type BatchOutcome = Vec<(Option<TransferId>, Option<String>)>;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+fn encode_headers(headers: &[(String, String)]) -> StoreResult<String> {
+    serde_json::to_string(headers).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// The live (unexpired, committed) record of a key, if any.
+    pub async fn idempotency_record(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
+        let row = sqlx::query(
+            "SELECT fingerprint, response_status, response_headers, response_body, expires_at \
+             FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at > $3 \
+             AND response_status > 0",
+        )
+        .bind(tenant.to_string())
+        .bind(key)
+        .bind(to_micros(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let status: i64 = row.try_get("response_status")?;
+        let headers: String = row.try_get("response_headers")?;
+        Ok(Some(IdempotencyRecord {
+            fingerprint: row.try_get("fingerprint")?,
+            response: StoredResponse {
+                status: u16::try_from(status)
+                    .map_err(|_| StoreError::Corrupt("response_status".to_owned()))?,
+                headers: serde_json::from_str(&headers)
+                    .map_err(|_| StoreError::Corrupt("response_headers".to_owned()))?,
+                body: row.try_get("response_body")?,
+            },
+            expires_at: time_at(&row, "expires_at")?,
+        }))
+    }
+
+    /// Deletes expired idempotency records and volume counters of days before yesterday;
+    /// returns how many idempotency records went.
+    pub async fn sweep_protection(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let micros = to_micros(now);
+        let swept = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+            .bind(micros)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM daily_volumes WHERE day < $1")
+            .bind(micros.div_euclid(MICROS_PER_DAY) - 1)
+            .execute(&self.pool)
+            .await?;
+        Ok(swept.rows_affected())
+    }
+
+    /// US cents the tenant has sent on the UTC day of `at`.
+    pub async fn daily_volume_cents(
+        &self,
+        tenant: TenantId,
+        at: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let row =
+            sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
+                .bind(tenant.to_string())
+                .bind(to_micros(at).div_euclid(MICROS_PER_DAY))
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(row) => row.try_get("usd_cents")?,
+            None => 0,
+        })
+    }
+
+    /// Creates a transfer like [`Store::create_transfer`], and in the same transaction claims
+    /// the idempotency key, charges the daily volume and stores the response `render` builds.
+    /// Any refusal leaves nothing behind: no transfer, no reservation, no record.
+    pub async fn create_transfer_protected(
+        &self,
+        new: &NewTransfer,
+        idempotency: Option<&NewIdempotency>,
+        volume: Option<VolumeCharge>,
+        render: impl FnOnce(&TransferRecord) -> StoredResponse,
+    ) -> Result<(TransferRecord, StoredResponse), ProtectedRefusal> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(idempotency) = idempotency {
+            claim_key(&mut tx, idempotency).await?;
+        }
+        let record = create_transfer_in(&mut tx, new).await?;
+        if let Some(volume) = volume {
+            charge_volume(&mut tx, new.tenant_id, new.now, volume).await?;
+        }
+        let response = render(&record);
+        if let Some(idempotency) = idempotency {
+            store_response(&mut tx, idempotency, &response).await?;
+        }
+        tx.commit().await?;
+        Ok((record, response))
+    }
+
+    /// Creates a batch in one transaction: the batch row, each ready item's transfer (an item
+    /// refused by the store is rolled back alone, to a savepoint, and reported with the errors
+    /// `describe` gives), the idempotency record and the response `render` builds. A retried
+    /// batch therefore never creates a second set of transfers.
+    pub async fn create_batch_protected(
+        &self,
+        batch: &NewBatch<'_>,
+        idempotency: Option<&NewIdempotency>,
+        describe: impl Fn(&ProtectedRefusal) -> String,
+        render: impl FnOnce(&BatchOutcome) -> StoredResponse,
+    ) -> Result<(BatchOutcome, StoredResponse), ProtectedRefusal> {
+        let NewBatch {
+            id,
+            tenant,
+            items,
+            now,
+        } = *batch;
+        let mut tx = self.pool.begin().await?;
+        if let Some(idempotency) = idempotency {
+            claim_key(&mut tx, idempotency).await?;
+        }
+        sqlx::query(
+            "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at) \
+             VALUES ($1, $2, $3, 0, $4)",
+        )
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(i64::try_from(items.len()).unwrap_or(i64::MAX))
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        let mut outcomes: BatchOutcome = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                BatchItem::Rejected(errors) => outcomes.push((None, Some(errors.clone()))),
+                BatchItem::Ready(new, volume) => {
+                    let mut savepoint = (*tx).begin().await?;
+                    let created = async {
+                        let record = create_transfer_in(&mut savepoint, new).await?;
+                        if let Some(volume) = volume {
+                            charge_volume(&mut savepoint, new.tenant_id, new.now, *volume).await?;
+                        }
+                        Ok::<_, ProtectedRefusal>(record)
+                    }
+                    .await;
+                    match created {
+                        Ok(record) => {
+                            savepoint.commit().await?;
+                            outcomes.push((Some(record.id), None));
+                        }
+                        Err(ProtectedRefusal::Transfer(TransferRefusal::Store(error))) => {
+                            // The database is failing: the whole batch goes, nothing half-way.
+                            return Err(ProtectedRefusal::Transfer(TransferRefusal::Store(error)));
+                        }
+                        Err(refusal) => {
+                            savepoint.rollback().await?;
+                            outcomes.push((None, Some(describe(&refusal))));
+                        }
+                    }
+                }
+            }
+        }
+        for (index, (transfer, errors)) in outcomes.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO batch_items (batch_id, idx, transfer_id, errors) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.to_string())
+            .bind(i64::try_from(index).unwrap_or(i64::MAX))
+            .bind(transfer.map(|t| t.to_string()))
+            .bind(errors.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let accepted = outcomes.iter().filter(|(t, _)| t.is_some()).count();
+        sqlx::query("UPDATE batches SET accepted = $1 WHERE id = $2")
+            .bind(i64::try_from(accepted).unwrap_or(i64::MAX))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let response = render(&outcomes);
+        if let Some(idempotency) = idempotency {
+            store_response(&mut tx, idempotency, &response).await?;
+        }
+        tx.commit().await?;
+        Ok((outcomes, response))
+    }
+}
+
+/// Inserts the key's row (an expired one is replaced); `KeyTaken` when a live one exists.
+async fn claim_key(
+    conn: &mut AnyConnection,
+    idempotency: &NewIdempotency,
+) -> Result<(), ProtectedRefusal> {
+    let now = to_micros(idempotency.now);
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3",
+    )
+    .bind(idempotency.tenant_id.to_string())
+    .bind(&idempotency.key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, \
+         response_headers, response_body, created_at, expires_at) \
+         VALUES ($1, $2, $3, 0, '[]', '', $4, $5)",
+    )
+    .bind(idempotency.tenant_id.to_string())
+    .bind(&idempotency.key)
+    .bind(&idempotency.fingerprint)
+    .bind(now)
+    .bind(to_micros(idempotency.expires_at))
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Err(ProtectedRefusal::KeyTaken)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn store_response(
+    conn: &mut AnyConnection,
+    idempotency: &NewIdempotency,
+    response: &StoredResponse,
+) -> Result<(), ProtectedRefusal> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET response_status = $1, response_headers = $2, \
+         response_body = $3 WHERE tenant_id = $4 AND key = $5",
+    )
+    .bind(i64::from(response.status.max(1)))
+    .bind(encode_headers(&response.headers)?)
+    .bind(&response.body)
+    .bind(idempotency.tenant_id.to_string())
+    .bind(&idempotency.key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds the charge to the tenant's count for the day only if it stays within the cap.
+async fn charge_volume(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    at: OffsetDateTime,
+    charge: VolumeCharge,
+) -> Result<(), ProtectedRefusal> {
+    let day = to_micros(at).div_euclid(MICROS_PER_DAY);
+    sqlx::query(
+        "INSERT INTO daily_volumes (tenant_id, day, usd_cents) VALUES ($1, $2, 0) \
+         ON CONFLICT (tenant_id, day) DO NOTHING",
+    )
+    .bind(tenant.to_string())
+    .bind(day)
+    .execute(&mut *conn)
+    .await?;
+    let charged = sqlx::query(
+        "UPDATE daily_volumes SET usd_cents = usd_cents + $1 \
+         WHERE tenant_id = $2 AND day = $3 AND usd_cents + $1 <= $4",
+    )
+    .bind(charge.usd_cents)
+    .bind(tenant.to_string())
+    .bind(day)
+    .bind(charge.cap_cents)
+    .execute(&mut *conn)
+    .await?;
+    if charged.rows_affected() == 1 {
+        return Ok(());
+    }
+    let used: i64 =
+        sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
+            .bind(tenant.to_string())
+            .bind(day)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("usd_cents")?;
+    Err(ProtectedRefusal::VolumeCap {
+        used_cents: used,
+        cap_cents: charge.cap_cents,
+    })
+}
