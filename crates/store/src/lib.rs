@@ -15,6 +15,7 @@ mod ledger;
 mod migrations;
 mod payments;
 mod rows;
+mod snap;
 mod tenant_certs;
 mod tenants;
 
@@ -31,6 +32,7 @@ pub use migrations::MIGRATIONS;
 pub use payments::{
     Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
 };
+pub use snap::{SnapPartner, SnapReference, SnapToken};
 pub use tenant_certs::{TenantCertificate, TenantMtls};
 
 #[derive(Debug, thiserror::Error)]

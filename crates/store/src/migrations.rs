@@ -33,6 +33,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_tenant_certificates"),
     migration!(4, "0004_data_keys"),
     migration!(7, "0007_audit"),
+    migration!(8, "0008_snap"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

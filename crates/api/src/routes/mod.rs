@@ -9,6 +9,7 @@ mod health;
 mod paging;
 mod quotes;
 mod recipients;
+pub mod snap;
 mod tenant;
 mod transfers;
 
@@ -16,7 +17,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
 
-use crate::middleware::authenticate;
+use crate::middleware::{authenticate, authenticate_snap};
 use crate::state::AppState;
 
 /// Who may call a route.
@@ -26,6 +27,9 @@ pub enum Access {
     Public,
     /// An authenticated caller acting for a tenant.
     Tenant,
+    /// A SNAP partner (B2B token and a signed request) acting for its tenant; answers in
+    /// SNAP's format.
+    Snap,
 }
 
 /// Which listeners serve a route: a listener's `routes` setting names groups.
@@ -55,6 +59,13 @@ impl Routes {
         self
     }
 
+    /// A SNAP route: authenticated by the SNAP scheme of the same `Authenticator`, which needs
+    /// the raw body (buffered once, within the body limit, by `authenticate_snap`).
+    pub fn snap(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.entries.push((path, Access::Snap, self.group, route));
+        self
+    }
+
     /// Mounts the routes `mount` adds in `group`, then returns to the previous group.
     fn within(mut self, group: RouteGroup, mount: impl FnOnce(Routes) -> Routes) -> Self {
         let previous = std::mem::replace(&mut self.group, group);
@@ -76,6 +87,7 @@ fn all() -> Routes {
     let routes = audit::routes(routes);
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
+    let routes = snap::routes(routes);
     transfers::routes(routes)
 }
 
@@ -108,6 +120,9 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
                 Access::Public => route,
                 Access::Tenant => {
                     route.route_layer(from_fn_with_state(state.clone(), authenticate))
+                }
+                Access::Snap => {
+                    route.route_layer(from_fn_with_state(state.clone(), authenticate_snap))
                 }
             };
             router.route(path, route)

@@ -7,6 +7,7 @@ mod apikey;
 mod audit;
 mod devcerts;
 mod ledger;
+mod snap;
 mod tenant;
 mod tenant_certs;
 
@@ -18,6 +19,7 @@ use time::format_description::well_known::Rfc3339;
 pub use apikey::ApiKeyCommand;
 pub use audit::AuditCommand;
 pub use ledger::LedgerCommand;
+pub use snap::SnapCommand;
 pub use tenant::TenantCommand;
 
 use crate::{Config, Server, Services, shutdown_signal, telemetry};
@@ -54,6 +56,9 @@ pub enum Command {
     /// Verify, purge and export the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// SNAP (Bank Indonesia) partners and tokens.
+    #[command(subcommand)]
+    Snap(SnapCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
     /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
@@ -87,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
         Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
         Command::Audit(command) => audit::run(Services::connect(config).await?, command).await,
+        Command::Snap(command) => snap::run(Services::connect(config).await?, command).await,
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
     }
 }

@@ -9,4 +9,5 @@ mod cli;
 mod multi_instance;
 mod operations;
 mod payments;
+mod snap;
 mod tls;
