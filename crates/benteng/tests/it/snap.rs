@@ -612,7 +612,10 @@ async fn refusals_are_snap_answers_and_nothing_is_processed(backend: Backend) {
     let call = Call::new(&partner, &token_a, TRANSFER, &body);
     let (status, answer) = send(client, &base, TRANSFER, &body, &call.headers()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-    let call = Call::new(&partner, &token_a, TRANSFER, &body);
+    // Signed a second later: the same body signed in the same second is the same signature,
+    // which the replay check answers first (409xx00).
+    let mut call = Call::new(&partner, &token_a, TRANSFER, &body);
+    call.at += time::Duration::seconds(1);
     expect(
         send(client, &base, TRANSFER, &body, &call.headers()).await,
         "4091801",
