@@ -9,17 +9,18 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{Routes, audit, balances, health, quotes, recipients, tenant, transfers};
+use super::{Routes, audit, balances, health, quotes, recipients, snap, tenant, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "benteng", description = "The secure front door of a B2B cross-border payment rail."),
     paths(health::healthz, health::readyz, health::metrics, tenant::current_tenant, openapi_json,
         balances::balances, recipients::create, recipients::show, recipients::list, quotes::create,
-        transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch, audit::list),
+        transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch, audit::list,
+        snap::token, snap::transfer, snap::status, snap::balance),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
-    tags((name = "operations"), (name = "tenant"), (name = "payments"))
+    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"))
 )]
 pub struct ApiDoc;
 
@@ -30,6 +31,11 @@ impl Modify for BearerKeys {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // SNAP: a B2B token plus X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID.
+        components.add_security_scheme(
+            "snap_token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }

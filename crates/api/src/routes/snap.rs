@@ -90,7 +90,14 @@ pub fn error_response(error: &SnapError, service: ServiceCode) -> Response {
     }
     let status =
         StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, error.body(service))
+    let mut response = json_response(status, error.body(service));
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"snap\""),
+        );
+    }
+    response
 }
 
 /// The one conversion of errors produced below the handlers (404, 405, 413, timeout, panic) on
@@ -159,9 +166,14 @@ pub async fn audit_refusal(state: &AppState, context: &AuditContext, error: &Sna
     }
 }
 
-/// `POST /v1.0/access-token/b2b`: public, because the request carries its own credentials
-/// (the partner's RSA signature), which `Authenticator` checks.
-async fn token(
+/// SNAP B2B access token (service 73): `X-CLIENT-KEY`, `X-TIMESTAMP`, `X-SIGNATURE` =
+/// base64(SHA256withRSA(client_id|X-TIMESTAMP)). Public, because the request carries its own
+/// credentials (the partner's RSA signature), which `Authenticator` checks.
+#[utoipa::path(post, path = "/v1.0/access-token/b2b", tag = "snap",
+    request_body(content = Object, description = r#"{"grantType":"client_credentials"}"#),
+    responses((status = 200, description = "2007300: accessToken, tokenType Bearer, expiresIn \"900\""),
+        (status = 400, description = "4007300/01/02"), (status = 401, description = "4017300 Unauthorized. [Signature] / [Unknown client] / [Timestamp]")))]
+pub async fn token(
     State(state): State<AppState>,
     Audit(audit): Audit,
     headers: HeaderMap,
@@ -463,12 +475,20 @@ struct TransferResponse {
     additional_info: TransferAdditionalInfo,
 }
 
+/// SNAP transfer (service 18): pay an Indonesian account in IDR; see docs/snap.md.
+#[utoipa::path(post, path = "/v1.0/transfer-interbank", tag = "snap", security(("snap_token" = [])),
+    request_body(content = Object, description = "partnerReferenceNo, amount {value, currency IDR}, beneficiaryAccountNo, beneficiaryBankCode, beneficiaryAccountName"),
+    responses((status = 202, description = "2021800 Request In Progress: referenceNo (transfer id)"),
+        (status = 400, description = "4001800/01/02"), (status = 401, description = "4011800/01/03"),
+        (status = 403, description = "4031814 Insufficient Funds"),
+        (status = 409, description = "4091800 X-EXTERNAL-ID reused / 4091801 Duplicate partnerReferenceNo")))]
+///
 /// `POST /v1.0/transfer-interbank` (service 18): pay an Indonesian account in IDR.
 ///
 /// Idempotency (`X-Idempotency-Key`) and rate limits are built on another branch and mount as
 /// layers; SNAP's own replay protections apply here already: `X-EXTERNAL-ID` per day (409xx00)
 /// and `partnerReferenceNo` per partner (409xx01).
-async fn transfer(
+pub async fn transfer(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Audit(audit): Audit,
@@ -607,8 +627,16 @@ struct StatusResponse {
     additional_info: StatusAdditionalInfo,
 }
 
-/// `POST /v1.0/transfer/status` (service 36): a transfer by `originalPartnerReferenceNo`.
-async fn status(State(state): State<AppState>, Caller(caller): Caller, body: Bytes) -> Response {
+/// SNAP transfer status inquiry (service 36): a transfer by `originalPartnerReferenceNo`.
+#[utoipa::path(post, path = "/v1.0/transfer/status", tag = "snap", security(("snap_token" = [])),
+    request_body(content = Object, description = "originalPartnerReferenceNo, serviceCode \"18\" (optional)"),
+    responses((status = 200, description = "2003600: latestTransactionStatus 00–06"),
+        (status = 404, description = "4043601 Transaction Not Found")))]
+pub async fn status(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: Bytes,
+) -> Response {
     match transfer_status(&state, &caller, &body).await {
         Ok(answer) => answer,
         Err(error) => error_response(&error, ServiceCode::TRANSFER_STATUS_INQUIRY),
@@ -693,8 +721,15 @@ struct BalanceResponse {
     account_infos: Vec<AccountInfo>,
 }
 
-/// `POST /v1.0/balance-inquiry` (service 11): the tenant's balances per currency.
-async fn balance(State(state): State<AppState>, Caller(caller): Caller, body: Bytes) -> Response {
+/// SNAP balance inquiry (service 11): the tenant's balances per currency.
+#[utoipa::path(post, path = "/v1.0/balance-inquiry", tag = "snap", security(("snap_token" = [])),
+    request_body(content = Object, description = "{} or partnerReferenceNo, accountNo (ignored)"),
+    responses((status = 200, description = "2001100: accountInfos")))]
+pub async fn balance(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: Bytes,
+) -> Response {
     match balances(&state, &caller, &body).await {
         Ok(answer) => answer,
         Err(error) => error_response(&error, ServiceCode::BALANCE_INQUIRY),
