@@ -81,8 +81,16 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
 
 /// Turns any error response that is not already a problem document (the router's 404 and 405,
 /// the body limit's 413, a timeout, a caught panic) into one, so every error looks alike.
+///
+/// This is the one place where the route family decides the error format: SNAP paths
+/// (`/v1.0/…`) answer in SNAP's `{"responseCode","responseMessage"}`, everything else in
+/// problem+json.
 pub async fn problem_fallback(request: Request, next: Next) -> Response {
+    let snap_service = crate::routes::snap::service_for_path(request.uri().path());
     let response = next.run(request).await;
+    if let Some(service) = snap_service {
+        return crate::routes::snap::ensure_snap_format(response, service);
+    }
     let status = response.status();
     let is_problem = response
         .headers()
@@ -171,6 +179,67 @@ pub async fn authenticate(
                 tracing::error!(error = %store_error, "could not record a refused authentication");
             }
             ApiError::from(error).into_response()
+        }
+    }
+}
+
+/// Authentication for SNAP routes, in the same place as every other scheme: the raw body is
+/// buffered once (within the body limit) because the signature covers it, handed with the raw
+/// method, path, query and headers to `Authenticator`, and put back for the handler unchanged.
+/// Refusals are SNAP answers with the route's service code.
+pub async fn authenticate_snap(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let service = crate::routes::snap::service_for_path(request.uri().path())
+        .unwrap_or(benteng_snap::ServiceCode::TRANSFER_INTERBANK);
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.limits.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let too_large = benteng_snap::SnapError {
+                http_status: 413,
+                case: 0,
+                message: "Payload Too Large".into(),
+                detail: "body over the limit",
+            };
+            return crate::routes::snap::error_response(&too_large, service);
+        }
+    };
+    let client_cert = parts
+        .extensions
+        .get::<PeerInfo>()
+        .and_then(PeerInfo::client_cert)
+        .map(|cert| cert.sha256_fingerprint.clone());
+    let outcome = {
+        let snap_request = benteng_auth::SnapRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            body: &bytes,
+        };
+        let headers = &parts.headers;
+        state
+            .auth
+            .authenticate_snap(
+                &snap_request,
+                |name: &str| headers.get(name).map(HeaderValue::as_bytes),
+                client_cert.as_deref(),
+            )
+            .await
+    };
+    match outcome {
+        Ok(principal) => {
+            parts.extensions.insert(principal);
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(error) => {
+            if error.http_status == 401 {
+                crate::routes::snap::audit_refusal(&state, &audit_context(&parts), &error).await;
+            }
+            crate::routes::snap::error_response(&error, service)
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod cache;
+pub mod snap;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use benteng_core::ids::ApiKeyId;
 use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
+pub use snap::{IssuedSnapToken, SnapAuthenticator, SnapRequest};
 
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,15 @@ pub enum Credential {
     ApiKey {
         key_id: ApiKeyId,
         environment: KeyEnvironment,
+    },
+    /// A SNAP B2B access token with a request signed under the partner's client secret.
+    Snap {
+        /// The partner's row id.
+        partner: uuid::Uuid,
+        /// Its client id (= `X-PARTNER-ID`).
+        client_id: String,
+        /// The request's `X-EXTERNAL-ID` (unique per partner and Jakarta day).
+        external_id: String,
     },
 }
 
@@ -66,11 +77,61 @@ pub enum AuthError {
 #[derive(Clone)]
 pub struct Authenticator {
     api_keys: Arc<ApiKeyAuthenticator>,
+    snap: Option<Arc<SnapAuthenticator>>,
 }
 
 impl Authenticator {
     pub fn new(api_keys: Arc<ApiKeyAuthenticator>) -> Self {
-        Self { api_keys }
+        Self {
+            api_keys,
+            snap: None,
+        }
+    }
+
+    /// Adds the SNAP scheme (B2B tokens and signed requests).
+    #[must_use]
+    pub fn with_snap(mut self, snap: Arc<SnapAuthenticator>) -> Self {
+        self.snap = Some(snap);
+        self
+    }
+
+    fn snap(&self) -> Result<&SnapAuthenticator, benteng_snap::SnapError> {
+        self.snap.as_deref().ok_or_else(|| {
+            benteng_snap::SnapError::general_error().with_detail("SNAP is not configured")
+        })
+    }
+
+    /// SNAP's token endpoint: the partner proves itself with its RSA key; see
+    /// [`SnapAuthenticator::issue_token`]. Errors are SNAP errors (service code 73).
+    pub async fn issue_snap_token<F, V>(
+        &self,
+        headers: F,
+        body: &[u8],
+        context: &benteng_core::audit::AuditContext,
+    ) -> Result<IssuedSnapToken, benteng_snap::SnapError>
+    where
+        F: Fn(&str) -> Option<V>,
+        V: AsRef<[u8]>,
+    {
+        self.snap()?.issue_token(headers, body, context).await
+    }
+
+    /// Authenticates a SNAP request (token, signature over the raw request, partner binding,
+    /// external-id and replay uniqueness, mTLS binding); errors are SNAP errors, rendered
+    /// with the route's service code.
+    pub async fn authenticate_snap<F, V>(
+        &self,
+        request: &SnapRequest<'_>,
+        headers: F,
+        client_cert_fingerprint: Option<&str>,
+    ) -> Result<Principal, benteng_snap::SnapError>
+    where
+        F: Fn(&str) -> Option<V>,
+        V: AsRef<[u8]>,
+    {
+        self.snap()?
+            .authenticate(request, headers, client_cert_fingerprint)
+            .await
     }
 
     pub fn api_keys(&self) -> &ApiKeyAuthenticator {

@@ -16,7 +16,11 @@ use crate::Config;
 use crate::secrets;
 
 /// Purposes that must have an active key before the server takes traffic.
-const PURPOSES: [KeyPurpose; 2] = [KeyPurpose::BANK_ACCOUNT, KeyPurpose::NATIONAL_ID];
+const PURPOSES: [KeyPurpose; 3] = [
+    KeyPurpose::BANK_ACCOUNT,
+    KeyPurpose::NATIONAL_ID,
+    KeyPurpose::API_SECRET,
+];
 
 pub struct DataProtection {
     pub keyring: Arc<Keyring>,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use benteng_api::{AppState, HttpLimits, Payments};
-use benteng_auth::{ApiKeyAuthenticator, Authenticator};
+use benteng_auth::{ApiKeyAuthenticator, Authenticator, SnapAuthenticator};
 use benteng_rails::{RailWorker, SandboxRail};
 use benteng_shared_state::SharedStateHandle;
 use benteng_store::{Store, StoreOptions};
@@ -142,7 +142,13 @@ impl Server {
         let state = AppState {
             store: services.store.clone(),
             shared: services.shared.clone(),
-            auth: Authenticator::new(services.api_keys.clone()),
+            auth: Authenticator::new(services.api_keys.clone()).with_snap(Arc::new(
+                SnapAuthenticator::new(
+                    services.store.clone(),
+                    services.shared.clone(),
+                    services.protection.keyring.clone(),
+                ),
+            )),
             metrics: metrics_handle()?,
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,

@@ -27,6 +27,7 @@ import hmac
 import json
 import os
 import secrets
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -133,12 +134,17 @@ def asymmetric_string(method, url, body, ts, with_query=True) -> str:
 
 # ---------------------------------------------------------------- HTTP
 
+# Set by --cacert: a CA bundle to trust instead of the system's (e.g. benteng's dev CA).
+CAFILE = None
+
+
 def http(method: str, url: str, headers: dict, body: bytes):
     req = urllib.request.Request(url, data=body if body else None, method=method.upper())
     for k, v in headers.items():
         req.add_header(k, v)
+    context = ssl.create_default_context(cafile=CAFILE) if CAFILE else None
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=context) as resp:
             return resp.status, resp.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
@@ -266,6 +272,7 @@ def main() -> int:
         s.add_argument("--client-id", required=True)
         s.add_argument("--private-key", required=True, help="PKCS#8 PEM of the client's RSA key")
         s.add_argument("--token-path", default="/v1.0/access-token/b2b")
+        s.add_argument("--cacert", help="PEM CA bundle to trust (e.g. data/tls/dev-ca.pem)")
     r = sub.choices["request"]
     r.add_argument("--client-secret", required=True)
     r.add_argument("--token", help="use this access token instead of requesting one")
@@ -289,6 +296,8 @@ def main() -> int:
     a = p.parse_args()
     if a.selftest:
         return selftest()
+    global CAFILE
+    CAFILE = getattr(a, "cacert", None)
     handlers = {"token": cmd_token, "request": cmd_request, "sign": cmd_sign, "sign-rsa": cmd_sign_rsa}
     if a.cmd not in handlers:
         p.print_help()

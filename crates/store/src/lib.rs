@@ -18,6 +18,7 @@ mod payments;
 mod rows;
 mod screening;
 mod sealed;
+mod snap;
 mod tenant_certs;
 mod tenants;
 
@@ -43,6 +44,7 @@ pub use screening::{
     ScreeningParty, ScreeningRun,
 };
 pub use sealed::{SealedColumn, SealedValue};
+pub use snap::{SnapPartner, SnapReference, SnapToken};
 pub use tenant_certs::{TenantCertificate, TenantMtls};
 
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_screening"),
     migration!(6, "0006_idempotency"),
     migration!(7, "0007_audit"),
+    migration!(8, "0008_snap"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -9,7 +9,9 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{Routes, audit, balances, health, quotes, recipients, screening, tenant, transfers};
+use super::{
+    Routes, audit, balances, health, quotes, recipients, screening, snap, tenant, transfers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,10 +19,10 @@ use super::{Routes, audit, balances, health, quotes, recipients, screening, tena
     paths(health::healthz, health::readyz, health::metrics, tenant::current_tenant, openapi_json,
         balances::balances, recipients::create, recipients::show, recipients::list, quotes::create,
         transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch,
-        audit::list, screening::search),
+        audit::list, screening::search, snap::token, snap::transfer, snap::status, snap::balance),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
-    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "compliance"))
+    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "compliance"), (name = "snap"))
 )]
 pub struct ApiDoc;
 
@@ -31,6 +33,11 @@ impl Modify for BearerKeys {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // SNAP: a B2B token plus X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID.
+        components.add_security_scheme(
+            "snap_token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }

@@ -10,6 +10,7 @@ mod paging;
 mod quotes;
 mod recipients;
 mod screening;
+pub mod snap;
 mod tenant;
 mod transfers;
 
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
 
-use crate::middleware::authenticate;
+use crate::middleware::{authenticate, authenticate_snap};
 use crate::protection::{guard_unauthenticated, policy, protect};
 use crate::state::AppState;
 
@@ -28,6 +29,9 @@ pub enum Access {
     Public,
     /// An authenticated caller acting for a tenant.
     Tenant,
+    /// A SNAP partner (B2B token and a signed request) acting for its tenant; answers in
+    /// SNAP's format.
+    Snap,
 }
 
 /// Which listeners serve a route: a listener's `routes` setting names groups.
@@ -57,6 +61,13 @@ impl Routes {
         self
     }
 
+    /// A SNAP route: authenticated by the SNAP scheme of the same `Authenticator`, which needs
+    /// the raw body (buffered once, within the body limit, by `authenticate_snap`).
+    pub fn snap(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.entries.push((path, Access::Snap, self.group, route));
+        self
+    }
+
     /// Mounts the routes `mount` adds in `group`, then returns to the previous group.
     fn within(mut self, group: RouteGroup, mount: impl FnOnce(Routes) -> Routes) -> Self {
         let previous = std::mem::replace(&mut self.group, group);
@@ -79,6 +90,7 @@ fn all() -> Routes {
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
     let routes = transfers::routes(routes);
+    let routes = snap::routes(routes);
     screening::routes(routes)
 }
 
@@ -117,6 +129,12 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
                 Access::Tenant => route
                     .route_layer(from_fn_with_state(state.clone(), protect))
                     .route_layer(from_fn_with_state(state.clone(), authenticate))
+                    .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
+                // SNAP routes: the same per-IP guard and rate limits; SNAP's own replay rules
+                // (X-EXTERNAL-ID, partnerReferenceNo) stand in for idempotency keys.
+                Access::Snap => route
+                    .route_layer(from_fn_with_state(state.clone(), protect))
+                    .route_layer(from_fn_with_state(state.clone(), authenticate_snap))
                     .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
             };
             router.route(path, route)

@@ -11,6 +11,7 @@ mod keys;
 mod ledger;
 mod lists;
 mod screen;
+mod snap;
 mod tenant;
 mod tenant_certs;
 
@@ -26,6 +27,7 @@ pub use keys::KeysCommand;
 pub use ledger::LedgerCommand;
 pub use lists::ListsCommand;
 pub use screen::{ScreenArgs, ScreenCommand};
+pub use snap::SnapCommand;
 pub use tenant::TenantCommand;
 
 use crate::{Config, Server, Services, shutdown_signal, telemetry};
@@ -73,6 +75,9 @@ pub enum Command {
     Lists(ListsCommand),
     /// Screen a name, rescreen every party, clear a false positive.
     Screen(ScreenArgs),
+    /// SNAP (Bank Indonesia) partners and tokens.
+    #[command(subcommand)]
+    Snap(SnapCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
     /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
@@ -109,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::HsmInit) => keys::hsm_init(&config),
         Command::Keys(command) => keys::run(Services::connect(config).await?, command).await,
         Command::Backup(command) => backup::run(config, command).await,
+        Command::Snap(command) => snap::run(Services::connect(config).await?, command).await,
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
         Command::Lists(command) => lists::run(Services::connect(config).await?, command).await,
         Command::Screen(args) => screen::run(Services::connect(config).await?, args).await,

@@ -12,4 +12,5 @@ mod operations;
 mod payments;
 mod protection;
 mod screening;
+mod snap;
 mod tls;

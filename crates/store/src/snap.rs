@@ -1,0 +1,401 @@
+//! SNAP partners (client id, RSA public key, sealed client secret), their B2B access tokens
+//! (SHA-256 of the token only) and the `partnerReferenceNo` of every SNAP transfer.
+
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
+use benteng_core::ids::{TenantId, TransferId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::rows::{optional_time_at, parsed, time_at, to_micros};
+use crate::{Store, StoreError, StoreResult};
+
+/// A registered SNAP partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapPartner {
+    pub id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    /// `X-CLIENT-KEY` of its token requests and `X-PARTNER-ID` of its transactions.
+    pub client_id: String,
+    pub public_key_pem: String,
+    /// Lowercase hex SHA-256 of the public key (SPKI DER).
+    pub key_fingerprint: String,
+    /// The client secret, sealed by the vault keyring; never in clear here.
+    pub client_secret_sealed: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A stored access token: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapToken {
+    pub partner_id: uuid::Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A `partnerReferenceNo` and the transfer it created (`None` while it is being created, or if
+/// the creation was interrupted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapReference {
+    pub transfer_id: Option<TransferId>,
+    pub created_at: OffsetDateTime,
+}
+
+macro_rules! partner_columns {
+    () => {
+        "id, tenant_id, client_id, public_key_pem, key_fingerprint, client_secret_sealed, \
+         created_at, revoked_at"
+    };
+}
+
+fn partner_from_row(row: &AnyRow) -> StoreResult<SnapPartner> {
+    Ok(SnapPartner {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        client_id: row.try_get("client_id")?,
+        public_key_pem: row.try_get("public_key_pem")?,
+        key_fingerprint: row.try_get("key_fingerprint")?,
+        client_secret_sealed: row.try_get("client_secret_sealed")?,
+        created_at: time_at(row, "created_at")?,
+        revoked_at: optional_time_at(row, "revoked_at")?,
+    })
+}
+
+impl Store {
+    /// Registers a partner. `Conflict` when the client id is taken, `NotFound` for an unknown
+    /// tenant.
+    pub async fn insert_snap_partner(
+        &self,
+        partner: &SnapPartner,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let tenant = sqlx::query("SELECT id FROM tenants WHERE id = $1")
+            .bind(partner.tenant_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if tenant.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "INSERT INTO snap_partners (id, tenant_id, client_id, public_key_pem, \
+             key_fingerprint, client_secret_sealed, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(partner.id.to_string())
+        .bind(partner.tenant_id.to_string())
+        .bind(partner.client_id.as_str())
+        .bind(partner.public_key_pem.as_str())
+        .bind(partner.key_fingerprint.as_str())
+        .bind(partner.client_secret_sealed.as_str())
+        .bind(to_micros(partner.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            &context.for_tenant(partner.tenant_id),
+            "snap.partner_added",
+            Retention::Security,
+            ("snap_partner", partner.id.to_string()),
+        )
+        .change(
+            "client_id",
+            serde_json::Value::Null,
+            partner.client_id.as_str().into(),
+        )
+        .change(
+            "key_fingerprint",
+            serde_json::Value::Null,
+            partner.key_fingerprint.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The partner with this client id, revoked or not.
+    pub async fn snap_partner_by_client_id(&self, client_id: &str) -> StoreResult<SnapPartner> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            partner_columns!(),
+            " FROM snap_partners WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        partner_from_row(&row)
+    }
+
+    /// The partner by id, revoked or not.
+    pub async fn snap_partner(&self, id: uuid::Uuid) -> StoreResult<SnapPartner> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            partner_columns!(),
+            " FROM snap_partners WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        partner_from_row(&row)
+    }
+
+    /// Every partner (of one tenant, if given), oldest first.
+    pub async fn snap_partners(&self, tenant: Option<TenantId>) -> StoreResult<Vec<SnapPartner>> {
+        let rows = match tenant {
+            Some(tenant) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    partner_columns!(),
+                    " FROM snap_partners WHERE tenant_id = $1 ORDER BY created_at, id"
+                ))
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    partner_columns!(),
+                    " FROM snap_partners ORDER BY created_at, id"
+                ))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(partner_from_row).collect()
+    }
+
+    /// Revokes a partner and every token it holds. `NotFound` when unknown or already revoked.
+    pub async fn revoke_snap_partner(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<SnapPartner> {
+        let partner = self.snap_partner_by_client_id(client_id).await?;
+        let mut tx = self.pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE snap_partners SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(partner.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if revoked.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "UPDATE snap_tokens SET revoked_at = $1 WHERE partner_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(partner.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let event = AuditEvent::new(
+            &context.for_tenant(partner.tenant_id),
+            "snap.partner_revoked",
+            Retention::Security,
+            ("snap_partner", partner.id.to_string()),
+        )
+        .change("revoked", false.into(), true.into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(partner)
+    }
+
+    /// Stores a newly issued token (its SHA-256, lowercase hex).
+    pub async fn insert_snap_token(
+        &self,
+        token_hash: &str,
+        partner: &SnapPartner,
+        created_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO snap_tokens (token_hash, partner_id, created_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(token_hash)
+        .bind(partner.id.to_string())
+        .bind(to_micros(created_at))
+        .bind(to_micros(expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        // The resource id is a prefix of the hash: enough to correlate, useless to an attacker.
+        let event = AuditEvent::new(
+            &context.for_tenant(partner.tenant_id),
+            "snap.token_issued",
+            Retention::Access,
+            ("snap_token", token_hash.chars().take(16).collect()),
+        )
+        .change(
+            "client_id",
+            serde_json::Value::Null,
+            partner.client_id.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The token with this hash.
+    pub async fn snap_token(&self, token_hash: &str) -> StoreResult<SnapToken> {
+        let row = sqlx::query(
+            "SELECT partner_id, created_at, expires_at, revoked_at FROM snap_tokens \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(SnapToken {
+            partner_id: parsed(&row, "partner_id")?,
+            created_at: time_at(&row, "created_at")?,
+            expires_at: time_at(&row, "expires_at")?,
+            revoked_at: optional_time_at(&row, "revoked_at")?,
+        })
+    }
+
+    /// Revokes every live token of a partner; returns how many.
+    pub async fn revoke_snap_tokens(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<u64> {
+        let partner = self.snap_partner_by_client_id(client_id).await?;
+        let mut tx = self.pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE snap_tokens SET revoked_at = $1 WHERE partner_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(partner.id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let event = AuditEvent::new(
+            &context.for_tenant(partner.tenant_id),
+            "snap.tokens_revoked",
+            Retention::Security,
+            ("snap_partner", partner.id.to_string()),
+        )
+        .change("revoked_tokens", serde_json::Value::Null, revoked.into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Reserves `reference` for `partner`. `Conflict` when the partner used it before.
+    pub async fn reserve_snap_reference(
+        &self,
+        partner: uuid::Uuid,
+        reference: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO snap_transfers (partner_id, partner_reference_no, transfer_id, created_at) \
+             VALUES ($1, $2, NULL, $3)",
+        )
+        .bind(partner.to_string())
+        .bind(reference)
+        .bind(to_micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    /// Links a reserved reference to the transfer it created, with an audit event.
+    pub async fn link_snap_reference(
+        &self,
+        partner: &SnapPartner,
+        reference: &str,
+        transfer: TransferId,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let linked = sqlx::query(
+            "UPDATE snap_transfers SET transfer_id = $1 \
+             WHERE partner_id = $2 AND partner_reference_no = $3 AND transfer_id IS NULL",
+        )
+        .bind(transfer.to_string())
+        .bind(partner.id.to_string())
+        .bind(reference)
+        .execute(&mut *tx)
+        .await?;
+        if linked.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let event = AuditEvent::new(
+            &context.for_tenant(partner.tenant_id),
+            "snap.transfer_linked",
+            Retention::Security,
+            ("transfer", transfer.to_string()),
+        )
+        .change(
+            "partner_reference_no",
+            serde_json::Value::Null,
+            reference.into(),
+        )
+        .change(
+            "client_id",
+            serde_json::Value::Null,
+            partner.client_id.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Frees a reservation whose transfer was refused (nothing was created, so the partner may
+    /// retry with the same reference).
+    pub async fn release_snap_reference(
+        &self,
+        partner: uuid::Uuid,
+        reference: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM snap_transfers \
+             WHERE partner_id = $1 AND partner_reference_no = $2 AND transfer_id IS NULL",
+        )
+        .bind(partner.to_string())
+        .bind(reference)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The transfer a partner's reference created.
+    pub async fn snap_reference(
+        &self,
+        partner: uuid::Uuid,
+        reference: &str,
+    ) -> StoreResult<SnapReference> {
+        let row = sqlx::query(
+            "SELECT transfer_id, created_at FROM snap_transfers \
+             WHERE partner_id = $1 AND partner_reference_no = $2",
+        )
+        .bind(partner.to_string())
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let transfer_id: Option<String> = row.try_get("transfer_id")?;
+        Ok(SnapReference {
+            transfer_id: transfer_id
+                .map(|id| {
+                    id.parse()
+                        .map_err(|_| StoreError::Corrupt("snap_transfers.transfer_id".to_owned()))
+                })
+                .transpose()?,
+            created_at: time_at(&row, "created_at")?,
+        })
+    }
+}
