@@ -323,7 +323,8 @@ impl figment::Provider for EnvStrings {
                 continue;
             };
             let key = key.to_ascii_lowercase();
-            if key.starts_with("test_") || key.is_empty() {
+            // BENTENG_CONFIG names the file (the CLI's --config), it is not a setting.
+            if key.starts_with("test_") || key.is_empty() || key == "config" {
                 continue;
             }
             let path: Vec<&str> = key.split("__").collect();

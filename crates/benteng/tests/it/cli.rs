@@ -140,3 +140,22 @@ async fn cli_refuses_bad_input_and_writes_nothing(backend: Backend) {
     .await;
     assert!(!ok && err.contains("between 1 and 3650"), "{err}");
 }
+
+/// The configuration file can be named by `--config` or `BENTENG_CONFIG`, and unknown keys in
+/// it are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_file_comes_from_the_flag_or_the_environment() {
+    let env = Environment::new(Backend::Sqlite).await;
+    let file = env.data_dir.path().join("benteng.toml");
+    std::fs::write(&file, "[payments]\nfee_bps = 75\n").unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, out, err) =
+        crate::harness::cli_with_env(&env, &[("BENTENG_CONFIG", path)], &["config"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("\"fee_bps\": 75"), "{out}");
+    let (ok, out, _) = cli(&env, &["--config", path, "config"]).await;
+    assert!(ok && out.contains("\"fee_bps\": 75"), "{out}");
+    std::fs::write(&file, "[payments]\nfee_bsp = 75\n").unwrap();
+    let (ok, _, err) = cli(&env, &["--config", path, "config"]).await;
+    assert!(!ok && err.contains("fee_bsp"), "{err}");
+}
