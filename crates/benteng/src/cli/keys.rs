@@ -38,6 +38,8 @@ pub enum KeysCommand {
 const DEK_PERIOD: Duration = Duration::days(365);
 const KEK_PERIOD: Duration = Duration::days(2 * 365);
 const TLS_PERIOD: Duration = Duration::days(365);
+/// OAuth client secrets (SNAP partners' client secrets): 6 months.
+const CLIENT_SECRET_PERIOD: Duration = Duration::days(182);
 const DUE_SOON: Duration = Duration::days(30);
 
 fn state(rotate_by: OffsetDateTime, now: OffsetDateTime) -> &'static str {
@@ -167,6 +169,21 @@ async fn status(services: &Services) -> anyhow::Result<()> {
             "tls", "-"
         ),
     }
+    for partner in services.store.snap_partners(None).await? {
+        if partner.revoked_at.is_none() {
+            row(
+                "client-secret",
+                &partner.client_id,
+                Some(partner.created_at),
+                CLIENT_SECRET_PERIOD,
+                format!("SNAP partner of tenant {}; sealed", partner.tenant_id),
+            );
+        }
+    }
+    println!(
+        "{:<14} {:<36} (not held yet: webhook signing keys arrive with webhooks; 90 days)",
+        "api-signing", "-"
+    );
     if let Some(unreadable) = usage.get("unreadable") {
         println!("WARNING: {unreadable} stored values are not in the sealed format");
     }

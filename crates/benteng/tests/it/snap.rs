@@ -683,9 +683,25 @@ async fn refusals_are_snap_answers_and_nothing_is_processed(backend: Backend) {
     assert_eq!(answer["responseCode"], "4017300");
     assert_eq!(answer["responseMessage"], "Unauthorized. [Signature]");
 
+    // The key registry lists the partner's client secret with its rotation date, never the
+    // secret itself.
+    let (ok, keys, _) = cli(env, &["keys", "status"]).await;
+    assert!(
+        ok && keys
+            .lines()
+            .any(|l| l.starts_with("client-secret") && l.contains("PARTNER-A")),
+        "{keys}"
+    );
+    assert!(!keys.contains(&partner.secret));
+
     // Revoking the partner ends its tokens at once.
     let (ok, _, stderr) = cli(env, &["snap", "partner", "revoke", "PARTNER-A"]).await;
     assert!(ok, "{stderr}");
+    let (_, keys, _) = cli(env, &["keys", "status"]).await;
+    assert!(
+        !keys.contains("PARTNER-A"),
+        "a revoked partner's secret is no longer held: {keys}"
+    );
     let call = Call::new(&partner, &token_a, BALANCE, "{}");
     expect(
         send(client, &base, BALANCE, "{}", &call.headers()).await,
