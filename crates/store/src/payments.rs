@@ -673,66 +673,6 @@ impl Store {
         Ok(())
     }
 
-    /// Opens a batch before its transfers are created (they refer to it).
-    pub async fn create_batch(
-        &self,
-        id: BatchId,
-        tenant: TenantId,
-        item_count: usize,
-        now: OffsetDateTime,
-        context: &AuditContext,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at) \
-             VALUES ($1, $2, $3, 0, $4)",
-        )
-        .bind(id.to_string())
-        .bind(tenant.to_string())
-        .bind(i64::try_from(item_count).unwrap_or(i64::MAX))
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await?;
-        let event = AuditEvent::new(
-            &context.for_tenant(tenant),
-            "batch.created",
-            Retention::Security,
-            ("batch", id.to_string()),
-        )
-        .change("items", serde_json::Value::Null, item_count.into());
-        crate::audit::record(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records every item's outcome: the transfer it created, or its errors as JSON text.
-    pub async fn finish_batch(
-        &self,
-        id: BatchId,
-        items: &[(Option<TransferId>, Option<String>)],
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let accepted = items.iter().filter(|(t, _)| t.is_some()).count();
-        sqlx::query("UPDATE batches SET accepted = $1 WHERE id = $2")
-            .bind(i64::try_from(accepted).unwrap_or(i64::MAX))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        for (index, (transfer, errors)) in items.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO batch_items (batch_id, idx, transfer_id, errors) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id.to_string())
-            .bind(i64::try_from(index).unwrap_or(i64::MAX))
-            .bind(transfer.map(|t| t.to_string()))
-            .bind(errors.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// A batch's items in order: (transfer, errors as JSON text).
     pub async fn batch(
         &self,
