@@ -811,30 +811,6 @@ pub(crate) async fn create_transfer_in(
     );
     crate::audit::record(conn, &initiated).await?;
 
-    let postings = transfer_postings(&quote)
-        .map_err(|e| TransferRefusal::Store(StoreError::Corrupt(e.to_string())))?;
-    for posting in &postings {
-        record(conn, posting, Phase::Pending, "transfer", Some(new.id)).await?;
-    }
-    let reserved = AuditEvent::new(
-        &context,
-        "ledger.reserved",
-        Retention::Security,
-        ("transfer", new.id.to_string()),
-    )
-    .change(
-        "source",
-        serde_json::Value::Null,
-        p.source.to_string().into(),
-    )
-    .change("fee", serde_json::Value::Null, p.fee.to_string().into())
-    .change(
-        "currency",
-        serde_json::Value::Null,
-        p.source.currency().code().into(),
-    );
-    crate::audit::record(conn, &reserved).await?;
-
     let mut record = TransferRecord {
         id: new.id,
         tenant_id: new.tenant_id,
@@ -884,6 +860,34 @@ pub(crate) async fn create_transfer_in(
         new.now,
     )
     .await?;
+    // The reservation comes last: it locks the tenant's balance row, and every statement after
+    // it would hold that lock (one tenant's transfers serialise on it) until the commit. A
+    // blocked transfer reserves nothing.
+    if new.decision.verdict != benteng_core::payments::compliance::Verdict::Block {
+        let postings = transfer_postings(&quote)
+            .map_err(|e| TransferRefusal::Store(StoreError::Corrupt(e.to_string())))?;
+        for posting in &postings {
+            crate::ledger::record(conn, posting, Phase::Pending, "transfer", Some(new.id)).await?;
+        }
+        let reserved = AuditEvent::new(
+            &context,
+            "ledger.reserved",
+            Retention::Security,
+            ("transfer", new.id.to_string()),
+        )
+        .change(
+            "source",
+            serde_json::Value::Null,
+            p.source.to_string().into(),
+        )
+        .change("fee", serde_json::Value::Null, p.fee.to_string().into())
+        .change(
+            "currency",
+            serde_json::Value::Null,
+            p.source.currency().code().into(),
+        );
+        crate::audit::record(conn, &reserved).await?;
+    }
     Ok(record)
 }
 
