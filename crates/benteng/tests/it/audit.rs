@@ -184,8 +184,10 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
         Backend::Sqlite => "DROP TRIGGER audit_events_immutable",
     };
     conn.execute(sqlx::AssertSqlSafe(disable)).await.unwrap();
-    let victim: (String,) = sqlx::query_as(
-        "SELECT event_id FROM audit_chain WHERE retention = 'security' AND position = 3",
+    // The first sealed event that mentions EUR (the funding), wherever the sealer put it.
+    let victim: (String, i64) = sqlx::query_as(
+        "SELECT c.event_id, c.position FROM audit_chain c JOIN audit_events e ON e.id = c.event_id \
+         WHERE c.retention = 'security' AND e.document LIKE '%EUR%' ORDER BY c.position LIMIT 1",
     )
     .fetch_one(&mut conn)
     .await
@@ -198,7 +200,7 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
     let (ok, out, _) = cli(app.environment(), &["audit", "verify"]).await;
     assert!(!ok, "verify must fail: {out}");
     assert!(
-        out.contains(&victim.0) && out.contains("position 3"),
+        out.contains(&victim.0) && out.contains(&format!("position {}", victim.1)),
         "{out}"
     );
 
@@ -208,7 +210,7 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
     app.services.store.seal_audit().await.unwrap();
     let mut conn = app.raw_sql().await;
     conn.execute(sqlx::AssertSqlSafe(disable)).await.unwrap();
-    sqlx::query("UPDATE audit_events SET tenant_id = NULL WHERE id = (SELECT event_id FROM audit_chain WHERE retention = 'security' AND position = 2)")
+    sqlx::query("UPDATE audit_events SET tenant_id = NULL WHERE id = (SELECT c.event_id FROM audit_chain c JOIN audit_events e ON e.id = c.event_id WHERE c.retention = 'security' AND c.position = 2 AND e.tenant_id IS NOT NULL)")
         .execute(&mut conn)
         .await
         .unwrap();
