@@ -12,7 +12,7 @@ use benteng_core::ids::TenantId;
 use futures::TryStreamExt;
 use sqlx::{AnyConnection, Row};
 
-use crate::rows::{now_micros, to_micros};
+use crate::rows::{insert_rows, now_micros, to_micros};
 use crate::{Backend, Store, StoreError, StoreResult};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -20,26 +20,38 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 const PG_SEAL_LOCK: i64 = 0x0062_656e_7465_6e68;
 /// Events sealed per class in one pass.
 const SEAL_BATCH: i64 = 5_000;
+/// Chain rows per INSERT: one round trip each, well under both backends' parameter limits.
+const SEAL_ROWS_PER_STATEMENT: usize = 500;
 
 /// Appends an event; call it with the transaction of the change it records.
 pub(crate) async fn record(conn: &mut AnyConnection, event: &AuditEvent) -> StoreResult<()> {
-    let occurred = to_micros(event.timestamp);
-    let expires = to_micros(event.timestamp + event.retention.keep_for());
-    let document = String::from_utf8(event.canonical())
-        .map_err(|_| StoreError::Corrupt("audit document is not UTF-8".to_owned()))?;
-    sqlx::query(
+    record_all(conn, std::slice::from_ref(event)).await
+}
+
+/// Appends several events in one statement (one round trip), in the transaction of the change.
+pub(crate) async fn record_all(conn: &mut AnyConnection, events: &[AuditEvent]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::query(insert_rows(
         "INSERT INTO audit_events (id, occurred_at, event_type, retention, tenant_id, document, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(event.id.to_string())
-    .bind(occurred)
-    .bind(&event.event_type)
-    .bind(event.retention.as_str())
-    .bind(event.context.tenant_id.map(|t| t.to_string()))
-    .bind(document)
-    .bind(expires)
-    .execute(&mut *conn)
-    .await?;
+         expires_at) VALUES",
+        events.len(),
+        7,
+    ));
+    for event in events {
+        let document = String::from_utf8(event.canonical())
+            .map_err(|_| StoreError::Corrupt("audit document is not UTF-8".to_owned()))?;
+        query = query
+            .bind(event.id.to_string())
+            .bind(to_micros(event.timestamp))
+            .bind(event.event_type.clone())
+            .bind(event.retention.as_str())
+            .bind(event.context.tenant_id.map(|t| t.to_string()))
+            .bind(document)
+            .bind(to_micros(event.timestamp + event.retention.keep_for()));
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -147,26 +159,38 @@ impl Store {
             .bind(SEAL_BATCH)
             .fetch_all(&mut *tx)
             .await?;
+            let mut links = Vec::with_capacity(pending.len());
             for row in &pending {
                 let id: String = row.try_get("id")?;
                 let document: String = row.try_get("document")?;
                 let hash = chain_hash(&prev, &document);
                 position += 1;
-                sqlx::query(
-                    "INSERT INTO audit_chain (retention, position, event_id, prev_hash, hash, \
-                     sealed_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(retention.as_str())
-                .bind(position)
-                .bind(&id)
-                .bind(&prev)
-                .bind(&hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                prev = hash;
-                sealed += 1;
+                links.push((
+                    position,
+                    id,
+                    std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                ));
             }
+            for chunk in links.chunks(SEAL_ROWS_PER_STATEMENT) {
+                let mut query = sqlx::query(insert_rows(
+                    "INSERT INTO audit_chain (retention, position, event_id, prev_hash, hash, \
+                     sealed_at) VALUES",
+                    chunk.len(),
+                    6,
+                ));
+                for (position, id, prev_hash, hash) in chunk {
+                    query = query
+                        .bind(retention.as_str())
+                        .bind(*position)
+                        .bind(id.as_str())
+                        .bind(prev_hash.as_str())
+                        .bind(hash.as_str())
+                        .bind(now);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            sealed += links.len();
         }
         tx.commit().await?;
         Ok(sealed)

@@ -1,7 +1,7 @@
 //! Request protection in the database: idempotency records and daily volume counters, written
 //! in the same transaction as the transfers they guard.
 //!
-//! The idempotency row is inserted *first* in the transaction. Its primary key (tenant, key)
+//! The idempotency row is claimed *first* in the transaction. Its primary key (tenant, key)
 //! makes a concurrent duplicate (another instance that missed the Redis lock, e.g. after a Redis
 //! restart) wait for the first transaction and then fail, so the database alone guarantees one
 //! transfer per key whatever the shared state did. The response is rendered inside the
@@ -182,15 +182,18 @@ impl Store {
         if let Some(idempotency) = idempotency {
             claim_key(&mut tx, idempotency).await?;
         }
-        let record = create_transfer_in(&mut tx, new).await?;
-        if let Some(volume) = volume {
-            charge_volume(&mut tx, new.tenant_id, new.now, volume).await?;
-        }
+        let (record, unreserved) = create_transfer_in(&mut tx, new).await?;
         let response = render(&record);
         if let Some(idempotency) = idempotency {
             store_response(&mut tx, idempotency, &response).await?;
         }
+        // The tenant's hot rows last: its daily count, then its balance, held until the commit.
+        if let Some(volume) = volume {
+            charge_volume(&mut tx, new.tenant_id, new.now, volume).await?;
+        }
+        let postings = unreserved.reserve(&mut tx, &self.known_accounts).await?;
         tx.commit().await?;
+        self.known_accounts.remember(&postings);
         Ok((record, response))
     }
 
@@ -226,23 +229,28 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let mut outcomes: BatchOutcome = Vec::with_capacity(items.len());
+        let mut reserved = Vec::new();
         for item in items {
             match item {
                 BatchItem::Rejected(errors) => outcomes.push((None, Some(errors.clone()))),
                 BatchItem::Ready(new, volume) => {
                     let mut savepoint = (*tx).begin().await?;
                     let created = async {
-                        let record = create_transfer_in(&mut savepoint, new).await?;
+                        let (record, unreserved) = create_transfer_in(&mut savepoint, new).await?;
                         if let Some(volume) = volume {
                             charge_volume(&mut savepoint, new.tenant_id, new.now, *volume).await?;
                         }
-                        Ok::<_, ProtectedRefusal>(record)
+                        let postings = unreserved
+                            .reserve(&mut savepoint, &self.known_accounts)
+                            .await?;
+                        Ok::<_, ProtectedRefusal>((record, postings))
                     }
                     .await;
                     match created {
-                        Ok(record) => {
+                        Ok((record, postings)) => {
                             savepoint.commit().await?;
                             outcomes.push((Some(record.id), None));
+                            reserved.extend(postings);
                         }
                         Err(ProtectedRefusal::Transfer(TransferRefusal::Store(error))) => {
                             // The database is failing: the whole batch goes, nothing half-way.
@@ -278,28 +286,26 @@ impl Store {
             store_response(&mut tx, idempotency, &response).await?;
         }
         tx.commit().await?;
+        self.known_accounts.remember(&reserved);
         Ok((outcomes, response))
     }
 }
 
-/// Inserts the key's row (an expired one is replaced); `KeyTaken` when a live one exists.
+/// Inserts the key's row, replacing an expired one, in one statement; `KeyTaken` when a live one
+/// exists (on PostgreSQL a concurrent claim of the same key waits here for the first to end).
 async fn claim_key(
     conn: &mut AnyConnection,
     idempotency: &NewIdempotency,
 ) -> Result<(), ProtectedRefusal> {
     let now = to_micros(idempotency.now);
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3",
-    )
-    .bind(idempotency.tenant_id.to_string())
-    .bind(&idempotency.key)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let inserted = sqlx::query(
+    let claimed = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, \
          response_headers, response_body, created_at, expires_at) \
-         VALUES ($1, $2, $3, 0, '[]', '', $4, $5)",
+         VALUES ($1, $2, $3, 0, '[]', '', $4, $5) \
+         ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+         response_status = 0, response_headers = '[]', response_body = '', \
+         created_at = excluded.created_at, expires_at = excluded.expires_at \
+         WHERE idempotency_keys.expires_at <= $4",
     )
     .bind(idempotency.tenant_id.to_string())
     .bind(&idempotency.key)
@@ -307,13 +313,11 @@ async fn claim_key(
     .bind(now)
     .bind(to_micros(idempotency.expires_at))
     .execute(&mut *conn)
-    .await;
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ProtectedRefusal::KeyTaken)
-        }
-        Err(other) => Err(other.into()),
+    .await?;
+    if claimed.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ProtectedRefusal::KeyTaken)
     }
 }
 
@@ -336,7 +340,8 @@ async fn store_response(
     Ok(())
 }
 
-/// Adds the charge to the tenant's count for the day only if it stays within the cap.
+/// Adds the charge to the tenant's count for the day only if it stays within the cap, in one
+/// statement; reads the count only to explain a refusal.
 async fn charge_volume(
     conn: &mut AnyConnection,
     tenant: TenantId,
@@ -344,36 +349,33 @@ async fn charge_volume(
     charge: VolumeCharge,
 ) -> Result<(), ProtectedRefusal> {
     let day = to_micros(at).div_euclid(MICROS_PER_DAY);
-    sqlx::query(
-        "INSERT INTO daily_volumes (tenant_id, day, usd_cents) VALUES ($1, $2, 0) \
-         ON CONFLICT (tenant_id, day) DO NOTHING",
-    )
-    .bind(tenant.to_string())
-    .bind(day)
-    .execute(&mut *conn)
-    .await?;
-    let charged = sqlx::query(
-        "UPDATE daily_volumes SET usd_cents = usd_cents + $1 \
-         WHERE tenant_id = $2 AND day = $3 AND usd_cents + $1 <= $4",
-    )
-    .bind(charge.usd_cents)
-    .bind(tenant.to_string())
-    .bind(day)
-    .bind(charge.cap_cents)
-    .execute(&mut *conn)
-    .await?;
-    if charged.rows_affected() == 1 {
-        return Ok(());
+    if charge.usd_cents <= charge.cap_cents {
+        let charged = sqlx::query(
+            "INSERT INTO daily_volumes (tenant_id, day, usd_cents) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, day) DO UPDATE \
+             SET usd_cents = daily_volumes.usd_cents + excluded.usd_cents \
+             WHERE daily_volumes.usd_cents + excluded.usd_cents <= $4",
+        )
+        .bind(tenant.to_string())
+        .bind(day)
+        .bind(charge.usd_cents)
+        .bind(charge.cap_cents)
+        .execute(&mut *conn)
+        .await?;
+        if charged.rows_affected() == 1 {
+            return Ok(());
+        }
     }
-    let used: i64 =
+    let used: Option<i64> =
         sqlx::query("SELECT usd_cents FROM daily_volumes WHERE tenant_id = $1 AND day = $2")
             .bind(tenant.to_string())
             .bind(day)
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?
-            .try_get("usd_cents")?;
+            .map(|row| row.try_get("usd_cents"))
+            .transpose()?;
     Err(ProtectedRefusal::VolumeCap {
-        used_cents: used,
+        used_cents: used.unwrap_or(0),
         cap_cents: charge.cap_cents,
     })
 }

@@ -7,9 +7,12 @@ use benteng_core::currency::Currency;
 use benteng_core::ids::{LedgerTransferId, TenantId, TransferId};
 use benteng_core::money::Money;
 use benteng_core::payments::ledger::{Account, Posting, funding};
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
 use sqlx::{AnyConnection, Row};
 
-use crate::rows::{now_micros, parsed};
+use crate::rows::{insert_rows, now_micros, parsed};
 use crate::{Store, StoreError, StoreResult};
 
 /// Why a movement was refused.
@@ -52,83 +55,159 @@ pub struct Violation {
     pub row: String,
 }
 
-async fn ensure_account(conn: &mut AnyConnection, account: &Account) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO ledger_accounts (code, tenant_id, currency, no_overdraft, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING",
-    )
-    .bind(account.to_string())
-    .bind(account.tenant().map(|t| t.to_string()))
-    .bind(account.currency().code())
-    .bind(i64::from(account.debits_must_not_exceed_credits()))
-    .bind(now_micros())
-    .execute(&mut *conn)
-    .await?;
+/// Ledger accounts known to exist in committed state, so a busy tenant's transfers do not upsert
+/// the same accounts again and again. Accounts are never deleted, so an entry never goes stale;
+/// callers add accounts only after the transaction that created them committed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KnownAccounts(Arc<RwLock<HashSet<Account>>>);
+
+impl KnownAccounts {
+    /// Bounds the memory a long-lived process spends on the cache; past it, it starts over.
+    const CAPACITY: usize = 100_000;
+
+    fn contains(&self, account: &Account) -> bool {
+        self.0.read().is_ok_and(|known| known.contains(account))
+    }
+
+    /// Remembers the accounts of committed postings.
+    pub(crate) fn remember(&self, postings: &[Posting]) {
+        if let Ok(mut known) = self.0.write() {
+            if known.len() >= Self::CAPACITY {
+                known.clear();
+            }
+            known.extend(postings.iter().flat_map(|p| [p.debit, p.credit]));
+        }
+    }
+}
+
+/// Creates the accounts of `postings` that are not known to exist, in one statement.
+async fn ensure_accounts(
+    conn: &mut AnyConnection,
+    known: &KnownAccounts,
+    postings: &[Posting],
+) -> StoreResult<()> {
+    let mut missing: Vec<Account> = postings
+        .iter()
+        .flat_map(|p| [p.debit, p.credit])
+        .filter(|a| !known.contains(a))
+        .collect();
+    missing.sort_by_key(|a| a.to_string());
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let sql = insert_rows(
+        "INSERT INTO ledger_accounts (code, tenant_id, currency, no_overdraft, created_at) VALUES",
+        missing.len(),
+        5,
+    );
+    let sql = sqlx::AssertSqlSafe(format!("{} ON CONFLICT (code) DO NOTHING", sql.0));
+    let now = now_micros();
+    let mut query = sqlx::query(sql);
+    for account in &missing {
+        query = query
+            .bind(account.to_string())
+            .bind(account.tenant().map(|t| t.to_string()))
+            .bind(account.currency().code())
+            .bind(i64::from(account.debits_must_not_exceed_credits()))
+            .bind(now);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
-/// Records a posting, pending (funds reserved) or posted at once.
+/// The net change postings make to each account that keeps a running balance (a tenant's: it
+/// may never go negative). Platform accounts keep none: their balances are sums of postings,
+/// and a running total would make every transfer of every tenant wait for one hot row.
+fn balance_changes(postings: &[Posting]) -> Vec<(Account, i64, i64)> {
+    let mut changes: Vec<(Account, i64, i64)> = Vec::new();
+    let mut add = |account: Account, debit: i64, credit: i64| {
+        if !account.debits_must_not_exceed_credits() {
+            return;
+        }
+        match changes.iter_mut().find(|(a, _, _)| *a == account) {
+            Some((_, d, c)) => {
+                *d += debit;
+                *c += credit;
+            }
+            None => changes.push((account, debit, credit)),
+        }
+    };
+    for posting in postings {
+        let amount = posting.amount.amount_minor();
+        add(posting.debit, amount, 0);
+        add(posting.credit, 0, amount);
+    }
+    changes
+}
+
+/// Records postings, pending (funds reserved) or posted at once: one statement for the
+/// postings, then one conditional update per tenant account. The updates come last because
+/// they lock the tenant's balance row until the commit.
 pub(crate) async fn record(
     conn: &mut AnyConnection,
-    posting: &Posting,
+    known: &KnownAccounts,
+    postings: &[Posting],
     phase: Phase,
     kind: &str,
     transfer: Option<TransferId>,
-) -> Result<LedgerTransferId, LedgerError> {
-    ensure_account(conn, &posting.debit).await?;
-    ensure_account(conn, &posting.credit).await?;
-    let amount = posting.amount.amount_minor();
-    let (debit_sql, credit_sql, state) = match phase {
-        Phase::Pending => (
-            "UPDATE ledger_accounts SET debits_pending = debits_pending + $1 \
-             WHERE code = $2 AND no_overdraft = 1 \
-             AND credits_posted - debits_posted - debits_pending >= $1",
-            "UPDATE ledger_accounts SET credits_pending = credits_pending + $1 \
-             WHERE code = $2 AND no_overdraft = 1",
-            "pending",
-        ),
-        Phase::Posted => (
-            "UPDATE ledger_accounts SET debits_posted = debits_posted + $1 \
-             WHERE code = $2 AND no_overdraft = 1 \
-             AND credits_posted - debits_posted - debits_pending >= $1",
-            "UPDATE ledger_accounts SET credits_posted = credits_posted + $1 \
-             WHERE code = $2 AND no_overdraft = 1",
-            "posted",
-        ),
-    };
-    let debited = sqlx::query(debit_sql)
-        .bind(amount)
-        .bind(posting.debit.to_string())
-        .execute(&mut *conn)
-        .await?;
-    if posting.debit.debits_must_not_exceed_credits() && debited.rows_affected() != 1 {
-        return Err(LedgerError::InsufficientFunds);
+) -> Result<Vec<LedgerTransferId>, LedgerError> {
+    if postings.is_empty() {
+        return Ok(Vec::new());
     }
-    sqlx::query(credit_sql)
-        .bind(amount)
-        .bind(posting.credit.to_string())
-        .execute(&mut *conn)
-        .await?;
-    let id = LedgerTransferId::new();
+    ensure_accounts(conn, known, postings).await?;
+    let (state, resolved_at) = match phase {
+        Phase::Pending => ("pending", None),
+        Phase::Posted => ("posted", Some(now_micros())),
+    };
     let now = now_micros();
-    sqlx::query(
+    let ids: Vec<LedgerTransferId> = postings.iter().map(|_| LedgerTransferId::new()).collect();
+    let mut query = sqlx::query(insert_rows(
         "INSERT INTO ledger_transfers (id, debit_account, credit_account, currency, amount, \
-         state, kind, transfer_id, created_at, resolved_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id.to_string())
-    .bind(posting.debit.to_string())
-    .bind(posting.credit.to_string())
-    .bind(posting.amount.currency().code())
-    .bind(amount)
-    .bind(state)
-    .bind(kind)
-    .bind(transfer.map(|t| t.to_string()))
-    .bind(now)
-    .bind((phase == Phase::Posted).then_some(now))
-    .execute(&mut *conn)
-    .await?;
-    Ok(id)
+         state, kind, transfer_id, created_at, resolved_at) VALUES",
+        postings.len(),
+        10,
+    ));
+    for (id, posting) in ids.iter().zip(postings) {
+        query = query
+            .bind(id.to_string())
+            .bind(posting.debit.to_string())
+            .bind(posting.credit.to_string())
+            .bind(posting.amount.currency().code())
+            .bind(posting.amount.amount_minor())
+            .bind(state)
+            .bind(kind.to_owned())
+            .bind(transfer.map(|t| t.to_string()))
+            .bind(now)
+            .bind(resolved_at);
+    }
+    query.execute(&mut *conn).await?;
+    let update = match phase {
+        Phase::Pending => {
+            "UPDATE ledger_accounts SET debits_pending = debits_pending + $1, \
+             credits_pending = credits_pending + $2 \
+             WHERE code = $3 AND no_overdraft = 1 \
+             AND credits_posted - debits_posted - debits_pending >= $1"
+        }
+        Phase::Posted => {
+            "UPDATE ledger_accounts SET debits_posted = debits_posted + $1, \
+             credits_posted = credits_posted + $2 \
+             WHERE code = $3 AND no_overdraft = 1 \
+             AND credits_posted - debits_posted - debits_pending >= $1"
+        }
+    };
+    for (account, debit, credit) in balance_changes(postings) {
+        let updated = sqlx::query(update)
+            .bind(debit)
+            .bind(credit)
+            .bind(account.to_string())
+            .execute(&mut *conn)
+            .await?;
+        if updated.rows_affected() != 1 {
+            return Err(LedgerError::InsufficientFunds);
+        }
+    }
+    Ok(ids)
 }
 
 /// How the pending postings of a transfer end.
@@ -145,52 +224,52 @@ pub(crate) async fn resolve(
     resolution: Resolution,
 ) -> StoreResult<()> {
     let pending = sqlx::query(
-        "SELECT id, debit_account, credit_account, amount FROM ledger_transfers \
+        "SELECT debit_account, credit_account, amount FROM ledger_transfers \
          WHERE transfer_id = $1 AND state = 'pending'",
     )
     .bind(transfer.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let (debit_sql, credit_sql, state) = match resolution {
+    let (update, state) = match resolution {
         Resolution::Post => (
             "UPDATE ledger_accounts SET debits_pending = debits_pending - $1, \
-             debits_posted = debits_posted + $1 WHERE code = $2 AND no_overdraft = 1",
-            "UPDATE ledger_accounts SET credits_pending = credits_pending - $1, \
-             credits_posted = credits_posted + $1 WHERE code = $2 AND no_overdraft = 1",
+             debits_posted = debits_posted + $1, credits_pending = credits_pending - $2, \
+             credits_posted = credits_posted + $2 WHERE code = $3 AND no_overdraft = 1",
             "posted",
         ),
         Resolution::Void => (
-            "UPDATE ledger_accounts SET debits_pending = debits_pending - $1 \
-             WHERE code = $2 AND no_overdraft = 1",
-            "UPDATE ledger_accounts SET credits_pending = credits_pending - $1 \
-             WHERE code = $2 AND no_overdraft = 1",
+            "UPDATE ledger_accounts SET debits_pending = debits_pending - $1, \
+             credits_pending = credits_pending - $2 WHERE code = $3 AND no_overdraft = 1",
             "voided",
         ),
     };
+    let mut postings = Vec::with_capacity(pending.len());
     for row in &pending {
-        let id: String = row.try_get("id")?;
-        let amount: i64 = row.try_get("amount")?;
-        let debit: String = row.try_get("debit_account")?;
-        let credit: String = row.try_get("credit_account")?;
-        sqlx::query(debit_sql)
-            .bind(amount)
+        let account = |column: &str| -> StoreResult<Account> { parsed(row, column) };
+        let debit = account("debit_account")?;
+        let amount = Money::from_minor(row.try_get("amount")?, debit.currency());
+        postings.push(Posting {
+            debit,
+            credit: account("credit_account")?,
+            amount,
+        });
+    }
+    sqlx::query(
+        "UPDATE ledger_transfers SET state = $1, resolved_at = $2 \
+         WHERE transfer_id = $3 AND state = 'pending'",
+    )
+    .bind(state)
+    .bind(now_micros())
+    .bind(transfer.to_string())
+    .execute(&mut *conn)
+    .await?;
+    for (account, debit, credit) in balance_changes(&postings) {
+        sqlx::query(update)
             .bind(debit)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query(credit_sql)
-            .bind(amount)
             .bind(credit)
+            .bind(account.to_string())
             .execute(&mut *conn)
             .await?;
-        sqlx::query(
-            "UPDATE ledger_transfers SET state = $1, resolved_at = $2 \
-             WHERE id = $3 AND state = 'pending'",
-        )
-        .bind(state)
-        .bind(now_micros())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
     }
     Ok(())
 }
@@ -205,8 +284,21 @@ impl Store {
     ) -> Result<LedgerTransferId, LedgerError> {
         let posting =
             funding(tenant, amount).map_err(|e| LedgerError::InvalidPosting(e.to_string()))?;
+        let postings = [posting];
         let mut tx = self.pool.begin().await?;
-        let id = record(&mut tx, &posting, Phase::Posted, "funding", None).await?;
+        let ids = record(
+            &mut tx,
+            &self.known_accounts,
+            &postings,
+            Phase::Posted,
+            "funding",
+            None,
+        )
+        .await?;
+        let id = ids
+            .first()
+            .copied()
+            .ok_or_else(|| LedgerError::InvalidPosting("no posting".to_owned()))?;
         let event = AuditEvent::new(
             &context.for_tenant(tenant),
             "ledger.funded",
@@ -221,6 +313,7 @@ impl Store {
         );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
+        self.known_accounts.remember(&postings);
         Ok(id)
     }
 

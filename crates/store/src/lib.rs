@@ -121,6 +121,7 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    known_accounts: ledger::KnownAccounts,
 }
 
 impl std::fmt::Debug for Store {
@@ -167,7 +168,11 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            known_accounts: ledger::KnownAccounts::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -6,8 +6,8 @@ use benteng_core::country::CountryCode;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, QuoteId, RecipientId, TenantId, TransferId};
 use benteng_core::money::{Money, Rate};
-use benteng_core::payments::compliance::ComplianceDecision;
-use benteng_core::payments::ledger::{return_postings, transfer_postings};
+use benteng_core::payments::compliance::{ComplianceDecision, Verdict};
+use benteng_core::payments::ledger::{Posting, return_postings, transfer_postings};
 use benteng_core::payments::quote::{FixedSide, Pricing, Quote};
 use benteng_core::payments::recipient::{Address, RecipientKind};
 use benteng_core::payments::transfer::TransferStatus;
@@ -16,8 +16,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::ledger::{LedgerError, Phase, Resolution, record, resolve};
-use crate::rows::{parsed, time_at, to_micros};
+use crate::ledger::{KnownAccounts, LedgerError, Phase, Resolution, record, resolve};
+use crate::rows::{insert_rows, parsed, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
 /// A recipient as stored: Tier 1 fields arrive here already sealed (encrypted) and leave sealed.
@@ -270,6 +270,29 @@ async fn insert_event(
     Ok(())
 }
 
+/// The audit event of a status change.
+fn status_changed(
+    context: &AuditContext,
+    transfer: TransferId,
+    from: TransferStatus,
+    to: TransferStatus,
+    cause: &str,
+    compliance: Option<serde_json::Value>,
+) -> AuditEvent {
+    let event = AuditEvent::new(
+        context,
+        "transfer.status_changed",
+        Retention::Security,
+        ("transfer", transfer.to_string()),
+    )
+    .change("status", from.as_str().into(), to.as_str().into())
+    .change("cause", serde_json::Value::Null, cause.into());
+    match compliance {
+        Some(compliance) => event.with_compliance(compliance),
+        None => event,
+    }
+}
+
 /// Moves a transfer one step, with its history row and ledger effects; refuses a move the
 /// state machine forbids or one that another writer made first.
 async fn move_transfer(
@@ -299,21 +322,14 @@ async fn move_transfer(
     }
     insert_event(conn, transfer.id, Some(transfer.status), to, cause, at).await?;
     let context = context.for_tenant(transfer.tenant_id);
-    let mut event = AuditEvent::new(
+    let event = status_changed(
         &context,
-        "transfer.status_changed",
-        Retention::Security,
-        ("transfer", transfer.id.to_string()),
-    )
-    .change(
-        "status",
-        transfer.status.as_str().into(),
-        to.as_str().into(),
-    )
-    .change("cause", serde_json::Value::Null, cause.into());
-    if let Some(compliance) = compliance {
-        event = event.with_compliance(compliance);
-    }
+        transfer.id,
+        transfer.status,
+        to,
+        cause,
+        compliance,
+    );
     crate::audit::record(conn, &event).await?;
     let ledger = match to {
         TransferStatus::Completed => Some((Resolution::Post, "ledger.posted")),
@@ -529,8 +545,10 @@ impl Store {
         new: &NewTransfer,
     ) -> Result<TransferRecord, TransferRefusal> {
         let mut tx = self.pool.begin().await?;
-        let record = create_transfer_in(&mut tx, new).await?;
+        let (record, unreserved) = create_transfer_in(&mut tx, new).await?;
+        let postings = unreserved.reserve(&mut tx, &self.known_accounts).await?;
         tx.commit().await?;
+        self.known_accounts.remember(&postings);
         Ok(record)
     }
 
@@ -660,14 +678,19 @@ impl Store {
                 transfer.source.to_string().into(),
             );
             crate::audit::record(&mut tx, &event).await?;
-            for posting in &postings {
-                record(&mut tx, posting, Phase::Posted, "return", Some(transfer.id))
-                    .await
-                    .map_err(|e| match e {
-                        LedgerError::Store(e) => e,
-                        other => StoreError::Corrupt(other.to_string()),
-                    })?;
-            }
+            record(
+                &mut tx,
+                &self.known_accounts,
+                &postings,
+                Phase::Posted,
+                "return",
+                Some(transfer.id),
+            )
+            .await
+            .map_err(|e| match e {
+                LedgerError::Store(e) => e,
+                other => StoreError::Corrupt(other.to_string()),
+            })?;
         }
         tx.commit().await?;
         Ok(())
@@ -708,34 +731,46 @@ impl Store {
     }
 }
 
+/// A transfer written but for its money. The caller reserves the funds last, just before the
+/// commit: the reservation locks the tenant's balance row, and every statement after it would
+/// hold that lock (one tenant's transfers serialise on it).
+#[must_use = "a transfer's funds must be reserved in its own transaction"]
+pub(crate) struct Unreserved {
+    transfer: TransferId,
+    /// Empty for a blocked transfer: it reserves nothing.
+    postings: Vec<Posting>,
+}
+
+impl Unreserved {
+    /// Reserves the funds; returns the postings, whose accounts the caller remembers once the
+    /// transaction committed.
+    pub(crate) async fn reserve(
+        self,
+        conn: &mut AnyConnection,
+        known: &KnownAccounts,
+    ) -> Result<Vec<Posting>, TransferRefusal> {
+        record(
+            conn,
+            known,
+            &self.postings,
+            Phase::Pending,
+            "transfer",
+            Some(self.transfer),
+        )
+        .await?;
+        Ok(self.postings)
+    }
+}
+
+/// Writes a transfer in few statements (each is a round trip, and a busy tenant's transfers
+/// queue behind one another's): takes the quote, inserts the transfer in its decided status with
+/// its history, audit events and screenings. Refusals come before anything lasting is written;
+/// the caller's transaction rolls back whatever a refusal leaves.
 pub(crate) async fn create_transfer_in(
     conn: &mut AnyConnection,
     new: &NewTransfer,
-) -> Result<TransferRecord, TransferRefusal> {
-    let quote = sqlx::query(concat!(
-        "SELECT ",
-        quote_columns!(),
-        " FROM quotes WHERE id = $1 AND tenant_id = $2"
-    ))
-    .bind(new.quote_id.to_string())
-    .bind(new.tenant_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(TransferRefusal::QuoteNotFound)?;
-    let quote = quote_from_row(&quote)?;
-    let recipient_exists =
-        sqlx::query("SELECT id FROM recipients WHERE id = $1 AND tenant_id = $2")
-            .bind(new.recipient_id.to_string())
-            .bind(new.tenant_id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_some();
-    if !recipient_exists {
-        return Err(TransferRefusal::RecipientNotFound);
-    }
-    if quote.used_by.is_some() {
-        return Err(TransferRefusal::QuoteUsed);
-    }
+) -> Result<(TransferRecord, Unreserved), TransferRefusal> {
+    let quote = take_quote(conn, new).await?;
     if quote.is_expired(new.now) {
         return Err(TransferRefusal::QuoteExpired);
     }
@@ -744,22 +779,16 @@ pub(crate) async fn create_transfer_in(
             quote.pricing.fixed.as_str(),
         ));
     }
-    let used = sqlx::query("UPDATE quotes SET used_by = $1 WHERE id = $2 AND used_by IS NULL")
-        .bind(new.id.to_string())
-        .bind(quote.id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    if used.rows_affected() != 1 {
-        return Err(TransferRefusal::QuoteUsed);
-    }
-
     let now = to_micros(new.now);
     let p = &quote.pricing;
-    sqlx::query(
+    let status = new.decision.next_status();
+    // Inserted through the recipient row, so a recipient of another tenant inserts nothing.
+    let inserted = sqlx::query(
         "INSERT INTO transfers (id, tenant_id, quote_id, recipient_id, batch_id, source_currency, \
          source_amount, target_currency, target_amount, fee_amount, reference, status, risk_score, \
          rail, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15 \
+         FROM recipients WHERE id = $4 AND tenant_id = $2",
     )
     .bind(new.id.to_string())
     .bind(new.tenant_id.to_string())
@@ -772,27 +801,127 @@ pub(crate) async fn create_transfer_in(
     .bind(p.target.amount_minor())
     .bind(p.fee.amount_minor())
     .bind(&new.reference)
-    .bind(TransferStatus::Initiated.as_str())
+    .bind(status.as_str())
     .bind(i64::from(new.decision.risk_score))
     .bind(&new.rail)
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    insert_event(
+    if inserted.rows_affected() != 1 {
+        return Err(TransferRefusal::RecipientNotFound);
+    }
+
+    let decided = decision_cause(&new.decision);
+    let history = [
+        (None, TransferStatus::Initiated, "created"),
+        (
+            Some(TransferStatus::Initiated),
+            TransferStatus::Screening,
+            "compliance check started",
+        ),
+        (Some(TransferStatus::Screening), status, decided.as_str()),
+    ];
+    let mut query = sqlx::query(insert_rows(
+        "INSERT INTO transfer_events (transfer_id, seq, from_status, to_status, cause, at) VALUES",
+        history.len(),
+        6,
+    ));
+    for (seq, (from, to, cause)) in (1_i64..).zip(history) {
+        query = query
+            .bind(new.id.to_string())
+            .bind(seq)
+            .bind(from.map(|s| s.as_str()))
+            .bind(to.as_str())
+            .bind(cause)
+            .bind(now);
+    }
+    query.execute(&mut *conn).await?;
+
+    let context = new.context.for_tenant(new.tenant_id);
+    let postings = match new.decision.verdict {
+        Verdict::Block => Vec::new(),
+        Verdict::Approve | Verdict::Review => transfer_postings(&quote)
+            .map_err(|e| TransferRefusal::Store(StoreError::Corrupt(e.to_string())))?,
+    };
+    crate::audit::record_all(
         conn,
-        new.id,
-        None,
-        TransferStatus::Initiated,
-        "created",
-        now,
+        &transfer_audit(new, &quote, &context, &decided, &postings),
     )
     .await?;
-    let context = new.context.for_tenant(new.tenant_id);
+    crate::screening::insert_transfer_screenings(
+        conn,
+        &new.decision.screenings,
+        new.id,
+        new.tenant_id,
+        new.recipient_id,
+        new.now,
+    )
+    .await?;
+
+    let record = TransferRecord {
+        id: new.id,
+        tenant_id: new.tenant_id,
+        quote_id: quote.id,
+        recipient_id: new.recipient_id,
+        batch_id: new.batch_id,
+        source: p.source,
+        target: p.target,
+        fee: p.fee,
+        reference: new.reference.clone(),
+        status,
+        risk_score: new.decision.risk_score,
+        rail: new.rail.clone(),
+        created_at: new.now,
+        updated_at: new.now,
+    };
+    let unreserved = Unreserved {
+        transfer: new.id,
+        postings,
+    };
+    Ok((record, unreserved))
+}
+
+/// Marks the caller's quote used by this transfer and returns it; says why when it cannot.
+async fn take_quote(conn: &mut AnyConnection, new: &NewTransfer) -> Result<Quote, TransferRefusal> {
+    let taken = sqlx::query(concat!(
+        "UPDATE quotes SET used_by = $1 WHERE id = $2 AND tenant_id = $3 AND used_by IS NULL \
+         RETURNING ",
+        quote_columns!()
+    ))
+    .bind(new.id.to_string())
+    .bind(new.quote_id.to_string())
+    .bind(new.tenant_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = taken {
+        return Ok(quote_from_row(&row)?);
+    }
+    let exists = sqlx::query("SELECT id FROM quotes WHERE id = $1 AND tenant_id = $2")
+        .bind(new.quote_id.to_string())
+        .bind(new.tenant_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Err(match exists {
+        Some(_) => TransferRefusal::QuoteUsed,
+        None => TransferRefusal::QuoteNotFound,
+    })
+}
+
+/// The audit events of a new transfer: initiated, its two status changes, the reservation.
+fn transfer_audit(
+    new: &NewTransfer,
+    quote: &Quote,
+    context: &AuditContext,
+    decided: &str,
+    postings: &[Posting],
+) -> Vec<AuditEvent> {
+    let p = &quote.pricing;
+    let subject = || ("transfer", new.id.to_string());
     let initiated = AuditEvent::new(
-        &context,
+        context,
         "transfer.initiated",
         Retention::Security,
-        ("transfer", new.id.to_string()),
+        subject(),
     )
     .change(
         "status",
@@ -809,93 +938,58 @@ pub(crate) async fn create_transfer_in(
         serde_json::Value::Null,
         new.recipient_id.to_string().into(),
     );
-    crate::audit::record(conn, &initiated).await?;
-
-    let mut record = TransferRecord {
-        id: new.id,
-        tenant_id: new.tenant_id,
-        quote_id: quote.id,
-        recipient_id: new.recipient_id,
-        batch_id: new.batch_id,
-        source: p.source,
-        target: p.target,
-        fee: p.fee,
-        reference: new.reference.clone(),
-        status: TransferStatus::Initiated,
-        risk_score: new.decision.risk_score,
-        rail: new.rail.clone(),
-        created_at: new.now,
-        updated_at: new.now,
-    };
     let compliance = serde_json::json!({
         "aml_check": match new.decision.verdict {
-            benteng_core::payments::compliance::Verdict::Approve => "PASSED",
-            benteng_core::payments::compliance::Verdict::Review => "REVIEW",
-            benteng_core::payments::compliance::Verdict::Block => "BLOCKED",
+            Verdict::Approve => "PASSED",
+            Verdict::Review => "REVIEW",
+            Verdict::Block => "BLOCKED",
         },
         "risk_score": new.decision.risk_score,
         "reasons": new.decision.reasons,
     });
-    for (to, cause, compliance) in [
-        (
+    let mut events = vec![
+        initiated,
+        status_changed(
+            context,
+            new.id,
+            TransferStatus::Initiated,
             TransferStatus::Screening,
-            "compliance check started".to_owned(),
+            "compliance check started",
             None,
         ),
-        (
+        status_changed(
+            context,
+            new.id,
+            TransferStatus::Screening,
             new.decision.next_status(),
-            decision_cause(&new.decision),
+            decided,
             Some(compliance),
         ),
-    ] {
-        move_transfer(conn, &record, to, &cause, now, &context, compliance).await?;
-        record.status = to;
-    }
-    crate::screening::insert_transfer_screenings(
-        conn,
-        &new.decision.screenings,
-        new.id,
-        new.tenant_id,
-        new.recipient_id,
-        new.now,
-    )
-    .await?;
-    // The reservation comes last: it locks the tenant's balance row, and every statement after
-    // it would hold that lock (one tenant's transfers serialise on it) until the commit. A
-    // blocked transfer reserves nothing.
-    if new.decision.verdict != benteng_core::payments::compliance::Verdict::Block {
-        let postings = transfer_postings(&quote)
-            .map_err(|e| TransferRefusal::Store(StoreError::Corrupt(e.to_string())))?;
-        for posting in &postings {
-            crate::ledger::record(conn, posting, Phase::Pending, "transfer", Some(new.id)).await?;
-        }
-        let reserved = AuditEvent::new(
-            &context,
-            "ledger.reserved",
-            Retention::Security,
-            ("transfer", new.id.to_string()),
-        )
-        .change(
-            "source",
-            serde_json::Value::Null,
-            p.source.to_string().into(),
-        )
-        .change("fee", serde_json::Value::Null, p.fee.to_string().into())
-        .change(
-            "currency",
-            serde_json::Value::Null,
-            p.source.currency().code().into(),
+    ];
+    if !postings.is_empty() {
+        events.push(
+            AuditEvent::new(context, "ledger.reserved", Retention::Security, subject())
+                .change(
+                    "source",
+                    serde_json::Value::Null,
+                    p.source.to_string().into(),
+                )
+                .change("fee", serde_json::Value::Null, p.fee.to_string().into())
+                .change(
+                    "currency",
+                    serde_json::Value::Null,
+                    p.source.currency().code().into(),
+                ),
         );
-        crate::audit::record(conn, &reserved).await?;
     }
-    Ok(record)
+    events
 }
 
 fn decision_cause(decision: &ComplianceDecision) -> String {
     let verdict = match decision.verdict {
-        benteng_core::payments::compliance::Verdict::Approve => "approved",
-        benteng_core::payments::compliance::Verdict::Review => "held for review",
-        benteng_core::payments::compliance::Verdict::Block => "blocked",
+        Verdict::Approve => "approved",
+        Verdict::Review => "held for review",
+        Verdict::Block => "blocked",
     };
     // The tenant reads this history: the verdict and score only. Which list entry matched is
     // for compliance staff (audit trail, screening decisions), not a tip-off to the customer.

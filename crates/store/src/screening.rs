@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::rows::{optional_time_at, time_at, to_micros};
+use crate::rows::{insert_rows, optional_time_at, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
 /// A list version to store.
@@ -235,7 +235,8 @@ pub(crate) async fn insert_decision(
     Ok(())
 }
 
-/// Records the screenings behind a transfer's compliance decision, inside its transaction.
+/// Records the screenings behind a transfer's compliance decision, inside its transaction, in
+/// one statement.
 pub(crate) async fn insert_transfer_screenings(
     conn: &mut AnyConnection,
     screenings: &[PartyScreening],
@@ -244,26 +245,32 @@ pub(crate) async fn insert_transfer_screenings(
     recipient: RecipientId,
     at: OffsetDateTime,
 ) -> StoreResult<()> {
+    if screenings.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::query(insert_rows(
+        "INSERT INTO screening_decisions (id, party_type, party_id, transfer_id, occasion, score, \
+         verdict, explanation, at) VALUES",
+        screenings.len(),
+        9,
+    ));
     for s in screenings {
         let party_id = match s.party {
             Party::Tenant => tenant.to_string(),
             Party::Recipient => recipient.to_string(),
         };
-        insert_decision(
-            conn,
-            &NewScreeningDecision {
-                party: s.party,
-                party_id,
-                transfer_id: Some(transfer),
-                occasion: "transfer",
-                score: s.score,
-                verdict: s.verdict.as_str(),
-                explanation: s.explanation.clone(),
-                at,
-            },
-        )
-        .await?;
+        query = query
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(s.party.as_str())
+            .bind(party_id)
+            .bind(transfer.to_string())
+            .bind("transfer")
+            .bind(i64::from(s.score))
+            .bind(s.verdict.as_str())
+            .bind(s.explanation.clone())
+            .bind(to_micros(at));
     }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
