@@ -41,9 +41,10 @@ struct Args {
     /// The dev CA (`{data_dir}/tls/dev-ca.pem`).
     #[arg(long)]
     ca: PathBuf,
-    /// API key of an enterprise tenant funded in EUR.
-    #[arg(long)]
-    key: String,
+    /// API key of an enterprise tenant funded in EUR; repeat it for several tenants (requests
+    /// go to them in turn, so a busy tenant's balance row is not the only thing measured).
+    #[arg(long, required = true)]
+    key: Vec<String>,
     /// Closed-loop workers.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -88,12 +89,18 @@ impl Target {
     }
 }
 
+/// A tenant of the run: its credentials and its recipient.
+struct Caller {
+    auth: String,
+    recipient: String,
+}
+
 struct Shared {
     client: reqwest::Client,
     url: String,
-    auth: String,
-    recipient: String,
-    quotes: Vec<String>,
+    callers: Arc<Vec<Caller>>,
+    /// (caller index, quote id), interleaved across callers.
+    quotes: Vec<(usize, String)>,
     next_quote: AtomicUsize,
 }
 
@@ -104,19 +111,22 @@ impl Shared {
             Target::Healthz => self.client.get(format!("{}/healthz", self.url)),
             Target::Transfer => {
                 let index = self.next_quote.fetch_add(1, Ordering::Relaxed);
-                let Some(quote) = self.quotes.get(index) else {
+                let Some((caller, quote)) = self.quotes.get(index) else {
                     return Err("out of quotes".to_owned());
+                };
+                let Some(caller) = self.callers.get(*caller) else {
+                    return Err("no such caller".to_owned());
                 };
                 let body = serde_json::json!({
                     "quote_id": quote,
-                    "recipient_id": self.recipient,
+                    "recipient_id": caller.recipient,
                     "amount": "1.00",
                     "currency": "EUR",
                     "reference": format!("BENCH-{index}"),
                 });
                 self.client
                     .post(format!("{}/v1/transfers", self.url))
-                    .header("authorization", &self.auth)
+                    .header("authorization", &caller.auth)
                     .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
                     .json(&body)
             }
@@ -334,6 +344,33 @@ async fn make_quotes(
     Ok(quotes)
 }
 
+/// Adds the recipient a caller's transfers go to.
+async fn make_recipient(
+    client: &reqwest::Client,
+    url: &str,
+    auth: &str,
+) -> Result<String, Box<dyn Error>> {
+    let recipient: serde_json::Value = client
+        .post(format!("{url}/v1/recipients"))
+        .header("authorization", auth)
+        .json(&serde_json::json!({
+            "type": "business",
+            "name": "PT Sumber Makmur Bench",
+            "country": "ID",
+            "bank_account": {"account_number": "1234567890", "bank_code": "014"},
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(recipient
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or("recipient: no id in the answer")?
+        .to_owned())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
@@ -351,27 +388,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     };
     let client = builder.build()?;
     let url = args.url.trim_end_matches('/').to_owned();
-    let auth = format!("Bearer {}", args.key);
-
-    let recipient: serde_json::Value = client
-        .post(format!("{url}/v1/recipients"))
-        .header("authorization", &auth)
-        .json(&serde_json::json!({
-            "type": "business",
-            "name": "PT Sumber Makmur Bench",
-            "country": "ID",
-            "bank_account": {"account_number": "1234567890", "bank_code": "014"},
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let recipient = recipient
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or("recipient: no id in the answer")?
-        .to_owned();
+    let mut callers = Vec::with_capacity(args.key.len());
+    for key in &args.key {
+        let auth = format!("Bearer {key}");
+        let recipient = make_recipient(&client, &url, &auth).await?;
+        callers.push(Caller { auth, recipient });
+    }
 
     let open_quotes = (args.rate * args.open_duration) as usize;
     let closed_quotes = if skip.contains(&"closed") {
@@ -385,20 +407,34 @@ async fn main() -> Result<(), Box<dyn Error>> {
         open_quotes
     };
     let started = Instant::now();
-    let quotes = make_quotes(&client, &url, &auth, closed_quotes + open_quotes).await?;
+    let per_caller = (closed_quotes + open_quotes).div_ceil(callers.len());
+    let mut made = Vec::with_capacity(callers.len());
+    for caller in &callers {
+        made.push(make_quotes(&client, &url, &caller.auth, per_caller).await?);
+    }
+    // Interleaved: consecutive requests belong to different tenants.
+    let mut quotes = Vec::with_capacity(per_caller * callers.len());
+    for i in 0..per_caller {
+        for (caller, ids) in made.iter().enumerate() {
+            if let Some(id) = ids.get(i) {
+                quotes.push((caller, id.clone()));
+            }
+        }
+    }
     let took = started.elapsed().as_secs_f64();
     eprintln!(
-        "    {} quotes created in {took:.1} s ({:.0}/s)",
+        "    {} quotes for {} tenant(s) created in {took:.1} s ({:.0}/s)",
         quotes.len(),
+        callers.len(),
         quotes.len() as f64 / took
     );
     let (closed, open) = quotes.split_at(closed_quotes.min(quotes.len()));
-    let shared = |quotes: &[String]| {
+    let callers = Arc::new(callers);
+    let shared = |quotes: &[(usize, String)]| {
         Arc::new(Shared {
             client: client.clone(),
             url: url.clone(),
-            auth: auth.clone(),
-            recipient: recipient.clone(),
+            callers: callers.clone(),
             quotes: quotes.to_vec(),
             next_quote: AtomicUsize::new(0),
         })

@@ -1,11 +1,13 @@
 //! Request protection in the database: idempotency records and daily volume counters, written
 //! in the same transaction as the transfers they guard.
 //!
-//! The idempotency row is claimed *first* in the transaction. Its primary key (tenant, key)
-//! makes a concurrent duplicate (another instance that missed the Redis lock, e.g. after a Redis
-//! restart) wait for the first transaction and then fail, so the database alone guarantees one
-//! transfer per key whatever the shared state did. The response is rendered inside the
-//! transaction and stored with it: a replay returns exactly the bytes the first caller got.
+//! The idempotency record is written with the rendered response at the end of the transfer's
+//! transaction (one statement), before the tenant's hot rows are touched. Its primary key
+//! (tenant, key) makes a concurrent duplicate (another instance that missed the Redis lock, e.g.
+//! after a Redis restart) wait for the first transaction and then fail; a duplicate that arrives
+//! after the commit is refused by the quote it would reuse, and the live key then explains the
+//! refusal (`KeyTaken`). So the database alone guarantees one transfer per key whatever the
+//! shared state did, and a replay returns exactly the bytes the first caller got.
 
 use benteng_core::ids::{BatchId, TenantId, TransferId};
 use sqlx::{AnyConnection, Connection, Row};
@@ -179,22 +181,50 @@ impl Store {
         render: impl FnOnce(&TransferRecord) -> StoredResponse,
     ) -> Result<(TransferRecord, StoredResponse), ProtectedRefusal> {
         let mut tx = self.pool.begin().await?;
-        if let Some(idempotency) = idempotency {
-            claim_key(&mut tx, idempotency).await?;
+        let written = async {
+            let (record, unreserved) = create_transfer_in(&mut tx, new).await?;
+            let response = render(&record);
+            if let Some(idempotency) = idempotency {
+                record_key(&mut tx, idempotency, &response).await?;
+            }
+            // The tenant's hot rows last: its daily count, then its balance, until the commit.
+            if let Some(volume) = volume {
+                charge_volume(&mut tx, new.tenant_id, new.now, volume).await?;
+            }
+            let postings = unreserved.reserve(&mut tx, &self.known_accounts).await?;
+            Ok::<_, ProtectedRefusal>((record, response, postings))
         }
-        let (record, unreserved) = create_transfer_in(&mut tx, new).await?;
-        let response = render(&record);
-        if let Some(idempotency) = idempotency {
-            store_response(&mut tx, idempotency, &response).await?;
+        .await;
+        match written {
+            Ok((record, response, postings)) => {
+                tx.commit().await?;
+                self.known_accounts.remember(&postings);
+                Ok((record, response))
+            }
+            Err(refusal) => {
+                drop(tx); // rolls back
+                // A duplicate of a committed request is refused by the quote it already used;
+                // it is the key that explains it.
+                match idempotency {
+                    Some(idempotency) if self.key_is_live(idempotency).await? => {
+                        Err(ProtectedRefusal::KeyTaken)
+                    }
+                    _ => Err(refusal),
+                }
+            }
         }
-        // The tenant's hot rows last: its daily count, then its balance, held until the commit.
-        if let Some(volume) = volume {
-            charge_volume(&mut tx, new.tenant_id, new.now, volume).await?;
-        }
-        let postings = unreserved.reserve(&mut tx, &self.known_accounts).await?;
-        tx.commit().await?;
-        self.known_accounts.remember(&postings);
-        Ok((record, response))
+    }
+
+    async fn key_is_live(&self, idempotency: &NewIdempotency) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at > $3",
+        )
+        .bind(idempotency.tenant_id.to_string())
+        .bind(&idempotency.key)
+        .bind(to_micros(idempotency.now))
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
     }
 
     /// Creates a batch in one transaction: the batch row, each ready item's transfer (an item
@@ -215,9 +245,6 @@ impl Store {
             now,
         } = *batch;
         let mut tx = self.pool.begin().await?;
-        if let Some(idempotency) = idempotency {
-            claim_key(&mut tx, idempotency).await?;
-        }
         sqlx::query(
             "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at) \
              VALUES ($1, $2, $3, 0, $4)",
@@ -283,7 +310,7 @@ impl Store {
             .await?;
         let response = render(&outcomes);
         if let Some(idempotency) = idempotency {
-            store_response(&mut tx, idempotency, &response).await?;
+            record_key(&mut tx, idempotency, &response).await?;
         }
         tx.commit().await?;
         self.known_accounts.remember(&reserved);
@@ -291,53 +318,40 @@ impl Store {
     }
 }
 
-/// Inserts the key's row, replacing an expired one, in one statement; `KeyTaken` when a live one
-/// exists (on PostgreSQL a concurrent claim of the same key waits here for the first to end).
-async fn claim_key(
-    conn: &mut AnyConnection,
-    idempotency: &NewIdempotency,
-) -> Result<(), ProtectedRefusal> {
-    let now = to_micros(idempotency.now);
-    let claimed = sqlx::query(
-        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, \
-         response_headers, response_body, created_at, expires_at) \
-         VALUES ($1, $2, $3, 0, '[]', '', $4, $5) \
-         ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
-         response_status = 0, response_headers = '[]', response_body = '', \
-         created_at = excluded.created_at, expires_at = excluded.expires_at \
-         WHERE idempotency_keys.expires_at <= $4",
-    )
-    .bind(idempotency.tenant_id.to_string())
-    .bind(&idempotency.key)
-    .bind(&idempotency.fingerprint)
-    .bind(now)
-    .bind(to_micros(idempotency.expires_at))
-    .execute(&mut *conn)
-    .await?;
-    if claimed.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(ProtectedRefusal::KeyTaken)
-    }
-}
-
-async fn store_response(
+/// Records the key with the response, replacing an expired record, in one statement; `KeyTaken`
+/// when a live one exists. On PostgreSQL a concurrent record of the same key waits here for the
+/// first transaction to end, so the database alone allows one write per key.
+async fn record_key(
     conn: &mut AnyConnection,
     idempotency: &NewIdempotency,
     response: &StoredResponse,
 ) -> Result<(), ProtectedRefusal> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET response_status = $1, response_headers = $2, \
-         response_body = $3 WHERE tenant_id = $4 AND key = $5",
+    let recorded = sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, \
+         response_headers, response_body, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+         response_status = excluded.response_status, \
+         response_headers = excluded.response_headers, \
+         response_body = excluded.response_body, created_at = excluded.created_at, \
+         expires_at = excluded.expires_at \
+         WHERE idempotency_keys.expires_at <= excluded.created_at",
     )
+    .bind(idempotency.tenant_id.to_string())
+    .bind(&idempotency.key)
+    .bind(&idempotency.fingerprint)
     .bind(i64::from(response.status.max(1)))
     .bind(encode_headers(&response.headers)?)
     .bind(&response.body)
-    .bind(idempotency.tenant_id.to_string())
-    .bind(&idempotency.key)
+    .bind(to_micros(idempotency.now))
+    .bind(to_micros(idempotency.expires_at))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    if recorded.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ProtectedRefusal::KeyTaken)
+    }
 }
 
 /// Adds the charge to the tenant's count for the day only if it stays within the cap, in one
