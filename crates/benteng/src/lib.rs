@@ -247,13 +247,23 @@ impl Server {
     }
 }
 
-/// Seals new audit events into their hash chains every second (one instance at a time).
+/// Seals new audit events into their hash chains every second (one instance at a time): a quick
+/// pass over recent events, and a full pass at start and every five minutes for any event a
+/// long transaction committed late.
 fn spawn_audit_sealer(store: Store) {
+    const FULL_PASS_EVERY: u32 = 300;
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut pass: u32 = 0;
         loop {
             ticker.tick().await;
-            if let Err(error) = store.seal_audit().await {
+            pass = pass.wrapping_add(1) % FULL_PASS_EVERY;
+            let sealed = if pass == 1 {
+                store.seal_audit().await
+            } else {
+                store.seal_recent_audit().await
+            };
+            if let Err(error) = sealed {
                 tracing::warn!(%error, "audit sealing failed");
             }
         }

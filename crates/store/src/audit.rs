@@ -20,6 +20,9 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 const PG_SEAL_LOCK: i64 = 0x0062_656e_7465_6e68;
 /// Events sealed per class in one pass.
 const SEAL_BATCH: i64 = 5_000;
+/// How far before the newest sealed event a quick sealing pass looks (10 minutes): longer than
+/// any transaction that writes audit events stays open.
+const SEAL_LOOKBACK_MICROS: i64 = 10 * 60 * 1_000_000;
 /// Chain rows per INSERT: one round trip each, well under both backends' parameter limits.
 const SEAL_ROWS_PER_STATEMENT: usize = 500;
 
@@ -108,6 +111,25 @@ async fn head(conn: &mut AnyConnection, retention: Retention) -> StoreResult<(i6
         .unwrap_or((0, GENESIS.to_owned())))
 }
 
+/// How far back a sealing pass looks for unsealed events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    All,
+    Recent,
+}
+
+/// When the newest event of a class's chain occurred (by position: the last sealed).
+async fn newest_sealed(conn: &mut AnyConnection, retention: Retention) -> StoreResult<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT e.occurred_at FROM audit_chain c JOIN audit_events e ON e.id = c.event_id \
+         WHERE c.retention = $1 ORDER BY c.position DESC LIMIT 1",
+    )
+    .bind(retention.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.try_get("occurred_at")).transpose()?)
+}
+
 impl Store {
     /// Appends an event on its own (events not tied to another write: refused logins, CLI
     /// reads, configuration loads).
@@ -121,7 +143,19 @@ impl Store {
     /// writer's snapshot is stale, or its chain position is taken), this pass seals nothing and
     /// the next one continues from the new head.
     pub async fn seal_audit(&self) -> StoreResult<usize> {
-        match self.seal_pass().await {
+        self.seal(Reach::All).await
+    }
+
+    /// Like [`Store::seal_audit`], but looks only at events that occurred at most ten minutes
+    /// before the newest sealed one, so a pass costs the same however
+    /// long the trail grows. An event committed later than that (a transaction held open for
+    /// minutes) waits for the next full pass; the server makes one every few minutes.
+    pub async fn seal_recent_audit(&self) -> StoreResult<usize> {
+        self.seal(Reach::Recent).await
+    }
+
+    async fn seal(&self, reach: Reach) -> StoreResult<usize> {
+        match self.seal_pass(reach).await {
             Err(StoreError::Database(sqlx::Error::Database(error)))
                 if error.is_unique_violation()
                     || error.message().contains("locked")
@@ -133,7 +167,7 @@ impl Store {
         }
     }
 
-    async fn seal_pass(&self) -> StoreResult<usize> {
+    async fn seal_pass(&self, reach: Reach) -> StoreResult<usize> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             let locked: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1)")
@@ -149,14 +183,21 @@ impl Store {
         let now = now_micros();
         for retention in Retention::ALL {
             let (mut position, mut prev) = head(&mut tx, retention).await?;
+            let since = match reach {
+                Reach::All => i64::MIN,
+                Reach::Recent => newest_sealed(&mut tx, retention)
+                    .await?
+                    .map_or(i64::MIN, |at| at.saturating_sub(SEAL_LOOKBACK_MICROS)),
+            };
             let pending = sqlx::query(
                 "SELECT e.id, e.document FROM audit_events e \
                  LEFT JOIN audit_chain c ON c.event_id = e.id \
-                 WHERE c.event_id IS NULL AND e.retention = $1 \
+                 WHERE c.event_id IS NULL AND e.retention = $1 AND e.occurred_at >= $3 \
                  ORDER BY e.occurred_at, e.id LIMIT $2",
             )
             .bind(retention.as_str())
             .bind(SEAL_BATCH)
+            .bind(since)
             .fetch_all(&mut *tx)
             .await?;
             let mut links = Vec::with_capacity(pending.len());
