@@ -154,6 +154,11 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // No ping before each use: it cost every acquire a round trip (a transfer makes
+            // three). A connection the server dropped fails its next statement instead, and the
+            // pool replaces it; idle ones are recycled before servers usually cut them.
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(300))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
