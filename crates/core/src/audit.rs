@@ -143,29 +143,11 @@ impl AuditEvent {
         })
     }
 
-    /// The canonical bytes the hash chain covers: the document with keys sorted at every level
-    /// (serde_json's map is ordered), no insignificant whitespace.
+    /// The canonical bytes the hash chain covers: the document with keys sorted at every level,
+    /// no insignificant whitespace. serde_json's map is a `BTreeMap` (its `preserve_order`
+    /// feature is off; a test fails if a dependency turns it on), so serialising sorts the keys.
     pub fn canonical(&self) -> Vec<u8> {
-        serde_json::to_vec(&sorted(&self.document())).unwrap_or_default()
-    }
-}
-
-/// The same value with every object's keys in sorted order, whatever map serde_json uses.
-fn sorted(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for key in keys {
-                if let Some(inner) = map.get(key) {
-                    out.insert(key.clone(), sorted(inner));
-                }
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
+        serde_json::to_vec(&self.document()).unwrap_or_default()
     }
 }
 
@@ -193,5 +175,23 @@ mod tests {
             text.contains(r#""changes":{"status":{"from":null,"to":"active"}}"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn canonical_keys_are_sorted_at_every_level() {
+        let event = AuditEvent::new(
+            &AuditContext::system("cli"),
+            "tenant.created",
+            Retention::Security,
+            ("tenant", "t1".to_owned()),
+        )
+        .change("zeta", Value::Null, serde_json::json!({"z": 1, "a": 2}))
+        .change("alpha", Value::Null, Value::Null);
+        let text = String::from_utf8(event.canonical()).unwrap();
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert!(at(r#""actor""#) < at(r#""changes""#), "{text}");
+        assert!(at(r#""changes""#) < at(r#""event_type""#), "{text}");
+        assert!(at(r#""alpha""#) < at(r#""zeta""#), "{text}");
+        assert!(text.contains(r#"{"a":2,"z":1}"#), "{text}");
     }
 }
