@@ -170,7 +170,7 @@ impl IpGuard {
             std::slice::from_ref(&self.0),
         ) {
             Some(verdict) => verdict.refusal(),
-            None => unavailable().into_response(),
+            None => super::unavailable(),
         }
     }
 
@@ -261,10 +261,4 @@ pub async fn guard_ip(
         }
     }
     response
-}
-
-fn unavailable() -> ApiError {
-    ApiError::Unavailable {
-        retry_after_secs: 1,
-    }
 }
