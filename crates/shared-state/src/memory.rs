@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -17,12 +18,15 @@ struct Entry {
     expires_at: Instant,
 }
 
-/// Above this many entries an insert first sweeps out the expired ones.
+/// Above this many entries (or twice as many as the last sweep left) a step first sweeps out the
+/// expired ones: amortised constant time, however many live entries there are.
 const SWEEP_THRESHOLD: usize = 10_000;
 
 #[derive(Default)]
 pub struct MemoryState {
     entries: Mutex<HashMap<String, Entry>>,
+    /// The size above which the next step sweeps; only changed under the `entries` lock.
+    sweep_above: AtomicUsize,
     channels: Mutex<HashMap<String, broadcast::Sender<Event>>>,
 }
 
@@ -40,8 +44,10 @@ impl MemoryState {
             .lock()
             .map_err(|_| StateError::Unavailable("in-process state poisoned".to_owned()))?;
         let now = Instant::now();
-        if entries.len() > SWEEP_THRESHOLD {
+        if entries.len() > self.sweep_above.load(Ordering::Relaxed) {
             entries.retain(|_, e| e.expires_at > now);
+            let next = entries.len().saturating_mul(2).max(SWEEP_THRESHOLD);
+            self.sweep_above.store(next, Ordering::Relaxed);
         }
         Ok(f(&mut entries, now))
     }
