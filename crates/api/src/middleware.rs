@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use benteng_auth::{AuthError, Principal};
@@ -12,6 +12,7 @@ use benteng_transport::PeerInfo;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::protection::rate_limit::IpGuard;
 use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -134,6 +135,13 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Authentication for tenant routes: the one place credentials are read. On success the
 /// `Principal` rides in the request's extensions for `Caller` to pick up.
+///
+/// The per-IP guard: credentials this instance can decide on its own (a key it verified lately,
+/// missing or malformed ones) are checked first, and the address is checked afterwards, in the
+/// protection layer's one shared-state step or when counting the failure. Any other key is
+/// looked up (shared cache, database) only after the address was found not blocked, so guessing
+/// keys is slow and a blocked address never reaches the database. Either way a blocked address
+/// gets the same 429, valid key or not.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -150,10 +158,20 @@ pub async fn authenticate(
         .and_then(PeerInfo::client_cert)
         .map(|cert| cert.sha256_fingerprint.clone());
     let client_cert = client_cert.as_deref();
-    let outcome = match authorization {
-        Some(Err(error)) => Err(error),
-        Some(Ok(value)) => state.auth.authenticate(Some(value), client_cert).await,
-        None => state.auth.authenticate(None, client_cert).await,
+    let guard = IpGuard::of(&state, request.extensions());
+    let outcome = match authorization.transpose() {
+        Err(error) => Err(error),
+        Ok(value) => match state.auth.authenticate_cached(value, client_cert).await {
+            Some(outcome) => outcome,
+            None => {
+                if let Some(guard) = &guard
+                    && let Some(refusal) = guard.refuse_if_blocked(&state).await
+                {
+                    return refusal;
+                }
+                state.auth.authenticate(value, client_cert).await
+            }
+        },
     };
     match outcome {
         Ok(principal) => {
@@ -161,6 +179,16 @@ pub async fn authenticate(
             next.run(request).await
         }
         Err(error) => {
+            let mut response = ApiError::from(error).into_response();
+            if response.status() == StatusCode::UNAUTHORIZED
+                && let Some(guard) = &guard
+            {
+                match guard.count(&state).await {
+                    Ok(Some(verdict)) => verdict.apply_headers(response.headers_mut()),
+                    Ok(None) => {}
+                    Err(refusal) => return refusal,
+                }
+            }
             metrics::counter!("auth_failures_total", "reason" => reason_label(error)).increment(1);
             tracing::warn!(target: "security", reason = reason_label(error), "authentication refused");
             let (parts, _) = request.into_parts();
@@ -178,7 +206,7 @@ pub async fn authenticate(
             if let Err(store_error) = state.store.audit(&event).await {
                 tracing::error!(error = %store_error, "could not record a refused authentication");
             }
-            ApiError::from(error).into_response()
+            response
         }
     }
 }

@@ -167,8 +167,39 @@ impl ApiKeyAuthenticator {
             Some(hit) => hit,
             None => self.load(&hash).await?,
         };
+        self.verify(&shape, &hash, verified, client_cert_fingerprint)
+            .await
+    }
+
+    /// Like [`Self::authenticate`], for a key this instance has verified lately (or a malformed
+    /// one): decided without asking the shared cache or the database about the key. `None`
+    /// when the key is not in this instance's cache.
+    pub async fn authenticate_cached(
+        &self,
+        presented: &str,
+        client_cert_fingerprint: Option<&str>,
+    ) -> Option<Result<Principal, AuthError>> {
+        let Ok(shape) = ApiKeyShape::parse(presented) else {
+            return Some(Err(AuthError::Malformed));
+        };
+        let hash = self.hasher.hash(presented.as_bytes());
+        let verified = self.local.get(&hash)?;
+        Some(
+            self.verify(&shape, &hash, verified, client_cert_fingerprint)
+                .await,
+        )
+    }
+
+    /// The checks of a found key: hash, tenant, expiry, revocation, tenant status, mTLS.
+    async fn verify(
+        &self,
+        shape: &ApiKeyShape,
+        hash: &[u8; 32],
+        verified: Verified,
+        client_cert_fingerprint: Option<&str>,
+    ) -> Result<Principal, AuthError> {
         let mtls = verified.mtls.clone();
-        let mut principal = check(&shape, &hash, verified, benteng_core::now())?;
+        let mut principal = check(shape, hash, verified, benteng_core::now())?;
         self.check_client_certificate(&principal, &mtls, client_cert_fingerprint)
             .await?;
         principal.client_cert_fingerprint = client_cert_fingerprint.map(str::to_owned);

@@ -145,18 +145,42 @@ impl Authenticator {
         authorization: Option<&str>,
         client_cert_fingerprint: Option<&str>,
     ) -> Result<Principal, AuthError> {
-        let value = authorization.ok_or(AuthError::Missing)?;
-        let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(AuthError::Malformed);
+        let key = api_key(authorization)?;
+        self.api_keys
+            .authenticate(key, client_cert_fingerprint)
+            .await
+    }
+
+    /// [`Self::authenticate`] when it can be decided without asking the shared cache or the
+    /// database about the credentials: missing or malformed ones, and keys this instance has
+    /// verified lately. `None` otherwise.
+    pub async fn authenticate_cached(
+        &self,
+        authorization: Option<&str>,
+        client_cert_fingerprint: Option<&str>,
+    ) -> Option<Result<Principal, AuthError>> {
+        match api_key(authorization) {
+            Ok(key) => {
+                self.api_keys
+                    .authenticate_cached(key, client_cert_fingerprint)
+                    .await
+            }
+            Err(error) => Some(Err(error)),
         }
-        let token = token.trim_start_matches(' ');
-        if token.starts_with("sk_") {
-            self.api_keys
-                .authenticate(token, client_cert_fingerprint)
-                .await
-        } else {
-            Err(AuthError::Malformed)
-        }
+    }
+}
+
+/// The API key of a `Bearer` `Authorization` value.
+fn api_key(authorization: Option<&str>) -> Result<&str, AuthError> {
+    let value = authorization.ok_or(AuthError::Missing)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Malformed);
+    }
+    let token = token.trim_start_matches(' ');
+    if token.starts_with("sk_") {
+        Ok(token)
+    } else {
+        Err(AuthError::Malformed)
     }
 }

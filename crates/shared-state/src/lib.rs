@@ -41,14 +41,63 @@ pub struct LimitCheck {
     pub limit: i64,
 }
 
-/// The answer to a rate-limit check: whether `cost` was admitted (then every counter was
-/// incremented; otherwise none was), each counter's value afterwards and how long its window
-/// still runs, and the backend's clock (Redis `TIME`, so every instance agrees).
+/// An idempotency key's two entries: the stored response of a completed request, and the lock
+/// a running request holds (released only by its owner).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitOutcome {
-    pub allowed: bool,
+pub struct KeyLock {
+    pub response_key: String,
+    pub lock_key: String,
+    /// The token of the request that would hold the lock.
+    pub owner: String,
+    /// How long the lock lives if its owner never releases it.
+    pub ttl: Duration,
+}
+
+/// What a request asks of the shared state before it runs; see [`SharedState::admit`].
+#[derive(Debug, Clone, Copy)]
+pub struct Admission<'a> {
+    /// Refuses the request when this counter is already at its limit. Only read, never counted
+    /// (the failed authentications of the client's address).
+    pub guard: Option<&'a LimitCheck>,
+    /// Each counts the request once, all or nothing.
+    pub limits: &'a [LimitCheck],
+    /// For a money-moving request: its stored response, or else its lock.
+    pub key: Option<&'a KeyLock>,
+    /// How long a new counter lives.
+    pub window: Duration,
+}
+
+/// The answer to an [`Admission`], with the backend's clock (Redis `TIME`, so every instance
+/// agrees on when windows end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
     pub now_unix_ms: i64,
-    pub counters: Vec<Counter>,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The guard counter is at its limit; nothing was counted or locked.
+    Blocked(Counter),
+    /// Some limit cannot take one more; nothing was counted or locked. Each limit's counter.
+    Limited(Vec<Counter>),
+    /// Every limit counted the request (each counter afterwards) and, when a key was given,
+    /// what it holds.
+    Admitted {
+        counters: Vec<Counter>,
+        key: Option<KeyState>,
+    },
+}
+
+/// An idempotency key as [`SharedState::admit`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// The stored response of a completed request; the lock was not touched.
+    Completed(Vec<u8>),
+    /// No stored response; this request now holds the lock.
+    Locked,
+    /// No stored response, and another request holds the lock.
+    InFlight,
 }
 
 /// What a subscriber receives.
@@ -92,21 +141,19 @@ pub trait SharedState: Send + Sync + 'static {
 
     async fn delete(&self, key: &str) -> StateResult<()>;
 
-    /// Deletes the key only while it still holds `value` (releasing a lock one still owns).
-    async fn delete_if_equals(&self, key: &str, value: &[u8]) -> StateResult<bool>;
-
     /// Atomically adds `by` to a counter; a new counter lives for `window`.
     async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter>;
 
-    /// Checks every counter against its limit and, only when all of them can take `cost`
-    /// more, adds `cost` to each, in one atomic step (no read-then-write race between
-    /// instances). A new counter lives for `window`. `cost` 0 only reads.
-    async fn check_limits(
-        &self,
-        checks: &[LimitCheck],
-        cost: i64,
-        window: Duration,
-    ) -> StateResult<LimitOutcome>;
+    /// Everything a request's protection asks before it runs, in one atomic step (one round
+    /// trip to Redis): refuses it when the guard counter is at its limit; else counts it once
+    /// against every limit if all of them can take it, and against none otherwise; then, for a
+    /// key, reads its stored response or, when there is none, takes its lock for `key.owner`.
+    /// No other instance's request can slip between these steps.
+    async fn admit(&self, admission: &Admission<'_>) -> StateResult<Admitted>;
+
+    /// After a request that ran under `key`: stores `response` (for its TTL) when given, and
+    /// releases the lock if `key.owner` still holds it, in one step.
+    async fn finish(&self, key: &KeyLock, response: Option<(&[u8], Duration)>) -> StateResult<()>;
 
     async fn publish(&self, channel: &str, message: &[u8]) -> StateResult<()>;
 

@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::{
-    CHANNEL_CAPACITY, Counter, Event, LimitCheck, LimitOutcome, SharedState, StateError,
-    StateResult, Subscription,
+    Admission, Admitted, CHANNEL_CAPACITY, Counter, Decision, Event, KeyLock, KeyState,
+    SharedState, StateError, StateResult, Subscription,
 };
 
 struct Entry {
@@ -17,12 +18,15 @@ struct Entry {
     expires_at: Instant,
 }
 
-/// Above this many entries an insert first sweeps out the expired ones.
+/// Above this many entries (or twice as many as the last sweep left) a step first sweeps out the
+/// expired ones: amortised constant time, however many live entries there are.
 const SWEEP_THRESHOLD: usize = 10_000;
 
 #[derive(Default)]
 pub struct MemoryState {
     entries: Mutex<HashMap<String, Entry>>,
+    /// The size above which the next step sweeps; only changed under the `entries` lock.
+    sweep_above: AtomicUsize,
     channels: Mutex<HashMap<String, broadcast::Sender<Event>>>,
 }
 
@@ -40,8 +44,10 @@ impl MemoryState {
             .lock()
             .map_err(|_| StateError::Unavailable("in-process state poisoned".to_owned()))?;
         let now = Instant::now();
-        if entries.len() > SWEEP_THRESHOLD {
+        if entries.len() > self.sweep_above.load(Ordering::Relaxed) {
             entries.retain(|_, e| e.expires_at > now);
+            let next = entries.len().saturating_mul(2).max(SWEEP_THRESHOLD);
+            self.sweep_above.store(next, Ordering::Relaxed);
         }
         Ok(f(&mut entries, now))
     }
@@ -59,6 +65,90 @@ impl MemoryState {
 
 fn live<'a>(entries: &'a HashMap<String, Entry>, key: &str, now: Instant) -> Option<&'a Entry> {
     entries.get(key).filter(|e| e.expires_at > now)
+}
+
+/// A counter's value and when its window ends; a missing counter is 0 with a new window.
+fn counter(
+    entries: &HashMap<String, Entry>,
+    key: &str,
+    now: Instant,
+    window: Duration,
+) -> (i64, Instant) {
+    match live(entries, key, now) {
+        Some(e) => (
+            std::str::from_utf8(&e.value)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .unwrap_or(0),
+            e.expires_at,
+        ),
+        None => (0, now + window),
+    }
+}
+
+/// [`SharedState::admit`] on the entries, under their lock.
+fn decide(
+    entries: &mut HashMap<String, Entry>,
+    admission: &Admission<'_>,
+    now: Instant,
+) -> Decision {
+    let as_counter = |(value, expires_at): (i64, Instant)| Counter {
+        value,
+        resets_in: expires_at.saturating_duration_since(now),
+    };
+    let window = admission.window;
+    if let Some(guard) = admission.guard {
+        let current = counter(entries, &guard.key, now, window);
+        if current.0 >= guard.limit {
+            return Decision::Blocked(as_counter(current));
+        }
+    }
+    let current: Vec<(i64, Instant)> = admission
+        .limits
+        .iter()
+        .map(|check| counter(entries, &check.key, now, window))
+        .collect();
+    let admitted = admission
+        .limits
+        .iter()
+        .zip(&current)
+        .all(|(check, (value, _))| value.saturating_add(1) <= check.limit);
+    if !admitted {
+        return Decision::Limited(current.into_iter().map(as_counter).collect());
+    }
+    let counters = admission
+        .limits
+        .iter()
+        .zip(current)
+        .map(|(check, (value, expires_at))| {
+            let value = value.saturating_add(1);
+            entries.insert(
+                check.key.clone(),
+                Entry {
+                    value: value.to_string().into_bytes(),
+                    expires_at,
+                },
+            );
+            as_counter((value, expires_at))
+        })
+        .collect();
+    let key = admission.key.map(|key| {
+        if let Some(stored) = live(entries, &key.response_key, now) {
+            KeyState::Completed(stored.value.clone())
+        } else if live(entries, &key.lock_key, now).is_some() {
+            KeyState::InFlight
+        } else {
+            entries.insert(
+                key.lock_key.clone(),
+                Entry {
+                    value: key.owner.as_bytes().to_vec(),
+                    expires_at: now + key.ttl,
+                },
+            );
+            KeyState::Locked
+        }
+    });
+    Decision::Admitted { counters, key }
 }
 
 #[async_trait]
@@ -109,30 +199,10 @@ impl SharedState for MemoryState {
         })
     }
 
-    async fn delete_if_equals(&self, key: &str, value: &[u8]) -> StateResult<bool> {
-        self.with_entries(|entries, now| {
-            if live(entries, key, now).is_some_and(|e| e.value == value) {
-                entries.remove(key);
-                true
-            } else {
-                false
-            }
-        })
-    }
-
     async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter> {
         self.with_entries(|entries, now| {
-            let current = live(entries, key, now).map(|e| {
-                let value = std::str::from_utf8(&e.value)
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .unwrap_or(0);
-                (value, e.expires_at)
-            });
-            let (value, expires_at) = match current {
-                Some((value, expires_at)) => (value.saturating_add(by), expires_at),
-                None => (by, now + window),
-            };
+            let (value, expires_at) = counter(entries, key, now, window);
+            let value = value.saturating_add(by);
             entries.insert(
                 key.to_owned(),
                 Entry {
@@ -147,61 +217,30 @@ impl SharedState for MemoryState {
         })
     }
 
-    async fn check_limits(
-        &self,
-        checks: &[LimitCheck],
-        cost: i64,
-        window: Duration,
-    ) -> StateResult<LimitOutcome> {
+    async fn admit(&self, admission: &Admission<'_>) -> StateResult<Admitted> {
         let now_unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
+        self.with_entries(|entries, now| Admitted {
+            now_unix_ms,
+            decision: decide(entries, admission, now),
+        })
+    }
+
+    async fn finish(&self, key: &KeyLock, response: Option<(&[u8], Duration)>) -> StateResult<()> {
         self.with_entries(|entries, now| {
-            let current: Vec<(i64, Instant)> = checks
-                .iter()
-                .map(|check| match live(entries, &check.key, now) {
-                    Some(e) => (
-                        std::str::from_utf8(&e.value)
-                            .ok()
-                            .and_then(|s| s.parse::<i64>().ok())
-                            .unwrap_or(0),
-                        e.expires_at,
-                    ),
-                    None => (0, now + window),
-                })
-                .collect();
-            let allowed = checks
-                .iter()
-                .zip(&current)
-                .all(|(check, (value, _))| value.saturating_add(cost) <= check.limit);
-            let counters = checks
-                .iter()
-                .zip(current)
-                .map(|(check, (value, expires_at))| {
-                    let value = if allowed && cost > 0 {
-                        let value = value.saturating_add(cost);
-                        entries.insert(
-                            check.key.clone(),
-                            Entry {
-                                value: value.to_string().into_bytes(),
-                                expires_at,
-                            },
-                        );
-                        value
-                    } else {
-                        value
-                    };
-                    Counter {
-                        value,
-                        resets_in: expires_at.saturating_duration_since(now),
-                    }
-                })
-                .collect();
-            LimitOutcome {
-                allowed,
-                now_unix_ms,
-                counters,
+            if let Some((value, ttl)) = response {
+                entries.insert(
+                    key.response_key.clone(),
+                    Entry {
+                        value: value.to_vec(),
+                        expires_at: now + ttl,
+                    },
+                );
+            }
+            if live(entries, &key.lock_key, now).is_some_and(|e| e.value == key.owner.as_bytes()) {
+                entries.remove(&key.lock_key);
             }
         })
     }
@@ -221,49 +260,5 @@ impl SharedState for MemoryState {
             None => broadcast::channel(1).1,
         };
         Subscription { receiver }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn check(key: &str, limit: i64) -> LimitCheck {
-        LimitCheck {
-            key: key.to_owned(),
-            limit,
-        }
-    }
-
-    #[tokio::test]
-    async fn limits_admit_all_or_nothing() {
-        let state = MemoryState::new();
-        let window = Duration::from_secs(60);
-        let checks = [check("tenant", 3), check("endpoint", 2)];
-        for expected in 1..=2 {
-            let outcome = state.check_limits(&checks, 1, window).await.unwrap();
-            assert!(outcome.allowed);
-            assert_eq!(outcome.counters[0].value, expected);
-            assert_eq!(outcome.counters[1].value, expected);
-        }
-        // The endpoint limit refuses; the tenant counter is not used up by the refusal.
-        let outcome = state.check_limits(&checks, 1, window).await.unwrap();
-        assert!(!outcome.allowed);
-        assert_eq!(outcome.counters[0].value, 2);
-        let outcome = state
-            .check_limits(&[check("tenant", 3)], 1, window)
-            .await
-            .unwrap();
-        assert!(outcome.allowed);
-        assert_eq!(outcome.counters[0].value, 3);
-        // Cost 0 only reads.
-        let outcome = state
-            .check_limits(&[check("tenant", 3)], 0, window)
-            .await
-            .unwrap();
-        assert_eq!(outcome.counters[0].value, 3);
-        assert!(outcome.counters[0].resets_in <= window);
-        assert!(outcome.now_unix_ms > 0);
     }
 }

@@ -16,9 +16,59 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::broadcast;
 
 use crate::{
-    CHANNEL_CAPACITY, Counter, Event, LimitCheck, LimitOutcome, SharedState, StateError,
-    StateResult, Subscription,
+    Admission, Admitted, CHANNEL_CAPACITY, Counter, Decision, Event, KeyLock, KeyState,
+    SharedState, StateError, StateResult, Subscription,
 };
+
+/// [`SharedState::admit`]. KEYS: the guard counter (when ARGV[1] is 1), the limit counters
+/// (ARGV[2] of them), then the key's stored response and lock (when given). ARGV: the guard
+/// flag, the number of limits, the window (ms), the guard's limit, each limit, then the lock's
+/// owner and TTL (ms). Replies `{code, now_ms, {value, ttl_ms, …}, stored response or nil}` with
+/// code 0 blocked (the guard's counter), 1 limited, 2 admitted without a key, 3 completed,
+/// 4 locked, 5 in flight. The clock is Redis's own (`TIME`), the same for every instance.
+const ADMIT: &str = r"
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local guarded = ARGV[1] == '1'
+local limits = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local function counter(key)
+  local value = tonumber(redis.call('GET', key) or '0') or 0
+  local ttl = redis.call('PTTL', key)
+  if ttl == -2 then value = 0 end
+  if ttl < 0 then ttl = window end
+  return value, ttl
+end
+local first = 1
+if guarded then
+  local value, ttl = counter(KEYS[1])
+  if value >= tonumber(ARGV[4]) then return {0, now_ms, {value, ttl}, false} end
+  first = 2
+end
+local counters = {}
+local admitted = true
+for i = 1, limits do
+  local value, ttl = counter(KEYS[first + i - 1])
+  counters[2 * i - 1] = value
+  counters[2 * i] = ttl
+  if value + 1 > tonumber(ARGV[4 + i]) then admitted = false end
+end
+if not admitted then return {1, now_ms, counters, false} end
+for i = 1, limits do
+  local key = KEYS[first + i - 1]
+  counters[2 * i - 1] = redis.call('INCR', key)
+  if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, counters[2 * i]) end
+end
+local response = KEYS[first + limits]
+if not response then return {2, now_ms, counters, false} end
+local stored = redis.call('GET', response)
+if stored then return {3, now_ms, counters, stored} end
+local lock = KEYS[first + limits + 1]
+if redis.call('SET', lock, ARGV[5 + limits], 'NX', 'PX', ARGV[6 + limits]) then
+  return {4, now_ms, counters, false}
+end
+return {5, now_ms, counters, false}
+";
 
 const COMMAND_DEADLINE: Duration = Duration::from_secs(2);
 const RECONNECT_DELAY: Duration = Duration::from_millis(250);
@@ -30,8 +80,8 @@ pub struct RedisState {
     namespace: String,
     channels: Channels,
     increment: Script,
-    delete_if_equals: Script,
-    check_limits: Script,
+    admit: Script,
+    finish: Script,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> StateError {
@@ -74,48 +124,15 @@ impl RedisState {
                   end
                   return {v, ttl}",
             ),
-            delete_if_equals: Script::new(
-                r"if redis.call('GET', KEYS[1]) == ARGV[1] then
-                    return redis.call('DEL', KEYS[1])
+            admit: Script::new(ADMIT),
+            finish: Script::new(
+                r"if #ARGV == 3 then
+                    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+                  end
+                  if redis.call('GET', KEYS[2]) == ARGV[1] then
+                    redis.call('DEL', KEYS[2])
                   end
                   return 0",
-            ),
-            // Every counter is read, and all are incremented only if all admit the cost: one
-            // script, so no other instance's request can slip in between. The clock is Redis's
-            // own (`TIME`), the same for every instance.
-            check_limits: Script::new(
-                r"local t = redis.call('TIME')
-                  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-                  local cost = tonumber(ARGV[1])
-                  local window = tonumber(ARGV[2])
-                  local values = {}
-                  local ttls = {}
-                  local allowed = 1
-                  for i = 1, #KEYS do
-                    local v = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
-                    local ttl = redis.call('PTTL', KEYS[i])
-                    if ttl < 0 then
-                      if ttl == -2 then v = 0 end
-                      ttl = window
-                    end
-                    values[i] = v
-                    ttls[i] = ttl
-                    if v + cost > tonumber(ARGV[2 + i]) then allowed = 0 end
-                  end
-                  if allowed == 1 and cost > 0 then
-                    for i = 1, #KEYS do
-                      values[i] = redis.call('INCRBY', KEYS[i], cost)
-                      if redis.call('PTTL', KEYS[i]) < 0 then
-                        redis.call('PEXPIRE', KEYS[i], ttls[i])
-                      end
-                    end
-                  end
-                  local out = {allowed, now_ms}
-                  for i = 1, #KEYS do
-                    out[#out + 1] = values[i]
-                    out[#out + 1] = ttls[i]
-                  end
-                  return out",
             ),
         })
     }
@@ -185,15 +202,6 @@ impl SharedState for RedisState {
         self.run(async |mut c| c.del::<_, ()>(key).await).await
     }
 
-    async fn delete_if_equals(&self, key: &str, value: &[u8]) -> StateResult<bool> {
-        let key = self.key(key);
-        let script = &self.delete_if_equals;
-        let deleted: i64 = self
-            .run(async |mut c| script.key(key).arg(value).invoke_async(&mut c).await)
-            .await?;
-        Ok(deleted > 0)
-    }
-
     async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter> {
         let key = self.key(key);
         let script = &self.increment;
@@ -213,41 +221,77 @@ impl SharedState for RedisState {
         })
     }
 
-    async fn check_limits(
-        &self,
-        checks: &[LimitCheck],
-        cost: i64,
-        window: Duration,
-    ) -> StateResult<LimitOutcome> {
-        let script = &self.check_limits;
-        let mut invocation = script.prepare_invoke();
-        for check in checks {
+    async fn admit(&self, admission: &Admission<'_>) -> StateResult<Admitted> {
+        let mut invocation = self.admit.prepare_invoke();
+        let guard_limit = match admission.guard {
+            Some(guard) => {
+                invocation.key(self.key(&guard.key));
+                Some(guard.limit)
+            }
+            None => None,
+        };
+        for check in admission.limits {
             invocation.key(self.key(&check.key));
         }
-        invocation.arg(cost).arg(millis(window));
-        for check in checks {
+        invocation
+            .arg(i64::from(guard_limit.is_some()))
+            .arg(admission.limits.len())
+            .arg(millis(admission.window))
+            .arg(guard_limit.unwrap_or(0));
+        for check in admission.limits {
             invocation.arg(check.limit);
         }
-        let reply: Vec<i64> = self
+        if let Some(key) = admission.key {
+            invocation
+                .key(self.key(&key.response_key))
+                .key(self.key(&key.lock_key))
+                .arg(&key.owner)
+                .arg(millis(key.ttl));
+        }
+        let (code, now_unix_ms, pairs, stored): (i64, i64, Vec<i64>, Option<Vec<u8>>) = self
             .run(async |mut c| invocation.invoke_async(&mut c).await)
             .await?;
-        let (head, rest) = reply
-            .split_at_checked(2)
-            .ok_or_else(|| StateError::Protocol("short rate-limit reply".to_owned()))?;
-        if rest.len() != checks.len() * 2 {
-            return Err(StateError::Protocol("rate-limit reply size".to_owned()));
+        let counters: Vec<Counter> = pairs
+            .chunks_exact(2)
+            .map(|pair| Counter {
+                value: pair[0],
+                resets_in: Duration::from_millis(u64::try_from(pair[1]).unwrap_or(0)),
+            })
+            .collect();
+        let short = || StateError::Protocol("admission reply size".to_owned());
+        let expected = if code == 0 { 1 } else { admission.limits.len() };
+        if pairs.len() != 2 * expected {
+            return Err(short());
         }
-        Ok(LimitOutcome {
-            allowed: head.first() == Some(&1),
-            now_unix_ms: head.get(1).copied().unwrap_or(0),
-            counters: rest
-                .chunks_exact(2)
-                .map(|pair| Counter {
-                    value: pair[0],
-                    resets_in: Duration::from_millis(u64::try_from(pair[1]).unwrap_or(0)),
-                })
-                .collect(),
+        let key = match (code, stored) {
+            (3, Some(stored)) => Some(KeyState::Completed(stored)),
+            (4, _) => Some(KeyState::Locked),
+            (5, _) => Some(KeyState::InFlight),
+            _ => None,
+        };
+        let decision = match code {
+            0 => Decision::Blocked(counters.first().copied().ok_or_else(short)?),
+            1 => Decision::Limited(counters),
+            2..=5 => Decision::Admitted { counters, key },
+            _ => return Err(StateError::Protocol("admission reply code".to_owned())),
+        };
+        Ok(Admitted {
+            now_unix_ms,
+            decision,
         })
+    }
+
+    async fn finish(&self, key: &KeyLock, response: Option<(&[u8], Duration)>) -> StateResult<()> {
+        let mut invocation = self.finish.prepare_invoke();
+        invocation
+            .key(self.key(&key.response_key))
+            .key(self.key(&key.lock_key))
+            .arg(&key.owner);
+        if let Some((value, ttl)) = response {
+            invocation.arg(value).arg(millis(ttl));
+        }
+        self.run(async |mut c| invocation.invoke_async::<()>(&mut c).await)
+            .await
     }
 
     async fn publish(&self, channel: &str, message: &[u8]) -> StateResult<()> {

@@ -2,13 +2,16 @@
 //!
 //! Order of a request with key K for tenant T:
 //! 1. the key is read and validated (a UUID; `X-Idempotency-Key`, or `Idempotency-Key`);
-//! 2. fast path: Redis `idempotency:{T}:{K}` holds a completed response → replay or 422;
-//! 3. the in-flight lock `idempotency-lock:{T}:{K}` (set-if-absent with an owner token); taken
-//!    → 409, unless the first request completed meanwhile (then replay);
-//! 4. holding the lock, the handler runs; the store claims the key first in the transfer's own
-//!    transaction and writes the record with the rendered response; the response is copied to
-//!    Redis and the lock released. If Redis had lost a completed record, the claim fails
-//!    (`KeyTaken`) and the database's record is replayed (or 422) instead.
+//! 2. in the protection layer's one shared-state step ([`benteng_shared_state::SharedState::admit`],
+//!    together with the rate limits): the stored response `idempotency:{T}:{K}` if there is one
+//!    (→ replay, or 422 when the payload differs), else the in-flight lock
+//!    `idempotency-lock:{T}:{K}` with an owner token (already held → 409);
+//! 3. holding the lock, the handler runs; the store claims the key first in the transfer's own
+//!    transaction and writes the record with the rendered response. If Redis had lost a
+//!    completed record, the claim fails (`KeyTaken`) and the database's record is replayed (or
+//!    422) instead;
+//! 4. one more step stores the response in Redis and releases the lock
+//!    ([`benteng_shared_state::SharedState::finish`]).
 //!
 //! The database is the final arbiter: the record's primary key (tenant, key) is claimed first
 //! in the transaction, so two instances that both believe they hold the lock (a Redis restart)
@@ -25,8 +28,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use benteng_auth::Principal;
 use benteng_core::ids::TenantId;
+use benteng_shared_state::{KeyLock, KeyState};
 use benteng_store::{IdempotencyRecord, NewIdempotency, StoredResponse};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -182,12 +185,19 @@ struct Cached {
     body: String,
 }
 
-fn down(error: benteng_shared_state::StateError) -> ApiError {
-    tracing::warn!(%error, "idempotency store unavailable; refusing money-moving request");
-    metrics::counter!("protection_state_unavailable_total").increment(1);
-    ApiError::Unavailable {
-        retry_after_secs: 1,
-    }
+/// The Redis copy of a record and how long it lives (as long as the record); `None` when the
+/// record has expired or cannot be encoded.
+fn cached_copy(record: &IdempotencyRecord) -> Option<(Vec<u8>, std::time::Duration)> {
+    let ttl = (record.expires_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+    let ttl = std::time::Duration::try_from(ttl).unwrap_or_default();
+    let cached = Cached {
+        fingerprint: record.fingerprint.clone(),
+        status: record.response.status,
+        headers: record.response.headers.clone(),
+        body: record.response.body.clone(),
+    };
+    let bytes = serde_json::to_vec(&cached).ok()?;
+    (!ttl.is_zero()).then_some((bytes, ttl))
 }
 
 fn in_flight() -> ApiError {
@@ -217,114 +227,88 @@ fn replay(fingerprint: &str, stored_fingerprint: &str, stored: &StoredResponse) 
     response
 }
 
-struct Keys {
+/// A money-moving request's idempotency key, scoped by its tenant, with its entries in the
+/// shared state and this request's lock token.
+pub struct Key {
     tenant: TenantId,
     key: String,
-    cache: String,
-    lock: String,
+    lock: KeyLock,
 }
 
-/// Runs a money-moving request under its idempotency key (see the module docs).
-pub async fn guard(
+impl Key {
+    /// The request's key (400 when it is missing or invalid).
+    pub fn of(state: &AppState, tenant: TenantId, headers: &HeaderMap) -> Result<Self, ApiError> {
+        let key = key_from(headers)?;
+        Ok(Self {
+            lock: KeyLock {
+                response_key: format!("idempotency:{tenant}:{key}"),
+                lock_key: format!("idempotency-lock:{tenant}:{key}"),
+                owner: uuid::Uuid::new_v4().simple().to_string(),
+                ttl: state.protection.lock_ttl,
+            },
+            tenant,
+            key,
+        })
+    }
+
+    pub fn lock(&self) -> &KeyLock {
+        &self.lock
+    }
+}
+
+/// Runs a money-moving request under its key, as the shared state found it (see the module
+/// docs). Replays need the body only for its fingerprint; a locked key is released, with the
+/// response stored, in one step after the handler.
+pub async fn run(
     state: &AppState,
-    principal: &Principal,
+    key: &Key,
+    found: KeyState,
     request: Request,
     next: Next,
 ) -> Response {
-    match guard_inner(state, principal, request, next).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
-}
-
-async fn guard_inner(
-    state: &AppState,
-    principal: &Principal,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let key = key_from(request.headers())?;
+    let cached = match found {
+        KeyState::InFlight => return in_flight().into_response(),
+        // An unreadable copy (another version's format) is not trusted: the handler runs, and
+        // the claim in its transaction finds the database's record.
+        KeyState::Completed(bytes) => serde_json::from_slice::<Cached>(&bytes).ok(),
+        KeyState::Locked => None,
+    };
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, state.limits.body_limit_bytes)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
-    let fingerprint = fingerprint(&parts.method, parts.uri.path(), &body);
-    let tenant = principal.tenant.id;
-    let keys = Keys {
-        cache: format!("idempotency:{tenant}:{key}"),
-        lock: format!("idempotency-lock:{tenant}:{key}"),
-        tenant,
-        key,
+    let body = axum::body::to_bytes(body, state.limits.body_limit_bytes).await;
+    let (response, copy) = match body {
+        Err(_) => (ApiError::PayloadTooLarge.into_response(), None),
+        Ok(body) => {
+            let fingerprint = fingerprint(&parts.method, parts.uri.path(), &body);
+            if let Some(cached) = cached {
+                let stored = StoredResponse {
+                    status: cached.status,
+                    headers: cached.headers,
+                    body: cached.body,
+                };
+                return replay(&fingerprint, &cached.fingerprint, &stored);
+            }
+            run_locked(state, key, fingerprint, parts, body, next).await
+        }
     };
-    let shared = &state.shared;
-    if let Some(response) = cached_replay(state, &keys, &fingerprint).await? {
-        return Ok(response);
-    }
-    let token = uuid::Uuid::new_v4().simple().to_string();
-    let locked = shared
-        .set_if_absent(&keys.lock, token.as_bytes(), state.protection.lock_ttl)
-        .await
-        .map_err(down)?;
-    if !locked {
-        return match cached_replay(state, &keys, &fingerprint).await? {
-            Some(response) => Ok(response),
-            None => Err(in_flight()),
-        };
-    }
-    let outcome = run_locked(state, &keys, fingerprint, parts, body, next).await;
-    if let Err(error) = shared.delete_if_equals(&keys.lock, token.as_bytes()).await {
+    let copy = copy.as_ref().and_then(cached_copy);
+    let copy = copy.as_ref().map(|(bytes, ttl)| (bytes.as_slice(), *ttl));
+    if let Err(error) = state.shared.finish(&key.lock, copy).await {
         // The lock expires on its own; the database record already decides any retry.
-        tracing::warn!(%error, "could not release an idempotency lock");
+        tracing::warn!(%error, "could not store an idempotency record or release its lock");
     }
-    outcome
+    response
 }
 
-async fn cached_replay(
-    state: &AppState,
-    keys: &Keys,
-    fingerprint: &str,
-) -> Result<Option<Response>, ApiError> {
-    let Some(bytes) = state.shared.get(&keys.cache).await.map_err(down)? else {
-        return Ok(None);
-    };
-    let Ok(cached) = serde_json::from_slice::<Cached>(&bytes) else {
-        return Ok(None); // unreadable copy: the database decides
-    };
-    let stored = StoredResponse {
-        status: cached.status,
-        headers: cached.headers,
-        body: cached.body,
-    };
-    Ok(Some(replay(fingerprint, &cached.fingerprint, &stored)))
-}
-
-async fn fill_cache(state: &AppState, keys: &Keys, record: &IdempotencyRecord) {
-    let ttl = (record.expires_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
-    let ttl = std::time::Duration::try_from(ttl).unwrap_or_default();
-    if ttl.is_zero() {
-        return;
-    }
-    let cached = Cached {
-        fingerprint: record.fingerprint.clone(),
-        status: record.response.status,
-        headers: record.response.headers.clone(),
-        body: record.response.body.clone(),
-    };
-    if let Ok(bytes) = serde_json::to_vec(&cached)
-        && let Err(error) = state.shared.set(&keys.cache, &bytes, ttl).await
-    {
-        tracing::warn!(%error, "could not cache an idempotency record");
-    }
-}
-
+/// Runs the handler holding the lock: the response, and the record to copy to the shared state
+/// when the key was used (by this request, or by another one the database knows of).
 async fn run_locked(
     state: &AppState,
-    keys: &Keys,
+    key: &Key,
     fingerprint: String,
     mut parts: Parts,
     body: axum::body::Bytes,
     next: Next,
-) -> Result<Response, ApiError> {
+) -> (Response, Option<IdempotencyRecord>) {
     // No database read here: the claim on the key is the first statement of the write's
     // transaction, so a record Redis lost surfaces there as `KeyTaken` and is replayed below.
     // (A read here would cost every request a round trip, on SQLite through its one writer.)
@@ -332,8 +316,8 @@ async fn run_locked(
     let ttl =
         time::Duration::try_from(state.protection.idempotency_ttl).unwrap_or(time::Duration::DAY);
     let claim = NewIdempotency {
-        tenant_id: keys.tenant,
-        key: keys.key.clone(),
+        tenant_id: key.tenant,
+        key: key.key.clone(),
         fingerprint: fingerprint.clone(),
         now,
         expires_at: now + ttl,
@@ -350,24 +334,24 @@ async fn run_locked(
             response: stored,
             expires_at: claim.expires_at,
         };
-        fill_cache(state, keys, &record).await;
-        return Ok(response);
+        return (response, Some(record));
     }
     if response.extensions_mut().remove::<KeyTaken>().is_some() {
         // Another instance committed this key while we held a lock Redis had forgotten.
         return match state
             .store
-            .idempotency_record(keys.tenant, &keys.key, now)
-            .await?
+            .idempotency_record(key.tenant, &key.key, now)
+            .await
         {
-            Some(record) => {
-                fill_cache(state, keys, &record).await;
-                Ok(replay(&fingerprint, &record.fingerprint, &record.response))
+            Ok(Some(record)) => {
+                let replayed = replay(&fingerprint, &record.fingerprint, &record.response);
+                (replayed, Some(record))
             }
-            None => Err(in_flight()),
+            Ok(None) => (in_flight().into_response(), None),
+            Err(error) => (ApiError::from(error).into_response(), None),
         };
     }
-    Ok(response)
+    (response, None)
 }
 
 #[cfg(test)]

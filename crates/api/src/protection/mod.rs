@@ -1,8 +1,8 @@
 //! Request protection: rate limits, idempotency and daily volume caps.
 //!
 //! Which route gets which protection is decided in one place, [`policy`]; the route table
-//! applies [`protect`] to every tenant route and [`guard_unauthenticated`] in front of their
-//! authentication, so no handler carries protection code of its own. Money-moving handlers
+//! applies [`protect`] to every tenant route (and [`guard_unauthenticated`] in front of SNAP
+//! authentication), so no handler carries protection code of its own. Money-moving handlers
 //! additionally demand an [`idempotency::Idempotency`] extractor, which only this layer can
 //! provide: a money route mounted without the layer cannot run.
 
@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use benteng_auth::Principal;
 use benteng_core::ids::TenantId;
 use benteng_core::tenant::Tier;
+use benteng_shared_state::{Admission, Admitted, Decision, LimitCheck};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,8 +102,11 @@ impl Protection {
     }
 }
 
-/// The protection of an authenticated tenant route: rate limits (tenant and endpoint), then,
-/// on money-moving routes, idempotency. Every answer carries the `X-RateLimit-*` headers.
+/// The protection of an authenticated tenant route, in one shared-state step before the handler
+/// ([`benteng_shared_state::SharedState::admit`]): the per-IP guard, the rate limits (tenant and
+/// endpoint) and, on money-moving routes, the idempotency key; after a money-moving handler one
+/// more step stores its response and releases the key's lock. Every answer carries the
+/// `X-RateLimit-*` headers.
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let protection = state.protection.clone();
     if !protection.enabled {
@@ -114,6 +118,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     let Some(principal) = request.extensions().get::<Principal>().cloned() else {
         return ApiError::Unauthenticated(benteng_auth::AuthError::Missing).into_response();
     };
+    let tenant = principal.tenant.id;
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -121,34 +126,75 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         .unwrap_or_default();
     let policy = policy::of(request.method(), &route);
     let endpoint = format!("{} {route}", request.method());
-    let limits = protection.limits_for(principal.tenant.id, principal.tenant.tier);
-    let verdict = rate_limit::check_tenant(
-        &state,
-        principal.tenant.id,
-        limits.requests_per_minute,
+    let limits = rate_limit::tenant_limits(
+        tenant,
+        protection
+            .limits_for(tenant, principal.tenant.tier)
+            .requests_per_minute,
         &endpoint,
         protection.endpoints.get(&endpoint).copied(),
-    )
-    .await;
-    let verdict = match verdict {
-        Ok(verdict) => Some(verdict),
-        Err(error) if policy.money_moving => return error.into_response(),
-        Err(_) => None, // reads stay available while the shared store is down
+    );
+    let checks: Vec<LimitCheck> = limits.iter().map(|limit| limit.check.clone()).collect();
+    let guard = rate_limit::IpGuard::of(&state, request.extensions());
+    // A missing or invalid key is refused after the limits have counted the request, as any
+    // other refusal.
+    let key = policy
+        .money_moving
+        .then(|| idempotency::Key::of(&state, tenant, request.headers()));
+    let admission = Admission {
+        guard: guard.as_ref().map(rate_limit::IpGuard::check),
+        limits: &checks,
+        key: key
+            .as_ref()
+            .and_then(|key| key.as_ref().ok())
+            .map(idempotency::Key::lock),
+        window: rate_limit::WINDOW,
     };
-    if let Some(verdict) = &verdict
-        && !verdict.allowed
-    {
-        return verdict.refusal().into_response();
-    }
-    let mut response = if policy.money_moving {
-        idempotency::guard(&state, &principal, request, next).await
-    } else {
-        let handler_started = std::time::Instant::now();
-        let mut response = next.run(request).await;
-        response
-            .extensions_mut()
-            .insert(HandlerElapsed(handler_started.elapsed()));
-        response
+    let (verdict, found) = match state.shared.admit(&admission).await {
+        Ok(Admitted {
+            now_unix_ms,
+            decision,
+        }) => match decision {
+            Decision::Blocked(counter) => {
+                return match &guard {
+                    Some(guard) => guard.refusal(now_unix_ms, counter),
+                    None => unavailable(),
+                };
+            }
+            Decision::Limited(counters) => {
+                metrics::counter!("rate_limited_total", "scope" => "tenant").increment(1);
+                return match rate_limit::Verdict::of(false, now_unix_ms, &counters, &limits) {
+                    Some(verdict) => verdict.refusal(),
+                    None => unavailable(),
+                };
+            }
+            Decision::Admitted { counters, key } => (
+                rate_limit::Verdict::of(true, now_unix_ms, &counters, &limits),
+                key,
+            ),
+        },
+        Err(error) => {
+            tracing::warn!(%error, "shared state unavailable for request protection");
+            metrics::counter!("protection_state_unavailable_total").increment(1);
+            if policy.money_moving {
+                return unavailable();
+            }
+            (None, None) // reads stay available while the shared store is down
+        }
+    };
+    let mut response = match (key, found) {
+        (None, _) => {
+            let handler_started = std::time::Instant::now();
+            let mut response = next.run(request).await;
+            response
+                .extensions_mut()
+                .insert(HandlerElapsed(handler_started.elapsed()));
+            response
+        }
+        (Some(Err(refused)), _) => refused.into_response(),
+        (Some(Ok(key)), Some(found)) => idempotency::run(&state, &key, found, request, next).await,
+        // A money-moving admission always answers for its key.
+        (Some(Ok(_)), None) => unavailable(),
     };
     // What protection itself cost this request: everything but the handler.
     if let Some(HandlerElapsed(handler)) = response.extensions_mut().remove::<HandlerElapsed>() {
@@ -163,12 +209,20 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
+fn unavailable() -> Response {
+    ApiError::Unavailable {
+        retry_after_secs: 1,
+    }
+    .into_response()
+}
+
 /// Response extension: how long the handler behind the protection layer ran.
 #[derive(Debug, Clone, Copy)]
 pub struct HandlerElapsed(pub Duration);
 
-/// In front of authentication: a client IP that failed to authenticate too often is refused
-/// before its credentials are even looked at, so guessing keys is slow. Only failures count.
+/// In front of SNAP authentication (which always asks the shared store and the database) and of
+/// public token endpoints: see [`rate_limit::guard_ip`]. Tenant routes check the address in
+/// `middleware::authenticate` and in [`protect`] instead.
 pub async fn guard_unauthenticated(
     State(state): State<AppState>,
     request: Request,

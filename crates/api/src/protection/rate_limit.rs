@@ -1,15 +1,15 @@
 //! Rate limits: one counter per limit in the shared state, checked and incremented by one
 //! atomic step for all the limits of a request (tenant tier and endpoint), so a request refused
-//! by one limit does not use up another, and every instance sees the same counts.
+//! by one limit does not use up another, and every instance sees the same counts. The per-IP
+//! guard ([`IpGuard`]) counts failed authentications per client address in the same store.
 
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::extract::MatchedPath;
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use benteng_core::ids::TenantId;
-use benteng_shared_state::{LimitCheck, LimitOutcome};
+use benteng_shared_state::{Admission, Counter, Decision, LimitCheck};
 
 use super::client_ip::client_ip;
 use super::policy;
@@ -21,6 +21,13 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 pub static X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 pub static X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// One limit of a request: its counter and what it is, for the problem's detail.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    pub check: LimitCheck,
+    pub describes: String,
+}
 
 /// The answer of the limit that speaks for a request: the one that refused it, or else the one
 /// with the least room left.
@@ -38,30 +45,29 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn from_outcome(outcome: &LimitOutcome, limits: &[(i64, String)]) -> Option<Self> {
-        let candidates = outcome
-            .counters
-            .iter()
-            .zip(limits)
-            .map(|(counter, (limit, what))| {
-                let ttl_ms = i64::try_from(counter.resets_in.as_millis()).unwrap_or(i64::MAX);
-                Verdict {
-                    allowed: outcome.allowed,
-                    limit: *limit,
-                    remaining: (limit - counter.value).max(0),
-                    reset_epoch: (outcome.now_unix_ms.saturating_add(ttl_ms) + 999) / 1000,
-                    retry_after_secs: u64::try_from((ttl_ms + 999) / 1000).unwrap_or(1).max(1),
-                    describes: what.clone(),
-                }
-            });
-        let candidates: Vec<Verdict> = candidates.collect();
-        if outcome.allowed {
-            candidates
-                .into_iter()
-                .min_by_key(|v| (v.remaining, -v.reset_epoch))
+    /// The verdict of the counters the shared state returned for `limits` (in their order).
+    pub fn of(
+        allowed: bool,
+        now_unix_ms: i64,
+        counters: &[Counter],
+        limits: &[Limit],
+    ) -> Option<Self> {
+        let candidates = counters.iter().zip(limits).map(|(counter, limit)| {
+            let ttl_ms = i64::try_from(counter.resets_in.as_millis()).unwrap_or(i64::MAX);
+            let ceiling = limit.check.limit;
+            Verdict {
+                allowed,
+                limit: ceiling,
+                remaining: (ceiling - counter.value).max(0),
+                reset_epoch: (now_unix_ms.saturating_add(ttl_ms) + 999) / 1000,
+                retry_after_secs: u64::try_from((ttl_ms + 999) / 1000).unwrap_or(1).max(1),
+                describes: limit.describes.clone(),
+            }
+        });
+        if allowed {
+            candidates.min_by_key(|v| (v.remaining, -v.reset_epoch))
         } else {
             candidates
-                .into_iter()
                 .filter(|v| v.remaining == 0)
                 .max_by_key(|v| v.reset_epoch)
         }
@@ -94,64 +100,142 @@ impl Verdict {
     }
 }
 
-fn unavailable() -> ApiError {
-    ApiError::Unavailable {
-        retry_after_secs: 1,
-    }
-}
-
-/// Counts one request against the tenant's per-minute limit and, when configured, the
-/// endpoint's. An unreachable shared store is `Unavailable`.
-pub async fn check_tenant(
-    state: &AppState,
+/// The limits an authenticated request counts against: the tenant's per-minute limit and, when
+/// configured, its endpoint's.
+pub fn tenant_limits(
     tenant: TenantId,
     per_minute: u32,
     endpoint: &str,
     endpoint_limit: Option<u32>,
-) -> Result<Verdict, ApiError> {
-    let mut checks = vec![LimitCheck {
-        key: format!("rl:tenant:{tenant}"),
-        limit: i64::from(per_minute),
+) -> Vec<Limit> {
+    let mut limits = vec![Limit {
+        check: LimitCheck {
+            key: format!("rl:tenant:{tenant}"),
+            limit: i64::from(per_minute),
+        },
+        describes: format!("the tenant's limit of {per_minute} requests per minute"),
     }];
-    let mut limits = vec![(
-        i64::from(per_minute),
-        format!("the tenant's limit of {per_minute} requests per minute"),
-    )];
     if let Some(limit) = endpoint_limit {
-        checks.push(LimitCheck {
-            key: format!("rl:endpoint:{tenant}:{endpoint}"),
-            limit: i64::from(limit),
+        limits.push(Limit {
+            check: LimitCheck {
+                key: format!("rl:endpoint:{tenant}:{endpoint}"),
+                limit: i64::from(limit),
+            },
+            describes: format!("the limit of {limit} requests per minute on {endpoint}"),
         });
-        limits.push((
-            i64::from(limit),
-            format!("the limit of {limit} requests per minute on {endpoint}"),
-        ));
     }
-    let outcome = state
-        .shared
-        .check_limits(&checks, 1, WINDOW)
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "rate limiter unavailable");
-            metrics::counter!("protection_state_unavailable_total").increment(1);
-            unavailable()
-        })?;
-    if !outcome.allowed {
-        metrics::counter!("rate_limited_total", "scope" => "tenant").increment(1);
-    }
-    Verdict::from_outcome(&outcome, &limits).ok_or_else(unavailable)
+    limits
 }
 
-/// Per client IP: refuses an address that failed authentication too often in the last minute
-/// before looking at its credentials, and counts each new failure (401). Token endpoints count
-/// every call. With the shared store down, authentication itself still decides (it falls back
-/// to the database); the money routes behind it fail closed on their own.
-pub async fn guard_ip(state: &AppState, request: Request, next: Next) -> Response {
-    let per_minute = state.protection.unauthenticated_per_minute;
-    if !state.protection.enabled || per_minute == 0 {
-        return next.run(request).await;
+/// The per-IP guard: failed authentications (401) per client address per minute. An address at
+/// its limit is refused whatever credentials it presents, with the same 429 whether or not they
+/// were valid. Good traffic is never counted. Where the check happens:
+/// - before credentials that this instance cannot verify from its own cache are looked up
+///   ([`IpGuard::refuse_if_blocked`]), so guessing keys is slow and never reaches the database;
+/// - for requests that authenticated, inside the protection layer's one shared-state step
+///   ([`IpGuard::check`] as the admission's guard).
+pub struct IpGuard(Limit);
+
+impl IpGuard {
+    /// The guard of the request's client address; `None` when protection or the guard is off,
+    /// or the address is unknown.
+    pub fn of(state: &AppState, extensions: &Extensions) -> Option<Self> {
+        let per_minute = state.protection.unauthenticated_per_minute;
+        if !state.protection.enabled || per_minute == 0 {
+            return None;
+        }
+        let ip = client_ip(extensions)?;
+        Some(Self(Limit {
+            check: LimitCheck {
+                key: format!("rl:ip:{ip}"),
+                limit: i64::from(per_minute),
+            },
+            describes: format!(
+                "the limit of {per_minute} unauthenticated requests per minute per client address"
+            ),
+        }))
     }
-    let Some(ip) = client_ip(request.extensions()) else {
+
+    pub fn check(&self) -> &LimitCheck {
+        &self.0.check
+    }
+
+    /// The 429 of a blocked address, from its counter.
+    pub fn refusal(&self, now_unix_ms: i64, counter: Counter) -> Response {
+        metrics::counter!("rate_limited_total", "scope" => "ip").increment(1);
+        match Verdict::of(
+            false,
+            now_unix_ms,
+            &[counter],
+            std::slice::from_ref(&self.0),
+        ) {
+            Some(verdict) => verdict.refusal(),
+            None => super::unavailable(),
+        }
+    }
+
+    /// Before credentials are looked up: the 429 when the address is at its limit. With the
+    /// shared store down, authentication itself decides (it falls back to the database); the
+    /// money routes behind it fail closed on their own.
+    pub async fn refuse_if_blocked(&self, state: &AppState) -> Option<Response> {
+        let admission = Admission {
+            guard: Some(self.check()),
+            limits: &[],
+            key: None,
+            window: WINDOW,
+        };
+        match state.shared.admit(&admission).await {
+            Ok(admitted) => match admitted.decision {
+                Decision::Blocked(counter) => Some(self.refusal(admitted.now_unix_ms, counter)),
+                _ => None,
+            },
+            Err(error) => {
+                tracing::warn!(%error, "per-IP limiter unavailable");
+                None
+            }
+        }
+    }
+
+    /// Counts one failed authentication (or one call of a token endpoint). `Err` is the 429 when
+    /// the address was already at its limit; `Ok` the verdict for the response's headers
+    /// (`None` with the shared store down).
+    pub async fn count(&self, state: &AppState) -> Result<Option<Verdict>, Response> {
+        let limits = std::slice::from_ref(&self.0);
+        let admission = Admission {
+            guard: None,
+            limits: std::slice::from_ref(self.check()),
+            key: None,
+            window: WINDOW,
+        };
+        let admitted = match state.shared.admit(&admission).await {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                tracing::warn!(%error, "per-IP limiter unavailable");
+                return Ok(None);
+            }
+        };
+        match admitted.decision {
+            Decision::Admitted { counters, .. } => {
+                Ok(Verdict::of(true, admitted.now_unix_ms, &counters, limits))
+            }
+            Decision::Limited(counters) => match counters.first() {
+                Some(counter) => Err(self.refusal(admitted.now_unix_ms, *counter)),
+                None => Ok(None),
+            },
+            Decision::Blocked(counter) => Err(self.refusal(admitted.now_unix_ms, counter)),
+        }
+    }
+}
+
+/// In front of the routes whose authentication always asks the shared store or the database
+/// (SNAP) and of public token endpoints: refuses a blocked address, then counts the request's
+/// 401 (a token endpoint: every call, before it runs).
+pub async fn guard_ip(
+    state: &AppState,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(guard) = IpGuard::of(state, request.extensions()) else {
         return next.run(request).await;
     };
     let route = request
@@ -159,42 +243,22 @@ pub async fn guard_ip(state: &AppState, request: Request, next: Next) -> Respons
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let counts_every_call = policy::is_token_endpoint(request.method(), &route);
-    let checks = [LimitCheck {
-        key: format!("rl:ip:{ip}"),
-        limit: i64::from(per_minute),
-    }];
-    let limits = [(
-        i64::from(per_minute),
-        format!("the limit of {per_minute} unauthenticated requests per minute per client address"),
-    )];
-    let cost = i64::from(counts_every_call);
-    match state.shared.check_limits(&checks, cost, WINDOW).await {
-        Ok(outcome) => {
-            let full = !outcome.allowed
-                || (cost == 0
-                    && outcome
-                        .counters
-                        .first()
-                        .is_some_and(|c| c.value >= i64::from(per_minute)));
-            if full {
-                metrics::counter!("rate_limited_total", "scope" => "ip").increment(1);
-                let mut refused = outcome.clone();
-                refused.allowed = false;
-                if let Some(verdict) = Verdict::from_outcome(&refused, &limits) {
-                    return verdict.refusal();
-                }
-            }
-        }
-        Err(error) => tracing::warn!(%error, "per-IP limiter unavailable"),
+    if policy::is_token_endpoint(request.method(), &route) {
+        return match guard.count(state).await {
+            Ok(_) => next.run(request).await,
+            Err(refusal) => refusal,
+        };
+    }
+    if let Some(refusal) = guard.refuse_if_blocked(state).await {
+        return refusal;
     }
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::UNAUTHORIZED
-        && !counts_every_call
-        && let Ok(outcome) = state.shared.check_limits(&checks, 1, WINDOW).await
-        && let Some(verdict) = Verdict::from_outcome(&outcome, &limits)
-    {
-        verdict.apply_headers(response.headers_mut());
+    if response.status() == StatusCode::UNAUTHORIZED {
+        match guard.count(state).await {
+            Ok(Some(verdict)) => verdict.apply_headers(response.headers_mut()),
+            Ok(None) => {}
+            Err(refusal) => return refusal,
+        }
     }
     response
 }

@@ -124,12 +124,12 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
                     route.route_layer(from_fn_with_state(state.clone(), guard_unauthenticated))
                 }
                 Access::Public => route,
-                // Innermost first: protection needs the principal authentication provides,
-                // and the per-IP guard turns away addresses that keep failing to authenticate.
+                // Innermost first: protection needs the principal authentication provides.
+                // Authentication applies the per-IP guard itself (before any lookup that leaves
+                // this instance) and protection checks the address again in its one step.
                 Access::Tenant => route
                     .route_layer(from_fn_with_state(state.clone(), protect))
-                    .route_layer(from_fn_with_state(state.clone(), authenticate))
-                    .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
+                    .route_layer(from_fn_with_state(state.clone(), authenticate)),
                 // SNAP routes: the same per-IP guard and rate limits; SNAP's own replay rules
                 // (X-EXTERNAL-ID, partnerReferenceNo) stand in for idempotency keys.
                 Access::Snap => route

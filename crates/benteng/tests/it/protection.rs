@@ -322,18 +322,35 @@ async fn daily_volume_cap(backend: Backend) {
 async fn failed_authentication_is_limited_per_address(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, key) = app.tenant_with_key().await;
+    let (_, unseen) = app.tenant_with_key().await;
+    // A key this instance verified lately is decided from its cache, with no shared-state
+    // round trip before authentication.
+    assert_eq!(
+        app.get("/v1/tenant", Some(&key)).await.status(),
+        StatusCode::OK
+    );
     let bad = format!("{}X", &key[..key.len() - 1]);
     for _ in 0..30 {
         let response = app.get("/v1/tenant", Some(&bad)).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    // The address is now refused before its credentials are looked at, even a good key.
-    for key in [&bad, &key] {
-        let response = app.get("/v1/tenant", Some(key)).await;
+    // The address is now refused whatever it presents, and the answer does not tell whether
+    // the key was valid: a wrong key, a valid key this instance verified lately, a valid key
+    // it never saw, and none.
+    let mut answers = Vec::new();
+    for key in [Some(&bad), Some(&key), Some(&unseen), None] {
+        let response = app.get("/v1/tenant", key.map(String::as_str)).await;
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(response.headers().contains_key("retry-after"));
         assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
+        let limit = response.headers()["x-ratelimit-limit"].clone();
+        let problem: Value = response.json().await.unwrap();
+        answers.push((limit, problem["type"].clone(), problem["title"].clone()));
     }
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "{answers:?}"
+    );
 }
 
 on_both_backends!(
