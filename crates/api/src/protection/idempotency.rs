@@ -6,15 +6,14 @@
 //!    together with the rate limits): the stored response `idempotency:{T}:{K}` if there is one
 //!    (→ replay, or 422 when the payload differs), else the in-flight lock
 //!    `idempotency-lock:{T}:{K}` with an owner token (already held → 409);
-//! 3. holding the lock, the handler runs; the store claims the key first in the transfer's own
-//!    transaction and writes the record with the rendered response. If Redis had lost a
-//!    completed record, the claim fails (`KeyTaken`) and the database's record is replayed (or
-//!    422) instead;
+//! 3. holding the lock, the handler runs; the store writes the record with the rendered response
+//!    in the transfer's own transaction. If Redis had lost a completed record, the store reports
+//!    the key as taken (`KeyTaken`) and the database's record is replayed (or 422) instead;
 //! 4. one more step stores the response in Redis and releases the lock
 //!    ([`benteng_shared_state::SharedState::finish`]).
 //!
-//! The database is the final arbiter: the record's primary key (tenant, key) is claimed first
-//! in the transaction, so two instances that both believe they hold the lock (a Redis restart)
+//! The database is the final arbiter: the record's primary key (tenant, key) is written in the
+//! transfer's transaction, so two instances that both believe they hold the lock (a Redis restart)
 //! still produce one transfer; the loser replays the winner's response. With the shared store
 //! unreachable nothing runs: 503 with `Retry-After`.
 //!
@@ -309,8 +308,8 @@ async fn run_locked(
     body: axum::body::Bytes,
     next: Next,
 ) -> (Response, Option<IdempotencyRecord>) {
-    // No database read here: the claim on the key is the first statement of the write's
-    // transaction, so a record Redis lost surfaces there as `KeyTaken` and is replayed below.
+    // No database read here: the record is written in the write's own transaction, so a record
+    // Redis lost surfaces there as `KeyTaken` and is replayed below.
     // (A read here would cost every request a round trip, on SQLite through its one writer.)
     let now = benteng_core::now();
     let ttl =
