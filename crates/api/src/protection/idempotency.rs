@@ -268,7 +268,7 @@ pub async fn run(
     let cached = match found {
         KeyState::InFlight => return in_flight().into_response(),
         // An unreadable copy (another version's format) is not trusted: the handler runs, and
-        // the claim in its transaction finds the database's record.
+        // the record written in its transaction finds the database's.
         KeyState::Completed(bytes) => serde_json::from_slice::<Cached>(&bytes).ok(),
         KeyState::Locked => None,
     };

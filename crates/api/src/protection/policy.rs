@@ -8,9 +8,9 @@ use axum::http::Method;
 /// Routes that create transfers. Add SNAP's transfer endpoints here when they are mounted.
 pub const MONEY_MOVING: &[(&str, &str)] = &[("POST", "/v1/transfers"), ("POST", "/v1/batches")];
 
-/// Public routes that hand out credentials (token endpoints): limited per client IP like failed
-/// authentications. None are mounted yet; SNAP's access-token endpoint belongs here.
-pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[];
+/// Public routes that hand out credentials (token endpoints): every call counts against the
+/// client IP's limit, like a failed authentication, so guessing partner secrets is slow.
+pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[("POST", crate::routes::snap::TOKEN_PATH)];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -46,6 +46,14 @@ mod tests {
                     .iter()
                     .any(|(path, access)| path == route && *access == crate::Access::Tenant),
                 "{route} is not a mounted tenant route"
+            );
+        }
+        for (_, route) in TOKEN_ENDPOINTS {
+            assert!(
+                table
+                    .iter()
+                    .any(|(path, access)| path == route && *access == crate::Access::Public),
+                "{route} is not a mounted public route"
             );
         }
         assert!(of(&Method::POST, "/v1/transfers").money_moving);

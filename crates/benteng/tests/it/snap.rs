@@ -761,7 +761,47 @@ on_both_backends!(
     python_client_pays_and_the_transfer_completes,
     refusals_are_snap_answers_and_nothing_is_processed,
     small_partner_keys_are_refused_at_registration,
+    the_token_endpoint_is_limited_per_client_address,
 );
+
+/// Every call of the token endpoint counts against the caller's address (30 a minute by
+/// default), so guessing a partner's credentials is slow; the refusal is a SNAP answer.
+async fn the_token_endpoint_is_limited_per_client_address(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let base = app.url("");
+    let headers = vec![
+        ("X-CLIENT-KEY", "NOBODY".to_owned()),
+        (
+            "X-TIMESTAMP",
+            benteng_snap::headers::format_timestamp(OffsetDateTime::now_utc()),
+        ),
+        ("X-SIGNATURE", "AAAA".to_owned()),
+    ];
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        let (status, answer) = send(
+            &app.client,
+            &base,
+            "/v1.0/access-token/b2b",
+            benteng_snap::TOKEN_REQUEST_BODY,
+            &headers,
+        )
+        .await;
+        statuses.push((status, answer["responseCode"].clone()));
+    }
+    assert!(
+        statuses[..30]
+            .iter()
+            .all(|(status, _)| *status == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses[30].0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[30].1, "4297300", "{statuses:?}");
+}
 
 /// Two processes on one PostgreSQL + Redis: an X-EXTERNAL-ID used at one is refused at the
 /// other the same day.
