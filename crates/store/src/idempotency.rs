@@ -9,6 +9,7 @@
 //! refusal (`KeyTaken`). So the database alone guarantees one transfer per key whatever the
 //! shared state did, and a replay returns exactly the bytes the first caller got.
 
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{BatchId, TenantId, TransferId};
 use sqlx::{AnyConnection, Connection, Row};
 use time::OffsetDateTime;
@@ -90,6 +91,7 @@ pub struct NewBatch<'a> {
     pub tenant: TenantId,
     pub items: &'a [BatchItem],
     pub now: OffsetDateTime,
+    pub context: &'a AuditContext,
 }
 
 /// Each item's outcome: the transfer created, or the errors (JSON text).
@@ -243,6 +245,7 @@ impl Store {
             tenant,
             items,
             now,
+            context,
         } = *batch;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -308,6 +311,15 @@ impl Store {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        let created = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "batch.created",
+            Retention::Security,
+            ("batch", id.to_string()),
+        )
+        .change("items", serde_json::Value::Null, items.len().into())
+        .change("accepted", serde_json::Value::Null, accepted.into());
+        crate::audit::record(&mut tx, &created).await?;
         let response = render(&outcomes);
         if let Some(idempotency) = idempotency {
             record_key(&mut tx, idempotency, &response).await?;

@@ -308,6 +308,7 @@ pub async fn create_batch(
                 tenant: caller.tenant.id,
                 items: &prepared,
                 now,
+                context: &audit,
             },
             idempotency.as_ref(),
             |refusal| item_errors(&protected_refusal_error(&tenant, clone_refusal(refusal))),

@@ -321,6 +321,24 @@ async fn a_batch_reports_every_item(backend: Backend) {
         .unwrap();
     assert_eq!(shown["items"], batch["items"]);
 
+    // The batch itself is in the audit trail, with its counts.
+    let trail: Value = app
+        .get("/v1/audit-events?limit=500", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let created = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "batch.created")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(created["resource"]["id"], batch["id"], "{trail}");
+    assert_eq!(created["changes"]["accepted"]["to"], 2, "{created}");
+    assert_eq!(created["changes"]["items"]["to"], 5, "{created}");
+
     for bad in [
         json!({"transfers": []}),
         json!({"transfers": "x"}),
