@@ -13,8 +13,8 @@ use benteng_core::strict_json::{FieldError, Fields, JsonObject};
 use benteng_core::tenant::Tenant;
 use benteng_core::text::{Reference, Uuid4};
 use benteng_store::{
-    NewIdempotency, NewTransfer, ProtectedRefusal, StoreError, StoredResponse, TransferRecord,
-    TransferRefusal, VolumeCharge,
+    NewIdempotency, NewTransfer, PartnerReference, ProtectedRefusal, StoreError, StoredResponse,
+    TransferRecord, TransferRefusal, VolumeCharge,
 };
 
 use crate::error::{ApiError, FieldProblem};
@@ -130,21 +130,34 @@ pub async fn prepare(
         rail: state.payments.rail.clone(),
         now: benteng_core::now(),
         context: audit.clone(),
+        partner_reference: None,
     };
     Ok((new, volume))
 }
 
+/// How a channel makes a retried request harmless: an idempotency key (the REST API) or a
+/// partner's own unique reference (SNAP's `partnerReferenceNo`). Either is recorded in the
+/// transfer's transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dedup<'a> {
+    pub idempotency: Option<&'a NewIdempotency>,
+    pub partner_reference: Option<&'a PartnerReference>,
+}
+
 /// Creates the transfer: checks, compliance decision, reservation, history, the volume-cap
-/// charge and the idempotency record with the response `render` builds, in one transaction.
+/// charge and the idempotency record with the response `render` builds (or the partner's
+/// reference), in one transaction.
 pub async fn initiate(
     state: &AppState,
     tenant: &Tenant,
     request: &TransferRequest,
-    idempotency: Option<&NewIdempotency>,
+    dedup: Dedup<'_>,
     audit: &benteng_core::audit::AuditContext,
     render: impl FnOnce(&TransferRecord) -> StoredResponse,
 ) -> Result<(TransferRecord, StoredResponse), ApiError> {
-    let (new, volume) = prepare(state, tenant, request, None, audit).await?;
+    let (mut new, volume) = prepare(state, tenant, request, None, audit).await?;
+    new.partner_reference = dedup.partner_reference.cloned();
+    let idempotency = dedup.idempotency;
     state
         .store
         .create_transfer_protected(&new, idempotency, volume, render)
@@ -197,6 +210,12 @@ pub fn refusal_error(refusal: TransferRefusal) -> ApiError {
                 },
             ])
         }
+        TransferRefusal::PartnerReferenceUsed => refused(
+            StatusCode::CONFLICT,
+            "partner-reference-used",
+            "Reference already used",
+            "this partner reference was used for an earlier transfer",
+        ),
         TransferRefusal::InsufficientFunds => refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "insufficient-funds",

@@ -37,7 +37,8 @@ pub use idempotency::{
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use payments::{
-    Cursor, NewTransfer, Page, RecipientRow, TransferEvent, TransferRecord, TransferRefusal,
+    Cursor, NewTransfer, Page, PartnerReference, RecipientRow, TransferEvent, TransferRecord,
+    TransferRefusal,
 };
 pub use screening::{
     Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,

@@ -79,6 +79,18 @@ pub struct NewTransfer {
     pub rail: String,
     pub now: OffsetDateTime,
     pub context: AuditContext,
+    /// A partner's own reference for the transfer (SNAP's `partnerReferenceNo`), recorded in
+    /// the transfer's transaction: unique per partner, so a reused one creates nothing.
+    pub partner_reference: Option<PartnerReference>,
+}
+
+/// A partner's reference for a transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerReference {
+    pub partner_id: uuid::Uuid,
+    /// The partner's public client id, for the audit trail.
+    pub client_id: String,
+    pub reference: String,
 }
 
 /// Why a transfer was not created. Nothing was written in any of these cases.
@@ -96,6 +108,8 @@ pub enum TransferRefusal {
     AmountMismatch(&'static str),
     #[error("insufficient funds")]
     InsufficientFunds,
+    #[error("the partner used this reference before")]
+    PartnerReferenceUsed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -810,6 +824,25 @@ pub(crate) async fn create_transfer_in(
     if inserted.rows_affected() != 1 {
         return Err(TransferRefusal::RecipientNotFound);
     }
+    if let Some(reference) = &new.partner_reference {
+        let linked = sqlx::query(
+            "INSERT INTO snap_transfers (partner_id, partner_reference_no, transfer_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(reference.partner_id.to_string())
+        .bind(&reference.reference)
+        .bind(new.id.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await;
+        match linked {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(TransferRefusal::PartnerReferenceUsed);
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
 
     let decided = decision_cause(&new.decision);
     let history = [
@@ -966,6 +999,26 @@ fn transfer_audit(
             Some(compliance),
         ),
     ];
+    if let Some(reference) = &new.partner_reference {
+        events.push(
+            AuditEvent::new(
+                context,
+                "snap.transfer_linked",
+                Retention::Security,
+                subject(),
+            )
+            .change(
+                "partner_reference_no",
+                serde_json::Value::Null,
+                reference.reference.clone().into(),
+            )
+            .change(
+                "client_id",
+                serde_json::Value::Null,
+                reference.client_id.clone().into(),
+            ),
+        );
+    }
     if !postings.is_empty() {
         events.push(
             AuditEvent::new(context, "ledger.reserved", Retention::Security, subject())

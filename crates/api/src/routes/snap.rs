@@ -24,14 +24,14 @@ use benteng_core::tenant::Tenant;
 use benteng_core::text::{IdnAccountNumber, IdnBankCode, Name, Reference, Uuid4};
 use benteng_crypto::ExposeSecret;
 use benteng_snap::{ServiceCode, SnapCode, SnapError};
-use benteng_store::{RecipientRow, StoreError, TransferRecord};
+use benteng_store::{PartnerReference, RecipientRow, StoreError, TransferRecord};
 use benteng_vault::{Aad, KeyPurpose};
 use serde::Serialize;
 
 use super::Routes;
 use crate::error::ApiError;
 use crate::middleware::{Audit, Caller};
-use crate::payments::{TransferRequest, initiate};
+use crate::payments::{Dedup, TransferRequest, initiate};
 use crate::state::AppState;
 
 pub const TOKEN_PATH: &str = "/v1.0/access-token/b2b";
@@ -308,6 +308,10 @@ fn from_api_error(error: ApiError) -> SnapError {
             slug: "insufficient-funds",
             ..
         } => insufficient_funds(),
+        ApiError::Refused {
+            slug: "partner-reference-used",
+            ..
+        } => SnapError::duplicate_partner_reference_no(),
         ApiError::Validation(_) => SnapError::invalid_field_format("amount"),
         ApiError::Unavailable { .. } => SnapError::general_error().with_detail("unavailable"),
         other => internal(other),
@@ -509,40 +513,28 @@ async fn create_transfer(
 ) -> Result<Response, SnapError> {
     let partner_id = partner_of(caller)?;
     let request = parse_transfer(body)?;
+    // A quick answer for a reference used before, without pricing a quote; the transfer's own
+    // transaction decides (two concurrent requests with one reference make one transfer).
     match state
         .store
-        .reserve_snap_reference(partner_id, &request.reference, benteng_core::now())
+        .snap_reference(partner_id, &request.reference)
         .await
     {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(SnapError::duplicate_partner_reference_no()),
+        Ok(_) => return Err(SnapError::duplicate_partner_reference_no()),
+        Err(StoreError::NotFound) => {}
         Err(error) => return Err(internal(error)),
     }
-    let created = initiate_reserved(state, &caller.tenant, audit, &request).await;
-    let record = match created {
-        Ok(record) => record,
-        Err(error) => {
-            // Nothing was created: free the reference so the partner may retry it.
-            if let Err(release) = state
-                .store
-                .release_snap_reference(partner_id, &request.reference)
-                .await
-            {
-                tracing::error!(error = %release, "could not release a SNAP reference");
-            }
-            return Err(error);
-        }
-    };
     let partner = state
         .store
         .snap_partner(partner_id)
         .await
         .map_err(internal)?;
-    state
-        .store
-        .link_snap_reference(&partner, &request.reference, record.id, audit)
-        .await
-        .map_err(internal)?;
+    let reference = PartnerReference {
+        partner_id,
+        client_id: partner.client_id.as_str().to_owned(),
+        reference: request.reference.clone(),
+    };
+    let record = initiate_referenced(state, &caller.tenant, audit, &request, &reference).await?;
     let answer = TransferResponse {
         response_code: SnapCode::in_progress(ServiceCode::TRANSFER_INTERBANK).to_string(),
         response_message: "Request In Progress",
@@ -566,12 +558,13 @@ async fn create_transfer(
 }
 
 /// Recipient, quote, then the one transfer path (`payments::initiate`: compliance, ledger
-/// reservation, audit).
-async fn initiate_reserved(
+/// reservation, audit), which records the partner's reference in the transfer's transaction.
+async fn initiate_referenced(
     state: &AppState,
     tenant: &Tenant,
     audit: &AuditContext,
     request: &SnapTransfer,
+    reference: &PartnerReference,
 ) -> Result<TransferRecord, SnapError> {
     let recipient =
         find_or_create_recipient(state, tenant, &request.account, &request.name, audit).await?;
@@ -588,7 +581,11 @@ async fn initiate_reserved(
     };
     // SNAP's replay rules (X-EXTERNAL-ID, partnerReferenceNo) stand in for an idempotency key,
     // so no response is stored for replay.
-    initiate(state, tenant, &transfer, None, audit, |record| {
+    let dedup = Dedup {
+        idempotency: None,
+        partner_reference: Some(reference),
+    };
+    initiate(state, tenant, &transfer, dedup, audit, |record| {
         crate::protection::idempotency::stored_json(
             axum::http::StatusCode::ACCEPTED,
             None,

@@ -18,7 +18,7 @@ use super::quotes::MoneyView;
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller};
-use crate::payments::{TransferRequest, initiate, prepare, protected_refusal_error};
+use crate::payments::{Dedup, TransferRequest, initiate, prepare, protected_refusal_error};
 use crate::protection::idempotency::{Idempotency, recorded, stored_json};
 use crate::state::AppState;
 
@@ -112,7 +112,10 @@ pub async fn create(
         &state,
         &caller.tenant,
         &request,
-        idempotency.as_ref(),
+        Dedup {
+            idempotency: idempotency.as_ref(),
+            partner_reference: None,
+        },
         &audit,
         |record| {
             stored_json(
@@ -336,6 +339,7 @@ fn clone_refusal(refusal: &ProtectedRefusal) -> ProtectedRefusal {
         ProtectedRefusal::Transfer(R::QuoteUsed) => R::QuoteUsed.into(),
         ProtectedRefusal::Transfer(R::AmountMismatch(side)) => R::AmountMismatch(side).into(),
         ProtectedRefusal::Transfer(R::InsufficientFunds) => R::InsufficientFunds.into(),
+        ProtectedRefusal::Transfer(R::PartnerReferenceUsed) => R::PartnerReferenceUsed.into(),
         ProtectedRefusal::Transfer(R::Store(_)) | ProtectedRefusal::KeyTaken => {
             R::Store(benteng_store::StoreError::Conflict).into()
         }

@@ -622,6 +622,39 @@ async fn refusals_are_snap_answers_and_nothing_is_processed(backend: Backend) {
         "Duplicate partnerReferenceNo",
     );
     assert_eq!(transfer_count(&app, &key).await, 1);
+    // Concurrent requests with one new reference (distinct external ids and signatures): the
+    // transfer's own transaction records the reference, so exactly one transfer is made.
+    let racing = transfer_body("INV-RACE-1", "1500.00");
+    let mut sends = Vec::new();
+    for i in 0..5 {
+        let mut call = Call::new(&partner, &token_a, TRANSFER, &racing);
+        call.at += time::Duration::seconds(2 + i);
+        let headers = call.headers();
+        let (client, base, racing) = (client.clone(), base.clone(), racing.clone());
+        sends.push(tokio::spawn(async move {
+            send(&client, &base, TRANSFER, &racing, &headers).await
+        }));
+    }
+    let mut codes = Vec::new();
+    for sent in sends {
+        let (status, answer) = sent.await.unwrap();
+        codes.push((
+            status,
+            answer["responseCode"].as_str().unwrap_or("").to_owned(),
+        ));
+    }
+    let accepted = codes
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(accepted, 1, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|(s, c)| *s == StatusCode::ACCEPTED || c == "4091801"),
+        "{codes:?}"
+    );
+    assert_eq!(transfer_count(&app, &key).await, 2);
     // Another partner may use the same reference.
     let token_b2 = token(client, &base, &other).await;
     let call = Call::new(&other, &token_b2, TRANSFER, &body);
