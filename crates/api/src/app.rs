@@ -3,14 +3,14 @@
 //! below this, in the listener; authentication sits on the tenant routes themselves).
 
 use axum::Router;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
-use crate::middleware::{observe, problem_fallback, security_headers};
+use crate::middleware::{observe, problem_fallback, refuse_oversized, security_headers};
 use crate::routes::{self, RouteGroup};
 use crate::state::AppState;
 
@@ -37,6 +37,7 @@ pub fn router_for(state: AppState, groups: &[RouteGroup]) -> Router {
                     axum::http::StatusCode::REQUEST_TIMEOUT,
                     limits.request_timeout,
                 ))
+                .layer(from_fn_with_state(state.clone(), refuse_oversized))
                 .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes)),
         )
         .with_state(state)

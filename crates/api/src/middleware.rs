@@ -332,3 +332,48 @@ pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
 }
+
+/// Refuses a body whose declared length is over the limit with 413 without passing it on. Over
+/// HTTP/1.1 the refused body is first read and dropped (up to a bound in size and time), as
+/// servers' "lingering close" does: answering and closing while the client is still uploading
+/// makes its kernel see a reset, and many clients then report the reset, not the 413. Bodies
+/// without a declared length are cut at the limit further down (`RequestBodyLimitLayer`).
+pub async fn refuse_oversized(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+    const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = u64::try_from(state.limits.body_limit_bytes).unwrap_or(u64::MAX);
+    let Some(declared) = declared.filter(|length| *length > limit) else {
+        return next.run(request).await;
+    };
+    // A client that sent `Expect: 100-continue` waits for this answer before uploading.
+    let waits = request
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let mut response = ApiError::PayloadTooLarge.into_response();
+    if request.version() <= axum::http::Version::HTTP_11 && !waits {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        if declared <= DRAIN_BYTES as u64 {
+            let _ = tokio::time::timeout(DRAIN_TIME, drain(request.into_body())).await;
+        }
+    }
+    response
+}
+
+/// Reads a body to its end, keeping nothing.
+async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    while let Some(Ok(_)) = body.frame().await {}
+}

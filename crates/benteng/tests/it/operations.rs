@@ -11,6 +11,7 @@ on_both_backends!(
     unknown_routes_and_wrong_methods_are_problems,
     every_non_public_route_demands_authentication,
     oversized_bodies_are_refused_with_413,
+    an_http1_client_uploading_too_much_reads_the_413,
     docs_work_offline,
 );
 
@@ -149,6 +150,37 @@ async fn oversized_bodies_are_refused_with_413(backend: Backend) {
         response.headers()["content-type"],
         "application/problem+json"
     );
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+/// Over HTTP/1.1 a client still uploading when the 413 is sent must still read it (not a
+/// connection reset): the server reads and drops the refused body before answering.
+async fn an_http1_client_uploading_too_much_reads_the_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = app.tenant_with_key().await;
+    let client = crate::harness::client_builder(&app.data_dir().join("tls/dev-ca.pem"))
+        .http1_only()
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let response = client
+            .post(app.url("/v1/transfers"))
+            .bearer_auth(&key)
+            .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
+            .header("content-type", "application/json")
+            .body(vec![b' '; 10 * 1024 * 1024])
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => panic!("no answer, the upload was cut: {error:?}"),
+        };
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
 }
 
