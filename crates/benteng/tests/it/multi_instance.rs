@@ -153,11 +153,13 @@ async fn embedded_default_refuses_a_key_revoked_from_the_cli() {
         .to_owned();
     let (ok, _, err) = cli(&env, &["apikey", "revoke", &key_id]).await;
     assert!(ok, "{err}");
+    // The server polls the credential watermark every second; the bound is generous because
+    // the whole suite shares two cores with this server (3 s was once exceeded under CI load).
     refused_within(
         &client,
         &server.url("/v1/tenant"),
         &key,
-        Duration::from_secs(3),
+        Duration::from_secs(10),
     )
     .await;
 }
