@@ -376,7 +376,6 @@ impl ApiKeyAuthenticator {
 
     /// Overwrites the shared entry with the database's current truth.
     async fn refresh(&self, hash: &[u8; 32]) {
-        self.local.remove(hash);
         let key = shared_key(hash);
         let written = match self.read_database(hash).await {
             Ok(verified) => match serde_json::to_vec(&verified) {
@@ -389,6 +388,10 @@ impl ApiKeyAuthenticator {
             // Instances still refuse within the TTL via pub/sub and the watermark poll.
             tracing::warn!(%error, "could not update the shared key cache");
         }
+        // Only now, with the shared entry fresh: a request that read the stale shared entry
+        // meanwhile sees the epoch move and does not put it back into the local cache.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.local.remove(hash);
     }
 
     async fn announce(&self, invalidation: &Invalidation) {
