@@ -141,9 +141,6 @@ pub trait SharedState: Send + Sync + 'static {
 
     async fn delete(&self, key: &str) -> StateResult<()>;
 
-    /// Atomically adds `by` to a counter; a new counter lives for `window`.
-    async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter>;
-
     /// Everything a request's protection asks before it runs, in one atomic step (one round
     /// trip to Redis): refuses it when the guard counter is at its limit; else counts it once
     /// against every limit if all of them can take it, and against none otherwise; then, for a

@@ -199,24 +199,6 @@ impl SharedState for MemoryState {
         })
     }
 
-    async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter> {
-        self.with_entries(|entries, now| {
-            let (value, expires_at) = counter(entries, key, now, window);
-            let value = value.saturating_add(by);
-            entries.insert(
-                key.to_owned(),
-                Entry {
-                    value: value.to_string().into_bytes(),
-                    expires_at,
-                },
-            );
-            Counter {
-                value,
-                resets_in: expires_at.saturating_duration_since(now),
-            }
-        })
-    }
-
     async fn admit(&self, admission: &Admission<'_>) -> StateResult<Admitted> {
         let now_unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

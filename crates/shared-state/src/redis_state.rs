@@ -79,7 +79,6 @@ pub struct RedisState {
     connection: ConnectionManager,
     namespace: String,
     channels: Channels,
-    increment: Script,
     admit: Script,
     finish: Script,
 }
@@ -113,17 +112,6 @@ impl RedisState {
             connection,
             namespace,
             channels,
-            // INCRBY then set the window on a new counter, atomically: no read-then-write race
-            // between instances, and a counter can never be left without an expiry.
-            increment: Script::new(
-                r"local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-                  local ttl = redis.call('PTTL', KEYS[1])
-                  if ttl < 0 then
-                    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-                    ttl = tonumber(ARGV[2])
-                  end
-                  return {v, ttl}",
-            ),
             admit: Script::new(ADMIT),
             finish: Script::new(
                 r"if #ARGV == 3 then
@@ -200,25 +188,6 @@ impl SharedState for RedisState {
     async fn delete(&self, key: &str) -> StateResult<()> {
         let key = self.key(key);
         self.run(async |mut c| c.del::<_, ()>(key).await).await
-    }
-
-    async fn increment(&self, key: &str, by: i64, window: Duration) -> StateResult<Counter> {
-        let key = self.key(key);
-        let script = &self.increment;
-        let (value, ttl_ms): (i64, i64) = self
-            .run(async |mut c| {
-                script
-                    .key(key)
-                    .arg(by)
-                    .arg(millis(window))
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(Counter {
-            value,
-            resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)),
-        })
     }
 
     async fn admit(&self, admission: &Admission<'_>) -> StateResult<Admitted> {
