@@ -217,26 +217,40 @@ pub(crate) async fn insert_decision(
     conn: &mut AnyConnection,
     decision: &NewScreeningDecision,
 ) -> StoreResult<()> {
-    sqlx::query(
+    insert_decisions(conn, std::slice::from_ref(decision)).await
+}
+
+/// Inserts decisions in one statement (one round trip).
+async fn insert_decisions(
+    conn: &mut AnyConnection,
+    decisions: &[NewScreeningDecision],
+) -> StoreResult<()> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::query(insert_rows(
         "INSERT INTO screening_decisions (id, party_type, party_id, transfer_id, occasion, score, \
-         verdict, explanation, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(decision.party.as_str())
-    .bind(&decision.party_id)
-    .bind(decision.transfer_id.map(|t| t.to_string()))
-    .bind(decision.occasion)
-    .bind(i64::from(decision.score))
-    .bind(decision.verdict)
-    .bind(&decision.explanation)
-    .bind(to_micros(decision.at))
-    .execute(&mut *conn)
-    .await?;
+         verdict, explanation, at) VALUES",
+        decisions.len(),
+        9,
+    ));
+    for decision in decisions {
+        query = query
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(decision.party.as_str())
+            .bind(decision.party_id.clone())
+            .bind(decision.transfer_id.map(|t| t.to_string()))
+            .bind(decision.occasion)
+            .bind(i64::from(decision.score))
+            .bind(decision.verdict)
+            .bind(decision.explanation.clone())
+            .bind(to_micros(decision.at));
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
-/// Records the screenings behind a transfer's compliance decision, inside its transaction, in
-/// one statement.
+/// Records the screenings behind a transfer's compliance decision, inside its transaction.
 pub(crate) async fn insert_transfer_screenings(
     conn: &mut AnyConnection,
     screenings: &[PartyScreening],
@@ -245,33 +259,23 @@ pub(crate) async fn insert_transfer_screenings(
     recipient: RecipientId,
     at: OffsetDateTime,
 ) -> StoreResult<()> {
-    if screenings.is_empty() {
-        return Ok(());
-    }
-    let mut query = sqlx::query(insert_rows(
-        "INSERT INTO screening_decisions (id, party_type, party_id, transfer_id, occasion, score, \
-         verdict, explanation, at) VALUES",
-        screenings.len(),
-        9,
-    ));
-    for s in screenings {
-        let party_id = match s.party {
-            Party::Tenant => tenant.to_string(),
-            Party::Recipient => recipient.to_string(),
-        };
-        query = query
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(s.party.as_str())
-            .bind(party_id)
-            .bind(transfer.to_string())
-            .bind("transfer")
-            .bind(i64::from(s.score))
-            .bind(s.verdict.as_str())
-            .bind(s.explanation.clone())
-            .bind(to_micros(at));
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    let decisions: Vec<NewScreeningDecision> = screenings
+        .iter()
+        .map(|s| NewScreeningDecision {
+            party: s.party,
+            party_id: match s.party {
+                Party::Tenant => tenant.to_string(),
+                Party::Recipient => recipient.to_string(),
+            },
+            transfer_id: Some(transfer),
+            occasion: "transfer",
+            score: s.score,
+            verdict: s.verdict.as_str(),
+            explanation: s.explanation.clone(),
+            at,
+        })
+        .collect();
+    insert_decisions(conn, &decisions).await
 }
 
 impl Store {
