@@ -299,6 +299,47 @@ impl From<AuthError> for ApiError {
     }
 }
 
+/// The one mapping of a payments refusal to HTTP: status and title here, the stable type and
+/// the detail from the refusal itself.
+impl From<benteng_payments::Refusal> for ApiError {
+    fn from(refusal: benteng_payments::Refusal) -> Self {
+        use benteng_payments::Refusal as R;
+        if let Some(errors) = refusal.field_errors() {
+            return ApiError::from(errors);
+        }
+        let (status, title) = match &refusal {
+            R::Invalid(_) | R::AmountMismatch(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed")
+            }
+            R::QuoteNotFound | R::RecipientNotFound | R::TransferNotFound => {
+                (StatusCode::NOT_FOUND, "Not found")
+            }
+            R::QuoteExpired => (StatusCode::UNPROCESSABLE_ENTITY, "Quote expired"),
+            R::QuoteUsed => (StatusCode::CONFLICT, "Quote already used"),
+            R::RecipientExists(_) => (StatusCode::CONFLICT, "Recipient already exists"),
+            R::InsufficientFunds => (StatusCode::UNPROCESSABLE_ENTITY, "Insufficient funds"),
+            R::PartnerReferenceUsed => (StatusCode::CONFLICT, "Reference already used"),
+            R::DailyVolumeCap { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Daily volume cap exceeded",
+            ),
+            // The protection layer answers from the database record instead.
+            R::IdempotencyKeyTaken => return ApiError::IdempotencyInFlight,
+            R::Unavailable => {
+                return ApiError::Unavailable {
+                    retry_after_secs: 1,
+                };
+            }
+        };
+        ApiError::Refused {
+            status,
+            slug: refusal.code(),
+            title,
+            detail: refusal.detail(),
+        }
+    }
+}
+
 impl From<benteng_store::StoreError> for ApiError {
     fn from(error: benteng_store::StoreError) -> Self {
         match error {

@@ -5,21 +5,16 @@ pub mod app;
 pub mod error;
 pub mod json;
 pub mod middleware;
-pub mod payments;
 pub mod protection;
 pub mod routes;
+pub mod snap_format;
 pub mod state;
 
 pub use app::{router, router_for};
 pub use routes::{Access, ApiDoc, RouteGroup};
-pub use state::{AppState, HttpLimits, Payments};
+pub use state::{AppState, HttpLimits};
 
 /// Every route with its access class, for tests and audits of the route table.
 pub fn route_table_paths() -> Vec<(&'static str, Access)> {
     routes::table()
-}
-
-/// Every route with the group that decides which listeners serve it.
-pub fn route_groups() -> Vec<(&'static str, RouteGroup)> {
-    routes::groups()
 }

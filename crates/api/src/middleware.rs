@@ -87,10 +87,10 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
 /// (`/v1.0/…`) answer in SNAP's `{"responseCode","responseMessage"}`, everything else in
 /// problem+json.
 pub async fn problem_fallback(request: Request, next: Next) -> Response {
-    let snap_service = crate::routes::snap::service_for_path(request.uri().path());
+    let snap_service = crate::snap_format::service_for_path(request.uri().path());
     let response = next.run(request).await;
     if let Some(service) = snap_service {
-        return crate::routes::snap::ensure_snap_format(response, service);
+        return crate::snap_format::ensure_snap_format(response, service);
     }
     let status = response.status();
     let is_problem = response
@@ -220,7 +220,7 @@ pub async fn authenticate_snap(
     request: Request,
     next: Next,
 ) -> Response {
-    let service = crate::routes::snap::service_for_path(request.uri().path())
+    let service = crate::snap_format::service_for_path(request.uri().path())
         .unwrap_or(benteng_snap::ServiceCode::TRANSFER_INTERBANK);
     let (mut parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, state.limits.body_limit_bytes).await {
@@ -232,7 +232,7 @@ pub async fn authenticate_snap(
                 message: "Payload Too Large".into(),
                 detail: "body over the limit",
             };
-            return crate::routes::snap::error_response(&too_large, service);
+            return crate::snap_format::error_response(&too_large, service);
         }
     };
     let client_cert = parts
@@ -265,9 +265,9 @@ pub async fn authenticate_snap(
         }
         Err(error) => {
             if error.http_status == 401 {
-                crate::routes::snap::audit_refusal(&state, &audit_context(&parts), &error).await;
+                crate::snap_format::audit_refusal(&state, &audit_context(&parts), &error).await;
             }
-            crate::routes::snap::error_response(&error, service)
+            crate::snap_format::error_response(&error, service)
         }
     }
 }

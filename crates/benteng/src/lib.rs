@@ -14,8 +14,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use benteng_api::{AppState, HttpLimits, Payments};
+use benteng_api::{AppState, HttpLimits};
 use benteng_auth::{ApiKeyAuthenticator, Authenticator, SnapAuthenticator};
+use benteng_core::clock::{Clock, SystemClock};
+use benteng_payments::{Payments, PaymentsConfig};
 use benteng_rails::{RailWorker, SandboxRail};
 use benteng_shared_state::SharedStateHandle;
 use benteng_store::{Store, StoreOptions};
@@ -30,6 +32,8 @@ pub struct Services {
     pub shared: SharedStateHandle,
     pub api_keys: Arc<ApiKeyAuthenticator>,
     pub protection: data_protection::DataProtection,
+    /// The one clock the payment flow decides with (a test may hand in its own).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Services {
@@ -69,6 +73,7 @@ impl Services {
             shared,
             api_keys,
             protection,
+            clock: Arc::new(SystemClock),
         })
     }
 }
@@ -112,15 +117,28 @@ impl Server {
             None => rates::table(&config.payments.per_usd).context("payments.per_usd")?,
         };
         let screening = screening::start(services).await?;
-        let payments = Arc::new(Payments {
-            rates: std::sync::RwLock::new(Arc::new(rate_table)),
-            quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
-            fee_bps: config.payments.fee_bps,
-            compliance: screening.clone(),
-            keyring: services.protection.keyring.clone(),
-            blind_index: services.protection.blind_index.clone(),
-            rail: "sandbox".to_owned(),
-        });
+        let protection = Arc::new(
+            config
+                .protection
+                // A lock outlives the longest request, so it is never released by expiry
+                // while its holder still runs.
+                .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
+                .context("protection")?,
+        );
+        let payments = Arc::new(Payments::new(
+            services.store.clone(),
+            PaymentsConfig {
+                rates: rate_table,
+                quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
+                fee_bps: config.payments.fee_bps,
+                compliance: screening.clone(),
+                keyring: services.protection.keyring.clone(),
+                blind_index: services.protection.blind_index.clone(),
+                rail: "sandbox".to_owned(),
+                caps: protection.clone(),
+                clock: services.clock.clone(),
+            },
+        ));
         if let Some(path) = &config.payments.rates_file {
             rates::watch(
                 path.clone(),
@@ -129,9 +147,10 @@ impl Server {
             );
         }
         RailWorker {
-            store: services.store.clone(),
+            payments: payments.clone(),
             rail: Arc::new(SandboxRail {
                 settle_after: Duration::from_millis(config.rail.sandbox_settle_after_ms),
+                clock: services.clock.clone(),
             }),
             poll_interval: Duration::from_millis(config.rail.poll_interval_ms.max(10)),
             batch: 100,
@@ -156,14 +175,7 @@ impl Server {
             }),
             payments,
             screening,
-            protection: Arc::new(
-                config
-                    .protection
-                    // A lock outlives the longest request, so it is never released by expiry
-                    // while its holder still runs.
-                    .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
-                    .context("protection")?,
-            ),
+            protection,
         };
         protection_sweep(
             services.store.clone(),

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
-use benteng_api::Payments;
 use benteng_core::currency::Currency;
 use benteng_core::money::Rate;
 use benteng_core::payments::quote::RateTable;
+use benteng_payments::Payments;
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde::Deserialize;
@@ -64,10 +64,8 @@ pub fn watch(path: PathBuf, payments: Weak<Payments>, every: Duration) {
             seen = now;
             match read_file(&path) {
                 Ok(table) => {
-                    if let Ok(mut rates) = payments.rates.write() {
-                        *rates = Arc::new(table);
-                        tracing::info!(path = %path.display(), "rates reloaded");
-                    }
+                    payments.set_rates(table);
+                    tracing::info!(path = %path.display(), "rates reloaded");
                 }
                 Err(error) => {
                     tracing::error!(error = %format!("{error:#}"), "rates file refused; keeping the rates in use")

@@ -108,6 +108,12 @@ impl AuditEvent {
     }
 
     /// Records `field` going `from` → `to`.
+    /// The event's time, from the clock of the change it records.
+    pub fn at(mut self, timestamp: time::OffsetDateTime) -> Self {
+        self.timestamp = timestamp;
+        self
+    }
+
     pub fn change(mut self, field: &str, from: Value, to: Value) -> Self {
         if let Value::Object(changes) = &mut self.changes {
             changes.insert(

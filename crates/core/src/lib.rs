@@ -8,6 +8,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod clock;
 pub mod country;
 pub mod currency;
 pub mod iban;
@@ -18,10 +19,8 @@ pub mod strict_json;
 pub mod tenant;
 pub mod text;
 
-/// The current time at the precision the store keeps (microseconds), so a value read back
-/// equals the value written.
+/// The system clock's current time (see [`clock`]): for code that was not handed a clock.
 pub fn now() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
+    use clock::Clock;
+    clock::SystemClock.now()
 }

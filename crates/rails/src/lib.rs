@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use benteng_core::clock::Clock;
 use benteng_core::payments::transfer::TransferStatus;
-use benteng_store::{Store, StoreError, TransferRecord};
-use time::OffsetDateTime;
+use benteng_payments::Payments;
+use benteng_payments::moves::Moved;
+use benteng_store::{StoreError, TransferRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RailError {
@@ -46,6 +48,7 @@ pub trait Rail: Send + Sync {
 /// completes and is then returned, anything else completes.
 pub struct SandboxRail {
     pub settle_after: Duration,
+    pub clock: Arc<dyn Clock>,
 }
 
 #[async_trait]
@@ -59,7 +62,7 @@ impl Rail for SandboxRail {
     }
 
     async fn outcome(&self, transfer: &TransferRecord) -> Result<Option<RailOutcome>, RailError> {
-        if OffsetDateTime::now_utc() - transfer.updated_at < self.settle_after {
+        if self.clock.now() - transfer.updated_at < self.settle_after {
             return Ok(None);
         }
         let reference = transfer.reference.to_ascii_uppercase();
@@ -75,7 +78,8 @@ impl Rail for SandboxRail {
 
 /// Moves transfers through a rail: claims approved ones, submits them, records outcomes.
 pub struct RailWorker {
-    pub store: Store,
+    /// The payments layer: the queues are read from its store, moves go through it.
+    pub payments: Arc<Payments>,
     pub rail: Arc<dyn Rail>,
     pub poll_interval: Duration,
     /// How many transfers one pass handles per status.
@@ -99,9 +103,10 @@ impl RailWorker {
 
     /// One pass over both queues; returns how many transfers moved.
     pub async fn pass(&self) -> Result<usize, StoreError> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.payments.now();
         let mut moved = 0;
         for transfer in self
+            .payments
             .store
             .transfers_waiting(TransferStatus::Approved, now, self.batch)
             .await?
@@ -112,6 +117,7 @@ impl RailWorker {
             moved += usize::from(self.submit(&transfer).await?);
         }
         for transfer in self
+            .payments
             .store
             .transfers_waiting(TransferStatus::Submitted, now, self.batch)
             .await?
@@ -130,19 +136,11 @@ impl RailWorker {
 
     async fn submit(&self, transfer: &TransferRecord) -> Result<bool, StoreError> {
         let cause = format!("submitted to {}", self.rail.name());
-        match self
-            .store
-            .advance_transfer(
-                transfer,
-                TransferStatus::Submitted,
-                &cause,
-                &self.audit_context(),
-            )
-            .await
+        if !self
+            .record(transfer, TransferStatus::Submitted, &cause)
+            .await?
         {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => return Ok(false), // another instance claimed it
-            Err(error) => return Err(error),
+            return Ok(false); // another instance claimed it
         }
         let claimed = TransferRecord {
             status: TransferStatus::Submitted,
@@ -195,14 +193,10 @@ impl RailWorker {
         to: TransferStatus,
         cause: &str,
     ) -> Result<bool, StoreError> {
-        match self
-            .store
-            .advance_transfer(transfer, to, cause, &self.audit_context())
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(error) => Err(error),
-        }
+        let moved = self
+            .payments
+            .move_transfer(transfer, to, cause, &self.audit_context())
+            .await?;
+        Ok(moved == Moved::Moved)
     }
 }

@@ -10,17 +10,22 @@
 
 mod api_keys;
 mod audit;
+mod batches;
 mod data_keys;
-mod idempotency;
 mod ledger;
 mod migrations;
-mod payments;
+mod paging;
+mod payment_writes;
+mod protection;
+mod quotes;
+mod recipients;
 mod rows;
 mod screening;
 mod sealed;
 mod snap;
 mod tenant_certs;
 mod tenants;
+mod transfers;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,16 +35,15 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
-pub use idempotency::{
-    BatchItem, BatchOutcome, IdempotencyRecord, NewBatch, NewIdempotency, ProtectedRefusal,
-    StoredResponse, VolumeCharge,
-};
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
-pub use payments::{
-    Cursor, NewTransfer, Page, PartnerReference, RecipientRow, TransferEvent, TransferRecord,
-    TransferRefusal,
+pub use paging::{Cursor, Page};
+pub use payment_writes::{
+    BatchItemRow, HistoryStep, PartnerReference, PaymentWrite, TransferWrite, Unreserved,
+    WriteRefusal,
 };
+pub use protection::{IdempotencyClaim, IdempotencyRecord, VolumeCharge};
+pub use recipients::RecipientRow;
 pub use screening::{
     Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,
     ScreeningParty, ScreeningRun,
@@ -47,6 +51,7 @@ pub use screening::{
 pub use sealed::{SealedColumn, SealedValue};
 pub use snap::{SnapPartner, SnapReference, SnapToken};
 pub use tenant_certs::{TenantCertificate, TenantMtls};
+pub use transfers::{LedgerEffect, TransferEvent, TransferMove, TransferRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

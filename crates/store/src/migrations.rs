@@ -36,6 +36,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_idempotency"),
     migration!(7, "0007_audit"),
     migration!(8, "0008_snap"),
+    migration!(9, "0009_idempotency_outcome"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -6,9 +6,10 @@
 //!    together with the rate limits): the stored response `idempotency:{T}:{K}` if there is one
 //!    (→ replay, or 422 when the payload differs), else the in-flight lock
 //!    `idempotency-lock:{T}:{K}` with an owner token (already held → 409);
-//! 3. holding the lock, the handler runs; the store writes the record with the rendered response
-//!    in the transfer's own transaction. If Redis had lost a completed record, the store reports
-//!    the key as taken (`KeyTaken`) and the database's record is replayed (or 422) instead;
+//! 3. holding the lock, the handler runs; the payments layer writes the record with the write's
+//!    outcome in the transfer's own transaction. If Redis had lost a completed record, the
+//!    command is refused as `IdempotencyKeyTaken` and the database's record is rendered and
+//!    replayed (or 422) instead;
 //! 4. one more step stores the response in Redis and releases the lock
 //!    ([`benteng_shared_state::SharedState::finish`]).
 //!
@@ -28,8 +29,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use benteng_core::ids::TenantId;
+use benteng_payments::Outcome;
 use benteng_shared_state::{KeyLock, KeyState};
-use benteng_store::{IdempotencyRecord, NewIdempotency, StoredResponse};
+use benteng_store::IdempotencyClaim;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -47,13 +49,13 @@ pub struct Disabled;
 /// What a money-moving handler needs to record its write: the claim on the key, or `None` when
 /// protection is switched off. Extraction fails when the protection layer did not run, so a
 /// money route mounted without it answers 500 instead of moving money unguarded.
-pub struct Idempotency(pub Option<NewIdempotency>);
+pub struct Idempotency(pub Option<IdempotencyClaim>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(claim) = parts.extensions.get::<NewIdempotency>() {
+        if let Some(claim) = parts.extensions.get::<IdempotencyClaim>() {
             return Ok(Idempotency(Some(claim.clone())));
         }
         if parts.extensions.get::<Disabled>().is_some() {
@@ -62,6 +64,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
         tracing::error!("money-moving handler reached without the protection layer");
         Err(ApiError::Internal)
     }
+}
+
+/// A response as first sent, for replays from the shared state's copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 /// Response extension: the handler committed this response with its idempotency record.
@@ -184,16 +194,23 @@ struct Cached {
     body: String,
 }
 
-/// The Redis copy of a record and how long it lives (as long as the record); `None` when the
-/// record has expired or cannot be encoded.
-fn cached_copy(record: &IdempotencyRecord) -> Option<(Vec<u8>, std::time::Duration)> {
-    let ttl = (record.expires_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+/// A response to keep in the shared state, for as long as its key's record lives.
+struct Copy {
+    fingerprint: String,
+    response: StoredResponse,
+    expires_at: OffsetDateTime,
+}
+
+/// The Redis copy of a response and how long it lives; `None` when the record has expired or
+/// cannot be encoded.
+fn cached_copy(copy: &Copy, now: OffsetDateTime) -> Option<(Vec<u8>, std::time::Duration)> {
+    let ttl = (copy.expires_at - now).max(time::Duration::ZERO);
     let ttl = std::time::Duration::try_from(ttl).unwrap_or_default();
     let cached = Cached {
-        fingerprint: record.fingerprint.clone(),
-        status: record.response.status,
-        headers: record.response.headers.clone(),
-        body: record.response.body.clone(),
+        fingerprint: copy.fingerprint.clone(),
+        status: copy.response.status,
+        headers: copy.response.headers.clone(),
+        body: copy.response.body.clone(),
     };
     let bytes = serde_json::to_vec(&cached).ok()?;
     (!ttl.is_zero()).then_some((bytes, ttl))
@@ -289,7 +306,9 @@ pub async fn run(
             run_locked(state, key, fingerprint, parts, body, next).await
         }
     };
-    let copy = copy.as_ref().and_then(cached_copy);
+    let copy = copy
+        .as_ref()
+        .and_then(|copy| cached_copy(copy, state.payments.now()));
     let copy = copy.as_ref().map(|(bytes, ttl)| (bytes.as_slice(), *ttl));
     if let Err(error) = state.shared.finish(&key.lock, copy).await {
         // The lock expires on its own; the database record already decides any retry.
@@ -307,14 +326,14 @@ async fn run_locked(
     mut parts: Parts,
     body: axum::body::Bytes,
     next: Next,
-) -> (Response, Option<IdempotencyRecord>) {
+) -> (Response, Option<Copy>) {
     // No database read here: the record is written in the write's own transaction, so a record
     // Redis lost surfaces there as `KeyTaken` and is replayed below.
     // (A read here would cost every request a round trip, on SQLite through its one writer.)
-    let now = benteng_core::now();
+    let now = state.payments.now();
     let ttl =
         time::Duration::try_from(state.protection.idempotency_ttl).unwrap_or(time::Duration::DAY);
-    let claim = NewIdempotency {
+    let claim = IdempotencyClaim {
         tenant_id: key.tenant,
         key: key.key.clone(),
         fingerprint: fingerprint.clone(),
@@ -328,12 +347,12 @@ async fn run_locked(
     response.extensions_mut().insert(handler);
     if let Some(Recorded(stored)) = response.extensions_mut().remove::<Recorded>() {
         metrics::counter!("idempotency_total", "outcome" => "executed").increment(1);
-        let record = IdempotencyRecord {
+        let copy = Copy {
             fingerprint,
             response: stored,
             expires_at: claim.expires_at,
         };
-        return (response, Some(record));
+        return (response, Some(copy));
     }
     if response.extensions_mut().remove::<KeyTaken>().is_some() {
         // Another instance committed this key while we held a lock Redis had forgotten.
@@ -342,10 +361,22 @@ async fn run_locked(
             .idempotency_record(key.tenant, &key.key, now)
             .await
         {
-            Ok(Some(record)) => {
-                let replayed = replay(&fingerprint, &record.fingerprint, &record.response);
-                (replayed, Some(record))
-            }
+            Ok(Some(record)) => match Outcome::decode(&record.outcome) {
+                Some(outcome) => {
+                    let first = crate::routes::first_response(&outcome);
+                    let replayed = replay(&fingerprint, &record.fingerprint, &first);
+                    let copy = Copy {
+                        fingerprint: record.fingerprint,
+                        response: first,
+                        expires_at: record.expires_at,
+                    };
+                    (replayed, Some(copy))
+                }
+                None => {
+                    tracing::error!("an idempotency record this version cannot read");
+                    (ApiError::Internal.into_response(), None)
+                }
+            },
             Ok(None) => (in_flight().into_response(), None),
             Err(error) => (ApiError::from(error).into_response(), None),
         };

@@ -10,7 +10,6 @@ pub mod client_ip;
 pub mod idempotency;
 pub mod policy;
 pub mod rate_limit;
-pub mod volume;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -99,6 +98,15 @@ impl Protection {
             },
             None => base,
         }
+    }
+}
+
+/// The daily volume caps the payments layer charges: the tier's, with the tenant's override;
+/// none while protection is switched off.
+impl benteng_payments::VolumeCaps for Protection {
+    fn daily_cap_cents(&self, tenant: &benteng_core::tenant::Tenant) -> Option<i64> {
+        self.enabled
+            .then(|| self.limits_for(tenant.id, tenant.tier).daily_volume_cents)
     }
 }
 

@@ -103,15 +103,6 @@ pub fn table() -> Vec<(&'static str, Access)> {
         .collect()
 }
 
-/// Every route of the API with its group.
-pub fn groups() -> Vec<(&'static str, RouteGroup)> {
-    all()
-        .entries
-        .into_iter()
-        .map(|(path, _, group, _)| (path, group))
-        .collect()
-}
-
 /// The router of the routes in `groups`: each route behind the checks its access class demands.
 pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
     all()
@@ -142,3 +133,4 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
 }
 
 pub use docs::ApiDoc;
+pub use transfers::first_response;

@@ -5,9 +5,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use benteng_core::currency::Currency;
-use benteng_core::ids::QuoteId;
 use benteng_core::money::{Amount, Money};
-use benteng_core::payments::quote::{FixedSide, PricingError, Quote, price};
+use benteng_core::payments::quote::{FixedSide, Quote};
+use benteng_payments::quotes::QuoteRequest;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -101,7 +101,6 @@ pub async fn create(
             "target_amount",
         ],
     )?;
-    let rates = state.payments.rates();
     let mut problems = Vec::new();
     let mut currency = |name: &str| -> Option<Currency> {
         match params.get(name).map(Currency::parse) {
@@ -111,12 +110,6 @@ pub async fn create(
                 name,
                 "invalid_format",
                 "must be an ISO 4217 code",
-            ),
-            Some(Ok(c)) if !rates.supports(c) => field_error(
-                &mut problems,
-                name,
-                "unsupported",
-                "is not a currency this platform pays in",
             ),
             Some(Ok(c)) => return Some(c),
         }
@@ -138,7 +131,7 @@ pub async fn create(
         }
     };
     let amount = fixed.and_then(|(side, field, text)| match Amount::parse(text) {
-        Ok(amount) if !amount.as_decimal().is_zero() => Some((side, field, amount)),
+        Ok(amount) if !amount.as_decimal().is_zero() => Some((side, amount)),
         _ => {
             field_error(
                 &mut problems,
@@ -149,41 +142,20 @@ pub async fn create(
             None
         }
     });
-    let (Some(source_currency), Some(target_currency), Some((side, field, amount))) =
+    let (Some(source), Some(target), Some((fixed, amount))) =
         (source_currency, target_currency, amount)
     else {
         return Err(ApiError::Validation(problems));
     };
-    let rate = rates
-        .rate(source_currency, target_currency)
-        .ok_or_else(|| {
-            ApiError::invalid("target_currency", "unsupported", "no rate for this pair")
-        })?;
-    let pricing = price(
-        source_currency,
-        target_currency,
-        side,
-        amount.as_decimal(),
-        rate,
-        state.payments.fee_bps,
-    )
-    .map_err(|error| match error {
-        PricingError::TooSmall => ApiError::invalid(field, "out_of_range", "converts to nothing"),
-        PricingError::Money(_) => ApiError::invalid(
-            field,
-            "invalid_precision",
-            "has more decimals than the currency allows, or is too large",
-        ),
-    })?;
-    let now = benteng_core::now();
-    let quote = Quote {
-        id: QuoteId::new(),
-        tenant_id: caller.tenant.id,
-        pricing,
-        created_at: now,
-        expires_at: now + state.payments.quote_ttl,
-        used_by: None,
+    let request = QuoteRequest {
+        source,
+        target,
+        fixed,
+        amount: amount.as_decimal(),
     };
-    state.store.insert_quote(&quote, &audit).await?;
+    let quote = state
+        .payments
+        .price_quote(&caller.tenant, request, &audit)
+        .await?;
     Ok((StatusCode::CREATED, Json(QuoteView::new(&quote)?)))
 }

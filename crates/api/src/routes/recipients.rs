@@ -13,8 +13,8 @@ use benteng_core::ids::RecipientId;
 use benteng_core::payments::recipient::{Address, BankAccount, NationalId, RecipientKind};
 use benteng_core::strict_json::{FieldIssue, Fields, FromJsonField, JsonValue, enum_field};
 use benteng_core::text::{BoundedText, IdnAccountNumber, IdnBankCode, Name};
+use benteng_payments::recipients::NewRecipient;
 use benteng_store::RecipientRow;
-use benteng_vault::{Aad, KeyPurpose};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -86,16 +86,6 @@ impl From<&RecipientRow> for RecipientView {
     }
 }
 
-/// A validated `POST /v1/recipients` body.
-struct NewRecipient {
-    kind: RecipientKind,
-    name: Name,
-    country: CountryCode,
-    address: Option<Address>,
-    bank_account: BankAccount,
-    national_id: Option<NationalId>,
-}
-
 /// Reads the request into domain values, reporting every invalid field.
 fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, ApiError> {
     let mut f = Fields::new(
@@ -157,22 +147,6 @@ fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, A
             }
         },
     );
-    if let (Some(country), Some(account)) = (country, &bank_account) {
-        let indonesian = country == CountryCode::ID;
-        match account {
-            BankAccount::Iban(_) if indonesian => f.reject(
-                "bank_account",
-                "invalid_format",
-                "recipients in Indonesia are paid to an account_number with bank_code",
-            ),
-            BankAccount::Indonesian { .. } if !indonesian => f.reject(
-                "bank_account",
-                "invalid_format",
-                "recipients outside Indonesia are paid to an IBAN",
-            ),
-            _ => {}
-        }
-    }
     Ok(f.build(|| {
         Some(NewRecipient {
             kind: kind?.0,
@@ -183,13 +157,6 @@ fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, A
             national_id,
         })
     })?)
-}
-
-fn sealing_error(error: benteng_vault::VaultError) -> ApiError {
-    tracing::error!(%error, "sealing failed");
-    ApiError::Unavailable {
-        retry_after_secs: 1,
-    }
 }
 
 /// Add a recipient.
@@ -203,72 +170,14 @@ pub async fn create(
     Audit(audit): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<impl IntoResponse> {
-    let NewRecipient {
-        kind,
-        name,
-        country,
-        address,
-        bank_account,
-        national_id,
-    } = parse(&body)?;
-    let tenant = caller.tenant.id;
-    let payments = &state.payments;
-    let index = payments
-        .blind_index
-        .compute("bank_account", bank_account.canonical().as_bytes())
-        .map_err(sealing_error)?
-        .to_hex();
-    if let Some(existing) = state
-        .store
-        .recipients_with_account(tenant, &index)
-        .await?
-        .first()
-    {
-        return Err(ApiError::Refused {
-            status: StatusCode::CONFLICT,
-            slug: "recipient-exists",
-            title: "Recipient already exists",
-            detail: format!("recipient {} already holds this bank account", existing.id),
-        });
-    }
-    let id = RecipientId::new();
-    let (tenant_text, id_text) = (tenant.to_string(), id.to_string());
-    let bank_account_sealed = payments
-        .keyring
-        .encrypt(
-            &KeyPurpose::BANK_ACCOUNT,
-            bank_account.canonical().as_bytes(),
-            &Aad::new(&tenant_text, "recipients", "bank_account", &id_text),
-        )
-        .map_err(sealing_error)?;
-    let national_id_sealed = national_id
-        .map(|nid| {
-            payments.keyring.encrypt(
-                &KeyPurpose::NATIONAL_ID,
-                nid.as_str().as_bytes(),
-                &Aad::new(&tenant_text, "recipients", "national_id", &id_text),
-            )
-        })
-        .transpose()
-        .map_err(sealing_error)?;
-    let row = RecipientRow {
-        id,
-        tenant_id: tenant,
-        kind,
-        name,
-        country,
-        address,
-        bank_scheme: bank_account.scheme().to_owned(),
-        bank_account_sealed,
-        bank_account_last4: bank_account.last4(),
-        bank_account_index: index,
-        national_id_sealed,
-        created_at: benteng_core::now(),
-    };
-    state.store.insert_recipient(&row, &audit).await?;
+    let new = parse(&body)?;
+    let row = state
+        .payments
+        .add_recipient(&caller.tenant, new, &audit)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/v1/recipients/{id}"))],
+        [(header::LOCATION, format!("/v1/recipients/{}", row.id))],
         Json(RecipientView::from(&row)),
     ))
 }

@@ -3,44 +3,30 @@
 //! quotes priced here, transfers through `payments::initiate`). Every answer, error or not, is
 //! SNAP's `{"responseCode","responseMessage",…}`; see docs/snap.md for the mapping and codes.
 
-use std::borrow::Cow;
-
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::post;
 use benteng_auth::Credential;
 use benteng_core::audit::AuditContext;
-use benteng_core::country::CountryCode;
 use benteng_core::currency::Currency;
-use benteng_core::ids::{QuoteId, RecipientId};
-use benteng_core::money::{Money, PositiveAmount};
-use benteng_core::payments::quote::{FixedSide, Quote, price};
-use benteng_core::payments::recipient::{BankAccount, RecipientKind};
+use benteng_core::money::Money;
+use benteng_core::payments::recipient::BankAccount;
 use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::strict_json::{JsonObject, JsonValue, Limits, parse_object};
-use benteng_core::tenant::Tenant;
-use benteng_core::text::{IdnAccountNumber, IdnBankCode, Name, Reference, Uuid4};
+use benteng_core::text::{IdnAccountNumber, IdnBankCode, Name};
 use benteng_crypto::ExposeSecret;
+use benteng_payments::transfers::AccountPayment;
 use benteng_snap::{ServiceCode, SnapCode, SnapError};
-use benteng_store::{PartnerReference, RecipientRow, StoreError, TransferRecord};
-use benteng_vault::{Aad, KeyPurpose};
+use benteng_store::{PartnerReference, StoreError};
 use serde::Serialize;
 
 use super::Routes;
-use crate::error::ApiError;
 use crate::middleware::{Audit, Caller};
-use crate::payments::{Dedup, TransferRequest, initiate};
+pub use crate::snap_format::{BALANCE_PATH, SNAP_PREFIX, STATUS_PATH, TOKEN_PATH, TRANSFER_PATH};
+use crate::snap_format::{audit_refusal, error_response, json_response, transaction_not_found};
 use crate::state::AppState;
-
-pub const TOKEN_PATH: &str = "/v1.0/access-token/b2b";
-pub const TRANSFER_PATH: &str = "/v1.0/transfer-interbank";
-pub const STATUS_PATH: &str = "/v1.0/transfer/status";
-pub const BALANCE_PATH: &str = "/v1.0/balance-inquiry";
-
-/// Every path under this prefix is SNAP's: its answers are in SNAP's format.
-pub const SNAP_PREFIX: &str = "/v1.0/";
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -48,122 +34,6 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .snap(TRANSFER_PATH, post(transfer))
         .snap(STATUS_PATH, post(status))
         .snap(BALANCE_PATH, post(balance))
-}
-
-/// The SNAP service code of a path, or `None` when the path is not SNAP's. Unknown paths under
-/// `/v1.0/` are SNAP's too (service code 00), so even their 404 is in SNAP's format.
-pub fn service_for_path(path: &str) -> Option<ServiceCode> {
-    match path {
-        TOKEN_PATH => Some(ServiceCode::B2B_TOKEN),
-        TRANSFER_PATH => Some(ServiceCode::TRANSFER_INTERBANK),
-        STATUS_PATH => Some(ServiceCode::TRANSFER_STATUS_INQUIRY),
-        BALANCE_PATH => Some(ServiceCode::BALANCE_INQUIRY),
-        _ if path.starts_with(SNAP_PREFIX) => ServiceCode::new(0),
-        _ => None,
-    }
-}
-
-/// Marks a response as already in SNAP's format, so the error fallback leaves it alone.
-#[derive(Debug, Clone, Copy)]
-pub struct SnapRendered;
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    let mut response = (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
-    response.extensions_mut().insert(SnapRendered);
-    response
-}
-
-/// A SNAP error answer: HTTP status and `{"responseCode","responseMessage"}`.
-pub fn error_response(error: &SnapError, service: ServiceCode) -> Response {
-    if error.http_status >= 500 {
-        tracing::error!(code = %error.code(service), detail = error.detail, "SNAP request failed");
-    } else {
-        tracing::info!(code = %error.code(service), detail = error.detail, "SNAP request refused");
-    }
-    let status =
-        StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json_response(status, error.body(service));
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"snap\""),
-        );
-    }
-    response
-}
-
-/// The one conversion of errors produced below the handlers (404, 405, 413, timeout, panic) on
-/// SNAP paths: same status, SNAP's body. Answers already in SNAP's format pass unchanged.
-pub fn ensure_snap_format(response: Response, service: ServiceCode) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || response.extensions().get::<SnapRendered>().is_some()
-    {
-        return response;
-    }
-    let error = match status {
-        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => SnapError::timeout(),
-        StatusCode::UNAUTHORIZED => SnapError::token_not_found(),
-        StatusCode::INTERNAL_SERVER_ERROR => SnapError::internal_server_error(),
-        other => custom(
-            other.as_u16(),
-            0,
-            other.canonical_reason().unwrap_or("Error"),
-        ),
-    };
-    let allow = response.headers().get(header::ALLOW).cloned();
-    let mut replaced = error_response(&error, service);
-    if let Some(allow) = allow {
-        replaced.headers_mut().insert(header::ALLOW, allow);
-    }
-    replaced
-}
-
-fn custom(http_status: u16, case: u8, message: impl Into<Cow<'static, str>>) -> SnapError {
-    SnapError {
-        http_status,
-        case,
-        message: message.into(),
-        detail: "",
-    }
-}
-
-/// `404xx01 Transaction Not Found`.
-fn transaction_not_found() -> SnapError {
-    custom(404, 1, "Transaction Not Found")
-}
-
-/// `403xx14 Insufficient Funds`.
-fn insufficient_funds() -> SnapError {
-    custom(403, 14, "Insufficient Funds")
-}
-
-/// The audit record of a refused SNAP authentication.
-pub async fn audit_refusal(state: &AppState, context: &AuditContext, error: &SnapError) {
-    metrics::counter!("auth_failures_total", "reason" => "snap").increment(1);
-    tracing::warn!(target: "security", status = error.http_status, case = error.case, detail = error.detail, "SNAP authentication refused");
-    let event = benteng_core::audit::AuditEvent::new(
-        context,
-        "auth.failed",
-        benteng_core::audit::Retention::Access,
-        ("credential", "snap".to_owned()),
-    )
-    .change(
-        "reason",
-        serde_json::Value::Null,
-        format!("{}xx{:02} {}", error.http_status, error.case, error.detail).into(),
-    );
-    if let Err(store_error) = state.store.audit(&event).await {
-        tracing::error!(error = %store_error, "could not record a refused SNAP authentication");
-    }
 }
 
 /// SNAP B2B access token (service 73): `X-CLIENT-KEY`, `X-TIMESTAMP`, `X-SIGNATURE` =
@@ -301,23 +171,6 @@ fn internal(error: impl std::fmt::Display) -> SnapError {
     SnapError::general_error()
 }
 
-/// SNAP's view of an `ApiError` from the payments core.
-fn from_api_error(error: ApiError) -> SnapError {
-    match error {
-        ApiError::Refused {
-            slug: "insufficient-funds",
-            ..
-        } => insufficient_funds(),
-        ApiError::Refused {
-            slug: "partner-reference-used",
-            ..
-        } => SnapError::duplicate_partner_reference_no(),
-        ApiError::Validation(_) => SnapError::invalid_field_format("amount"),
-        ApiError::Unavailable { .. } => SnapError::general_error().with_detail("unavailable"),
-        other => internal(other),
-    }
-}
-
 /// The validated transfer body.
 struct SnapTransfer {
     reference: String,
@@ -361,99 +214,6 @@ fn parse_transfer(body: &[u8]) -> Result<SnapTransfer, SnapError> {
         },
         name,
     })
-}
-
-/// The tenant's recipient holding this Indonesian account (found through the blind index),
-/// or a new one, sealed exactly as `POST /v1/recipients` seals it.
-async fn find_or_create_recipient(
-    state: &AppState,
-    tenant: &Tenant,
-    account: &BankAccount,
-    name: &Name,
-    audit: &AuditContext,
-) -> Result<RecipientId, SnapError> {
-    let payments = &state.payments;
-    let canonical = account.canonical();
-    let index = payments
-        .blind_index
-        .compute("bank_account", canonical.as_bytes())
-        .map_err(internal)?
-        .to_hex();
-    let existing = state
-        .store
-        .recipients_with_account(tenant.id, &index)
-        .await
-        .map_err(internal)?;
-    if let Some(existing) = existing.first() {
-        return Ok(existing.id);
-    }
-    let id = RecipientId::new();
-    let (tenant_text, id_text) = (tenant.id.to_string(), id.to_string());
-    let sealed = payments
-        .keyring
-        .encrypt(
-            &KeyPurpose::BANK_ACCOUNT,
-            canonical.as_bytes(),
-            &Aad::new(&tenant_text, "recipients", "bank_account", &id_text),
-        )
-        .map_err(internal)?;
-    let row = RecipientRow {
-        id,
-        tenant_id: tenant.id,
-        kind: RecipientKind::Business,
-        name: name.clone(),
-        country: CountryCode::ID,
-        address: None,
-        bank_scheme: account.scheme().to_owned(),
-        bank_account_sealed: sealed,
-        bank_account_last4: account.last4(),
-        bank_account_index: index,
-        national_id_sealed: None,
-        created_at: benteng_core::now(),
-    };
-    state
-        .store
-        .insert_recipient(&row, audit)
-        .await
-        .map_err(internal)?;
-    Ok(id)
-}
-
-/// An IDR → IDR quote for `amount`, priced now with the platform's fee.
-async fn price_quote(
-    state: &AppState,
-    tenant: &Tenant,
-    amount: Money,
-    audit: &AuditContext,
-) -> Result<QuoteId, SnapError> {
-    let rates = state.payments.rates();
-    let rate = rates
-        .rate(Currency::IDR, Currency::IDR)
-        .ok_or_else(|| internal("no IDR rate"))?;
-    let pricing = price(
-        Currency::IDR,
-        Currency::IDR,
-        FixedSide::Source,
-        amount.to_decimal(),
-        rate,
-        state.payments.fee_bps,
-    )
-    .map_err(|_| SnapError::invalid_field_format("amount.value"))?;
-    let now = benteng_core::now();
-    let quote = Quote {
-        id: QuoteId::new(),
-        tenant_id: tenant.id,
-        pricing,
-        created_at: now,
-        expires_at: now + state.payments.quote_ttl,
-        used_by: None,
-    };
-    state
-        .store
-        .insert_quote(&quote, audit)
-        .await
-        .map_err(internal)?;
-    Ok(quote.id)
 }
 
 #[derive(Serialize)]
@@ -513,28 +273,25 @@ async fn create_transfer(
 ) -> Result<Response, SnapError> {
     let partner_id = partner_of(caller)?;
     let request = parse_transfer(body)?;
-    // A quick answer for a reference used before, without pricing a quote; the transfer's own
-    // transaction decides (two concurrent requests with one reference make one transfer).
-    match state
-        .store
-        .snap_reference(partner_id, &request.reference)
-        .await
-    {
-        Ok(_) => return Err(SnapError::duplicate_partner_reference_no()),
-        Err(StoreError::NotFound) => {}
-        Err(error) => return Err(internal(error)),
-    }
-    let partner = state
-        .store
-        .snap_partner(partner_id)
-        .await
-        .map_err(internal)?;
-    let reference = PartnerReference {
-        partner_id,
-        client_id: partner.client_id.as_str().to_owned(),
-        reference: request.reference.clone(),
+    let client_id = match &caller.credential {
+        Credential::Snap { client_id, .. } => client_id.clone(),
+        Credential::ApiKey { .. } => return Err(SnapError::unauthorized("Credential")),
     };
-    let record = initiate_referenced(state, &caller.tenant, audit, &request, &reference).await?;
+    let payment = AccountPayment {
+        account: request.account.clone(),
+        name: request.name,
+        amount: request.amount,
+        reference: PartnerReference {
+            partner_id,
+            client_id,
+            reference: request.reference.clone(),
+        },
+    };
+    let record = state
+        .payments
+        .pay_account(&caller.tenant, &payment, audit)
+        .await
+        .map_err(|refusal| crate::snap_format::refusal(&refusal))?;
     let answer = TransferResponse {
         response_code: SnapCode::in_progress(ServiceCode::TRANSFER_INTERBANK).to_string(),
         response_message: "Request In Progress",
@@ -555,46 +312,6 @@ async fn create_transfer(
     };
     let body = serde_json::to_string(&answer).map_err(internal)?;
     Ok(json_response(StatusCode::ACCEPTED, body))
-}
-
-/// Recipient, quote, then the one transfer path (`payments::initiate`: compliance, ledger
-/// reservation, audit), which records the partner's reference in the transfer's transaction.
-async fn initiate_referenced(
-    state: &AppState,
-    tenant: &Tenant,
-    audit: &AuditContext,
-    request: &SnapTransfer,
-    reference: &PartnerReference,
-) -> Result<TransferRecord, SnapError> {
-    let recipient =
-        find_or_create_recipient(state, tenant, &request.account, &request.name, audit).await?;
-    let quote = price_quote(state, tenant, request.amount, audit).await?;
-    let uuid4 = |text: String| Uuid4::parse(&text).map_err(internal);
-    let transfer = TransferRequest {
-        quote_id: uuid4(quote.to_string())?,
-        recipient_id: uuid4(recipient.to_string())?,
-        amount: PositiveAmount::parse(&request.amount.to_string())
-            .map_err(|_| SnapError::invalid_field_format("amount.value"))?,
-        currency: Currency::IDR,
-        reference: Reference::parse(&request.reference)
-            .map_err(|_| SnapError::invalid_field_format("partnerReferenceNo"))?,
-    };
-    // SNAP's replay rules (X-EXTERNAL-ID, partnerReferenceNo) stand in for an idempotency key,
-    // so no response is stored for replay.
-    let dedup = Dedup {
-        idempotency: None,
-        partner_reference: Some(reference),
-    };
-    initiate(state, tenant, &transfer, dedup, audit, |record| {
-        crate::protection::idempotency::stored_json(
-            axum::http::StatusCode::ACCEPTED,
-            None,
-            &serde_json::json!({"id": record.id.to_string()}),
-        )
-    })
-    .await
-    .map(|(record, _)| record)
-    .map_err(from_api_error)
 }
 
 /// SNAP's `latestTransactionStatus` for a transfer status.

@@ -1,14 +1,22 @@
-//! Transfers and batches of transfers.
+//! Transfers and batches of transfers: parsed here into the payments layer's commands, whose
+//! outcomes are rendered here.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, TransferId};
+use benteng_core::money::PositiveAmount;
 use benteng_core::payments::transfer::TransferStatus;
-use benteng_core::strict_json::JsonValue;
-use benteng_store::{BatchItem, NewBatch, ProtectedRefusal, TransferEvent, TransferRecord};
+use benteng_core::strict_json::{FieldError, Fields, JsonObject, JsonValue};
+use benteng_core::text::{Reference, Uuid4};
+use benteng_payments::Outcome;
+use benteng_payments::Refusal;
+use benteng_payments::outcome::BatchOutcome;
+use benteng_payments::transfers::{Dedup, TransferOrder};
+use benteng_store::{BatchItemRow, TransferEvent, TransferRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -18,12 +26,8 @@ use super::quotes::MoneyView;
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller};
-use crate::payments::{Dedup, TransferRequest, initiate, prepare, protected_refusal_error};
-use crate::protection::idempotency::{Idempotency, recorded, stored_json};
+use crate::protection::idempotency::{Idempotency, StoredResponse, recorded, stored_json};
 use crate::state::AppState;
-
-/// Most transfers one batch may carry.
-pub const MAX_BATCH_ITEMS: usize = 1000;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -105,28 +109,79 @@ pub async fn create(
     Audit(audit): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let request = TransferRequest::parse(&body)?;
-    // The response is rendered inside the transaction and stored with the idempotency
-    // record, so a replay is byte for byte what this caller gets.
-    let (_, stored) = initiate(
-        &state,
-        &caller.tenant,
-        &request,
-        Dedup {
-            idempotency: idempotency.as_ref(),
-            partner_reference: None,
+    let order = parse_order(&body).map_err(ApiError::from)?;
+    let dedup = Dedup {
+        key: idempotency.as_ref(),
+        partner_reference: None,
+    };
+    let record = state
+        .payments
+        .initiate(&caller.tenant, &order, dedup, &audit)
+        .await?;
+    Ok(recorded(first_response(&Outcome::Transfer(Box::new(
+        record,
+    )))))
+}
+
+/// The answer to a command's outcome as its caller first gets it; a retry with the same
+/// idempotency key gets the same (the outcome is kept with the key).
+pub fn first_response(outcome: &Outcome) -> StoredResponse {
+    match outcome {
+        Outcome::Transfer(record) => stored_json(
+            StatusCode::CREATED,
+            Some(format!("/v1/transfers/{}", record.id)),
+            &TransferView::new(record, None),
+        ),
+        Outcome::Batch(batch) => stored_json(
+            StatusCode::CREATED,
+            Some(format!("/v1/batches/{}", batch.id)),
+            &batch_view(batch.id, batch.created_at, &batch.items),
+        ),
+    }
+}
+
+const TRANSFER_FIELDS: [&str; 5] = [
+    "quote_id",
+    "recipient_id",
+    "amount",
+    "currency",
+    "reference",
+];
+
+/// The spec's `TransferRequest` as a command; every invalid field is reported.
+fn parse_order(object: &JsonObject) -> Result<TransferOrder, Vec<FieldError>> {
+    let mut f = Fields::new(object, &TRANSFER_FIELDS);
+    let quote_id: Option<Uuid4> = f.required("quote_id");
+    let recipient_id: Option<Uuid4> = f.required("recipient_id");
+    let amount: Option<PositiveAmount> = f.required("amount");
+    let currency: Option<Currency> = f.required("currency");
+    let reference: Option<Reference> = f.optional("reference");
+    let money = match (amount, currency) {
+        (Some(amount), Some(currency)) => match amount.to_money(currency) {
+            Ok(money) => Some(money),
+            Err(_) => {
+                f.reject(
+                    "amount",
+                    "invalid_precision",
+                    "has more decimals than the currency allows",
+                );
+                None
+            }
         },
-        &audit,
-        |record| {
-            stored_json(
-                StatusCode::CREATED,
-                Some(format!("/v1/transfers/{}", record.id)),
-                &TransferView::new(record, None),
-            )
-        },
-    )
-    .await?;
-    Ok(recorded(stored))
+        _ => None,
+    };
+    let reference = match reference {
+        Some(reference) => Some(reference),
+        None => Reference::parse("").ok(),
+    };
+    f.build(|| {
+        Some(TransferOrder {
+            quote: quote_id?.as_uuid().into(),
+            recipient: recipient_id?.as_uuid().into(),
+            amount: money?,
+            reference: reference?,
+        })
+    })
 }
 
 /// One transfer of the caller's, with its status history.
@@ -199,23 +254,22 @@ pub struct BatchView {
     items: Vec<BatchItemView>,
 }
 
-fn batch_view(
-    id: BatchId,
-    created_at: OffsetDateTime,
-    items: &[(Option<TransferId>, Option<String>)],
-) -> BatchView {
+fn batch_view(id: BatchId, created_at: OffsetDateTime, items: &[BatchItemRow]) -> BatchView {
     let items: Vec<BatchItemView> = items
         .iter()
         .enumerate()
-        .map(|(index, (transfer, errors))| BatchItemView {
+        .map(|(index, item)| BatchItemView {
             index,
-            status: if transfer.is_some() {
+            status: if item.transfer.is_some() {
                 "accepted"
             } else {
                 "rejected"
             },
-            transfer_id: transfer.map(|t| t.to_string()),
-            errors: errors.as_deref().and_then(|e| serde_json::from_str(e).ok()),
+            transfer_id: item.transfer.map(|t| t.to_string()),
+            errors: item
+                .errors
+                .as_deref()
+                .and_then(|e| serde_json::from_str(e).ok()),
         })
         .collect();
     let accepted = items.iter().filter(|i| i.transfer_id.is_some()).count();
@@ -228,24 +282,10 @@ fn batch_view(
     }
 }
 
-/// The problem of one rejected batch item, as stored and shown.
-fn item_errors(error: &ApiError) -> String {
-    let value = match error {
-        ApiError::Validation(problems) => {
-            serde_json::json!({ "type": "validation-failed", "errors": problems })
-        }
-        ApiError::Refused { slug, detail, .. } => {
-            serde_json::json!({ "type": slug, "detail": detail })
-        }
-        other => serde_json::json!({ "type": "refused", "detail": other.to_string() }),
-    };
-    value.to_string()
-}
-
-/// Up to 1,000 transfers in one request. Each item is validated on its own; every accepted item
-/// is created in one database transaction with the batch and its idempotency record, so a
-/// retried batch can never create a second set of transfers. The answer lists every item's
-/// outcome.
+/// Up to 1,000 transfers in one request. Each item is validated on its own and runs through
+/// the same command as a single transfer; every accepted item is created in one database
+/// transaction with the batch and its idempotency record, so a retried batch can never create
+/// a second set of transfers. The answer lists every item's outcome.
 #[utoipa::path(post, path = "/v1/batches", tag = "payments", security(("api_key" = [])),
     request_body(content = Object, description = "{\"transfers\": [TransferRequest, …]} with 1 to 1000 items"),
     responses((status = 201, body = BatchView), (status = 422, body = crate::error::Problem)))]
@@ -275,82 +315,18 @@ pub async fn create_batch(
             "must be an array of transfers",
         ));
     };
-    if items.is_empty() || items.len() > MAX_BATCH_ITEMS {
-        return Err(ApiError::invalid(
-            "transfers",
-            "invalid_length",
-            "must hold 1 to 1000 transfers",
-        ));
-    }
-    let id = BatchId::new();
-    let mut prepared = Vec::with_capacity(items.len());
-    for item in items {
-        let outcome = match item {
-            JsonValue::Object(object) => match TransferRequest::parse(object) {
-                Ok(request) => prepare(&state, &caller.tenant, &request, Some(id), &audit).await,
-                Err(errors) => Err(ApiError::from(errors)),
-            },
-            _ => Err(ApiError::invalid("", "invalid_type", "must be an object")),
-        };
-        match outcome {
-            Ok((new, volume)) => prepared.push(BatchItem::Ready(Box::new(new), volume)),
-            Err(ApiError::Unavailable { retry_after_secs }) => {
-                // The store is failing: stop rather than reject the rest for no fault of theirs.
-                return Err(ApiError::Unavailable { retry_after_secs });
-            }
-            Err(error) => prepared.push(BatchItem::Rejected(item_errors(&error))),
-        }
-    }
-    let now = benteng_core::now();
-    let tenant = caller.tenant.clone();
-    let (_, stored) = state
-        .store
-        .create_batch_protected(
-            &NewBatch {
-                id,
-                tenant: caller.tenant.id,
-                items: &prepared,
-                now,
-                context: &audit,
-            },
-            idempotency.as_ref(),
-            |refusal| item_errors(&protected_refusal_error(&tenant, clone_refusal(refusal))),
-            |outcomes| {
-                stored_json(
-                    StatusCode::CREATED,
-                    Some(format!("/v1/batches/{id}")),
-                    &batch_view(id, now, outcomes),
-                )
-            },
-        )
-        .await
-        .map_err(|refusal| protected_refusal_error(&caller.tenant, refusal))?;
-    Ok(recorded(stored))
-}
-
-/// A copy of an item's refusal for describing it (store failures never reach here: they abort
-/// the whole batch).
-fn clone_refusal(refusal: &ProtectedRefusal) -> ProtectedRefusal {
-    use benteng_store::TransferRefusal as R;
-    match refusal {
-        ProtectedRefusal::Transfer(R::QuoteNotFound) => R::QuoteNotFound.into(),
-        ProtectedRefusal::Transfer(R::RecipientNotFound) => R::RecipientNotFound.into(),
-        ProtectedRefusal::Transfer(R::QuoteExpired) => R::QuoteExpired.into(),
-        ProtectedRefusal::Transfer(R::QuoteUsed) => R::QuoteUsed.into(),
-        ProtectedRefusal::Transfer(R::AmountMismatch(side)) => R::AmountMismatch(side).into(),
-        ProtectedRefusal::Transfer(R::InsufficientFunds) => R::InsufficientFunds.into(),
-        ProtectedRefusal::Transfer(R::PartnerReferenceUsed) => R::PartnerReferenceUsed.into(),
-        ProtectedRefusal::Transfer(R::Store(_)) | ProtectedRefusal::KeyTaken => {
-            R::Store(benteng_store::StoreError::Conflict).into()
-        }
-        ProtectedRefusal::VolumeCap {
-            used_cents,
-            cap_cents,
-        } => ProtectedRefusal::VolumeCap {
-            used_cents: *used_cents,
-            cap_cents: *cap_cents,
-        },
-    }
+    let orders = items
+        .iter()
+        .map(|item| match item {
+            JsonValue::Object(object) => parse_order(object).map_err(Refusal::Invalid),
+            _ => Err(Refusal::invalid("", "invalid_type", "must be an object")),
+        })
+        .collect();
+    let batch: BatchOutcome = state
+        .payments
+        .initiate_batch(&caller.tenant, orders, idempotency.as_ref(), &audit)
+        .await?;
+    Ok(recorded(first_response(&Outcome::Batch(batch))))
 }
 
 /// A batch of the caller's and its items' outcomes.

@@ -1,0 +1,102 @@
+//! The payments application layer: every command of the payment flow, between the channels
+//! that translate requests (`/v1`, SNAP, later ISO 20022) and the store that writes.
+//!
+//! A command takes typed domain values, decides everything (quote and amount rules, the
+//! compliance step, the daily volume cap, Tier 1 sealing, the transfer's history and audit
+//! events), then hands the store one unit of work to write. It answers with a typed outcome or
+//! one [`Refusal`]. Handlers never decide money; the store never decides anything.
+//!
+//! Rooms: [`recipients`] (add, find by account), [`quotes`] (price), [`transfers`] (initiate:
+//! single, batch item, partner reference), [`batches`], [`moves`] (rail outcomes), [`volume`]
+//! (daily caps), [`outcome`] (what an idempotency record keeps).
+
+pub mod batches;
+pub mod moves;
+pub mod outcome;
+pub mod quotes;
+pub mod recipients;
+pub mod refusal;
+pub mod transfers;
+pub mod volume;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use benteng_core::clock::Clock;
+use benteng_core::payments::compliance::ComplianceCheck;
+use benteng_core::payments::quote::RateTable;
+use benteng_store::Store;
+use benteng_vault::{BlindIndex, Keyring};
+
+pub use outcome::Outcome;
+pub use refusal::Refusal;
+pub use volume::VolumeCaps;
+
+/// What the commands need: the store, the rates, the compliance step, the keys that seal
+/// Tier 1 data, the caps and the one clock.
+pub struct Payments {
+    pub store: Store,
+    /// Replaced whole when the rates file changes; readers clone the `Arc` they need.
+    rates: RwLock<Arc<RateTable>>,
+    pub quote_ttl: Duration,
+    pub fee_bps: u32,
+    pub compliance: Arc<dyn ComplianceCheck>,
+    pub keyring: Arc<Keyring>,
+    pub blind_index: Arc<BlindIndex>,
+    /// The rail new transfers are routed to.
+    pub rail: String,
+    pub caps: Arc<dyn VolumeCaps>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The settings and collaborators a [`Payments`] is built from.
+pub struct PaymentsConfig {
+    pub rates: RateTable,
+    pub quote_ttl: Duration,
+    pub fee_bps: u32,
+    pub compliance: Arc<dyn ComplianceCheck>,
+    pub keyring: Arc<Keyring>,
+    pub blind_index: Arc<BlindIndex>,
+    pub rail: String,
+    pub caps: Arc<dyn VolumeCaps>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Payments {
+    pub fn new(store: Store, config: PaymentsConfig) -> Self {
+        Self {
+            store,
+            rates: RwLock::new(Arc::new(config.rates)),
+            quote_ttl: config.quote_ttl,
+            fee_bps: config.fee_bps,
+            compliance: config.compliance,
+            keyring: config.keyring,
+            blind_index: config.blind_index,
+            rail: config.rail,
+            caps: config.caps,
+            clock: config.clock,
+        }
+    }
+
+    /// The rate table in force.
+    pub fn rates(&self) -> Arc<RateTable> {
+        match self.rates.read() {
+            Ok(rates) => rates.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The one clock's reading.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Puts a new rate table in force (a reloaded rates file).
+    pub fn set_rates(&self, rates: RateTable) {
+        let rates = Arc::new(rates);
+        match self.rates.write() {
+            Ok(mut current) => *current = rates,
+            Err(poisoned) => *poisoned.into_inner() = rates,
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Why a payments command did nothing: the one refusal type every channel maps (to
+//! problem+json for `/v1`, to SNAP's code table for `/v1.0`).
+
+use benteng_core::ids::RecipientId;
+use benteng_core::payments::quote::FixedSide;
+use benteng_core::strict_json::FieldError;
+use benteng_core::tenant::Tier;
+use rust_decimal::Decimal;
+
+/// A command's refusal. Nothing was written in any of these cases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Input the domain refuses (every field named).
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("quote not found")]
+    QuoteNotFound,
+    #[error("recipient not found")]
+    RecipientNotFound,
+    #[error("transfer not found")]
+    TransferNotFound,
+    #[error("the quote has expired")]
+    QuoteExpired,
+    #[error("the quote has already been used")]
+    QuoteUsed,
+    /// The stated amount or currency is not the quote's fixed side.
+    #[error("amount and currency must equal the quote's {} amount", .0.as_str())]
+    AmountMismatch(FixedSide),
+    #[error("a recipient with this bank account exists")]
+    RecipientExists(RecipientId),
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error("the partner used this reference before")]
+    PartnerReferenceUsed,
+    #[error("the daily volume cap would be exceeded")]
+    DailyVolumeCap {
+        used_cents: i64,
+        cap_cents: i64,
+        tier: Tier,
+    },
+    /// Another request with this idempotency key committed (or is committing) first.
+    #[error("the idempotency key is already used")]
+    IdempotencyKeyTaken,
+    /// Storage, sealing or a rate is failing; the cause is logged, never shown.
+    #[error("temporarily unavailable")]
+    Unavailable,
+}
+
+impl Refusal {
+    /// Every variant once, for tests that check each channel maps each refusal.
+    pub fn examples() -> Vec<Refusal> {
+        let all = vec![
+            Refusal::Invalid(vec![FieldError {
+                field: "amount".to_owned(),
+                code: "invalid_format",
+                message: "must be a decimal string".to_owned(),
+            }]),
+            Refusal::QuoteNotFound,
+            Refusal::RecipientNotFound,
+            Refusal::TransferNotFound,
+            Refusal::QuoteExpired,
+            Refusal::QuoteUsed,
+            Refusal::AmountMismatch(FixedSide::Source),
+            Refusal::RecipientExists(RecipientId::new()),
+            Refusal::InsufficientFunds,
+            Refusal::PartnerReferenceUsed,
+            Refusal::DailyVolumeCap {
+                used_cents: 1,
+                cap_cents: 2,
+                tier: Tier::Starter,
+            },
+            Refusal::IdempotencyKeyTaken,
+            Refusal::Unavailable,
+        ];
+        // A new variant must be added above: this match stops compiling until it is.
+        for refusal in &all {
+            match refusal {
+                Refusal::Invalid(_)
+                | Refusal::QuoteNotFound
+                | Refusal::RecipientNotFound
+                | Refusal::TransferNotFound
+                | Refusal::QuoteExpired
+                | Refusal::QuoteUsed
+                | Refusal::AmountMismatch(_)
+                | Refusal::RecipientExists(_)
+                | Refusal::InsufficientFunds
+                | Refusal::PartnerReferenceUsed
+                | Refusal::DailyVolumeCap { .. }
+                | Refusal::IdempotencyKeyTaken
+                | Refusal::Unavailable => {}
+            }
+        }
+        all
+    }
+
+    /// The stable code of the refusal (the problem type's slug on `/v1`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Invalid(_) | Refusal::AmountMismatch(_) => "validation-failed",
+            Refusal::QuoteNotFound | Refusal::RecipientNotFound | Refusal::TransferNotFound => {
+                "not-found"
+            }
+            Refusal::QuoteExpired => "quote-expired",
+            Refusal::QuoteUsed => "quote-used",
+            Refusal::RecipientExists(_) => "recipient-exists",
+            Refusal::InsufficientFunds => "insufficient-funds",
+            Refusal::PartnerReferenceUsed => "partner-reference-used",
+            Refusal::DailyVolumeCap { .. } => "daily-volume-cap-exceeded",
+            Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
+            Refusal::Unavailable => "unavailable",
+        }
+    }
+
+    /// What the caller may read about it: no internal causes, no compliance reasons.
+    pub fn detail(&self) -> String {
+        match self {
+            Refusal::Invalid(_) => "the request has invalid fields".to_owned(),
+            Refusal::QuoteNotFound => "quote not found".to_owned(),
+            Refusal::RecipientNotFound => "recipient not found".to_owned(),
+            Refusal::TransferNotFound => "transfer not found".to_owned(),
+            Refusal::QuoteExpired => "the quote has expired; request a new one".to_owned(),
+            Refusal::QuoteUsed => "each quote pays for one transfer; request a new one".to_owned(),
+            Refusal::AmountMismatch(side) => format!(
+                "amount and currency must equal the quote's {} amount and currency",
+                side.as_str()
+            ),
+            Refusal::RecipientExists(existing) => {
+                format!("recipient {existing} already holds this bank account")
+            }
+            Refusal::InsufficientFunds => {
+                "the available balance does not cover the amount and fee".to_owned()
+            }
+            Refusal::PartnerReferenceUsed => {
+                "this partner reference was used for an earlier transfer".to_owned()
+            }
+            Refusal::DailyVolumeCap {
+                used_cents,
+                cap_cents,
+                tier,
+            } => format!(
+                "this transfer would exceed the daily volume cap of {} (tier {}); {} already \
+                 sent today (UTC)",
+                dollars(*cap_cents),
+                tier.as_str(),
+                dollars(*used_cents)
+            ),
+            Refusal::IdempotencyKeyTaken => {
+                "the first request with this key has not finished; retry shortly".to_owned()
+            }
+            Refusal::Unavailable => "temporarily unavailable; retry shortly".to_owned(),
+        }
+    }
+
+    /// The invalid fields, for refusals about the input.
+    pub fn field_errors(&self) -> Option<Vec<FieldError>> {
+        match self {
+            Refusal::Invalid(errors) => Some(errors.clone()),
+            Refusal::AmountMismatch(side) => {
+                let message = format!(
+                    "must equal the quote's {} amount and currency",
+                    side.as_str()
+                );
+                Some(
+                    ["amount", "currency"]
+                        .into_iter()
+                        .map(|field| FieldError {
+                            field: field.to_owned(),
+                            code: "quote_mismatch",
+                            message: message.clone(),
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// A refused batch item as it is stored and shown: `{"type", "errors"}` for invalid input,
+    /// `{"type", "detail"}` otherwise.
+    pub fn item_errors(&self) -> String {
+        let value = match self.field_errors() {
+            Some(errors) => serde_json::json!({ "type": self.code(), "errors": errors }),
+            None => serde_json::json!({ "type": self.code(), "detail": self.detail() }),
+        };
+        value.to_string()
+    }
+
+    /// One invalid field.
+    pub fn invalid(field: &str, code: &'static str, message: &str) -> Refusal {
+        Refusal::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            code,
+            message: message.to_owned(),
+        }])
+    }
+
+    /// A failing dependency: logged here, shown as `Unavailable`.
+    pub(crate) fn unavailable(what: &str, error: impl std::fmt::Display) -> Refusal {
+        tracing::error!(%error, "{what}");
+        Refusal::Unavailable
+    }
+}
+
+fn dollars(cents: i64) -> String {
+    format!("USD {}", Decimal::new(cents, 2))
+}
+
+impl From<benteng_store::StoreError> for Refusal {
+    fn from(error: benteng_store::StoreError) -> Self {
+        Refusal::unavailable("store error", error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_code_a_detail_and_an_item_form() {
+        for refusal in Refusal::examples() {
+            assert!(!refusal.code().is_empty());
+            assert!(!refusal.detail().is_empty());
+            let item: serde_json::Value =
+                serde_json::from_str(&refusal.item_errors()).unwrap_or_default();
+            assert_eq!(item["type"], refusal.code(), "{refusal:?}");
+        }
+    }
+}
