@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use apikey::ApiKeyCommand;
-pub use audit::AuditCommand;
+pub use audit::{AuditCommand, EXPORT_PAGE};
 pub use backup::BackupCommand;
 pub use keys::KeysCommand;
 pub use ledger::LedgerCommand;

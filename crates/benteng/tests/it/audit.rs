@@ -17,6 +17,8 @@ on_both_backends!(
     purge_removes_only_expired_events_and_keeps_the_chain_verifiable,
     a_late_event_waits_for_the_full_sealing_pass,
     operator_changes_through_the_cli_are_audited_as_the_operator,
+    tenant_pages_follow_time_then_id_across_page_boundaries,
+    the_export_follows_time_then_id_across_its_page_boundary,
 );
 
 /// The quick pass looks ten minutes behind the newest sealed event; an event that occurred
@@ -534,4 +536,120 @@ async fn operator_changes_through_the_cli_are_audited_as_the_operator(backend: B
 
     let (ok, out, err) = cli(&env, &["audit", "verify"]).await;
     assert!(ok && out.contains("audit trail ok"), "{out}{err}");
+}
+
+/// Writes one app-class event per `(milliseconds after base, id)`, its resource named `e{index}`.
+async fn events_at(
+    app: &TestApp,
+    tenant: Option<benteng_core::ids::TenantId>,
+    base: time::OffsetDateTime,
+    planned: &[(i64, u128)],
+) {
+    let mut context = AuditContext::system("test");
+    context.tenant_id = tenant;
+    for (index, (ms, id)) in planned.iter().enumerate() {
+        let mut event = AuditEvent::new(
+            &context,
+            "test.paged",
+            Retention::App,
+            ("test", format!("e{index}")),
+        );
+        event.id = uuid::Uuid::from_u128(*id);
+        event.timestamp = base + time::Duration::milliseconds(*ms);
+        app.services.store.audit(&event).await.unwrap();
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// Events are listed by time, then id; ids need not follow time (they come from the writer's
+/// clock). Paging with a small limit must neither skip nor repeat an event at a boundary.
+async fn tenant_pages_follow_time_then_id_across_page_boundaries(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let base = benteng_core::now() - time::Duration::days(1);
+    // The first event has the highest id; two share a time; the last has a lower id than one
+    // before it.
+    let planned = [(0, u128::MAX - 1), (1_000, 5), (1_000, 7), (2_000, 6)];
+    events_at(&app, Some(tenant.id), base, &planned).await;
+    let window = format!(
+        "since={}&until={}",
+        rfc3339(base - time::Duration::seconds(1)),
+        rfc3339(base + time::Duration::hours(1))
+    );
+    for limit in [1, 2, 3] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut path = format!("/v1/audit-events?{window}&limit={limit}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let response = app.get(&path, Some(&key)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let page: Value = response.json().await.unwrap();
+            let data = page["data"].as_array().unwrap();
+            assert!(data.len() <= limit);
+            seen.extend(
+                data.iter()
+                    .map(|e| e["resource"]["id"].as_str().unwrap().to_owned()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["e0", "e1", "e2", "e3"], "limit {limit}");
+    }
+
+    // Cursors are opaque and parsed strictly, like every other cursor of the API.
+    for bad in [
+        "nope",
+        "00000000-0000-0000-0000-000000000005",
+        "1.zz",
+        "-1.00000000000000000000000000000005",
+    ] {
+        let response = app
+            .get(&format!("/v1/audit-events?cursor={bad}"), Some(&key))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "cursor", "{problem}");
+    }
+}
+
+/// `benteng audit export` reads the trail page by page; an event after the boundary with a
+/// lower id than the page's last one is exported too, in time order.
+async fn the_export_follows_time_then_id_across_its_page_boundary(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let page = benteng::cli::EXPORT_PAGE as usize;
+    let base = benteng_core::now() - time::Duration::days(1);
+    // Ids follow time except the last event of the first page, which has the highest id.
+    let planned: Vec<(i64, u128)> = (0..=page)
+        .map(|i| {
+            let id = if i + 1 == page {
+                u128::MAX
+            } else {
+                i as u128 + 1
+            };
+            (i as i64, id)
+        })
+        .collect();
+    events_at(&app, None, base, &planned).await;
+    let since = rfc3339(base - time::Duration::seconds(1));
+    let until = rfc3339(base + time::Duration::hours(1));
+    let trail = exported(app.environment(), &["--since", &since, "--until", &until]).await;
+    let seen: Vec<&str> = trail
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..=page).map(|i| format!("e{i}")).collect();
+    assert_eq!(seen, expected);
 }
