@@ -460,7 +460,11 @@ async fn operator_changes_through_the_cli_are_audited_as_the_operator(backend: B
     };
 
     let loaded = of_type("screening.list_loaded");
-    assert_eq!(loaded.len(), 1, "the unchanged reload changed nothing");
+    assert_eq!(
+        loaded.len(),
+        1,
+        "one event for the new version, none for the unchanged reload"
+    );
     let loaded = loaded[0];
     by_ani(loaded);
     assert_eq!(loaded["retention"], "security");
@@ -650,6 +654,7 @@ async fn the_export_follows_time_then_id_across_its_page_boundary(backend: Backe
         .iter()
         .map(|e| e["resource"]["id"].as_str().unwrap())
         .collect();
+    assert_eq!(seen.len(), page + 1, "every event is exported once");
     let expected: Vec<String> = (0..=page).map(|i| format!("e{i}")).collect();
-    assert_eq!(seen, expected);
+    assert_eq!(seen, expected, "in time order");
 }
