@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use benteng_core::audit::AuditContext;
 use benteng_screening::{Entry, ListDiff, ListSource, SanctionsList, diff, load_list};
 use benteng_store::{ListVersion, NewListVersion, Store};
 
@@ -66,16 +67,22 @@ pub async fn store_list_file(
     store: &Store,
     source: &ListSource,
     path: &Path,
+    context: &AuditContext,
 ) -> Result<Stored, ComplianceError> {
     let (source_owned, path_owned) = (source.clone(), path.to_path_buf());
     let list = tokio::task::spawn_blocking(move || load_list(&source_owned, &path_owned))
         .await
         .map_err(|e| ComplianceError::Invalid(format!("list parser stopped: {e}")))??;
-    store_list(store, list).await
+    store_list(store, list, context).await
 }
 
-/// Stores a parsed list as the new version of its source (unless it is the current version).
-pub async fn store_list(store: &Store, list: SanctionsList) -> Result<Stored, ComplianceError> {
+/// Stores a parsed list as the new version of its source (unless it is the current version),
+/// audited as `context`.
+pub async fn store_list(
+    store: &Store,
+    list: SanctionsList,
+    context: &AuditContext,
+) -> Result<Stored, ComplianceError> {
     let previous = current(store, &list.source).await?;
     if let Some((version, _)) = &previous
         && version.version == list.version
@@ -102,7 +109,7 @@ pub async fn store_list(store: &Store, list: SanctionsList) -> Result<Stored, Co
         removed: changes.removed.clone(),
         loaded_at: benteng_core::now(),
     };
-    let id = store.insert_list_version(&new).await?;
+    let id = store.insert_list_version(&new, context).await?;
     let version = store.list_version(&id).await?;
     Ok(Stored::New {
         version,

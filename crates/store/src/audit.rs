@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use sqlx::{AnyConnection, Row};
 
 use crate::rows::{insert_rows, now_micros, to_micros};
-use crate::{Backend, Store, StoreError, StoreResult};
+use crate::{Backend, Cursor, Page, Store, StoreError, StoreResult};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Arbitrary constant naming the sealer's PostgreSQL advisory lock.
@@ -417,36 +417,51 @@ impl Store {
     }
 
     /// Events as stored documents, oldest first, within `[since, until)` (Unix micros), of one
-    /// tenant or of all.
+    /// tenant or of all; `after` is the previous page's `next`. Pages follow the order the
+    /// events are listed in, `(occurred_at, id)`: ids alone do not follow time (an event's time
+    /// may come from another clock, or be set by its writer).
     pub async fn audit_documents(
         &self,
         tenant: Option<TenantId>,
         since: i64,
         until: i64,
-        after_id: Option<&str>,
-        limit: i64,
-    ) -> StoreResult<Vec<(i64, String, String)>> {
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Page<String>> {
+        // Without a cursor, every event at or after `since` is after (since, "").
+        let (after_time, after_id) = match after {
+            Some(cursor) => (cursor.created_at, cursor.id.hyphenated().to_string()),
+            None => (since, String::new()),
+        };
         let rows = sqlx::query(
             "SELECT occurred_at, id, document FROM audit_events \
              WHERE ($1 = '' OR tenant_id = $1) AND occurred_at >= $2 AND occurred_at < $3 \
-             AND ($4 = '' OR id > $4) ORDER BY occurred_at, id LIMIT $5",
+             AND occurred_at >= $4 AND (occurred_at > $4 OR id > $5) \
+             ORDER BY occurred_at, id LIMIT $6",
         )
         .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
         .bind(since)
         .bind(until)
-        .bind(after_id.unwrap_or(""))
-        .bind(limit)
+        .bind(after_time)
+        .bind(after_id)
+        .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("occurred_at")?,
-                    r.try_get("id")?,
-                    r.try_get("document")?,
-                ))
-            })
-            .collect()
+        let mut items = Vec::with_capacity(rows.len());
+        let mut next = None;
+        for row in rows.iter().take(limit as usize) {
+            let id: String = row.try_get("id")?;
+            next = Some(Cursor {
+                created_at: row.try_get("occurred_at")?,
+                id: uuid::Uuid::try_parse(&id)
+                    .map_err(|_| StoreError::Corrupt("audit event id".to_owned()))?,
+            });
+            items.push(row.try_get("document")?);
+        }
+        Ok(Page {
+            items,
+            next: next.filter(|_| rows.len() > limit as usize),
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 //! The store keeps list contents as opaque JSON text: parsing and validating them is the
 //! screening library's job, this module only persists what it was given.
 
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{RecipientId, TenantId, TransferId};
 use benteng_core::payments::compliance::{Party, PartyScreening};
 use sqlx::any::AnyRow;
@@ -279,9 +280,15 @@ pub(crate) async fn insert_transfer_screenings(
 }
 
 impl Store {
-    /// Stores a new version of a list; returns its row id.
-    pub async fn insert_list_version(&self, list: &NewListVersion) -> StoreResult<String> {
+    /// Stores a new version of a list; returns its row id. The audit event names the list, its
+    /// content hash and counts, never an entry (entries are people).
+    pub async fn insert_list_version(
+        &self,
+        list: &NewListVersion,
+        context: &AuditContext,
+    ) -> StoreResult<String> {
         let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO screening_lists (id, source, version, previous_version, entry_count, \
              entries, added, changed, removed, loaded_at) \
@@ -297,9 +304,34 @@ impl Store {
         .bind(ids_json(&list.changed)?)
         .bind(ids_json(&list.removed)?)
         .bind(to_micros(list.loaded_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            context,
+            "screening.list_loaded",
+            Retention::Security,
+            ("screening_list", list.source.clone()),
+        )
+        .change(
+            "version",
+            list.previous_version.as_deref().into(),
+            list.version.as_str().into(),
+        )
+        .change("stored_as", serde_json::Value::Null, id.as_str().into())
+        .change(
+            "entry_count",
+            serde_json::Value::Null,
+            list.entry_count.into(),
+        )
+        .change(
+            "entries_changed",
+            serde_json::Value::Null,
+            serde_json::json!({"added": list.added.len(), "changed": list.changed.len(),
+                               "removed": list.removed.len()}),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -385,7 +417,14 @@ impl Store {
         .collect()
     }
 
-    pub async fn insert_clearance(&self, clearance: &Clearance) -> StoreResult<()> {
+    /// Records an analyst's clearance. The audit event carries no tenant: a tenant reading its
+    /// own trail must not learn that it (or its recipient) matched a list entry.
+    pub async fn insert_clearance(
+        &self,
+        clearance: &Clearance,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO screening_clearances (id, party_type, party_id, source, entry_id, \
              entry_hash, reason, cleared_by, cleared_at) \
@@ -400,9 +439,29 @@ impl Store {
         .bind(&clearance.reason)
         .bind(&clearance.cleared_by)
         .bind(to_micros(clearance.cleared_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        let null = serde_json::Value::Null;
+        let party = format!("{}:{}", clearance.party_type, clearance.party_id);
+        let event = AuditEvent::new(
+            context,
+            "screening.cleared",
+            Retention::Security,
+            ("screening_clearance", clearance.id.clone()),
+        )
+        .change("party", null.clone(), party.into())
+        .change("list", null.clone(), clearance.source.as_str().into())
+        .change("entry_id", null.clone(), clearance.entry_id.as_str().into())
+        .change(
+            "entry_hash",
+            null.clone(),
+            clearance.entry_hash.as_str().into(),
+        )
+        .change("reason", null.clone(), clearance.reason.as_str().into())
+        .change("cleared_by", null, clearance.cleared_by.as_str().into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! mTLS tenant binding: the client certificates a tenant registered (by SHA-256 fingerprint) and
 //! its `require_mtls` flag. Every change bumps `tenants.updated_at`, the credential watermark that
-//! makes every instance refresh the tenant's cached keys.
+//! makes every instance refresh the tenant's cached keys, and leaves an audit event in its
+//! transaction.
 
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::TenantId;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -50,7 +52,11 @@ fn certificate_from_row(row: &AnyRow) -> StoreResult<TenantCertificate> {
 impl Store {
     /// Registers a certificate. `NotFound` when the tenant does not exist, `Conflict` when the
     /// fingerprint is already registered (to this or another tenant).
-    pub async fn add_tenant_certificate(&self, cert: &TenantCertificate) -> StoreResult<()> {
+    pub async fn add_tenant_certificate(
+        &self,
+        cert: &TenantCertificate,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let touched = sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2")
             .bind(now_micros())
@@ -73,6 +79,23 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            &context.for_tenant(cert.tenant_id),
+            "tenant.cert_added",
+            Retention::Security,
+            ("tenant_certificate", cert.sha256_fingerprint.clone()),
+        )
+        .change(
+            "sha256_fingerprint",
+            serde_json::Value::Null,
+            cert.sha256_fingerprint.as_str().into(),
+        )
+        .change(
+            "not_after",
+            serde_json::Value::Null,
+            to_micros(cert.not_after).into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -82,6 +105,7 @@ impl Store {
         &self,
         tenant: TenantId,
         fingerprint: &str,
+        context: &AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let removed = sqlx::query(
@@ -99,6 +123,18 @@ impl Store {
             .bind(tenant.to_string())
             .execute(&mut *tx)
             .await?;
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "tenant.cert_removed",
+            Retention::Security,
+            ("tenant_certificate", fingerprint.to_owned()),
+        )
+        .change(
+            "sha256_fingerprint",
+            fingerprint.into(),
+            serde_json::Value::Null,
+        );
+        crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -136,17 +172,32 @@ impl Store {
         &self,
         tenant: TenantId,
         required: bool,
+        context: &AuditContext,
     ) -> StoreResult<()> {
-        let updated =
-            sqlx::query("UPDATE tenants SET require_mtls = $1, updated_at = $2 WHERE id = $3")
-                .bind(i64::from(required))
+        let mut tx = self.pool.begin().await?;
+        // Touching the row first locks it, so the value read is the one this change replaces.
+        let before: i64 =
+            sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2 RETURNING require_mtls")
                 .bind(now_micros())
                 .bind(tenant.to_string())
-                .execute(&self.pool)
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?
+                .try_get("require_mtls")?;
+        sqlx::query("UPDATE tenants SET require_mtls = $1 WHERE id = $2")
+            .bind(i64::from(required))
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "tenant.mtls_required",
+            Retention::Security,
+            ("tenant", tenant.to_string()),
+        )
+        .change("require_mtls", (before != 0).into(), required.into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
         Ok(())
     }
 

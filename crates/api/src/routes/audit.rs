@@ -51,44 +51,29 @@ pub async fn list(
     let limit = match params.get("limit") {
         None => 50,
         Some(text) => text
-            .parse::<i64>()
+            .parse::<u32>()
             .ok()
             .filter(|n| (1..=500).contains(n))
             .ok_or_else(|| ApiError::invalid("limit", "out_of_range", "must be 1 to 500"))?,
     };
-    let cursor = params
-        .get("cursor")
-        .map(|c| {
-            uuid::Uuid::try_parse(c)
-                .map(|u| u.to_string())
-                .map_err(|_| {
-                    ApiError::invalid("cursor", "invalid_format", "is not a cursor from this API")
-                })
-        })
-        .transpose()?;
-    let rows = state
+    let page = state
         .store
         .audit_documents(
             Some(caller.tenant.id),
             since,
             until,
-            cursor.as_deref(),
-            limit + 1,
+            params.cursor()?,
+            limit,
         )
         .await?;
-    let more = rows.len() as i64 > limit;
-    let rows = &rows[..rows.len().min(limit as usize)];
     Ok(Json(AuditPage {
-        data: rows
+        data: page
+            .items
             .iter()
-            .filter_map(|(_, _, document)| serde_json::from_str(document).ok())
+            .filter_map(|document| serde_json::from_str(document).ok())
             .map(tenant_view)
             .collect(),
-        next_cursor: if more {
-            rows.last().map(|(_, id, _)| id.clone())
-        } else {
-            None
-        },
+        next_cursor: page.next.map(|cursor| cursor.encode()),
     }))
 }
 

@@ -51,6 +51,17 @@ impl QueryParams {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+
+    /// The `cursor` parameter, if given: only a cursor this API handed out parses.
+    pub fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+        self.get("cursor")
+            .map(|text| {
+                Cursor::decode(text).ok_or_else(|| {
+                    ApiError::invalid("cursor", "invalid_format", "is not a cursor from this API")
+                })
+            })
+            .transpose()
+    }
 }
 
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -76,14 +87,7 @@ impl PageQuery {
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| ApiError::invalid("limit", "out_of_range", "must be 1 to 100"))?,
         };
-        let cursor = params
-            .get("cursor")
-            .map(|text| {
-                Cursor::decode(text).ok_or_else(|| {
-                    ApiError::invalid("cursor", "invalid_format", "is not a cursor from this API")
-                })
-            })
-            .transpose()?;
+        let cursor = params.cursor()?;
         Ok(Self {
             limit,
             cursor,

@@ -11,6 +11,9 @@ use time::format_description::well_known::Rfc3339;
 use super::cli_context;
 use crate::Services;
 
+/// Events `benteng audit export` reads per query: memory stays bounded however long the trail.
+pub const EXPORT_PAGE: u32 = 1000;
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Seal pending events, then walk every hash chain; exits non-zero naming the first bad row.
@@ -93,19 +96,18 @@ pub(super) async fn run(services: Services, command: AuditCommand) -> anyhow::Re
                 bail!("--until must be after --since");
             }
             let mut out = std::io::stdout().lock();
-            let mut after: Option<String> = None;
+            let mut after = None;
             loop {
                 let page = store
-                    .audit_documents(None, since, until, after.as_deref(), 1000)
+                    .audit_documents(None, since, until, after, EXPORT_PAGE)
                     .await?;
-                let Some((_, last, _)) = page.last() else {
-                    break;
-                };
-                let last = last.clone();
-                for (_, _, document) in &page {
+                for document in &page.items {
                     writeln!(out, "{document}")?;
                 }
-                after = Some(last);
+                after = page.next;
+                if after.is_none() {
+                    break;
+                }
             }
         }
     }

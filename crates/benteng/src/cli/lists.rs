@@ -45,7 +45,7 @@ pub(super) async fn run(services: Services, command: ListsCommand) -> anyhow::Re
             let source: ListSource = source
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--source: {e}"))?;
-            let stored = store_list_file(&services.store, &source, &path)
+            let stored = store_list_file(&services.store, &source, &path, &super::cli_context())
                 .await
                 .map_err(|e| {
                     anyhow::anyhow!("list refused, the current version is unchanged: {e}")

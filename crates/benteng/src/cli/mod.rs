@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use apikey::ApiKeyCommand;
-pub use audit::AuditCommand;
+pub use audit::{AuditCommand, EXPORT_PAGE};
 pub use backup::BackupCommand;
 pub use keys::KeysCommand;
 pub use ledger::LedgerCommand;
@@ -121,10 +121,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Admin actions from the command line are audited as the operating-system user who ran them.
+/// Admin actions from the command line are audited as the operating-system user who ran them,
+/// on this host: `cli:USER@HOST`. There are no staff accounts yet, so this names who ran the
+/// command without authenticating them.
 pub(crate) fn cli_context() -> benteng_core::audit::AuditContext {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-    benteng_core::audit::AuditContext::system(&format!("cli:{user}"))
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    benteng_core::audit::AuditContext::system(&cli_actor(
+        |name| std::env::var(name).ok(),
+        host.as_deref(),
+    ))
+}
+
+/// The user comes from `SUDO_USER` first, so `sudo benteng …` names the person rather than
+/// root, then `USER`, then `LOGNAME` (the workspace forbids `unsafe`, so no `getuid`). Values
+/// are operator-controlled text, so only short printable ones are taken.
+fn cli_actor(var: impl Fn(&str) -> Option<String>, host: Option<&str>) -> String {
+    let plain = |text: &str| {
+        let text = text.trim();
+        (!text.is_empty()
+            && text.chars().count() <= 64
+            && text.chars().all(|c| c.is_ascii_graphic() && c != '@'))
+        .then(|| text.to_owned())
+    };
+    let user = ["SUDO_USER", "USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| var(name).as_deref().and_then(plain))
+        .unwrap_or_else(|| "unknown".to_owned());
+    match host.and_then(plain) {
+        Some(host) => format!("cli:{user}@{host}"),
+        None => format!("cli:{user}"),
+    }
 }
 
 pub(crate) fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
@@ -144,4 +170,37 @@ pub fn parse() -> Cli {
 /// Context for errors of the top level.
 pub fn describe(error: &anyhow::Error) -> String {
     format!("{error:#}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cli_actor;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_actor_names_the_sudo_user_first_then_user_then_logname() {
+        let all = [("SUDO_USER", "ani"), ("USER", "root"), ("LOGNAME", "root")];
+        assert_eq!(cli_actor(env(&all), Some("ops-1\n")), "cli:ani@ops-1");
+        assert_eq!(
+            cli_actor(env(&[("USER", "budi"), ("LOGNAME", "x")]), None),
+            "cli:budi"
+        );
+        assert_eq!(cli_actor(env(&[("LOGNAME", "citra")]), None), "cli:citra");
+        assert_eq!(cli_actor(env(&[]), Some("ops-1")), "cli:unknown@ops-1");
+    }
+
+    #[test]
+    fn unprintable_or_odd_values_are_not_taken() {
+        let odd = [("SUDO_USER", ""), ("USER", "a b"), ("LOGNAME", "eve@evil")];
+        assert_eq!(cli_actor(env(&odd), Some("\u{202e}host")), "cli:unknown");
+        let long = "x".repeat(65);
+        assert_eq!(cli_actor(env(&[("USER", &long)]), None), "cli:unknown");
+    }
 }

@@ -50,9 +50,10 @@ pub enum ScreenCommand {
         /// Why the match is a false positive (recorded).
         #[arg(long)]
         reason: String,
-        /// Who cleared it (recorded).
-        #[arg(long, default_value = "cli")]
-        by: String,
+        /// Who cleared it, e.g. the analyst who decided (recorded beside the operating-system
+        /// user who ran the command; default: that user).
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
@@ -67,7 +68,7 @@ pub(super) async fn run(services: Services, args: ScreenArgs) -> anyhow::Result<
                 by,
             }),
             _,
-        ) => clear(&services, &party, &entry, &reason, &by).await,
+        ) => clear(&services, &party, &entry, &reason, by.as_deref()).await,
         (None, Some(name)) => search(&services, &name, args.dob, args.country, args.kind).await,
         (None, None) => bail!("give a NAME to search, or `rescreen` or `clear`"),
     }
@@ -160,7 +161,7 @@ async fn clear(
     party: &str,
     entry: &str,
     reason: &str,
-    by: &str,
+    by: Option<&str>,
 ) -> anyhow::Result<()> {
     let (party_type, party_id) = match party.split_once(':') {
         Some((t @ ("tenant" | "recipient"), id)) if uuid::Uuid::parse_str(id).is_ok() => (t, id),
@@ -183,6 +184,11 @@ async fn clear(
     if reason.is_empty() || reason.chars().count() > 1000 {
         bail!("--reason must be 1 to 1000 characters");
     }
+    let context = super::cli_context();
+    let by = by.map(str::trim).unwrap_or(&context.actor);
+    if by.is_empty() || by.chars().count() > 200 || by.chars().any(char::is_control) {
+        bail!("--by must be 1 to 200 printable characters");
+    }
     let screening = crate::screening::load(services).await?;
     let Some(listed) = screening
         .list(&source)
@@ -201,7 +207,10 @@ async fn clear(
         cleared_by: by.to_owned(),
         cleared_at: benteng_core::now(),
     };
-    services.store.insert_clearance(&clearance).await?;
+    services
+        .store
+        .insert_clearance(&clearance, &context)
+        .await?;
     println!("{}", clearance.id);
     eprintln!("cleared until {source} entry {entry_id} changes");
     Ok(())

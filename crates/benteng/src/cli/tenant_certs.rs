@@ -10,7 +10,7 @@ use benteng_transport::ClientCertInfo;
 use clap::{Subcommand, ValueEnum};
 use time::OffsetDateTime;
 
-use super::{parse_tenant_id, timestamp};
+use super::{cli_context, parse_tenant_id, timestamp};
 use crate::Services;
 
 #[derive(Debug, Subcommand)]
@@ -73,7 +73,7 @@ pub(super) async fn run(services: Services, command: CertCommand) -> anyhow::Res
             let fingerprint = normalise_fingerprint(&fingerprint)?;
             match services
                 .store
-                .remove_tenant_certificate(tenant, &fingerprint)
+                .remove_tenant_certificate(tenant, &fingerprint, &cli_context())
                 .await
             {
                 Err(StoreError::NotFound) => {
@@ -99,7 +99,7 @@ pub(super) async fn require_mtls(services: Services, id: &str, state: OnOff) -> 
     }
     match services
         .store
-        .set_tenant_require_mtls(tenant, required)
+        .set_tenant_require_mtls(tenant, required, &cli_context())
         .await
     {
         Err(StoreError::NotFound) => bail!("no such tenant"),
@@ -191,7 +191,11 @@ async fn add(services: &Services, tenant: TenantId, pem: &Path) -> anyhow::Resul
         not_after,
         created_at: now,
     };
-    match services.store.add_tenant_certificate(&record).await {
+    match services
+        .store
+        .add_tenant_certificate(&record, &cli_context())
+        .await
+    {
         Err(StoreError::Conflict) => {
             bail!("the certificate is already registered (to this or another tenant)")
         }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Executor;
 
-use crate::harness::{Backend, TestApp, cli, on_both_backends};
+use crate::harness::{Backend, Environment, TestApp, cli, cli_with_env, on_both_backends};
 use crate::payments::{fund, quote, recipient};
 
 on_both_backends!(
@@ -16,6 +16,9 @@ on_both_backends!(
     tampering_behind_the_triggers_back_is_detected,
     purge_removes_only_expired_events_and_keeps_the_chain_verifiable,
     a_late_event_waits_for_the_full_sealing_pass,
+    operator_changes_through_the_cli_are_audited_as_the_operator,
+    tenant_pages_follow_time_then_id_across_page_boundaries,
+    the_export_follows_time_then_id_across_its_page_boundary,
 );
 
 /// The quick pass looks ten minutes behind the newest sealed event; an event that occurred
@@ -365,4 +368,293 @@ async fn purge_removes_only_expired_events_and_keeps_the_chain_verifiable(backen
         "{export}"
     );
     assert!(export.contains("audit.purged"));
+}
+
+/// Runs a CLI verb as the operator Ani (through `sudo`, so `USER` is root) and expects success.
+async fn as_operator(env: &Environment, args: &[&str]) -> String {
+    let (ok, out, err) = cli_with_env(env, &[("SUDO_USER", "ani"), ("USER", "root")], args).await;
+    assert!(ok, "{args:?}: {err}");
+    out
+}
+
+/// The exported trail, one document per event.
+async fn exported(env: &Environment, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "export"];
+    args.extend_from_slice(extra);
+    let (ok, out, err) = cli(env, &args).await;
+    assert!(ok, "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Sanctions list loads, clearances, client certificates and the mTLS requirement are changed
+/// with the CLI; each change leaves its event naming the operating-system user who made it (an
+/// analyst's `--by` is recorded beside it, not instead), and a refused change leaves none.
+async fn operator_changes_through_the_cli_are_audited_as_the_operator(backend: Backend) {
+    let env = Environment::new(backend).await;
+    benteng_transport::generate_dev_certs(&env.data_dir.path().join("tls")).unwrap();
+    let tenant = as_operator(
+        &env,
+        &["tenant", "create", "--name", "PT Jejak", "--tier", "growth"],
+    )
+    .await;
+    let tenant = tenant.trim();
+    let un = crate::screening::UN;
+    let load = [
+        "lists",
+        "load",
+        "--source",
+        "un",
+        "--path",
+        un,
+        "--no-rescreen",
+    ];
+    as_operator(&env, &load).await;
+    let again = as_operator(&env, &load).await;
+    assert!(again.contains("unchanged"), "{again}");
+    let party = format!("tenant:{tenant}");
+    let clear = [
+        "screen",
+        "clear",
+        "--party",
+        &party,
+        "--entry",
+        "un:111923",
+        "--reason",
+        "different person: date of birth differs",
+        "--by",
+        "Analyst Ani Wijaya",
+    ];
+    as_operator(&env, &clear).await;
+    let pem = env.dev_certs().client_cert;
+    let pem = pem.to_str().unwrap();
+    let add = ["tenant", "cert", "add", "--tenant", tenant, "--pem", pem];
+    let fingerprint = as_operator(&env, &add).await;
+    let fingerprint = fingerprint.trim();
+    as_operator(&env, &["tenant", "require-mtls", tenant, "on"]).await;
+    as_operator(&env, &["tenant", "require-mtls", tenant, "off"]).await;
+    let remove = ["tenant", "cert", "remove", "--tenant", tenant, fingerprint];
+    as_operator(&env, &remove).await;
+
+    // Refused changes: each leaves no event.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for args in [
+        &remove[..],
+        &["tenant", "cert", "add", "--tenant", &unknown, "--pem", pem],
+        &["tenant", "require-mtls", &unknown, "on"],
+        &[
+            "screen", "clear", "--party", &party, "--entry", "un:0", "--reason", "x",
+        ],
+    ] {
+        let (ok, _, _) = cli(&env, args).await;
+        assert!(!ok, "{args:?} was accepted");
+    }
+
+    let trail = exported(&env, &[]).await;
+    let of_type =
+        |kind: &str| -> Vec<&Value> { trail.iter().filter(|e| e["event_type"] == kind).collect() };
+    let by_ani = |event: &Value| {
+        let by = event["actor"]["by"].as_str().unwrap();
+        assert!(by == "cli:ani" || by.starts_with("cli:ani@"), "{event}");
+    };
+
+    let loaded = of_type("screening.list_loaded");
+    assert_eq!(
+        loaded.len(),
+        1,
+        "one event for the new version, none for the unchanged reload"
+    );
+    let loaded = loaded[0];
+    by_ani(loaded);
+    assert_eq!(loaded["retention"], "security");
+    assert_eq!(loaded["resource"]["type"], "screening_list");
+    assert_eq!(loaded["resource"]["id"], "un");
+    assert_eq!(loaded["changes"]["version"]["from"], Value::Null);
+    assert_eq!(
+        loaded["changes"]["version"]["to"].as_str().unwrap().len(),
+        64
+    );
+    assert_eq!(loaded["changes"]["entry_count"]["to"], 1003);
+    assert_eq!(
+        loaded["changes"]["entries_changed"]["to"]["added"], 1003,
+        "{loaded}"
+    );
+    let text = loaded.to_string();
+    assert!(
+        !text.contains("Zawahiri") && !text.contains("111923"),
+        "no list entry in the trail: {text}"
+    );
+
+    let cleared = of_type("screening.cleared");
+    assert_eq!(cleared.len(), 1);
+    let cleared = cleared[0];
+    by_ani(cleared);
+    assert_eq!(cleared["retention"], "security");
+    assert_eq!(cleared["changes"]["cleared_by"]["to"], "Analyst Ani Wijaya");
+    assert_eq!(cleared["changes"]["party"]["to"], party.as_str());
+    assert_eq!(cleared["changes"]["list"]["to"], "un");
+    assert_eq!(cleared["changes"]["entry_id"]["to"], "111923");
+    assert_eq!(
+        cleared["actor"]["tenant_id"],
+        Value::Null,
+        "the cleared tenant is not told it matched"
+    );
+
+    let added = of_type("tenant.cert_added");
+    assert_eq!(added.len(), 1);
+    by_ani(added[0]);
+    assert_eq!(added[0]["actor"]["tenant_id"], tenant);
+    assert_eq!(added[0]["resource"]["id"], fingerprint);
+    assert_eq!(added[0]["changes"]["sha256_fingerprint"]["to"], fingerprint);
+    let removed = of_type("tenant.cert_removed");
+    assert_eq!(removed.len(), 1);
+    by_ani(removed[0]);
+    assert_eq!(
+        removed[0]["changes"]["sha256_fingerprint"]["from"],
+        fingerprint
+    );
+    assert_eq!(
+        removed[0]["changes"]["sha256_fingerprint"]["to"],
+        Value::Null
+    );
+
+    let mtls = of_type("tenant.mtls_required");
+    let flips: Vec<(&Value, &Value)> = mtls
+        .iter()
+        .map(|e| {
+            by_ani(e);
+            assert_eq!(e["actor"]["tenant_id"], tenant);
+            (
+                &e["changes"]["require_mtls"]["from"],
+                &e["changes"]["require_mtls"]["to"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        flips,
+        [(&json!(false), &json!(true)), (&json!(true), &json!(false))]
+    );
+    // The shared helper names the operator for every CLI verb.
+    by_ani(of_type("tenant.created")[0]);
+
+    let (ok, out, err) = cli(&env, &["audit", "verify"]).await;
+    assert!(ok && out.contains("audit trail ok"), "{out}{err}");
+}
+
+/// Writes one app-class event per `(milliseconds after base, id)`, its resource named `e{index}`.
+async fn events_at(
+    app: &TestApp,
+    tenant: Option<benteng_core::ids::TenantId>,
+    base: time::OffsetDateTime,
+    planned: &[(i64, u128)],
+) {
+    let mut context = AuditContext::system("test");
+    context.tenant_id = tenant;
+    for (index, (ms, id)) in planned.iter().enumerate() {
+        let mut event = AuditEvent::new(
+            &context,
+            "test.paged",
+            Retention::App,
+            ("test", format!("e{index}")),
+        );
+        event.id = uuid::Uuid::from_u128(*id);
+        event.timestamp = base + time::Duration::milliseconds(*ms);
+        app.services.store.audit(&event).await.unwrap();
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// Events are listed by time, then id; ids need not follow time (they come from the writer's
+/// clock). Paging with a small limit must neither skip nor repeat an event at a boundary.
+async fn tenant_pages_follow_time_then_id_across_page_boundaries(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let base = benteng_core::now() - time::Duration::days(1);
+    // The first event has the highest id; two share a time; the last has a lower id than one
+    // before it.
+    let planned = [(0, u128::MAX - 1), (1_000, 5), (1_000, 7), (2_000, 6)];
+    events_at(&app, Some(tenant.id), base, &planned).await;
+    let window = format!(
+        "since={}&until={}",
+        rfc3339(base - time::Duration::seconds(1)),
+        rfc3339(base + time::Duration::hours(1))
+    );
+    for limit in [1, 2, 3] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut path = format!("/v1/audit-events?{window}&limit={limit}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let response = app.get(&path, Some(&key)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let page: Value = response.json().await.unwrap();
+            let data = page["data"].as_array().unwrap();
+            assert!(data.len() <= limit);
+            seen.extend(
+                data.iter()
+                    .map(|e| e["resource"]["id"].as_str().unwrap().to_owned()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["e0", "e1", "e2", "e3"], "limit {limit}");
+    }
+
+    // Cursors are opaque and parsed strictly, like every other cursor of the API.
+    for bad in [
+        "nope",
+        "00000000-0000-0000-0000-000000000005",
+        "1.zz",
+        "-1.00000000000000000000000000000005",
+    ] {
+        let response = app
+            .get(&format!("/v1/audit-events?cursor={bad}"), Some(&key))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "cursor", "{problem}");
+    }
+}
+
+/// `benteng audit export` reads the trail page by page; an event after the boundary with a
+/// lower id than the page's last one is exported too, in time order.
+async fn the_export_follows_time_then_id_across_its_page_boundary(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let page = benteng::cli::EXPORT_PAGE as usize;
+    let base = benteng_core::now() - time::Duration::days(1);
+    // Ids follow time except the last event of the first page, which has the highest id.
+    let planned: Vec<(i64, u128)> = (0..=page)
+        .map(|i| {
+            let id = if i + 1 == page {
+                u128::MAX
+            } else {
+                i as u128 + 1
+            };
+            (i as i64, id)
+        })
+        .collect();
+    events_at(&app, None, base, &planned).await;
+    let since = rfc3339(base - time::Duration::seconds(1));
+    let until = rfc3339(base + time::Duration::hours(1));
+    let trail = exported(app.environment(), &["--since", &since, "--until", &until]).await;
+    let seen: Vec<&str> = trail
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen.len(), page + 1, "every event is exported once");
+    let expected: Vec<String> = (0..=page).map(|i| format!("e{i}")).collect();
+    assert_eq!(seen, expected, "in time order");
 }

@@ -149,7 +149,8 @@ async fn load_baseline_list(services: &Services) {
     );
     let source: benteng_screening::ListSource = "generic:test-baseline".parse().expect("source");
     let list = benteng_screening::parse_list(&source, csv.as_bytes()).expect("baseline list");
-    benteng_compliance::lists::store_list(&services.store, list)
+    let context = benteng_core::audit::AuditContext::system("test");
+    benteng_compliance::lists::store_list(&services.store, list, &context)
         .await
         .expect("store baseline list");
 }

@@ -17,7 +17,7 @@ on_both_backends!(
     search_endpoint_answers_and_refuses
 );
 
-const UN: &str = "/work/shared/testdata/sanctions/un/UN_consolidated.xml";
+pub(crate) const UN: &str = "/work/shared/testdata/sanctions/un/UN_consolidated.xml";
 
 async fn load_un(env: &Environment) {
     let (ok, out, err) = cli(env, &["lists", "load", "--source", "un", "--path", UN]).await;
