@@ -304,6 +304,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// Whose books an authenticated caller works in: its tenant's, in its key's environment.
+pub fn scope_of(principal: &Principal) -> benteng_payments::Scope<'_> {
+    benteng_payments::Scope {
+        tenant: &principal.tenant,
+        environment: principal.environment(),
+    }
+}
+
 /// Who is acting, for the audit trail: request id, client address, tenant.
 pub struct Audit(pub benteng_core::audit::AuditContext);
 

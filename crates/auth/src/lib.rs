@@ -28,6 +28,17 @@ pub struct Principal {
     pub client_cert_fingerprint: Option<String>,
 }
 
+impl Principal {
+    /// The environment the caller works in: an `sk_test_` key's is test, everything else live
+    /// (SNAP partners pay real accounts).
+    pub fn environment(&self) -> KeyEnvironment {
+        match &self.credential {
+            Credential::ApiKey { environment, .. } => *environment,
+            Credential::Snap { .. } => KeyEnvironment::Live,
+        }
+    }
+}
+
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {

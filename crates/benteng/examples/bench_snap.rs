@@ -82,6 +82,7 @@ async fn main() {
         .store
         .fund(
             tenant.id,
+            benteng_core::api_key::KeyEnvironment::Live,
             Money::parse("900000000000.00", Currency::IDR).unwrap(),
             &audit,
         )

@@ -4,12 +4,11 @@
 
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::BatchId;
-use benteng_core::tenant::Tenant;
 use benteng_store::{BatchItemRow, IdempotencyClaim};
 
 use crate::outcome::{BatchOutcome, Outcome};
 use crate::transfers::{Prepared, TransferOrder, refused};
-use crate::{Payments, Refusal};
+use crate::{Payments, Refusal, Scope};
 
 /// Most transfers one batch may carry.
 pub const MAX_BATCH_ITEMS: usize = 1000;
@@ -20,7 +19,7 @@ impl Payments {
     /// back alone). A failing store refuses the whole batch: nothing half-way.
     pub async fn initiate_batch(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         items: Vec<Result<TransferOrder, Refusal>>,
         key: Option<&IdempotencyClaim>,
         audit: &AuditContext,
@@ -32,7 +31,7 @@ impl Payments {
                 "must hold 1 to 1000 transfers",
             ));
         }
-        let written = self.write_batch(tenant, items, key, audit).await;
+        let written = self.write_batch(scope, items, key, audit).await;
         match written {
             Err(refusal) => Err(self.explained_by_key(refusal, key).await),
             ok => ok,
@@ -41,18 +40,19 @@ impl Payments {
 
     async fn write_batch(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         items: Vec<Result<TransferOrder, Refusal>>,
         key: Option<&IdempotencyClaim>,
         audit: &AuditContext,
     ) -> Result<BatchOutcome, Refusal> {
+        let tenant = scope.tenant;
         let id = BatchId::new();
         let now = self.clock.now();
         let mut prepared: Vec<Result<Prepared, Refusal>> = Vec::with_capacity(items.len());
         for item in items {
             let item = match item {
                 Ok(order) => {
-                    self.prepare(tenant, &order, Some(id), None, audit, now)
+                    self.prepare(scope, &order, Some(id), None, audit, now)
                         .await
                 }
                 Err(refusal) => Err(refusal),
@@ -64,7 +64,9 @@ impl Payments {
             prepared.push(item);
         }
         let mut write = self.store.begin_payment().await?;
-        write.open_batch(id, tenant.id, prepared.len(), now).await?;
+        write
+            .open_batch(id, tenant.id, scope.environment, prepared.len(), now)
+            .await?;
         let mut rows = Vec::with_capacity(prepared.len());
         for item in &prepared {
             let outcome = match item {

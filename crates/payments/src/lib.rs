@@ -22,15 +22,37 @@ pub mod volume;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::clock::Clock;
 use benteng_core::payments::compliance::ComplianceCheck;
 use benteng_core::payments::quote::RateTable;
+use benteng_core::tenant::Tenant;
 use benteng_store::Store;
 use benteng_vault::{BlindIndex, Keyring};
 
 pub use outcome::Outcome;
 pub use refusal::Refusal;
 pub use volume::VolumeCaps;
+
+/// The rail every test-environment transfer goes to, whatever rail live transfers use.
+pub const TEST_RAIL: &str = "sandbox";
+
+/// Whose books a command works in: a tenant's live environment, or its test environment (what
+/// its `sk_test_` keys create, with a ledger of its own, paid only by the sandbox rail).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub tenant: &'a Tenant,
+    pub environment: KeyEnvironment,
+}
+
+impl<'a> Scope<'a> {
+    pub fn live(tenant: &'a Tenant) -> Self {
+        Self {
+            tenant,
+            environment: KeyEnvironment::Live,
+        }
+    }
+}
 
 /// What the commands need: the store, the rates, the compliance step, the keys that seal
 /// Tier 1 data, the caps and the one clock.
@@ -43,7 +65,7 @@ pub struct Payments {
     pub compliance: Arc<dyn ComplianceCheck>,
     pub keyring: Arc<Keyring>,
     pub blind_index: Arc<BlindIndex>,
-    /// The rail new transfers are routed to.
+    /// The rail new live transfers are routed to.
     pub rail: String,
     pub caps: Arc<dyn VolumeCaps>,
     pub clock: Arc<dyn Clock>,

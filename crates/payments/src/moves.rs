@@ -73,7 +73,7 @@ impl Payments {
             TransferStatus::Returned => {
                 let quote = self
                     .store
-                    .quote(transfer.tenant_id, transfer.quote_id)
+                    .quote(transfer.tenant_id, transfer.environment, transfer.quote_id)
                     .await?;
                 let postings =
                     return_postings(&quote).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -1,6 +1,7 @@
 //! What a money write produced, as its idempotency record keeps it: a retry with the same key
 //! gets the first answer, rendered from this, however the transfer moved on since.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, QuoteId, RecipientId, TenantId, TransferId};
 use benteng_core::money::Money;
@@ -41,6 +42,7 @@ struct MoneyDocument {
 struct TransferDocument {
     id: TransferId,
     tenant_id: TenantId,
+    environment: KeyEnvironment,
     quote_id: QuoteId,
     recipient_id: RecipientId,
     batch_id: Option<BatchId>,
@@ -91,6 +93,7 @@ impl Outcome {
             Outcome::Transfer(t) => Document::Transfer(Box::new(TransferDocument {
                 id: t.id,
                 tenant_id: t.tenant_id,
+                environment: t.environment,
                 quote_id: t.quote_id,
                 recipient_id: t.recipient_id,
                 batch_id: t.batch_id,
@@ -124,6 +127,7 @@ impl Outcome {
             Document::Transfer(t) => Outcome::Transfer(Box::new(TransferRecord {
                 id: t.id,
                 tenant_id: t.tenant_id,
+                environment: t.environment,
                 quote_id: t.quote_id,
                 recipient_id: t.recipient_id,
                 batch_id: t.batch_id,
@@ -161,6 +165,7 @@ mod tests {
         let transfer = TransferRecord {
             id: TransferId::new(),
             tenant_id: TenantId::new(),
+            environment: KeyEnvironment::Test,
             quote_id: QuoteId::new(),
             recipient_id: RecipientId::new(),
             batch_id: None,

@@ -5,10 +5,9 @@ use benteng_core::currency::Currency;
 use benteng_core::ids::QuoteId;
 use benteng_core::payments::quote::{FixedSide, PricingError, Quote, price};
 use benteng_core::strict_json::FieldError;
-use benteng_core::tenant::Tenant;
 use rust_decimal::Decimal;
 
-use crate::{Payments, Refusal};
+use crate::{Payments, Refusal, Scope};
 
 /// A quote to price: one side's amount is fixed by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +33,7 @@ impl Payments {
     /// Prices and stores a quote.
     pub async fn price_quote(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         request: QuoteRequest,
         audit: &AuditContext,
     ) -> Result<Quote, Refusal> {
@@ -79,7 +78,8 @@ impl Payments {
         let now = self.clock.now();
         let quote = Quote {
             id: QuoteId::new(),
-            tenant_id: tenant.id,
+            tenant_id: scope.tenant.id,
+            environment: scope.environment,
             pricing,
             created_at: now,
             expires_at: now + self.quote_ttl,
@@ -87,7 +87,7 @@ impl Payments {
         };
         let p = &quote.pricing;
         let event = AuditEvent::new(
-            &audit.for_tenant(tenant.id),
+            &audit.for_tenant(scope.tenant.id),
             "quote.created",
             Retention::Security,
             ("quote", quote.id.to_string()),

@@ -6,12 +6,11 @@ use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::country::CountryCode;
 use benteng_core::ids::RecipientId;
 use benteng_core::payments::recipient::{Address, BankAccount, NationalId, RecipientKind};
-use benteng_core::tenant::Tenant;
 use benteng_core::text::Name;
 use benteng_store::{RecipientRow, StoreError};
 use benteng_vault::{Aad, KeyPurpose};
 
-use crate::{Payments, Refusal};
+use crate::{Payments, Refusal, Scope};
 
 /// A recipient to add, validated.
 #[derive(Debug, Clone)]
@@ -46,7 +45,7 @@ impl Payments {
     /// Adds a recipient; `RecipientExists` when the tenant already has one with this account.
     pub async fn add_recipient(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         new: NewRecipient,
         audit: &AuditContext,
     ) -> Result<RecipientRow, Refusal> {
@@ -54,20 +53,20 @@ impl Payments {
         let index = self.account_index(&new.bank_account)?;
         if let Some(existing) = self
             .store
-            .recipients_with_account(tenant.id, &index)
+            .recipients_with_account(scope.tenant.id, scope.environment, &index)
             .await?
             .first()
         {
             return Err(Refusal::RecipientExists(existing.id));
         }
-        self.insert_recipient(tenant, new, index, audit).await
+        self.insert_recipient(scope, new, index, audit).await
     }
 
     /// The tenant's recipient holding this account, or a new one (SNAP pays accounts, not
     /// recipients).
     pub async fn recipient_for_account(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         new: NewRecipient,
         audit: &AuditContext,
     ) -> Result<RecipientRow, Refusal> {
@@ -75,11 +74,11 @@ impl Payments {
         let index = self.account_index(&new.bank_account)?;
         let existing = self
             .store
-            .recipients_with_account(tenant.id, &index)
+            .recipients_with_account(scope.tenant.id, scope.environment, &index)
             .await?;
         match existing.into_iter().next() {
             Some(existing) => Ok(existing),
-            None => self.insert_recipient(tenant, new, index, audit).await,
+            None => self.insert_recipient(scope, new, index, audit).await,
         }
     }
 
@@ -93,11 +92,12 @@ impl Payments {
 
     async fn insert_recipient(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         new: NewRecipient,
         index: String,
         audit: &AuditContext,
     ) -> Result<RecipientRow, Refusal> {
+        let tenant = scope.tenant;
         let id = RecipientId::new();
         let (tenant_text, id_text) = (tenant.id.to_string(), id.to_string());
         let seal = |purpose: &KeyPurpose, column: &str, clear: &[u8]| {
@@ -128,6 +128,7 @@ impl Payments {
         let row = RecipientRow {
             id,
             tenant_id: tenant.id,
+            environment: scope.environment,
             kind: new.kind,
             name: new.name,
             country: new.country,

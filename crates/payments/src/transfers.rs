@@ -2,6 +2,7 @@
 //! SNAP's partner transfers), so validation, the compliance step, the ledger reservation and
 //! the protection (idempotency record, volume cap) cannot differ between them.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::country::CountryCode;
 use benteng_core::currency::Currency;
@@ -23,7 +24,7 @@ use time::OffsetDateTime;
 use crate::outcome::Outcome;
 use crate::quotes::QuoteRequest;
 use crate::recipients::NewRecipient;
-use crate::{Payments, Refusal};
+use crate::{Payments, Refusal, Scope, TEST_RAIL};
 
 /// A transfer to initiate: pay a recipient at a quote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,15 +67,16 @@ impl Payments {
     /// charge and last the reservation. Any refusal leaves nothing behind.
     pub async fn initiate(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         order: &TransferOrder,
         dedup: Dedup<'_>,
         audit: &AuditContext,
     ) -> Result<TransferRecord, Refusal> {
+        let tenant = scope.tenant;
         let written = async {
             let now = self.clock.now();
             let prepared = self
-                .prepare(tenant, order, None, dedup.partner_reference, audit, now)
+                .prepare(scope, order, None, dedup.partner_reference, audit, now)
                 .await?;
             let record = prepared.write.record.clone();
             let mut write = self.store.begin_payment().await?;
@@ -133,7 +135,7 @@ impl Payments {
     /// concurrent requests with one reference make one transfer).
     pub async fn pay_account(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         payment: &AccountPayment,
         audit: &AuditContext,
     ) -> Result<TransferRecord, Refusal> {
@@ -149,7 +151,7 @@ impl Payments {
         }
         let recipient = self
             .recipient_for_account(
-                tenant,
+                scope,
                 NewRecipient {
                     kind: RecipientKind::Business,
                     name: payment.name.clone(),
@@ -163,7 +165,7 @@ impl Payments {
             .await?;
         let quote = self
             .price_quote(
-                tenant,
+                scope,
                 QuoteRequest {
                     source: Currency::IDR,
                     target: Currency::IDR,
@@ -185,7 +187,7 @@ impl Payments {
             key: None,
             partner_reference: Some(reference),
         };
-        self.initiate(tenant, &order, dedup, audit).await
+        self.initiate(scope, &order, dedup, audit).await
     }
 
     /// Everything before the write: the quote and recipient, the stated amount, the compliance
@@ -193,18 +195,23 @@ impl Payments {
     /// Nothing is written.
     pub(crate) async fn prepare(
         &self,
-        tenant: &Tenant,
+        scope: Scope<'_>,
         order: &TransferOrder,
         batch: Option<BatchId>,
         partner_reference: Option<&PartnerReference>,
         audit: &AuditContext,
         now: OffsetDateTime,
     ) -> Result<Prepared, Refusal> {
-        let quote = match self.store.quote(tenant.id, order.quote).await {
+        let (tenant, environment) = (scope.tenant, scope.environment);
+        let quote = match self.store.quote(tenant.id, environment, order.quote).await {
             Err(StoreError::NotFound) => return Err(Refusal::QuoteNotFound),
             other => other?,
         };
-        let recipient = match self.store.recipient(tenant.id, order.recipient).await {
+        let recipient = match self
+            .store
+            .recipient(tenant.id, environment, order.recipient)
+            .await
+        {
             Err(StoreError::NotFound) => return Err(Refusal::RecipientNotFound),
             other => other?,
         };
@@ -226,11 +233,18 @@ impl Payments {
             source: quote.pricing.source,
             target: quote.pricing.target,
         });
-        let volume = crate::volume::charge(self.caps.as_ref(), &self.rates(), tenant, &quote)?;
+        // Test money is not money: it counts against no cap.
+        let volume = match environment {
+            KeyEnvironment::Live => {
+                crate::volume::charge(self.caps.as_ref(), &self.rates(), tenant, &quote)?
+            }
+            KeyEnvironment::Test => None,
+        };
         let p = &quote.pricing;
         let record = TransferRecord {
             id: TransferId::new(),
             tenant_id: tenant.id,
+            environment,
             quote_id: quote.id,
             recipient_id: recipient.id,
             batch_id: batch,
@@ -240,7 +254,10 @@ impl Payments {
             reference: order.reference.as_str().to_owned(),
             status: decision.next_status(),
             risk_score: decision.risk_score,
-            rail: self.rail.clone(),
+            rail: match environment {
+                KeyEnvironment::Live => self.rail.clone(),
+                KeyEnvironment::Test => TEST_RAIL.to_owned(),
+            },
             created_at: now,
             updated_at: now,
         };

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::AuditContext;
 use benteng_core::clock::ManualClock;
 use benteng_core::country::CountryCode;
@@ -22,7 +23,7 @@ use benteng_payments::quotes::QuoteRequest;
 use benteng_payments::recipients::NewRecipient;
 use benteng_payments::transfers::{Dedup, TransferOrder};
 use benteng_payments::volume::NoCaps;
-use benteng_payments::{Outcome, Payments, PaymentsConfig, Refusal};
+use benteng_payments::{Outcome, Payments, PaymentsConfig, Refusal, Scope};
 use benteng_store::{IdempotencyClaim, RecipientRow, Store, StoreOptions};
 use benteng_vault::{BlindIndex, FileKek, KeyPurpose, Keyring};
 use rust_decimal::Decimal;
@@ -64,6 +65,7 @@ async fn world() -> World {
     store
         .fund(
             tenant.id,
+            KeyEnvironment::Live,
             Money::parse("1000000.00", Currency::IDR).unwrap(),
             &audit,
         )
@@ -98,10 +100,14 @@ fn clock_now(clock: &ManualClock) -> time::OffsetDateTime {
 }
 
 impl World {
+    fn scope(&self) -> Scope<'_> {
+        Scope::live(&self.tenant)
+    }
+
     async fn recipient(&self, iban: &str) -> RecipientRow {
         self.payments
             .add_recipient(
-                &self.tenant,
+                self.scope(),
                 NewRecipient {
                     kind: RecipientKind::Business,
                     name: Name::parse("Müller Handels GmbH").unwrap(),
@@ -120,7 +126,7 @@ impl World {
         let quote = self
             .payments
             .price_quote(
-                &self.tenant,
+                self.scope(),
                 QuoteRequest {
                     source: Currency::IDR,
                     target: Currency::EUR,
@@ -143,7 +149,7 @@ impl World {
         let page = self
             .payments
             .store
-            .transfers(self.tenant.id, None, None, 100)
+            .transfers(self.tenant.id, KeyEnvironment::Live, None, None, 100)
             .await
             .unwrap();
         page.items.len()
@@ -171,14 +177,14 @@ async fn a_quote_expires_when_the_clock_passes_its_ttl() {
     w.clock.advance(time::Duration::seconds(2));
     let refused = w
         .payments
-        .initiate(&w.tenant, &order, Dedup::default(), &w.audit)
+        .initiate(w.scope(), &order, Dedup::default(), &w.audit)
         .await;
     assert_eq!(refused, Err(Refusal::QuoteExpired));
     assert_eq!(w.transfer_count().await, 0, "a refusal writes nothing");
     // The other quote, 2 s old, still pays.
     let record = w
         .payments
-        .initiate(&w.tenant, &fresh, Dedup::default(), &w.audit)
+        .initiate(w.scope(), &fresh, Dedup::default(), &w.audit)
         .await
         .unwrap();
     assert_eq!(record.status, TransferStatus::Approved);
@@ -192,12 +198,12 @@ async fn each_refusal_of_a_transfer_is_typed_and_writes_nothing() {
     let order = w.order(&recipient, "500000.00").await;
     let first = w
         .payments
-        .initiate(&w.tenant, &order, Dedup::default(), &w.audit)
+        .initiate(w.scope(), &order, Dedup::default(), &w.audit)
         .await
         .unwrap();
     let again = w
         .payments
-        .initiate(&w.tenant, &order, Dedup::default(), &w.audit)
+        .initiate(w.scope(), &order, Dedup::default(), &w.audit)
         .await;
     assert_eq!(again, Err(Refusal::QuoteUsed));
 
@@ -205,7 +211,7 @@ async fn each_refusal_of_a_transfer_is_typed_and_writes_nothing() {
     wrong_amount.amount = Money::parse("999.00", Currency::IDR).unwrap();
     let refused = w
         .payments
-        .initiate(&w.tenant, &wrong_amount, Dedup::default(), &w.audit)
+        .initiate(w.scope(), &wrong_amount, Dedup::default(), &w.audit)
         .await;
     assert_eq!(refused, Err(Refusal::AmountMismatch(FixedSide::Source)));
 
@@ -213,7 +219,7 @@ async fn each_refusal_of_a_transfer_is_typed_and_writes_nothing() {
     let too_much = w.order(&recipient, "600000.00").await;
     let refused = w
         .payments
-        .initiate(&w.tenant, &too_much, Dedup::default(), &w.audit)
+        .initiate(w.scope(), &too_much, Dedup::default(), &w.audit)
         .await;
     assert_eq!(refused, Err(Refusal::InsufficientFunds));
 
@@ -226,7 +232,7 @@ async fn each_refusal_of_a_transfer_is_typed_and_writes_nothing() {
     let foreign = w.order(&recipient, "1000.00").await;
     let refused = w
         .payments
-        .initiate(&other, &foreign, Dedup::default(), &w.audit)
+        .initiate(Scope::live(&other), &foreign, Dedup::default(), &w.audit)
         .await;
     assert_eq!(
         refused,
@@ -238,7 +244,7 @@ async fn each_refusal_of_a_transfer_is_typed_and_writes_nothing() {
     let stored = w
         .payments
         .store
-        .transfer(w.tenant.id, first.id)
+        .transfer(w.tenant.id, KeyEnvironment::Live, first.id)
         .await
         .unwrap();
     assert_eq!(stored, first, "the store holds what the command decided");
@@ -256,20 +262,20 @@ async fn an_idempotency_key_keeps_the_first_outcome_and_refuses_a_second_write()
     };
     let first = w
         .payments
-        .initiate(&w.tenant, &order, dedup, &w.audit)
+        .initiate(w.scope(), &order, dedup, &w.audit)
         .await
         .unwrap();
     // The same request again: its quote is used, and the live key explains why.
     let again = w
         .payments
-        .initiate(&w.tenant, &order, dedup, &w.audit)
+        .initiate(w.scope(), &order, dedup, &w.audit)
         .await;
     assert_eq!(again, Err(Refusal::IdempotencyKeyTaken));
     // A different request under the same key writes nothing either.
     let other = w.order(&recipient, "2000.00").await;
     let again = w
         .payments
-        .initiate(&w.tenant, &other, dedup, &w.audit)
+        .initiate(w.scope(), &other, dedup, &w.audit)
         .await;
     assert_eq!(again, Err(Refusal::IdempotencyKeyTaken));
     assert_eq!(w.transfer_count().await, 1);
@@ -296,7 +302,7 @@ async fn batch_items_run_through_the_transfer_command_and_fail_alone() {
     let outcome = w
         .payments
         .initiate_batch(
-            &w.tenant,
+            w.scope(),
             vec![
                 Ok(affordable),
                 Ok(unaffordable),
@@ -316,7 +322,7 @@ async fn batch_items_run_through_the_transfer_command_and_fail_alone() {
     let (_, stored) = w
         .payments
         .store
-        .batch(w.tenant.id, outcome.id)
+        .batch(w.tenant.id, KeyEnvironment::Live, outcome.id)
         .await
         .unwrap();
     assert_eq!(stored, outcome.items);

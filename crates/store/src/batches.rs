@@ -1,5 +1,6 @@
 //! Batches as stored: written by [`crate::PaymentWrite`], read here.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::ids::{BatchId, TenantId};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -13,14 +14,18 @@ impl Store {
     pub async fn batch(
         &self,
         tenant: TenantId,
+        environment: KeyEnvironment,
         id: BatchId,
     ) -> StoreResult<(OffsetDateTime, Vec<BatchItemRow>)> {
-        let batch = sqlx::query("SELECT created_at FROM batches WHERE id = $1 AND tenant_id = $2")
-            .bind(id.to_string())
-            .bind(tenant.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let batch = sqlx::query(
+            "SELECT created_at FROM batches WHERE id = $1 AND tenant_id = $2 AND environment = $3",
+        )
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(environment.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let rows = sqlx::query(
             "SELECT transfer_id, errors FROM batch_items WHERE batch_id = $1 ORDER BY idx",
         )

@@ -2,6 +2,7 @@
 //! running balances updated in the same transaction, guarded by a conditional update (and a
 //! CHECK behind it) so a tenant balance can never go negative, even under concurrent writers.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::currency::Currency;
 use benteng_core::ids::{LedgerTransferId, TenantId, TransferId};
@@ -97,9 +98,10 @@ async fn ensure_accounts(
         return Ok(());
     }
     let sql = insert_rows(
-        "INSERT INTO ledger_accounts (code, tenant_id, currency, no_overdraft, created_at) VALUES",
+        "INSERT INTO ledger_accounts (code, tenant_id, currency, no_overdraft, created_at, \
+         environment) VALUES",
         missing.len(),
-        5,
+        6,
     );
     let sql = sqlx::AssertSqlSafe(format!("{} ON CONFLICT (code) DO NOTHING", sql.0));
     let now = now_micros();
@@ -110,7 +112,8 @@ async fn ensure_accounts(
             .bind(account.tenant().map(|t| t.to_string()))
             .bind(account.currency().code())
             .bind(i64::from(account.debits_must_not_exceed_credits()))
-            .bind(now);
+            .bind(now)
+            .bind(account.environment().as_str());
     }
     query.execute(&mut *conn).await?;
     Ok(())
@@ -279,11 +282,12 @@ impl Store {
     pub async fn fund(
         &self,
         tenant: TenantId,
+        environment: KeyEnvironment,
         amount: Money,
         context: &AuditContext,
     ) -> Result<LedgerTransferId, LedgerError> {
-        let posting =
-            funding(tenant, amount).map_err(|e| LedgerError::InvalidPosting(e.to_string()))?;
+        let posting = funding(tenant, environment, amount)
+            .map_err(|e| LedgerError::InvalidPosting(e.to_string()))?;
         let postings = [posting];
         let mut tx = self.pool.begin().await?;
         let ids = record(
@@ -310,6 +314,11 @@ impl Store {
             "currency",
             serde_json::Value::Null,
             amount.currency().code().into(),
+        )
+        .change(
+            "environment",
+            serde_json::Value::Null,
+            environment.as_str().into(),
         );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
@@ -318,13 +327,18 @@ impl Store {
     }
 
     /// The tenant's balances, one per currency it has ever held.
-    pub async fn balances(&self, tenant: TenantId) -> StoreResult<Vec<Balance>> {
+    pub async fn balances(
+        &self,
+        tenant: TenantId,
+        environment: KeyEnvironment,
+    ) -> StoreResult<Vec<Balance>> {
         let rows = sqlx::query(
             "SELECT currency, credits_posted - debits_posted - debits_pending AS available, \
              debits_pending AS reserved FROM ledger_accounts \
-             WHERE tenant_id = $1 ORDER BY currency",
+             WHERE tenant_id = $1 AND environment = $2 ORDER BY currency",
         )
         .bind(tenant.to_string())
+        .bind(environment.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

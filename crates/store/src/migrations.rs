@@ -37,6 +37,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_audit"),
     migration!(8, "0008_snap"),
     migration!(9, "0009_idempotency_outcome"),
+    migration!(10, "0010_test_environment"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

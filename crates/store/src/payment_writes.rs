@@ -10,6 +10,7 @@
 //! tenant's hot rows come last: the daily-volume count, then the reservation, then the commit.
 //! [`Unreserved`] makes the caller reserve after it has written everything else.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::AuditEvent;
 use benteng_core::ids::{BatchId, TenantId, TransferId};
 use benteng_core::payments::compliance::PartyScreening;
@@ -130,12 +131,13 @@ impl PaymentWrite {
         let now = to_micros(t.created_at);
         let taken = sqlx::query(
             "UPDATE quotes SET used_by = $1 WHERE id = $2 AND tenant_id = $3 \
-             AND used_by IS NULL AND expires_at > $4",
+             AND used_by IS NULL AND expires_at > $4 AND environment = $5",
         )
         .bind(t.id.to_string())
         .bind(t.quote_id.to_string())
         .bind(t.tenant_id.to_string())
         .bind(now)
+        .bind(t.environment.as_str())
         .execute(&mut *conn)
         .await?;
         if taken.rows_affected() != 1 {
@@ -145,9 +147,9 @@ impl PaymentWrite {
         let inserted = sqlx::query(
             "INSERT INTO transfers (id, tenant_id, quote_id, recipient_id, batch_id, \
              source_currency, source_amount, target_currency, target_amount, fee_amount, \
-             reference, status, risk_score, rail, created_at, updated_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 \
-             FROM recipients WHERE id = $4 AND tenant_id = $2",
+             reference, status, risk_score, rail, created_at, updated_at, environment) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+             FROM recipients WHERE id = $4 AND tenant_id = $2 AND environment = $17",
         )
         .bind(t.id.to_string())
         .bind(t.tenant_id.to_string())
@@ -165,6 +167,7 @@ impl PaymentWrite {
         .bind(&t.rail)
         .bind(now)
         .bind(to_micros(t.updated_at))
+        .bind(t.environment.as_str())
         .execute(&mut *conn)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -305,17 +308,19 @@ impl PaymentWrite {
         &mut self,
         id: BatchId,
         tenant: TenantId,
+        environment: KeyEnvironment,
         items: usize,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at) \
-             VALUES ($1, $2, $3, 0, $4)",
+            "INSERT INTO batches (id, tenant_id, item_count, accepted, created_at, environment) \
+             VALUES ($1, $2, $3, 0, $4, $5)",
         )
         .bind(id.to_string())
         .bind(tenant.to_string())
         .bind(i64::try_from(items).unwrap_or(i64::MAX))
         .bind(to_micros(at))
+        .bind(environment.as_str())
         .execute(&mut *self.tx)
         .await?;
         Ok(())

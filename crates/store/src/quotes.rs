@@ -1,5 +1,6 @@
 //! FX quotes: priced by the payments layer, stored here, taken by at most one transfer.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::AuditEvent;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{QuoteId, TenantId};
@@ -13,7 +14,7 @@ use crate::{Store, StoreError, StoreResult};
 
 macro_rules! quote_columns {
     () => {
-        "id, tenant_id, source_currency, source_amount, target_currency, target_amount, \
+        "id, tenant_id, environment, source_currency, source_amount, target_currency, target_amount, \
          fee_amount, rate, fixed_side, created_at, expires_at, used_by"
     };
 }
@@ -27,6 +28,7 @@ pub(crate) fn quote_from_row(row: &AnyRow) -> StoreResult<Quote> {
     Ok(Quote {
         id: parsed(row, "id")?,
         tenant_id: parsed(row, "tenant_id")?,
+        environment: parsed(row, "environment")?,
         pricing: Pricing {
             source: Money::from_minor(row.try_get("source_amount")?, source_currency),
             target: Money::from_minor(row.try_get("target_amount")?, target_currency),
@@ -51,8 +53,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO quotes (id, tenant_id, source_currency, source_amount, target_currency, \
-             target_amount, fee_amount, rate, fixed_side, created_at, expires_at, used_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+             target_amount, fee_amount, rate, fixed_side, created_at, expires_at, used_by, \
+             environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12)",
         )
         .bind(quote.id.to_string())
         .bind(quote.tenant_id.to_string())
@@ -65,6 +67,7 @@ impl Store {
         .bind(p.fixed.as_str())
         .bind(to_micros(quote.created_at))
         .bind(to_micros(quote.expires_at))
+        .bind(quote.environment.as_str())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -73,15 +76,22 @@ impl Store {
         Ok(())
     }
 
-    /// The tenant's quote; another tenant's is `NotFound`, exactly like a missing one.
-    pub async fn quote(&self, tenant: TenantId, id: QuoteId) -> StoreResult<Quote> {
+    /// The tenant's quote in one environment; another tenant's (or the other environment's) is
+    /// `NotFound`, exactly like a missing one.
+    pub async fn quote(
+        &self,
+        tenant: TenantId,
+        environment: KeyEnvironment,
+        id: QuoteId,
+    ) -> StoreResult<Quote> {
         let row = sqlx::query(concat!(
             "SELECT ",
             quote_columns!(),
-            " FROM quotes WHERE id = $1 AND tenant_id = $2"
+            " FROM quotes WHERE id = $1 AND tenant_id = $2 AND environment = $3"
         ))
         .bind(id.to_string())
         .bind(tenant.to_string())
+        .bind(environment.as_str())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;

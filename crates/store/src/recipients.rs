@@ -1,5 +1,6 @@
 //! Recipients. Tier 1 fields arrive here already sealed (encrypted) and leave sealed.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::AuditEvent;
 use benteng_core::country::CountryCode;
 use benteng_core::ids::{RecipientId, TenantId};
@@ -18,6 +19,7 @@ use crate::{Store, StoreError, StoreResult};
 pub struct RecipientRow {
     pub id: RecipientId,
     pub tenant_id: TenantId,
+    pub environment: KeyEnvironment,
     pub kind: RecipientKind,
     pub name: Name,
     pub country: CountryCode,
@@ -32,7 +34,7 @@ pub struct RecipientRow {
 
 macro_rules! recipient_columns {
     () => {
-        "id, tenant_id, kind, name, country, address, bank_scheme, bank_account_sealed, \
+        "id, tenant_id, environment, kind, name, country, address, bank_scheme, bank_account_sealed, \
          bank_account_last4, bank_account_index, national_id_sealed, created_at"
     };
 }
@@ -43,6 +45,7 @@ fn recipient_from_row(row: &AnyRow) -> StoreResult<RecipientRow> {
     Ok(RecipientRow {
         id: parsed(row, "id")?,
         tenant_id: parsed(row, "tenant_id")?,
+        environment: parsed(row, "environment")?,
         kind: RecipientKind::parse(&kind).ok_or_else(|| StoreError::Corrupt("kind".to_owned()))?,
         name: parsed(row, "name")?,
         country: parsed(row, "country")?,
@@ -76,7 +79,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO recipients (id, tenant_id, kind, name, country, address, bank_scheme, \
              bank_account_sealed, bank_account_last4, bank_account_index, national_id_sealed, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             created_at, environment) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(recipient.id.to_string())
         .bind(recipient.tenant_id.to_string())
@@ -90,6 +94,7 @@ impl Store {
         .bind(&recipient.bank_account_index)
         .bind(recipient.national_id_sealed.as_deref())
         .bind(to_micros(recipient.created_at))
+        .bind(recipient.environment.as_str())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -98,14 +103,20 @@ impl Store {
         Ok(())
     }
 
-    pub async fn recipient(&self, tenant: TenantId, id: RecipientId) -> StoreResult<RecipientRow> {
+    pub async fn recipient(
+        &self,
+        tenant: TenantId,
+        environment: KeyEnvironment,
+        id: RecipientId,
+    ) -> StoreResult<RecipientRow> {
         let row = sqlx::query(concat!(
             "SELECT ",
             recipient_columns!(),
-            " FROM recipients WHERE id = $1 AND tenant_id = $2"
+            " FROM recipients WHERE id = $1 AND tenant_id = $2 AND environment = $3"
         ))
         .bind(id.to_string())
         .bind(tenant.to_string())
+        .bind(environment.as_str())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -116,15 +127,17 @@ impl Store {
     pub async fn recipients_with_account(
         &self,
         tenant: TenantId,
+        environment: KeyEnvironment,
         bank_account_index: &str,
     ) -> StoreResult<Vec<RecipientRow>> {
         sqlx::query(concat!(
             "SELECT ",
             recipient_columns!(),
-            " FROM recipients WHERE tenant_id = $1 AND bank_account_index = $2"
+            " FROM recipients WHERE tenant_id = $1 AND bank_account_index = $2 AND environment = $3"
         ))
         .bind(tenant.to_string())
         .bind(bank_account_index)
+        .bind(environment.as_str())
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -136,6 +149,7 @@ impl Store {
     pub async fn recipients(
         &self,
         tenant: TenantId,
+        environment: KeyEnvironment,
         after: Option<Cursor>,
         limit: u32,
     ) -> StoreResult<Page<RecipientRow>> {
@@ -143,13 +157,15 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT ",
             recipient_columns!(),
-            " FROM recipients WHERE tenant_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
+            " FROM recipients WHERE tenant_id = $1 AND environment = $5 \
+             AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
         .bind(tenant.to_string())
         .bind(micros)
         .bind(id)
         .bind(i64::from(limit) + 1)
+        .bind(environment.as_str())
         .fetch_all(&self.pool)
         .await?;
         page(rows, limit, recipient_from_row, |r| {

@@ -1,5 +1,6 @@
 //! Transfers as stored: reads, the rails' work queue, and status moves.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::AuditEvent;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, QuoteId, RecipientId, TenantId, TransferId};
@@ -19,6 +20,8 @@ use crate::{Store, StoreError, StoreResult};
 pub struct TransferRecord {
     pub id: TransferId,
     pub tenant_id: TenantId,
+    /// Live, or test (created with an `sk_test_` key; paid by the sandbox rail only).
+    pub environment: KeyEnvironment,
     pub quote_id: QuoteId,
     pub recipient_id: RecipientId,
     pub batch_id: Option<BatchId>,
@@ -70,7 +73,7 @@ pub struct TransferMove {
 
 macro_rules! transfer_columns {
     () => {
-        "id, tenant_id, quote_id, recipient_id, batch_id, source_currency, source_amount, \
+        "id, tenant_id, environment, quote_id, recipient_id, batch_id, source_currency, source_amount, \
          target_currency, target_amount, fee_amount, reference, status, risk_score, rail, \
          created_at, updated_at"
     };
@@ -84,6 +87,7 @@ fn transfer_from_row(row: &AnyRow) -> StoreResult<TransferRecord> {
     Ok(TransferRecord {
         id: parsed(row, "id")?,
         tenant_id: parsed(row, "tenant_id")?,
+        environment: parsed(row, "environment")?,
         quote_id: parsed(row, "quote_id")?,
         recipient_id: parsed(row, "recipient_id")?,
         batch_id: batch
@@ -103,14 +107,21 @@ fn transfer_from_row(row: &AnyRow) -> StoreResult<TransferRecord> {
 }
 
 impl Store {
-    pub async fn transfer(&self, tenant: TenantId, id: TransferId) -> StoreResult<TransferRecord> {
+    /// The tenant's transfer in one environment; any other is `NotFound`.
+    pub async fn transfer(
+        &self,
+        tenant: TenantId,
+        environment: KeyEnvironment,
+        id: TransferId,
+    ) -> StoreResult<TransferRecord> {
         let row = sqlx::query(concat!(
             "SELECT ",
             transfer_columns!(),
-            " FROM transfers WHERE id = $1 AND tenant_id = $2"
+            " FROM transfers WHERE id = $1 AND tenant_id = $2 AND environment = $3"
         ))
         .bind(id.to_string())
         .bind(tenant.to_string())
+        .bind(environment.as_str())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -146,6 +157,7 @@ impl Store {
     pub async fn transfers(
         &self,
         tenant: TenantId,
+        environment: KeyEnvironment,
         status: Option<TransferStatus>,
         after: Option<Cursor>,
         limit: u32,
@@ -155,7 +167,7 @@ impl Store {
             "SELECT ",
             transfer_columns!(),
             " FROM transfers WHERE tenant_id = $1 AND ($2 = '' OR status = $2) \
-             AND (created_at < $3 OR (created_at = $3 AND id < $4)) \
+             AND (created_at < $3 OR (created_at = $3 AND id < $4)) AND environment = $6 \
              ORDER BY created_at DESC, id DESC LIMIT $5"
         ))
         .bind(tenant.to_string())
@@ -163,6 +175,7 @@ impl Store {
         .bind(micros)
         .bind(id)
         .bind(i64::from(limit) + 1)
+        .bind(environment.as_str())
         .fetch_all(&self.pool)
         .await?;
         page(rows, limit, transfer_from_row, |t| {

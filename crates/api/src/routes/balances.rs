@@ -37,7 +37,7 @@ pub async fn balances(
 ) -> ApiResult<Json<Balances>> {
     let data = state
         .store
-        .balances(caller.tenant.id)
+        .balances(caller.tenant.id, caller.environment())
         .await?
         .into_iter()
         .map(|b| BalanceView {

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::Routes;
 use super::paging::QueryParams;
 use crate::error::{ApiError, ApiResult, FieldProblem};
-use crate::middleware::{Audit, Caller};
+use crate::middleware::{Audit, Caller, scope_of};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -49,6 +49,8 @@ pub struct QuoteView {
     rate: String,
     /// The side the caller fixed; a transfer must state that amount and currency.
     fixed_side: &'static str,
+    /// False for a quote of the test environment.
+    livemode: bool,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -66,6 +68,7 @@ impl QuoteView {
             total_debit: quote.total_debit().map_err(|_| ApiError::Internal)?.into(),
             rate: p.rate.to_string(),
             fixed_side: p.fixed.as_str(),
+            livemode: quote.environment == benteng_core::api_key::KeyEnvironment::Live,
             created_at: quote.created_at,
             expires_at: quote.expires_at,
         })
@@ -155,7 +158,7 @@ pub async fn create(
     };
     let quote = state
         .payments
-        .price_quote(&caller.tenant, request, &audit)
+        .price_quote(scope_of(&caller), request, &audit)
         .await?;
     Ok((StatusCode::CREATED, Json(QuoteView::new(&quote)?)))
 }

@@ -22,7 +22,7 @@ use super::Routes;
 use super::paging::{PageQuery, PageView};
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonBody;
-use crate::middleware::{Audit, Caller};
+use crate::middleware::{Audit, Caller, scope_of};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
@@ -58,6 +58,8 @@ pub struct RecipientView {
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
+    /// False for a recipient of the test environment.
+    livemode: bool,
     name: String,
     country: String,
     #[schema(value_type = Option<Object>)]
@@ -73,6 +75,7 @@ impl From<&RecipientRow> for RecipientView {
         Self {
             id: row.id.to_string(),
             kind: row.kind.as_str(),
+            livemode: row.environment == benteng_core::api_key::KeyEnvironment::Live,
             name: row.name.to_string(),
             country: row.country.to_string(),
             address: row.address.clone(),
@@ -173,7 +176,7 @@ pub async fn create(
     let new = parse(&body)?;
     let row = state
         .payments
-        .add_recipient(&caller.tenant, new, &audit)
+        .add_recipient(scope_of(&caller), new, &audit)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -192,7 +195,10 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecipientView>> {
     let id: RecipientId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let row = state.store.recipient(caller.tenant.id, id).await?;
+    let row = state
+        .store
+        .recipient(caller.tenant.id, caller.environment(), id)
+        .await?;
     Ok(Json(RecipientView::from(&row)))
 }
 
@@ -208,7 +214,12 @@ pub async fn list(
     let page = PageQuery::parse(query.as_deref(), &[])?;
     let result = state
         .store
-        .recipients(caller.tenant.id, page.cursor, page.limit)
+        .recipients(
+            caller.tenant.id,
+            caller.environment(),
+            page.cursor,
+            page.limit,
+        )
         .await?;
     Ok(Json(PageView::new(
         result.items.iter().map(RecipientView::from).collect(),

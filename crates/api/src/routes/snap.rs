@@ -23,7 +23,7 @@ use benteng_store::{PartnerReference, StoreError};
 use serde::Serialize;
 
 use super::Routes;
-use crate::middleware::{Audit, Caller};
+use crate::middleware::{Audit, Caller, scope_of};
 pub use crate::snap_format::{BALANCE_PATH, SNAP_PREFIX, STATUS_PATH, TOKEN_PATH, TRANSFER_PATH};
 use crate::snap_format::{audit_refusal, error_response, json_response, transaction_not_found};
 use crate::state::AppState;
@@ -289,7 +289,7 @@ async fn create_transfer(
     };
     let record = state
         .payments
-        .pay_account(&caller.tenant, &payment, audit)
+        .pay_account(scope_of(caller), &payment, audit)
         .await
         .map_err(|refusal| crate::snap_format::refusal(&refusal))?;
     let answer = TransferResponse {
@@ -397,7 +397,11 @@ async fn transfer_status(
     let Some(transfer_id) = linked.transfer_id else {
         return Err(transaction_not_found());
     };
-    let record = match state.store.transfer(caller.tenant.id, transfer_id).await {
+    let record = match state
+        .store
+        .transfer(caller.tenant.id, caller.environment(), transfer_id)
+        .await
+    {
         Ok(record) => record,
         Err(StoreError::NotFound) => return Err(transaction_not_found()),
         Err(error) => return Err(internal(error)),
@@ -472,7 +476,7 @@ async fn balances(
     optional_str(&object, "accountNo")?;
     let account_infos = state
         .store
-        .balances(caller.tenant.id)
+        .balances(caller.tenant.id, caller.environment())
         .await
         .map_err(internal)?
         .into_iter()

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, TransferId};
 use benteng_core::money::PositiveAmount;
@@ -25,7 +26,7 @@ use super::paging::{PageQuery, PageView};
 use super::quotes::MoneyView;
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
-use crate::middleware::{Audit, Caller};
+use crate::middleware::{Audit, Caller, scope_of};
 use crate::protection::idempotency::{Idempotency, StoredResponse, recorded, stored_json};
 use crate::state::AppState;
 
@@ -52,6 +53,8 @@ pub struct TransferView {
     id: String,
     /// INITIATED, SCREENING, APPROVED, PENDING_REVIEW, BLOCKED, SUBMITTED, COMPLETED, FAILED or RETURNED.
     status: &'static str,
+    /// False for a transfer of the test environment (made with an `sk_test_` key).
+    livemode: bool,
     quote_id: String,
     recipient_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +76,7 @@ impl TransferView {
         Self {
             id: record.id.to_string(),
             status: record.status.as_str(),
+            livemode: record.environment == KeyEnvironment::Live,
             quote_id: record.quote_id.to_string(),
             recipient_id: record.recipient_id.to_string(),
             batch_id: record.batch_id.map(|b| b.to_string()),
@@ -116,7 +120,7 @@ pub async fn create(
     };
     let record = state
         .payments
-        .initiate(&caller.tenant, &order, dedup, &audit)
+        .initiate(scope_of(&caller), &order, dedup, &audit)
         .await?;
     Ok(recorded(first_response(&Outcome::Transfer(Box::new(
         record,
@@ -194,7 +198,10 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TransferView>> {
     let id: TransferId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let record = state.store.transfer(caller.tenant.id, id).await?;
+    let record = state
+        .store
+        .transfer(caller.tenant.id, caller.environment(), id)
+        .await?;
     let history = state.store.transfer_events(id).await?;
     Ok(Json(TransferView::new(&record, Some(&history))))
 }
@@ -220,7 +227,13 @@ pub async fn list(
         .transpose()?;
     let result = state
         .store
-        .transfers(caller.tenant.id, status, page.cursor, page.limit)
+        .transfers(
+            caller.tenant.id,
+            caller.environment(),
+            status,
+            page.cursor,
+            page.limit,
+        )
         .await?;
     Ok(Json(PageView::new(
         result
@@ -324,7 +337,7 @@ pub async fn create_batch(
         .collect();
     let batch: BatchOutcome = state
         .payments
-        .initiate_batch(&caller.tenant, orders, idempotency.as_ref(), &audit)
+        .initiate_batch(scope_of(&caller), orders, idempotency.as_ref(), &audit)
         .await?;
     Ok(recorded(first_response(&Outcome::Batch(batch))))
 }
@@ -339,6 +352,9 @@ pub async fn show_batch(
     Path(id): Path<String>,
 ) -> ApiResult<Json<BatchView>> {
     let id: BatchId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let (created_at, items) = state.store.batch(caller.tenant.id, id).await?;
+    let (created_at, items) = state
+        .store
+        .batch(caller.tenant.id, caller.environment(), id)
+        .await?;
     Ok(Json(batch_view(id, created_at, &items)))
 }

@@ -1,6 +1,7 @@
 //! `benteng ledger …`
 
 use anyhow::bail;
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::currency::Currency;
 use benteng_core::money::{Money, PositiveAmount};
 use clap::Subcommand;
@@ -20,6 +21,10 @@ pub enum LedgerCommand {
         /// A positive decimal with at most the currency's decimals, e.g. 1000.00.
         #[arg(long)]
         amount: String,
+        /// Credit the tenant's test environment (what its `sk_test_` keys spend) instead of
+        /// its live balance.
+        #[arg(long)]
+        test: bool,
     },
     /// Verify the ledger's invariants over the whole store; exits non-zero with the offending
     /// rows when one breaks.
@@ -32,6 +37,7 @@ pub(super) async fn run(services: Services, command: LedgerCommand) -> anyhow::R
             tenant,
             currency,
             amount,
+            test,
         } => {
             let tenant = parse_tenant_id(&tenant)?;
             let currency = Currency::parse(&currency)
@@ -46,11 +52,16 @@ pub(super) async fn run(services: Services, command: LedgerCommand) -> anyhow::R
                 Err(benteng_store::StoreError::NotFound) => bail!("no such tenant"),
                 other => other?,
             };
+            let environment = if test {
+                KeyEnvironment::Test
+            } else {
+                KeyEnvironment::Live
+            };
             let id = services
                 .store
-                .fund(tenant, money, &super::cli_context())
+                .fund(tenant, environment, money, &super::cli_context())
                 .await?;
-            println!("{id} {money} {currency} credited");
+            println!("{id} {money} {currency} credited ({environment})");
         }
         LedgerCommand::Check => {
             let violations = services.store.ledger_check().await?;

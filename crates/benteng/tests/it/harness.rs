@@ -234,11 +234,16 @@ impl TestApp {
     }
 
     pub async fn key(&self, tenant: TenantId) -> String {
+        self.key_in(tenant, KeyEnvironment::Live).await
+    }
+
+    /// A key of the tenant's live or test environment (`sk_live_…`, `sk_test_…`).
+    pub async fn key_in(&self, tenant: TenantId, environment: KeyEnvironment) -> String {
         self.services
             .api_keys
             .issue(
                 tenant,
-                KeyEnvironment::Live,
+                environment,
                 None,
                 &benteng_core::audit::AuditContext::system("test"),
             )

@@ -20,6 +20,7 @@ on_both_backends!(
     money_rules_hold,
     concurrent_transfers_never_overdraw,
     recipients_are_validated_and_bank_accounts_never_stored_in_clear,
+    test_keys_see_only_test_data_and_never_move_live_money,
 );
 
 const IBAN: &str = "DE89370400440532013000";
@@ -34,6 +35,7 @@ pub async fn fund(
         .store
         .fund(
             tenant,
+            benteng_core::api_key::KeyEnvironment::Live,
             Money::parse(amount, currency).unwrap(),
             &benteng_core::audit::AuditContext::system("test"),
         )
@@ -852,4 +854,151 @@ async fn recipients_are_validated_and_bank_accounts_never_stored_in_clear(backen
             );
         }
     }
+}
+
+/// `sk_test_` keys work on the tenant's test environment: its own recipients, quotes, transfers
+/// and balances (a ledger of their own), paid only by the sandbox rail. Live keys never see test
+/// data and test keys never see (or spend) live money.
+async fn test_keys_see_only_test_data_and_never_move_live_money(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, live) = app.tenant_with_key().await;
+    let test = app
+        .key_in(tenant.id, benteng_core::api_key::KeyEnvironment::Test)
+        .await;
+    assert!(test.starts_with("sk_test_"));
+    fund(&app, tenant.id, "1000000.00", Currency::IDR).await;
+    let live_recipient = recipient(&app, &live, IBAN).await;
+
+    // The test environment starts empty: no live balance, no live recipient, no live quote.
+    assert_eq!(balance(&app, &test, "IDR").await, Default::default());
+    let listed: Value = app
+        .get("/v1/recipients", Some(&test))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0, "{listed}");
+    let path = format!("/v1/recipients/{live_recipient}");
+    assert_eq!(
+        app.get(&path, Some(&test)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let live_quote = quote(
+        &app,
+        &live,
+        "source_currency=IDR&target_currency=EUR&source_amount=1000.00",
+    )
+    .await;
+    let test_recipient = recipient(&app, &test, IBAN).await;
+    let response = app
+        .post_json(
+            "/v1/transfers",
+            &test,
+            &transfer_body(&live_quote, &test_recipient, "T-1"),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "a live quote from a test key"
+    );
+
+    // A test transfer cannot spend live money.
+    let test_quote = quote(
+        &app,
+        &test,
+        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
+    )
+    .await;
+    let response = app
+        .post_json(
+            "/v1/transfers",
+            &test,
+            &transfer_body(&test_quote, &test_recipient, "T-2"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "https://benteng.dev/problems/insufficient-funds"
+    );
+
+    // Funded in its own environment, a test transfer completes on the sandbox rail.
+    fund_test(&app, tenant.id, "600000.00").await;
+    let test_quote = quote(
+        &app,
+        &test,
+        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
+    )
+    .await;
+    let response = app
+        .post_json(
+            "/v1/transfers",
+            &test,
+            &transfer_body(&test_quote, &test_recipient, "T-3"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let transfer: Value = response.json().await.unwrap();
+    let id = transfer["id"].as_str().unwrap();
+    assert_eq!(transfer["livemode"], false);
+    wait_for_status(&app, &test, id, "COMPLETED").await;
+    let stored = app
+        .services
+        .store
+        .transfer(
+            tenant.id,
+            benteng_core::api_key::KeyEnvironment::Test,
+            id.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.rail, "sandbox");
+
+    // Neither side sees the other's.
+    let path = format!("/v1/transfers/{id}");
+    assert_eq!(
+        app.get(&path, Some(&live)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let listed: Value = app
+        .get("/v1/transfers", Some(&live))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0, "{listed}");
+    let listed: Value = app
+        .get("/v1/recipients", Some(&live))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        balance(&app, &live, "IDR").await,
+        ("1000000.00".to_owned(), "0.00".to_owned()),
+        "live money untouched"
+    );
+    let (available, _) = balance(&app, &test, "IDR").await;
+    assert_ne!(
+        available, "600000.00",
+        "the test transfer was paid from the test balance"
+    );
+    ledger_ok(&app).await;
+}
+
+/// Credits the tenant's test environment, as `benteng ledger fund --test` does.
+async fn fund_test(app: &TestApp, tenant: benteng_core::ids::TenantId, amount: &str) {
+    app.services
+        .store
+        .fund(
+            tenant,
+            benteng_core::api_key::KeyEnvironment::Test,
+            Money::parse(amount, Currency::IDR).unwrap(),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
 }

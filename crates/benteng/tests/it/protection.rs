@@ -58,6 +58,7 @@ async fn payer(
         .store
         .fund(
             tenant.id,
+            benteng_core::api_key::KeyEnvironment::Live,
             Money::parse(fund_usd, Currency::USD).unwrap(),
             &benteng_core::audit::AuditContext::system("test"),
         )
@@ -132,7 +133,13 @@ impl Payer {
     async fn transfer_count(&self, services: &Services) -> usize {
         services
             .store
-            .transfers(self.tenant.id, None, None, 1000)
+            .transfers(
+                self.tenant.id,
+                benteng_core::api_key::KeyEnvironment::Live,
+                None,
+                None,
+                1000,
+            )
             .await
             .unwrap()
             .items
@@ -142,7 +149,11 @@ impl Payer {
     /// Spendable US dollars: funding minus everything reserved or posted, whatever the rail
     /// has done with the transfers meanwhile.
     async fn available_usd(&self, services: &Services) -> String {
-        let balances = services.store.balances(self.tenant.id).await.unwrap();
+        let balances = services
+            .store
+            .balances(self.tenant.id, benteng_core::api_key::KeyEnvironment::Live)
+            .await
+            .unwrap();
         let usd = balances
             .iter()
             .find(|b| b.currency == Currency::USD)

@@ -105,6 +105,7 @@ async fn listed_names_are_held_or_blocked_with_an_explanation(backend: Backend) 
         .store
         .fund(
             tenant.id,
+            benteng_core::api_key::KeyEnvironment::Live,
             Money::from_minor(1_000_000, Currency::USD),
             &benteng_core::audit::AuditContext::system("test"),
         )

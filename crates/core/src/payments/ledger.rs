@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::api_key::KeyEnvironment;
 use crate::currency::Currency;
 use crate::ids::TenantId;
 use crate::money::{Money, MoneyError};
@@ -38,11 +39,13 @@ impl PlatformAccount {
     }
 }
 
-/// A ledger account: a tenant's balance in one currency, or a platform account.
+/// A ledger account: a tenant's balance in one currency, or a platform account, in the live
+/// books or the test books. Test money (`sk_test_` keys) has accounts of its own, tenant and
+/// platform alike, so it never meets live money: no posting can join the two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Account {
-    Tenant(TenantId, Currency),
-    Platform(PlatformAccount, Currency),
+    Tenant(TenantId, Currency, KeyEnvironment),
+    Platform(PlatformAccount, Currency, KeyEnvironment),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +55,16 @@ pub struct InvalidAccountCode;
 impl Account {
     pub fn currency(&self) -> Currency {
         match self {
-            Account::Tenant(_, currency) | Account::Platform(_, currency) => *currency,
+            Account::Tenant(_, currency, _) | Account::Platform(_, currency, _) => *currency,
+        }
+    }
+
+    /// The books the account is in.
+    pub fn environment(&self) -> KeyEnvironment {
+        match self {
+            Account::Tenant(_, _, environment) | Account::Platform(_, _, environment) => {
+                *environment
+            }
         }
     }
 
@@ -64,28 +76,38 @@ impl Account {
 
     pub fn tenant(&self) -> Option<TenantId> {
         match self {
-            Account::Tenant(tenant, _) => Some(*tenant),
+            Account::Tenant(tenant, _, _) => Some(*tenant),
             Account::Platform(..) => None,
         }
     }
 }
 
-/// Codes are stable text: `tenant:{uuid}:{CUR}` or `platform:{kind}:{CUR}`.
+/// Codes are stable text: `tenant:{uuid}:{CUR}` or `platform:{kind}:{CUR}` in the live books,
+/// the same behind `test:` in the test books.
 impl fmt::Display for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.environment() == KeyEnvironment::Test {
+            f.write_str(TEST_PREFIX)?;
+        }
         match self {
-            Account::Tenant(tenant, currency) => write!(f, "tenant:{tenant}:{currency}"),
-            Account::Platform(kind, currency) => {
+            Account::Tenant(tenant, currency, _) => write!(f, "tenant:{tenant}:{currency}"),
+            Account::Platform(kind, currency, _) => {
                 write!(f, "platform:{}:{currency}", kind.as_str())
             }
         }
     }
 }
 
+const TEST_PREFIX: &str = "test:";
+
 impl FromStr for Account {
     type Err = InvalidAccountCode;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (environment, s) = match s.strip_prefix(TEST_PREFIX) {
+            Some(rest) => (KeyEnvironment::Test, rest),
+            None => (KeyEnvironment::Live, s),
+        };
         let mut parts = s.split(':');
         let (Some(owner), Some(middle), Some(currency), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -97,6 +119,7 @@ impl FromStr for Account {
             "tenant" => Ok(Account::Tenant(
                 middle.parse().map_err(|_| InvalidAccountCode)?,
                 currency,
+                environment,
             )),
             "platform" => {
                 let kind = match middle {
@@ -106,7 +129,7 @@ impl FromStr for Account {
                     "settlement" => PlatformAccount::Settlement,
                     _ => return Err(InvalidAccountCode),
                 };
-                Ok(Account::Platform(kind, currency))
+                Ok(Account::Platform(kind, currency, environment))
             }
             _ => Err(InvalidAccountCode),
         }
@@ -129,6 +152,8 @@ pub enum PostingError {
     NotPositive,
     #[error("a posting moves money between two different accounts")]
     SameAccount,
+    #[error("a posting stays within the live books or within the test books")]
+    EnvironmentMismatch,
     #[error(transparent)]
     Money(#[from] MoneyError),
 }
@@ -144,6 +169,9 @@ impl Posting {
         if debit == credit {
             return Err(PostingError::SameAccount);
         }
+        if debit.environment() != credit.environment() {
+            return Err(PostingError::EnvironmentMismatch);
+        }
         Ok(Self {
             debit,
             credit,
@@ -152,12 +180,16 @@ impl Posting {
     }
 }
 
-/// Money arriving for a tenant (a collection): funding → tenant.
-pub fn funding(tenant: TenantId, amount: Money) -> Result<Posting, PostingError> {
+/// Money arriving for a tenant (a collection): funding → tenant, in one environment's books.
+pub fn funding(
+    tenant: TenantId,
+    environment: KeyEnvironment,
+    amount: Money,
+) -> Result<Posting, PostingError> {
     let currency = amount.currency();
     Posting::new(
-        Account::Platform(PlatformAccount::Funding, currency),
-        Account::Tenant(tenant, currency),
+        Account::Platform(PlatformAccount::Funding, currency, environment),
+        Account::Tenant(tenant, currency, environment),
         amount,
     )
 }
@@ -168,22 +200,23 @@ pub fn transfer_postings(quote: &Quote) -> Result<Vec<Posting>, PostingError> {
     let p = &quote.pricing;
     let source = p.source.currency();
     let target = p.target.currency();
-    let tenant = Account::Tenant(quote.tenant_id, source);
+    let platform = |kind, currency| Account::Platform(kind, currency, quote.environment);
+    let tenant = Account::Tenant(quote.tenant_id, source, quote.environment);
     let mut postings = vec![Posting::new(
         tenant,
-        Account::Platform(PlatformAccount::Fx, source),
+        platform(PlatformAccount::Fx, source),
         p.source,
     )?];
     if p.fee.is_positive() {
         postings.push(Posting::new(
             tenant,
-            Account::Platform(PlatformAccount::Fees, source),
+            platform(PlatformAccount::Fees, source),
             p.fee,
         )?);
     }
     postings.push(Posting::new(
-        Account::Platform(PlatformAccount::Fx, target),
-        Account::Platform(PlatformAccount::Settlement, target),
+        platform(PlatformAccount::Fx, target),
+        platform(PlatformAccount::Settlement, target),
         p.target,
     )?);
     Ok(postings)
@@ -195,15 +228,16 @@ pub fn return_postings(quote: &Quote) -> Result<Vec<Posting>, PostingError> {
     let p = &quote.pricing;
     let source = p.source.currency();
     let target = p.target.currency();
+    let platform = |kind, currency| Account::Platform(kind, currency, quote.environment);
     Ok(vec![
         Posting::new(
-            Account::Platform(PlatformAccount::Settlement, target),
-            Account::Platform(PlatformAccount::Fx, target),
+            platform(PlatformAccount::Settlement, target),
+            platform(PlatformAccount::Fx, target),
             p.target,
         )?,
         Posting::new(
-            Account::Platform(PlatformAccount::Fx, source),
-            Account::Tenant(quote.tenant_id, source),
+            platform(PlatformAccount::Fx, source),
+            Account::Tenant(quote.tenant_id, source, quote.environment),
             p.source,
         )?,
     ])
@@ -217,19 +251,33 @@ mod tests {
     #[test]
     fn account_codes_round_trip() {
         let tenant = TenantId::new();
+        let (live, test) = (KeyEnvironment::Live, KeyEnvironment::Test);
         for account in [
-            Account::Tenant(tenant, Currency::IDR),
-            Account::Platform(PlatformAccount::Fx, Currency::EUR),
-            Account::Platform(PlatformAccount::Settlement, Currency::GBP),
+            Account::Tenant(tenant, Currency::IDR, live),
+            Account::Platform(PlatformAccount::Fx, Currency::EUR, live),
+            Account::Platform(PlatformAccount::Settlement, Currency::GBP, live),
+            Account::Tenant(tenant, Currency::IDR, test),
+            Account::Platform(PlatformAccount::Fees, Currency::IDR, test),
         ] {
             assert_eq!(account.to_string().parse::<Account>().unwrap(), account);
         }
+        assert_eq!(
+            Account::Tenant(tenant, Currency::IDR, live).to_string(),
+            format!("tenant:{tenant}:IDR"),
+            "live codes are unchanged"
+        );
+        assert_eq!(
+            Account::Platform(PlatformAccount::Fx, Currency::EUR, test).to_string(),
+            "test:platform:fx:EUR"
+        );
         for bad in [
             "",
             "tenant:x:IDR",
             "platform:vault:EUR",
             "platform:fx:eur",
             "a:b:c:d",
+            "test:test:platform:fx:EUR",
+            "live:platform:fx:EUR",
         ] {
             assert!(bad.parse::<Account>().is_err(), "{bad}");
         }
@@ -237,8 +285,9 @@ mod tests {
 
     #[test]
     fn postings_refuse_mixed_currencies_and_self_transfers() {
-        let tenant = Account::Tenant(TenantId::new(), Currency::IDR);
-        let fx_eur = Account::Platform(PlatformAccount::Fx, Currency::EUR);
+        let live = KeyEnvironment::Live;
+        let tenant = Account::Tenant(TenantId::new(), Currency::IDR, live);
+        let fx_eur = Account::Platform(PlatformAccount::Fx, Currency::EUR, live);
         let idr = Money::from_minor(100, Currency::IDR);
         assert_eq!(
             Posting::new(tenant, fx_eur, idr),
@@ -249,7 +298,14 @@ mod tests {
             Err(PostingError::SameAccount)
         );
         let zero = Money::zero(Currency::IDR);
-        let fx_idr = Account::Platform(PlatformAccount::Fx, Currency::IDR);
+        let fx_idr = Account::Platform(PlatformAccount::Fx, Currency::IDR, live);
+        let test_fx_idr =
+            Account::Platform(PlatformAccount::Fx, Currency::IDR, KeyEnvironment::Test);
+        assert_eq!(
+            Posting::new(tenant, test_fx_idr, idr),
+            Err(PostingError::EnvironmentMismatch),
+            "live money never moves into the test books"
+        );
         assert_eq!(
             Posting::new(tenant, fx_idr, zero),
             Err(PostingError::NotPositive)

@@ -3,6 +3,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use time::OffsetDateTime;
 
+use crate::api_key::KeyEnvironment;
 use crate::currency::Currency;
 use crate::ids::{QuoteId, TenantId, TransferId};
 use crate::money::{Money, MoneyError, Rate, Rounding, convert};
@@ -104,6 +105,8 @@ pub fn price(
 pub struct Quote {
     pub id: QuoteId,
     pub tenant_id: TenantId,
+    /// Live or test: a quote pays only for a transfer of its own environment.
+    pub environment: KeyEnvironment,
     pub pricing: Pricing,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
