@@ -49,14 +49,8 @@ impl Payments {
         new: NewRecipient,
         audit: &AuditContext,
     ) -> Result<RecipientRow, Refusal> {
-        new.check_scheme()?;
-        let index = self.account_index(&new.bank_account)?;
-        if let Some(existing) = self
-            .store
-            .recipients_with_account(scope.tenant.id, scope.environment, &index)
-            .await?
-            .first()
-        {
+        let (index, existing) = self.holder_of(scope, &new).await?;
+        if let Some(existing) = existing {
             return Err(Refusal::RecipientExists(existing.id));
         }
         self.insert_recipient(scope, new, index, audit).await
@@ -70,24 +64,32 @@ impl Payments {
         new: NewRecipient,
         audit: &AuditContext,
     ) -> Result<RecipientRow, Refusal> {
-        new.check_scheme()?;
-        let index = self.account_index(&new.bank_account)?;
-        let existing = self
-            .store
-            .recipients_with_account(scope.tenant.id, scope.environment, &index)
-            .await?;
-        match existing.into_iter().next() {
+        let (index, existing) = self.holder_of(scope, &new).await?;
+        match existing {
             Some(existing) => Ok(existing),
             None => self.insert_recipient(scope, new, index, audit).await,
         }
     }
 
-    fn account_index(&self, account: &BankAccount) -> Result<String, Refusal> {
-        Ok(self
+    /// The account's blind index, and the scope's recipient already holding the account.
+    async fn holder_of(
+        &self,
+        scope: Scope<'_>,
+        new: &NewRecipient,
+    ) -> Result<(String, Option<RecipientRow>), Refusal> {
+        new.check_scheme()?;
+        let index = self
             .blind_index
-            .compute("bank_account", account.canonical().as_bytes())
+            .compute("bank_account", new.bank_account.canonical().as_bytes())
             .map_err(|e| Refusal::unavailable("blind index failed", e))?
-            .to_hex())
+            .to_hex();
+        let existing = self
+            .store
+            .recipients_with_account(scope.tenant.id, scope.environment, &index)
+            .await?
+            .into_iter()
+            .next();
+        Ok((index, existing))
     }
 
     async fn insert_recipient(

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::currency::Currency;
 use benteng_core::money::Money;
 use reqwest::StatusCode;
@@ -31,11 +32,22 @@ pub async fn fund(
     amount: &str,
     currency: Currency,
 ) {
+    fund_in(app, tenant, KeyEnvironment::Live, amount, currency).await;
+}
+
+/// Credits one of the tenant's environments (`benteng ledger fund [--test]`).
+pub async fn fund_in(
+    app: &TestApp,
+    tenant: benteng_core::ids::TenantId,
+    environment: KeyEnvironment,
+    amount: &str,
+    currency: Currency,
+) {
     app.services
         .store
         .fund(
             tenant,
-            benteng_core::api_key::KeyEnvironment::Live,
+            environment,
             Money::parse(amount, currency).unwrap(),
             &benteng_core::audit::AuditContext::system("test"),
         )
@@ -925,7 +937,14 @@ async fn test_keys_see_only_test_data_and_never_move_live_money(backend: Backend
     );
 
     // Funded in its own environment, a test transfer completes on the sandbox rail.
-    fund_test(&app, tenant.id, "600000.00").await;
+    fund_in(
+        &app,
+        tenant.id,
+        benteng_core::api_key::KeyEnvironment::Test,
+        "600000.00",
+        Currency::IDR,
+    )
+    .await;
     let test_quote = quote(
         &app,
         &test,
@@ -987,18 +1006,4 @@ async fn test_keys_see_only_test_data_and_never_move_live_money(backend: Backend
         "the test transfer was paid from the test balance"
     );
     ledger_ok(&app).await;
-}
-
-/// Credits the tenant's test environment, as `benteng ledger fund --test` does.
-async fn fund_test(app: &TestApp, tenant: benteng_core::ids::TenantId, amount: &str) {
-    app.services
-        .store
-        .fund(
-            tenant,
-            benteng_core::api_key::KeyEnvironment::Test,
-            Money::parse(amount, Currency::IDR).unwrap(),
-            &benteng_core::audit::AuditContext::system("test"),
-        )
-        .await
-        .unwrap();
 }

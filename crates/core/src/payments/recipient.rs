@@ -3,12 +3,9 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
-
 use crate::country::CountryCode;
 use crate::iban::Iban;
-use crate::ids::{RecipientId, TenantId};
-use crate::text::{BoundedText, IdnAccountNumber, IdnBankCode, Name};
+use crate::text::{BoundedText, IdnAccountNumber, IdnBankCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecipientKind {
@@ -102,19 +99,6 @@ pub struct Address {
 
 /// A national identity number (Tier 1): NIK, passport, company registration.
 pub type NationalId = BoundedText<64>;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub id: RecipientId,
-    pub tenant_id: TenantId,
-    pub kind: RecipientKind,
-    pub name: Name,
-    pub country: CountryCode,
-    pub address: Option<Address>,
-    pub bank_account: BankAccount,
-    pub national_id: Option<NationalId>,
-    pub created_at: OffsetDateTime,
-}
 
 #[cfg(test)]
 mod tests {
