@@ -16,7 +16,48 @@ on_both_backends!(
     tampering_behind_the_triggers_back_is_detected,
     purge_removes_only_expired_events_and_keeps_the_chain_verifiable,
     a_late_event_waits_for_the_full_sealing_pass,
+    every_api_event_carries_the_client_address,
 );
+
+/// `actor.ip` is the connection's address (the transport's `PeerInfo`) on every event an API
+/// request causes: the transfer and what led to it, and a refused authentication.
+async fn every_api_event_carries_the_client_address(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, _) = transfer_flow(&app).await;
+    let bad = format!("sk_live_{}_{}", tenant.id.simple(), "Q".repeat(43));
+    assert_eq!(
+        app.get("/v1/tenant", Some(&bad)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let documents = app
+        .services
+        .store
+        .audit_documents(None, 0, i64::MAX, None, 10_000)
+        .await
+        .unwrap();
+    let events: Vec<Value> = documents
+        .iter()
+        .map(|(_, _, document)| serde_json::from_str(document).unwrap())
+        .collect();
+    let by_api: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["actor"]["by"] == "api")
+        .collect();
+    for expected in [
+        "recipient.created",
+        "quote.created",
+        "transfer.initiated",
+        "auth.failed",
+    ] {
+        assert!(
+            by_api.iter().any(|e| e["event_type"] == expected),
+            "no {expected} by the API in {events:?}"
+        );
+    }
+    for event in by_api {
+        assert_eq!(event["actor"]["ip"], "127.0.0.1", "{event}");
+    }
+}
 
 /// The quick pass looks ten minutes behind the newest sealed event; an event that occurred
 /// earlier but committed later (a long transaction) is sealed by the full pass, not lost.
