@@ -57,7 +57,5 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub limits: Arc<HttpLimits>,
     pub payments: Arc<Payments>,
-    /// Sanctions/PEP screening (also the payments' compliance step).
-    pub screening: Arc<benteng_compliance::Screening>,
     pub protection: Arc<crate::protection::Protection>,
 }

@@ -116,7 +116,7 @@ impl Server {
             rates: std::sync::RwLock::new(Arc::new(rate_table)),
             quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
             fee_bps: config.payments.fee_bps,
-            compliance: screening.clone(),
+            compliance: screening,
             keyring: services.protection.keyring.clone(),
             blind_index: services.protection.blind_index.clone(),
             rail: "sandbox".to_owned(),
@@ -155,7 +155,6 @@ impl Server {
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
             }),
             payments,
-            screening,
             protection: Arc::new(
                 config
                     .protection
