@@ -87,7 +87,15 @@ pub async fn problem_fallback(request: Request, next: Next) -> Response {
     let snap_service = crate::routes::snap::service_for_path(request.uri().path());
     let response = next.run(request).await;
     if let Some(service) = snap_service {
-        return crate::routes::snap::ensure_snap_format(response, service);
+        // SNAP's body with the same status; a 503 keeps its `Retry-After`.
+        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+        let mut response = crate::routes::snap::ensure_snap_format(response, service);
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
+        }
+        return response;
     }
     let status = response.status();
     let is_problem = response
@@ -264,7 +272,14 @@ pub async fn authenticate_snap(
             if error.http_status == 401 {
                 crate::routes::snap::audit_refusal(&state, &audit_context(&parts), &error).await;
             }
-            crate::routes::snap::error_response(&error, service)
+            let mut response = crate::routes::snap::error_response(&error, service);
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                // The shared state is down: the same answer as the protection layer's.
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            response
         }
     }
 }

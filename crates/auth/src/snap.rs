@@ -81,6 +81,13 @@ fn unavailable(error: impl std::fmt::Display) -> SnapError {
     SnapError::general_error().with_detail("storage unavailable")
 }
 
+/// Without the shared state the external id and the signature cannot be checked for reuse, so
+/// the request is refused (fails closed) with 503, as `/v1` money routes are: retry later.
+fn shared_state_unavailable(error: impl std::fmt::Display) -> SnapError {
+    tracing::warn!(%error, "SNAP authentication could not reach the shared state");
+    SnapError::service_unavailable().with_detail("shared state unavailable")
+}
+
 pub struct SnapAuthenticator {
     store: Store,
     shared: SharedStateHandle,
@@ -237,7 +244,7 @@ impl SnapAuthenticator {
             .shared
             .set_if_absent(&scope.key(), b"1", scope.ttl)
             .await
-            .map_err(unavailable)?;
+            .map_err(shared_state_unavailable)?;
         if !first {
             return Err(SnapError::conflict().with_detail("X-EXTERNAL-ID reused"));
         }
@@ -245,7 +252,7 @@ impl SnapAuthenticator {
             .shared
             .set_if_absent(&verified.replay_key, b"1", verified.replay_ttl)
             .await
-            .map_err(unavailable)?;
+            .map_err(shared_state_unavailable)?;
         if !fresh {
             return Err(SnapError::conflict().with_detail("signature replayed"));
         }

@@ -882,3 +882,72 @@ async fn external_ids_are_unique_across_instances() {
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
+
+/// With the shared state down a SNAP transfer is refused like `POST /v1/transfers`: 503 with
+/// `Retry-After`, in SNAP's format, and no transfer is created (its rate limits and its
+/// external-id check live in the shared state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_fail_closed_without_the_shared_state() {
+    let mut redis = crate::protection::PrivateRedis::start().await;
+    let mut env = Environment::new(Backend::Postgres).await;
+    env.cache_url = redis.url();
+    let services = env.services_with(|_| {}).await;
+    let server = Process::serve(&env).await;
+    let (ok, tenant, stderr) = cli(
+        &env,
+        &["tenant", "create", "--name", "PT Tiga", "--tier", "growth"],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let tenant_id: benteng_core::ids::TenantId = tenant.trim().parse().unwrap();
+    services
+        .store
+        .fund(
+            tenant_id,
+            benteng_core::money::Money::parse("10000000.00", Currency::IDR).unwrap(),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let partner = register(&env, tenant.trim(), "PARTNER-R").await;
+    let client = client_builder(&env.data_dir.path().join("tls/dev-ca.pem"))
+        .build()
+        .unwrap();
+    let base = server.url("");
+    let token = token(&client, &base, &partner).await;
+    let transfers = || async {
+        services
+            .store
+            .transfers(tenant_id, None, None, 1000)
+            .await
+            .unwrap()
+            .items
+            .len()
+    };
+    let body = transfer_body("REF-UP", "150000.00");
+    let call = Call::new(&partner, &token, TRANSFER_PATH, &body);
+    let (status, answer) = send(&client, &base, TRANSFER_PATH, &body, &call.headers()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(transfers().await, 1);
+
+    redis.stop().await;
+    let body = transfer_body("REF-DOWN", "150000.00");
+    let call = Call::new(&partner, &token, TRANSFER_PATH, &body);
+    let mut request = client
+        .post(format!("{base}{TRANSFER_PATH}"))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    for (name, value) in call.headers() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["responseCode"], "5031800", "{answer}");
+    assert_eq!(answer["responseMessage"], "Service Unavailable");
+    assert_eq!(transfers().await, 1, "nothing was created");
+}
+
+const TRANSFER_PATH: &str = "/v1.0/transfer-interbank";
