@@ -20,7 +20,8 @@ on_both_backends!(
 );
 
 /// `actor.ip` is the connection's address (the transport's `PeerInfo`) on every event an API
-/// request causes: the transfer and what led to it, and a refused authentication.
+/// request causes: the transfer and what led to it, a refused authentication, a refused SNAP
+/// request.
 async fn every_api_event_carries_the_client_address(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (tenant, _) = transfer_flow(&app).await;
@@ -29,6 +30,16 @@ async fn every_api_event_carries_the_client_address(backend: Backend) {
         app.get("/v1/tenant", Some(&bad)).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    // A refused SNAP request (no token) is recorded the same way.
+    let snap = app
+        .client
+        .post(app.url("/v1.0/balance-inquiry"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snap.status(), StatusCode::UNAUTHORIZED);
     let documents = app
         .services
         .store
@@ -54,6 +65,12 @@ async fn every_api_event_carries_the_client_address(backend: Backend) {
             "no {expected} by the API in {events:?}"
         );
     }
+    assert!(
+        by_api
+            .iter()
+            .any(|e| e["event_type"] == "auth.failed" && e["resource"]["id"] == "snap"),
+        "no refused SNAP request in {events:?}"
+    );
     for event in by_api {
         assert_eq!(event["actor"]["ip"], "127.0.0.1", "{event}");
     }
