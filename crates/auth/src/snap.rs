@@ -210,13 +210,21 @@ impl SnapAuthenticator {
 
     /// Refreshes what changed between two watermarks: the revoked tokens in both caches, and
     /// this instance's tenants when any tenant changed.
-    async fn catch_up(&self, (revoked, updated): (i64, i64), now: (i64, i64)) {
+    async fn catch_up(
+        &self,
+        (seen_revoked, seen_updated): (i64, i64),
+        (revoked, updated): (i64, i64),
+    ) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        if now.1 != updated {
+        if updated != seen_updated {
             self.tenants.clear();
         }
-        if now.0 != revoked {
-            match self.store.snap_token_hashes_revoked_since(revoked).await {
+        if revoked != seen_revoked {
+            match self
+                .store
+                .snap_token_hashes_revoked_since(seen_revoked)
+                .await
+            {
                 Ok(hashes) => self.refresh_all(&hashes).await,
                 Err(error) => {
                     tracing::warn!(%error, "could not list revoked SNAP tokens; dropping the local cache");
