@@ -12,6 +12,7 @@ use benteng_transport::PeerInfo;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::protection::client_ip::client_ip;
 use crate::protection::rate_limit::IpGuard;
 use crate::state::AppState;
 
@@ -48,12 +49,8 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    // The client address comes from the connection (the transport's `PeerInfo`), never from
-    // headers a client could forge.
-    let client_ip = request
-        .extensions()
-        .get::<PeerInfo>()
-        .map(|peer| peer.remote_addr.ip().to_string())
+    let client_ip = client_ip(request.extensions())
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route, client_ip = %client_ip);
     let started = Instant::now();
@@ -328,17 +325,9 @@ pub fn audit_context(parts: &Parts) -> benteng_core::audit::AuditContext {
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         trace_id: None,
         tenant_id: parts.extensions.get::<Principal>().map(|p| p.tenant.id),
-        ip: client_ip(parts).map(|ip| ip.to_string()),
+        ip: client_ip(&parts.extensions).map(|ip| ip.to_string()),
         actor: "api".to_owned(),
     }
-}
-
-/// The client's address as the listener saw it.
-pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
 }
 
 /// Refuses a body whose declared length is over the limit with 413 without passing it on. Over

@@ -68,6 +68,12 @@ pub fn error_response(error: &SnapError, service: ServiceCode) -> Response {
             HeaderValue::from_static("Bearer realm=\"snap\""),
         );
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The shared state is down: the same answer as the protection layer's.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     response
 }
 
@@ -90,10 +96,12 @@ pub fn ensure_snap_format(response: Response, service: ServiceCode) -> Response 
             other.canonical_reason().unwrap_or("Error"),
         ),
     };
-    let allow = response.headers().get(header::ALLOW).cloned();
     let mut replaced = error_response(&error, service);
-    if let Some(allow) = allow {
-        replaced.headers_mut().insert(header::ALLOW, allow);
+    // The original's `Allow` (405) and `Retry-After` (503) stay.
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            replaced.headers_mut().insert(name, value.clone());
+        }
     }
     replaced
 }

@@ -33,7 +33,5 @@ pub struct AppState {
     pub limits: Arc<HttpLimits>,
     /// The payments layer: every command that moves money.
     pub payments: Arc<benteng_payments::Payments>,
-    /// Sanctions/PEP screening (also the payments' compliance step).
-    pub screening: Arc<benteng_compliance::Screening>,
     pub protection: Arc<crate::protection::Protection>,
 }

@@ -21,10 +21,8 @@ use benteng_store::{Store, StoreError, TenantMtls};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::cache::LocalCache;
+use crate::cache::{INVALIDATION_CHANNEL, Invalidation, LocalCache, announce};
 use crate::{AuthError, Credential, Principal};
-
-const INVALIDATION_CHANNEL: &str = "auth.invalidate";
 
 /// What the caches hold: the key's record, its tenant and the tenant's mTLS binding as of the
 /// last database read. Certificate and `require_mtls` changes bump the tenant's watermark and go
@@ -35,12 +33,6 @@ struct Verified {
     tenant: Tenant,
     #[serde(default)]
     mtls: TenantMtls,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-enum Invalidation {
-    Key { hash: String },
-    Tenant { id: TenantId },
 }
 
 /// A newly issued key: the only moment the key exists in clear.
@@ -67,7 +59,7 @@ pub struct ApiKeyAuthenticator {
     store: Store,
     state: SharedStateHandle,
     hasher: KeyedHasher,
-    local: LocalCache<Verified>,
+    local: LocalCache<[u8; 32], Verified>,
     ttl: Duration,
     /// Bumped on every invalidation received; a lookup that raced one does not fill the cache.
     epoch: AtomicU64,
@@ -148,7 +140,12 @@ impl ApiKeyAuthenticator {
                         self.local.remove(&raw);
                     }
                 }
-                Ok(Invalidation::Tenant { id }) => self.local.remove_tenant(id),
+                Ok(Invalidation::Tenant { id }) => {
+                    self.local
+                        .remove_where(|verified| verified.key.tenant_id == id);
+                }
+                // SNAP's caches apply these.
+                Ok(Invalidation::SnapPartner { .. }) => {}
                 Err(_) => self.local.clear(),
             },
         }
@@ -266,8 +263,7 @@ impl ApiKeyAuthenticator {
             }
         };
         if self.epoch.load(Ordering::SeqCst) == epoch {
-            self.local
-                .insert(*hash, verified.key.tenant_id, verified.clone());
+            self.local.insert(*hash, verified.clone());
         }
         Ok(verified)
     }
@@ -352,9 +348,12 @@ impl ApiKeyAuthenticator {
             Err(error) => return Err(KeyAdminError::Store(error)),
         };
         self.refresh(&record.hash).await;
-        self.announce(&Invalidation::Key {
-            hash: hex::encode(record.hash),
-        })
+        announce(
+            &self.state,
+            &Invalidation::Key {
+                hash: hex::encode(record.hash),
+            },
+        )
         .await;
         Ok(record)
     }
@@ -370,7 +369,7 @@ impl ApiKeyAuthenticator {
         for key in &keys {
             self.refresh(&key.hash).await;
         }
-        self.announce(&Invalidation::Tenant { id: tenant_id }).await;
+        announce(&self.state, &Invalidation::Tenant { id: tenant_id }).await;
         Ok(())
     }
 
@@ -392,15 +391,6 @@ impl ApiKeyAuthenticator {
         // meanwhile sees the epoch move and does not put it back into the local cache.
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.local.remove(hash);
-    }
-
-    async fn announce(&self, invalidation: &Invalidation) {
-        let Ok(message) = serde_json::to_vec(invalidation) else {
-            return;
-        };
-        if let Err(error) = self.state.publish(INVALIDATION_CHANNEL, &message).await {
-            tracing::warn!(%error, "could not publish a key invalidation");
-        }
     }
 }
 

@@ -1,22 +1,50 @@
-//! The instance-local cache of verified keys, in front of the shared cache and the database.
-//! A hit costs one hash-map lookup under a mutex, which keeps authentication within its
-//! microsecond budget. Entries live `ttl` at most and are evicted at once on invalidation.
+//! What the credential caches share: the instance-local cache in front of the shared cache and
+//! the database, and the invalidation messages every instance applies to it. A hit costs one
+//! hash-map lookup under a mutex, which keeps authentication within its microsecond budget.
+//! Entries live `ttl` at most and are evicted at once on invalidation.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use benteng_core::ids::TenantId;
+use benteng_shared_state::SharedStateHandle;
+use serde::{Deserialize, Serialize};
 
 /// A full cache is emptied rather than grown: memory stays bounded under a key-guessing flood.
 const MAX_ENTRIES: usize = 100_000;
 
-pub(crate) struct LocalCache<V> {
-    ttl: Duration,
-    entries: Mutex<HashMap<[u8; 32], (V, TenantId, Instant)>>,
+/// The pub/sub channel of credential invalidations: every instance's API-key and SNAP caches
+/// listen on it, each applying what concerns it.
+pub(crate) const INVALIDATION_CHANNEL: &str = "auth.invalidate";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Invalidation {
+    /// An API key changed (revoked); `hash` is its keyed hash, hex.
+    Key { hash: String },
+    /// A tenant's status, certificates or mTLS requirement changed.
+    Tenant { id: TenantId },
+    /// A SNAP partner or its tokens were revoked.
+    SnapPartner { id: uuid::Uuid },
 }
 
-impl<V: Clone> LocalCache<V> {
+/// Publishes an invalidation to every instance (this one included).
+pub(crate) async fn announce(state: &SharedStateHandle, invalidation: &Invalidation) {
+    let Ok(message) = serde_json::to_vec(invalidation) else {
+        return;
+    };
+    if let Err(error) = state.publish(INVALIDATION_CHANNEL, &message).await {
+        tracing::warn!(%error, "could not publish a credential invalidation");
+    }
+}
+
+pub(crate) struct LocalCache<K, V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<K, (V, Instant)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> LocalCache<K, V> {
     pub(crate) fn new(ttl: Duration) -> Self {
         Self {
             ttl,
@@ -24,30 +52,31 @@ impl<V: Clone> LocalCache<V> {
         }
     }
 
-    pub(crate) fn get(&self, hash: &[u8; 32]) -> Option<V> {
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries.lock().ok()?;
-        let (value, _, stored) = entries.get(hash)?;
+        let (value, stored) = entries.get(key)?;
         (stored.elapsed() < self.ttl).then(|| value.clone())
     }
 
-    pub(crate) fn insert(&self, hash: [u8; 32], tenant: TenantId, value: V) {
+    pub(crate) fn insert(&self, key: K, value: V) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(hash, (value, tenant, Instant::now()));
+            entries.insert(key, (value, Instant::now()));
         }
     }
 
-    pub(crate) fn remove(&self, hash: &[u8; 32]) {
+    pub(crate) fn remove(&self, key: &K) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(hash);
+            entries.remove(key);
         }
     }
 
-    pub(crate) fn remove_tenant(&self, tenant: TenantId) {
+    /// Drops every entry whose value matches (a tenant's keys, a partner's tokens).
+    pub(crate) fn remove_where(&self, matches: impl Fn(&V) -> bool) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, (_, owner, _)| *owner != tenant);
+            entries.retain(|_, (value, _)| !matches(value));
         }
     }
 

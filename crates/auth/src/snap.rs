@@ -3,20 +3,33 @@
 //! secret over the request and its token. The protocol itself is `benteng-snap`; this module
 //! adds what needs storage and shared state: partners, tokens, the `X-PARTNER-ID` binding and
 //! the uniqueness of `X-EXTERNAL-ID` and of signatures across instances.
+//!
+//! Tokens with their partner are cached as API keys are (`api_keys.rs`): this instance's memory,
+//! then the shared cache (Redis), then the database; a revocation rewrites the shared entries
+//! from the database and tells every instance over pub/sub to drop its local ones; a lookup
+//! that raced an invalidation does not fill the cache (the epoch); a watermark poll is the
+//! safety net. The partner's client secret stays sealed in both caches, as the store keeps it,
+//! and is unsealed per request. The tenant and its mTLS binding are cached in this instance
+//! only, dropped on the tenant invalidations API keys already publish.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use benteng_core::audit::AuditContext;
 use benteng_core::ids::TenantId;
+use benteng_core::tenant::Tenant;
 use benteng_crypto::{ExposeSecret, SecretString};
-use benteng_shared_state::SharedStateHandle;
+use benteng_shared_state::{Event, SharedStateHandle};
 use benteng_snap::{
     ClientSecret, PartnerCredential, PartnerPublicKey, RequestParts, SnapError, VerifyOptions,
 };
-use benteng_store::{SnapPartner, Store, StoreError};
+use benteng_store::{SnapPartner, SnapToken, Store, StoreError, StoreResult, TenantMtls};
 use benteng_vault::{Aad, KeyPurpose, Keyring, VaultError};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
+use crate::cache::{INVALIDATION_CHANNEL, Invalidation, LocalCache, announce};
 use crate::{Credential, Principal};
 
 /// Characters of access tokens and client secrets: base62, copy-safe.
@@ -76,9 +89,35 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(benteng_crypto::sha256(token.as_bytes()))
 }
 
+/// What the token caches hold: the token's row and its partner's (client secret sealed), as of
+/// the last database read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CachedToken {
+    token: SnapToken,
+    partner: SnapPartner,
+}
+
+/// What the tenant cache holds: the tenant and its mTLS binding.
+#[derive(Debug, Clone)]
+struct CachedTenant {
+    tenant: Tenant,
+    mtls: TenantMtls,
+}
+
+fn shared_key(hash: &[u8; 32]) -> String {
+    format!("snaptoken:{}", hex::encode(hash))
+}
+
 fn unavailable(error: impl std::fmt::Display) -> SnapError {
     tracing::error!(%error, "SNAP authentication could not reach storage");
     SnapError::general_error().with_detail("storage unavailable")
+}
+
+/// Without the shared state the external id and the signature cannot be checked for reuse, so
+/// the request is refused (fails closed) with 503, as `/v1` money routes are: retry later.
+fn shared_state_unavailable(error: impl std::fmt::Display) -> SnapError {
+    tracing::warn!(%error, "SNAP authentication could not reach the shared state");
+    SnapError::service_unavailable().with_detail("shared state unavailable")
 }
 
 pub struct SnapAuthenticator {
@@ -87,17 +126,252 @@ pub struct SnapAuthenticator {
     keyring: Arc<Keyring>,
     token_ttl: Duration,
     options: VerifyOptions,
+    /// How long a token or tenant stays cached (revocation does not wait for it).
+    cache_ttl: Duration,
+    /// By SHA-256 of the token.
+    tokens: LocalCache<[u8; 32], CachedToken>,
+    tenants: LocalCache<TenantId, CachedTenant>,
+    /// Bumped on every invalidation; a lookup that raced one does not fill the caches.
+    epoch: AtomicU64,
 }
 
 impl SnapAuthenticator {
-    pub fn new(store: Store, shared: SharedStateHandle, keyring: Arc<Keyring>) -> Self {
+    pub fn new(
+        store: Store,
+        shared: SharedStateHandle,
+        keyring: Arc<Keyring>,
+        cache_ttl: Duration,
+    ) -> Self {
         Self {
             store,
             shared,
             keyring,
             token_ttl: benteng_snap::DEFAULT_TOKEN_TTL,
             options: VerifyOptions::default(),
+            cache_ttl,
+            tokens: LocalCache::new(cache_ttl),
+            tenants: LocalCache::new(cache_ttl),
+            epoch: AtomicU64::new(0),
         }
+    }
+
+    /// Starts the background tasks that keep this instance's caches honest: the invalidation
+    /// subscriber, and a poll of the SNAP watermark every `poll` (the safety net for processes
+    /// pub/sub cannot reach, like the CLI beside an in-process shared state).
+    pub fn spawn_invalidation(self: &Arc<Self>, poll: Duration) {
+        let mut subscription = self.shared.subscribe(INVALIDATION_CHANNEL);
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(event) = subscription.next().await {
+                let Some(this) = this.upgrade() else { return };
+                this.apply(event);
+            }
+        });
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut last: Option<(i64, i64)> = None;
+            let mut ticker = tokio::time::interval(poll);
+            loop {
+                ticker.tick().await;
+                let Some(this) = this.upgrade() else { return };
+                match this.store.snap_watermark().await {
+                    Ok(mark) => {
+                        if let Some(seen) = last.filter(|seen| *seen != mark) {
+                            this.catch_up(seen, mark).await;
+                        }
+                        last = Some(mark);
+                    }
+                    Err(error) => tracing::warn!(%error, "SNAP watermark poll failed"),
+                }
+            }
+        });
+    }
+
+    fn apply(&self, event: Event) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        match event {
+            Event::Resync => self.clear(),
+            Event::Message(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(Invalidation::SnapPartner { id }) => {
+                    self.tokens.remove_where(|cached| cached.partner.id == id);
+                }
+                Ok(Invalidation::Tenant { id }) => self.tenants.remove(&id),
+                // API keys' caches apply these.
+                Ok(Invalidation::Key { .. }) => {}
+                Err(_) => self.clear(),
+            },
+        }
+    }
+
+    fn clear(&self) {
+        self.tokens.clear();
+        self.tenants.clear();
+    }
+
+    /// Refreshes what changed between two watermarks: the revoked tokens in both caches, and
+    /// this instance's tenants when any tenant changed.
+    async fn catch_up(
+        &self,
+        (seen_revoked, seen_updated): (i64, i64),
+        (revoked, updated): (i64, i64),
+    ) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        if updated != seen_updated {
+            self.tenants.clear();
+        }
+        if revoked != seen_revoked {
+            match self
+                .store
+                .snap_token_hashes_revoked_since(seen_revoked)
+                .await
+            {
+                Ok(hashes) => self.refresh_all(&hashes).await,
+                Err(error) => {
+                    tracing::warn!(%error, "could not list revoked SNAP tokens; dropping the local cache");
+                    self.tokens.clear();
+                }
+            }
+        }
+    }
+
+    /// Revokes a partner and every token it holds, in the database and on every instance.
+    /// `NotFound` when unknown or already revoked.
+    pub async fn revoke_snap_partner(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<SnapPartner> {
+        let partner = self
+            .store
+            .revoke_snap_partner(client_id, now, context)
+            .await?;
+        self.partner_changed(partner.id, now).await;
+        Ok(partner)
+    }
+
+    /// Revokes every live token of a partner, in the database and on every instance; returns
+    /// how many.
+    pub async fn revoke_snap_tokens(
+        &self,
+        client_id: &str,
+        now: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<u64> {
+        let revoked = self
+            .store
+            .revoke_snap_tokens(client_id, now, context)
+            .await?;
+        let partner = self.store.snap_partner_by_client_id(client_id).await?;
+        self.partner_changed(partner.id, now).await;
+        Ok(revoked)
+    }
+
+    /// Rewrites the shared entries of the partner's tokens from the database, then tells every
+    /// instance to drop its local ones.
+    async fn partner_changed(&self, partner: uuid::Uuid, now: OffsetDateTime) {
+        match self.store.snap_token_hashes_of_partner(partner, now).await {
+            Ok(hashes) => self.refresh_all(&hashes).await,
+            // The instances still drop their local entries (below); the shared ones are
+            // rewritten by their watermark polls.
+            Err(error) => tracing::warn!(%error, "could not list the partner's SNAP tokens"),
+        }
+        announce(&self.shared, &Invalidation::SnapPartner { id: partner }).await;
+    }
+
+    async fn refresh_all(&self, hashes: &[String]) {
+        for hash in hashes {
+            let mut raw = [0u8; 32];
+            if hex::decode_to_slice(hash, &mut raw).is_ok() {
+                self.refresh(&raw).await;
+            }
+        }
+    }
+
+    /// Overwrites the shared entry of a token with the database's current truth.
+    async fn refresh(&self, hash: &[u8; 32]) {
+        let key = shared_key(hash);
+        let written = match self.read_token(hash).await {
+            Ok(cached) => match serde_json::to_vec(&cached) {
+                Ok(bytes) => self.shared.set(&key, &bytes, self.cache_ttl).await,
+                Err(_) => self.shared.delete(&key).await,
+            },
+            Err(_) => self.shared.delete(&key).await,
+        };
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not update the shared SNAP token cache");
+        }
+        // Only now, with the shared entry fresh: a request that read the stale shared entry
+        // meanwhile sees the epoch move and does not put it back into the local cache.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.tokens.remove(hash);
+    }
+
+    /// A token with its partner: this instance's cache, the shared cache, then the database;
+    /// fills both caches unless an invalidation raced the read.
+    async fn token(&self, hash: &[u8; 32]) -> Result<CachedToken, SnapError> {
+        if let Some(hit) = self.tokens.get(hash) {
+            return Ok(hit);
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let key = shared_key(hash);
+        let shared = match self.shared.get(&key).await {
+            Ok(value) => value.and_then(|bytes| serde_json::from_slice::<CachedToken>(&bytes).ok()),
+            Err(error) => {
+                // The database is the truth; going to it when the cache is down is safe.
+                tracing::warn!(%error, "shared cache unavailable for SNAP token lookup");
+                None
+            }
+        };
+        let cached = match shared {
+            Some(cached) => cached,
+            None => {
+                let cached = self.read_token(hash).await?;
+                if let Ok(bytes) = serde_json::to_vec(&cached) {
+                    // Only if absent: a concurrent revocation's fresher entry must win.
+                    let _ = self
+                        .shared
+                        .set_if_absent(&key, &bytes, self.cache_ttl)
+                        .await;
+                }
+                cached
+            }
+        };
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            self.tokens.insert(*hash, cached.clone());
+        }
+        Ok(cached)
+    }
+
+    async fn read_token(&self, hash: &[u8; 32]) -> Result<CachedToken, SnapError> {
+        let token = match self.store.snap_token(&hex::encode(hash)).await {
+            Ok(token) => token,
+            Err(StoreError::NotFound) => {
+                return Err(SnapError::invalid_token().with_detail("unknown token"));
+            }
+            Err(error) => return Err(unavailable(error)),
+        };
+        let partner = self
+            .store
+            .snap_partner(token.partner_id)
+            .await
+            .map_err(unavailable)?;
+        Ok(CachedToken { token, partner })
+    }
+
+    /// A tenant with its mTLS binding: this instance's cache, then the database.
+    async fn tenant(&self, id: TenantId) -> Result<CachedTenant, SnapError> {
+        if let Some(hit) = self.tenants.get(&id) {
+            return Ok(hit);
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let tenant = self.store.tenant(id).await.map_err(unavailable)?;
+        let mtls = self.store.tenant_mtls(id).await.map_err(unavailable)?;
+        let cached = CachedTenant { tenant, mtls };
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            self.tenants.insert(id, cached.clone());
+        }
+        Ok(cached)
     }
 
     /// A live (not revoked) partner of an active tenant, by client id.
@@ -181,29 +455,22 @@ impl SnapAuthenticator {
         let authorization = headers("authorization");
         let token = benteng_snap::bearer_token(authorization.as_ref().map(AsRef::as_ref))?;
         let now = benteng_core::now();
-        let stored = match self.store.snap_token(&token_hash(token)).await {
-            Ok(stored) => stored,
-            Err(StoreError::NotFound) => {
-                return Err(SnapError::invalid_token().with_detail("unknown token"));
-            }
-            Err(error) => return Err(unavailable(error)),
-        };
+        let CachedToken {
+            token: stored,
+            partner,
+        } = self
+            .token(&benteng_crypto::sha256(token.as_bytes()))
+            .await?;
         if stored.revoked_at.is_some() {
             return Err(SnapError::invalid_token().with_detail("token revoked"));
         }
         if stored.expires_at <= now {
             return Err(SnapError::invalid_token().with_detail("token expired"));
         }
-        let partner = match self.store.snap_partner(stored.partner_id).await {
-            Ok(partner) if partner.revoked_at.is_none() => partner,
-            Ok(_) => return Err(SnapError::invalid_token().with_detail("partner revoked")),
-            Err(error) => return Err(unavailable(error)),
-        };
-        let tenant = self
-            .store
-            .tenant(partner.tenant_id)
-            .await
-            .map_err(unavailable)?;
+        if partner.revoked_at.is_some() {
+            return Err(SnapError::invalid_token().with_detail("partner revoked"));
+        }
+        let CachedTenant { tenant, mtls } = self.tenant(partner.tenant_id).await?;
         if !tenant.is_active() {
             return Err(SnapError::invalid_token().with_detail("tenant suspended"));
         }
@@ -229,7 +496,7 @@ impl SnapAuthenticator {
         ) {
             return Err(SnapError::invalid_token().with_detail("token of another partner"));
         }
-        self.check_client_certificate(partner.tenant_id, client_cert_fingerprint)
+        self.check_client_certificate(partner.tenant_id, &mtls, client_cert_fingerprint)
             .await?;
         // Last: only a request that passed every other check consumes its external id.
         let scope = &verified.external_id_scope;
@@ -237,7 +504,7 @@ impl SnapAuthenticator {
             .shared
             .set_if_absent(&scope.key(), b"1", scope.ttl)
             .await
-            .map_err(unavailable)?;
+            .map_err(shared_state_unavailable)?;
         if !first {
             return Err(SnapError::conflict().with_detail("X-EXTERNAL-ID reused"));
         }
@@ -245,7 +512,7 @@ impl SnapAuthenticator {
             .shared
             .set_if_absent(&verified.replay_key, b"1", verified.replay_ttl)
             .await
-            .map_err(unavailable)?;
+            .map_err(shared_state_unavailable)?;
         if !fresh {
             return Err(SnapError::conflict().with_detail("signature replayed"));
         }
@@ -266,9 +533,9 @@ impl SnapAuthenticator {
     async fn check_client_certificate(
         &self,
         tenant: TenantId,
+        mtls: &TenantMtls,
         fingerprint: Option<&str>,
     ) -> Result<(), SnapError> {
-        let mtls = self.store.tenant_mtls(tenant).await.map_err(unavailable)?;
         if let Some(fingerprint) = fingerprint
             && !mtls.is_registered(fingerprint)
         {

@@ -54,6 +54,10 @@ async fn main() {
     config.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     config.log.level = "warn".to_owned();
     config.rail.sandbox_settle_after_ms = 200;
+    // Protection stays on (rate-limit step, idempotency keys, SNAP's fail-closed policy), with
+    // limits no round reaches: the bench measures the work, not the limits.
+    config.protection.tiers.enterprise.requests_per_minute = 1_000_000;
+    config.protection.endpoints.clear();
     benteng::telemetry::init(&config.log);
     let services = Services::connect(config).await.unwrap();
     let server = Server::bind(&services).await.unwrap();
@@ -259,6 +263,7 @@ async fn api_transfer(
     let response = client
         .post(format!("{base}/v1/transfers"))
         .bearer_auth(key)
+        .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(
             &json!({"quote_id": quote["id"], "recipient_id": recipient, "amount": "10000.00",
                       "currency": "IDR", "reference": format!("API-{round}-{n}")}),

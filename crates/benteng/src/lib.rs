@@ -31,6 +31,9 @@ pub struct Services {
     pub store: Store,
     pub shared: SharedStateHandle,
     pub api_keys: Arc<ApiKeyAuthenticator>,
+    /// SNAP partners' tokens: verification and revocation (its caches are invalidated like the
+    /// API keys').
+    pub snap: Arc<SnapAuthenticator>,
     pub protection: data_protection::DataProtection,
     /// The one clock the payment flow decides with (a test may hand in its own).
     pub clock: Arc<dyn Clock>,
@@ -58,20 +61,28 @@ impl Services {
             .await
             .context("connecting to the shared cache")?;
         let hasher = secrets::api_key_hasher(&config)?;
+        let cache_ttl = Duration::from_secs(config.auth.api_key_cache_ttl_secs);
         let api_keys = Arc::new(ApiKeyAuthenticator::new(
             store.clone(),
             shared.clone(),
             hasher,
-            Duration::from_secs(config.auth.api_key_cache_ttl_secs),
+            cache_ttl,
         ));
         let protection = data_protection::open(&config, &store)
             .await
             .context("opening the data-protection keys")?;
+        let snap = Arc::new(SnapAuthenticator::new(
+            store.clone(),
+            shared.clone(),
+            protection.keyring.clone(),
+            cache_ttl,
+        ));
         Ok(Self {
             config,
             store,
             shared,
             api_keys,
+            snap,
             protection,
             clock: Arc::new(SystemClock),
         })
@@ -112,6 +123,9 @@ impl Server {
         services
             .api_keys
             .spawn_invalidation(watermark_poll(&services.shared));
+        services
+            .snap
+            .spawn_invalidation(watermark_poll(&services.shared));
         let rate_table = match &config.payments.rates_file {
             Some(path) => rates::read_file(path)?,
             None => rates::table(&config.payments.per_usd).context("payments.per_usd")?,
@@ -131,7 +145,7 @@ impl Server {
                 rates: rate_table,
                 quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
                 fee_bps: config.payments.fee_bps,
-                compliance: screening.clone(),
+                compliance: screening,
                 keyring: services.protection.keyring.clone(),
                 blind_index: services.protection.blind_index.clone(),
                 rail: "sandbox".to_owned(),
@@ -161,20 +175,13 @@ impl Server {
         let state = AppState {
             store: services.store.clone(),
             shared: services.shared.clone(),
-            auth: Authenticator::new(services.api_keys.clone()).with_snap(Arc::new(
-                SnapAuthenticator::new(
-                    services.store.clone(),
-                    services.shared.clone(),
-                    services.protection.keyring.clone(),
-                ),
-            )),
+            auth: Authenticator::new(services.api_keys.clone()).with_snap(services.snap.clone()),
             metrics: metrics_handle()?,
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
             }),
             payments,
-            screening,
             protection,
         };
         protection_sweep(

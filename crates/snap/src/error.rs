@@ -193,6 +193,13 @@ impl SnapError {
         Self::new(500, 1, "Internal Server Error")
     }
 
+    /// `503xx00 Service Unavailable`: a dependency the request cannot be checked without (the
+    /// shared state of replay and rate limits) is down; retry later. Not in the standard's list,
+    /// which has no retryable 5xx; the status carries the meaning.
+    pub fn service_unavailable() -> Self {
+        Self::new(503, 0, "Service Unavailable")
+    }
+
     /// `504xx00 Timeout`.
     pub fn timeout() -> Self {
         Self::new(504, 0, "Timeout")

@@ -3,6 +3,7 @@
 
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{TenantId, TransferId};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -10,8 +11,9 @@ use time::OffsetDateTime;
 use crate::rows::{optional_time_at, parsed, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
-/// A registered SNAP partner.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A registered SNAP partner. Serialisable for the shared credential cache, which holds it as
+/// the store does: the client secret sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapPartner {
     pub id: uuid::Uuid,
     pub tenant_id: TenantId,
@@ -22,16 +24,21 @@ pub struct SnapPartner {
     pub key_fingerprint: String,
     /// The client secret, sealed by the vault keyring; never in clear here.
     pub client_secret_sealed: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// A stored access token: its hash, never the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapToken {
     pub partner_id: uuid::Uuid,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
@@ -261,6 +268,53 @@ impl Store {
             expires_at: time_at(&row, "expires_at")?,
             revoked_at: optional_time_at(&row, "revoked_at")?,
         })
+    }
+
+    /// The hashes of a partner's tokens that have not expired by `now`: the ones a credential
+    /// cache may hold.
+    pub async fn snap_token_hashes_of_partner(
+        &self,
+        partner: uuid::Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT token_hash FROM snap_tokens WHERE partner_id = $1 AND expires_at > $2",
+        )
+        .bind(partner.to_string())
+        .bind(to_micros(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("token_hash")?))
+            .collect()
+    }
+
+    /// The hashes of the tokens revoked after `revoked_after` (Unix microseconds, as
+    /// [`Store::snap_watermark`] reports it). Revoking a partner revokes its tokens, so this
+    /// covers partner revocations too.
+    pub async fn snap_token_hashes_revoked_since(
+        &self,
+        revoked_after: i64,
+    ) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT token_hash FROM snap_tokens WHERE revoked_at > $1")
+            .bind(revoked_after)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("token_hash")?))
+            .collect()
+    }
+
+    /// What SNAP's credential caches poll as a safety net: the latest token revocation and the
+    /// latest tenant change (status, certificates, mTLS requirement), Unix microseconds.
+    pub async fn snap_watermark(&self) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(revoked_at), 0) FROM snap_tokens) AS revoked, \
+                    (SELECT COALESCE(MAX(updated_at), 0) FROM tenants) AS updated",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("revoked")?, row.try_get("updated")?))
     }
 
     /// Revokes every live token of a partner; returns how many.

@@ -1,4 +1,6 @@
-//! The client's IP address, from the connection only (never from forwarded headers).
+//! The client's IP address, from the connection only (never from forwarded headers). The one
+//! way to read it: the access log, the per-IP guard and the audit trail's `actor.ip` all call
+//! [`client_ip`].
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -1,10 +1,10 @@
 //! Request protection: rate limits, idempotency and daily volume caps.
 //!
 //! Which route gets which protection is decided in one place, [`policy`]; the route table
-//! applies [`protect`] to every tenant route (and [`guard_unauthenticated`] in front of SNAP
-//! authentication), so no handler carries protection code of its own. Money-moving handlers
-//! additionally demand an [`idempotency::Idempotency`] extractor, which only this layer can
-//! provide: a money route mounted without the layer cannot run.
+//! applies [`protect`] to every tenant and SNAP route (and [`guard_unauthenticated`] in front of
+//! SNAP authentication), so no handler carries protection code of its own. Handlers of routes
+//! with an idempotency key additionally demand an [`idempotency::Idempotency`] extractor, which
+//! only this layer can provide: such a route mounted without the layer cannot run.
 
 pub mod client_ip;
 pub mod idempotency;
@@ -110,10 +110,11 @@ impl benteng_payments::VolumeCaps for Protection {
     }
 }
 
-/// The protection of an authenticated tenant route, in one shared-state step before the handler
-/// ([`benteng_shared_state::SharedState::admit`]): the per-IP guard, the rate limits (tenant and
-/// endpoint) and, on money-moving routes, the idempotency key; after a money-moving handler one
-/// more step stores its response and releases the key's lock. Every answer carries the
+/// The protection of an authenticated tenant or SNAP route, in one shared-state step before the
+/// handler ([`benteng_shared_state::SharedState::admit`]): the per-IP guard, the rate limits
+/// (tenant and endpoint) and, on routes that take one, the idempotency key; after such a
+/// handler one more step stores its response and releases the key's lock. Money-moving routes
+/// are refused (503) when that step cannot reach the shared state. Every answer carries the
 /// `X-RateLimit-*` headers.
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let protection = state.protection.clone();
@@ -147,7 +148,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     // A missing or invalid key is refused after the limits have counted the request, as any
     // other refusal.
     let key = policy
-        .money_moving
+        .idempotency_key
         .then(|| idempotency::Key::of(&state, tenant, request.headers()));
     let admission = Admission {
         guard: guard.as_ref().map(rate_limit::IpGuard::check),
@@ -184,7 +185,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         Err(error) => {
             tracing::warn!(%error, "shared state unavailable for request protection");
             metrics::counter!("protection_state_unavailable_total").increment(1);
-            if policy.money_moving {
+            if policy.fails_closed {
                 return unavailable();
             }
             (None, None) // reads stay available while the shared store is down
@@ -201,13 +202,13 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         }
         (Some(Err(refused)), _) => refused.into_response(),
         (Some(Ok(key)), Some(found)) => idempotency::run(&state, &key, found, request, next).await,
-        // A money-moving admission always answers for its key.
+        // An admission with a key always answers for it.
         (Some(Ok(_)), None) => unavailable(),
     };
     // What protection itself cost this request: everything but the handler.
     if let Some(HandlerElapsed(handler)) = response.extensions_mut().remove::<HandlerElapsed>() {
         let overhead = started.elapsed().saturating_sub(handler);
-        let money_moving = if policy.money_moving { "true" } else { "false" };
+        let money_moving = if policy.fails_closed { "true" } else { "false" };
         metrics::histogram!("protection_overhead_seconds", "money_moving" => money_moving)
             .record(overhead.as_secs_f64());
     }

@@ -1,12 +1,32 @@
-//! The one table of which routes move money. Everything else about protection follows from it
-//! and from the configured limits: money-moving routes require an idempotency key and fail
-//! closed when the shared store is down; every tenant route counts against the tenant's
-//! per-minute limit and, where the config names it, an endpoint limit.
+//! The one table of which routes move money, and how each is protected against replays.
+//! Everything else about protection follows from it and from the configured limits:
+//! money-moving routes fail closed (503) when the shared store is down, because their rate
+//! limits (and their replay protection) live there; those that take an idempotency key require
+//! one. Every tenant and SNAP route counts against the tenant's per-minute limit and, where the
+//! config names it, an endpoint limit.
 
 use axum::http::Method;
 
-/// Routes that create transfers. Add SNAP's transfer endpoints here when they are mounted.
-pub const MONEY_MOVING: &[(&str, &str)] = &[("POST", "/v1/transfers"), ("POST", "/v1/batches")];
+/// How a money-moving route recognises a retried request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// `X-Idempotency-Key` (required), handled by the protection layer.
+    IdempotencyKey,
+    /// SNAP's own: `X-EXTERNAL-ID` (checked by SNAP authentication) and `partnerReferenceNo`
+    /// (unique per partner in the store). SNAP clients send no idempotency key.
+    SnapReferences,
+}
+
+/// Routes that create transfers, by method and route template.
+pub const MONEY_MOVING: &[(&str, &str, Replay)] = &[
+    ("POST", "/v1/transfers", Replay::IdempotencyKey),
+    ("POST", "/v1/batches", Replay::IdempotencyKey),
+    (
+        "POST",
+        crate::routes::snap::TRANSFER_PATH,
+        Replay::SnapReferences,
+    ),
+];
 
 /// Public routes that hand out credentials (token endpoints): every call counts against the
 /// client IP's limit, like a failed authentication, so guessing partner secrets is slow.
@@ -14,16 +34,21 @@ pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[("POST", crate::routes::snap::TOK
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// Requires `X-Idempotency-Key`; fails closed (503) without the shared store.
-    pub money_moving: bool,
+    /// Moves money: refused (503) when the shared store cannot count it against the limits.
+    pub fails_closed: bool,
+    /// Requires `X-Idempotency-Key` (and gets the stored-response replay).
+    pub idempotency_key: bool,
 }
 
 /// The policy of a route, by method and route template.
 pub fn of(method: &Method, route: &str) -> Policy {
+    let replay = MONEY_MOVING
+        .iter()
+        .find(|(m, r, _)| method.as_str() == *m && route == *r)
+        .map(|(_, _, replay)| *replay);
     Policy {
-        money_moving: MONEY_MOVING
-            .iter()
-            .any(|(m, r)| method.as_str() == *m && route == *r),
+        fails_closed: replay.is_some(),
+        idempotency_key: replay == Some(Replay::IdempotencyKey),
     }
 }
 
@@ -36,27 +61,38 @@ pub fn is_token_endpoint(method: &Method, route: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Access;
 
     #[test]
-    fn money_moving_routes_are_mounted_tenant_routes() {
+    fn money_moving_routes_are_mounted_behind_the_protection_layer() {
         let table = crate::routes::table();
-        for (_, route) in MONEY_MOVING {
+        for (_, route, replay) in MONEY_MOVING {
+            // Tenant and SNAP routes are the ones `routes::router` puts behind `protect`; the
+            // SNAP ones are exactly those without an idempotency key.
+            let expected = match replay {
+                Replay::IdempotencyKey => Access::Tenant,
+                Replay::SnapReferences => Access::Snap,
+            };
             assert!(
                 table
                     .iter()
-                    .any(|(path, access)| path == route && *access == crate::Access::Tenant),
-                "{route} is not a mounted tenant route"
+                    .any(|(path, access)| path == route && *access == expected),
+                "{route} is not a mounted {expected:?} route"
             );
         }
         for (_, route) in TOKEN_ENDPOINTS {
             assert!(
                 table
                     .iter()
-                    .any(|(path, access)| path == route && *access == crate::Access::Public),
+                    .any(|(path, access)| path == route && *access == Access::Public),
                 "{route} is not a mounted public route"
             );
         }
-        assert!(of(&Method::POST, "/v1/transfers").money_moving);
-        assert!(!of(&Method::GET, "/v1/transfers").money_moving);
+        let transfers = of(&Method::POST, "/v1/transfers");
+        assert!(transfers.fails_closed && transfers.idempotency_key);
+        assert!(!of(&Method::GET, "/v1/transfers").fails_closed);
+        let snap = of(&Method::POST, crate::routes::snap::TRANSFER_PATH);
+        assert!(snap.fails_closed && !snap.idempotency_key);
+        assert!(!of(&Method::POST, crate::routes::snap::STATUS_PATH).fails_closed);
     }
 }

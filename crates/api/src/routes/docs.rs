@@ -9,9 +9,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    Routes, audit, balances, health, quotes, recipients, screening, snap, tenant, transfers,
-};
+use super::{Routes, audit, balances, health, quotes, recipients, snap, tenant, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,10 +17,10 @@ use super::{
     paths(health::healthz, health::readyz, health::metrics, tenant::current_tenant, openapi_json,
         balances::balances, recipients::create, recipients::show, recipients::list, quotes::create,
         transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch,
-        audit::list, screening::search, snap::token, snap::transfer, snap::status, snap::balance),
+        audit::list, snap::token, snap::transfer, snap::status, snap::balance),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
-    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "compliance"), (name = "snap"))
+    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"))
 )]
 pub struct ApiDoc;
 

@@ -9,7 +9,6 @@ mod health;
 mod paging;
 mod quotes;
 mod recipients;
-mod screening;
 pub mod snap;
 mod tenant;
 mod transfers;
@@ -90,8 +89,7 @@ fn all() -> Routes {
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
     let routes = transfers::routes(routes);
-    let routes = snap::routes(routes);
-    screening::routes(routes)
+    snap::routes(routes)
 }
 
 /// Every route of the API with its access class.

@@ -124,7 +124,7 @@ pub async fn run(services: Services, command: SnapCommand) -> anyhow::Result<()>
         }
         SnapCommand::Partner(PartnerCommand::Revoke { client_id }) => {
             match services
-                .store
+                .snap
                 .revoke_snap_partner(&client_id, benteng_core::now(), &cli_context())
                 .await
             {
@@ -136,7 +136,7 @@ pub async fn run(services: Services, command: SnapCommand) -> anyhow::Result<()>
         }
         SnapCommand::Token(TokenCommand::Revoke { client_id }) => {
             let revoked = match services
-                .store
+                .snap
                 .revoke_snap_tokens(&client_id, benteng_core::now(), &cli_context())
                 .await
             {

@@ -19,7 +19,66 @@ on_both_backends!(
     operator_changes_through_the_cli_are_audited_as_the_operator,
     tenant_pages_follow_time_then_id_across_page_boundaries,
     the_export_follows_time_then_id_across_its_page_boundary,
+    every_api_event_carries_the_client_address,
 );
+
+/// `actor.ip` is the connection's address (the transport's `PeerInfo`) on every event an API
+/// request causes: the transfer and what led to it, a refused authentication, a refused SNAP
+/// request.
+async fn every_api_event_carries_the_client_address(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, _) = transfer_flow(&app).await;
+    let bad = format!("sk_live_{}_{}", tenant.id.simple(), "Q".repeat(43));
+    assert_eq!(
+        app.get("/v1/tenant", Some(&bad)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // A refused SNAP request (no token) is recorded the same way.
+    let snap = app
+        .client
+        .post(app.url("/v1.0/balance-inquiry"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snap.status(), StatusCode::UNAUTHORIZED);
+    let documents = app
+        .services
+        .store
+        .audit_documents(None, 0, i64::MAX, None, 10_000)
+        .await
+        .unwrap();
+    let events: Vec<Value> = documents
+        .items
+        .iter()
+        .map(|document| serde_json::from_str(document).unwrap())
+        .collect();
+    let by_api: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["actor"]["by"] == "api")
+        .collect();
+    for expected in [
+        "recipient.created",
+        "quote.created",
+        "transfer.initiated",
+        "auth.failed",
+    ] {
+        assert!(
+            by_api.iter().any(|e| e["event_type"] == expected),
+            "no {expected} by the API in {events:?}"
+        );
+    }
+    assert!(
+        by_api
+            .iter()
+            .any(|e| e["event_type"] == "auth.failed" && e["resource"]["id"] == "snap"),
+        "no refused SNAP request in {events:?}"
+    );
+    for event in by_api {
+        assert_eq!(event["actor"]["ip"], "127.0.0.1", "{event}");
+    }
+}
 
 /// The quick pass looks ten minutes behind the newest sealed event; an event that occurred
 /// earlier but committed later (a long transaction) is sealed by the full pass, not lost.

@@ -232,6 +232,41 @@ fn transfer_body(reference: &str, amount: &str) -> String {
     .unwrap()
 }
 
+const BALANCE_PATH: &str = "/v1.0/balance-inquiry";
+
+/// How soon a revocation from the CLI must be refused by a server beside it. The CLI reaches
+/// the servers' caches over pub/sub (Redis) or, with the in-process shared state, through their
+/// watermark poll (every second); the bound leaves room for the suite sharing two cores.
+const REVOCATION_BOUND: Duration = Duration::from_secs(10);
+
+/// Polls balance inquiries (which change nothing) with `token` at `base` until one is refused
+/// with 401; returns how long that took. Each body differs, so no two signatures are the same.
+async fn refused_within(
+    client: &reqwest::Client,
+    base: &str,
+    partner: &Partner,
+    token: &str,
+    limit: Duration,
+) -> Duration {
+    let started = std::time::Instant::now();
+    let mut n = 0;
+    loop {
+        n += 1;
+        let body = format!(r#"{{"partnerReferenceNo":"POLL-{n}"}}"#);
+        let call = Call::new(partner, token, BALANCE_PATH, &body);
+        let (status, answer) = send(client, base, BALANCE_PATH, &body, &call.headers()).await;
+        if status == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert_eq!(status, StatusCode::OK, "{base}: {answer}");
+        assert!(
+            started.elapsed() < limit,
+            "{base} still accepts the token after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn transfer_count(app: &TestApp, key: &str) -> usize {
     let page: Value = app
         .get("/v1/transfers", Some(key))
@@ -547,6 +582,7 @@ async fn refusals_are_snap_answers_and_nothing_is_processed(backend: Backend) {
     let (ok, revoked, stderr) = cli(env, &["snap", "token", "revoke", "PARTNER-B"]).await;
     assert!(ok, "{stderr}");
     assert_eq!(revoked.trim(), "1");
+    refused_within(client, &base, &other, &token_b, REVOCATION_BOUND).await;
     let revoked = Call::new(&other, &token_b, TRANSFER, &body);
     expect(
         send(client, &base, TRANSFER, &body, &revoked.headers()).await,
@@ -730,6 +766,7 @@ async fn refusals_are_snap_answers_and_nothing_is_processed(backend: Backend) {
     // Revoking the partner ends its tokens at once.
     let (ok, _, stderr) = cli(env, &["snap", "partner", "revoke", "PARTNER-A"]).await;
     assert!(ok, "{stderr}");
+    refused_within(client, &base, &partner, &token_a, REVOCATION_BOUND).await;
     let (_, keys, _) = cli(env, &["keys", "status"]).await;
     assert!(
         !keys.contains("PARTNER-A"),
@@ -881,4 +918,153 @@ async fn external_ids_are_unique_across_instances() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+/// With the shared state down a SNAP transfer is refused like `POST /v1/transfers`: 503 with
+/// `Retry-After`, in SNAP's format, and no transfer is created (its rate limits and its
+/// external-id check live in the shared state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_fail_closed_without_the_shared_state() {
+    let mut redis = crate::protection::PrivateRedis::start().await;
+    let mut env = Environment::new(Backend::Postgres).await;
+    env.cache_url = redis.url();
+    let services = env.services_with(|_| {}).await;
+    let server = Process::serve(&env).await;
+    let (ok, tenant, stderr) = cli(
+        &env,
+        &["tenant", "create", "--name", "PT Tiga", "--tier", "growth"],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let tenant_id: benteng_core::ids::TenantId = tenant.trim().parse().unwrap();
+    services
+        .store
+        .fund(
+            tenant_id,
+            benteng_core::api_key::KeyEnvironment::Live,
+            benteng_core::money::Money::parse("10000000.00", Currency::IDR).unwrap(),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let partner = register(&env, tenant.trim(), "PARTNER-R").await;
+    let client = client_builder(&env.data_dir.path().join("tls/dev-ca.pem"))
+        .build()
+        .unwrap();
+    let base = server.url("");
+    let token = token(&client, &base, &partner).await;
+    let transfers = || async {
+        services
+            .store
+            .transfers(
+                tenant_id,
+                benteng_core::api_key::KeyEnvironment::Live,
+                None,
+                None,
+                1000,
+            )
+            .await
+            .unwrap()
+            .items
+            .len()
+    };
+    let body = transfer_body("REF-UP", "150000.00");
+    let call = Call::new(&partner, &token, TRANSFER_PATH, &body);
+    let (status, answer) = send(&client, &base, TRANSFER_PATH, &body, &call.headers()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(transfers().await, 1);
+
+    redis.stop().await;
+    let body = transfer_body("REF-DOWN", "150000.00");
+    let call = Call::new(&partner, &token, TRANSFER_PATH, &body);
+    let mut request = client
+        .post(format!("{base}{TRANSFER_PATH}"))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    for (name, value) in call.headers() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["responseCode"], "5031800", "{answer}");
+    assert_eq!(answer["responseMessage"], "Service Unavailable");
+    assert_eq!(transfers().await, 1, "nothing was created");
+}
+
+const TRANSFER_PATH: &str = "/v1.0/transfer-interbank";
+
+/// Two processes on one PostgreSQL + Redis, both with the partner's token in their caches: a
+/// token revocation, a partner revocation and a tenant suspension from the CLI are refused by
+/// both within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_every_instance_within_a_second() {
+    let env = Environment::new(Backend::Postgres).await;
+    let first = Process::serve(&env).await;
+    let second = Process::serve(&env).await;
+    let client = client_builder(&env.data_dir.path().join("tls/dev-ca.pem"))
+        .build()
+        .unwrap();
+    let create = |name: &'static str| {
+        let env = &env;
+        async move {
+            let (ok, tenant, stderr) = cli(
+                env,
+                &["tenant", "create", "--name", name, "--tier", "enterprise"],
+            )
+            .await;
+            assert!(ok, "{stderr}");
+            tenant.trim().to_owned()
+        }
+    };
+    let tenant = create("PT Dua").await;
+    let partner = register(&env, &tenant, "PARTNER-M").await;
+    let bases = [first.url(""), second.url("")];
+    // Both instances cache the token (and its partner and tenant) before each change.
+    let warm = |token: String| {
+        let (client, bases, partner) = (&client, &bases, &partner);
+        async move {
+            for (i, base) in bases.iter().enumerate() {
+                for n in 0..3 {
+                    let body = format!(r#"{{"partnerReferenceNo":"WARM-{i}-{n}"}}"#);
+                    let call = Call::new(partner, &token, BALANCE_PATH, &body);
+                    let (status, answer) =
+                        send(client, base, BALANCE_PATH, &body, &call.headers()).await;
+                    assert_eq!(status, StatusCode::OK, "{answer}");
+                }
+            }
+            token
+        }
+    };
+    let one_second = Duration::from_secs(1);
+
+    let revoked = warm(token(&client, &bases[0], &partner).await).await;
+    let (ok, _, stderr) = cli(&env, &["snap", "token", "revoke", "PARTNER-M"]).await;
+    assert!(ok, "{stderr}");
+    for base in &bases {
+        refused_within(&client, base, &partner, &revoked, one_second).await;
+    }
+
+    let live = warm(token(&client, &bases[1], &partner).await).await;
+    let (ok, _, stderr) = cli(&env, &["snap", "partner", "revoke", "PARTNER-M"]).await;
+    assert!(ok, "{stderr}");
+    for base in &bases {
+        refused_within(&client, base, &partner, &live, one_second).await;
+    }
+
+    let other = register(&env, &tenant, "PARTNER-N").await;
+    let token = token(&client, &bases[0], &other).await;
+    for (i, base) in bases.iter().enumerate() {
+        let body = format!(r#"{{"partnerReferenceNo":"WARM-N-{i}"}}"#);
+        let call = Call::new(&other, &token, BALANCE_PATH, &body);
+        let (status, answer) = send(&client, base, BALANCE_PATH, &body, &call.headers()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (ok, _, stderr) = cli(&env, &["tenant", "suspend", &tenant]).await;
+    assert!(ok, "{stderr}");
+    for base in &bases {
+        refused_within(&client, base, &other, &token, one_second).await;
+    }
 }
