@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn usability_follows_expiry_and_revocation() {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::now();
         let mut record = ApiKeyRecord {
             id: ApiKeyId::new(),
             tenant_id: TenantId::new(),

@@ -8,8 +8,10 @@ use time::OffsetDateTime;
 
 use crate::{StoreError, StoreResult};
 
+/// The system clock's reading for the store's own bookkeeping (ledger rows, seals, migrations);
+/// decisions about money take their time from the payments layer's clock instead.
 pub(crate) fn now_micros() -> i64 {
-    to_micros(OffsetDateTime::now_utc())
+    to_micros(benteng_core::now())
 }
 
 pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {

@@ -169,7 +169,7 @@ fn read_certificate(pem: &Path, now: OffsetDateTime) -> anyhow::Result<ClientCer
 }
 
 async fn add(services: &Services, tenant: TenantId, pem: &Path) -> anyhow::Result<()> {
-    let now = OffsetDateTime::now_utc();
+    let now = benteng_core::now();
     let info = read_certificate(pem, now)?;
     exists(services, tenant).await?;
     match services
