@@ -5,14 +5,20 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::QueryParams;
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::Caller;
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/audit-events", get(list))
+    routes.tenant(
+        "/v1/audit-events",
+        Needs::on_get(Scope::AuditRead),
+        get(list),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -5,13 +5,19 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::Serialize;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
+use super::{Needs, Routes};
 use crate::error::ApiResult;
 use crate::middleware::Caller;
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/balances", get(balances))
+    routes.tenant(
+        "/v1/balances",
+        Needs::on_get(Scope::BalancesRead),
+        get(balances),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -11,14 +11,16 @@ use benteng_payments::quotes::QuoteRequest;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::QueryParams;
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::middleware::{Audit, Caller, scope_of};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/quotes", get(create))
+    routes.tenant("/v1/quotes", Needs::on_get(Scope::QuotesWrite), get(create))
 }
 
 /// An amount with its currency, as a decimal string with the currency's exact decimals.

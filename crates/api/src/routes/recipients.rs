@@ -18,8 +18,10 @@ use benteng_store::RecipientRow;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::{PageQuery, PageView};
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller, scope_of};
@@ -27,8 +29,16 @@ use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .tenant("/v1/recipients", get(list).post(create))
-        .tenant("/v1/recipients/{id}", get(show))
+        .tenant(
+            "/v1/recipients",
+            Needs::on_get(Scope::RecipientsRead).and_post(Scope::RecipientsWrite),
+            get(list).post(create),
+        )
+        .tenant(
+            "/v1/recipients/{id}",
+            Needs::on_get(Scope::RecipientsRead),
+            get(show),
+        )
 }
 
 #[derive(Clone, Copy)]

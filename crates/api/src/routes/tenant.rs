@@ -7,11 +7,17 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
+use super::{Needs, Routes};
 use crate::middleware::Caller;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/tenant", get(current_tenant))
+    routes.tenant(
+        "/v1/tenant",
+        Needs::on_get(Scope::TenantRead),
+        get(current_tenant),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

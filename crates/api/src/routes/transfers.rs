@@ -21,9 +21,11 @@ use benteng_store::{BatchItemRow, TransferEvent, TransferRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::{PageQuery, PageView};
 use super::quotes::MoneyView;
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller, scope_of};
@@ -32,10 +34,26 @@ use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .tenant("/v1/transfers", get(list).post(create))
-        .tenant("/v1/transfers/{id}", get(show))
-        .tenant("/v1/batches", post(create_batch))
-        .tenant("/v1/batches/{id}", get(show_batch))
+        .tenant(
+            "/v1/transfers",
+            Needs::on_get(Scope::TransfersRead).and_post(Scope::TransfersWrite),
+            get(list).post(create),
+        )
+        .tenant(
+            "/v1/transfers/{id}",
+            Needs::on_get(Scope::TransfersRead),
+            get(show),
+        )
+        .tenant(
+            "/v1/batches",
+            Needs::on_post(Scope::TransfersWrite),
+            post(create_batch),
+        )
+        .tenant(
+            "/v1/batches/{id}",
+            Needs::on_get(Scope::TransfersRead),
+            get(show_batch),
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
