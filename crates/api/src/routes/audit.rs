@@ -42,7 +42,7 @@ fn micros(params: &QueryParams, name: &str, default: i64) -> ApiResult<i64> {
 }
 
 /// The caller's audit events between `since` and `until` (RFC 3339), oldest first.
-#[utoipa::path(get, path = "/v1/audit-events", tag = "tenant", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/audit-events", tag = "tenant", security(("api_key" = ["audit:read"])),
     params(("since" = Option<String>, Query), ("until" = Option<String>, Query),
         ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditPage)))]

@@ -35,7 +35,7 @@ pub struct Balances {
 }
 
 /// Available and reserved funds per currency.
-#[utoipa::path(get, path = "/v1/balances", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/balances", tag = "payments", security(("api_key" = ["balances:read"])),
     responses((status = 200, body = Balances)))]
 pub async fn balances(
     State(state): State<AppState>,

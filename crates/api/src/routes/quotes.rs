@@ -87,7 +87,7 @@ fn field_error(problems: &mut Vec<FieldProblem>, field: &str, code: &str, messag
 
 /// Create a quote: `source_currency`, `target_currency`, and exactly one of `source_amount`
 /// or `target_amount` (a decimal string).
-#[utoipa::path(get, path = "/v1/quotes", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/quotes", tag = "payments", security(("api_key" = ["quotes:write"])),
     params(("source_currency" = String, Query), ("target_currency" = String, Query),
         ("source_amount" = Option<String>, Query), ("target_amount" = Option<String>, Query)),
     responses((status = 201, body = QuoteView), (status = 422, body = crate::error::Problem)))]

@@ -45,7 +45,7 @@ impl From<&Tenant> for TenantView {
 
 /// The tenant the caller's credentials act for.
 #[utoipa::path(get, path = "/v1/tenant", tag = "tenant",
-    security(("api_key" = [])),
+    security(("api_key" = ["tenant:read"])),
     responses((status = 200, body = TenantView), (status = 401, body = crate::error::Problem)))]
 pub async fn current_tenant(Caller(principal): Caller) -> Json<TenantView> {
     Json(TenantView::from(&principal.tenant))
