@@ -26,6 +26,9 @@ pub enum ApiError {
     Unauthenticated(AuthError),
     #[error("forbidden")]
     Forbidden(&'static str),
+    /// 403: the credentials are good but lack the scope the route needs.
+    #[error("insufficient scope")]
+    InsufficientScope(benteng_core::scopes::Scope),
     /// The mTLS tenant binding refused the request's client certificate (or its absence).
     #[error("client certificate refused")]
     ClientCertificate(&'static str),
@@ -90,6 +93,11 @@ impl ApiError {
                 "Authentication required",
             ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            InsufficientScope(_) => (
+                StatusCode::FORBIDDEN,
+                "insufficient-scope",
+                "Insufficient scope",
+            ),
             ClientCertificate(_) => (
                 StatusCode::FORBIDDEN,
                 "client-certificate-refused",
@@ -158,6 +166,9 @@ impl ApiError {
     fn detail(&self) -> Option<String> {
         match self {
             ApiError::Unauthenticated(reason) => Some(reason.to_string()),
+            ApiError::InsufficientScope(scope) => {
+                Some(format!("this API key lacks the scope {scope}"))
+            }
             ApiError::Forbidden(why)
             | ApiError::BadRequest(why)
             | ApiError::ClientCertificate(why) => Some((*why).to_owned()),
@@ -220,6 +231,15 @@ impl IntoResponse for ApiError {
                     _ => r#"Bearer realm="benteng", error="invalid_token""#,
                 };
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(error));
+            }
+            // RFC 6750 §3.1: the scope that would have been enough.
+            ApiError::InsufficientScope(scope) => {
+                let challenge = format!(
+                    r#"Bearer realm="benteng", error="insufficient_scope", scope="{scope}""#
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
             }
             ApiError::Unavailable { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -294,6 +314,7 @@ impl From<AuthError> for ApiError {
             AuthError::Unavailable => ApiError::Unavailable {
                 retry_after_secs: 1,
             },
+            AuthError::MissingScope(scope) => ApiError::InsufficientScope(scope),
             other => ApiError::Unauthenticated(other),
         }
     }

@@ -11,10 +11,15 @@ pub mod snap_format;
 pub mod state;
 
 pub use app::{router, router_for};
-pub use routes::{Access, ApiDoc, RouteGroup};
+pub use routes::{Access, ApiDoc, Needs, RouteGroup};
 pub use state::{AppState, HttpLimits};
 
 /// Every route with its access class, for tests and audits of the route table.
 pub fn route_table_paths() -> Vec<(&'static str, Access)> {
     routes::table()
+}
+
+/// Every tenant route with the scope each of its methods needs.
+pub fn route_scopes() -> Vec<(&'static str, Needs)> {
+    routes::scope_table()
 }

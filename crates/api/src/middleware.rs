@@ -139,11 +139,19 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// looked up (shared cache, database) only after the address was found not blocked, so guessing
 /// keys is slow and a blocked address never reaches the database. Either way a blocked address
 /// gets the same 429, valid key or not.
+///
+/// The scope: `needs` says which scope each method of the route needs; the `Authenticator`
+/// refuses a principal without it (403 naming the scope), on the cached path as on the full
+/// one. A method the route declares no scope for is refused outright.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State((state, needs)): State<(AppState, crate::routes::Needs)>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let Some(scope) = needs.scope_for(request.method()) else {
+        tracing::error!(method = %request.method(), "tenant route without a scope for this method; refused");
+        return ApiError::Forbidden("this method of the route declares no scope").into_response();
+    };
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -158,7 +166,11 @@ pub async fn authenticate(
     let guard = IpGuard::of(&state, request.extensions());
     let outcome = match authorization.transpose() {
         Err(error) => Err(error),
-        Ok(value) => match state.auth.authenticate_cached(value, client_cert).await {
+        Ok(value) => match state
+            .auth
+            .authenticate_cached(value, client_cert, scope)
+            .await
+        {
             Some(outcome) => outcome,
             None => {
                 if let Some(guard) = &guard
@@ -166,7 +178,7 @@ pub async fn authenticate(
                 {
                     return refusal;
                 }
-                state.auth.authenticate(value, client_cert).await
+                state.auth.authenticate(value, client_cert, scope).await
             }
         },
     };
@@ -280,6 +292,7 @@ fn reason_label(error: AuthError) -> &'static str {
         AuthError::Unavailable => "unavailable",
         AuthError::ClientCertificateRequired => "client_certificate_required",
         AuthError::ClientCertificateForeign => "client_certificate_foreign",
+        AuthError::MissingScope(_) => "missing_scope",
     }
 }
 

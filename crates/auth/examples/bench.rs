@@ -22,6 +22,8 @@ type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const TTL: Duration = Duration::from_secs(300);
 const SECRET: [u8; 32] = [7u8; 32];
+/// The scope every timed call checks, as the middleware does for `POST /v1/transfers`.
+const NEEDS: benteng_core::scopes::Scope = benteng_core::scopes::Scope::TransfersWrite;
 
 /// Per-call nanoseconds of each batch.
 struct Samples {
@@ -147,6 +149,7 @@ async fn main() -> BenchResult<()> {
             tenant.id,
             KeyEnvironment::Live,
             Some(time::Duration::days(90)),
+            benteng_core::scopes::Scopes::all(),
             &benteng_core::audit::AuditContext::system("bench"),
         )
         .await?;
@@ -161,7 +164,7 @@ async fn main() -> BenchResult<()> {
     let hasher = KeyedHasher::new(&SECRET)?;
 
     // Fill this instance's cache (and the shared one) once.
-    expect_ok(keys.authenticate(&key, None).await)?;
+    expect_ok(keys.authenticate(&key, None, NEEDS).await)?;
 
     println!(
         "benteng-auth bench: SQLite at {}, in-process shared state, key cache TTL {} s",
@@ -171,7 +174,7 @@ async fn main() -> BenchResult<()> {
     println!("per-call time of each batch; statistics over batches\n");
 
     let hit = measure(20_000, 5, 2_000, 100, || async {
-        expect_ok(keys.authenticate(black_box(&key), None).await)
+        expect_ok(keys.authenticate(black_box(&key), None, NEEDS).await)
     })
     .await?;
     hit.report("cache hit: ApiKeyAuthenticator::authenticate", 100);
@@ -179,7 +182,7 @@ async fn main() -> BenchResult<()> {
     let via_header = measure(20_000, 5, 2_000, 100, || async {
         expect_ok(
             front
-                .authenticate(black_box(Some(header.as_str())), None)
+                .authenticate(black_box(Some(header.as_str())), None, NEEDS)
                 .await,
         )
     })
@@ -202,7 +205,7 @@ async fn main() -> BenchResult<()> {
 
     let refused = measure(100_000, 5, 2_000, 1_000, || async {
         expect_refused(
-            keys.authenticate(black_box(malformed), None).await,
+            keys.authenticate(black_box(malformed), None, NEEDS).await,
             AuthError::Malformed,
         )
     })
@@ -219,21 +222,21 @@ async fn main() -> BenchResult<()> {
 
     let shared_hit = measure(200, 3, 300, 10, || async {
         let cold = authenticator(&store, shared.clone())?;
-        expect_ok(cold.authenticate(black_box(&key), None).await)
+        expect_ok(cold.authenticate(black_box(&key), None, NEEDS).await)
     })
     .await?;
     shared_hit.report("local miss, shared-state hit (JSON decode)", 10);
 
     let db = measure(100, 3, 100, 10, || async {
         let cold = authenticator(&store, Arc::new(MemoryState::new()))?;
-        expect_ok(cold.authenticate(black_box(&key), None).await)
+        expect_ok(cold.authenticate(black_box(&key), None, NEEDS).await)
     })
     .await?;
     db.report("cache miss → SQLite → fill both caches", 10);
 
     let unknown_key = measure(100, 3, 100, 10, || async {
         expect_refused(
-            keys.authenticate(black_box(&unknown), None).await,
+            keys.authenticate(black_box(&unknown), None, NEEDS).await,
             AuthError::Unknown,
         )
     })

@@ -14,6 +14,7 @@ use benteng_core::api_key::{
     ApiKeyRecord, ApiKeyShape, BASE62, KeyEnvironment, KeyRefusal, SECRET_LEN, display_prefix,
 };
 use benteng_core::ids::{ApiKeyId, TenantId};
+use benteng_core::scopes::{Scope, Scopes};
 use benteng_core::tenant::Tenant;
 use benteng_crypto::{ExposeSecret, KeyedHasher, SecretString, constant_time_eq, random_string};
 use benteng_shared_state::{Event, SharedStateHandle};
@@ -152,11 +153,13 @@ impl ApiKeyAuthenticator {
     }
 
     /// Verifies `presented` and, when the connection presented a verified TLS client
-    /// certificate, its fingerprint against the tenant's mTLS binding.
+    /// certificate, its fingerprint against the tenant's mTLS binding; the key must carry
+    /// `needs`.
     pub async fn authenticate(
         &self,
         presented: &str,
         client_cert_fingerprint: Option<&str>,
+        needs: Scope,
     ) -> Result<Principal, AuthError> {
         let shape = ApiKeyShape::parse(presented).map_err(|_| AuthError::Malformed)?;
         let hash = self.hasher.hash(presented.as_bytes());
@@ -164,7 +167,7 @@ impl ApiKeyAuthenticator {
             Some(hit) => hit,
             None => self.load(&hash).await?,
         };
-        self.verify(&shape, &hash, verified, client_cert_fingerprint)
+        self.verify(&shape, &hash, verified, client_cert_fingerprint, needs)
             .await
     }
 
@@ -175,6 +178,7 @@ impl ApiKeyAuthenticator {
         &self,
         presented: &str,
         client_cert_fingerprint: Option<&str>,
+        needs: Scope,
     ) -> Option<Result<Principal, AuthError>> {
         let Ok(shape) = ApiKeyShape::parse(presented) else {
             return Some(Err(AuthError::Malformed));
@@ -182,23 +186,28 @@ impl ApiKeyAuthenticator {
         let hash = self.hasher.hash(presented.as_bytes());
         let verified = self.local.get(&hash)?;
         Some(
-            self.verify(&shape, &hash, verified, client_cert_fingerprint)
+            self.verify(&shape, &hash, verified, client_cert_fingerprint, needs)
                 .await,
         )
     }
 
-    /// The checks of a found key: hash, tenant, expiry, revocation, tenant status, mTLS.
+    /// The checks of a found key: hash, tenant, expiry, revocation, tenant status, mTLS, and
+    /// last the scope (a key that may not call the route learns so only once it proved itself).
     async fn verify(
         &self,
         shape: &ApiKeyShape,
         hash: &[u8; 32],
         verified: Verified,
         client_cert_fingerprint: Option<&str>,
+        needs: Scope,
     ) -> Result<Principal, AuthError> {
         let mtls = verified.mtls.clone();
         let mut principal = check(shape, hash, verified, benteng_core::now())?;
         self.check_client_certificate(&principal, &mtls, client_cert_fingerprint)
             .await?;
+        if !principal.scopes.contains(needs) {
+            return Err(AuthError::MissingScope(needs));
+        }
         principal.client_cert_fingerprint = client_cert_fingerprint.map(str::to_owned);
         Ok(principal)
     }
@@ -293,6 +302,7 @@ impl ApiKeyAuthenticator {
         tenant_id: TenantId,
         environment: KeyEnvironment,
         lifetime: Option<time::Duration>,
+        scopes: Scopes,
         context: &benteng_core::audit::AuditContext,
     ) -> Result<IssuedKey, KeyAdminError> {
         let tenant = match self.store.tenant(tenant_id).await {
@@ -321,6 +331,7 @@ impl ApiKeyAuthenticator {
             created_at: now,
             expires_at: lifetime.map(|d| now + d),
             revoked_at: None,
+            scopes,
         };
         self.store
             .insert_api_key(&record, context)
@@ -425,5 +436,6 @@ fn check(
         },
         tenant: verified.tenant,
         client_cert_fingerprint: None,
+        scopes: verified.key.scopes,
     })
 }

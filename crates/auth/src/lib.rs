@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::ids::ApiKeyId;
+use benteng_core::scopes::{Scope, Scopes};
 use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
@@ -26,6 +27,9 @@ pub struct Principal {
     /// with, if any (for audit and sender-constrained tokens). When the tenant requires mTLS it
     /// is one of the tenant's registered certificates.
     pub client_cert_fingerprint: Option<String>,
+    /// What the caller may do: an API key's scopes, or for a SNAP partner what SNAP's routes
+    /// need ([`snap::SNAP_SCOPES`]).
+    pub scopes: Scopes,
 }
 
 impl Principal {
@@ -82,6 +86,9 @@ pub enum AuthError {
     /// The client certificate is registered to a different tenant than the credentials'.
     #[error("the TLS client certificate belongs to another tenant")]
     ClientCertificateForeign,
+    /// The credentials are good but do not carry the scope the route needs.
+    #[error("the credentials lack the scope {0}")]
+    MissingScope(Scope),
 }
 
 /// The one entry point for every scheme.
@@ -150,15 +157,17 @@ impl Authenticator {
     }
 
     /// Authenticates from the `Authorization` header value, if any, and the SHA-256 fingerprint
-    /// (lowercase hex) of the verified TLS client certificate, if the connection presented one.
+    /// (lowercase hex) of the verified TLS client certificate, if the connection presented one,
+    /// and checks that the credentials carry `needs`, the scope of the route called.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
         client_cert_fingerprint: Option<&str>,
+        needs: Scope,
     ) -> Result<Principal, AuthError> {
         let key = api_key(authorization)?;
         self.api_keys
-            .authenticate(key, client_cert_fingerprint)
+            .authenticate(key, client_cert_fingerprint, needs)
             .await
     }
 
@@ -169,11 +178,12 @@ impl Authenticator {
         &self,
         authorization: Option<&str>,
         client_cert_fingerprint: Option<&str>,
+        needs: Scope,
     ) -> Option<Result<Principal, AuthError>> {
         match api_key(authorization) {
             Ok(key) => {
                 self.api_keys
-                    .authenticate_cached(key, client_cert_fingerprint)
+                    .authenticate_cached(key, client_cert_fingerprint, needs)
                     .await
             }
             Err(error) => Some(Err(error)),

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use benteng_core::audit::AuditContext;
 use benteng_core::ids::TenantId;
+use benteng_core::scopes::{Scope, Scopes};
 use benteng_core::tenant::Tenant;
 use benteng_crypto::{ExposeSecret, SecretString};
 use benteng_shared_state::{Event, SharedStateHandle};
@@ -31,6 +32,14 @@ use time::OffsetDateTime;
 
 use crate::cache::{INVALIDATION_CHANNEL, Invalidation, LocalCache, announce};
 use crate::{Credential, Principal};
+
+/// What a SNAP partner may do: exactly what SNAP's routes need (a transfer to an account, which
+/// adds its recipient when new; its status; the balance). Partners have no scopes of their own.
+pub const SNAP_SCOPES: Scopes = Scopes::empty()
+    .with(Scope::TransfersWrite)
+    .with(Scope::TransfersRead)
+    .with(Scope::RecipientsWrite)
+    .with(Scope::BalancesRead);
 
 /// Characters of access tokens and client secrets: base62, copy-safe.
 pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -524,6 +533,7 @@ impl SnapAuthenticator {
                 external_id: verified.external_id,
             },
             client_cert_fingerprint: client_cert_fingerprint.map(str::to_owned),
+            scopes: SNAP_SCOPES,
         })
     }
 

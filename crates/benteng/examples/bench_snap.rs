@@ -98,6 +98,7 @@ async fn main() {
             tenant.id,
             benteng_core::api_key::KeyEnvironment::Live,
             None,
+            benteng_core::scopes::Scopes::all(),
             &audit,
         )
         .await

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::{ApiKeyId, TenantId};
+use crate::scopes::Scopes;
 
 /// Characters of the random part.
 pub const SECRET_LEN: usize = 43;
@@ -116,6 +117,9 @@ pub struct ApiKeyRecord {
     pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// What the key may do. No serde default on purpose: a cached record from before scopes
+    /// fails to read and the key is looked up in the database instead.
+    pub scopes: Scopes,
 }
 
 /// Why a known key is not honoured.
@@ -196,6 +200,7 @@ mod tests {
             created_at: now,
             expires_at: None,
             revoked_at: None,
+            scopes: crate::scopes::Scopes::all(),
         };
         assert_eq!(record.check_usable(now), Ok(()));
         record.expires_at = Some(now);

@@ -3,6 +3,7 @@
 use benteng_core::api_key::ApiKeyRecord;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{ApiKeyId, TenantId};
+use benteng_core::scopes::Scopes;
 use benteng_core::tenant::Tenant;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -14,7 +15,7 @@ use crate::{Store, StoreError, StoreResult};
 macro_rules! columns {
     () => {
         "k.id AS key_id, k.tenant_id, k.environment, k.display_prefix, k.key_hash, \
-         k.created_at AS key_created_at, k.expires_at, k.revoked_at"
+         k.created_at AS key_created_at, k.expires_at, k.revoked_at, k.scopes"
     };
 }
 
@@ -28,6 +29,7 @@ fn key_from_row(row: &AnyRow) -> StoreResult<ApiKeyRecord> {
         created_at: time_at(row, "key_created_at")?,
         expires_at: optional_time_at(row, "expires_at")?,
         revoked_at: optional_time_at(row, "revoked_at")?,
+        scopes: parsed(row, "scopes")?,
     })
 }
 
@@ -40,7 +42,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, environment, display_prefix, key_hash, \
-             created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_at, expires_at, revoked_at, scopes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(key.id.to_string())
         .bind(key.tenant_id.to_string())
@@ -50,6 +53,7 @@ impl Store {
         .bind(to_micros(key.created_at))
         .bind(key.expires_at.map(to_micros))
         .bind(key.revoked_at.map(to_micros))
+        .bind(key.scopes.to_string())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -75,10 +79,53 @@ impl Store {
             key.expires_at
                 .map(|t| to_micros(t).into())
                 .unwrap_or(serde_json::Value::Null),
+        )
+        .change(
+            "scopes",
+            serde_json::Value::Null,
+            key.scopes.to_string().into(),
         );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Gives every key issued before scopes existed (migration 0011 left its `scopes` NULL) the
+    /// full set, which is what it could do before, and records `api_key.scopes_migrated` for
+    /// each, all in one transaction. Runs after every migration pass; after the first it finds
+    /// nothing. The conditional update makes concurrent starts record each key once.
+    pub(crate) async fn adopt_unscoped_api_keys(&self) -> StoreResult<usize> {
+        let mut tx = self.pool.begin().await?;
+        let unscoped = sqlx::query("SELECT id, tenant_id FROM api_keys WHERE scopes IS NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+        let all = Scopes::all().to_string();
+        let context = AuditContext::system("system:migration");
+        let mut adopted = 0;
+        for row in &unscoped {
+            let id: ApiKeyId = parsed(row, "id")?;
+            let tenant: TenantId = parsed(row, "tenant_id")?;
+            let updated =
+                sqlx::query("UPDATE api_keys SET scopes = $1 WHERE id = $2 AND scopes IS NULL")
+                    .bind(&all)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            if updated.rows_affected() != 1 {
+                continue;
+            }
+            let event = AuditEvent::new(
+                &context.for_tenant(tenant),
+                "api_key.scopes_migrated",
+                Retention::Security,
+                ("api_key", id.to_string()),
+            )
+            .change("scopes", serde_json::Value::Null, all.clone().into());
+            crate::audit::record(&mut tx, &event).await?;
+            adopted += 1;
+        }
+        tx.commit().await?;
+        Ok(adopted)
     }
 
     /// The key with this keyed hash and its tenant, in one round trip: the authentication path.

@@ -190,9 +190,19 @@ impl Store {
         self.backend
     }
 
-    /// Applies pending migrations of this backend; safe to call from several instances at once.
+    /// Applies pending migrations of this backend, then the data steps that need Rust (keys
+    /// issued before scopes get the full set, audited); safe to call from several instances at
+    /// once.
     pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
-        migrations::apply(&self.pool, self.backend).await
+        let applied = migrations::apply(&self.pool, self.backend).await?;
+        let adopted = self.adopt_unscoped_api_keys().await?;
+        if adopted > 0 {
+            tracing::info!(
+                keys = adopted,
+                "API keys issued before scopes were given the full set"
+            );
+        }
+        Ok(applied)
     }
 
     /// A cheap round trip, for readiness checks.

@@ -38,6 +38,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_snap"),
     migration!(9, "0009_idempotency_outcome"),
     migration!(10, "0010_test_environment"),
+    migration!(11, "0011_api_key_scopes"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -5,14 +5,20 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::QueryParams;
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::Caller;
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/audit-events", get(list))
+    routes.tenant(
+        "/v1/audit-events",
+        Needs::on_get(Scope::AuditRead),
+        get(list),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -36,7 +42,7 @@ fn micros(params: &QueryParams, name: &str, default: i64) -> ApiResult<i64> {
 }
 
 /// The caller's audit events between `since` and `until` (RFC 3339), oldest first.
-#[utoipa::path(get, path = "/v1/audit-events", tag = "tenant", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/audit-events", tag = "tenant", security(("api_key" = ["audit:read"])),
     params(("since" = Option<String>, Query), ("until" = Option<String>, Query),
         ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AuditPage)))]

@@ -5,13 +5,19 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::Serialize;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
+use super::{Needs, Routes};
 use crate::error::ApiResult;
 use crate::middleware::Caller;
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/balances", get(balances))
+    routes.tenant(
+        "/v1/balances",
+        Needs::on_get(Scope::BalancesRead),
+        get(balances),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,7 +35,7 @@ pub struct Balances {
 }
 
 /// Available and reserved funds per currency.
-#[utoipa::path(get, path = "/v1/balances", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/balances", tag = "payments", security(("api_key" = ["balances:read"])),
     responses((status = 200, body = Balances)))]
 pub async fn balances(
     State(state): State<AppState>,

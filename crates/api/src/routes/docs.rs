@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{Routes, audit, balances, health, quotes, recipients, snap, tenant, transfers};
@@ -29,9 +29,20 @@ struct BearerKeys;
 impl Modify for BearerKeys {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        // Each operation lists the one scope it needs in its `api_key` requirement; a key
+        // without it gets 403 `insufficient-scope` naming it.
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key (`sk_live_…`, `sk_test_…`). Keys carry scopes; each \
+                         operation names the scope it needs, and a key without it is refused \
+                         with 403 insufficient-scope.",
+                    ))
+                    .build(),
+            ),
         );
         // SNAP: a B2B token plus X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID.
         components.add_security_scheme(
@@ -74,4 +85,28 @@ async fn style() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../../assets/docs.css"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The description and the route table agree: every tenant operation's `api_key`
+    /// requirement names exactly the scope its route declares.
+    #[test]
+    fn every_tenant_operation_documents_its_scope() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (path, needs) in super::super::scope_table() {
+            for (method, scope) in needs.declared() {
+                let method = method.as_str().to_lowercase();
+                let security = &doc["paths"][path][&method]["security"];
+                assert_eq!(
+                    security,
+                    &serde_json::json!([{ "api_key": [scope.as_str()] }]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! The route table. Every route is mounted through `Routes`, which demands an access class for
 //! each: a route without an authentication requirement cannot be mounted by accident, because
-//! there is no other way to mount one.
+//! there is no other way to mount one. A tenant route also names the scope each of its methods
+//! needs ([`Needs`]); the authentication middleware hands it to the `Authenticator`, and a
+//! method without a declared scope is refused.
 
 mod audit;
 mod balances;
@@ -14,8 +16,10 @@ mod tenant;
 mod transfers;
 
 use axum::Router;
+use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
+use benteng_core::scopes::Scope;
 
 use crate::middleware::{authenticate, authenticate_snap};
 use crate::protection::{guard_unauthenticated, policy, protect};
@@ -33,6 +37,77 @@ pub enum Access {
     Snap,
 }
 
+/// The scope each method of a tenant route needs. Built from at least one method, so a tenant
+/// route cannot be mounted without a scope; a method it does not name is refused (deny by
+/// default), whatever handler the route has for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    get: Option<Scope>,
+    post: Option<Scope>,
+}
+
+impl Needs {
+    /// `GET` (and so `HEAD`) needs `scope`.
+    pub const fn on_get(scope: Scope) -> Self {
+        Self {
+            get: Some(scope),
+            post: None,
+        }
+    }
+
+    /// `POST` needs `scope`.
+    pub const fn on_post(scope: Scope) -> Self {
+        Self {
+            get: None,
+            post: Some(scope),
+        }
+    }
+
+    #[must_use]
+    pub const fn and_post(self, scope: Scope) -> Self {
+        Self {
+            post: Some(scope),
+            ..self
+        }
+    }
+
+    /// The scope a request with `method` needs; `None` for a method the route did not declare.
+    pub fn scope_for(&self, method: &Method) -> Option<Scope> {
+        if method == Method::GET || method == Method::HEAD {
+            self.get
+        } else if method == Method::POST {
+            self.post
+        } else {
+            None
+        }
+    }
+
+    /// The declared methods and their scopes (`GET` before `POST`).
+    pub fn declared(&self) -> impl Iterator<Item = (Method, Scope)> {
+        [(Method::GET, self.get), (Method::POST, self.post)]
+            .into_iter()
+            .filter_map(|(method, scope)| scope.map(|scope| (method, scope)))
+    }
+}
+
+/// How a route is mounted: its access class and, for tenant routes, its scopes.
+#[derive(Debug, Clone, Copy)]
+enum Mount {
+    Public,
+    Tenant(Needs),
+    Snap,
+}
+
+impl Mount {
+    fn access(self) -> Access {
+        match self {
+            Mount::Public => Access::Public,
+            Mount::Tenant(_) => Access::Tenant,
+            Mount::Snap => Access::Snap,
+        }
+    }
+}
+
 /// Which listeners serve a route: a listener's `routes` setting names groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,24 +121,31 @@ pub enum RouteGroup {
 pub struct Routes {
     /// The group routes mounted now fall into (`Api` unless inside [`Routes::within`]).
     group: RouteGroup,
-    entries: Vec<(&'static str, Access, RouteGroup, MethodRouter<AppState>)>,
+    entries: Vec<(&'static str, Mount, RouteGroup, MethodRouter<AppState>)>,
 }
 
 impl Routes {
     pub fn public(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.entries.push((path, Access::Public, self.group, route));
+        self.entries.push((path, Mount::Public, self.group, route));
         self
     }
 
-    pub fn tenant(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.entries.push((path, Access::Tenant, self.group, route));
+    /// A tenant route; `needs` names the scope of each of its methods.
+    pub fn tenant(
+        mut self,
+        path: &'static str,
+        needs: Needs,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.entries
+            .push((path, Mount::Tenant(needs), self.group, route));
         self
     }
 
     /// A SNAP route: authenticated by the SNAP scheme of the same `Authenticator`, which needs
     /// the raw body (buffered once, within the body limit, by `authenticate_snap`).
     pub fn snap(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
-        self.entries.push((path, Access::Snap, self.group, route));
+        self.entries.push((path, Mount::Snap, self.group, route));
         self
     }
 
@@ -97,7 +179,19 @@ pub fn table() -> Vec<(&'static str, Access)> {
     all()
         .entries
         .into_iter()
-        .map(|(path, access, _, _)| (path, access))
+        .map(|(path, mount, _, _)| (path, mount.access()))
+        .collect()
+}
+
+/// Every tenant route with the scope each of its methods needs.
+pub fn scope_table() -> Vec<(&'static str, Needs)> {
+    all()
+        .entries
+        .into_iter()
+        .filter_map(|(path, mount, _, _)| match mount {
+            Mount::Tenant(needs) => Some((path, needs)),
+            Mount::Public | Mount::Snap => None,
+        })
         .collect()
 }
 
@@ -107,21 +201,23 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
         .entries
         .into_iter()
         .filter(|(_, _, group, _)| groups.contains(group))
-        .fold(Router::new(), |router, (path, access, _, route)| {
-            let route = match access {
-                Access::Public if policy::TOKEN_ENDPOINTS.iter().any(|(_, p)| *p == path) => {
+        .fold(Router::new(), |router, (path, mount, _, route)| {
+            let route = match mount {
+                Mount::Public if policy::TOKEN_ENDPOINTS.iter().any(|(_, p)| *p == path) => {
                     route.route_layer(from_fn_with_state(state.clone(), guard_unauthenticated))
                 }
-                Access::Public => route,
+                Mount::Public => route,
                 // Innermost first: protection needs the principal authentication provides.
                 // Authentication applies the per-IP guard itself (before any lookup that leaves
                 // this instance) and protection checks the address again in its one step.
-                Access::Tenant => route
+                // Authentication gets the route's scopes with its state: it checks the one the
+                // request's method needs.
+                Mount::Tenant(needs) => route
                     .route_layer(from_fn_with_state(state.clone(), protect))
-                    .route_layer(from_fn_with_state(state.clone(), authenticate)),
+                    .route_layer(from_fn_with_state((state.clone(), needs), authenticate)),
                 // SNAP routes: the same per-IP guard and rate limits; SNAP's own replay rules
                 // (X-EXTERNAL-ID, partnerReferenceNo) stand in for idempotency keys.
-                Access::Snap => route
+                Mount::Snap => route
                     .route_layer(from_fn_with_state(state.clone(), protect))
                     .route_layer(from_fn_with_state(state.clone(), authenticate_snap))
                     .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),

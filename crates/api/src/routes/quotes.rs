@@ -11,14 +11,16 @@ use benteng_payments::quotes::QuoteRequest;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::QueryParams;
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::middleware::{Audit, Caller, scope_of};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/quotes", get(create))
+    routes.tenant("/v1/quotes", Needs::on_get(Scope::QuotesWrite), get(create))
 }
 
 /// An amount with its currency, as a decimal string with the currency's exact decimals.
@@ -85,7 +87,7 @@ fn field_error(problems: &mut Vec<FieldProblem>, field: &str, code: &str, messag
 
 /// Create a quote: `source_currency`, `target_currency`, and exactly one of `source_amount`
 /// or `target_amount` (a decimal string).
-#[utoipa::path(get, path = "/v1/quotes", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/quotes", tag = "payments", security(("api_key" = ["quotes:write"])),
     params(("source_currency" = String, Query), ("target_currency" = String, Query),
         ("source_amount" = Option<String>, Query), ("target_amount" = Option<String>, Query)),
     responses((status = 201, body = QuoteView), (status = 422, body = crate::error::Problem)))]

@@ -18,8 +18,10 @@ use benteng_store::RecipientRow;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::{PageQuery, PageView};
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller, scope_of};
@@ -27,8 +29,16 @@ use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .tenant("/v1/recipients", get(list).post(create))
-        .tenant("/v1/recipients/{id}", get(show))
+        .tenant(
+            "/v1/recipients",
+            Needs::on_get(Scope::RecipientsRead).and_post(Scope::RecipientsWrite),
+            get(list).post(create),
+        )
+        .tenant(
+            "/v1/recipients/{id}",
+            Needs::on_get(Scope::RecipientsRead),
+            get(show),
+        )
 }
 
 #[derive(Clone, Copy)]
@@ -163,7 +173,7 @@ fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, A
 }
 
 /// Add a recipient.
-#[utoipa::path(post, path = "/v1/recipients", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/recipients", tag = "payments", security(("api_key" = ["recipients:write"])),
     request_body(content = Object, description = "type, name, country, address?, bank_account {iban | account_number + bank_code}, national_id?"),
     responses((status = 201, body = RecipientView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
@@ -186,7 +196,7 @@ pub async fn create(
 }
 
 /// One recipient of the caller's.
-#[utoipa::path(get, path = "/v1/recipients/{id}", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/recipients/{id}", tag = "payments", security(("api_key" = ["recipients:read"])),
     params(("id" = String, Path)),
     responses((status = 200, body = RecipientView), (status = 404, body = crate::error::Problem)))]
 pub async fn show(
@@ -203,7 +213,7 @@ pub async fn show(
 }
 
 /// The caller's recipients, newest first.
-#[utoipa::path(get, path = "/v1/recipients", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/recipients", tag = "payments", security(("api_key" = ["recipients:read"])),
     params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Object)))]
 pub async fn list(

@@ -7,11 +7,17 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
+use super::{Needs, Routes};
 use crate::middleware::Caller;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.tenant("/v1/tenant", get(current_tenant))
+    routes.tenant(
+        "/v1/tenant",
+        Needs::on_get(Scope::TenantRead),
+        get(current_tenant),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -39,7 +45,7 @@ impl From<&Tenant> for TenantView {
 
 /// The tenant the caller's credentials act for.
 #[utoipa::path(get, path = "/v1/tenant", tag = "tenant",
-    security(("api_key" = [])),
+    security(("api_key" = ["tenant:read"])),
     responses((status = 200, body = TenantView), (status = 401, body = crate::error::Problem)))]
 pub async fn current_tenant(Caller(principal): Caller) -> Json<TenantView> {
     Json(TenantView::from(&principal.tenant))

@@ -21,9 +21,11 @@ use benteng_store::{BatchItemRow, TransferEvent, TransferRecord};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::Routes;
+use benteng_core::scopes::Scope;
+
 use super::paging::{PageQuery, PageView};
 use super::quotes::MoneyView;
+use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::JsonBody;
 use crate::middleware::{Audit, Caller, scope_of};
@@ -32,10 +34,26 @@ use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .tenant("/v1/transfers", get(list).post(create))
-        .tenant("/v1/transfers/{id}", get(show))
-        .tenant("/v1/batches", post(create_batch))
-        .tenant("/v1/batches/{id}", get(show_batch))
+        .tenant(
+            "/v1/transfers",
+            Needs::on_get(Scope::TransfersRead).and_post(Scope::TransfersWrite),
+            get(list).post(create),
+        )
+        .tenant(
+            "/v1/transfers/{id}",
+            Needs::on_get(Scope::TransfersRead),
+            get(show),
+        )
+        .tenant(
+            "/v1/batches",
+            Needs::on_post(Scope::TransfersWrite),
+            post(create_batch),
+        )
+        .tenant(
+            "/v1/batches/{id}",
+            Needs::on_get(Scope::TransfersRead),
+            get(show_batch),
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -102,7 +120,7 @@ impl TransferView {
 }
 
 /// Pay a recipient at a quote.
-#[utoipa::path(post, path = "/v1/transfers", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/transfers", tag = "payments", security(("api_key" = ["transfers:write"])),
     request_body(content = Object, description = "quote_id, recipient_id (UUID v4), amount (decimal string), currency (ISO 4217), reference (≤ 140 printable ASCII)"),
     responses((status = 201, body = TransferView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
@@ -189,7 +207,7 @@ fn parse_order(object: &JsonObject) -> Result<TransferOrder, Vec<FieldError>> {
 }
 
 /// One transfer of the caller's, with its status history.
-#[utoipa::path(get, path = "/v1/transfers/{id}", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/transfers/{id}", tag = "payments", security(("api_key" = ["transfers:read"])),
     params(("id" = String, Path)),
     responses((status = 200, body = TransferView), (status = 404, body = crate::error::Problem)))]
 pub async fn show(
@@ -207,7 +225,7 @@ pub async fn show(
 }
 
 /// The caller's transfers, newest first, optionally of one `status`.
-#[utoipa::path(get, path = "/v1/transfers", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/transfers", tag = "payments", security(("api_key" = ["transfers:read"])),
     params(("status" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Object)))]
 pub async fn list(
@@ -299,7 +317,7 @@ fn batch_view(id: BatchId, created_at: OffsetDateTime, items: &[BatchItemRow]) -
 /// the same command as a single transfer; every accepted item is created in one database
 /// transaction with the batch and its idempotency record, so a retried batch can never create
 /// a second set of transfers. The answer lists every item's outcome.
-#[utoipa::path(post, path = "/v1/batches", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/batches", tag = "payments", security(("api_key" = ["transfers:write"])),
     request_body(content = Object, description = "{\"transfers\": [TransferRequest, …]} with 1 to 1000 items"),
     responses((status = 201, body = BatchView), (status = 422, body = crate::error::Problem)))]
 pub async fn create_batch(
@@ -343,7 +361,7 @@ pub async fn create_batch(
 }
 
 /// A batch of the caller's and its items' outcomes.
-#[utoipa::path(get, path = "/v1/batches/{id}", tag = "payments", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/batches/{id}", tag = "payments", security(("api_key" = ["transfers:read"])),
     params(("id" = String, Path)),
     responses((status = 200, body = BatchView), (status = 404, body = crate::error::Problem)))]
 pub async fn show_batch(

@@ -4,6 +4,7 @@ use anyhow::bail;
 use benteng_auth::KeyAdminError;
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::ids::ApiKeyId;
+use benteng_core::scopes::Scopes;
 use benteng_crypto::ExposeSecret;
 use clap::Subcommand;
 
@@ -22,6 +23,13 @@ pub enum ApiKeyCommand {
         /// Days until the key expires (1–3650); without it the key does not expire.
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// A scope the key carries (repeatable), e.g. `transfers:read`; without any, the key
+        /// carries every scope.
+        #[arg(long = "scope", value_name = "SCOPE", conflicts_with = "read_only")]
+        scopes: Vec<String>,
+        /// Every `:read` scope and nothing else: a key that cannot change anything.
+        #[arg(long)]
+        read_only: bool,
     },
     /// List a tenant's keys (prefix and dates, never the key).
     List {
@@ -38,8 +46,18 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
             tenant,
             test,
             expires_in_days,
+            scopes,
+            read_only,
         } => {
             let tenant = parse_tenant_id(&tenant)?;
+            let scopes = if read_only {
+                Scopes::read_only()
+            } else if scopes.is_empty() {
+                Scopes::all()
+            } else {
+                Scopes::from_names(scopes.iter().map(String::as_str))
+                    .map_err(|e| anyhow::anyhow!("--scope: {e}"))?
+            };
             let lifetime = match expires_in_days {
                 None => None,
                 Some(days @ 1..=3650) => Some(time::Duration::days(i64::from(days))),
@@ -52,12 +70,12 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
             };
             let issued = services
                 .api_keys
-                .issue(tenant, environment, lifetime, &super::cli_context())
+                .issue(tenant, environment, lifetime, scopes, &super::cli_context())
                 .await
                 .map_err(admin_error)?;
             eprintln!(
-                "key {} issued; store it now, it will not be shown again",
-                issued.record.id
+                "key {} issued with scopes {}; store it now, it will not be shown again",
+                issued.record.id, issued.record.scopes
             );
             println!("{}", issued.key.expose_secret());
         }
@@ -68,12 +86,12 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
                 other => other.into(),
             })?;
             println!(
-                "{:<36}  {:<47}  {:<25}  {:<25}  REVOKED",
-                "KEY ID", "PREFIX", "CREATED", "EXPIRES"
+                "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  SCOPES",
+                "KEY ID", "PREFIX", "CREATED", "EXPIRES", "REVOKED"
             );
             for k in services.store.api_keys_of(tenant).await? {
                 println!(
-                    "{:<36}  {:<47}  {:<25}  {:<25}  {}",
+                    "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  {}",
                     k.id,
                     format!("{}…", k.display_prefix),
                     timestamp(k.created_at),
@@ -83,6 +101,7 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
                     k.revoked_at
                         .map(timestamp)
                         .unwrap_or_else(|| "-".to_owned()),
+                    k.scopes,
                 );
             }
         }

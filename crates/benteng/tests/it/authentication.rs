@@ -124,6 +124,7 @@ async fn expired_keys_are_refused(backend: Backend) {
             tenant.id,
             KeyEnvironment::Test,
             Some(time::Duration::milliseconds(300)),
+            benteng_core::scopes::Scopes::all(),
             &benteng_core::audit::AuditContext::system("test"),
         )
         .await

@@ -239,12 +239,32 @@ impl TestApp {
 
     /// A key of the tenant's live or test environment (`sk_live_…`, `sk_test_…`).
     pub async fn key_in(&self, tenant: TenantId, environment: KeyEnvironment) -> String {
+        self.issue_key(tenant, environment, benteng_core::scopes::Scopes::all())
+            .await
+    }
+
+    /// A live key carrying only `scopes`.
+    pub async fn key_with_scopes(
+        &self,
+        tenant: TenantId,
+        scopes: benteng_core::scopes::Scopes,
+    ) -> String {
+        self.issue_key(tenant, KeyEnvironment::Live, scopes).await
+    }
+
+    async fn issue_key(
+        &self,
+        tenant: TenantId,
+        environment: KeyEnvironment,
+        scopes: benteng_core::scopes::Scopes,
+    ) -> String {
         self.services
             .api_keys
             .issue(
                 tenant,
                 environment,
                 None,
+                scopes,
                 &benteng_core::audit::AuditContext::system("test"),
             )
             .await

@@ -11,6 +11,7 @@ mod multi_instance;
 mod operations;
 mod payments;
 mod protection;
+mod scopes;
 mod screening;
 mod snap;
 mod tls;

@@ -76,7 +76,7 @@ pub async fn quote(app: &TestApp, key: &str, query: &str) -> Value {
     response.json().await.unwrap()
 }
 
-fn transfer_body(quote: &Value, recipient: &str, reference: &str) -> Value {
+pub fn transfer_body(quote: &Value, recipient: &str, reference: &str) -> Value {
     let fixed = if quote["fixed_side"] == "source" {
         &quote["source"]
     } else {

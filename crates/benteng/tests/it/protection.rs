@@ -47,6 +47,7 @@ async fn payer(
             tenant.id,
             KeyEnvironment::Live,
             None,
+            benteng_core::scopes::Scopes::all(),
             &benteng_core::audit::AuditContext::system("test"),
         )
         .await
