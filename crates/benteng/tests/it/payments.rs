@@ -916,19 +916,7 @@ async fn test_keys_see_only_test_data_and_never_move_live_money(backend: Backend
     );
 
     // A test transfer cannot spend live money.
-    let test_quote = quote(
-        &app,
-        &test,
-        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
-    )
-    .await;
-    let response = app
-        .post_json(
-            "/v1/transfers",
-            &test,
-            &transfer_body(&test_quote, &test_recipient, "T-2"),
-        )
-        .await;
+    let response = pay_idr(&app, &test, &test_recipient, "500000.00", "T-2").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(
@@ -945,19 +933,7 @@ async fn test_keys_see_only_test_data_and_never_move_live_money(backend: Backend
         Currency::IDR,
     )
     .await;
-    let test_quote = quote(
-        &app,
-        &test,
-        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
-    )
-    .await;
-    let response = app
-        .post_json(
-            "/v1/transfers",
-            &test,
-            &transfer_body(&test_quote, &test_recipient, "T-3"),
-        )
-        .await;
+    let response = pay_idr(&app, &test, &test_recipient, "500000.00", "T-3").await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let transfer: Value = response.json().await.unwrap();
     let id = transfer["id"].as_str().unwrap();
@@ -1006,4 +982,22 @@ async fn test_keys_see_only_test_data_and_never_move_live_money(backend: Backend
         "the test transfer was paid from the test balance"
     );
     ledger_ok(&app).await;
+}
+
+/// Quotes IDR → EUR for `idr` and pays `recipient` with it.
+async fn pay_idr(
+    app: &TestApp,
+    key: &str,
+    recipient: &str,
+    idr: &str,
+    reference: &str,
+) -> reqwest::Response {
+    let query = format!("source_currency=IDR&target_currency=EUR&source_amount={idr}");
+    let quote = quote(app, key, &query).await;
+    app.post_json(
+        "/v1/transfers",
+        key,
+        &transfer_body(&quote, recipient, reference),
+    )
+    .await
 }
