@@ -247,34 +247,17 @@ impl ApiKeyAuthenticator {
 
     /// Shared cache, then database; fills both caches unless an invalidation raced the read.
     async fn load(&self, hash: &[u8; 32]) -> Result<Verified, AuthError> {
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        let shared_key = shared_key(hash);
-        let shared = match self.state.get(&shared_key).await {
-            Ok(value) => value.and_then(|bytes| serde_json::from_slice::<Verified>(&bytes).ok()),
-            Err(error) => {
-                // The database is the truth; going to it when the cache is down is safe.
-                tracing::warn!(%error, "shared cache unavailable for key lookup");
-                None
-            }
-        };
-        let verified = match shared {
-            Some(verified) => verified,
-            None => {
-                let verified = self.read_database(hash).await?;
-                if let Ok(bytes) = serde_json::to_vec(&verified) {
-                    // Only if absent: a concurrent revocation's fresher entry must win.
-                    let _ = self
-                        .state
-                        .set_if_absent(&shared_key, &bytes, self.ttl)
-                        .await;
-                }
-                verified
-            }
-        };
-        if self.epoch.load(Ordering::SeqCst) == epoch {
-            self.local.insert(*hash, verified.clone());
-        }
-        Ok(verified)
+        crate::cache::read_through(
+            &self.state,
+            &self.local,
+            &self.epoch,
+            hash,
+            &shared_key(hash),
+            self.ttl,
+            "API key",
+            || self.read_database(hash),
+        )
+        .await
     }
 
     async fn read_database(&self, hash: &[u8; 32]) -> Result<Verified, AuthError> {

@@ -4,12 +4,15 @@
 //! Entries live `ttl` at most and are evicted at once on invalidation.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use benteng_core::ids::TenantId;
 use benteng_shared_state::SharedStateHandle;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A full cache is emptied rather than grown: memory stays bounded under a key-guessing flood.
@@ -37,6 +40,50 @@ pub(crate) async fn announce(state: &SharedStateHandle, invalidation: &Invalidat
     if let Err(error) = state.publish(INVALIDATION_CHANNEL, &message).await {
         tracing::warn!(%error, "could not publish a credential invalidation");
     }
+}
+
+/// A credential by its hash, past this instance's cache: the shared cache (`shared_key`), else
+/// `read` (the database), whose answer then fills the shared cache only if absent (a concurrent
+/// revocation's fresher entry must win) and this instance's cache only if no invalidation moved
+/// `epoch` during the read. A shared cache that cannot be reached is skipped: the database is
+/// the truth.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn read_through<V, E, Fut>(
+    shared: &SharedStateHandle,
+    local: &LocalCache<[u8; 32], V>,
+    epoch: &AtomicU64,
+    hash: &[u8; 32],
+    shared_key: &str,
+    ttl: Duration,
+    what: &str,
+    read: impl FnOnce() -> Fut,
+) -> Result<V, E>
+where
+    V: Clone + Serialize + DeserializeOwned,
+    Fut: Future<Output = Result<V, E>>,
+{
+    let seen = epoch.load(Ordering::SeqCst);
+    let cached = match shared.get(shared_key).await {
+        Ok(value) => value.and_then(|bytes| serde_json::from_slice::<V>(&bytes).ok()),
+        Err(error) => {
+            tracing::warn!(%error, "shared cache unavailable for {what} lookup");
+            None
+        }
+    };
+    let value = match cached {
+        Some(value) => value,
+        None => {
+            let value = read().await?;
+            if let Ok(bytes) = serde_json::to_vec(&value) {
+                let _ = shared.set_if_absent(shared_key, &bytes, ttl).await;
+            }
+            value
+        }
+    };
+    if epoch.load(Ordering::SeqCst) == seen {
+        local.insert(*hash, value.clone());
+    }
+    Ok(value)
 }
 
 pub(crate) struct LocalCache<K, V> {

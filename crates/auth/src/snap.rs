@@ -322,34 +322,17 @@ impl SnapAuthenticator {
         if let Some(hit) = self.tokens.get(hash) {
             return Ok(hit);
         }
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        let key = shared_key(hash);
-        let shared = match self.shared.get(&key).await {
-            Ok(value) => value.and_then(|bytes| serde_json::from_slice::<CachedToken>(&bytes).ok()),
-            Err(error) => {
-                // The database is the truth; going to it when the cache is down is safe.
-                tracing::warn!(%error, "shared cache unavailable for SNAP token lookup");
-                None
-            }
-        };
-        let cached = match shared {
-            Some(cached) => cached,
-            None => {
-                let cached = self.read_token(hash).await?;
-                if let Ok(bytes) = serde_json::to_vec(&cached) {
-                    // Only if absent: a concurrent revocation's fresher entry must win.
-                    let _ = self
-                        .shared
-                        .set_if_absent(&key, &bytes, self.cache_ttl)
-                        .await;
-                }
-                cached
-            }
-        };
-        if self.epoch.load(Ordering::SeqCst) == epoch {
-            self.tokens.insert(*hash, cached.clone());
-        }
-        Ok(cached)
+        crate::cache::read_through(
+            &self.shared,
+            &self.tokens,
+            &self.epoch,
+            hash,
+            &shared_key(hash),
+            self.cache_ttl,
+            "SNAP token",
+            || self.read_token(hash),
+        )
+        .await
     }
 
     async fn read_token(&self, hash: &[u8; 32]) -> Result<CachedToken, SnapError> {
