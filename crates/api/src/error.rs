@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 403: the credentials are good but lack the scope the route needs.
     #[error("insufficient scope")]
     InsufficientScope(benteng_core::scopes::Scope),
+    /// 403: the staff member's roles do not grant the permission the route needs.
+    #[error("insufficient permission")]
+    InsufficientPermission(benteng_core::roles::Permission),
     /// The mTLS tenant binding refused the request's client certificate (or its absence).
     #[error("client certificate refused")]
     ClientCertificate(&'static str),
@@ -97,6 +100,11 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "insufficient-scope",
                 "Insufficient scope",
+            ),
+            InsufficientPermission(_) => (
+                StatusCode::FORBIDDEN,
+                "insufficient-permission",
+                "Insufficient permission",
             ),
             ClientCertificate(_) => (
                 StatusCode::FORBIDDEN,
@@ -169,6 +177,9 @@ impl ApiError {
             ApiError::InsufficientScope(scope) => {
                 Some(format!("this API key lacks the scope {scope}"))
             }
+            ApiError::InsufficientPermission(permission) => Some(format!(
+                "your roles do not grant the permission {permission}"
+            )),
             ApiError::Forbidden(why)
             | ApiError::BadRequest(why)
             | ApiError::ClientCertificate(why) => Some((*why).to_owned()),

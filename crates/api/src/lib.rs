@@ -11,7 +11,7 @@ pub mod snap_format;
 pub mod state;
 
 pub use app::{router, router_for};
-pub use routes::{Access, ApiDoc, Needs, RouteGroup};
+pub use routes::{Access, ApiDoc, Needs, RouteGroup, StaffNeed};
 pub use state::{AppState, HttpLimits};
 
 /// Every route with its access class, for tests and audits of the route table.
@@ -22,4 +22,9 @@ pub fn route_table_paths() -> Vec<(&'static str, Access)> {
 /// Every tenant route with the scope each of its methods needs.
 pub fn route_scopes() -> Vec<(&'static str, Needs)> {
     routes::scope_table()
+}
+
+/// Every operator route with what each of its methods needs of a staff member.
+pub fn route_permissions() -> Vec<(&'static str, Needs<StaffNeed>)> {
+    routes::staff_table()
 }

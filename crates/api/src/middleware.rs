@@ -4,10 +4,11 @@ use std::time::Instant;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use benteng_auth::{AuthError, Principal};
+use benteng_core::audit::{AuditContext, AuditEvent};
 use benteng_transport::PeerInfo;
 use tracing::Instrument;
 
@@ -281,6 +282,143 @@ pub async fn authenticate_snap(
     }
 }
 
+/// The session cookie. `__Host-` makes browsers accept it only when set `Secure`, without a
+/// `Domain` and with `Path=/`, so no sibling host or path can plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-benteng_session";
+/// The header carrying a session's CSRF token on every state-changing request.
+pub static X_CSRF_TOKEN: HeaderName = HeaderName::from_static("x-csrf-token");
+
+/// The session token of the request's cookie, if any (the first of that name).
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// Authentication for operator routes: the session cookie names a person; a state-changing
+/// method must carry the session's CSRF token; the person's roles must grant what the route's
+/// method needs. Refusals are audited (`auth.failed`, `staff.csrf_refused`,
+/// `staff.permission_denied`) and name nothing but the missing permission.
+pub async fn authenticate_staff(
+    State((state, needs)): State<(AppState, crate::routes::Needs<crate::routes::StaffNeed>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use crate::routes::StaffNeed;
+    let Some(need) = needs.scope_for(request.method()) else {
+        tracing::error!(method = %request.method(), "operator route without a need for this method; refused");
+        return ApiError::Forbidden("this method of the route declares no permission")
+            .into_response();
+    };
+    let token = session_cookie(request.headers()).map(str::to_owned);
+    let outcome = match &token {
+        None => Err(AuthError::Missing),
+        Some(token) => state.auth.authenticate_person(token).await,
+    };
+    let (parts, body) = request.into_parts();
+    let context = audit_context(&parts);
+    let refuse = |event: &'static str, reason: &'static str| {
+        AuditEvent::new(
+            &context,
+            event,
+            benteng_core::audit::Retention::Access,
+            ("route", parts.uri.path().chars().take(200).collect()),
+        )
+        .change("reason", serde_json::Value::Null, reason.into())
+    };
+    let principal = match outcome {
+        Ok(principal) if principal.tenant.is_none() => principal,
+        Ok(_) => {
+            return ApiError::Forbidden("the operator API is for platform staff").into_response();
+        }
+        Err(error) => {
+            let event = refuse("auth.failed", reason_label(error)).change(
+                "credential",
+                serde_json::Value::Null,
+                "session".into(),
+            );
+            record(&state, &event).await;
+            return ApiError::from(error).into_response();
+        }
+    };
+    let context = principal.audit_context(&context);
+    let changes_state = !(parts.method == Method::GET || parts.method == Method::HEAD);
+    if changes_state {
+        let presented = parts
+            .headers
+            .get(&X_CSRF_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let matches = token.as_deref().is_some_and(|token| {
+            state
+                .auth
+                .people()
+                .is_some_and(|people| people.csrf_matches(token, presented))
+        });
+        if !matches {
+            let event = AuditEvent::new(
+                &context,
+                "staff.csrf_refused",
+                benteng_core::audit::Retention::Security,
+                ("route", parts.uri.path().chars().take(200).collect()),
+            );
+            record(&state, &event).await;
+            return ApiError::Refused {
+                status: StatusCode::FORBIDDEN,
+                slug: "csrf-token-invalid",
+                title: "CSRF token missing or invalid",
+                detail: "state-changing requests carry the session's X-CSRF-Token".to_owned(),
+            }
+            .into_response();
+        }
+    }
+    if let StaffNeed::Permission(permission) = need
+        && !principal.roles.permits(permission)
+    {
+        let event = AuditEvent::new(
+            &context,
+            "staff.permission_denied",
+            benteng_core::audit::Retention::Security,
+            ("route", parts.uri.path().chars().take(200).collect()),
+        )
+        .change("needs", serde_json::Value::Null, permission.as_str().into());
+        record(&state, &event).await;
+        return ApiError::InsufficientPermission(permission).into_response();
+    }
+    let mut request = Request::from_parts(parts, body);
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+async fn record(state: &AppState, event: &AuditEvent) {
+    if let Err(error) = state.store.audit(event).await {
+        tracing::error!(error = %error, "could not record a refused operator request");
+    }
+}
+
+/// The signed-in staff member, for operator handlers (401 when absent), and the audit context
+/// of their actions: who, through which session, with which roles, from where.
+pub struct Staff(pub benteng_auth::StaffPrincipal, pub AuditContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<benteng_auth::StaffPrincipal>()
+            .cloned()
+            .ok_or(ApiError::Unauthenticated(AuthError::Missing))?;
+        let context = principal.audit_context(&audit_context(parts));
+        Ok(Staff(principal, context))
+    }
+}
+
 fn reason_label(error: AuthError) -> &'static str {
     match error {
         AuthError::Missing => "missing",
@@ -340,6 +478,7 @@ pub fn audit_context(parts: &Parts) -> benteng_core::audit::AuditContext {
         tenant_id: parts.extensions.get::<Principal>().map(|p| p.tenant.id),
         ip: client_ip(&parts.extensions).map(|ip| ip.to_string()),
         actor: "api".to_owned(),
+        ..Default::default()
     }
 }
 

@@ -34,4 +34,6 @@ pub struct AppState {
     /// The payments layer: every command that moves money.
     pub payments: Arc<benteng_payments::Payments>,
     pub protection: Arc<crate::protection::Protection>,
+    /// The operators' commands: people, roles, four-eyes approvals, tenant administration.
+    pub operations: Arc<benteng_operations::Operations>,
 }

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod cache;
+mod people;
 pub mod snap;
 
 use std::sync::Arc;
@@ -16,6 +17,10 @@ use benteng_core::scopes::{Scope, Scopes};
 use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
+pub use people::{
+    Created, EnrolmentError, EnrolmentStarted, PeopleAuthenticator, SessionPolicy, SignInError,
+    SignedIn, StaffPrincipal,
+};
 pub use snap::{IssuedSnapToken, SnapAuthenticator, SnapRequest};
 
 /// The authenticated caller.
@@ -96,6 +101,7 @@ pub enum AuthError {
 pub struct Authenticator {
     api_keys: Arc<ApiKeyAuthenticator>,
     snap: Option<Arc<SnapAuthenticator>>,
+    people: Option<Arc<PeopleAuthenticator>>,
 }
 
 impl Authenticator {
@@ -103,7 +109,27 @@ impl Authenticator {
         Self {
             api_keys,
             snap: None,
+            people: None,
         }
+    }
+
+    /// Adds people: staff sign-in and browser sessions.
+    #[must_use]
+    pub fn with_people(mut self, people: Arc<PeopleAuthenticator>) -> Self {
+        self.people = Some(people);
+        self
+    }
+
+    /// The person behind a session token: see [`PeopleAuthenticator::authenticate`].
+    pub async fn authenticate_person(&self, token: &str) -> Result<StaffPrincipal, AuthError> {
+        match &self.people {
+            Some(people) => people.authenticate(token).await,
+            None => Err(AuthError::Unknown),
+        }
+    }
+
+    pub fn people(&self) -> Option<&Arc<PeopleAuthenticator>> {
+        self.people.as_ref()
     }
 
     /// Adds the SNAP scheme (B2B tokens and signed requests).

@@ -33,6 +33,40 @@ pub struct Config {
     pub keys: KeysConfig,
     pub screening: crate::screening::ScreeningConfig,
     pub protection: protection::ProtectionConfig,
+    pub people: PeopleConfig,
+}
+
+/// Staff sign-in, sessions and four-eyes approvals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeopleConfig {
+    /// A session ends after this long without a request.
+    pub idle_timeout_secs: u64,
+    /// A session ends this long after sign-in, busy or not.
+    pub absolute_timeout_secs: u64,
+    /// How long an enrolment code is valid.
+    pub enrolment_ttl_secs: u64,
+    /// How long a four-eyes request waits for its second person.
+    pub approval_ttl_secs: u64,
+    /// Argon2id: memory (KiB), passes, lanes. Refused below OWASP's minimums.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+impl Default for PeopleConfig {
+    fn default() -> Self {
+        let argon2 = benteng_crypto::password::Argon2Settings::default();
+        Self {
+            idle_timeout_secs: 15 * 60,
+            absolute_timeout_secs: 8 * 3600,
+            enrolment_ttl_secs: 24 * 3600,
+            approval_ttl_secs: 24 * 3600,
+            argon2_memory_kib: argon2.memory_kib,
+            argon2_iterations: argon2.iterations,
+            argon2_parallelism: argon2.parallelism,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,6 +217,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             screening: crate::screening::ScreeningConfig::default(),
             protection: protection::ProtectionConfig::default(),
+            people: PeopleConfig::default(),
         }
     }
 }
@@ -347,5 +382,26 @@ impl figment::Provider for EnvStrings {
             }
         }
         Ok(figment::Profile::Default.collect(root))
+    }
+}
+
+impl PeopleConfig {
+    /// The Argon2id hasher; settings below OWASP's minimums refuse to start.
+    pub fn password_hasher(&self) -> anyhow::Result<benteng_crypto::password::PasswordHasher> {
+        let settings = benteng_crypto::password::Argon2Settings {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        };
+        benteng_crypto::password::PasswordHasher::new(settings)
+            .map_err(|error| anyhow::anyhow!("people.argon2_*: {error}"))
+    }
+
+    pub fn session_policy(&self) -> benteng_auth::SessionPolicy {
+        benteng_auth::SessionPolicy {
+            idle: std::time::Duration::from_secs(self.idle_timeout_secs.max(1)),
+            absolute: std::time::Duration::from_secs(self.absolute_timeout_secs.max(1)),
+            enrolment: std::time::Duration::from_secs(self.enrolment_ttl_secs.max(1)),
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use benteng_api::{AppState, HttpLimits};
-use benteng_auth::{ApiKeyAuthenticator, Authenticator, SnapAuthenticator};
+use benteng_auth::{ApiKeyAuthenticator, Authenticator, PeopleAuthenticator, SnapAuthenticator};
 use benteng_core::clock::{Clock, SystemClock};
 use benteng_payments::{Payments, PaymentsConfig};
 use benteng_rails::{RailWorker, SandboxRail};
@@ -34,6 +34,8 @@ pub struct Services {
     /// SNAP partners' tokens: verification and revocation (its caches are invalidated like the
     /// API keys').
     pub snap: Arc<SnapAuthenticator>,
+    /// Staff: enrolment, sign-in and sessions (invalidated like the API keys' caches).
+    pub people: Arc<PeopleAuthenticator>,
     pub protection: data_protection::DataProtection,
     /// The one clock the payment flow decides with (a test may hand in its own).
     pub clock: Arc<dyn Clock>,
@@ -61,6 +63,7 @@ impl Services {
             .await
             .context("connecting to the shared cache")?;
         let hasher = secrets::api_key_hasher(&config)?;
+        let people_hasher = secrets::api_key_hasher(&config)?;
         let cache_ttl = Duration::from_secs(config.auth.api_key_cache_ttl_secs);
         let api_keys = Arc::new(ApiKeyAuthenticator::new(
             store.clone(),
@@ -77,15 +80,39 @@ impl Services {
             protection.keyring.clone(),
             cache_ttl,
         ));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let people = Arc::new(PeopleAuthenticator::new(
+            store.clone(),
+            shared.clone(),
+            people_hasher,
+            config.people.password_hasher()?,
+            protection.keyring.clone(),
+            config.people.session_policy(),
+            clock.clone(),
+        ));
         Ok(Self {
             config,
             store,
             shared,
             api_keys,
             snap,
+            people,
             protection,
-            clock: Arc::new(SystemClock),
+            clock,
         })
+    }
+}
+
+impl Services {
+    /// The operators' commands (the operator API and the CLI share them).
+    pub fn operations(&self) -> benteng_operations::Operations {
+        benteng_operations::Operations::new(
+            self.store.clone(),
+            self.people.clone(),
+            self.api_keys.clone(),
+            self.clock.clone(),
+            Duration::from_secs(self.config.people.approval_ttl_secs),
+        )
     }
 }
 
@@ -125,6 +152,9 @@ impl Server {
             .spawn_invalidation(watermark_poll(&services.shared));
         services
             .snap
+            .spawn_invalidation(watermark_poll(&services.shared));
+        services
+            .people
             .spawn_invalidation(watermark_poll(&services.shared));
         let rate_table = match &config.payments.rates_file {
             Some(path) => rates::read_file(path)?,
@@ -175,7 +205,9 @@ impl Server {
         let state = AppState {
             store: services.store.clone(),
             shared: services.shared.clone(),
-            auth: Authenticator::new(services.api_keys.clone()).with_snap(services.snap.clone()),
+            auth: Authenticator::new(services.api_keys.clone())
+                .with_snap(services.snap.clone())
+                .with_people(services.people.clone()),
             metrics: metrics_handle()?,
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,
@@ -183,6 +215,7 @@ impl Server {
             }),
             payments,
             protection,
+            operations: Arc::new(services.operations()),
         };
         protection_sweep(
             services.store.clone(),

@@ -51,8 +51,14 @@ pub struct AuditContext {
     pub trace_id: Option<String>,
     pub tenant_id: Option<TenantId>,
     pub ip: Option<String>,
-    /// `api`, `cli`, `rail:sandbox`, `system`…
+    /// `api`, `cli`, `rail:sandbox`, `system`, `staff:LOGIN`…
     pub actor: String,
+    /// For a person's action: the session it came through (its id, never its token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// For a person's action: the roles they held, names separated by spaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<String>,
 }
 
 impl AuditContext {
@@ -141,12 +147,30 @@ impl AuditEvent {
             "event_type": self.event_type,
             "retention": self.retention.as_str(),
             "trace": {"request_id": self.context.request_id, "trace_id": self.context.trace_id},
-            "actor": {"tenant_id": self.context.tenant_id.map(|t| t.to_string()),
-                      "ip": self.context.ip, "by": self.context.actor},
+            "actor": self.actor_document(),
             "resource": {"type": self.resource_type, "id": self.resource_id},
             "changes": self.changes,
             "compliance": self.compliance,
         })
+    }
+
+    /// Who acted. A person's session and roles appear only when present, so events recorded
+    /// before people existed keep their documents (and hashes) unchanged.
+    fn actor_document(&self) -> Value {
+        let mut actor = serde_json::json!({
+            "tenant_id": self.context.tenant_id.map(|t| t.to_string()),
+            "ip": self.context.ip,
+            "by": self.context.actor,
+        });
+        if let Value::Object(fields) = &mut actor {
+            if let Some(session) = &self.context.session {
+                fields.insert("session".to_owned(), session.as_str().into());
+            }
+            if let Some(roles) = &self.context.roles {
+                fields.insert("roles".to_owned(), roles.as_str().into());
+            }
+        }
+        actor
     }
 
     /// The canonical bytes the hash chain covers: the document with keys sorted at every level,

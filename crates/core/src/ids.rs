@@ -105,6 +105,16 @@ define_id!(
     LedgerTransferId,
     "ledger transfer"
 );
+define_id!(
+    /// A person who signs in: platform staff or a tenant's user.
+    PersonId,
+    "person"
+);
+define_id!(
+    /// A four-eyes request: proposed by one person, decided by another.
+    PendingActionId,
+    "pending action"
+);
 
 #[cfg(test)]
 mod tests {

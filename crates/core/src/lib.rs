@@ -7,6 +7,7 @@
 //!   so holding one means it is valid.
 
 pub mod api_key;
+pub mod approvals;
 pub mod audit;
 pub mod clock;
 pub mod country;
@@ -15,6 +16,8 @@ pub mod iban;
 pub mod ids;
 pub mod money;
 pub mod payments;
+pub mod people;
+pub mod roles;
 pub mod scopes;
 pub mod strict_json;
 pub mod tenant;

@@ -58,6 +58,7 @@ fn context() -> AuditContext {
         tenant_id: Some(TenantId::new()),
         ip: Some("127.0.0.1".to_owned()),
         actor: "api".to_owned(),
+        ..Default::default()
     }
 }
 

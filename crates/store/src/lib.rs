@@ -9,6 +9,7 @@
 //! Unix microseconds (BIGINT), money is integer minor units plus a currency code.
 
 mod api_keys;
+mod approvals;
 mod audit;
 mod batches;
 mod data_keys;
@@ -16,6 +17,7 @@ mod ledger;
 mod migrations;
 mod paging;
 mod payment_writes;
+mod people;
 mod protection;
 mod quotes;
 mod recipients;
@@ -33,6 +35,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
 pub use ledger::{Balance, LedgerError, Violation};
@@ -42,6 +45,7 @@ pub use payment_writes::{
     BatchItemRow, HistoryStep, PartnerReference, PaymentWrite, TransferWrite, Unreserved,
     WriteRefusal,
 };
+pub use people::{NewPerson, PersonRow, PersonStatus, SessionRow};
 pub use protection::{IdempotencyClaim, IdempotencyRecord, VolumeCharge};
 pub use recipients::RecipientRow;
 pub use screening::{

@@ -175,28 +175,7 @@ impl Store {
         context: &AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        // Touching the row first locks it, so the value read is the one this change replaces.
-        let before: i64 =
-            sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2 RETURNING require_mtls")
-                .bind(now_micros())
-                .bind(tenant.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?
-                .try_get("require_mtls")?;
-        sqlx::query("UPDATE tenants SET require_mtls = $1 WHERE id = $2")
-            .bind(i64::from(required))
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let event = AuditEvent::new(
-            &context.for_tenant(tenant),
-            "tenant.mtls_required",
-            Retention::Security,
-            ("tenant", tenant.to_string()),
-        )
-        .change("require_mtls", (before != 0).into(), required.into());
-        crate::audit::record(&mut tx, &event).await?;
+        set_require_mtls_in(&mut tx, tenant, required, context).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -224,4 +203,37 @@ impl Store {
             fingerprints,
         })
     }
+}
+
+/// Turns a tenant's mTLS requirement on or off inside a transaction (a four-eyes approval runs
+/// it in its own).
+pub(crate) async fn set_require_mtls_in(
+    conn: &mut sqlx::AnyConnection,
+    tenant: TenantId,
+    required: bool,
+    context: &AuditContext,
+) -> StoreResult<()> {
+    // Touching the row first locks it, so the value read is the one this change replaces.
+    let before: i64 =
+        sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2 RETURNING require_mtls")
+            .bind(now_micros())
+            .bind(tenant.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("require_mtls")?;
+    sqlx::query("UPDATE tenants SET require_mtls = $1 WHERE id = $2")
+        .bind(i64::from(required))
+        .bind(tenant.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let event = AuditEvent::new(
+        &context.for_tenant(tenant),
+        "tenant.mtls_required",
+        Retention::Security,
+        ("tenant", tenant.to_string()),
+    )
+    .change("require_mtls", (before != 0).into(), required.into());
+    crate::audit::record(conn, &event).await?;
+    Ok(())
 }

@@ -129,3 +129,35 @@ impl Store {
         ))
     }
 }
+
+/// Moves a tenant to another tier inside a transaction (four-eyes approvals run it in theirs).
+/// Bumps the credential watermark: the tier travels with the tenant in the key caches.
+pub(crate) async fn set_tier_in(
+    conn: &mut sqlx::AnyConnection,
+    id: TenantId,
+    tier: benteng_core::tenant::Tier,
+    context: &AuditContext,
+) -> StoreResult<()> {
+    let before: String =
+        sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2 RETURNING tier")
+            .bind(crate::rows::now_micros())
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)
+            .and_then(|row| Ok(sqlx::Row::try_get(&row, "tier")?))?;
+    sqlx::query("UPDATE tenants SET tier = $1 WHERE id = $2")
+        .bind(tier.as_str())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let event = AuditEvent::new(
+        &context.for_tenant(id),
+        "tenant.tier_changed",
+        Retention::Security,
+        ("tenant", id.to_string()),
+    )
+    .change("tier", before.into(), tier.as_str().into());
+    crate::audit::record(conn, &event).await?;
+    Ok(())
+}

@@ -30,7 +30,12 @@ pub const MONEY_MOVING: &[(&str, &str, Replay)] = &[
 
 /// Public routes that hand out credentials (token endpoints): every call counts against the
 /// client IP's limit, like a failed authentication, so guessing partner secrets is slow.
-pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[("POST", crate::routes::snap::TOKEN_PATH)];
+pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[
+    ("POST", crate::routes::snap::TOKEN_PATH),
+    ("POST", crate::routes::admin::SIGN_IN_PATH),
+    ("POST", crate::routes::admin::ENROLMENT_START_PATH),
+    ("POST", crate::routes::admin::ENROLMENT_FINISH_PATH),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {

@@ -6,10 +6,12 @@ use axum::Json;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use utoipa::openapi::security::{Http, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, HttpBuilder, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
-use super::{Routes, audit, balances, health, quotes, recipients, snap, tenant, transfers};
+use super::{Routes, admin, audit, balances, health, quotes, recipients, snap, tenant, transfers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,10 +19,18 @@ use super::{Routes, audit, balances, health, quotes, recipients, snap, tenant, t
     paths(health::healthz, health::readyz, health::metrics, tenant::current_tenant, openapi_json,
         balances::balances, recipients::create, recipients::show, recipients::list, quotes::create,
         transfers::create, transfers::show, transfers::list, transfers::create_batch, transfers::show_batch,
-        audit::list, snap::token, snap::transfer, snap::status, snap::balance),
+        audit::list, snap::token, snap::transfer, snap::status, snap::balance,
+        admin::session::sign_in, admin::session::current, admin::session::sign_out,
+        admin::session::sign_out_everywhere, admin::session::start_enrolment,
+        admin::session::finish_enrolment, admin::people::list, admin::people::create,
+        admin::people::grant, admin::people::revoke, admin::people::disable, admin::people::enable,
+        admin::people::end_sessions, admin::approvals::list, admin::approvals::approve,
+        admin::approvals::reject, admin::tenants::list, admin::tenants::show,
+        admin::tenants::require_mtls, admin::tenants::tier),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
-    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"))
+    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),
+        (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals."))
 )]
 pub struct ApiDoc;
 
@@ -48,6 +58,18 @@ impl Modify for BearerKeys {
         components.add_security_scheme(
             "snap_token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // Operator routes: the session cookie from `POST /admin/v1/session`; each operation
+        // lists the permission it needs (none: any signed-in staff member). State-changing
+        // requests also carry the session's `X-CSRF-Token`.
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-benteng_session",
+                "A staff session. Operations name the permission their route needs; a person \
+                 whose roles do not grant it is refused with 403 insufficient-permission. \
+                 POST requests carry the session's CSRF token as X-CSRF-Token.",
+            ))),
         );
     }
 }
@@ -104,6 +126,30 @@ mod tests {
                 assert_eq!(
                     security,
                     &serde_json::json!([{ "api_key": [scope.as_str()] }]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+
+    /// Every operator operation is described, with the permission its route declares.
+    #[test]
+    fn every_operator_operation_documents_its_permission() {
+        use crate::routes::StaffNeed;
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let table = super::super::staff_table();
+        assert!(!table.is_empty());
+        for (path, needs) in table {
+            for (method, need) in needs.declared() {
+                let method = method.as_str().to_lowercase();
+                let security = &doc["paths"][path][&method]["security"];
+                let expected: Vec<&str> = match need {
+                    StaffNeed::SignedIn => vec![],
+                    StaffNeed::Permission(p) => vec![p.as_str()],
+                };
+                assert_eq!(
+                    security,
+                    &serde_json::json!([{ "staff_session": expected }]),
                     "{method} {path}"
                 );
             }

@@ -4,6 +4,7 @@
 //! needs ([`Needs`]); the authentication middleware hands it to the `Authenticator`, and a
 //! method without a declared scope is refused.
 
+pub(crate) mod admin;
 mod audit;
 mod balances;
 mod docs;
@@ -12,16 +13,17 @@ mod paging;
 mod quotes;
 mod recipients;
 pub mod snap;
-mod tenant;
+pub(crate) mod tenant;
 mod transfers;
 
 use axum::Router;
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
+use benteng_core::roles::Permission;
 use benteng_core::scopes::Scope;
 
-use crate::middleware::{authenticate, authenticate_snap};
+use crate::middleware::{authenticate, authenticate_snap, authenticate_staff};
 use crate::protection::{guard_unauthenticated, policy, protect};
 use crate::state::AppState;
 
@@ -35,20 +37,38 @@ pub enum Access {
     /// A SNAP partner (B2B token and a signed request) acting for its tenant; answers in
     /// SNAP's format.
     Snap,
+    /// A signed-in staff member (the operator API), with the permission the route needs.
+    Staff,
 }
 
-/// The scope each method of a tenant route needs. Built from at least one method, so a tenant
-/// route cannot be mounted without a scope; a method it does not name is refused (deny by
-/// default), whatever handler the route has for it.
+/// What a staff member needs for one method of an operator route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Needs {
-    get: Option<Scope>,
-    post: Option<Scope>,
+pub enum StaffNeed {
+    /// Any signed-in staff member (their own session).
+    SignedIn,
+    /// A role that grants this permission.
+    Permission(Permission),
 }
 
-impl Needs {
+impl From<Permission> for StaffNeed {
+    fn from(permission: Permission) -> Self {
+        StaffNeed::Permission(permission)
+    }
+}
+
+/// What each method of a route needs: a scope for a tenant route, a [`StaffNeed`] for an
+/// operator route. Built from at least one method, so such a route cannot be mounted without
+/// one; a method it does not name is refused (deny by default), whatever handler the route has
+/// for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs<T: Copy = Scope> {
+    get: Option<T>,
+    post: Option<T>,
+}
+
+impl<T: Copy> Needs<T> {
     /// `GET` (and so `HEAD`) needs `scope`.
-    pub const fn on_get(scope: Scope) -> Self {
+    pub const fn on_get(scope: T) -> Self {
         Self {
             get: Some(scope),
             post: None,
@@ -56,7 +76,7 @@ impl Needs {
     }
 
     /// `POST` needs `scope`.
-    pub const fn on_post(scope: Scope) -> Self {
+    pub const fn on_post(scope: T) -> Self {
         Self {
             get: None,
             post: Some(scope),
@@ -64,7 +84,7 @@ impl Needs {
     }
 
     #[must_use]
-    pub const fn and_post(self, scope: Scope) -> Self {
+    pub const fn and_post(self, scope: T) -> Self {
         Self {
             post: Some(scope),
             ..self
@@ -72,7 +92,7 @@ impl Needs {
     }
 
     /// The scope a request with `method` needs; `None` for a method the route did not declare.
-    pub fn scope_for(&self, method: &Method) -> Option<Scope> {
+    pub fn scope_for(&self, method: &Method) -> Option<T> {
         if method == Method::GET || method == Method::HEAD {
             self.get
         } else if method == Method::POST {
@@ -83,7 +103,7 @@ impl Needs {
     }
 
     /// The declared methods and their scopes (`GET` before `POST`).
-    pub fn declared(&self) -> impl Iterator<Item = (Method, Scope)> {
+    pub fn declared(&self) -> impl Iterator<Item = (Method, T)> {
         [(Method::GET, self.get), (Method::POST, self.post)]
             .into_iter()
             .filter_map(|(method, scope)| scope.map(|scope| (method, scope)))
@@ -96,6 +116,7 @@ enum Mount {
     Public,
     Tenant(Needs),
     Snap,
+    Staff(Needs<StaffNeed>),
 }
 
 impl Mount {
@@ -104,6 +125,7 @@ impl Mount {
             Mount::Public => Access::Public,
             Mount::Tenant(_) => Access::Tenant,
             Mount::Snap => Access::Snap,
+            Mount::Staff(_) => Access::Staff,
         }
     }
 }
@@ -149,6 +171,18 @@ impl Routes {
         self
     }
 
+    /// An operator route; `needs` names what each of its methods needs of a staff member.
+    pub fn staff(
+        mut self,
+        path: &'static str,
+        needs: Needs<StaffNeed>,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.entries
+            .push((path, Mount::Staff(needs), self.group, route));
+        self
+    }
+
     /// Mounts the routes `mount` adds in `group`, then returns to the previous group.
     fn within(mut self, group: RouteGroup, mount: impl FnOnce(Routes) -> Routes) -> Self {
         let previous = std::mem::replace(&mut self.group, group);
@@ -164,6 +198,7 @@ fn all() -> Routes {
         entries: Vec::new(),
     };
     let routes = routes.within(RouteGroup::Operations, health::routes);
+    let routes = routes.within(RouteGroup::Operations, admin::routes);
     let routes = docs::routes(routes);
     let routes = tenant::routes(routes);
     let routes = balances::routes(routes);
@@ -190,7 +225,19 @@ pub fn scope_table() -> Vec<(&'static str, Needs)> {
         .into_iter()
         .filter_map(|(path, mount, _, _)| match mount {
             Mount::Tenant(needs) => Some((path, needs)),
-            Mount::Public | Mount::Snap => None,
+            Mount::Public | Mount::Snap | Mount::Staff(_) => None,
+        })
+        .collect()
+}
+
+/// Every operator route with what each of its methods needs of a staff member.
+pub fn staff_table() -> Vec<(&'static str, Needs<StaffNeed>)> {
+    all()
+        .entries
+        .into_iter()
+        .filter_map(|(path, mount, _, _)| match mount {
+            Mount::Staff(needs) => Some((path, needs)),
+            Mount::Public | Mount::Snap | Mount::Tenant(_) => None,
         })
         .collect()
 }
@@ -220,6 +267,14 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
                 Mount::Snap => route
                     .route_layer(from_fn_with_state(state.clone(), protect))
                     .route_layer(from_fn_with_state(state.clone(), authenticate_snap))
+                    .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
+                // Operator routes: the per-IP guard refuses a blocked address and counts
+                // failed session checks; the permission is checked with the session.
+                Mount::Staff(needs) => route
+                    .route_layer(from_fn_with_state(
+                        (state.clone(), needs),
+                        authenticate_staff,
+                    ))
                     .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
             };
             router.route(path, route)

@@ -12,6 +12,7 @@ mod ledger;
 mod lists;
 mod screen;
 mod snap;
+mod staff;
 mod tenant;
 mod tenant_certs;
 
@@ -78,6 +79,9 @@ pub enum Command {
     /// SNAP (Bank Indonesia) partners and tokens.
     #[command(subcommand)]
     Snap(SnapCommand),
+    /// Staff: create the first admin, list, end a person's sessions (break-glass).
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
     /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
@@ -115,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(Services::connect(config).await?, command).await,
         Command::Backup(command) => backup::run(config, command).await,
         Command::Snap(command) => snap::run(Services::connect(config).await?, command).await,
+        Command::Staff(command) => staff::run(Services::connect(config).await?, command).await,
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
         Command::Lists(command) => lists::run(Services::connect(config).await?, command).await,
         Command::Screen(args) => screen::run(Services::connect(config).await?, args).await,

@@ -10,6 +10,7 @@ mod data_protection;
 mod multi_instance;
 mod operations;
 mod payments;
+mod people;
 mod protection;
 mod scopes;
 mod screening;

@@ -1,0 +1,144 @@
+//! The operator API (`/admin/v1/…`, the operations route group): staff sign in with a
+//! password and a second factor, then act through a browser session within their roles. Every
+//! route names the permission each method needs ([`super::StaffNeed`]); the middleware checks
+//! it, and every change is audited as the person who made it.
+
+pub(super) mod approvals;
+pub(super) mod people;
+pub(super) mod session;
+pub(super) mod tenants;
+
+use axum::http::StatusCode;
+use benteng_core::strict_json::{FieldIssue, FromJsonField, JsonValue, enum_field};
+use benteng_crypto::SecretString;
+use benteng_operations::OpsRefusal;
+use benteng_store::PendingAction;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::Routes;
+use crate::error::ApiError;
+
+pub(crate) use session::{ENROLMENT_FINISH_PATH, ENROLMENT_START_PATH, SIGN_IN_PATH};
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    let routes = session::routes(routes);
+    let routes = people::routes(routes);
+    let routes = approvals::routes(routes);
+    tenants::routes(routes)
+}
+
+/// A secret read from a JSON string field (passwords, codes): never logged or echoed.
+pub(super) struct SecretField(SecretString);
+
+impl FromJsonField for SecretField {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        match value {
+            JsonValue::String(text) if text.chars().count() <= 1024 => {
+                Ok(SecretField(SecretString::from(text.clone())))
+            }
+            JsonValue::String(_) => Err(FieldIssue::new("too_long", "at most 1024 characters")),
+            _ => Err(FieldIssue::invalid_type("a string")),
+        }
+    }
+}
+
+/// A staff role named in a request.
+#[derive(Clone, Copy)]
+pub(super) struct Role(benteng_core::roles::StaffRole);
+
+impl FromJsonField for Role {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        use benteng_core::roles::StaffRole;
+        let variants: Vec<(&str, Role)> = StaffRole::ALL
+            .into_iter()
+            .map(|role| (role.as_str(), Role(role)))
+            .collect();
+        enum_field(value, &variants)
+    }
+}
+
+impl From<OpsRefusal> for ApiError {
+    fn from(refusal: OpsRefusal) -> Self {
+        match refusal {
+            OpsRefusal::NotFound => ApiError::NotFound,
+            OpsRefusal::Forbidden(permission) => ApiError::InsufficientPermission(permission),
+            OpsRefusal::OwnChange(why) => ApiError::Refused {
+                status: StatusCode::FORBIDDEN,
+                slug: "second-person-required",
+                title: "Someone else must do this",
+                detail: why.to_owned(),
+            },
+            OpsRefusal::Conflict(why) => ApiError::Refused {
+                status: StatusCode::CONFLICT,
+                slug: "conflict",
+                title: "Conflict",
+                detail: why.to_owned(),
+            },
+            OpsRefusal::Unavailable => ApiError::Unavailable {
+                retry_after_secs: 1,
+            },
+        }
+    }
+}
+
+/// A four-eyes request as the operator API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PendingActionView {
+    id: String,
+    /// The change, e.g. `{"kind": "change_tier", "tenant": "…", "tier": "enterprise"}`.
+    #[schema(value_type = Object)]
+    action: benteng_core::approvals::Action,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    status: &'static str,
+    proposed_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    proposed_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    decided_by: Option<String>,
+}
+
+impl From<&PendingAction> for PendingActionView {
+    fn from(pending: &PendingAction) -> Self {
+        Self {
+            id: pending.id.to_string(),
+            action: pending.action,
+            status: pending.status.as_str(),
+            proposed_by: pending.proposed_by.to_string(),
+            proposed_at: pending.proposed_at,
+            expires_at: pending.expires_at,
+            decided_by: pending.decided_by.map(|p| p.to_string()),
+        }
+    }
+}
+
+/// What a request for a change came to: `done`, or `pending` with the four-eyes request a
+/// second person must approve (answered 202).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RequestedView {
+    /// `done` or `pending_approval`.
+    outcome: &'static str,
+    pending_action: Option<PendingActionView>,
+}
+
+impl RequestedView {
+    pub(super) fn of(requested: &benteng_operations::Requested) -> (StatusCode, Self) {
+        match requested {
+            benteng_operations::Requested::Done => (
+                StatusCode::OK,
+                Self {
+                    outcome: "done",
+                    pending_action: None,
+                },
+            ),
+            benteng_operations::Requested::Pending(pending) => (
+                StatusCode::ACCEPTED,
+                Self {
+                    outcome: "pending_approval",
+                    pending_action: Some(pending.into()),
+                },
+            ),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Signing in and out, and enrolment (a new person's password and authenticator).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use benteng_auth::{EnrolmentError, SignInError, StaffPrincipal};
+use benteng_core::strict_json::Fields;
+use benteng_crypto::ExposeSecret;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::SecretField;
+use crate::error::{ApiError, ApiResult};
+use crate::json::JsonBody;
+use crate::middleware::{Audit, SESSION_COOKIE, Staff, session_cookie};
+use crate::routes::{Needs, Routes, StaffNeed};
+use crate::state::AppState;
+
+pub(crate) const SIGN_IN_PATH: &str = "/admin/v1/session";
+pub(crate) const ENROLMENT_START_PATH: &str = "/admin/v1/enrolment/start";
+pub(crate) const ENROLMENT_FINISH_PATH: &str = "/admin/v1/enrolment/finish";
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        // Signing in is public (it is how a session starts); every call counts against the
+        // client address like a failed authentication (a token endpoint).
+        .public(SIGN_IN_PATH, post(sign_in))
+        .staff(
+            "/admin/v1/session/current",
+            Needs::on_get(StaffNeed::SignedIn),
+            get(current),
+        )
+        .staff(
+            "/admin/v1/session/sign-out",
+            Needs::on_post(StaffNeed::SignedIn),
+            post(sign_out),
+        )
+        .staff(
+            "/admin/v1/session/sign-out-everywhere",
+            Needs::on_post(StaffNeed::SignedIn),
+            post(sign_out_everywhere),
+        )
+        .public(ENROLMENT_START_PATH, post(start_enrolment))
+        .public(ENROLMENT_FINISH_PATH, post(finish_enrolment))
+}
+
+fn people(state: &AppState) -> ApiResult<&benteng_auth::PeopleAuthenticator> {
+    state
+        .auth
+        .people()
+        .map(|people| people.as_ref())
+        .ok_or(ApiError::Unavailable {
+            retry_after_secs: 1,
+        })
+}
+
+/// The signed-in person.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    person: String,
+    login: String,
+    roles: Vec<&'static str>,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    /// Send it as `X-CSRF-Token` on every state-changing request of this session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
+}
+
+impl SessionView {
+    fn of(principal: &StaffPrincipal, csrf_token: Option<String>) -> Self {
+        Self {
+            person: principal.person.to_string(),
+            login: principal.login.to_string(),
+            roles: principal.roles.iter().map(|r| r.as_str()).collect(),
+            expires_at: principal.expires_at,
+            csrf_token,
+        }
+    }
+}
+
+/// Signs in with login, password and a TOTP code (or a recovery code). Sets the session
+/// cookie; the answer carries the session's CSRF token.
+#[utoipa::path(post, path = "/admin/v1/session", tag = "operator",
+    request_body(content = Object, description = "`{\"login\", \"password\", \"code\"}`"),
+    responses((status = 201, body = SessionView), (status = 401, body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let people = people(&state)?;
+    let mut f = Fields::new(&body, &["login", "password", "code"]);
+    let login: Option<SecretField> = f.required("login");
+    let password: Option<SecretField> = f.required("password");
+    let code: Option<SecretField> = f.required("code");
+    let (login, password, code) = f.build(|| Some((login?, password?, code?)))?;
+    // A session cookie the browser still holds is ended: a sign-in always starts a new
+    // session (no fixation), and the old one does not linger.
+    if let Some(old) = session_cookie(&headers)
+        && let Ok(previous) = people.authenticate(old).await
+    {
+        let _ = people.sign_out(&previous, &context).await;
+    }
+    let signed_in = people
+        .sign_in(login.0.expose_secret(), &password.0, &code.0, &context)
+        .await
+        .map_err(|error| match error {
+            SignInError::Invalid => ApiError::Refused {
+                status: StatusCode::UNAUTHORIZED,
+                slug: "sign-in-failed",
+                title: "Sign-in failed",
+                detail: error.to_string(),
+            },
+            SignInError::Throttled { retry_after } => ApiError::RateLimited {
+                retry_after_secs: retry_after.as_secs().max(1),
+                detail: error.to_string(),
+            },
+            SignInError::Unavailable => ApiError::Unavailable {
+                retry_after_secs: 1,
+            },
+        })?;
+    let max_age = people.policy().absolute.as_secs();
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+        signed_in.token.expose_secret()
+    );
+    let mut response = (
+        StatusCode::CREATED,
+        Json(SessionView::of(
+            &signed_in.principal,
+            Some(signed_in.csrf_token),
+        )),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The signed-in person and their roles.
+#[utoipa::path(get, path = "/admin/v1/session/current", tag = "operator",
+    security(("staff_session" = [])),
+    responses((status = 200, body = SessionView), (status = 401, body = crate::error::Problem)))]
+pub async fn current(Staff(principal, _): Staff) -> Json<SessionView> {
+    Json(SessionView::of(&principal, None))
+}
+
+fn cleared_cookie() -> [(header::HeaderName, &'static str); 1] {
+    [(
+        header::SET_COOKIE,
+        "__Host-benteng_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+    )]
+}
+
+/// Ends this session.
+#[utoipa::path(post, path = "/admin/v1/session/sign-out", tag = "operator",
+    security(("staff_session" = [])),
+    responses((status = 204), (status = 401, body = crate::error::Problem)))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Staff(principal, context): Staff,
+) -> ApiResult<Response> {
+    people(&state)?.sign_out(&principal, &context).await?;
+    Ok((StatusCode::NO_CONTENT, cleared_cookie()).into_response())
+}
+
+/// Ends every session of the signed-in person, on every instance.
+#[utoipa::path(post, path = "/admin/v1/session/sign-out-everywhere", tag = "operator",
+    security(("staff_session" = [])),
+    responses((status = 204), (status = 401, body = crate::error::Problem)))]
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    Staff(principal, context): Staff,
+) -> ApiResult<Response> {
+    state
+        .operations
+        .end_sessions(principal.person, &context)
+        .await?;
+    Ok((StatusCode::NO_CONTENT, cleared_cookie()).into_response())
+}
+
+fn enrolment_refusal(error: EnrolmentError) -> ApiError {
+    match error {
+        EnrolmentError::InvalidCode => ApiError::Refused {
+            status: StatusCode::UNAUTHORIZED,
+            slug: "enrolment-code-invalid",
+            title: "Enrolment code not valid",
+            detail: error.to_string(),
+        },
+        EnrolmentError::Password(reason) => {
+            ApiError::invalid("password", "weak_password", &reason.to_string())
+        }
+        EnrolmentError::WrongCode => ApiError::invalid("code", "wrong_code", &error.to_string()),
+        EnrolmentError::Unavailable => ApiError::Unavailable {
+            retry_after_secs: 1,
+        },
+    }
+}
+
+/// What enrolment's first step returns: the TOTP secret for an authenticator app.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EnrolmentStartedView {
+    /// Base32 (RFC 4648, no padding).
+    totp_secret: String,
+    /// `otpauth://totp/…`, for a QR code.
+    provisioning_uri: String,
+}
+
+/// Enrolment, first step: the enrolment code and a new password (12–128 characters, not a
+/// common password, not containing the login).
+#[utoipa::path(post, path = "/admin/v1/enrolment/start", tag = "operator",
+    request_body(content = Object, description = "`{\"enrolment_code\", \"password\"}`"),
+    responses((status = 200, body = EnrolmentStartedView), (status = 401, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn start_enrolment(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<EnrolmentStartedView>> {
+    let mut f = Fields::new(&body, &["enrolment_code", "password"]);
+    let code: Option<SecretField> = f.required("enrolment_code");
+    let password: Option<SecretField> = f.required("password");
+    let (code, password) = f.build(|| Some((code?, password?)))?;
+    let started = people(&state)?
+        .start_enrolment(&code.0, password.0, &context)
+        .await
+        .map_err(enrolment_refusal)?;
+    Ok(Json(EnrolmentStartedView {
+        totp_secret: started.totp_secret.expose_secret().to_owned(),
+        provisioning_uri: started.provisioning_uri.expose_secret().to_owned(),
+    }))
+}
+
+/// The recovery codes, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EnrolledView {
+    recovery_codes: Vec<String>,
+}
+
+/// Enrolment, last step: a code from the new authenticator. The person becomes active.
+#[utoipa::path(post, path = "/admin/v1/enrolment/finish", tag = "operator",
+    request_body(content = Object, description = "`{\"enrolment_code\", \"code\"}`"),
+    responses((status = 200, body = EnrolledView), (status = 401, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn finish_enrolment(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<EnrolledView>> {
+    let mut f = Fields::new(&body, &["enrolment_code", "code"]);
+    let code: Option<SecretField> = f.required("enrolment_code");
+    let totp: Option<SecretField> = f.required("code");
+    let (code, totp) = f.build(|| Some((code?, totp?)))?;
+    let codes = people(&state)?
+        .finish_enrolment(&code.0, totp.0.expose_secret(), &context)
+        .await
+        .map_err(enrolment_refusal)?;
+    Ok(Json(EnrolledView {
+        recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
+    }))
+}

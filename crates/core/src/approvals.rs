@@ -1,0 +1,93 @@
+//! Four-eyes actions: changes one person proposes and a different person approves. The action
+//! is data (stored as JSON while it waits); what each needs to be proposed and approved is
+//! decided by `crates/operations`, and the store applies an approved one exactly once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{PersonId, TenantId};
+use crate::roles::{Permission, StaffRole};
+use crate::tenant::Tier;
+
+/// A change that needs a second person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Stop requiring a registered TLS client certificate from the tenant.
+    DisableRequireMtls { tenant: TenantId },
+    /// Move the tenant to another tier (its rate limits and daily volume caps).
+    ChangeTier { tenant: TenantId, tier: Tier },
+    /// Give a staff member a role that needs a second person (`admin`).
+    GrantRole { person: PersonId, role: StaffRole },
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::DisableRequireMtls { .. } => "disable_require_mtls",
+            Action::ChangeTier { .. } => "change_tier",
+            Action::GrantRole { .. } => "grant_role",
+        }
+    }
+
+    /// What the proposer and the approver must each hold.
+    pub fn permission(&self) -> Permission {
+        match self {
+            Action::DisableRequireMtls { .. } | Action::ChangeTier { .. } => {
+                Permission::TenantsWrite
+            }
+            Action::GrantRole { .. } => Permission::StaffWrite,
+        }
+    }
+}
+
+/// Where a pending action stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Pending => "pending",
+            ActionStatus::Approved => "approved",
+            ActionStatus::Rejected => "rejected",
+            ActionStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ActionStatus::Pending,
+            ActionStatus::Approved,
+            ActionStatus::Rejected,
+            ActionStatus::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_as_tagged_json_and_refuse_extras() {
+        let action = Action::ChangeTier {
+            tenant: TenantId::new(),
+            tier: Tier::Enterprise,
+        };
+        let json = serde_json::to_string(&action).unwrap();
+        assert!(json.contains(r#""kind":"change_tier""#), "{json}");
+        assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
+        let extra = json.replace('}', r#","note":"x"}"#);
+        assert!(serde_json::from_str::<Action>(&extra).is_err());
+        assert!(serde_json::from_str::<Action>(r#"{"kind":"drop_tables"}"#).is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! The operators' application layer: what a signed-in staff member may change, decided here and
+//! written by the store. The operator API's handlers and the CLI both call these commands.
+//!
+//! Rules kept here:
+//! - Nobody changes their own roles or status: an escalation always takes someone else.
+//! - Changes that need a second person ([`Action`]) are never applied when asked for: they
+//!   become pending actions, approved by a different person who holds the same permission,
+//!   before they expire. The store applies an approved action in the approval's transaction.
+//! - After any change to what a person or tenant may do, every instance's caches are told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use benteng_auth::{ApiKeyAuthenticator, Created, PeopleAuthenticator, StaffPrincipal};
+use benteng_core::approvals::{Action, ActionStatus};
+use benteng_core::audit::AuditContext;
+use benteng_core::clock::Clock;
+use benteng_core::ids::{PendingActionId, PersonId, TenantId};
+use benteng_core::people::LoginName;
+use benteng_core::roles::{Permission, Roles, StaffRole};
+use benteng_core::tenant::Tier;
+use benteng_store::{DecisionRefused, PendingAction, PersonStatus, Store, StoreError};
+
+/// Why an operator command was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsRefusal {
+    #[error("not found")]
+    NotFound,
+    #[error("the caller's roles do not grant {0}")]
+    Forbidden(Permission),
+    /// The caller tried to change their own roles or status, or approve their own request.
+    #[error("{0}")]
+    OwnChange(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("operations are unavailable right now")]
+    Unavailable,
+}
+
+impl From<StoreError> for OpsRefusal {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => OpsRefusal::NotFound,
+            StoreError::Conflict => OpsRefusal::Conflict("conflicts with an existing record"),
+            other => {
+                tracing::error!(error = %other, "operator command failed in the store");
+                OpsRefusal::Unavailable
+            }
+        }
+    }
+}
+
+/// What a request for a change came to: done now, or waiting for a second person.
+#[derive(Debug)]
+pub enum Requested {
+    Done,
+    Pending(PendingAction),
+}
+
+pub struct Operations {
+    store: Store,
+    people: Arc<PeopleAuthenticator>,
+    api_keys: Arc<ApiKeyAuthenticator>,
+    clock: Arc<dyn Clock>,
+    /// How long a pending action waits for its second person.
+    approval_ttl: Duration,
+}
+
+impl Operations {
+    pub fn new(
+        store: Store,
+        people: Arc<PeopleAuthenticator>,
+        api_keys: Arc<ApiKeyAuthenticator>,
+        clock: Arc<dyn Clock>,
+        approval_ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            people,
+            api_keys,
+            clock,
+            approval_ttl,
+        }
+    }
+
+    pub fn people(&self) -> &PeopleAuthenticator {
+        &self.people
+    }
+
+    // ----- people -----
+
+    /// Creates a staff member with `roles`. Roles that need a second person (admin) are not
+    /// given now: each becomes a pending grant, returned beside the enrolment code.
+    pub async fn create_staff(
+        &self,
+        actor: Option<&StaffPrincipal>,
+        login: &LoginName,
+        roles: Roles,
+        context: &AuditContext,
+    ) -> Result<(Created, Vec<PendingAction>), OpsRefusal> {
+        let direct = roles.without(StaffRole::Admin);
+        let created = self.people.create(login, None, direct, context).await?;
+        let mut pending = Vec::new();
+        if roles.contains(StaffRole::Admin) {
+            match actor {
+                Some(actor) => {
+                    let action = Action::GrantRole {
+                        person: created.person,
+                        role: StaffRole::Admin,
+                    };
+                    pending.push(self.propose(actor, action, context).await?);
+                }
+                // Bootstrap and break-glass from the host's CLI: whoever can run it there
+                // already holds every key, so there is no second person to wait for.
+                None => {
+                    self.store.set_roles(created.person, roles, context).await?;
+                }
+            }
+        }
+        Ok((created, pending))
+    }
+
+    /// Grants a role. Admin needs a second person; nobody changes their own roles.
+    pub async fn grant_role(
+        &self,
+        actor: &StaffPrincipal,
+        person: PersonId,
+        role: StaffRole,
+        context: &AuditContext,
+    ) -> Result<Requested, OpsRefusal> {
+        not_self(actor, person, "nobody changes their own roles")?;
+        let target = self.store.person(person).await?;
+        if target.tenant.is_some() {
+            return Err(OpsRefusal::Conflict("staff roles are for platform staff"));
+        }
+        if target.roles.contains(role) {
+            return Ok(Requested::Done);
+        }
+        if role == StaffRole::Admin {
+            let action = Action::GrantRole { person, role };
+            return Ok(Requested::Pending(
+                self.propose(actor, action, context).await?,
+            ));
+        }
+        self.store
+            .set_roles(person, target.roles.with(role), context)
+            .await?;
+        self.people.person_changed(person).await;
+        Ok(Requested::Done)
+    }
+
+    /// Removes a role: a narrowing, done at once (by someone else).
+    pub async fn revoke_role(
+        &self,
+        actor: &StaffPrincipal,
+        person: PersonId,
+        role: StaffRole,
+        context: &AuditContext,
+    ) -> Result<(), OpsRefusal> {
+        not_self(actor, person, "nobody changes their own roles")?;
+        let target = self.store.person(person).await?;
+        if target.roles.contains(role) {
+            self.store
+                .set_roles(person, target.roles.without(role), context)
+                .await?;
+            self.people.person_changed(person).await;
+        }
+        Ok(())
+    }
+
+    /// Disables or re-enables a person; disabling ends their sessions everywhere.
+    pub async fn set_person_status(
+        &self,
+        actor: &StaffPrincipal,
+        person: PersonId,
+        status: PersonStatus,
+        context: &AuditContext,
+    ) -> Result<(), OpsRefusal> {
+        not_self(actor, person, "nobody changes their own status")?;
+        self.store
+            .set_person_status(person, status, context)
+            .await?;
+        self.people.person_changed(person).await;
+        Ok(())
+    }
+
+    /// Ends every session of a person (containment, or the person's own "sign out everywhere").
+    pub async fn end_sessions(
+        &self,
+        person: PersonId,
+        context: &AuditContext,
+    ) -> Result<u64, OpsRefusal> {
+        self.store.person(person).await?;
+        Ok(self.people.sign_out_everywhere(person, context).await?)
+    }
+
+    // ----- tenants -----
+
+    /// Turning mTLS on tightens and happens at once; turning it off waits for a second person.
+    pub async fn set_require_mtls(
+        &self,
+        actor: &StaffPrincipal,
+        tenant: TenantId,
+        required: bool,
+        context: &AuditContext,
+    ) -> Result<Requested, OpsRefusal> {
+        self.store.tenant(tenant).await?;
+        if !required {
+            let action = Action::DisableRequireMtls { tenant };
+            return Ok(Requested::Pending(
+                self.propose(actor, action, context).await?,
+            ));
+        }
+        self.store
+            .set_tenant_require_mtls(tenant, true, context)
+            .await?;
+        self.tenant_changed(tenant).await;
+        Ok(Requested::Done)
+    }
+
+    /// A tier sets rate limits and daily volume caps: every change waits for a second person.
+    pub async fn change_tier(
+        &self,
+        actor: &StaffPrincipal,
+        tenant: TenantId,
+        tier: Tier,
+        context: &AuditContext,
+    ) -> Result<Requested, OpsRefusal> {
+        if self.store.tenant(tenant).await?.tier == tier {
+            return Ok(Requested::Done);
+        }
+        let action = Action::ChangeTier { tenant, tier };
+        Ok(Requested::Pending(
+            self.propose(actor, action, context).await?,
+        ))
+    }
+
+    async fn tenant_changed(&self, tenant: TenantId) {
+        if let Err(error) = self.api_keys.tenant_changed(tenant).await {
+            tracing::warn!(%error, "could not refresh a changed tenant's cached keys");
+        }
+    }
+
+    // ----- four-eyes -----
+
+    /// Records a request for `action`; the proposer must hold the action's permission.
+    pub async fn propose(
+        &self,
+        actor: &StaffPrincipal,
+        action: Action,
+        context: &AuditContext,
+    ) -> Result<PendingAction, OpsRefusal> {
+        let permission = action.permission();
+        if !actor.roles.permits(permission) {
+            return Err(OpsRefusal::Forbidden(permission));
+        }
+        let now = self.clock.now();
+        let pending = PendingAction {
+            id: PendingActionId::new(),
+            action,
+            status: ActionStatus::Pending,
+            proposed_by: actor.person,
+            proposed_at: now,
+            expires_at: now + self.approval_ttl,
+            decided_by: None,
+            decided_at: None,
+        };
+        self.store.insert_pending_action(&pending, context).await?;
+        Ok(pending)
+    }
+
+    /// Approves (the change is applied, once) or rejects a pending action. The decider must
+    /// hold the action's permission and must not be its proposer.
+    pub async fn decide(
+        &self,
+        actor: &StaffPrincipal,
+        id: PendingActionId,
+        approve: bool,
+        context: &AuditContext,
+    ) -> Result<PendingAction, OpsRefusal> {
+        let pending = self.store.pending_action(id).await?;
+        let permission = pending.action.permission();
+        if !actor.roles.permits(permission) {
+            return Err(OpsRefusal::Forbidden(permission));
+        }
+        if pending.proposed_by == actor.person {
+            return Err(OpsRefusal::OwnChange(
+                "a request is decided by someone other than its proposer",
+            ));
+        }
+        let decided = match self
+            .store
+            .decide_pending_action(id, actor.person, approve, context)
+            .await?
+        {
+            Ok(decided) => decided,
+            Err(DecisionRefused::NotFound) => return Err(OpsRefusal::NotFound),
+            Err(DecisionRefused::OwnProposal) => {
+                return Err(OpsRefusal::OwnChange(
+                    "a request is decided by someone other than its proposer",
+                ));
+            }
+            Err(DecisionRefused::Expired) => {
+                return Err(OpsRefusal::Conflict("the request has expired"));
+            }
+            Err(DecisionRefused::NotPending(_)) => {
+                return Err(OpsRefusal::Conflict("the request was already decided"));
+            }
+        };
+        if approve {
+            match decided.action {
+                Action::DisableRequireMtls { tenant } | Action::ChangeTier { tenant, .. } => {
+                    self.tenant_changed(tenant).await;
+                }
+                Action::GrantRole { person, .. } => self.people.person_changed(person).await,
+            }
+        }
+        Ok(decided)
+    }
+
+    pub async fn pending_actions(
+        &self,
+        status: ActionStatus,
+    ) -> Result<Vec<PendingAction>, OpsRefusal> {
+        Ok(self.store.pending_actions(status).await?)
+    }
+}
+
+fn not_self(actor: &StaffPrincipal, person: PersonId, why: &'static str) -> Result<(), OpsRefusal> {
+    if actor.person == person {
+        Err(OpsRefusal::OwnChange(why))
+    } else {
+        Ok(())
+    }
+}
