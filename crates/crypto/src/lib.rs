@@ -1,11 +1,16 @@
 //! Cryptographic primitives, all on aws-lc-rs (the one crypto stack of the workspace: rustls uses
 //! it too). Other crates never touch aws-lc-rs directly; they ask for a keyed hash, a random token
 //! or a constant-time comparison here.
+//!
+//! The one exception is password hashing: aws-lc-rs has no Argon2, so `password` uses RustCrypto's
+//! pure-Rust `argon2` crate (with salts from aws-lc-rs's generator).
 
 use aws_lc_rs::{hmac, rand as lc_rand};
 use zeroize::Zeroizing;
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+pub mod password;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -15,6 +20,20 @@ pub enum CryptoError {
     KeyTooShort { min: usize, got: usize },
     #[error("secret key is not valid hex")]
     KeyNotHex,
+    #[error(
+        "Argon2id memory {memory_kib} KiB with {iterations} passes is below OWASP's minimum of {minimum_kib} KiB for that many passes"
+    )]
+    PasswordSettingsTooWeak {
+        memory_kib: u32,
+        iterations: u32,
+        minimum_kib: u32,
+    },
+    #[error("Argon2id settings out of range: {0}")]
+    PasswordSettingsOutOfRange(&'static str),
+    #[error("not a password hash this server accepts: {0}")]
+    PasswordHashInvalid(&'static str),
+    #[error("password hashing failed")]
+    PasswordHashing,
 }
 
 /// Minimum length of a server secret used for keyed hashing (256 bits).
