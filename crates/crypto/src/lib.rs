@@ -10,7 +10,9 @@ use zeroize::Zeroizing;
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
+mod base32;
 pub mod password;
+pub mod totp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -34,6 +36,12 @@ pub enum CryptoError {
     PasswordHashInvalid(&'static str),
     #[error("password hashing failed")]
     PasswordHashing,
+    #[error("TOTP secret must be {min} to {max} bytes, got {got}")]
+    TotpSecretLength { min: usize, max: usize, got: usize },
+    #[error("TOTP secret is not valid unpadded base32")]
+    TotpSecretNotBase32,
+    #[error("TOTP settings out of range: {0}")]
+    TotpSettings(&'static str),
 }
 
 /// Minimum length of a server secret used for keyed hashing (256 bits).
