@@ -12,6 +12,7 @@ pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 mod base32;
 pub mod password;
+pub mod recovery;
 pub mod totp;
 
 #[derive(Debug, thiserror::Error)]
