@@ -15,6 +15,7 @@ pub mod iban;
 pub mod ids;
 pub mod money;
 pub mod payments;
+pub mod people;
 pub mod scopes;
 pub mod strict_json;
 pub mod tenant;
