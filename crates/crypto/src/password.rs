@@ -1,7 +1,8 @@
 //! Password hashing with Argon2id, stored as PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 //!
-//! Hashing is deliberately slow (the default costs a few hundred milliseconds of one core, see
-//! BENCHMARKS.md): async callers run it on a blocking thread, never on the runtime's workers.
+//! Hashing is deliberately slow (the default costs 0.1–0.25 s of one core and 64 MiB, see
+//! BENCHMARKS.md): async callers run it on a blocking thread, never on the runtime's workers,
+//! and bound how many run at once.
 //!
 //! The parameters travel inside every stored hash, so raising the settings never locks anyone
 //! out: old hashes still verify under their own parameters, and `needs_rehash` says when to
