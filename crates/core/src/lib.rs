@@ -14,6 +14,7 @@ pub mod currency;
 pub mod iban;
 pub mod ids;
 pub mod money;
+pub mod network;
 pub mod payments;
 pub mod scopes;
 pub mod strict_json;
