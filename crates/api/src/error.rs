@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 403: the credentials are good but lack the scope the route needs.
     #[error("insufficient scope")]
     InsufficientScope(benteng_core::scopes::Scope),
+    /// 403: the API key is restricted to networks the client's address is not in.
+    #[error("network not allowed")]
+    NetworkNotAllowed,
     /// The mTLS tenant binding refused the request's client certificate (or its absence).
     #[error("client certificate refused")]
     ClientCertificate(&'static str),
@@ -97,6 +100,11 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "insufficient-scope",
                 "Insufficient scope",
+            ),
+            NetworkNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "network-not-allowed",
+                "Network not allowed",
             ),
             ClientCertificate(_) => (
                 StatusCode::FORBIDDEN,
@@ -168,6 +176,11 @@ impl ApiError {
             ApiError::Unauthenticated(reason) => Some(reason.to_string()),
             ApiError::InsufficientScope(scope) => {
                 Some(format!("this API key lacks the scope {scope}"))
+            }
+            // Not the key's networks, nor the address seen: neither helps someone holding a
+            // stolen key, and behind a proxy the address would name the proxy.
+            ApiError::NetworkNotAllowed => {
+                Some("this API key may not be used from this network".to_owned())
             }
             ApiError::Forbidden(why)
             | ApiError::BadRequest(why)
@@ -315,6 +328,7 @@ impl From<AuthError> for ApiError {
                 retry_after_secs: 1,
             },
             AuthError::MissingScope(scope) => ApiError::InsufficientScope(scope),
+            AuthError::NetworkNotAllowed => ApiError::NetworkNotAllowed,
             other => ApiError::Unauthenticated(other),
         }
     }
