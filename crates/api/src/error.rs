@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 403: the staff member's roles do not grant the permission the route needs.
     #[error("insufficient permission")]
     InsufficientPermission(benteng_core::roles::Permission),
+    /// 403: the API key is restricted to networks the client's address is not in.
+    #[error("network not allowed")]
+    NetworkNotAllowed,
     /// The mTLS tenant binding refused the request's client certificate (or its absence).
     #[error("client certificate refused")]
     ClientCertificate(&'static str),
@@ -105,6 +108,11 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "insufficient-permission",
                 "Insufficient permission",
+            ),
+            NetworkNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "network-not-allowed",
+                "Network not allowed",
             ),
             ClientCertificate(_) => (
                 StatusCode::FORBIDDEN,
@@ -180,6 +188,11 @@ impl ApiError {
             ApiError::InsufficientPermission(permission) => Some(format!(
                 "your roles do not grant the permission {permission}"
             )),
+            // Not the key's networks, nor the address seen: neither helps someone holding a
+            // stolen key, and behind a proxy the address would name the proxy.
+            ApiError::NetworkNotAllowed => {
+                Some("this API key may not be used from this network".to_owned())
+            }
             ApiError::Forbidden(why)
             | ApiError::BadRequest(why)
             | ApiError::ClientCertificate(why) => Some((*why).to_owned()),
@@ -326,6 +339,7 @@ impl From<AuthError> for ApiError {
                 retry_after_secs: 1,
             },
             AuthError::MissingScope(scope) => ApiError::InsufficientScope(scope),
+            AuthError::NetworkNotAllowed => ApiError::NetworkNotAllowed,
             other => ApiError::Unauthenticated(other),
         }
     }

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use benteng_auth::{AuthError, Principal};
+use benteng_auth::{AuthError, Principal, RequestFacts};
 use benteng_core::audit::{AuditContext, AuditEvent};
 use benteng_transport::PeerInfo;
 use tracing::Instrument;
@@ -144,6 +144,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// The scope: `needs` says which scope each method of the route needs; the `Authenticator`
 /// refuses a principal without it (403 naming the scope), on the cached path as on the full
 /// one. A method the route declares no scope for is refused outright.
+///
+/// The client address (`client_ip`, the connection's) goes to the `Authenticator` too: a key
+/// restricted to networks is refused with 403 `network-not-allowed` from anywhere else, or
+/// when the address is unknown.
 pub async fn authenticate(
     State((state, needs)): State<(AppState, crate::routes::Needs)>,
     mut request: Request,
@@ -163,15 +167,17 @@ pub async fn authenticate(
         .get::<PeerInfo>()
         .and_then(PeerInfo::client_cert)
         .map(|cert| cert.sha256_fingerprint.clone());
-    let client_cert = client_cert.as_deref();
+    let facts = RequestFacts {
+        needs: scope,
+        client_cert_fingerprint: client_cert.as_deref(),
+        // The connection's address, for a key's network allow-list (the same one the audit
+        // trail and the per-IP guard see).
+        client_ip: client_ip(request.extensions()),
+    };
     let guard = IpGuard::of(&state, request.extensions());
     let outcome = match authorization.transpose() {
         Err(error) => Err(error),
-        Ok(value) => match state
-            .auth
-            .authenticate_cached(value, client_cert, scope)
-            .await
-        {
+        Ok(value) => match state.auth.authenticate_cached(value, &facts).await {
             Some(outcome) => outcome,
             None => {
                 if let Some(guard) = &guard
@@ -179,7 +185,7 @@ pub async fn authenticate(
                 {
                     return refusal;
                 }
-                state.auth.authenticate(value, client_cert, scope).await
+                state.auth.authenticate(value, &facts).await
             }
         },
     };
@@ -431,6 +437,7 @@ fn reason_label(error: AuthError) -> &'static str {
         AuthError::ClientCertificateRequired => "client_certificate_required",
         AuthError::ClientCertificateForeign => "client_certificate_foreign",
         AuthError::MissingScope(_) => "missing_scope",
+        AuthError::NetworkNotAllowed => "network_not_allowed",
     }
 }
 

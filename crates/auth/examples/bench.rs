@@ -10,8 +10,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benteng_auth::{ApiKeyAuthenticator, AuthError, Authenticator};
+use benteng_auth::{ApiKeyAuthenticator, AuthError, Authenticator, RequestFacts};
 use benteng_core::api_key::{ApiKeyShape, KeyEnvironment};
+use benteng_core::network::{MAX_NETWORKS, NetworkAllowList};
 use benteng_core::tenant::{Tenant, Tier};
 use benteng_crypto::{ExposeSecret, KeyedHasher};
 use benteng_shared_state::{MemoryState, SharedStateHandle};
@@ -24,6 +25,15 @@ const TTL: Duration = Duration::from_secs(300);
 const SECRET: [u8; 32] = [7u8; 32];
 /// The scope every timed call checks, as the middleware does for `POST /v1/transfers`.
 const NEEDS: benteng_core::scopes::Scope = benteng_core::scopes::Scope::TransfersWrite;
+
+/// What the middleware hands over for a request from `client_ip` without a client certificate.
+fn facts(client_ip: std::net::IpAddr) -> RequestFacts<'static> {
+    RequestFacts {
+        needs: NEEDS,
+        client_cert_fingerprint: None,
+        client_ip: Some(client_ip),
+    }
+}
 
 /// Per-call nanoseconds of each batch.
 struct Samples {
@@ -144,16 +154,35 @@ async fn main() -> BenchResult<()> {
 
     let shared: SharedStateHandle = Arc::new(MemoryState::new());
     let keys = Arc::new(authenticator(&store, shared.clone())?);
-    let issued = keys
-        .issue(
-            tenant.id,
-            KeyEnvironment::Live,
-            Some(time::Duration::days(90)),
-            benteng_core::scopes::Scopes::all(),
-            &benteng_core::audit::AuditContext::system("bench"),
-        )
-        .await?;
+    let issue = |networks: NetworkAllowList| {
+        let keys = keys.clone();
+        async move {
+            keys.issue(
+                tenant.id,
+                KeyEnvironment::Live,
+                Some(time::Duration::days(90)),
+                benteng_core::scopes::Scopes::all(),
+                networks,
+                &benteng_core::audit::AuditContext::system("bench"),
+            )
+            .await
+        }
+    };
+    let issued = issue(NetworkAllowList::any()).await?;
     let key = issued.key.expose_secret().to_owned();
+    // Restricted keys: one network, and a full list whose only match is its last entry (an
+    // IPv6 client checked against 31 IPv4 networks first: the longest walk there is).
+    let one_network = issue("203.0.113.0/24".parse()?).await?;
+    let one_network = one_network.key.expose_secret().to_owned();
+    let mut entries: Vec<String> = (1..MAX_NETWORKS)
+        .map(|i| format!("10.{i}.0.0/16"))
+        .collect();
+    entries.push("2001:db8::/32".to_owned());
+    let full_list = NetworkAllowList::from_entries(entries.iter().map(String::as_str))?;
+    let full_network = issue(full_list.clone()).await?;
+    let full_network = full_network.key.expose_secret().to_owned();
+    let client = facts("203.0.113.9".parse()?);
+    let client_v6 = facts("2001:db8::9".parse()?);
     let header = format!("Bearer {key}");
     // Well-formed, right tenant, wrong secret: passes the format check, misses every cache.
     let mut unknown = key.clone();
@@ -164,7 +193,7 @@ async fn main() -> BenchResult<()> {
     let hasher = KeyedHasher::new(&SECRET)?;
 
     // Fill this instance's cache (and the shared one) once.
-    expect_ok(keys.authenticate(&key, None, NEEDS).await)?;
+    expect_ok(keys.authenticate(&key, &client).await)?;
 
     println!(
         "benteng-auth bench: SQLite at {}, in-process shared state, key cache TTL {} s",
@@ -174,7 +203,7 @@ async fn main() -> BenchResult<()> {
     println!("per-call time of each batch; statistics over batches\n");
 
     let hit = measure(20_000, 5, 2_000, 100, || async {
-        expect_ok(keys.authenticate(black_box(&key), None, NEEDS).await)
+        expect_ok(keys.authenticate(black_box(&key), &client).await)
     })
     .await?;
     hit.report("cache hit: ApiKeyAuthenticator::authenticate", 100);
@@ -182,12 +211,43 @@ async fn main() -> BenchResult<()> {
     let via_header = measure(20_000, 5, 2_000, 100, || async {
         expect_ok(
             front
-                .authenticate(black_box(Some(header.as_str())), None, NEEDS)
+                .authenticate(black_box(Some(header.as_str())), &client)
                 .await,
         )
     })
     .await?;
     via_header.report("cache hit: Authenticator from the header", 100);
+
+    // Keys restricted to networks (each filled into the cache once first).
+    expect_ok(keys.authenticate(&one_network, &client).await)?;
+    expect_ok(keys.authenticate(&full_network, &client_v6).await)?;
+    let restricted = measure(20_000, 5, 2_000, 100, || async {
+        expect_ok(keys.authenticate(black_box(&one_network), &client).await)
+    })
+    .await?;
+    restricted.report("cache hit: key restricted to 1 network", 100);
+    let restricted_full = measure(20_000, 5, 2_000, 100, || async {
+        expect_ok(
+            keys.authenticate(black_box(&full_network), &client_v6)
+                .await,
+        )
+    })
+    .await?;
+    restricted_full.report("cache hit: 32 networks, IPv6 matches the last", 100);
+    let outside = measure(20_000, 5, 2_000, 100, || async {
+        expect_refused(
+            keys.authenticate(black_box(&one_network), &client_v6).await,
+            AuthError::NetworkNotAllowed,
+        )
+    })
+    .await?;
+    outside.report("cache hit: refused, outside its network", 100);
+    let list_alone = measure(100_000, 5, 2_000, 1_000, || async {
+        black_box(full_list.allows(black_box(client_v6.client_ip)));
+        Ok(())
+    })
+    .await?;
+    list_alone.report("  of which the check alone (32 networks, last)", 1_000);
 
     // Where a hit's time goes: its two fixed costs, measured alone.
     let parse = measure(100_000, 5, 2_000, 1_000, || async {
@@ -205,7 +265,7 @@ async fn main() -> BenchResult<()> {
 
     let refused = measure(100_000, 5, 2_000, 1_000, || async {
         expect_refused(
-            keys.authenticate(black_box(malformed), None, NEEDS).await,
+            keys.authenticate(black_box(malformed), &client).await,
             AuthError::Malformed,
         )
     })
@@ -222,21 +282,21 @@ async fn main() -> BenchResult<()> {
 
     let shared_hit = measure(200, 3, 300, 10, || async {
         let cold = authenticator(&store, shared.clone())?;
-        expect_ok(cold.authenticate(black_box(&key), None, NEEDS).await)
+        expect_ok(cold.authenticate(black_box(&key), &client).await)
     })
     .await?;
     shared_hit.report("local miss, shared-state hit (JSON decode)", 10);
 
     let db = measure(100, 3, 100, 10, || async {
         let cold = authenticator(&store, Arc::new(MemoryState::new()))?;
-        expect_ok(cold.authenticate(black_box(&key), None, NEEDS).await)
+        expect_ok(cold.authenticate(black_box(&key), &client).await)
     })
     .await?;
     db.report("cache miss → SQLite → fill both caches", 10);
 
     let unknown_key = measure(100, 3, 100, 10, || async {
         expect_refused(
-            keys.authenticate(black_box(&unknown), None, NEEDS).await,
+            keys.authenticate(black_box(&unknown), &client).await,
             AuthError::Unknown,
         )
     })

@@ -14,7 +14,8 @@ use benteng_core::api_key::{
     ApiKeyRecord, ApiKeyShape, BASE62, KeyEnvironment, KeyRefusal, SECRET_LEN, display_prefix,
 };
 use benteng_core::ids::{ApiKeyId, TenantId};
-use benteng_core::scopes::{Scope, Scopes};
+use benteng_core::network::NetworkAllowList;
+use benteng_core::scopes::Scopes;
 use benteng_core::tenant::Tenant;
 use benteng_crypto::{ExposeSecret, KeyedHasher, SecretString, constant_time_eq, random_string};
 use benteng_shared_state::{Event, SharedStateHandle};
@@ -23,11 +24,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::cache::{INVALIDATION_CHANNEL, Invalidation, LocalCache, announce};
-use crate::{AuthError, Credential, Principal};
+use crate::{AuthError, Credential, Principal, RequestFacts};
 
-/// What the caches hold: the key's record, its tenant and the tenant's mTLS binding as of the
-/// last database read. Certificate and `require_mtls` changes bump the tenant's watermark and go
-/// through `tenant_changed`, so they refresh this entry like a status change does.
+/// What the caches hold: the key's record (with its scopes and networks), its tenant and the
+/// tenant's mTLS binding as of the last database read. Certificate and `require_mtls` changes
+/// bump the tenant's watermark and go through `tenant_changed`, so they refresh this entry like
+/// a status change does; a change of the key's networks goes through `set_networks`, like a
+/// revocation. An entry without the record's `networks` (written by an instance from before
+/// them) does not decode, so the key is read from the database rather than taken as
+/// unrestricted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Verified {
     key: ApiKeyRecord,
@@ -50,6 +55,10 @@ pub enum KeyAdminError {
     TenantSuspended,
     #[error("no such API key")]
     UnknownKey,
+    #[error("the API key is revoked")]
+    KeyRevoked,
+    #[error("the API key was changed by someone else meanwhile; look again and retry")]
+    ChangedMeanwhile,
     #[error(transparent)]
     Store(StoreError),
     #[error("could not generate a key: {0}")]
@@ -111,11 +120,11 @@ impl ApiKeyAuthenticator {
     }
 
     /// Refreshes every key that changed since the watermark `seen`, in both caches.
-    async fn catch_up(&self, (revoked, updated): (i64, i64)) {
+    async fn catch_up(&self, (key_changed, tenant_updated): (i64, i64)) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         match self
             .store
-            .api_key_hashes_changed_since(revoked, updated)
+            .api_key_hashes_changed_since(key_changed, tenant_updated)
             .await
         {
             Ok(hashes) => {
@@ -152,14 +161,13 @@ impl ApiKeyAuthenticator {
         }
     }
 
-    /// Verifies `presented` and, when the connection presented a verified TLS client
-    /// certificate, its fingerprint against the tenant's mTLS binding; the key must carry
-    /// `needs`.
+    /// Verifies `presented` and checks it against the request's `facts`: the client address
+    /// against the key's networks, a verified TLS client certificate's fingerprint against the
+    /// tenant's mTLS binding, and the scope the route needs.
     pub async fn authenticate(
         &self,
         presented: &str,
-        client_cert_fingerprint: Option<&str>,
-        needs: Scope,
+        facts: &RequestFacts<'_>,
     ) -> Result<Principal, AuthError> {
         let shape = ApiKeyShape::parse(presented).map_err(|_| AuthError::Malformed)?;
         let hash = self.hasher.hash(presented.as_bytes());
@@ -167,8 +175,7 @@ impl ApiKeyAuthenticator {
             Some(hit) => hit,
             None => self.load(&hash).await?,
         };
-        self.verify(&shape, &hash, verified, client_cert_fingerprint, needs)
-            .await
+        self.verify(&shape, &hash, verified, facts).await
     }
 
     /// Like [`Self::authenticate`], for a key this instance has verified lately (or a malformed
@@ -177,38 +184,41 @@ impl ApiKeyAuthenticator {
     pub async fn authenticate_cached(
         &self,
         presented: &str,
-        client_cert_fingerprint: Option<&str>,
-        needs: Scope,
+        facts: &RequestFacts<'_>,
     ) -> Option<Result<Principal, AuthError>> {
         let Ok(shape) = ApiKeyShape::parse(presented) else {
             return Some(Err(AuthError::Malformed));
         };
         let hash = self.hasher.hash(presented.as_bytes());
         let verified = self.local.get(&hash)?;
-        Some(
-            self.verify(&shape, &hash, verified, client_cert_fingerprint, needs)
-                .await,
-        )
+        Some(self.verify(&shape, &hash, verified, facts).await)
     }
 
-    /// The checks of a found key: hash, tenant, expiry, revocation, tenant status, mTLS, and
-    /// last the scope (a key that may not call the route learns so only once it proved itself).
+    /// The checks of a found key: hash, tenant, expiry, revocation, tenant status (a key that
+    /// fails these must not learn it is restricted), then the client address against the key's
+    /// networks (before mTLS, which may ask the database: a request from the wrong network
+    /// costs nothing more), mTLS, and last the scope (a key that may not call the route learns
+    /// so only once it proved itself).
     async fn verify(
         &self,
         shape: &ApiKeyShape,
         hash: &[u8; 32],
         verified: Verified,
-        client_cert_fingerprint: Option<&str>,
-        needs: Scope,
+        facts: &RequestFacts<'_>,
     ) -> Result<Principal, AuthError> {
         let mtls = verified.mtls.clone();
+        let from_allowed_network = verified.key.networks.allows(facts.client_ip);
         let mut principal = check(shape, hash, verified, benteng_core::now())?;
-        self.check_client_certificate(&principal, &mtls, client_cert_fingerprint)
-            .await?;
-        if !principal.scopes.contains(needs) {
-            return Err(AuthError::MissingScope(needs));
+        if !from_allowed_network {
+            tracing::warn!(target: "security", tenant = %principal.tenant.id, "API key used from outside its networks; refused");
+            return Err(AuthError::NetworkNotAllowed);
         }
-        principal.client_cert_fingerprint = client_cert_fingerprint.map(str::to_owned);
+        self.check_client_certificate(&principal, &mtls, facts.client_cert_fingerprint)
+            .await?;
+        if !principal.scopes.contains(facts.needs) {
+            return Err(AuthError::MissingScope(facts.needs));
+        }
+        principal.client_cert_fingerprint = facts.client_cert_fingerprint.map(str::to_owned);
         Ok(principal)
     }
 
@@ -286,6 +296,7 @@ impl ApiKeyAuthenticator {
         environment: KeyEnvironment,
         lifetime: Option<time::Duration>,
         scopes: Scopes,
+        networks: NetworkAllowList,
         context: &benteng_core::audit::AuditContext,
     ) -> Result<IssuedKey, KeyAdminError> {
         let tenant = match self.store.tenant(tenant_id).await {
@@ -315,6 +326,7 @@ impl ApiKeyAuthenticator {
             expires_at: lifetime.map(|d| now + d),
             revoked_at: None,
             scopes,
+            networks,
         };
         self.store
             .insert_api_key(&record, context)
@@ -324,6 +336,46 @@ impl ApiKeyAuthenticator {
             record,
             key: SecretString::from(key),
         })
+    }
+
+    /// Replaces the networks a key may be used from (any network: the empty list), in the
+    /// database and on every instance, as revocation does: the shared entry is rewritten from
+    /// the database and every instance drops its local one; the change's `updated_at` moves the
+    /// credential watermark for instances pub/sub cannot reach. A revoked key is refused: it
+    /// cannot be used anyway, and changing it would only add noise to its history.
+    pub async fn set_networks(
+        &self,
+        key_id: ApiKeyId,
+        networks: &NetworkAllowList,
+        context: &benteng_core::audit::AuditContext,
+    ) -> Result<ApiKeyRecord, KeyAdminError> {
+        let current = match self.store.api_key(key_id).await {
+            Ok(record) => record,
+            Err(StoreError::NotFound) => return Err(KeyAdminError::UnknownKey),
+            Err(error) => return Err(KeyAdminError::Store(error)),
+        };
+        if current.revoked_at.is_some() {
+            return Err(KeyAdminError::KeyRevoked);
+        }
+        let record = match self
+            .store
+            .set_api_key_networks(key_id, networks, benteng_core::now(), context)
+            .await
+        {
+            Ok(record) => record,
+            Err(StoreError::NotFound) => return Err(KeyAdminError::UnknownKey),
+            Err(StoreError::Conflict) => return Err(KeyAdminError::ChangedMeanwhile),
+            Err(error) => return Err(KeyAdminError::Store(error)),
+        };
+        self.refresh(&record.hash).await;
+        announce(
+            &self.state,
+            &Invalidation::Key {
+                hash: hex::encode(record.hash),
+            },
+        )
+        .await;
+        Ok(record)
     }
 
     /// Revokes a key in the database and on every instance.
@@ -421,4 +473,210 @@ fn check(
         client_cert_fingerprint: None,
         scopes: verified.key.scopes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::net::IpAddr;
+
+    use benteng_core::audit::AuditContext;
+    use benteng_core::scopes::Scope;
+    use benteng_core::tenant::Tier;
+    use benteng_shared_state::MemoryState;
+    use benteng_store::StoreOptions;
+
+    use super::*;
+
+    const NEEDS: Scope = Scope::TransfersRead;
+
+    fn facts(client_ip: Option<&str>) -> RequestFacts<'static> {
+        RequestFacts {
+            needs: NEEDS,
+            client_cert_fingerprint: None,
+            client_ip: client_ip.map(|ip| ip.parse::<IpAddr>().unwrap()),
+        }
+    }
+
+    async fn authenticator(dir: &tempfile::TempDir) -> (ApiKeyAuthenticator, TenantId) {
+        let url = format!("sqlite://{}", dir.path().join("auth.sqlite").display());
+        let store = Store::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let tenant = Tenant::new(
+            "PT Uji Jaringan".parse().unwrap(),
+            Tier::Growth,
+            benteng_core::now(),
+        );
+        store
+            .insert_tenant(&tenant, &AuditContext::system("test"))
+            .await
+            .unwrap();
+        let keys = ApiKeyAuthenticator::new(
+            store,
+            Arc::new(MemoryState::new()),
+            KeyedHasher::new(&[9u8; 32]).unwrap(),
+            Duration::from_secs(300),
+        );
+        (keys, tenant.id)
+    }
+
+    async fn issue(keys: &ApiKeyAuthenticator, tenant: TenantId, networks: &str) -> IssuedKey {
+        keys.issue(
+            tenant,
+            KeyEnvironment::Live,
+            None,
+            Scopes::all(),
+            networks.parse().unwrap(),
+            &AuditContext::system("test"),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_is_checked_on_the_database_and_the_cached_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, tenant) = authenticator(&dir).await;
+        let issued = issue(&keys, tenant, "10.0.0.0/8 2001:db8::/32").await;
+        let key = issued.key.expose_secret();
+
+        // From the database (nothing cached yet), then from this instance's cache.
+        let refused = keys.authenticate(key, &facts(Some("192.0.2.1"))).await;
+        assert_eq!(refused, Err(AuthError::NetworkNotAllowed));
+        assert!(keys.authenticate_cached(key, &facts(None)).await.is_some());
+        for ip in ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::7"] {
+            let principal = keys.authenticate_cached(key, &facts(Some(ip))).await;
+            assert!(matches!(principal, Some(Ok(_))), "{ip}: {principal:?}");
+        }
+        for ip in [Some("192.0.2.1"), Some("::1"), None] {
+            let refused = keys.authenticate_cached(key, &facts(ip)).await;
+            assert_eq!(refused, Some(Err(AuthError::NetworkNotAllowed)), "{ip:?}");
+        }
+
+        // Unrestricted keys work from anywhere, an unknown address included.
+        let open = issue(&keys, tenant, "").await;
+        assert!(
+            keys.authenticate(open.key.expose_secret(), &facts(None))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn only_a_key_that_proved_itself_learns_it_is_restricted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, tenant) = authenticator(&dir).await;
+        let issued = issue(&keys, tenant, "10.0.0.0/8").await;
+        let key = issued.key.expose_secret().to_owned();
+        let outside = facts(Some("192.0.2.1"));
+        // Same shape, wrong secret: unknown, whatever the address.
+        let mut wrong = key.clone();
+        let last = if wrong.ends_with('A') { "B" } else { "A" };
+        wrong.replace_range(wrong.len() - 1.., last);
+        assert_eq!(
+            keys.authenticate(&wrong, &outside).await,
+            Err(AuthError::Unknown)
+        );
+        // Revoked: revoked, not "wrong network".
+        keys.revoke(issued.record.id, &AuditContext::system("test"))
+            .await
+            .unwrap();
+        assert_eq!(
+            keys.authenticate(&key, &outside).await,
+            Err(AuthError::Revoked)
+        );
+        // And the scope is checked only from an allowed network.
+        let narrow = keys
+            .issue(
+                tenant,
+                KeyEnvironment::Live,
+                None,
+                Scopes::empty().with(Scope::BalancesRead),
+                "10.0.0.0/8".parse().unwrap(),
+                &AuditContext::system("test"),
+            )
+            .await
+            .unwrap();
+        let narrow = narrow.key.expose_secret();
+        assert_eq!(
+            keys.authenticate(narrow, &outside).await,
+            Err(AuthError::NetworkNotAllowed)
+        );
+        assert_eq!(
+            keys.authenticate(narrow, &facts(Some("10.0.0.1"))).await,
+            Err(AuthError::MissingScope(NEEDS))
+        );
+    }
+
+    #[tokio::test]
+    async fn changing_the_list_reaches_the_cache_and_refuses_revoked_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, tenant) = authenticator(&dir).await;
+        let issued = issue(&keys, tenant, "").await;
+        let key = issued.key.expose_secret();
+        let outside = facts(Some("192.0.2.1"));
+        assert!(keys.authenticate(key, &outside).await.is_ok());
+        let context = AuditContext::system("test");
+        let record = keys
+            .set_networks(issued.record.id, &"10.0.0.0/8".parse().unwrap(), &context)
+            .await
+            .unwrap();
+        assert_eq!(record.networks.to_string(), "10.0.0.0/8");
+        // The local entry was dropped: the next request reads the new list.
+        assert!(keys.authenticate_cached(key, &outside).await.is_none());
+        assert_eq!(
+            keys.authenticate(key, &outside).await,
+            Err(AuthError::NetworkNotAllowed)
+        );
+        keys.set_networks(issued.record.id, &NetworkAllowList::any(), &context)
+            .await
+            .unwrap();
+        assert!(keys.authenticate(key, &outside).await.is_ok());
+        keys.revoke(issued.record.id, &context).await.unwrap();
+        assert!(matches!(
+            keys.set_networks(issued.record.id, &NetworkAllowList::any(), &context)
+                .await,
+            Err(KeyAdminError::KeyRevoked)
+        ));
+        assert!(matches!(
+            keys.set_networks(ApiKeyId::new(), &NetworkAllowList::any(), &context)
+                .await,
+            Err(KeyAdminError::UnknownKey)
+        ));
+    }
+
+    /// An instance from before network lists cached entries without them: such an entry must
+    /// not decode (and so be read as "any network"); the key is read from the database instead.
+    #[test]
+    fn a_cached_entry_without_networks_is_not_trusted() {
+        let record = ApiKeyRecord {
+            id: ApiKeyId::new(),
+            tenant_id: TenantId::new(),
+            environment: KeyEnvironment::Live,
+            display_prefix: "sk_live_".to_owned(),
+            hash: [1; 32],
+            created_at: benteng_core::now(),
+            expires_at: None,
+            revoked_at: None,
+            scopes: Scopes::all(),
+            networks: "10.0.0.0/8".parse().unwrap(),
+        };
+        let tenant = Tenant::new(
+            "PT Uji Jaringan".parse().unwrap(),
+            Tier::Growth,
+            benteng_core::now(),
+        );
+        let verified = Verified {
+            key: record,
+            tenant,
+            mtls: TenantMtls::default(),
+        };
+        let mut json = serde_json::to_value(&verified).unwrap();
+        let decoded: Verified = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(decoded.key.networks.to_string(), "10.0.0.0/8");
+        json["key"].as_object_mut().unwrap().remove("networks");
+        assert!(serde_json::from_value::<Verified>(json).is_err());
+    }
 }

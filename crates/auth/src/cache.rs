@@ -24,7 +24,7 @@ pub(crate) const INVALIDATION_CHANNEL: &str = "auth.invalidate";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Invalidation {
-    /// An API key changed (revoked); `hash` is its keyed hash, hex.
+    /// An API key changed (revoked, or its networks); `hash` is its keyed hash, hex.
     Key { hash: String },
     /// A tenant's status, certificates or mTLS requirement changed.
     Tenant { id: TenantId },

@@ -9,6 +9,7 @@ mod cache;
 mod people;
 pub mod snap;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use benteng_core::api_key::KeyEnvironment;
@@ -94,6 +95,24 @@ pub enum AuthError {
     /// The credentials are good but do not carry the scope the route needs.
     #[error("the credentials lack the scope {0}")]
     MissingScope(Scope),
+    /// The key is restricted to networks the client's address is not in (or the address is
+    /// unknown).
+    #[error("the credentials may not be used from this network")]
+    NetworkNotAllowed,
+}
+
+/// What the request tells authentication besides its credentials: the facts a key's
+/// restrictions are checked against. The HTTP layer fills it from the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// The scope the route called needs.
+    pub needs: Scope,
+    /// SHA-256 (lowercase hex) of the verified TLS client certificate, if the connection
+    /// presented one: for the mTLS tenant binding.
+    pub client_cert_fingerprint: Option<&'a str>,
+    /// The client's address, from the connection (never a forwarded header): for a key's
+    /// network allow-list. `None` when unknown, which a restricted key refuses.
+    pub client_ip: Option<IpAddr>,
 }
 
 /// The one entry point for every scheme.
@@ -182,19 +201,16 @@ impl Authenticator {
         &self.api_keys
     }
 
-    /// Authenticates from the `Authorization` header value, if any, and the SHA-256 fingerprint
-    /// (lowercase hex) of the verified TLS client certificate, if the connection presented one,
-    /// and checks that the credentials carry `needs`, the scope of the route called.
+    /// Authenticates from the `Authorization` header value, if any, and checks the credentials
+    /// against the request's `facts`: the mTLS tenant binding (the client certificate), the
+    /// key's network allow-list (the client address) and the scope of the route called.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
-        client_cert_fingerprint: Option<&str>,
-        needs: Scope,
+        facts: &RequestFacts<'_>,
     ) -> Result<Principal, AuthError> {
         let key = api_key(authorization)?;
-        self.api_keys
-            .authenticate(key, client_cert_fingerprint, needs)
-            .await
+        self.api_keys.authenticate(key, facts).await
     }
 
     /// [`Self::authenticate`] when it can be decided without asking the shared cache or the
@@ -203,15 +219,10 @@ impl Authenticator {
     pub async fn authenticate_cached(
         &self,
         authorization: Option<&str>,
-        client_cert_fingerprint: Option<&str>,
-        needs: Scope,
+        facts: &RequestFacts<'_>,
     ) -> Option<Result<Principal, AuthError>> {
         match api_key(authorization) {
-            Ok(key) => {
-                self.api_keys
-                    .authenticate_cached(key, client_cert_fingerprint, needs)
-                    .await
-            }
+            Ok(key) => self.api_keys.authenticate_cached(key, facts).await,
             Err(error) => Some(Err(error)),
         }
     }

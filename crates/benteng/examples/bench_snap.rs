@@ -99,6 +99,7 @@ async fn main() {
             benteng_core::api_key::KeyEnvironment::Live,
             None,
             benteng_core::scopes::Scopes::all(),
+            benteng_core::network::NetworkAllowList::any(),
             &audit,
         )
         .await

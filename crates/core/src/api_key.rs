@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::{ApiKeyId, TenantId};
+use crate::network::NetworkAllowList;
 use crate::scopes::Scopes;
 
 /// Characters of the random part.
@@ -120,6 +121,10 @@ pub struct ApiKeyRecord {
     /// What the key may do. No serde default on purpose: a cached record from before scopes
     /// fails to read and the key is looked up in the database instead.
     pub scopes: Scopes,
+    /// Where the key may be used from; empty for any network. No serde default either, for the
+    /// same reason: an entry an older instance cached (it never knew a key's networks) must not
+    /// read as "any network" for a key that is restricted now.
+    pub networks: NetworkAllowList,
 }
 
 /// Why a known key is not honoured.
@@ -201,6 +206,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             scopes: crate::scopes::Scopes::all(),
+            networks: crate::network::NetworkAllowList::any(),
         };
         assert_eq!(record.check_usable(now), Ok(()));
         record.expires_at = Some(now);

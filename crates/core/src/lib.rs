@@ -15,6 +15,7 @@ pub mod currency;
 pub mod iban;
 pub mod ids;
 pub mod money;
+pub mod network;
 pub mod payments;
 pub mod people;
 pub mod roles;

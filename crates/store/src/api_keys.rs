@@ -3,6 +3,7 @@
 use benteng_core::api_key::ApiKeyRecord;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{ApiKeyId, TenantId};
+use benteng_core::network::NetworkAllowList;
 use benteng_core::scopes::Scopes;
 use benteng_core::tenant::Tenant;
 use sqlx::any::AnyRow;
@@ -15,7 +16,7 @@ use crate::{Store, StoreError, StoreResult};
 macro_rules! columns {
     () => {
         "k.id AS key_id, k.tenant_id, k.environment, k.display_prefix, k.key_hash, \
-         k.created_at AS key_created_at, k.expires_at, k.revoked_at, k.scopes"
+         k.created_at AS key_created_at, k.expires_at, k.revoked_at, k.scopes, k.networks"
     };
 }
 
@@ -30,7 +31,24 @@ fn key_from_row(row: &AnyRow) -> StoreResult<ApiKeyRecord> {
         expires_at: optional_time_at(row, "expires_at")?,
         revoked_at: optional_time_at(row, "revoked_at")?,
         scopes: parsed(row, "scopes")?,
+        networks: networks_at(row, "networks")?,
     })
+}
+
+/// A key's network allow-list: NULL (keys from before migration 0012, or never restricted) and
+/// the empty string are any network; anything else must parse, or the row is corrupt.
+fn networks_at(row: &AnyRow, column: &str) -> StoreResult<NetworkAllowList> {
+    let text: Option<String> = sqlx::Row::try_get(row, column)?;
+    text.as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("column {column} holds an invalid network list")))
+}
+
+/// How a list is stored: NULL for any network, so an unrestricted key's row looks like one
+/// from before restrictions existed.
+fn networks_column(networks: &NetworkAllowList) -> Option<String> {
+    (!networks.is_any()).then(|| networks.to_string())
 }
 
 impl Store {
@@ -42,8 +60,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, environment, display_prefix, key_hash, \
-             created_at, expires_at, revoked_at, scopes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             created_at, expires_at, revoked_at, scopes, networks) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(key.id.to_string())
         .bind(key.tenant_id.to_string())
@@ -54,6 +72,7 @@ impl Store {
         .bind(key.expires_at.map(to_micros))
         .bind(key.revoked_at.map(to_micros))
         .bind(key.scopes.to_string())
+        .bind(networks_column(&key.networks))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -84,6 +103,12 @@ impl Store {
             "scopes",
             serde_json::Value::Null,
             key.scopes.to_string().into(),
+        )
+        // The stored form: CIDRs separated by spaces, the empty string for any network.
+        .change(
+            "networks",
+            serde_json::Value::Null,
+            key.networks.to_string().into(),
         );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
@@ -170,18 +195,19 @@ impl Store {
         .collect()
     }
 
-    /// Hashes of keys revoked after `revoked_after`, or whose tenant changed after
-    /// `tenant_changed_after` (both Unix microseconds, as `credential_watermark` reports them).
+    /// Hashes of keys revoked or changed after `key_changed_after`, or whose tenant changed
+    /// after `tenant_changed_after` (both Unix microseconds, as `credential_watermark` reports
+    /// them).
     pub async fn api_key_hashes_changed_since(
         &self,
-        revoked_after: i64,
+        key_changed_after: i64,
         tenant_changed_after: i64,
     ) -> StoreResult<Vec<[u8; 32]>> {
         sqlx::query(
             "SELECT k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
-             WHERE k.revoked_at > $1 OR t.updated_at > $2",
+             WHERE k.revoked_at > $1 OR k.updated_at > $1 OR t.updated_at > $2",
         )
-        .bind(revoked_after)
+        .bind(key_changed_after)
         .bind(tenant_changed_after)
         .fetch_all(&self.pool)
         .await?
@@ -215,6 +241,55 @@ impl Store {
             .change("revoked_at", serde_json::Value::Null, to_micros(now).into());
             crate::audit::record(&mut tx, &event).await?;
         }
+        tx.commit().await?;
+        self.api_key(id).await
+    }
+}
+
+impl Store {
+    /// Replaces a key's network allow-list and records `api_key.networks_changed` (from, to) in
+    /// the same transaction, stamping `updated_at` so the credential watermark moves and every
+    /// instance refreshes the key. Unchanged lists write nothing. `Conflict` when the list
+    /// changed between this call's read and its write (another operator's change): the event's
+    /// `from` must be what was replaced.
+    pub async fn set_api_key_networks(
+        &self,
+        id: ApiKeyId,
+        networks: &NetworkAllowList,
+        now: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<ApiKeyRecord> {
+        let before = self.api_key(id).await?;
+        if before.networks == *networks {
+            return Ok(before);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Compare-and-set on the list read above; NULL and '' are the same "any network".
+        let changed = sqlx::query(
+            "UPDATE api_keys SET networks = $1, updated_at = $2 \
+             WHERE id = $3 AND COALESCE(networks, '') = $4",
+        )
+        .bind(networks_column(networks))
+        .bind(to_micros(now))
+        .bind(id.to_string())
+        .bind(before.networks.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        let event = AuditEvent::new(
+            &context.for_tenant(before.tenant_id),
+            "api_key.networks_changed",
+            Retention::Security,
+            ("api_key", id.to_string()),
+        )
+        .change(
+            "networks",
+            before.networks.to_string().into(),
+            networks.to_string().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         self.api_key(id).await
     }

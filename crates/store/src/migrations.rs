@@ -39,6 +39,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_idempotency_outcome"),
     migration!(10, "0010_test_environment"),
     migration!(11, "0011_api_key_scopes"),
+    migration!(12, "0012_api_key_networks"),
     migration!(13, "0013_people"),
 ];
 

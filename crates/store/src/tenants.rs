@@ -113,18 +113,23 @@ impl Store {
         self.tenant(id).await
     }
 
-    /// Changes when any credential or tenant status changes: the latest revocation and tenant
-    /// update times. An instance whose shared state cannot carry invalidations (the in-process
-    /// backend, with the CLI in another process) polls this to drop stale cache entries.
+    /// Changes when any credential or tenant status changes: the latest key change (revocation
+    /// or network list) and tenant update times. An instance whose shared state cannot carry
+    /// invalidations (the in-process backend, with the CLI in another process) polls this to
+    /// drop stale cache entries.
     pub async fn credential_watermark(&self) -> StoreResult<(i64, i64)> {
+        // Two indexed MAXes folded into one value (MAX over a two-row union works on both
+        // backends; GREATEST does not exist in SQLite).
         let row = sqlx::query(
-            "SELECT (SELECT COALESCE(MAX(revoked_at), 0) FROM api_keys) AS revoked, \
+            "SELECT (SELECT COALESCE(MAX(changed), 0) FROM \
+                       (SELECT MAX(revoked_at) AS changed FROM api_keys \
+                        UNION ALL SELECT MAX(updated_at) FROM api_keys) AS k) AS key_changed, \
                     (SELECT COALESCE(MAX(updated_at), 0) FROM tenants) AS updated",
         )
         .fetch_one(&self.pool)
         .await?;
         Ok((
-            sqlx::Row::try_get(&row, "revoked")?,
+            sqlx::Row::try_get(&row, "key_changed")?,
             sqlx::Row::try_get(&row, "updated")?,
         ))
     }

@@ -49,7 +49,9 @@ impl Modify for BearerKeys {
                     .description(Some(
                         "An API key (`sk_live_…`, `sk_test_…`). Keys carry scopes; each \
                          operation names the scope it needs, and a key without it is refused \
-                         with 403 insufficient-scope.",
+                         with 403 insufficient-scope. A key may be restricted to source \
+                         networks (CIDRs); from any other address it is refused with 403 \
+                         network-not-allowed.",
                     ))
                     .build(),
             ),

@@ -4,6 +4,7 @@ use anyhow::bail;
 use benteng_auth::KeyAdminError;
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::ids::ApiKeyId;
+use benteng_core::network::NetworkAllowList;
 use benteng_core::scopes::Scopes;
 use benteng_crypto::ExposeSecret;
 use clap::Subcommand;
@@ -30,6 +31,11 @@ pub enum ApiKeyCommand {
         /// Every `:read` scope and nothing else: a key that cannot change anything.
         #[arg(long)]
         read_only: bool,
+        /// A network the key may be used from (repeatable, at most 32), e.g. `10.0.0.0/8`,
+        /// `2001:db8::/32` or one address; from anywhere else it is refused (403). Without
+        /// any, the key works from any network.
+        #[arg(long = "allow-network", value_name = "CIDR")]
+        networks: Vec<String>,
     },
     /// List a tenant's keys (prefix and dates, never the key).
     List {
@@ -38,6 +44,43 @@ pub enum ApiKeyCommand {
     },
     /// Revoke a key by its id; every instance refuses it within a second.
     Revoke { key_id: String },
+    /// Change the networks a live key may be used from; every instance applies it within a
+    /// second.
+    Restrict {
+        key_id: String,
+        /// A network the key may be used from (repeatable, at most 32); replaces the key's list.
+        #[arg(
+            long = "allow-network",
+            value_name = "CIDR",
+            required_unless_present = "any_network",
+            conflicts_with = "any_network"
+        )]
+        networks: Vec<String>,
+        /// Lift the restriction: the key works from any network.
+        #[arg(long)]
+        any_network: bool,
+    },
+}
+
+/// The `--allow-network` values as one list, refused whole if any entry is wrong.
+fn parse_networks(networks: &[String]) -> anyhow::Result<NetworkAllowList> {
+    NetworkAllowList::from_entries(networks.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("--allow-network: {e}"))
+}
+
+/// A list for people: `any network`, or the networks.
+fn describe(networks: &NetworkAllowList) -> String {
+    if networks.is_any() {
+        "any network".to_owned()
+    } else {
+        networks.to_string()
+    }
+}
+
+fn parse_key_id(key_id: &str) -> anyhow::Result<ApiKeyId> {
+    key_id
+        .parse()
+        .map_err(|_| anyhow::anyhow!("not a key id (expected a UUID)"))
 }
 
 pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::Result<()> {
@@ -48,8 +91,10 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
             expires_in_days,
             scopes,
             read_only,
+            networks,
         } => {
             let tenant = parse_tenant_id(&tenant)?;
+            let networks = parse_networks(&networks)?;
             let scopes = if read_only {
                 Scopes::read_only()
             } else if scopes.is_empty() {
@@ -70,12 +115,21 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
             };
             let issued = services
                 .api_keys
-                .issue(tenant, environment, lifetime, scopes, &super::cli_context())
+                .issue(
+                    tenant,
+                    environment,
+                    lifetime,
+                    scopes,
+                    networks,
+                    &super::cli_context(),
+                )
                 .await
                 .map_err(admin_error)?;
             eprintln!(
-                "key {} issued with scopes {}; store it now, it will not be shown again",
-                issued.record.id, issued.record.scopes
+                "key {} issued with scopes {}, usable from {}; store it now, it will not be shown again",
+                issued.record.id,
+                issued.record.scopes,
+                describe(&issued.record.networks)
             );
             println!("{}", issued.key.expose_secret());
         }
@@ -86,12 +140,22 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
                 other => other.into(),
             })?;
             println!(
-                "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  SCOPES",
-                "KEY ID", "PREFIX", "CREATED", "EXPIRES", "REVOKED"
+                "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  {:<18}  SCOPES",
+                "KEY ID", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "NETWORKS"
             );
             for k in services.store.api_keys_of(tenant).await? {
+                // Commas, so the column stays one word; `any` when unrestricted.
+                let networks = if k.networks.is_any() {
+                    "any".to_owned()
+                } else {
+                    k.networks
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
                 println!(
-                    "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  {}",
+                    "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  {:<18}  {}",
                     k.id,
                     format!("{}…", k.display_prefix),
                     timestamp(k.created_at),
@@ -101,14 +165,39 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
                     k.revoked_at
                         .map(timestamp)
                         .unwrap_or_else(|| "-".to_owned()),
+                    networks,
                     k.scopes,
                 );
             }
         }
+        ApiKeyCommand::Restrict {
+            key_id,
+            networks,
+            any_network,
+        } => {
+            let key_id = parse_key_id(&key_id)?;
+            // Clap already refuses both or neither; an empty list is "any network" only when
+            // asked for by name, never because no value arrived.
+            let networks = if any_network {
+                NetworkAllowList::any()
+            } else if networks.is_empty() {
+                bail!("give --allow-network CIDR (repeatable) or --any-network");
+            } else {
+                parse_networks(&networks)?
+            };
+            let record = services
+                .api_keys
+                .set_networks(key_id, &networks, &super::cli_context())
+                .await
+                .map_err(admin_error)?;
+            println!(
+                "{} may be used from {}",
+                record.id,
+                describe(&record.networks)
+            );
+        }
         ApiKeyCommand::Revoke { key_id } => {
-            let key_id: ApiKeyId = key_id
-                .parse()
-                .map_err(|_| anyhow::anyhow!("not a key id (expected a UUID)"))?;
+            let key_id = parse_key_id(&key_id)?;
             let record = services
                 .api_keys
                 .revoke(key_id, &super::cli_context())

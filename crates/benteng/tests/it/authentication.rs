@@ -125,6 +125,7 @@ async fn expired_keys_are_refused(backend: Backend) {
             KeyEnvironment::Test,
             Some(time::Duration::milliseconds(300)),
             benteng_core::scopes::Scopes::all(),
+            benteng_core::network::NetworkAllowList::any(),
             &benteng_core::audit::AuditContext::system("test"),
         )
         .await

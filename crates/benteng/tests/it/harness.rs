@@ -239,8 +239,13 @@ impl TestApp {
 
     /// A key of the tenant's live or test environment (`sk_live_…`, `sk_test_…`).
     pub async fn key_in(&self, tenant: TenantId, environment: KeyEnvironment) -> String {
-        self.issue_key(tenant, environment, benteng_core::scopes::Scopes::all())
-            .await
+        self.issue_key(
+            tenant,
+            environment,
+            benteng_core::scopes::Scopes::all(),
+            benteng_core::network::NetworkAllowList::any(),
+        )
+        .await
     }
 
     /// A live key carrying only `scopes`.
@@ -249,7 +254,24 @@ impl TestApp {
         tenant: TenantId,
         scopes: benteng_core::scopes::Scopes,
     ) -> String {
-        self.issue_key(tenant, KeyEnvironment::Live, scopes).await
+        self.issue_key(
+            tenant,
+            KeyEnvironment::Live,
+            scopes,
+            benteng_core::network::NetworkAllowList::any(),
+        )
+        .await
+    }
+
+    /// A live key with every scope, usable only from `networks` (e.g. `"10.0.0.0/8"`).
+    pub async fn key_with_networks(&self, tenant: TenantId, networks: &str) -> String {
+        self.issue_key(
+            tenant,
+            KeyEnvironment::Live,
+            benteng_core::scopes::Scopes::all(),
+            networks.parse().expect("networks"),
+        )
+        .await
     }
 
     async fn issue_key(
@@ -257,6 +279,7 @@ impl TestApp {
         tenant: TenantId,
         environment: KeyEnvironment,
         scopes: benteng_core::scopes::Scopes,
+        networks: benteng_core::network::NetworkAllowList,
     ) -> String {
         self.services
             .api_keys
@@ -265,6 +288,7 @@ impl TestApp {
                 environment,
                 None,
                 scopes,
+                networks,
                 &benteng_core::audit::AuditContext::system("test"),
             )
             .await

@@ -8,6 +8,7 @@ mod authentication;
 mod cli;
 mod data_protection;
 mod multi_instance;
+mod networks;
 mod operations;
 mod payments;
 mod people;

@@ -48,6 +48,7 @@ async fn payer(
             KeyEnvironment::Live,
             None,
             benteng_core::scopes::Scopes::all(),
+            benteng_core::network::NetworkAllowList::any(),
             &benteng_core::audit::AuditContext::system("test"),
         )
         .await
