@@ -244,9 +244,7 @@ impl Store {
         tx.commit().await?;
         self.api_key(id).await
     }
-}
 
-impl Store {
     /// Replaces a key's network allow-list and records `api_key.networks_changed` (from, to) in
     /// the same transaction, stamping `updated_at` so the credential watermark moves and every
     /// instance refreshes the key. Unchanged lists write nothing. `Conflict` when the list
