@@ -175,9 +175,31 @@ pub async fn authenticate(
         client_ip: client_ip(request.extensions()),
     };
     let guard = IpGuard::of(&state, request.extensions());
-    let outcome = match authorization.transpose() {
-        Err(error) => Err(error),
-        Ok(value) => match state.auth.authenticate_cached(value, &facts).await {
+    // A tenant user's browser: the session cookie, when no Authorization header is present.
+    let session = authorization
+        .is_none()
+        .then(|| session_cookie(request.headers()).map(str::to_owned))
+        .flatten();
+    let outcome = match (authorization.transpose(), &session) {
+        (Ok(None), Some(token)) => {
+            if let Some(guard) = &guard
+                && let Some(refusal) = guard.refuse_if_blocked(&state).await
+            {
+                return refusal;
+            }
+            match state.auth.authenticate_tenant_session(token, &facts).await {
+                Ok(principal) => {
+                    if let Some(event) = csrf_refusal(&state, &request, token) {
+                        record(&state, &event).await;
+                        return csrf_refused();
+                    }
+                    Ok(principal)
+                }
+                Err(error) => Err(error),
+            }
+        }
+        (Err(error), _) => Err(error),
+        (Ok(value), _) => match state.auth.authenticate_cached(value, &facts).await {
             Some(outcome) => outcome,
             None => {
                 if let Some(guard) = &guard
@@ -304,6 +326,48 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value)
+}
+
+/// A state-changing request authenticated by a session cookie must carry that session's CSRF
+/// token (`X-CSRF-Token`): the audit event of the refusal when it does not.
+fn csrf_refusal(state: &AppState, request: &Request, token: &str) -> Option<AuditEvent> {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return None;
+    }
+    let presented = request
+        .headers()
+        .get(&X_CSRF_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let matches = state
+        .auth
+        .people()
+        .is_some_and(|people| people.csrf_matches(token, presented));
+    if matches {
+        return None;
+    }
+    let context = AuditContext {
+        request_id: request.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        ip: client_ip(request.extensions()).map(|ip| ip.to_string()),
+        actor: "session".to_owned(),
+        ..AuditContext::default()
+    };
+    Some(AuditEvent::new(
+        &context,
+        "session.csrf_refused",
+        benteng_core::audit::Retention::Security,
+        ("route", request.uri().path().chars().take(200).collect()),
+    ))
+}
+
+fn csrf_refused() -> Response {
+    ApiError::Refused {
+        status: StatusCode::FORBIDDEN,
+        slug: "csrf-token-invalid",
+        title: "CSRF token missing or invalid",
+        detail: "state-changing requests carry the session's X-CSRF-Token".to_owned(),
+    }
+    .into_response()
 }
 
 /// Authentication for operator routes: the session cookie names a person; a state-changing
@@ -479,12 +543,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Audit {
 }
 
 pub fn audit_context(parts: &Parts) -> benteng_core::audit::AuditContext {
+    let principal = parts.extensions.get::<Principal>();
+    // A tenant user's browser session names the person and the session; keys and SNAP
+    // partners act as `api`.
+    let (actor, session) = match principal.map(|p| &p.credential) {
+        Some(benteng_auth::Credential::Session { person, session }) => {
+            (format!("user:{person}"), Some(session.to_string()))
+        }
+        _ => ("api".to_owned(), None),
+    };
     benteng_core::audit::AuditContext {
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
         trace_id: None,
-        tenant_id: parts.extensions.get::<Principal>().map(|p| p.tenant.id),
+        tenant_id: principal.map(|p| p.tenant.id),
         ip: client_ip(&parts.extensions).map(|ip| ip.to_string()),
-        actor: "api".to_owned(),
+        actor,
+        session,
         ..Default::default()
     }
 }

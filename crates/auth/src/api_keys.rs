@@ -222,9 +222,29 @@ impl ApiKeyAuthenticator {
         Ok(principal)
     }
 
+    /// A tenant and its mTLS binding, from the database (for credentials other than keys that
+    /// act for a tenant: tenant users' sessions).
+    pub(crate) async fn tenant_binding(
+        &self,
+        tenant: TenantId,
+    ) -> Result<(Tenant, TenantMtls), AuthError> {
+        let read = async {
+            let found = self.store.tenant(tenant).await?;
+            let mtls = self.store.tenant_mtls(tenant).await?;
+            Ok::<_, StoreError>((found, mtls))
+        };
+        read.await.map_err(|error| match error {
+            StoreError::NotFound => AuthError::Unknown,
+            other => {
+                tracing::error!(error = %other, "tenant lookup failed");
+                AuthError::Unavailable
+            }
+        })
+    }
+
     /// The mTLS tenant binding: a certificate registered to another tenant is refused for
     /// everyone; a tenant that requires mTLS accepts only its own registered certificates.
-    async fn check_client_certificate(
+    pub(crate) async fn check_client_certificate(
         &self,
         principal: &Principal,
         mtls: &TenantMtls,

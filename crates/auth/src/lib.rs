@@ -19,8 +19,8 @@ use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
 pub use people::{
-    Created, EnrolmentError, EnrolmentStarted, PeopleAuthenticator, SessionPolicy, SignInError,
-    SignedIn, StaffPrincipal,
+    Audience, Created, EnrolmentError, EnrolmentStarted, PeopleAuthenticator, SessionPolicy,
+    SignInError, SignedIn, StaffPrincipal,
 };
 pub use snap::{IssuedSnapToken, SnapAuthenticator, SnapRequest};
 
@@ -44,7 +44,7 @@ impl Principal {
     pub fn environment(&self) -> KeyEnvironment {
         match &self.credential {
             Credential::ApiKey { environment, .. } => *environment,
-            Credential::Snap { .. } => KeyEnvironment::Live,
+            Credential::Snap { .. } | Credential::Session { .. } => KeyEnvironment::Live,
         }
     }
 }
@@ -64,6 +64,11 @@ pub enum Credential {
         client_id: String,
         /// The request's `X-EXTERNAL-ID` (unique per partner and Jakarta day).
         external_id: String,
+    },
+    /// A tenant user's browser session; the scopes are their tenant role's.
+    Session {
+        person: benteng_core::ids::PersonId,
+        session: uuid::Uuid,
     },
 }
 
@@ -145,6 +150,41 @@ impl Authenticator {
             Some(people) => people.authenticate(token).await,
             None => Err(AuthError::Unknown),
         }
+    }
+
+    /// A tenant user's session on a tenant route: the person must belong to an active tenant,
+    /// the tenant's mTLS binding applies as for its keys, and the route's scope must be one
+    /// of the person's tenant role. Staff sessions are refused here (the operator API is
+    /// theirs).
+    pub async fn authenticate_tenant_session(
+        &self,
+        token: &str,
+        facts: &RequestFacts<'_>,
+    ) -> Result<Principal, AuthError> {
+        let person = self.authenticate_person(token).await?;
+        let Some((tenant, role)) = person.tenant else {
+            return Err(AuthError::Unknown);
+        };
+        let (tenant, mtls) = self.api_keys.tenant_binding(tenant).await?;
+        if !tenant.is_active() {
+            return Err(AuthError::TenantSuspended);
+        }
+        let principal = Principal {
+            tenant,
+            credential: Credential::Session {
+                person: person.person,
+                session: person.session,
+            },
+            client_cert_fingerprint: facts.client_cert_fingerprint.map(str::to_owned),
+            scopes: role.scopes(),
+        };
+        self.api_keys
+            .check_client_certificate(&principal, &mtls, facts.client_cert_fingerprint)
+            .await?;
+        if !principal.scopes.contains(facts.needs) {
+            return Err(AuthError::MissingScope(facts.needs));
+        }
+        Ok(principal)
     }
 
     pub fn people(&self) -> Option<&Arc<PeopleAuthenticator>> {

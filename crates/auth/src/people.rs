@@ -64,6 +64,21 @@ impl Default for SessionPolicy {
     }
 }
 
+/// Who a sign-in or enrolment endpoint is for: staff on the operator API, tenant users on the
+/// tenant API. A person of the other kind is refused there as if unknown, so a staff session
+/// is never created through a public listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    TenantUsers,
+}
+
+impl Audience {
+    fn admits(self, person: &PersonRow) -> bool {
+        person.tenant.is_some() == (self == Audience::TenantUsers)
+    }
+}
+
 /// A signed-in person, as handlers and the audit trail see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffPrincipal {
@@ -154,6 +169,10 @@ pub struct PeopleAuthenticator {
     local: LocalCache<[u8; 32], Cached>,
     /// Bumped on every invalidation; a read that raced one does not fill the cache.
     epoch: AtomicU64,
+    /// Argon2id runs at most one per core at a time: each holds tens of MiB and a core for a
+    /// fifth of a second, so a burst of sign-ins queues instead of exhausting memory or
+    /// starving the API's other requests.
+    hashing: tokio::sync::Semaphore,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> SignInError {
@@ -181,7 +200,22 @@ impl PeopleAuthenticator {
             policy,
             clock,
             epoch: AtomicU64::new(0),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         }
+    }
+
+    /// Runs password work on a blocking thread, within the hashing limit.
+    async fn password_work<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, SignInError> {
+        let _permit = self.hashing.acquire().await.map_err(unavailable)?;
+        let passwords = self.passwords.clone();
+        tokio::task::spawn_blocking(move || work(&passwords))
+            .await
+            .map_err(unavailable)
     }
 
     pub fn policy(&self) -> SessionPolicy {
@@ -246,11 +280,15 @@ impl PeopleAuthenticator {
         })
     }
 
-    async fn enrolling(&self, code: &SecretString) -> Result<PersonRow, EnrolmentError> {
+    async fn enrolling(
+        &self,
+        audience: Audience,
+        code: &SecretString,
+    ) -> Result<PersonRow, EnrolmentError> {
         let hash = hex::encode(self.keyed("enrol", code.expose_secret().as_bytes()));
         match self.store.person_by_enrolment(&hash).await {
-            Ok(Some(person)) => Ok(person),
-            Ok(None) => Err(EnrolmentError::InvalidCode),
+            Ok(Some(person)) if audience.admits(&person) => Ok(person),
+            Ok(_) => Err(EnrolmentError::InvalidCode),
             Err(error) => {
                 tracing::error!(%error, "enrolment lookup failed");
                 Err(EnrolmentError::Unavailable)
@@ -262,15 +300,16 @@ impl PeopleAuthenticator {
     /// list) and a new TOTP secret, returned for the person's authenticator app.
     pub async fn start_enrolment(
         &self,
+        audience: Audience,
         code: &SecretString,
         password: SecretString,
         context: &AuditContext,
     ) -> Result<EnrolmentStarted, EnrolmentError> {
-        let person = self.enrolling(code).await?;
+        let person = self.enrolling(audience, code).await?;
         let password =
             NewPassword::parse(password, &person.login).map_err(EnrolmentError::Password)?;
-        let passwords = self.passwords.clone();
-        let hash = tokio::task::spawn_blocking(move || passwords.hash(password.secret()))
+        let hash = self
+            .password_work(move |passwords| passwords.hash(password.secret()))
             .await
             .map_err(|_| EnrolmentError::Unavailable)?
             .map_err(|_| EnrolmentError::Unavailable)?;
@@ -297,11 +336,12 @@ impl PeopleAuthenticator {
     /// active and gets their recovery codes, shown this once.
     pub async fn finish_enrolment(
         &self,
+        audience: Audience,
         code: &SecretString,
         totp_code: &str,
         context: &AuditContext,
     ) -> Result<Vec<SecretString>, EnrolmentError> {
-        let person = self.enrolling(code).await?;
+        let person = self.enrolling(audience, code).await?;
         let sealed = person
             .totp_pending_sealed
             .as_deref()
@@ -357,6 +397,7 @@ impl PeopleAuthenticator {
     /// Signs a person in with their password and a TOTP code or one of their recovery codes.
     pub async fn sign_in(
         &self,
+        audience: Audience,
         login: &str,
         password: &SecretString,
         second_factor: &SecretString,
@@ -380,7 +421,9 @@ impl PeopleAuthenticator {
         };
         let verified = self.check_password(person.as_ref(), password).await?;
         let person = match (person, verified) {
-            (Some(person), true) if person.status == PersonStatus::Active => {
+            (Some(person), true)
+                if person.status == PersonStatus::Active && audience.admits(&person) =>
+            {
                 match self
                     .check_second_factor(&person, second_factor, context)
                     .await?
@@ -415,14 +458,12 @@ impl PeopleAuthenticator {
         let stored = person
             .and_then(|p| p.password_hash.as_deref())
             .and_then(|h| PasswordHash::parse(h).ok());
-        let passwords = self.passwords.clone();
         let password = password.clone();
-        tokio::task::spawn_blocking(move || match stored {
+        self.password_work(move |passwords| match stored {
             Some(hash) => passwords.verify(&hash, &password),
             None => passwords.verify_unknown(&password),
         })
         .await
-        .map_err(unavailable)
     }
 
     /// A TOTP code (accepted once: its time step must be later than the last accepted) or an
@@ -461,9 +502,10 @@ impl PeopleAuthenticator {
     }
 
     async fn rehash(&self, person: &PersonRow, password: &SecretString, context: &AuditContext) {
-        let passwords = self.passwords.clone();
         let password = password.clone();
-        if let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || passwords.hash(&password)).await
+        if let Ok(Ok(hash)) = self
+            .password_work(move |passwords| passwords.hash(&password))
+            .await
             && let Err(error) = self
                 .store
                 .set_password_hash(person.id, hash.as_str(), &for_person(context, person))
@@ -637,6 +679,17 @@ impl PeopleAuthenticator {
             id: principal.session,
         })
         .await;
+        Ok(())
+    }
+
+    /// Ends a session by its id (a tenant user's sign-out, where the caller is a `Principal`).
+    pub async fn end_session(
+        &self,
+        session: uuid::Uuid,
+        context: &AuditContext,
+    ) -> Result<(), StoreError> {
+        self.store.revoke_session(session, context).await?;
+        self.announce(&Invalidation::Session { id: session }).await;
         Ok(())
     }
 

@@ -17,7 +17,7 @@ use benteng_core::audit::AuditContext;
 use benteng_core::clock::Clock;
 use benteng_core::ids::{PendingActionId, PersonId, TenantId};
 use benteng_core::people::LoginName;
-use benteng_core::roles::{Permission, Roles, StaffRole};
+use benteng_core::roles::{Permission, Roles, StaffRole, TenantRole};
 use benteng_core::tenant::Tier;
 use benteng_store::{DecisionRefused, PendingAction, PersonStatus, Store, StoreError};
 
@@ -118,6 +118,22 @@ impl Operations {
             }
         }
         Ok((created, pending))
+    }
+
+    /// Creates a user of a tenant with a tenant role; they enrol like staff (password and TOTP)
+    /// and their session acts on the tenant API with the role's scopes.
+    pub async fn create_tenant_user(
+        &self,
+        tenant: TenantId,
+        login: &LoginName,
+        role: TenantRole,
+        context: &AuditContext,
+    ) -> Result<Created, OpsRefusal> {
+        self.store.tenant(tenant).await?;
+        Ok(self
+            .people
+            .create(login, Some((tenant, role)), Roles::empty(), context)
+            .await?)
     }
 
     /// Grants a role. Admin needs a second person; nobody changes their own roles.

@@ -260,6 +260,22 @@ impl Store {
             .collect()
     }
 
+    /// A tenant's users, by login.
+    pub async fn tenant_users(&self, tenant: TenantId) -> StoreResult<Vec<PersonRow>> {
+        let sql = concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM people WHERE tenant_id = $1 ORDER BY login LIMIT 1000"
+        );
+        sqlx::query(sql)
+            .bind(tenant.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(person_from_row)
+            .collect()
+    }
+
     /// Enrolment, first step: the chosen password and the TOTP secret offered, both kept until
     /// a code from the secret is confirmed. Only while enrolling.
     pub async fn set_enrolment_credentials(

@@ -35,6 +35,15 @@ pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[
     ("POST", crate::routes::admin::SIGN_IN_PATH),
     ("POST", crate::routes::admin::ENROLMENT_START_PATH),
     ("POST", crate::routes::admin::ENROLMENT_FINISH_PATH),
+    ("POST", crate::routes::admin::session::TENANT_SIGN_IN_PATH),
+    (
+        "POST",
+        crate::routes::admin::session::TENANT_ENROLMENT_START_PATH,
+    ),
+    (
+        "POST",
+        crate::routes::admin::session::TENANT_ENROLMENT_FINISH_PATH,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

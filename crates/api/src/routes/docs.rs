@@ -22,11 +22,14 @@ use super::{Routes, admin, audit, balances, health, quotes, recipients, snap, te
         audit::list, snap::token, snap::transfer, snap::status, snap::balance,
         admin::session::sign_in, admin::session::current, admin::session::sign_out,
         admin::session::sign_out_everywhere, admin::session::start_enrolment,
-        admin::session::finish_enrolment, admin::people::list, admin::people::create,
+        admin::session::finish_enrolment, admin::session::sign_in_tenant_user,
+        admin::session::start_enrolment_tenant_user, admin::session::finish_enrolment_tenant_user,
+        admin::session::sign_out_tenant_user, admin::people::list, admin::people::create,
         admin::people::grant, admin::people::revoke, admin::people::disable, admin::people::enable,
         admin::people::end_sessions, admin::approvals::list, admin::approvals::approve,
         admin::approvals::reject, admin::tenants::list, admin::tenants::show,
-        admin::tenants::require_mtls, admin::tenants::tier),
+        admin::tenants::require_mtls, admin::tenants::tier, admin::tenant_users::list,
+        admin::tenant_users::create),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),
@@ -60,6 +63,17 @@ impl Modify for BearerKeys {
         components.add_security_scheme(
             "snap_token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // Tenant users' browsers: the session cookie from `POST /v1/session`; it stands for an
+        // API key whose scopes are the user's tenant role's (owner, payer, viewer).
+        components.add_security_scheme(
+            "tenant_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-benteng_session",
+                "A tenant user's session. Every tenant operation accepts it in place of an API \
+                 key, with the scopes of the user's role; POST requests carry the session's \
+                 CSRF token as X-CSRF-Token.",
+            ))),
         );
         // Operator routes: the session cookie from `POST /admin/v1/session`; each operation
         // lists the permission it needs (none: any signed-in staff member). State-changing
@@ -125,10 +139,11 @@ mod tests {
             for (method, scope) in needs.declared() {
                 let method = method.as_str().to_lowercase();
                 let security = &doc["paths"][path][&method]["security"];
-                assert_eq!(
-                    security,
-                    &serde_json::json!([{ "api_key": [scope.as_str()] }]),
-                    "{method} {path}"
+                let by_key = serde_json::json!([{ "api_key": [scope.as_str()] }]);
+                let by_session = serde_json::json!([{ "tenant_session": [scope.as_str()] }]);
+                assert!(
+                    security == &by_key || security == &by_session,
+                    "{method} {path}: {security}"
                 );
             }
         }

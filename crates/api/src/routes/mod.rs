@@ -201,6 +201,7 @@ fn all() -> Routes {
     let routes = routes.within(RouteGroup::Operations, admin::routes);
     let routes = docs::routes(routes);
     let routes = tenant::routes(routes);
+    let routes = admin::session::tenant_routes(routes);
     let routes = balances::routes(routes);
     let routes = audit::routes(routes);
     let routes = recipients::routes(routes);

@@ -275,7 +275,9 @@ async fn create_transfer(
     let request = parse_transfer(body)?;
     let client_id = match &caller.credential {
         Credential::Snap { client_id, .. } => client_id.clone(),
-        Credential::ApiKey { .. } => return Err(SnapError::unauthorized("Credential")),
+        Credential::ApiKey { .. } | Credential::Session { .. } => {
+            return Err(SnapError::unauthorized("Credential"));
+        }
     };
     let payment = AccountPayment {
         account: request.account.clone(),

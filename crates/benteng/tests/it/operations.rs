@@ -108,6 +108,10 @@ async fn every_non_public_route_demands_authentication(backend: Backend) {
             "/docs",
             "/docs/docs.js",
             "/docs/docs.css",
+            // The same for tenant users, on the tenant API.
+            "/v1/session",
+            "/v1/enrolment/start",
+            "/v1/enrolment/finish",
             // SNAP's token endpoint: its own credentials (the partner's RSA signature).
             "/v1.0/access-token/b2b"
         ]

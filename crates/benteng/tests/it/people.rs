@@ -63,8 +63,19 @@ async fn enrol_with_code(
     id: String,
     code: &str,
 ) -> Enrolled {
+    enrol_at(client, &format!("{base}/admin/v1"), login, id, code).await
+}
+
+/// Enrols at `prefix` (`…/admin/v1` for staff, `…/v1` for tenant users).
+async fn enrol_at(
+    client: &reqwest::Client,
+    prefix: &str,
+    login: &str,
+    id: String,
+    code: &str,
+) -> Enrolled {
     let started = client
-        .post(format!("{base}/admin/v1/enrolment/start"))
+        .post(format!("{prefix}/enrolment/start"))
         .json(&json!({"enrolment_code": code, "password": PASSWORD}))
         .send()
         .await
@@ -81,7 +92,7 @@ async fn enrol_with_code(
             .starts_with("otpauth://totp/")
     );
     let finished = client
-        .post(format!("{base}/admin/v1/enrolment/finish"))
+        .post(format!("{prefix}/enrolment/finish"))
         .json(&json!({"enrolment_code": code, "code": Totp::STANDARD.code_at(&secret, unix_now())}))
         .send()
         .await
@@ -116,8 +127,25 @@ async fn sign_in_raw(
     password: &str,
     code: &str,
 ) -> reqwest::Response {
+    sign_in_raw_at(
+        client,
+        &format!("{base}/admin/v1/session"),
+        login,
+        password,
+        code,
+    )
+    .await
+}
+
+async fn sign_in_raw_at(
+    client: &reqwest::Client,
+    url: &str,
+    login: &str,
+    password: &str,
+    code: &str,
+) -> reqwest::Response {
     client
-        .post(format!("{base}/admin/v1/session"))
+        .post(url)
         .json(&json!({"login": login, "password": password, "code": code}))
         .send()
         .await
@@ -131,6 +159,10 @@ async fn sign_in_at(
     code: &str,
 ) -> Session {
     let response = sign_in_raw(client, base, &person.login, PASSWORD, code).await;
+    session_of(response).await
+}
+
+async fn session_of(response: reqwest::Response) -> Session {
     assert_eq!(response.status(), StatusCode::CREATED);
     let set_cookie = response.headers()["set-cookie"]
         .to_str()
@@ -754,4 +786,145 @@ async fn sign_out_everywhere_reaches_every_instance_within_a_second() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+#[tokio::test]
+async fn tenant_users_sign_in_to_the_tenant_api_with_their_roles_scopes() {
+    let app = app(Backend::Sqlite).await;
+    let tenant = app.tenant(Tier::Starter).await;
+    let admin = enrol(&app, "adi@benteng.example", &[StaffRole::Admin]).await;
+    let staff = sign_in(&app, &admin).await;
+    let mut users = Vec::new();
+    for (login, role) in [
+        ("pay@exporter.example", "payer"),
+        ("see@exporter.example", "viewer"),
+    ] {
+        let created = post(
+            &app.client,
+            app.url(&format!("/admin/v1/tenants/{}/users", tenant.id)),
+            &staff,
+            &json!({"login": login, "role": role}),
+        )
+        .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let created: Value = created.json().await.unwrap();
+        let code = created["enrolment_code"].as_str().unwrap();
+        // A tenant user's code does not enrol on the operator side.
+        let wrong_side = app
+            .client
+            .post(app.url("/admin/v1/enrolment/start"))
+            .json(&json!({"enrolment_code": code, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_side.status(), StatusCode::UNAUTHORIZED);
+        let id = created["id"].as_str().unwrap().to_owned();
+        let user = enrol_at(&app.client, &app.url("/v1"), login, id, code).await;
+        let response = sign_in_raw_at(
+            &app.client,
+            &app.url("/v1/session"),
+            login,
+            PASSWORD,
+            &next_code(&user),
+        )
+        .await;
+        users.push((user, session_of(response).await));
+    }
+    let listed: Value = get(
+        &app.client,
+        app.url(&format!("/admin/v1/tenants/{}/users", tenant.id)),
+        &staff,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let (payer, payer_session) = &users[0];
+    let (_, viewer_session) = &users[1];
+    for session in [payer_session, viewer_session] {
+        let me: Value = get(&app.client, app.url("/v1/tenant"), session)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["id"], tenant.id.to_string());
+        // Tenant users are not staff.
+        let operator = get(&app.client, app.url("/admin/v1/tenants"), session).await;
+        assert_eq!(operator.status(), StatusCode::FORBIDDEN);
+    }
+    // The payer may add a recipient (the empty body then fails validation); the viewer may not.
+    let payer_quote = post(
+        &app.client,
+        app.url("/v1/recipients"),
+        payer_session,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(payer_quote.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let viewer_quote = post(
+        &app.client,
+        app.url("/v1/recipients"),
+        viewer_session,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(viewer_quote.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        problem_type(viewer_quote).await,
+        "https://benteng.dev/problems/insufficient-scope"
+    );
+    // Without the CSRF token, a cookie cannot change anything.
+    let no_csrf = app
+        .client
+        .post(app.url("/v1/recipients"))
+        .header("cookie", &payer_session.cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        problem_type(no_csrf).await,
+        "https://benteng.dev/problems/csrf-token-invalid"
+    );
+    // A staff session does not open the tenant API, and staff cannot sign in there.
+    let staff_on_tenant = get(&app.client, app.url("/v1/tenant"), &staff).await;
+    assert_eq!(staff_on_tenant.status(), StatusCode::UNAUTHORIZED);
+    let staff_sign_in = sign_in_raw_at(
+        &app.client,
+        &app.url("/v1/session"),
+        &admin.login,
+        PASSWORD,
+        &admin.recovery_codes[0],
+    )
+    .await;
+    assert_eq!(staff_sign_in.status(), StatusCode::UNAUTHORIZED);
+    let user_on_operator_side = sign_in_raw(
+        &app.client,
+        &app.url(""),
+        &payer.login,
+        PASSWORD,
+        &payer.recovery_codes[0],
+    )
+    .await;
+    assert_eq!(user_on_operator_side.status(), StatusCode::UNAUTHORIZED);
+    // Signing out ends the session.
+    let out = post(
+        &app.client,
+        app.url("/v1/session/sign-out"),
+        payer_session,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let after = get(&app.client, app.url("/v1/tenant"), payer_session).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let events = audit_types(&app).await;
+    assert!(events.iter().any(|e| {
+        e["event_type"] == "session.revoked"
+            && e["actor"]["by"]
+                .as_str()
+                .is_some_and(|by| by.starts_with("user:"))
+    }));
 }

@@ -5,7 +5,8 @@
 
 pub(super) mod approvals;
 pub(super) mod people;
-pub(super) mod session;
+pub(crate) mod session;
+pub(super) mod tenant_users;
 pub(super) mod tenants;
 
 use axum::http::StatusCode;
@@ -25,6 +26,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = session::routes(routes);
     let routes = people::routes(routes);
     let routes = approvals::routes(routes);
+    let routes = tenant_users::routes(routes);
     tenants::routes(routes)
 }
 

@@ -56,7 +56,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
         )
 }
 
-struct Login(LoginName);
+pub(super) struct Login(pub(super) LoginName);
 
 impl FromJsonField for Login {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use benteng_auth::{EnrolmentError, SignInError, StaffPrincipal};
+use benteng_auth::{Audience, Credential, EnrolmentError, SignInError, StaffPrincipal};
 use benteng_core::strict_json::Fields;
 use benteng_crypto::ExposeSecret;
 use serde::Serialize;
@@ -21,6 +21,31 @@ use crate::state::AppState;
 pub(crate) const SIGN_IN_PATH: &str = "/admin/v1/session";
 pub(crate) const ENROLMENT_START_PATH: &str = "/admin/v1/enrolment/start";
 pub(crate) const ENROLMENT_FINISH_PATH: &str = "/admin/v1/enrolment/finish";
+/// Tenant users sign in and enrol on the tenant API (the API route group), with the same
+/// handlers: a person of the other kind is refused on each side.
+pub(crate) const TENANT_SIGN_IN_PATH: &str = "/v1/session";
+pub(crate) const TENANT_ENROLMENT_START_PATH: &str = "/v1/enrolment/start";
+pub(crate) const TENANT_ENROLMENT_FINISH_PATH: &str = "/v1/enrolment/finish";
+
+/// The tenant users' routes, mounted in the API group.
+pub(crate) fn tenant_routes(routes: Routes) -> Routes {
+    routes
+        .public(TENANT_SIGN_IN_PATH, post(sign_in_tenant_user))
+        .public(
+            TENANT_ENROLMENT_START_PATH,
+            post(start_enrolment_tenant_user),
+        )
+        .public(
+            TENANT_ENROLMENT_FINISH_PATH,
+            post(finish_enrolment_tenant_user),
+        )
+        // Every tenant role can read its tenant; signing out needs no more.
+        .tenant(
+            "/v1/session/sign-out",
+            crate::routes::Needs::on_post(benteng_core::scopes::Scope::TenantRead),
+            post(sign_out_tenant_user),
+        )
+}
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -93,21 +118,52 @@ pub async fn sign_in(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let people = people(&state)?;
-    let mut f = Fields::new(&body, &["login", "password", "code"]);
+    sign_in_as(Audience::Staff, &state, &context, &headers, &body).await
+}
+
+/// Signs a tenant user in (as `POST /admin/v1/session` does staff): the session cookie then
+/// authenticates `/v1` routes with the scopes of the user's tenant role.
+#[utoipa::path(post, path = "/v1/session", tag = "tenant",
+    request_body(content = Object, description = "`{\"login\", \"password\", \"code\"}`"),
+    responses((status = 201, body = SessionView), (status = 401, body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem)))]
+pub async fn sign_in_tenant_user(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    sign_in_as(Audience::TenantUsers, &state, &context, &headers, &body).await
+}
+
+async fn sign_in_as(
+    audience: Audience,
+    state: &AppState,
+    context: &benteng_core::audit::AuditContext,
+    headers: &HeaderMap,
+    body: &benteng_core::strict_json::JsonObject,
+) -> ApiResult<Response> {
+    let people = people(state)?;
+    let mut f = Fields::new(body, &["login", "password", "code"]);
     let login: Option<SecretField> = f.required("login");
     let password: Option<SecretField> = f.required("password");
     let code: Option<SecretField> = f.required("code");
     let (login, password, code) = f.build(|| Some((login?, password?, code?)))?;
     // A session cookie the browser still holds is ended: a sign-in always starts a new
     // session (no fixation), and the old one does not linger.
-    if let Some(old) = session_cookie(&headers)
+    if let Some(old) = session_cookie(headers)
         && let Ok(previous) = people.authenticate(old).await
     {
-        let _ = people.sign_out(&previous, &context).await;
+        let _ = people.sign_out(&previous, context).await;
     }
     let signed_in = people
-        .sign_in(login.0.expose_secret(), &password.0, &code.0, &context)
+        .sign_in(
+            audience,
+            login.0.expose_secret(),
+            &password.0,
+            &code.0,
+            context,
+        )
         .await
         .map_err(|error| match error {
             SignInError::Invalid => ApiError::Refused {
@@ -223,12 +279,34 @@ pub async fn start_enrolment(
     Audit(context): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<EnrolmentStartedView>> {
-    let mut f = Fields::new(&body, &["enrolment_code", "password"]);
+    start_enrolment_as(Audience::Staff, &state, &context, &body).await
+}
+
+/// Enrolment of a tenant user, first step (as `/admin/v1/enrolment/start` for staff).
+#[utoipa::path(post, path = "/v1/enrolment/start", tag = "tenant",
+    request_body(content = Object, description = "`{\"enrolment_code\", \"password\"}`"),
+    responses((status = 200, body = EnrolmentStartedView), (status = 401, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn start_enrolment_tenant_user(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<EnrolmentStartedView>> {
+    start_enrolment_as(Audience::TenantUsers, &state, &context, &body).await
+}
+
+async fn start_enrolment_as(
+    audience: Audience,
+    state: &AppState,
+    context: &benteng_core::audit::AuditContext,
+    body: &benteng_core::strict_json::JsonObject,
+) -> ApiResult<Json<EnrolmentStartedView>> {
+    let mut f = Fields::new(body, &["enrolment_code", "password"]);
     let code: Option<SecretField> = f.required("enrolment_code");
     let password: Option<SecretField> = f.required("password");
     let (code, password) = f.build(|| Some((code?, password?)))?;
-    let started = people(&state)?
-        .start_enrolment(&code.0, password.0, &context)
+    let started = people(state)?
+        .start_enrolment(audience, &code.0, password.0, context)
         .await
         .map_err(enrolment_refusal)?;
     Ok(Json(EnrolmentStartedView {
@@ -253,15 +331,53 @@ pub async fn finish_enrolment(
     Audit(context): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<EnrolledView>> {
-    let mut f = Fields::new(&body, &["enrolment_code", "code"]);
+    finish_enrolment_as(Audience::Staff, &state, &context, &body).await
+}
+
+/// Enrolment of a tenant user, last step (as `/admin/v1/enrolment/finish` for staff).
+#[utoipa::path(post, path = "/v1/enrolment/finish", tag = "tenant",
+    request_body(content = Object, description = "`{\"enrolment_code\", \"code\"}`"),
+    responses((status = 200, body = EnrolledView), (status = 401, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn finish_enrolment_tenant_user(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<EnrolledView>> {
+    finish_enrolment_as(Audience::TenantUsers, &state, &context, &body).await
+}
+
+async fn finish_enrolment_as(
+    audience: Audience,
+    state: &AppState,
+    context: &benteng_core::audit::AuditContext,
+    body: &benteng_core::strict_json::JsonObject,
+) -> ApiResult<Json<EnrolledView>> {
+    let mut f = Fields::new(body, &["enrolment_code", "code"]);
     let code: Option<SecretField> = f.required("enrolment_code");
     let totp: Option<SecretField> = f.required("code");
     let (code, totp) = f.build(|| Some((code?, totp?)))?;
-    let codes = people(&state)?
-        .finish_enrolment(&code.0, totp.0.expose_secret(), &context)
+    let codes = people(state)?
+        .finish_enrolment(audience, &code.0, totp.0.expose_secret(), context)
         .await
         .map_err(enrolment_refusal)?;
     Ok(Json(EnrolledView {
         recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
     }))
+}
+
+/// Ends a tenant user's session.
+#[utoipa::path(post, path = "/v1/session/sign-out", tag = "tenant",
+    security(("tenant_session" = ["tenant:read"])),
+    responses((status = 204), (status = 401, body = crate::error::Problem)))]
+pub async fn sign_out_tenant_user(
+    State(state): State<AppState>,
+    crate::middleware::Caller(caller): crate::middleware::Caller,
+    Audit(context): Audit,
+) -> ApiResult<Response> {
+    let Credential::Session { session, .. } = caller.credential else {
+        return Err(ApiError::BadRequest("only a browser session signs out"));
+    };
+    people(&state)?.end_session(session, &context).await?;
+    Ok((StatusCode::NO_CONTENT, cleared_cookie()).into_response())
 }
