@@ -761,6 +761,23 @@ async fn sign_out_everywhere_reaches_every_instance_within_a_second() {
             );
         }
     }
+    // A deployment with another server secret does not know the session, though it shares the
+    // database: the token's keyed hash differs.
+    let foreign = Process::serve_with(
+        &env,
+        &[(
+            "BENTENG_AUTH__API_KEY_SECRET",
+            "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+        )],
+    )
+    .await;
+    assert_eq!(
+        get(&client, foreign.url("/admin/v1/session/current"), &session)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    drop(foreign);
     let out = post(
         &client,
         second.url("/admin/v1/session/sign-out-everywhere"),
