@@ -210,6 +210,16 @@ async fn post(
         .unwrap()
 }
 
+/// Approves or rejects (`verb`) a four-eyes request.
+async fn decide(app: &TestApp, session: &Session, id: &str, verb: &str) -> reqwest::Response {
+    let url = app.url(&format!("/admin/v1/approvals/{id}/{verb}"));
+    post(&app.client, url, session, &json!({})).await
+}
+
+async fn tier_of(app: &TestApp, tenant: &benteng_core::tenant::Tenant) -> Tier {
+    app.services.store.tenant(tenant.id).await.unwrap().tier
+}
+
 async fn problem_type(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["type"].as_str().unwrap_or_default().to_owned()
@@ -538,50 +548,23 @@ async fn a_four_eyes_change_runs_only_after_a_second_admin_approves() {
         .unwrap()
         .to_owned();
     // Not applied yet.
-    assert_eq!(
-        app.services.store.tenant(tenant.id).await.unwrap().tier,
-        Tier::Starter
-    );
+    assert_eq!(tier_of(&app, &tenant).await, Tier::Starter);
     // The proposer cannot approve it.
-    let own = post(
-        &app.client,
-        app.url(&format!("/admin/v1/approvals/{id}/approve")),
-        &a,
-        &json!({}),
-    )
-    .await;
+    let own = decide(&app, &a, &id, "approve").await;
     assert_eq!(own.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         problem_type(own).await,
         "https://benteng.dev/problems/second-person-required"
     );
-    assert_eq!(
-        app.services.store.tenant(tenant.id).await.unwrap().tier,
-        Tier::Starter
-    );
+    assert_eq!(tier_of(&app, &tenant).await, Tier::Starter);
     // The second admin approves: applied, once.
-    let approved = post(
-        &app.client,
-        app.url(&format!("/admin/v1/approvals/{id}/approve")),
-        &b,
-        &json!({}),
-    )
-    .await;
+    let approved = decide(&app, &b, &id, "approve").await;
     assert_eq!(approved.status(), StatusCode::OK);
     let approved: Value = approved.json().await.unwrap();
     assert_eq!(approved["status"], "approved");
     assert_eq!(approved["decided_by"], second.id);
-    assert_eq!(
-        app.services.store.tenant(tenant.id).await.unwrap().tier,
-        Tier::Enterprise
-    );
-    let twice = post(
-        &app.client,
-        app.url(&format!("/admin/v1/approvals/{id}/approve")),
-        &b,
-        &json!({}),
-    )
-    .await;
+    assert_eq!(tier_of(&app, &tenant).await, Tier::Enterprise);
+    let twice = decide(&app, &b, &id, "approve").await;
     assert_eq!(twice.status(), StatusCode::CONFLICT);
 
     // Both names are in the audit trail, with their sessions and roles.
@@ -619,13 +602,7 @@ async fn a_four_eyes_change_runs_only_after_a_second_admin_approves() {
     assert_eq!(grant.status(), StatusCode::ACCEPTED);
     let grant: Value = grant.json().await.unwrap();
     let grant_id = grant["pending_action"]["id"].as_str().unwrap();
-    let rejected = post(
-        &app.client,
-        app.url(&format!("/admin/v1/approvals/{grant_id}/reject")),
-        &b,
-        &json!({}),
-    )
-    .await;
+    let rejected = decide(&app, &b, &grant_id, "reject").await;
     assert_eq!(rejected.status(), StatusCode::OK);
     let person = app
         .services
