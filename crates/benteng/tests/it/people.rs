@@ -602,7 +602,7 @@ async fn a_four_eyes_change_runs_only_after_a_second_admin_approves() {
     assert_eq!(grant.status(), StatusCode::ACCEPTED);
     let grant: Value = grant.json().await.unwrap();
     let grant_id = grant["pending_action"]["id"].as_str().unwrap();
-    let rejected = decide(&app, &b, &grant_id, "reject").await;
+    let rejected = decide(&app, &b, grant_id, "reject").await;
     assert_eq!(rejected.status(), StatusCode::OK);
     let person = app
         .services
