@@ -334,10 +334,13 @@ impl Operations {
         Ok(decided)
     }
 
+    /// The requests with `status`; those past their expiry are marked expired first, so a
+    /// list of pending requests never shows one that can no longer be approved.
     pub async fn pending_actions(
         &self,
         status: ActionStatus,
     ) -> Result<Vec<PendingAction>, OpsRefusal> {
+        self.store.expire_pending_actions().await?;
         Ok(self.store.pending_actions(status).await?)
     }
 }

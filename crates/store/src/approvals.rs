@@ -214,16 +214,36 @@ impl Store {
         Ok(Ok(pending))
     }
 
-    /// Marks pending actions past their expiry as expired; returns how many.
+    /// Marks pending actions past their expiry as expired, each with its audit event (by the
+    /// system), in one transaction; returns how many.
     pub async fn expire_pending_actions(&self) -> StoreResult<u64> {
-        let updated = sqlx::query(
-            "UPDATE pending_actions SET status = 'expired' \
-             WHERE status = 'pending' AND expires_at <= $1",
-        )
-        .bind(now_micros())
-        .execute(&self.pool)
-        .await?;
-        Ok(updated.rows_affected())
+        let mut tx = self.pool.begin().await?;
+        let now = now_micros();
+        let sql = concat!(
+            "SELECT ",
+            action_columns!(),
+            " FROM pending_actions WHERE status = 'pending' AND expires_at <= $1 LIMIT 500"
+        );
+        let expired: Vec<PendingAction> = sqlx::query(sql)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect::<StoreResult<_>>()?;
+        let context = AuditContext::system("system");
+        for pending in &expired {
+            sqlx::query(
+                "UPDATE pending_actions SET status = 'expired' WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(pending.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            let event = event(&context, "approval.expired", pending);
+            crate::audit::record(&mut tx, &event).await?;
+        }
+        tx.commit().await?;
+        Ok(expired.len() as u64)
     }
 }
 

@@ -922,3 +922,62 @@ async fn tenant_users_sign_in_to_the_tenant_api_with_their_roles_scopes() {
                 .is_some_and(|by| by.starts_with("user:"))
     }));
 }
+
+#[tokio::test]
+async fn a_four_eyes_request_expires_unapproved() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.people.argon2_memory_kib = 19 * 1024;
+        config.people.argon2_iterations = 2;
+        config.people.approval_ttl_secs = 1;
+    })
+    .await;
+    let tenant = app.tenant(Tier::Starter).await;
+    let first = enrol(&app, "eka@benteng.example", &[StaffRole::Admin]).await;
+    let second = enrol(&app, "fajar@benteng.example", &[StaffRole::Admin]).await;
+    let a = sign_in(&app, &first).await;
+    let b = sign_in(&app, &second).await;
+    let proposed: Value = post(
+        &app.client,
+        app.url(&format!("/admin/v1/tenants/{}/tier", tenant.id)),
+        &a,
+        &json!({"tier": "growth"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = proposed["pending_action"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let late = decide(&app, &b, &id, "approve").await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert_eq!(tier_of(&app, &tenant).await, Tier::Starter);
+    let pending: Value = get(&app.client, app.url("/admin/v1/approvals"), &b)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending, json!([]));
+    let expired: Value = get(
+        &app.client,
+        app.url("/admin/v1/approvals?status=expired"),
+        &b,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(expired[0]["id"], id);
+    let events = audit_types(&app).await;
+    assert!(events.iter().any(|e| e["event_type"] == "approval.expired"));
+    // A bad status filter is a clear error.
+    let bad = get(
+        &app.client,
+        app.url("/admin/v1/approvals?status=whenever"),
+        &b,
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
