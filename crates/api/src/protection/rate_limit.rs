@@ -18,6 +18,24 @@ use crate::state::AppState;
 
 pub const WINDOW: Duration = Duration::from_secs(60);
 
+/// The counter key of a client address. An IPv6 client usually holds a whole /64 (one
+/// subscriber's prefix, with privacy addresses rotating inside it), so IPv6 addresses count by
+/// their /64: keyed on the full address, one client could take 2^64 fresh counters. An
+/// IPv4-mapped IPv6 address counts as its IPv4 address.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 pub static X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 pub static X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
@@ -147,7 +165,7 @@ impl IpGuard {
         let ip = client_ip(extensions)?;
         Some(Self(Limit {
             check: LimitCheck {
-                key: format!("rl:ip:{ip}"),
+                key: format!("rl:ip:{}", address_key(ip)),
                 limit: i64::from(per_minute),
             },
             describes: format!(
@@ -261,4 +279,22 @@ pub async fn guard_ip(
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::address_key;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_and_mapped_ones_as_ipv4() {
+        let key = |text: &str| address_key(text.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        // Every address of one /64 shares a counter; the next /64 does not.
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key("2001:db8:1:2::1"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::1"), "0:0:0:0::/64");
+    }
 }
