@@ -23,7 +23,7 @@ use benteng_store::{Store, StoreError, TenantMtls};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::cache::{INVALIDATION_CHANNEL, Invalidation, LocalCache, announce};
+use crate::cache::{INVALIDATION_CHANNEL, Invalidation, LocalCache, SharedEntries, announce};
 use crate::{AuthError, Credential, Principal, RequestFacts};
 
 /// What the caches hold: the key's record (with its scopes and networks), its tenant and the
@@ -68,6 +68,8 @@ pub enum KeyAdminError {
 pub struct ApiKeyAuthenticator {
     store: Store,
     state: SharedStateHandle,
+    /// The shared cache's entries, MACed under the server secret.
+    entries: SharedEntries,
     hasher: KeyedHasher,
     local: LocalCache<[u8; 32], Verified>,
     ttl: Duration,
@@ -79,6 +81,7 @@ impl ApiKeyAuthenticator {
     pub fn new(store: Store, state: SharedStateHandle, hasher: KeyedHasher, ttl: Duration) -> Self {
         Self {
             store,
+            entries: SharedEntries::new(state.clone(), hasher.clone()),
             state,
             hasher,
             local: LocalCache::new(ttl),
@@ -278,7 +281,7 @@ impl ApiKeyAuthenticator {
     /// Shared cache, then database; fills both caches unless an invalidation raced the read.
     async fn load(&self, hash: &[u8; 32]) -> Result<Verified, AuthError> {
         crate::cache::read_through(
-            &self.state,
+            &self.entries,
             &self.local,
             &self.epoch,
             hash,
@@ -443,11 +446,8 @@ impl ApiKeyAuthenticator {
     async fn refresh(&self, hash: &[u8; 32]) {
         let key = shared_key(hash);
         let written = match self.read_database(hash).await {
-            Ok(verified) => match serde_json::to_vec(&verified) {
-                Ok(bytes) => self.state.set(&key, &bytes, self.ttl).await,
-                Err(_) => self.state.delete(&key).await,
-            },
-            Err(_) => self.state.delete(&key).await,
+            Ok(verified) => self.entries.set(&key, &verified, self.ttl).await,
+            Err(_) => self.entries.delete(&key).await,
         };
         if let Err(error) = written {
             // Instances still refuse within the TTL via pub/sub and the watermark poll.
@@ -698,5 +698,44 @@ mod tests {
         assert_eq!(decoded.key.networks.to_string(), "10.0.0.0/8");
         json["key"].as_object_mut().unwrap().remove("networks");
         assert!(serde_json::from_value::<Verified>(json).is_err());
+    }
+
+    /// Whoever can write to the shared store cannot plant an identity there: an entry without
+    /// the server's MAC (here: the key's record beside another tenant) reads as absent, and the
+    /// database answers with the key's own tenant.
+    #[tokio::test]
+    async fn a_shared_entry_without_the_servers_mac_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, tenant) = authenticator(&dir).await;
+        let issued = issue(&keys, tenant, "").await;
+        let secret = issued.key.expose_secret().to_owned();
+        let hash = keys.hasher.hash(secret.as_bytes());
+        let mut forged = keys.read_database(&hash).await.unwrap();
+        forged.tenant = Tenant::new(
+            "PT Palsu".parse().unwrap(),
+            Tier::Enterprise,
+            benteng_core::now(),
+        );
+        let key = shared_key(&hash);
+        keys.state
+            .set(
+                &key,
+                &serde_json::to_vec(&forged).unwrap(),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        keys.local.clear();
+        let principal = keys.authenticate(&secret, &facts(None)).await.unwrap();
+        assert_eq!(principal.tenant.id, tenant);
+        // The same value with a MAC made for another key does not verify either.
+        let sealed_elsewhere = keys.entries.seal("apikey:other", &forged).unwrap();
+        keys.state
+            .set(&key, &sealed_elsewhere, Duration::from_secs(60))
+            .await
+            .unwrap();
+        keys.local.clear();
+        let principal = keys.authenticate(&secret, &facts(None)).await.unwrap();
+        assert_eq!(principal.tenant.id, tenant);
     }
 }

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use benteng_core::ids::TenantId;
-use benteng_shared_state::SharedStateHandle;
+use benteng_crypto::{KeyedHasher, constant_time_eq};
+use benteng_shared_state::{SharedStateHandle, StateResult};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,84 @@ pub(crate) async fn announce(state: &SharedStateHandle, invalidation: &Invalidat
     }
 }
 
+/// The shared cache as the credential caches use it. Every entry carries a MAC under the server
+/// secret over its key and its value, so whoever can write to the shared store (Redis) cannot
+/// plant an identity or move one entry to another key: an entry that does not verify reads as
+/// absent, and the database answers.
+#[derive(Clone)]
+pub(crate) struct SharedEntries {
+    state: SharedStateHandle,
+    mac: KeyedHasher,
+}
+
+const MAC_LEN: usize = 32;
+
+impl SharedEntries {
+    pub(crate) fn new(state: SharedStateHandle, mac: KeyedHasher) -> Self {
+        Self { state, mac }
+    }
+
+    fn mac(&self, key: &str, value: &[u8]) -> [u8; MAC_LEN] {
+        let mut input = Vec::with_capacity(14 + key.len() + value.len());
+        input.extend_from_slice(b"shared-cache\0");
+        input.extend_from_slice(key.as_bytes());
+        input.push(0);
+        input.extend_from_slice(value);
+        self.mac.hash(&input)
+    }
+
+    pub(crate) fn seal<V: Serialize>(&self, key: &str, value: &V) -> Option<Vec<u8>> {
+        let json = serde_json::to_vec(value).ok()?;
+        let mut sealed = self.mac(key, &json).to_vec();
+        sealed.extend_from_slice(&json);
+        Some(sealed)
+    }
+
+    /// The entry under `key`, if present and authentic.
+    pub(crate) async fn get<V: DeserializeOwned>(&self, key: &str) -> StateResult<Option<V>> {
+        let Some(sealed) = self.state.get(key).await? else {
+            return Ok(None);
+        };
+        if sealed.len() < MAC_LEN {
+            return Ok(None);
+        }
+        let (mac, json) = sealed.split_at(MAC_LEN);
+        if !constant_time_eq(mac, &self.mac(key, json)) {
+            tracing::warn!(target: "security", key, "shared cache entry failed its MAC; ignored");
+            return Ok(None);
+        }
+        Ok(serde_json::from_slice(json).ok())
+    }
+
+    pub(crate) async fn set<V: Serialize>(
+        &self,
+        key: &str,
+        value: &V,
+        ttl: Duration,
+    ) -> StateResult<()> {
+        match self.seal(key, value) {
+            Some(sealed) => self.state.set(key, &sealed, ttl).await,
+            None => self.state.delete(key).await,
+        }
+    }
+
+    pub(crate) async fn set_if_absent<V: Serialize>(
+        &self,
+        key: &str,
+        value: &V,
+        ttl: Duration,
+    ) -> StateResult<bool> {
+        match self.seal(key, value) {
+            Some(sealed) => self.state.set_if_absent(key, &sealed, ttl).await,
+            None => Ok(false),
+        }
+    }
+
+    pub(crate) async fn delete(&self, key: &str) -> StateResult<()> {
+        self.state.delete(key).await
+    }
+}
+
 /// A credential by its hash, past this instance's cache: the shared cache (`shared_key`), else
 /// `read` (the database), whose answer then fills the shared cache only if absent (a concurrent
 /// revocation's fresher entry must win) and this instance's cache only if no invalidation moved
@@ -49,7 +128,7 @@ pub(crate) async fn announce(state: &SharedStateHandle, invalidation: &Invalidat
 /// the truth.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn read_through<V, E, Fut>(
-    shared: &SharedStateHandle,
+    shared: &SharedEntries,
     local: &LocalCache<[u8; 32], V>,
     epoch: &AtomicU64,
     hash: &[u8; 32],
@@ -63,8 +142,8 @@ where
     Fut: Future<Output = Result<V, E>>,
 {
     let seen = epoch.load(Ordering::SeqCst);
-    let cached = match shared.get(shared_key).await {
-        Ok(value) => value.and_then(|bytes| serde_json::from_slice::<V>(&bytes).ok()),
+    let cached = match shared.get::<V>(shared_key).await {
+        Ok(value) => value,
         Err(error) => {
             tracing::warn!(%error, "shared cache unavailable for {what} lookup");
             None
@@ -74,9 +153,7 @@ where
         Some(value) => value,
         None => {
             let value = read().await?;
-            if let Ok(bytes) = serde_json::to_vec(&value) {
-                let _ = shared.set_if_absent(shared_key, &bytes, ttl).await;
-            }
+            let _ = shared.set_if_absent(shared_key, &value, ttl).await;
             value
         }
     };

@@ -132,6 +132,8 @@ fn shared_state_unavailable(error: impl std::fmt::Display) -> SnapError {
 pub struct SnapAuthenticator {
     store: Store,
     shared: SharedStateHandle,
+    /// The shared cache's entries, MACed under the server secret.
+    entries: crate::cache::SharedEntries,
     keyring: Arc<Keyring>,
     token_ttl: Duration,
     options: VerifyOptions,
@@ -145,14 +147,17 @@ pub struct SnapAuthenticator {
 }
 
 impl SnapAuthenticator {
+    /// `mac` keys the MACs of the shared cache's entries (the server secret).
     pub fn new(
         store: Store,
         shared: SharedStateHandle,
+        mac: benteng_crypto::KeyedHasher,
         keyring: Arc<Keyring>,
         cache_ttl: Duration,
     ) -> Self {
         Self {
             store,
+            entries: crate::cache::SharedEntries::new(shared.clone(), mac),
             shared,
             keyring,
             token_ttl: benteng_snap::DEFAULT_TOKEN_TTL,
@@ -301,11 +306,8 @@ impl SnapAuthenticator {
     async fn refresh(&self, hash: &[u8; 32]) {
         let key = shared_key(hash);
         let written = match self.read_token(hash).await {
-            Ok(cached) => match serde_json::to_vec(&cached) {
-                Ok(bytes) => self.shared.set(&key, &bytes, self.cache_ttl).await,
-                Err(_) => self.shared.delete(&key).await,
-            },
-            Err(_) => self.shared.delete(&key).await,
+            Ok(cached) => self.entries.set(&key, &cached, self.cache_ttl).await,
+            Err(_) => self.entries.delete(&key).await,
         };
         if let Err(error) = written {
             tracing::warn!(%error, "could not update the shared SNAP token cache");
@@ -323,7 +325,7 @@ impl SnapAuthenticator {
             return Ok(hit);
         }
         crate::cache::read_through(
-            &self.shared,
+            &self.entries,
             &self.tokens,
             &self.epoch,
             hash,

@@ -77,6 +77,7 @@ impl Services {
         let snap = Arc::new(SnapAuthenticator::new(
             store.clone(),
             shared.clone(),
+            secrets::api_key_hasher(&config)?,
             protection.keyring.clone(),
             cache_ttl,
         ));
