@@ -176,7 +176,7 @@ impl Server {
                 rates: rate_table,
                 quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
                 fee_bps: config.payments.fee_bps,
-                compliance: screening,
+                compliance: screening.clone(),
                 keyring: services.protection.keyring.clone(),
                 blind_index: services.protection.blind_index.clone(),
                 rail: "sandbox".to_owned(),
@@ -216,7 +216,8 @@ impl Server {
             }),
             payments,
             protection,
-            operations: Arc::new(services.operations()),
+            // Analysts search and clear against the lists this server screens with.
+            operations: Arc::new(services.operations().with_screening(screening)),
         };
         protection_sweep(
             services.store.clone(),

@@ -7,6 +7,22 @@
 //!   become pending actions, approved by a different person who holds the same permission,
 //!   before they expire. The store applies an approved action in the approval's transaction.
 //! - After any change to what a person or tenant may do, every instance's caches are told.
+//!
+//! One room per subject: people, tenants and four-eyes here, `credentials` (API keys, client
+//! certificates), `screening` (search, clearances).
+
+mod credentials;
+mod screening;
+
+/// The screening library's query and match types, for callers building a search.
+pub use benteng_compliance::benteng_screening;
+pub use credentials::{
+    CertFingerprint, KeyLifetime, KeyRequest, KeyScopes, LifetimeOutOfRange, NotAFingerprint,
+};
+pub use screening::{
+    BadReason, ClearanceReason, ClearanceRequest, EntryRef, NotAParty, NotAnEntry, PartyRef,
+    SearchResult,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +34,7 @@ use benteng_core::clock::Clock;
 use benteng_core::ids::{PendingActionId, PersonId, TenantId};
 use benteng_core::people::LoginName;
 use benteng_core::roles::{Permission, Roles, StaffRole, TenantRole};
-use benteng_core::tenant::Tier;
+use benteng_core::tenant::{Tenant, TenantName, TenantStatus, Tier};
 use benteng_store::{DecisionRefused, PendingAction, PersonStatus, Store, StoreError};
 
 /// Why an operator command was refused.
@@ -33,6 +49,13 @@ pub enum OpsRefusal {
     OwnChange(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// A value the request carries cannot be used (a certificate that does not parse, an
+    /// entry the list does not have): 422, naming the field.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("operations are unavailable right now")]
     Unavailable,
 }
@@ -64,6 +87,9 @@ pub struct Operations {
     clock: Arc<dyn Clock>,
     /// How long a pending action waits for its second person.
     approval_ttl: Duration,
+    /// The lists analysts search and clear against: the server's running service, or one the
+    /// CLI loads for a screening verb. Without it screening commands are unavailable.
+    screening: Option<Arc<benteng_compliance::Screening>>,
 }
 
 impl Operations {
@@ -80,7 +106,15 @@ impl Operations {
             api_keys,
             clock,
             approval_ttl,
+            screening: None,
         }
+    }
+
+    /// With the screening service analysts' commands search and clear against.
+    #[must_use]
+    pub fn with_screening(mut self, screening: Arc<benteng_compliance::Screening>) -> Self {
+        self.screening = Some(screening);
+        self
     }
 
     pub fn people(&self) -> &PeopleAuthenticator {
@@ -211,6 +245,35 @@ impl Operations {
     }
 
     // ----- tenants -----
+
+    /// Creates an active tenant.
+    pub async fn create_tenant(
+        &self,
+        name: TenantName,
+        tier: Tier,
+        context: &AuditContext,
+    ) -> Result<Tenant, OpsRefusal> {
+        let tenant = Tenant::new(name, tier, self.clock.now());
+        self.store.insert_tenant(&tenant, context).await?;
+        Ok(tenant)
+    }
+
+    /// Suspends a tenant (its keys and tokens stop working on every instance) or re-activates
+    /// it. The store writes the change; then every instance's cached keys are refreshed, with
+    /// the credential watermark as the safety net should the announcement fail.
+    pub async fn set_tenant_status(
+        &self,
+        tenant: TenantId,
+        status: TenantStatus,
+        context: &AuditContext,
+    ) -> Result<Tenant, OpsRefusal> {
+        let changed = self
+            .store
+            .set_tenant_status(tenant, status, context)
+            .await?;
+        self.tenant_changed(tenant).await;
+        Ok(changed)
+    }
 
     /// Turning mTLS on tightens and happens at once; turning it off waits for a second person.
     pub async fn set_require_mtls(

@@ -417,12 +417,13 @@ impl Store {
     }
 
     /// Events as stored documents, oldest first, within `[since, until)` (Unix micros), of one
-    /// tenant or of all; `after` is the previous page's `next`. Pages follow the order the
+    /// tenant or of all, of one event type or of all; `after` is the previous page's `next`. Pages follow the order the
     /// events are listed in, `(occurred_at, id)`: ids alone do not follow time (an event's time
     /// may come from another clock, or be set by its writer).
     pub async fn audit_documents(
         &self,
         tenant: Option<TenantId>,
+        event_type: Option<&str>,
         since: i64,
         until: i64,
         after: Option<Cursor>,
@@ -437,6 +438,7 @@ impl Store {
             "SELECT occurred_at, id, document FROM audit_events \
              WHERE ($1 = '' OR tenant_id = $1) AND occurred_at >= $2 AND occurred_at < $3 \
              AND occurred_at >= $4 AND (occurred_at > $4 OR id > $5) \
+             AND ($7 = '' OR event_type = $7) \
              ORDER BY occurred_at, id LIMIT $6",
         )
         .bind(tenant.map(|t| t.to_string()).unwrap_or_default())
@@ -445,6 +447,7 @@ impl Store {
         .bind(after_time)
         .bind(after_id)
         .bind(i64::from(limit) + 1)
+        .bind(event_type.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
         let mut items = Vec::with_capacity(rows.len());

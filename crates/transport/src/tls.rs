@@ -64,11 +64,17 @@ fn read(path: &Path) -> Result<Vec<u8>, TransportError> {
 /// Reads all certificates from a PEM file.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {
     let bytes = read(path)?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    certs_from_pem(&bytes).map_err(|message| TransportError::pem(path, message))
+}
+
+/// Every certificate of a PEM text, at least one. Files and the operator API's request
+/// bodies are read by this one function, so both accept exactly the same input.
+pub fn certs_from_pem(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TransportError::pem(path, format!("bad PEM: {e}")))?;
+        .map_err(|e| format!("bad PEM: {e}"))?;
     if certs.is_empty() {
-        return Err(TransportError::pem(path, "no CERTIFICATE block found"));
+        return Err("no CERTIFICATE block found".to_owned());
     }
     Ok(certs)
 }

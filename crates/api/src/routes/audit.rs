@@ -30,7 +30,8 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-fn micros(params: &QueryParams, name: &str, default: i64) -> ApiResult<i64> {
+/// An RFC 3339 time parameter as Unix microseconds (the operator API's audit reads share it).
+pub(super) fn micros(params: &QueryParams, name: &str, default: i64) -> ApiResult<i64> {
     match params.get(name) {
         None => Ok(default),
         Some(text) => {
@@ -38,6 +39,18 @@ fn micros(params: &QueryParams, name: &str, default: i64) -> ApiResult<i64> {
                 .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX))
                 .map_err(|_| ApiError::invalid(name, "invalid_format", "must be an RFC 3339 time"))
         }
+    }
+}
+
+/// The page size: 1 to 500, 50 by default.
+pub(super) fn limit(params: &QueryParams) -> ApiResult<u32> {
+    match params.get("limit") {
+        None => Ok(50),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", "out_of_range", "must be 1 to 500")),
     }
 }
 
@@ -54,33 +67,37 @@ pub async fn list(
     let params = QueryParams::parse(query.as_deref(), &["since", "until", "limit", "cursor"])?;
     let since = micros(&params, "since", 0)?;
     let until = micros(&params, "until", i64::MAX)?;
-    let limit = match params.get("limit") {
-        None => 50,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", "out_of_range", "must be 1 to 500"))?,
-    };
+    let limit = limit(&params)?;
     let page = state
         .store
         .audit_documents(
             Some(caller.tenant.id),
+            None,
             since,
             until,
             params.cursor()?,
             limit,
         )
         .await?;
-    Ok(Json(AuditPage {
-        data: page
-            .items
-            .iter()
-            .filter_map(|document| serde_json::from_str(document).ok())
-            .map(tenant_view)
-            .collect(),
-        next_cursor: page.next.map(|cursor| cursor.encode()),
-    }))
+    Ok(Json(AuditPage::of(page, tenant_view)))
+}
+
+impl AuditPage {
+    /// A page of stored documents, each shown through `view`.
+    pub(super) fn of(
+        page: benteng_store::Page<String>,
+        view: impl Fn(serde_json::Value) -> serde_json::Value,
+    ) -> Self {
+        AuditPage {
+            data: page
+                .items
+                .iter()
+                .filter_map(|document| serde_json::from_str(document).ok())
+                .map(view)
+                .collect(),
+            next_cursor: page.next.map(|cursor| cursor.encode()),
+        }
+    }
 }
 
 /// What a tenant may read of its own event: everything but the compliance reasons (which list

@@ -28,12 +28,17 @@ use super::{Routes, admin, audit, balances, health, quotes, recipients, snap, te
         admin::people::grant, admin::people::revoke, admin::people::disable, admin::people::enable,
         admin::people::end_sessions, admin::approvals::list, admin::approvals::approve,
         admin::approvals::reject, admin::tenants::list, admin::tenants::show,
-        admin::tenants::require_mtls, admin::tenants::tier, admin::tenant_users::list,
-        admin::tenant_users::create),
+        admin::tenants::require_mtls, admin::tenants::tier, admin::tenants::create,
+        admin::tenants::suspend, admin::tenants::reactivate, admin::credentials::list_keys,
+        admin::credentials::issue_key, admin::credentials::revoke_key,
+        admin::credentials::key_networks, admin::credentials::list_certificates,
+        admin::credentials::add_certificate, admin::credentials::remove_certificate,
+        admin::screening::search, admin::screening::clearances, admin::screening::clear,
+        admin::screening::lists, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),
-        (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals."))
+        (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals, tenants, credentials, screening, lists and the audit trail. Each operation names the permission it needs."))
 )]
 pub struct ApiDoc;
 

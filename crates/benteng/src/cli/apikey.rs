@@ -1,15 +1,15 @@
 //! `benteng apikey …`
 
 use anyhow::bail;
-use benteng_auth::KeyAdminError;
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::ids::ApiKeyId;
 use benteng_core::network::NetworkAllowList;
 use benteng_core::scopes::Scopes;
 use benteng_crypto::ExposeSecret;
+use benteng_operations::{KeyLifetime, KeyRequest, KeyScopes};
 use clap::Subcommand;
 
-use super::{parse_tenant_id, timestamp};
+use super::{parse_tenant_id, refused, timestamp};
 use crate::Services;
 
 #[derive(Debug, Subcommand)]
@@ -96,35 +96,35 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
             let tenant = parse_tenant_id(&tenant)?;
             let networks = parse_networks(&networks)?;
             let scopes = if read_only {
-                Scopes::read_only()
+                KeyScopes::ReadOnly
             } else if scopes.is_empty() {
-                Scopes::all()
+                KeyScopes::Every
             } else {
-                Scopes::from_names(scopes.iter().map(String::as_str))
-                    .map_err(|e| anyhow::anyhow!("--scope: {e}"))?
+                KeyScopes::These(
+                    Scopes::from_names(scopes.iter().map(String::as_str))
+                        .map_err(|e| anyhow::anyhow!("--scope: {e}"))?,
+                )
             };
-            let lifetime = match expires_in_days {
-                None => None,
-                Some(days @ 1..=3650) => Some(time::Duration::days(i64::from(days))),
-                Some(_) => bail!("--expires-in-days must be between 1 and 3650"),
-            };
+            let lifetime = expires_in_days
+                .map(KeyLifetime::days)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--expires-in-days {e}"))?;
             let environment = if test {
                 KeyEnvironment::Test
             } else {
                 KeyEnvironment::Live
             };
+            let request = KeyRequest {
+                environment,
+                scopes,
+                lifetime,
+                networks,
+            };
             let issued = services
-                .api_keys
-                .issue(
-                    tenant,
-                    environment,
-                    lifetime,
-                    scopes,
-                    networks,
-                    &super::cli_context(),
-                )
+                .operations()
+                .issue_api_key(tenant, request, &super::cli_context())
                 .await
-                .map_err(admin_error)?;
+                .map_err(refused("tenant"))?;
             eprintln!(
                 "key {} issued with scopes {}, usable from {}; store it now, it will not be shown again",
                 issued.record.id,
@@ -135,15 +135,16 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
         }
         ApiKeyCommand::List { tenant } => {
             let tenant = parse_tenant_id(&tenant)?;
-            services.store.tenant(tenant).await.map_err(|e| match e {
-                benteng_store::StoreError::NotFound => anyhow::anyhow!("no such tenant"),
-                other => other.into(),
-            })?;
+            let keys = services
+                .operations()
+                .api_keys_of(tenant)
+                .await
+                .map_err(refused("tenant"))?;
             println!(
                 "{:<36}  {:<47}  {:<25}  {:<25}  {:<25}  {:<18}  SCOPES",
                 "KEY ID", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "NETWORKS"
             );
-            for k in services.store.api_keys_of(tenant).await? {
+            for k in keys {
                 // Commas, so the column stays one word; `any` when unrestricted.
                 let networks = if k.networks.is_any() {
                     "any".to_owned()
@@ -186,10 +187,10 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
                 parse_networks(&networks)?
             };
             let record = services
-                .api_keys
-                .set_networks(key_id, &networks, &super::cli_context())
+                .operations()
+                .set_api_key_networks(key_id, &networks, &super::cli_context())
                 .await
-                .map_err(admin_error)?;
+                .map_err(refused("API key"))?;
             println!(
                 "{} may be used from {}",
                 record.id,
@@ -199,16 +200,12 @@ pub(super) async fn run(services: Services, command: ApiKeyCommand) -> anyhow::R
         ApiKeyCommand::Revoke { key_id } => {
             let key_id = parse_key_id(&key_id)?;
             let record = services
-                .api_keys
-                .revoke(key_id, &super::cli_context())
+                .operations()
+                .revoke_api_key(key_id, &super::cli_context())
                 .await
-                .map_err(admin_error)?;
+                .map_err(refused("API key"))?;
             println!("{} revoked", record.id);
         }
     }
     Ok(())
-}
-
-fn admin_error(error: KeyAdminError) -> anyhow::Error {
-    anyhow::Error::new(error).context("refused")
 }

@@ -99,7 +99,7 @@ pub(super) async fn run(services: Services, command: AuditCommand) -> anyhow::Re
             let mut after = None;
             loop {
                 let page = store
-                    .audit_documents(None, since, until, after, EXPORT_PAGE)
+                    .audit_documents(None, None, since, until, after, EXPORT_PAGE)
                     .await?;
                 for document in &page.items {
                     writeln!(out, "{document}")?;

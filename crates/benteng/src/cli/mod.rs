@@ -158,6 +158,15 @@ fn cli_actor(var: impl Fn(&str) -> Option<String>, host: Option<&str>) -> String
     }
 }
 
+/// An operator command's refusal as the CLI says it: `what` names the missing thing.
+pub(crate) fn refused(what: &str) -> impl Fn(benteng_operations::OpsRefusal) -> anyhow::Error {
+    let what = what.to_owned();
+    move |refusal| match refusal {
+        benteng_operations::OpsRefusal::NotFound => anyhow::anyhow!("no such {what}"),
+        other => anyhow::anyhow!("refused: {other}"),
+    }
+}
+
 pub(crate) fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
     text.parse()
         .map_err(|_| anyhow::anyhow!("not a tenant id (expected a UUID like 7f1c…-…)"))

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::bail;
-use benteng_compliance::benteng_screening::{EntityType, ListSource, PartialDate, Query};
-use benteng_compliance::entry_hash;
+use benteng_compliance::benteng_screening::{EntityType, PartialDate, Query};
 use benteng_compliance::rescreen::{self, Outcome, Progress};
-use benteng_store::Clearance;
+use benteng_operations::{
+    ClearanceReason, ClearanceRequest, EntryRef, OpsRefusal, PartyRef, SearchResult,
+};
 use clap::{Args, Subcommand};
 
 use crate::Services;
@@ -95,17 +96,22 @@ async fn search(
         Some("business") => Some(EntityType::Organisation),
         Some(_) => bail!("--type must be individual or business"),
     };
-    let screening = crate::screening::load(services).await?;
-    if screening.screener().lists().is_empty() {
-        bail!("no screening list is loaded; run `benteng lists load` first");
-    }
-    let matches = screening
-        .search(&query)
-        .map_err(|e| anyhow::anyhow!("name: {e}"))?;
-    let score = matches.iter().map(|m| m.score).max().unwrap_or(0);
+    let operations = services
+        .operations()
+        .with_screening(crate::screening::load(services).await?);
+    let SearchResult {
+        verdict,
+        score,
+        matches,
+    } = operations.search(&query).map_err(|refusal| match refusal {
+        OpsRefusal::Conflict(_) => {
+            anyhow::anyhow!("no screening list is loaded; run `benteng lists load` first")
+        }
+        other => anyhow::anyhow!("{other}"),
+    })?;
     let mut out = format!(
         "verdict {} (score {score})\n{:>5}  {:<12} {:<16} {:<16} MATCHED NAME\n",
-        screening.verdict(score).as_str(),
+        verdict.as_str(),
         "SCORE",
         "LIST",
         "ENTRY",
@@ -163,56 +169,23 @@ async fn clear(
     reason: &str,
     by: Option<&str>,
 ) -> anyhow::Result<()> {
-    let (party_type, party_id) = match party.split_once(':') {
-        Some((t @ ("tenant" | "recipient"), id)) if uuid::Uuid::parse_str(id).is_ok() => (t, id),
-        _ => bail!("--party must be tenant:ID or recipient:ID"),
+    let request = ClearanceRequest {
+        party: PartyRef::parse(party).map_err(|e| anyhow::anyhow!("--party {e}"))?,
+        entry: EntryRef::parse(entry).map_err(|e| anyhow::anyhow!("--entry {e}"))?,
+        reason: ClearanceReason::parse(reason).map_err(|e| anyhow::anyhow!("--reason {e}"))?,
     };
-    // LIST:ENTRY_ID, where LIST is itself `generic:NAME` for generic lists.
-    let split = if entry.starts_with("generic:") {
-        entry
-            .match_indices(':')
-            .nth(1)
-            .map(|(i, _)| (&entry[..i], &entry[i + 1..]))
-    } else {
-        entry.split_once(':')
-    };
-    let Some((list, entry_id)) = split else {
-        bail!("--entry must be LIST:ENTRY_ID, e.g. un:6908048");
-    };
-    let source: ListSource = list.parse().map_err(|e| anyhow::anyhow!("--entry: {e}"))?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        bail!("--reason must be 1 to 1000 characters");
-    }
-    let context = super::cli_context();
-    let by = by.map(str::trim).unwrap_or(&context.actor);
-    if by.is_empty() || by.chars().count() > 200 || by.chars().any(char::is_control) {
-        bail!("--by must be 1 to 200 printable characters");
-    }
-    let screening = crate::screening::load(services).await?;
-    let Some(listed) = screening
-        .list(&source)
-        .and_then(|l| l.get(entry_id).cloned())
-    else {
-        bail!("{source} has no entry {entry_id:?} in its current version");
-    };
-    let clearance = Clearance {
-        id: uuid::Uuid::now_v7().to_string(),
-        party_type: party_type.to_owned(),
-        party_id: party_id.to_owned(),
-        source: source.to_string(),
-        entry_id: entry_id.to_owned(),
-        entry_hash: entry_hash(&listed),
-        reason: reason.to_owned(),
-        cleared_by: by.to_owned(),
-        cleared_at: benteng_core::now(),
-    };
-    services
-        .store
-        .insert_clearance(&clearance, &context)
-        .await?;
+    let operations = services
+        .operations()
+        .with_screening(crate::screening::load(services).await?);
+    let clearance = operations
+        .clear(request, by, &super::cli_context())
+        .await
+        .map_err(super::refused("tenant"))?;
     println!("{}", clearance.id);
-    eprintln!("cleared until {source} entry {entry_id} changes");
+    eprintln!(
+        "cleared until {} entry {} changes",
+        clearance.source, clearance.entry_id
+    );
     Ok(())
 }
 

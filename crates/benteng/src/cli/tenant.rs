@@ -1,11 +1,10 @@
 //! `benteng tenant …`
 
-use anyhow::bail;
-use benteng_core::tenant::{Tenant, TenantName, TenantStatus, Tier};
+use benteng_core::tenant::{TenantName, TenantStatus, Tier};
 use clap::Subcommand;
 
 use super::tenant_certs::{self, CertCommand, OnOff};
-use super::{parse_tenant_id, timestamp};
+use super::{parse_tenant_id, refused, timestamp};
 use crate::Services;
 
 #[derive(Debug, Subcommand)]
@@ -41,11 +40,11 @@ pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::R
         TenantCommand::Create { name, tier } => {
             let name: TenantName = name.parse()?;
             let tier: Tier = tier.parse()?;
-            let tenant = Tenant::new(name, tier, benteng_core::now());
-            services
-                .store
-                .insert_tenant(&tenant, &super::cli_context())
-                .await?;
+            let tenant = services
+                .operations()
+                .create_tenant(name, tier, &super::cli_context())
+                .await
+                .map_err(refused("tenant"))?;
             println!("{}", tenant.id);
         }
         TenantCommand::List => {
@@ -78,15 +77,11 @@ pub(super) async fn run(services: Services, command: TenantCommand) -> anyhow::R
 
 async fn set_status(services: &Services, id: &str, status: TenantStatus) -> anyhow::Result<()> {
     let id = parse_tenant_id(id)?;
-    let tenant = match services
-        .store
+    let tenant = services
+        .operations()
         .set_tenant_status(id, status, &super::cli_context())
         .await
-    {
-        Err(benteng_store::StoreError::NotFound) => bail!("no such tenant"),
-        other => other?,
-    };
-    services.api_keys.tenant_changed(id).await?;
+        .map_err(refused("tenant"))?;
     println!("{} {}", tenant.id, tenant.status);
     Ok(())
 }

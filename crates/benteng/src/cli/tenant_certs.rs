@@ -1,16 +1,14 @@
 //! `benteng tenant cert …` and `benteng tenant require-mtls …`: the mTLS tenant binding. Every
 //! change invalidates the tenant's cached credentials on every instance.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use benteng_core::ids::TenantId;
-use benteng_store::{StoreError, TenantCertificate};
-use benteng_transport::ClientCertInfo;
+use benteng_operations::CertFingerprint;
+use benteng_store::StoreError;
 use clap::{Subcommand, ValueEnum};
-use time::OffsetDateTime;
 
-use super::{cli_context, parse_tenant_id, timestamp};
+use super::{cli_context, parse_tenant_id, refused, timestamp};
 use crate::Services;
 
 #[derive(Debug, Subcommand)]
@@ -43,18 +41,32 @@ pub enum OnOff {
 }
 
 pub(super) async fn run(services: Services, command: CertCommand) -> anyhow::Result<()> {
+    let operations = services.operations();
     match command {
-        CertCommand::Add { tenant, pem } => add(&services, parse_tenant_id(&tenant)?, &pem).await,
+        CertCommand::Add { tenant, pem } => {
+            let tenant = parse_tenant_id(&tenant)?;
+            let bytes =
+                std::fs::read(&pem).with_context(|| format!("reading {}", pem.display()))?;
+            let record = operations
+                .add_certificate(tenant, &bytes, &cli_context())
+                .await
+                .map_err(refused("tenant"))
+                .with_context(|| pem.display().to_string())?;
+            println!("{}", record.sha256_fingerprint);
+            Ok(())
+        }
         CertCommand::List { tenant } => {
             let tenant = parse_tenant_id(&tenant)?;
-            exists(&services, tenant).await?;
-            let mtls = services.store.tenant_mtls(tenant).await?;
+            let (mtls, certificates) = operations
+                .certificates(tenant)
+                .await
+                .map_err(refused("tenant"))?;
             eprintln!("require-mtls: {}", if mtls.required { "on" } else { "off" });
             println!(
                 "{:<64}  {:<25}  {:<25}  SUBJECT",
                 "SHA256", "NOT AFTER", "ADDED"
             );
-            for cert in services.store.tenant_certificates(tenant).await? {
+            for cert in certificates {
                 println!(
                     "{:<64}  {:<25}  {:<25}  {}",
                     cert.sha256_fingerprint,
@@ -70,19 +82,12 @@ pub(super) async fn run(services: Services, command: CertCommand) -> anyhow::Res
             fingerprint,
         } => {
             let tenant = parse_tenant_id(&tenant)?;
-            let fingerprint = normalise_fingerprint(&fingerprint)?;
-            match services
-                .store
-                .remove_tenant_certificate(tenant, &fingerprint, &cli_context())
+            let fingerprint = CertFingerprint::parse(&fingerprint)?;
+            operations
+                .remove_certificate(tenant, &fingerprint, &cli_context())
                 .await
-            {
-                Err(StoreError::NotFound) => {
-                    bail!("no such certificate registered to this tenant")
-                }
-                other => other?,
-            }
-            services.api_keys.tenant_changed(tenant).await?;
-            println!("removed {fingerprint}");
+                .map_err(refused("certificate registered to this tenant"))?;
+            println!("removed {}", fingerprint.as_str());
             Ok(())
         }
     }
@@ -110,99 +115,5 @@ pub(super) async fn require_mtls(services: Services, id: &str, state: OnOff) -> 
         "{tenant} require-mtls {}",
         if required { "on" } else { "off" }
     );
-    Ok(())
-}
-
-async fn exists(services: &Services, tenant: TenantId) -> anyhow::Result<()> {
-    match services.store.tenant(tenant).await {
-        Err(StoreError::NotFound) => bail!("no such tenant"),
-        other => other.map(|_| ()).map_err(Into::into),
-    }
-}
-
-/// Accepts hex with or without `:` separators, any case; stores lowercase hex.
-fn normalise_fingerprint(text: &str) -> anyhow::Result<String> {
-    let hex: String = text
-        .chars()
-        .filter(|c| *c != ':')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("not a SHA-256 fingerprint (64 hex characters)");
-    }
-    Ok(hex)
-}
-
-/// Reads and checks a client certificate: exactly one parseable certificate, valid now.
-fn read_certificate(pem: &Path, now: OffsetDateTime) -> anyhow::Result<ClientCertInfo> {
-    let certs = benteng_transport::tls::load_certs(pem)
-        .with_context(|| format!("reading {}", pem.display()))?;
-    if certs.len() != 1 {
-        bail!(
-            "{}: expected exactly one certificate, found {}",
-            pem.display(),
-            certs.len()
-        );
-    }
-    let info = certs
-        .first()
-        .map(|der| ClientCertInfo::from_der(der))
-        .context("no certificate")?;
-    let (Some(not_before), Some(not_after)) = (info.not_before, info.not_after) else {
-        bail!("{}: not a parseable X.509 certificate", pem.display());
-    };
-    if not_after <= now {
-        bail!(
-            "{}: the certificate expired on {}",
-            pem.display(),
-            timestamp(not_after)
-        );
-    }
-    if not_before > now {
-        bail!(
-            "{}: the certificate is not valid before {}",
-            pem.display(),
-            timestamp(not_before)
-        );
-    }
-    Ok(info)
-}
-
-async fn add(services: &Services, tenant: TenantId, pem: &Path) -> anyhow::Result<()> {
-    let now = benteng_core::now();
-    let info = read_certificate(pem, now)?;
-    exists(services, tenant).await?;
-    match services
-        .store
-        .certificate_owner(&info.sha256_fingerprint)
-        .await?
-    {
-        Some(owner) if owner == tenant => {
-            bail!("the certificate is already registered to this tenant")
-        }
-        Some(_) => bail!("the certificate is already registered to another tenant"),
-        None => {}
-    }
-    let not_after = info.not_after.context("no expiry")?;
-    let record = TenantCertificate {
-        tenant_id: tenant,
-        sha256_fingerprint: info.sha256_fingerprint.clone(),
-        subject: info.subject.clone(),
-        not_after,
-        created_at: now,
-    };
-    match services
-        .store
-        .add_tenant_certificate(&record, &cli_context())
-        .await
-    {
-        Err(StoreError::Conflict) => {
-            bail!("the certificate is already registered (to this or another tenant)")
-        }
-        Err(StoreError::NotFound) => bail!("no such tenant"),
-        other => other?,
-    }
-    services.api_keys.tenant_changed(tenant).await?;
-    println!("{}", info.sha256_fingerprint);
     Ok(())
 }

@@ -46,7 +46,7 @@ async fn every_api_event_carries_the_client_address(backend: Backend) {
     let documents = app
         .services
         .store
-        .audit_documents(None, 0, i64::MAX, None, 10_000)
+        .audit_documents(None, None, 0, i64::MAX, None, 10_000)
         .await
         .unwrap();
     let events: Vec<Value> = documents

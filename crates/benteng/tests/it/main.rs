@@ -10,6 +10,7 @@ mod data_protection;
 mod multi_instance;
 mod networks;
 mod operations;
+mod operator_api;
 mod payments;
 mod people;
 mod protection;

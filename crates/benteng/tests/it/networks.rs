@@ -72,7 +72,7 @@ async fn transfer_count(app: &TestApp, key: &str) -> usize {
 async fn all_events(app: &TestApp) -> Vec<Value> {
     app.services
         .store
-        .audit_documents(None, 0, i64::MAX, None, 10_000)
+        .audit_documents(None, None, 0, i64::MAX, None, 10_000)
         .await
         .unwrap()
         .items

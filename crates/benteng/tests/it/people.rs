@@ -11,18 +11,18 @@ use serde_json::{Value, json};
 
 use crate::harness::{Backend, Environment, Process, TestApp, cli};
 
-const PASSWORD: &str = "correct horse battery staple 42";
+pub(crate) const PASSWORD: &str = "correct horse battery staple 42";
 
 /// A person who finished enrolment: what they hold.
-struct Enrolled {
-    login: String,
-    id: String,
+pub(crate) struct Enrolled {
+    pub(crate) login: String,
+    pub(crate) id: String,
     secret: TotpSecret,
     recovery_codes: Vec<String>,
 }
 
 /// A signed-in browser: the session cookie and its CSRF token.
-struct Session {
+pub(crate) struct Session {
     cookie: String,
     csrf: String,
 }
@@ -33,7 +33,7 @@ fn unix_now() -> u64 {
 
 /// Creates a person the way the CLI does (from the host, roles given at once) and enrols them
 /// through the API.
-async fn enrol(app: &TestApp, login: &str, roles: &[StaffRole]) -> Enrolled {
+pub(crate) async fn enrol(app: &TestApp, login: &str, roles: &[StaffRole]) -> Enrolled {
     let roles: Roles = roles.iter().copied().collect();
     let (created, _) = app
         .services
@@ -181,11 +181,15 @@ async fn session_of(response: reqwest::Response) -> Session {
     }
 }
 
-async fn sign_in(app: &TestApp, person: &Enrolled) -> Session {
+pub(crate) async fn sign_in(app: &TestApp, person: &Enrolled) -> Session {
     sign_in_at(&app.client, &app.url(""), person, &next_code(person)).await
 }
 
-async fn get(client: &reqwest::Client, url: String, session: &Session) -> reqwest::Response {
+pub(crate) async fn get(
+    client: &reqwest::Client,
+    url: String,
+    session: &Session,
+) -> reqwest::Response {
     client
         .get(url)
         .header("cookie", &session.cookie)
@@ -194,7 +198,7 @@ async fn get(client: &reqwest::Client, url: String, session: &Session) -> reqwes
         .unwrap()
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &reqwest::Client,
     url: String,
     session: &Session,
@@ -220,13 +224,13 @@ async fn tier_of(app: &TestApp, tenant: &benteng_core::tenant::Tenant) -> Tier {
     app.services.store.tenant(tenant.id).await.unwrap().tier
 }
 
-async fn problem_type(response: reqwest::Response) -> String {
+pub(crate) async fn problem_type(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["type"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Small Argon2id settings (OWASP's minimum) keep the many sign-ins of these tests quick.
-async fn app(backend: Backend) -> TestApp {
+pub(crate) async fn app(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |config| {
         config.people.argon2_memory_kib = 19 * 1024;
         config.people.argon2_iterations = 2;
@@ -234,7 +238,7 @@ async fn app(backend: Backend) -> TestApp {
     .await
 }
 
-async fn audit_types(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn audit_types(app: &TestApp) -> Vec<Value> {
     use sqlx::Row;
     let mut conn = app.raw_sql().await;
     sqlx::query("SELECT document FROM audit_events ORDER BY occurred_at, id")
@@ -642,7 +646,16 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
     }
     let mut checked = 0;
     for (path, needs) in benteng_api::route_permissions() {
-        let url = app.url(&path.replace("{id}", &uuid::Uuid::new_v4().to_string()));
+        // Every path parameter gets a well-formed value that names nothing.
+        let url = app.url(
+            &path
+                .replace("{id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{fingerprint}", &"ab".repeat(32)),
+        );
+        assert!(
+            !url.contains('{'),
+            "{path}: a path parameter the walk does not fill"
+        );
         for (method, need) in needs.declared() {
             let benteng_api::StaffNeed::Permission(permission) = need else {
                 continue;

@@ -4,7 +4,10 @@
 //! it, and every change is audited as the person who made it.
 
 pub(super) mod approvals;
+pub(super) mod audit;
+pub(super) mod credentials;
 pub(super) mod people;
+pub(super) mod screening;
 pub(crate) mod session;
 pub(super) mod tenant_users;
 pub(super) mod tenants;
@@ -27,7 +30,39 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = people::routes(routes);
     let routes = approvals::routes(routes);
     let routes = tenant_users::routes(routes);
-    tenants::routes(routes)
+    let routes = tenants::routes(routes);
+    let routes = credentials::routes(routes);
+    let routes = screening::routes(routes);
+    audit::routes(routes)
+}
+
+/// A path's id: anything that is not one names nothing here (404, as an unknown id does).
+pub(super) fn path_id<T: std::str::FromStr>(id: &str) -> Result<T, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// A JSON string of at most `MAX` bytes, parsed by `T`'s own rules (the newtype validates,
+/// the handler only carries it). Longer strings are refused before `T` sees them, so no
+/// parser copies or quotes an oversized value back.
+pub(super) struct Parsed<T, const MAX: usize>(pub T);
+
+impl<T, const MAX: usize> FromJsonField for Parsed<T, MAX>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        match value {
+            JsonValue::String(text) if text.len() > MAX => {
+                Err(FieldIssue::new("too_long", format!("at most {MAX} bytes")))
+            }
+            JsonValue::String(text) => text
+                .parse()
+                .map(Parsed)
+                .map_err(|error: T::Err| FieldIssue::new("invalid_value", error.to_string())),
+            _ => Err(FieldIssue::invalid_type("a string")),
+        }
+    }
 }
 
 /// A secret read from a JSON string field (passwords, codes): never logged or echoed.
@@ -77,6 +112,9 @@ impl From<OpsRefusal> for ApiError {
                 title: "Conflict",
                 detail: why.to_owned(),
             },
+            OpsRefusal::Invalid { field, message } => {
+                ApiError::invalid(field, "invalid_value", &message)
+            }
             OpsRefusal::Unavailable => ApiError::Unavailable {
                 retry_after_secs: 1,
             },

@@ -1,16 +1,18 @@
-//! Tenants as operators see them, and the changes to them: the mTLS requirement and the tier
-//! (each loosening waits for a second person).
+//! Tenants as operators see them, and the changes to them: creation, suspension (containment,
+//! the security officer's), the mTLS requirement and the tier (each loosening waits for a
+//! second person).
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use benteng_core::ids::TenantId;
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::{FieldIssue, Fields, FromJsonField, JsonValue, enum_field};
-use benteng_core::tenant::Tier;
+use benteng_core::tenant::{TenantName, TenantStatus, Tier};
 
-use super::RequestedView;
+use super::{Parsed, RequestedView};
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonBody;
 use crate::middleware::Staff;
@@ -23,8 +25,8 @@ pub(super) fn routes(routes: Routes) -> Routes {
     routes
         .staff(
             "/admin/v1/tenants",
-            Needs::on_get(Permission::TenantsRead.into()),
-            get(list),
+            Needs::on_get(Permission::TenantsRead.into()).and_post(write),
+            get(list).post(create),
         )
         .staff(
             "/admin/v1/tenants/{id}",
@@ -40,6 +42,16 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/admin/v1/tenants/{id}/tier",
             Needs::on_post(write),
             post(tier),
+        )
+        .staff(
+            "/admin/v1/tenants/{id}/suspend",
+            Needs::on_post(Permission::CredentialsRevoke.into()),
+            post(suspend),
+        )
+        .staff(
+            "/admin/v1/tenants/{id}/reactivate",
+            Needs::on_post(write),
+            post(reactivate),
         )
 }
 
@@ -131,4 +143,57 @@ pub async fn tier(
         .await?;
     let (status, view) = RequestedView::of(&requested);
     Ok((status, Json(view)))
+}
+
+/// Creates a tenant (`{"name", "tier"}`), active at once.
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "operator",
+    security(("staff_session" = ["tenants:write"])),
+    responses((status = 201, body = TenantView), (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Staff(_, context): Staff,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<TenantView>)> {
+    let mut f = Fields::new(&body, &["name", "tier"]);
+    let name: Option<Parsed<TenantName, 1024>> = f.required("name");
+    let tier: Option<TierField> = f.required("tier");
+    let (name, tier) = f.build(|| Some((name?, tier?)))?;
+    let tenant = state
+        .operations
+        .create_tenant(name.0, tier.0, &context)
+        .await?;
+    Ok((StatusCode::CREATED, Json(TenantView::from(&tenant))))
+}
+
+/// Suspends a tenant: its API keys and SNAP tokens are refused on every instance within a
+/// second. Containment, so it needs `credentials:revoke`, not `tenants:write`.
+#[utoipa::path(post, path = "/admin/v1/tenants/{id}/suspend", tag = "operator",
+    security(("staff_session" = ["credentials:revoke"])),
+    responses((status = 200, body = TenantView), (status = 404, body = crate::error::Problem)))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    Staff(_, context): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TenantView>> {
+    let tenant = state
+        .operations
+        .set_tenant_status(tenant_id(&id)?, TenantStatus::Suspended, &context)
+        .await?;
+    Ok(Json(TenantView::from(&tenant)))
+}
+
+/// Re-activates a suspended tenant.
+#[utoipa::path(post, path = "/admin/v1/tenants/{id}/reactivate", tag = "operator",
+    security(("staff_session" = ["tenants:write"])),
+    responses((status = 200, body = TenantView), (status = 404, body = crate::error::Problem)))]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    Staff(_, context): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TenantView>> {
+    let tenant = state
+        .operations
+        .set_tenant_status(tenant_id(&id)?, TenantStatus::Active, &context)
+        .await?;
+    Ok(Json(TenantView::from(&tenant)))
 }
