@@ -330,8 +330,6 @@ struct Inner {
     provider: Arc<CryptoProvider>,
     config: RwLock<Arc<ServerConfig>>,
     resolver: Arc<SwapResolver>,
-    session_storage: Arc<dyn rustls::server::StoresServerSessions>,
-    ticketer: Arc<dyn rustls::server::ProducesTickets>,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -452,16 +450,7 @@ impl TlsHandle {
         let resolver = Arc::new(SwapResolver {
             current: RwLock::new(ck),
         });
-        let session_storage: Arc<dyn rustls::server::StoresServerSessions> =
-            rustls::server::ServerSessionMemoryCache::new(4096);
-        let ticketer = provider::Ticketer::new()?;
-        let config = build_server_config(
-            &provider,
-            loaded.verifier.clone(),
-            resolver.clone(),
-            session_storage.clone(),
-            ticketer.clone(),
-        )?;
+        let config = build_server_config(&provider, loaded.verifier.clone(), resolver.clone())?;
         log_loaded(&settings, &loaded);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -469,8 +458,6 @@ impl TlsHandle {
                 provider,
                 config: RwLock::new(Arc::new(config)),
                 resolver,
-                session_storage,
-                ticketer,
                 state: tokio::sync::Mutex::new(State {
                     stamp: loaded.stamp,
                     chain: loaded.chain,
@@ -536,8 +523,6 @@ impl TlsHandle {
             &self.inner.provider,
             loaded.verifier.clone(),
             self.inner.resolver.clone(),
-            self.inner.session_storage.clone(),
-            self.inner.ticketer.clone(),
         ) {
             Ok(c) => c,
             Err(e) => {
@@ -659,12 +644,14 @@ fn log_loaded(s: &TlsSettings, l: &Loaded) {
     );
 }
 
+/// A server configuration with a session cache and ticket key of its own: every (re)load starts
+/// them afresh, because a resumed session skips client-certificate verification, so a session
+/// from before a CRL or CA change must not outlive it. Clients do one full handshake after a
+/// reload.
 fn build_server_config(
     provider: &Arc<CryptoProvider>,
     verifier: Option<Arc<dyn ClientCertVerifier>>,
     resolver: Arc<SwapResolver>,
-    session_storage: Arc<dyn rustls::server::StoresServerSessions>,
-    ticketer: Arc<dyn rustls::server::ProducesTickets>,
 ) -> Result<ServerConfig, TransportError> {
     let b = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(PROTOCOL_VERSIONS)?;
@@ -675,7 +662,7 @@ fn build_server_config(
     let mut cfg = b.with_cert_resolver(resolver);
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     cfg.ignore_client_order = true;
-    cfg.session_storage = session_storage;
-    cfg.ticketer = ticketer;
+    cfg.session_storage = rustls::server::ServerSessionMemoryCache::new(4096);
+    cfg.ticketer = provider::Ticketer::new()?;
     Ok(cfg)
 }

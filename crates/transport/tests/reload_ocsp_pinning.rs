@@ -630,3 +630,89 @@ async fn outbound_spki_pinning() {
     assert!(OutboundClient::new(&cfg(vec!["nope".into()])).is_err());
     srv.stop().await;
 }
+
+/// One connection with a rustls client that presents `client` and keeps its session tickets
+/// in `cfg` (so a later connection may resume): a GET, the answer read to the end (which also
+/// takes in the server's tickets). The handshake kind, or `None` when the server refused.
+async fn get_with_resumption(
+    addr: std::net::SocketAddr,
+    cfg: &Arc<rustls::ClientConfig>,
+) -> Option<rustls::HandshakeKind> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(cfg.clone())
+        .connect(name, tcp)
+        .await
+        .ok()?;
+    let kind = tls.get_ref().1.handshake_kind();
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    answer
+        .starts_with(b"HTTP/1.1 200")
+        .then_some(kind)
+        .flatten()
+}
+
+/// A resumed TLS session skips client-certificate verification, so a reload (here: a CRL that
+/// revokes the client) must end resumption of the sessions made before it.
+#[tokio::test]
+async fn a_reload_ends_resumption_of_earlier_sessions() {
+    init_tracing();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let a = generate_dev_certs(&d.join("a")).unwrap();
+    let ca_a = dev_ca(&a);
+    let now = OffsetDateTime::now_utc();
+    let client = issue(
+        d,
+        &ca_a,
+        "client",
+        Kind::Client,
+        now - time::Duration::hours(1),
+        now + time::Duration::days(10),
+        78,
+    );
+    let crl_path = crl(d, &ca_a, &[]);
+    let settings = TlsSettings {
+        client_auth: ClientAuthMode::Required,
+        client_ca: vec![a.ca_cert.clone()],
+        crl: vec![crl_path.clone()],
+        ..TlsSettings::simple(&a.server_cert, &a.server_key, PolicyMode::Production)
+    };
+    let h = TlsHandle::load(settings).await.unwrap();
+    let srv = start(Some(h.clone()), limits()).await;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in load_certs(&a.ca_cert).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let cfg = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(benteng_transport::crypto_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                load_certs(&client.cert).unwrap(),
+                benteng_transport::tls::load_key(&client.key).unwrap(),
+            )
+            .unwrap(),
+    );
+    // Resumption works: without it this test would prove nothing.
+    assert_eq!(
+        get_with_resumption(srv.addr, &cfg).await,
+        Some(rustls::HandshakeKind::Full)
+    );
+    assert_eq!(
+        get_with_resumption(srv.addr, &cfg).await,
+        Some(rustls::HandshakeKind::Resumed)
+    );
+    // Revoke the client and reload: its ticket no longer lets it in.
+    let revoked = crl(&d.join("a"), &ca_a, std::slice::from_ref(&client.serial));
+    replace(&crl_path, &std::fs::read(&revoked).unwrap());
+    h.reload().await.unwrap();
+    assert_eq!(get_with_resumption(srv.addr, &cfg).await, None);
+    srv.stop().await;
+}
