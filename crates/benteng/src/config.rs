@@ -156,6 +156,7 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://{data_dir}/benteng.sqlite`.
+    #[serde(serialize_with = "redact_url_password")]
     pub url: String,
     pub max_connections: u32,
 }
@@ -164,6 +165,7 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
     /// `memory://` (one instance) or `redis://…` (several instances).
+    #[serde(serialize_with = "redact_url_password")]
     pub url: String,
     /// Prefix of every key and channel, so deployments can share one Redis.
     pub namespace: String,
@@ -193,6 +195,28 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, e.g. `info` or `benteng=debug,info`.
     pub level: String,
+}
+
+/// A URL with the password of its user info replaced (`postgres://app:<redacted>@db/benteng`),
+/// for printing the configuration.
+fn redact_url_password<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&url_without_password(url))
+}
+
+pub(crate) fn url_without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The user info ends at the last '@' before the path: passwords may contain '@' or '/'
+    // only percent-encoded, but be generous and take the last '@' of the authority part.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:<redacted>{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 fn redact<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -403,5 +427,41 @@ impl PeopleConfig {
             absolute: std::time::Duration::from_secs(self.absolute_timeout_secs.max(1)),
             enrolment: std::time::Duration::from_secs(self.enrolment_ttl_secs.max(1)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn printed_configuration_hides_store_and_cache_passwords() {
+        assert_eq!(
+            url_without_password(
+                "postgres://app:s3cr%40t@db.internal:5432/benteng?sslmode=verify-full"
+            ),
+            "postgres://app:<redacted>@db.internal:5432/benteng?sslmode=verify-full"
+        );
+        assert_eq!(
+            url_without_password("redis://:hunter2@cache:6379/0"),
+            "redis://:<redacted>@cache:6379/0"
+        );
+        for unchanged in [
+            "sqlite://./data/benteng.sqlite",
+            "memory://",
+            "redis://cache:6379",
+            "postgres://app@db/x",
+        ] {
+            assert_eq!(url_without_password(unchanged), unchanged);
+        }
+        let mut config = Config::default();
+        config.database.url = "postgres://app:pw-db@db/benteng".to_owned();
+        config.cache.url = "redis://:pw-cache@cache:6379".to_owned();
+        let printed = serde_json::to_string(&config).unwrap();
+        assert!(
+            !printed.contains("pw-db") && !printed.contains("pw-cache"),
+            "{printed}"
+        );
     }
 }
