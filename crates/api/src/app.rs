@@ -10,7 +10,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
-use crate::middleware::{observe, problem_fallback, refuse_oversized, security_headers};
+use crate::middleware::{
+    observe, problem_fallback, refuse_oversized, refuse_repeated_credentials, security_headers,
+};
 use crate::routes::{self, RouteGroup};
 use crate::state::AppState;
 
@@ -37,6 +39,7 @@ pub fn router_for(state: AppState, groups: &[RouteGroup]) -> Router {
                     axum::http::StatusCode::REQUEST_TIMEOUT,
                     limits.request_timeout,
                 ))
+                .layer(from_fn(refuse_repeated_credentials))
                 .layer(from_fn_with_state(state.clone(), refuse_oversized))
                 .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes)),
         )

@@ -563,6 +563,32 @@ pub fn audit_context(parts: &Parts) -> benteng_core::audit::AuditContext {
     }
 }
 
+/// Headers that carry a credential or decide how a request is authenticated or replayed. Sent
+/// twice, a proxy and benteng could each read a different one; such a request is refused with
+/// 400 before anything reads them (on SNAP paths in SNAP's format, by `problem_fallback`).
+const SINGLE_VALUED: &[&str] = &[
+    "authorization",
+    "x-csrf-token",
+    "x-idempotency-key",
+    "x-timestamp",
+    "x-signature",
+    "x-partner-id",
+    "x-external-id",
+    "channel-id",
+];
+
+pub async fn refuse_repeated_credentials(request: Request, next: Next) -> Response {
+    let repeated = SINGLE_VALUED
+        .iter()
+        .find(|name| request.headers().get_all(**name).iter().nth(1).is_some());
+    match repeated {
+        Some(_) => {
+            ApiError::BadRequest("a credential header is sent more than once").into_response()
+        }
+        None => next.run(request).await,
+    }
+}
+
 /// Refuses a body whose declared length is over the limit with 413 without passing it on. Over
 /// HTTP/1.1 the refused body is first read and dropped (up to a bound in size and time), as
 /// servers' "lingering close" does: answering and closing while the client is still uploading

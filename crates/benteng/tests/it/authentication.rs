@@ -13,6 +13,7 @@ on_both_backends!(
     expired_keys_are_refused,
     suspended_tenants_are_refused_with_403,
     a_key_for_another_tenant_id_is_refused,
+    repeated_credential_headers_are_refused,
 );
 
 async fn problem(response: reqwest::Response) -> (StatusCode, serde_json::Value) {
@@ -176,4 +177,59 @@ async fn a_key_for_another_tenant_id_is_refused(backend: Backend) {
     let forged = key.replace(&first.id.simple(), &second.id.simple());
     let (status, _) = problem(app.get("/v1/tenant", Some(&forged)).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Two `Authorization` headers (a proxy might read the last, benteng the first) are refused
+/// outright, even when one of them is a good key; on SNAP paths in SNAP's format.
+async fn repeated_credential_headers_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let other = format!("sk_live_{}_{}", tenant.id.simple(), "Z".repeat(43));
+    for pair in [[key.as_str(), other.as_str()], [key.as_str(), key.as_str()]] {
+        let response = app
+            .client
+            .get(app.url("/v1/tenant"))
+            .header("authorization", format!("Bearer {}", pair[0]))
+            .header("authorization", format!("Bearer {}", pair[1]))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["type"],
+            "https://benteng.dev/problems/malformed-request"
+        );
+    }
+    let idempotency = app
+        .client
+        .post(app.url("/v1/transfers"))
+        .bearer_auth(&key)
+        .header("x-idempotency-key", "one")
+        .header("x-idempotency-key", "two")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(idempotency.status(), StatusCode::BAD_REQUEST);
+    let snap = app
+        .client
+        .post(app.url("/v1.0/transfer-interbank"))
+        .header("x-partner-id", "a")
+        .header("x-partner-id", "b")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snap.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = snap.json().await.unwrap();
+    assert!(
+        body["responseCode"].as_str().unwrap().starts_with("400"),
+        "{body}"
+    );
+    // One of each is fine.
+    assert_eq!(
+        app.get("/v1/tenant", Some(&key)).await.status(),
+        StatusCode::OK
+    );
 }
