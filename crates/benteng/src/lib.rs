@@ -42,8 +42,19 @@ pub struct Services {
 }
 
 impl Services {
-    /// Connects to the database (applying migrations) and the shared state.
+    /// Connects to the database (applying migrations) and the shared state, as a server: an
+    /// unreachable shared state fails the start.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        Self::open(config, true).await
+    }
+
+    /// The same for a command: an unreachable shared state is tolerated (with a warning), so
+    /// revoking a key or ending a person's sessions works during a cache outage.
+    pub async fn connect_for_command(config: Config) -> anyhow::Result<Self> {
+        Self::open(config, false).await
+    }
+
+    async fn open(config: Config, for_server: bool) -> anyhow::Result<Self> {
         let url = config.database_url();
         if url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir)
@@ -59,9 +70,22 @@ impl Services {
         .await
         .context("connecting to the database")?;
         store.migrate().await.context("applying migrations")?;
-        let shared = benteng_shared_state::open(&config.cache.url, &config.cache.namespace)
+        let shared = match benteng_shared_state::open(&config.cache.url, &config.cache.namespace)
             .await
-            .context("connecting to the shared cache")?;
+        {
+            Ok(shared) => shared,
+            // A command (not a server) still runs: containment must work during a cache outage.
+            // It writes the store, which every server falls back to, and publishes best-effort.
+            Err(error) if !for_server => {
+                tracing::warn!(%error, "shared cache unreachable; continuing without it (changes reach servers through the database)");
+                eprintln!(
+                    "warning: shared cache unreachable ({error}); servers pick changes up from the database"
+                );
+                Arc::new(benteng_shared_state::Unreachable::new(error.to_string()))
+                    as SharedStateHandle
+            }
+            Err(error) => return Err(error).context("connecting to the shared cache"),
+        };
         let hasher = secrets::api_key_hasher(&config)?;
         let people_hasher = secrets::api_key_hasher(&config)?;
         let cache_ttl = Duration::from_secs(config.auth.api_key_cache_ttl_secs);

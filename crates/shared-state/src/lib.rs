@@ -7,6 +7,7 @@
 
 mod memory;
 mod redis_state;
+mod unreachable;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::sync::broadcast;
 
 pub use memory::MemoryState;
 pub use redis_state::RedisState;
+pub use unreachable::Unreachable;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {

@@ -102,7 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            Services::connect(config).await?;
+            Services::connect_for_command(config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -111,24 +111,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let server = Server::bind(&services).await?;
             server.run(shutdown_signal()).await
         }
-        Command::Tenant(command) => tenant::run(Services::connect(config).await?, command).await,
-        Command::Apikey(command) => apikey::run(Services::connect(config).await?, command).await,
-        Command::Ledger(command) => ledger::run(Services::connect(config).await?, command).await,
-        Command::Audit(command) => audit::run(Services::connect(config).await?, command).await,
+        Command::Tenant(command) => {
+            tenant::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Apikey(command) => {
+            apikey::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Ledger(command) => {
+            ledger::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Audit(command) => {
+            audit::run(Services::connect_for_command(config).await?, command).await
+        }
         Command::Keys(KeysCommand::HsmInit) => keys::hsm_init(&config),
-        Command::Keys(command) => keys::run(Services::connect(config).await?, command).await,
+        Command::Keys(command) => {
+            keys::run(Services::connect_for_command(config).await?, command).await
+        }
         Command::Backup(command) => backup::run(config, command).await,
-        Command::Snap(command) => snap::run(Services::connect(config).await?, command).await,
-        Command::Staff(command) => staff::run(Services::connect(config).await?, command).await,
+        Command::Snap(command) => {
+            snap::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Staff(command) => {
+            staff::run(Services::connect_for_command(config).await?, command).await
+        }
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
-        Command::Lists(command) => lists::run(Services::connect(config).await?, command).await,
-        Command::Screen(args) => screen::run(Services::connect(config).await?, args).await,
+        Command::Lists(command) => {
+            lists::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Screen(args) => {
+            screen::run(Services::connect_for_command(config).await?, args).await
+        }
     }
 }
 
 /// Admin actions from the command line are audited as the operating-system user who ran them,
-/// on this host: `cli:USER@HOST`. There are no staff accounts yet, so this names who ran the
-/// command without authenticating them.
+/// on this host: `cli:USER@HOST`. The host's CLI is for bootstrap and break-glass (people act
+/// through the operator API as themselves); this names who ran the command without
+/// authenticating them.
 pub(crate) fn cli_context() -> benteng_core::audit::AuditContext {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
     benteng_core::audit::AuditContext::system(&cli_actor(

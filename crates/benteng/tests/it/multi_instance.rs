@@ -163,3 +163,41 @@ async fn embedded_default_refuses_a_key_revoked_from_the_cli() {
     )
     .await;
 }
+
+/// Containment works during a cache outage: with Redis unreachable, `apikey revoke` still
+/// writes the store (with a warning), and servers, which fall back to the database, refuse the
+/// key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_revoked_from_the_cli_while_the_cache_is_down() {
+    use crate::harness::cli_with_env;
+    let env = Environment::new(Backend::Postgres).await;
+    let (ok, tenant, err) = cli(
+        &env,
+        &["tenant", "create", "--name", "PT Padam", "--tier", "growth"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let tenant = tenant.trim().to_owned();
+    let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
+    let key = key.trim().to_owned();
+    let down = [("BENTENG_CACHE__URL", "redis://127.0.0.1:9")];
+    let (ok, keys, err) = cli_with_env(&env, &down, &["apikey", "list", "--tenant", &tenant]).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("shared cache unreachable"), "{err}");
+    let key_id = keys
+        .lines()
+        .find(|line| line.contains(&key[..45]))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let (ok, _, err) = cli_with_env(&env, &down, &["apikey", "revoke", &key_id]).await;
+    assert!(ok, "{err}");
+    let server = Process::serve(&env).await;
+    assert_eq!(
+        status(&env.client(), &server.url("/v1/tenant"), &key).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // A server does not start without its shared state: it fails closed.
+    let (ok, _, _) = cli_with_env(&env, &down, &["serve"]).await;
+    assert!(!ok);
+}
