@@ -29,9 +29,36 @@ pub(crate) fn secret(
     }
 }
 
+/// Reads a secret file, refusing one that others could read or that is not a small regular
+/// file (as the KEK file is checked): a secret readable by the group or the world may already
+/// be known.
+fn read_private(path: &Path) -> std::io::Result<anyhow::Result<SecretString>> {
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() || meta.len() > 1024 {
+        return Ok(Err(anyhow::anyhow!(
+            "{} is not a secret file (a regular file of at most 1 KiB)",
+            path.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Ok(Err(anyhow::anyhow!(
+                "{} has mode {mode:04o}: a secret file must not be readable by group or others \
+                 (chmod 600)",
+                path.display()
+            )));
+        }
+    }
+    let text = fs::read_to_string(path)?;
+    Ok(Ok(SecretString::from(text.trim().to_owned())))
+}
+
 fn read_or_create(path: &Path) -> anyhow::Result<SecretString> {
-    match fs::read_to_string(path) {
-        Ok(text) => return Ok(SecretString::from(text.trim().to_owned())),
+    match read_private(path) {
+        Ok(secret) => return secret,
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
             return Err(error).with_context(|| format!("reading {}", path.display()));
         }
@@ -53,10 +80,37 @@ fn read_or_create(path: &Path) -> anyhow::Result<SecretString> {
             Ok(secret)
         }
         // Another process created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = fs::read_to_string(path)?;
-            Ok(SecretString::from(text.trim().to_owned()))
-        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => read_private(path)
+            .with_context(|| format!("reading {}", path.display()))?,
         Err(error) => Err(error).with_context(|| format!("creating {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_file_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets").join("api-key-secret");
+        let created = read_or_create(&path).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            read_or_create(&path).unwrap().expose_secret(),
+            created.expose_secret()
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let error = read_or_create(&path).unwrap_err().to_string();
+        assert!(error.contains("0644"), "{error}");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::write(&path, "x".repeat(4096)).unwrap();
+        assert!(read_or_create(&path).is_err());
     }
 }
