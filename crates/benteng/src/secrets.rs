@@ -80,8 +80,9 @@ fn read_or_create(path: &Path) -> anyhow::Result<SecretString> {
             Ok(secret)
         }
         // Another process created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => read_private(path)
-            .with_context(|| format!("reading {}", path.display()))?,
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_private(path).with_context(|| format!("reading {}", path.display()))?
+        }
         Err(error) => Err(error).with_context(|| format!("creating {}", path.display())),
     }
 }

@@ -167,11 +167,12 @@ impl<'a> Call<'a> {
             body: self.body.as_bytes(),
             access_token: self.token,
         };
-        let mut pairs = signer
+        let pairs = signer
             .sign_at(&parts, self.at, &self.external_id)
             .unwrap()
             .pairs();
-        pairs.push(("Authorization", format!("Bearer {}", self.token)));
+        // The signer adds `Authorization` itself; a second one would be refused.
+        assert!(pairs.iter().any(|(name, _)| *name == "Authorization"));
         pairs
     }
 }
