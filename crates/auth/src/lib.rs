@@ -19,8 +19,8 @@ use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
 pub use people::{
-    Created, EnrolmentError, EnrolmentStarted, PeopleAuthenticator, SessionPolicy, SignInError,
-    SignedIn, StaffPrincipal,
+    Created, EnrolmentError, EnrolmentStarted, IssueTokenError, IssuedToken, PeopleAuthenticator,
+    SessionPolicy, SignInError, SignedIn, StaffCredential, StaffPrincipal,
 };
 pub use snap::{IssuedSnapToken, SnapAuthenticator, SnapRequest};
 
@@ -147,6 +147,25 @@ impl Authenticator {
         }
     }
 
+    /// The staff member behind an operator request: the session cookie's token, or a staff
+    /// token in `Authorization: Bearer bt_staff_…`. Both at once is refused as malformed: a
+    /// request names one credential, so which one was checked is never in doubt.
+    pub async fn authenticate_staff(
+        &self,
+        session_cookie: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Result<StaffPrincipal, AuthError> {
+        let Some(people) = &self.people else {
+            return Err(AuthError::Unknown);
+        };
+        match (session_cookie, authorization) {
+            (Some(_), Some(_)) => Err(AuthError::Malformed),
+            (Some(session), None) => people.authenticate(session).await,
+            (None, Some(authorization)) => people.authenticate_token(bearer(authorization)?).await,
+            (None, None) => Err(AuthError::Missing),
+        }
+    }
+
     pub fn people(&self) -> Option<&Arc<PeopleAuthenticator>> {
         self.people.as_ref()
     }
@@ -228,14 +247,18 @@ impl Authenticator {
     }
 }
 
-/// The API key of a `Bearer` `Authorization` value.
-fn api_key(authorization: Option<&str>) -> Result<&str, AuthError> {
-    let value = authorization.ok_or(AuthError::Missing)?;
+/// The token of a `Bearer` `Authorization` value.
+fn bearer(value: &str) -> Result<&str, AuthError> {
     let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Malformed);
     }
-    let token = token.trim_start_matches(' ');
+    Ok(token.trim_start_matches(' '))
+}
+
+/// The API key of a `Bearer` `Authorization` value.
+fn api_key(authorization: Option<&str>) -> Result<&str, AuthError> {
+    let token = bearer(authorization.ok_or(AuthError::Missing)?)?;
     if token.starts_with("sk_") {
         Ok(token)
     } else {

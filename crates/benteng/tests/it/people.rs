@@ -11,29 +11,29 @@ use serde_json::{Value, json};
 
 use crate::harness::{Backend, Environment, Process, TestApp, cli};
 
-const PASSWORD: &str = "correct horse battery staple 42";
+pub(crate) const PASSWORD: &str = "correct horse battery staple 42";
 
 /// A person who finished enrolment: what they hold.
-struct Enrolled {
-    login: String,
-    id: String,
-    secret: TotpSecret,
-    recovery_codes: Vec<String>,
+pub(crate) struct Enrolled {
+    pub(crate) login: String,
+    pub(crate) id: String,
+    pub(crate) secret: TotpSecret,
+    pub(crate) recovery_codes: Vec<String>,
 }
 
 /// A signed-in browser: the session cookie and its CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp() as u64
 }
 
 /// Creates a person the way the CLI does (from the host, roles given at once) and enrols them
 /// through the API.
-async fn enrol(app: &TestApp, login: &str, roles: &[StaffRole]) -> Enrolled {
+pub(crate) async fn enrol(app: &TestApp, login: &str, roles: &[StaffRole]) -> Enrolled {
     let roles: Roles = roles.iter().copied().collect();
     let (created, _) = app
         .services
@@ -56,7 +56,7 @@ async fn enrol(app: &TestApp, login: &str, roles: &[StaffRole]) -> Enrolled {
     .await
 }
 
-async fn enrol_with_code(
+pub(crate) async fn enrol_with_code(
     client: &reqwest::Client,
     base: &str,
     login: &str,
@@ -105,11 +105,11 @@ async fn enrol_with_code(
 
 /// The code of the next time step: the enrolment spent the current one, and a code is
 /// accepted once.
-fn next_code(person: &Enrolled) -> String {
+pub(crate) fn next_code(person: &Enrolled) -> String {
     Totp::STANDARD.code_at(&person.secret, unix_now() + 30)
 }
 
-async fn sign_in_raw(
+pub(crate) async fn sign_in_raw(
     client: &reqwest::Client,
     base: &str,
     login: &str,
@@ -124,7 +124,7 @@ async fn sign_in_raw(
         .unwrap()
 }
 
-async fn sign_in_at(
+pub(crate) async fn sign_in_at(
     client: &reqwest::Client,
     base: &str,
     person: &Enrolled,
@@ -149,11 +149,15 @@ async fn sign_in_at(
     }
 }
 
-async fn sign_in(app: &TestApp, person: &Enrolled) -> Session {
+pub(crate) async fn sign_in(app: &TestApp, person: &Enrolled) -> Session {
     sign_in_at(&app.client, &app.url(""), person, &next_code(person)).await
 }
 
-async fn get(client: &reqwest::Client, url: String, session: &Session) -> reqwest::Response {
+pub(crate) async fn get(
+    client: &reqwest::Client,
+    url: String,
+    session: &Session,
+) -> reqwest::Response {
     client
         .get(url)
         .header("cookie", &session.cookie)
@@ -162,7 +166,7 @@ async fn get(client: &reqwest::Client, url: String, session: &Session) -> reqwes
         .unwrap()
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &reqwest::Client,
     url: String,
     session: &Session,
@@ -178,13 +182,13 @@ async fn post(
         .unwrap()
 }
 
-async fn problem_type(response: reqwest::Response) -> String {
+pub(crate) async fn problem_type(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["type"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Small Argon2id settings (OWASP's minimum) keep the many sign-ins of these tests quick.
-async fn app(backend: Backend) -> TestApp {
+pub(crate) async fn app(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |config| {
         config.people.argon2_memory_kib = 19 * 1024;
         config.people.argon2_iterations = 2;
@@ -192,7 +196,7 @@ async fn app(backend: Backend) -> TestApp {
     .await
 }
 
-async fn audit_types(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn audit_types(app: &TestApp) -> Vec<Value> {
     use sqlx::Row;
     let mut conn = app.raw_sql().await;
     sqlx::query("SELECT document FROM audit_events ORDER BY occurred_at, id")

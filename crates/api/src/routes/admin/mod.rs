@@ -7,6 +7,7 @@ pub(super) mod approvals;
 pub(super) mod people;
 pub(super) mod session;
 pub(super) mod tenants;
+pub(super) mod tokens;
 
 use axum::http::StatusCode;
 use benteng_core::strict_json::{FieldIssue, FromJsonField, JsonValue, enum_field};
@@ -25,6 +26,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = session::routes(routes);
     let routes = people::routes(routes);
     let routes = approvals::routes(routes);
+    let routes = tokens::routes(routes);
     tenants::routes(routes)
 }
 

@@ -34,12 +34,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
         )
         .staff(
             "/admin/v1/session/sign-out",
-            Needs::on_post(StaffNeed::SignedIn),
+            Needs::on_post(StaffNeed::Session),
             post(sign_out),
         )
         .staff(
             "/admin/v1/session/sign-out-everywhere",
-            Needs::on_post(StaffNeed::SignedIn),
+            Needs::on_post(StaffNeed::Session),
             post(sign_out_everywhere),
         )
         .public(ENROLMENT_START_PATH, post(start_enrolment))
