@@ -170,7 +170,8 @@ pub async fn sign_out(
     Ok((StatusCode::NO_CONTENT, cleared_cookie()).into_response())
 }
 
-/// Ends every session of the signed-in person, on every instance.
+/// Ends every session of the signed-in person, on every instance, and revokes their staff
+/// tokens (whoever presses it suspects a credential is out of their hands). Takes a session.
 #[utoipa::path(post, path = "/admin/v1/session/sign-out-everywhere", tag = "operator",
     security(("staff_session" = [])),
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
