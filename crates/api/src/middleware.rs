@@ -331,19 +331,10 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 /// A state-changing request authenticated by a session cookie must carry that session's CSRF
 /// token (`X-CSRF-Token`): the audit event of the refusal when it does not.
 fn csrf_refusal(state: &AppState, request: &Request, token: &str) -> Option<AuditEvent> {
-    if request.method() == Method::GET || request.method() == Method::HEAD {
-        return None;
-    }
-    let presented = request
-        .headers()
-        .get(&X_CSRF_TOKEN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let matches = state
-        .auth
-        .people()
-        .is_some_and(|people| people.csrf_matches(token, presented));
-    if matches {
+    if request.method() == Method::GET
+        || request.method() == Method::HEAD
+        || csrf_ok(state, request.headers(), token)
+    {
         return None;
     }
     let context = AuditContext {
@@ -360,6 +351,18 @@ fn csrf_refusal(state: &AppState, request: &Request, token: &str) -> Option<Audi
     ))
 }
 
+/// Whether the request carries the CSRF token of the session `token` (`X-CSRF-Token`).
+fn csrf_ok(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
+    let presented = headers
+        .get(&X_CSRF_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    state
+        .auth
+        .people()
+        .is_some_and(|people| people.csrf_matches(token, presented))
+}
+
 fn csrf_refused() -> Response {
     ApiError::Refused {
         status: StatusCode::FORBIDDEN,
@@ -370,10 +373,12 @@ fn csrf_refused() -> Response {
     .into_response()
 }
 
-/// Authentication for operator routes: the session cookie names a person; a state-changing
-/// method must carry the session's CSRF token; the person's roles must grant what the route's
-/// method needs. Refusals are audited (`auth.failed`, `staff.csrf_refused`,
-/// `staff.permission_denied`) and name nothing but the missing permission.
+/// Authentication for operator routes: the session cookie or a staff token (`Authorization:
+/// Bearer bt_staff_…`; both at once is malformed) names a person; a session's state-changing
+/// request must carry its CSRF token; the person's current roles, and a token's permissions,
+/// must grant what the route's method needs. Refusals are audited (`auth.failed` naming the
+/// credential kind, `staff.csrf_refused`, `staff.permission_denied`) and name nothing but the
+/// missing permission.
 pub async fn authenticate_staff(
     State((state, needs)): State<(AppState, crate::routes::Needs<crate::routes::StaffNeed>)>,
     request: Request,
@@ -386,9 +391,26 @@ pub async fn authenticate_staff(
             .into_response();
     };
     let token = session_cookie(request.headers()).map(str::to_owned);
-    let outcome = match &token {
-        None => Err(AuthError::Missing),
-        Some(token) => state.auth.authenticate_person(token).await,
+    let authorization = request.headers().get(header::AUTHORIZATION);
+    // A header that is not text is a malformed credential, not a missing one.
+    let bearer = match authorization.map(HeaderValue::to_str) {
+        None => Ok(None),
+        Some(Ok(value)) => Ok(Some(value)),
+        Some(Err(_)) => Err(AuthError::Malformed),
+    };
+    let credential = if authorization.is_some() {
+        "staff_token"
+    } else {
+        "session"
+    };
+    let outcome = match bearer {
+        Ok(bearer) => {
+            state
+                .auth
+                .authenticate_staff(token.as_deref(), bearer)
+                .await
+        }
+        Err(error) => Err(error),
     };
     let (parts, body) = request.into_parts();
     let context = audit_context(&parts);
@@ -410,45 +432,51 @@ pub async fn authenticate_staff(
             let event = refuse("auth.failed", reason_label(error)).change(
                 "credential",
                 serde_json::Value::Null,
-                "session".into(),
+                credential.into(),
             );
             record(&state, &event).await;
             return ApiError::from(error).into_response();
         }
     };
     let context = principal.audit_context(&context);
+    // A token is sent deliberately by its holder, never attached by a browser on its own, so
+    // only a session's requests need the CSRF check.
     let changes_state = !(parts.method == Method::GET || parts.method == Method::HEAD);
-    if changes_state {
-        let presented = parts
-            .headers
-            .get(&X_CSRF_TOKEN)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let matches = token.as_deref().is_some_and(|token| {
-            state
-                .auth
-                .people()
-                .is_some_and(|people| people.csrf_matches(token, presented))
-        });
-        if !matches {
-            let event = AuditEvent::new(
-                &context,
-                "staff.csrf_refused",
-                benteng_core::audit::Retention::Security,
-                ("route", parts.uri.path().chars().take(200).collect()),
-            );
-            record(&state, &event).await;
-            return ApiError::Refused {
-                status: StatusCode::FORBIDDEN,
-                slug: "csrf-token-invalid",
-                title: "CSRF token missing or invalid",
-                detail: "state-changing requests carry the session's X-CSRF-Token".to_owned(),
-            }
-            .into_response();
+    if changes_state
+        && principal.session().is_some()
+        && !token
+            .as_deref()
+            .is_some_and(|token| csrf_ok(&state, &parts.headers, token))
+    {
+        let event = AuditEvent::new(
+            &context,
+            "staff.csrf_refused",
+            benteng_core::audit::Retention::Security,
+            ("route", parts.uri.path().chars().take(200).collect()),
+        );
+        record(&state, &event).await;
+        return csrf_refused();
+    }
+    if need == StaffNeed::Session && principal.session().is_none() {
+        let event = AuditEvent::new(
+            &context,
+            "staff.permission_denied",
+            benteng_core::audit::Retention::Security,
+            ("route", parts.uri.path().chars().take(200).collect()),
+        )
+        .change("needs", serde_json::Value::Null, "session".into());
+        record(&state, &event).await;
+        return ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            slug: "session-required",
+            title: "A browser session is required",
+            detail: "this route manages the person's own credentials; a staff token cannot use it"
+                .to_owned(),
         }
+        .into_response();
     }
     if let StaffNeed::Permission(permission) = need
-        && !principal.roles.permits(permission)
+        && !principal.permits(permission)
     {
         let event = AuditEvent::new(
             &context,

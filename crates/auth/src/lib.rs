@@ -19,8 +19,8 @@ use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
 pub use people::{
-    Audience, Created, EnrolmentError, EnrolmentStarted, PeopleAuthenticator, SessionPolicy,
-    SignInError, SignedIn, StaffPrincipal,
+    Audience, Created, EnrolmentError, EnrolmentStarted, IssueTokenError, IssuedToken,
+    PeopleAuthenticator, SessionPolicy, SignInError, SignedIn, StaffCredential, StaffPrincipal,
 };
 pub use snap::{IssuedSnapToken, SnapAuthenticator, SnapRequest};
 
@@ -162,9 +162,12 @@ impl Authenticator {
         facts: &RequestFacts<'_>,
     ) -> Result<Principal, AuthError> {
         let person = self.authenticate_person(token).await?;
-        let Some((tenant, role)) = person.tenant else {
+        let (Some((tenant, role)), StaffCredential::Session { id: session }) =
+            (person.tenant, &person.via)
+        else {
             return Err(AuthError::Unknown);
         };
+        let session = *session;
         let (tenant, mtls) = self.api_keys.tenant_binding(tenant).await?;
         if !tenant.is_active() {
             return Err(AuthError::TenantSuspended);
@@ -173,7 +176,7 @@ impl Authenticator {
             tenant,
             credential: Credential::Session {
                 person: person.person,
-                session: person.session,
+                session,
             },
             client_cert_fingerprint: facts.client_cert_fingerprint.map(str::to_owned),
             scopes: role.scopes(),
@@ -185,6 +188,25 @@ impl Authenticator {
             return Err(AuthError::MissingScope(facts.needs));
         }
         Ok(principal)
+    }
+
+    /// The staff member behind an operator request: the session cookie's token, or a staff
+    /// token in `Authorization: Bearer bt_staff_…`. Both at once is refused as malformed: a
+    /// request names one credential, so which one was checked is never in doubt.
+    pub async fn authenticate_staff(
+        &self,
+        session_cookie: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Result<StaffPrincipal, AuthError> {
+        let Some(people) = &self.people else {
+            return Err(AuthError::Unknown);
+        };
+        match (session_cookie, authorization) {
+            (Some(_), Some(_)) => Err(AuthError::Malformed),
+            (Some(session), None) => people.authenticate(session).await,
+            (None, Some(authorization)) => people.authenticate_token(bearer(authorization)?).await,
+            (None, None) => Err(AuthError::Missing),
+        }
     }
 
     pub fn people(&self) -> Option<&Arc<PeopleAuthenticator>> {
@@ -268,14 +290,18 @@ impl Authenticator {
     }
 }
 
-/// The API key of a `Bearer` `Authorization` value.
-fn api_key(authorization: Option<&str>) -> Result<&str, AuthError> {
-    let value = authorization.ok_or(AuthError::Missing)?;
+/// The token of a `Bearer` `Authorization` value.
+fn bearer(value: &str) -> Result<&str, AuthError> {
     let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Malformed);
     }
-    let token = token.trim_start_matches(' ');
+    Ok(token.trim_start_matches(' '))
+}
+
+/// The API key of a `Bearer` `Authorization` value.
+fn api_key(authorization: Option<&str>) -> Result<&str, AuthError> {
+    let token = bearer(authorization.ok_or(AuthError::Missing)?)?;
     if token.starts_with("sk_") {
         Ok(token)
     } else {

@@ -22,7 +22,7 @@ use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::clock::Clock;
 use benteng_core::ids::{PersonId, TenantId};
 use benteng_core::people::{LoginName, NewPassword, PasswordRefusal};
-use benteng_core::roles::{Roles, TenantRole};
+use benteng_core::roles::{Permission, Permissions, Roles, TenantRole};
 use benteng_crypto::password::{PasswordHash, PasswordHasher};
 use benteng_crypto::totp::{Totp, TotpSecret};
 use benteng_crypto::{ExposeSecret, KeyedHasher, SecretString, constant_time_eq, random_string};
@@ -33,6 +33,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::cache::LocalCache;
+
+mod tokens;
+pub use tokens::{IssueTokenError, IssuedToken};
 
 /// The pub/sub channel of session invalidations.
 const CHANNEL: &str = "sessions.invalidate";
@@ -87,18 +90,56 @@ pub struct StaffPrincipal {
     pub roles: Roles,
     /// Tenant users only.
     pub tenant: Option<(TenantId, TenantRole)>,
-    /// The session's id (never its token).
-    pub session: uuid::Uuid,
+    /// The credential the request came with.
+    pub via: StaffCredential,
+    /// When that credential ends (the session's absolute lifetime, the token's expiry).
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
 
+/// How a staff member authenticated: a browser session, or one of their API tokens (ids,
+/// never the secrets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffCredential {
+    Session {
+        id: uuid::Uuid,
+    },
+    /// A token may do only what it names, and only while the person's roles grant it.
+    Token {
+        id: uuid::Uuid,
+        permissions: Permissions,
+    },
+}
+
 impl StaffPrincipal {
-    /// The audit context of this person's actions: who, through which session, with which roles.
+    /// Whether this caller may do what `permission` allows: their current roles grant it and,
+    /// through a token, the token names it. The one check of the operator API.
+    pub fn permits(&self, permission: Permission) -> bool {
+        self.roles.permits(permission)
+            && match self.via {
+                StaffCredential::Session { .. } => true,
+                StaffCredential::Token { permissions, .. } => permissions.contains(permission),
+            }
+    }
+
+    /// The session's id, when the caller came through a browser session.
+    pub fn session(&self) -> Option<uuid::Uuid> {
+        match self.via {
+            StaffCredential::Session { id } => Some(id),
+            StaffCredential::Token { .. } => None,
+        }
+    }
+
+    /// The audit context of this person's actions: who, through which session or token
+    /// (`token:<id>`), with which roles.
     pub fn audit_context(&self, request: &AuditContext) -> AuditContext {
+        let session = match self.via {
+            StaffCredential::Session { id } => id.to_string(),
+            StaffCredential::Token { id, .. } => format!("token:{id}"),
+        };
         AuditContext {
             actor: format!("staff:{}", self.login),
-            session: Some(self.session.to_string()),
+            session: Some(session),
             roles: Some(self.roles.to_string()),
             ..request.clone()
         }
@@ -109,6 +150,7 @@ impl StaffPrincipal {
 #[derive(Debug, Clone)]
 struct Cached {
     principal: StaffPrincipal,
+    session: uuid::Uuid,
     last_seen_at: OffsetDateTime,
 }
 
@@ -167,6 +209,8 @@ pub struct PeopleAuthenticator {
     policy: SessionPolicy,
     clock: Arc<dyn Clock>,
     local: LocalCache<[u8; 32], Cached>,
+    /// Staff tokens by their keyed hash (see `tokens`).
+    tokens: LocalCache<[u8; 32], tokens::CachedToken>,
     /// Bumped on every invalidation; a read that raced one does not fill the cache.
     epoch: AtomicU64,
     /// Argon2id runs at most one per core at a time: each holds tens of MiB and a core for a
@@ -197,6 +241,7 @@ impl PeopleAuthenticator {
             passwords: Arc::new(passwords),
             keyring,
             local: LocalCache::new(policy.idle.min(Duration::from_secs(300))),
+            tokens: LocalCache::new(Duration::from_secs(300)),
             policy,
             clock,
             epoch: AtomicU64::new(0),
@@ -633,7 +678,7 @@ impl PeopleAuthenticator {
         }
         if now - entry.last_seen_at >= TOUCH_EVERY {
             self.store
-                .touch_session(entry.principal.session, now)
+                .touch_session(entry.session, now)
                 .await
                 .map_err(|_| AuthError::Unavailable)?;
             entry.last_seen_at = now;
@@ -658,6 +703,7 @@ impl PeopleAuthenticator {
         }
         let cached = Cached {
             principal: principal_of(&session, &person),
+            session: session.id,
             last_seen_at: session.last_seen_at,
         };
         if self.epoch.load(Ordering::SeqCst) == seen {
@@ -666,19 +712,20 @@ impl PeopleAuthenticator {
         Ok(cached)
     }
 
-    /// Ends the principal's session (sign-out).
+    /// Ends the principal's session (sign-out). A caller through a token has no session to
+    /// end: nothing happens (the route that calls this takes sessions only).
     pub async fn sign_out(
         &self,
         principal: &StaffPrincipal,
         context: &AuditContext,
     ) -> Result<(), StoreError> {
+        let Some(session) = principal.session() else {
+            return Ok(());
+        };
         self.store
-            .revoke_session(principal.session, &principal.audit_context(context))
+            .revoke_session(session, &principal.audit_context(context))
             .await?;
-        self.announce(&Invalidation::Session {
-            id: principal.session,
-        })
-        .await;
+        self.announce(&Invalidation::Session { id: session }).await;
         Ok(())
     }
 
@@ -693,7 +740,8 @@ impl PeopleAuthenticator {
         Ok(())
     }
 
-    /// Ends every session of `person` (sign out everywhere, or containment by another person).
+    /// Ends every session of `person` and revokes their staff tokens (sign out everywhere, or
+    /// containment by another person).
     pub async fn sign_out_everywhere(
         &self,
         person: PersonId,
@@ -704,7 +752,7 @@ impl PeopleAuthenticator {
         Ok(ended)
     }
 
-    /// Tells every instance to drop the person's cached sessions: after a role change, a
+    /// Tells every instance to drop the person's cached sessions and tokens: after a role change, a
     /// disabling, or any other change to what they may do.
     pub async fn person_changed(&self, person: PersonId) {
         self.announce(&Invalidation::Person { id: person }).await;
@@ -723,16 +771,21 @@ impl PeopleAuthenticator {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         match event {
             Event::Message(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(Invalidation::Session { id }) => {
-                    self.local.remove_where(|c| c.principal.session == id)
-                }
+                Ok(Invalidation::Session { id }) => self.local.remove_where(|c| c.session == id),
+                Ok(Invalidation::Token { id }) => self.tokens.remove_where(|c| c.id == id),
                 Ok(Invalidation::Person { id }) => {
-                    self.local.remove_where(|c| c.principal.person == id)
+                    self.local.remove_where(|c| c.principal.person == id);
+                    self.tokens.remove_where(|c| c.principal.person == id);
                 }
-                Err(_) => self.local.clear(),
+                Err(_) => self.clear_caches(),
             },
-            Event::Resync => self.local.clear(),
+            Event::Resync => self.clear_caches(),
         }
+    }
+
+    fn clear_caches(&self) {
+        self.local.clear();
+        self.tokens.clear();
     }
 
     /// The invalidation subscriber and the watermark poll (see the module comment).
@@ -768,8 +821,16 @@ impl PeopleAuthenticator {
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Invalidation {
-    Session { id: uuid::Uuid },
-    Person { id: PersonId },
+    Session {
+        id: uuid::Uuid,
+    },
+    /// A staff token was revoked.
+    Token {
+        id: uuid::Uuid,
+    },
+    Person {
+        id: PersonId,
+    },
 }
 
 fn principal_of(session: &SessionRow, person: &PersonRow) -> StaffPrincipal {
@@ -778,7 +839,7 @@ fn principal_of(session: &SessionRow, person: &PersonRow) -> StaffPrincipal {
         login: person.login.clone(),
         roles: person.roles,
         tenant: person.tenant,
-        session: session.id,
+        via: StaffCredential::Session { id: session.id },
         expires_at: session.expires_at,
     }
 }

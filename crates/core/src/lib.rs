@@ -20,6 +20,7 @@ pub mod payments;
 pub mod people;
 pub mod roles;
 pub mod scopes;
+pub mod staff_token;
 pub mod strict_json;
 pub mod tenant;
 pub mod text;

@@ -125,6 +125,117 @@ impl fmt::Display for Permission {
     }
 }
 
+/// A name that is not one of [`Permission::ALL`] (shown escaped and cut short).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown permission {0}")]
+pub struct UnknownPermission(String);
+
+impl FromStr for Permission {
+    type Err = UnknownPermission;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Permission::ALL
+            .into_iter()
+            .find(|permission| permission.as_str() == text)
+            .ok_or_else(|| {
+                let excerpt: String = text.chars().take(40).collect();
+                UnknownPermission(format!("{excerpt:?}"))
+            })
+    }
+}
+
+/// A set of permissions (a staff token's): a bitset, stored and audited as the names separated
+/// by single spaces, in [`Permission::ALL`]'s order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Permissions(u16);
+
+impl Permissions {
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    const fn bit(permission: Permission) -> u16 {
+        1 << permission as u16
+    }
+
+    pub const fn contains(self, permission: Permission) -> bool {
+        self.0 & Self::bit(permission) != 0
+    }
+
+    #[must_use]
+    pub const fn with(self, permission: Permission) -> Self {
+        Self(self.0 | Self::bit(permission))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
+    }
+
+    /// The first permission of the set that `roles` do not grant, if any.
+    pub fn first_not_granted_by(self, roles: Roles) -> Option<Permission> {
+        self.iter().find(|p| !roles.permits(*p))
+    }
+}
+
+impl FromIterator<Permission> for Permissions {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        iter.into_iter()
+            .fold(Permissions::empty(), Permissions::with)
+    }
+}
+
+impl fmt::Display for Permissions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, permission) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(permission.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Permissions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Permissions({self})")
+    }
+}
+
+impl FromStr for Permissions {
+    type Err = UnknownPermission;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() {
+            return Ok(Permissions::empty());
+        }
+        text.split(' ')
+            .map(str::parse::<Permission>)
+            .collect::<Result<Permissions, _>>()
+    }
+}
+
+impl Serialize for Permissions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(Permission::as_str))
+    }
+}
+
+impl<'de> Deserialize<'de> for Permissions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|name| name.parse::<Permission>().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
 use Permission as P;
 
 /// The grants: each role and everything it may do. Changing who may do what is an edit here,
@@ -378,6 +489,36 @@ mod tests {
         let json = serde_json::to_string(&roles).unwrap();
         assert_eq!(json, r#"["support","admin"]"#);
         assert!(serde_json::from_str::<Roles>(r#"["superuser"]"#).is_err());
+    }
+
+    #[test]
+    fn permission_sets_round_trip_and_refuse_unknown_names() {
+        let set: Permissions = [Permission::StaffWrite, Permission::TenantsRead]
+            .into_iter()
+            .collect();
+        assert_eq!(set.to_string(), "tenants:read staff:write");
+        assert_eq!(set.to_string().parse::<Permissions>().unwrap(), set);
+        for permission in Permission::ALL {
+            assert_eq!(
+                permission.as_str().parse::<Permission>().unwrap(),
+                permission
+            );
+        }
+        for bad in ["tenants:Read", "tenants:read ", "root", "a  b"] {
+            assert!(bad.parse::<Permissions>().is_err(), "{bad:?}");
+        }
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(json, r#"["tenants:read","staff:write"]"#);
+        assert_eq!(serde_json::from_str::<Permissions>(&json).unwrap(), set);
+        let support = Roles::empty().with(StaffRole::Support);
+        assert_eq!(
+            set.first_not_granted_by(support),
+            Some(Permission::StaffWrite)
+        );
+        assert_eq!(
+            set.first_not_granted_by(Roles::empty().with(StaffRole::Admin)),
+            None
+        );
     }
 
     #[test]

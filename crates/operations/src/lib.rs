@@ -330,7 +330,7 @@ impl Operations {
         context: &AuditContext,
     ) -> Result<PendingAction, OpsRefusal> {
         let permission = action.permission();
-        if !actor.roles.permits(permission) {
+        if !actor.permits(permission) {
             return Err(OpsRefusal::Forbidden(permission));
         }
         let now = self.clock.now();
@@ -359,7 +359,7 @@ impl Operations {
     ) -> Result<PendingAction, OpsRefusal> {
         let pending = self.store.pending_action(id).await?;
         let permission = pending.action.permission();
-        if !actor.roles.permits(permission) {
+        if !actor.permits(permission) {
             return Err(OpsRefusal::Forbidden(permission));
         }
         if pending.proposed_by == actor.person {

@@ -25,6 +25,7 @@ mod rows;
 mod screening;
 mod sealed;
 mod snap;
+mod staff_tokens;
 mod tenant_certs;
 mod tenants;
 mod transfers;
@@ -54,6 +55,7 @@ pub use screening::{
 };
 pub use sealed::{SealedColumn, SealedValue};
 pub use snap::{SnapPartner, SnapReference, SnapToken};
+pub use staff_tokens::StaffTokenRow;
 pub use tenant_certs::{TenantCertificate, TenantMtls};
 pub use transfers::{LedgerEffect, TransferEvent, TransferMove, TransferRecord};
 

@@ -41,6 +41,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_api_key_scopes"),
     migration!(12, "0012_api_key_networks"),
     migration!(13, "0013_people"),
+    migration!(14, "0014_staff_tokens"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -465,6 +465,13 @@ impl Store {
             .bind(person.to_string())
             .execute(&mut *tx)
             .await?;
+        let mut event = person_event(context, "person.status_changed", person).change(
+            "status",
+            before.into(),
+            status.as_str().into(),
+        );
+        // Disabling ends every credential the person holds, for good: re-enabling them later
+        // does not bring back a session or a token that was live when they were disabled.
         if status == PersonStatus::Disabled {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $1 WHERE person_id = $2 AND revoked_at IS NULL",
@@ -473,12 +480,13 @@ impl Store {
             .bind(person.to_string())
             .execute(&mut *tx)
             .await?;
+            let tokens = crate::staff_tokens::revoke_tokens_in(&mut tx, person, now).await?;
+            event = event.change(
+                "staff_tokens_revoked",
+                serde_json::Value::Null,
+                tokens.into(),
+            );
         }
-        let event = person_event(context, "person.status_changed", person).change(
-            "status",
-            before.into(),
-            status.as_str().into(),
-        );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
@@ -585,40 +593,56 @@ impl Store {
         Ok(true)
     }
 
-    /// Ends every session of a person ("sign out everywhere", containment). Returns how many.
+    /// Ends every session of a person ("sign out everywhere", containment) and revokes their
+    /// staff tokens with them: whoever presses it suspects a credential is out of their hands,
+    /// and a token is a credential like a session. Returns how many sessions ended.
     pub async fn revoke_sessions_of(
         &self,
         person: PersonId,
         context: &AuditContext,
     ) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
+        let now = now_micros();
         let updated = sqlx::query(
             "UPDATE sessions SET revoked_at = $1 WHERE person_id = $2 AND revoked_at IS NULL",
         )
-        .bind(now_micros())
+        .bind(now)
         .bind(person.to_string())
         .execute(&mut *tx)
         .await?;
-        let event = person_event(context, "person.sessions_revoked", person).change(
-            "sessions_revoked",
-            serde_json::Value::Null,
-            updated.rows_affected().into(),
-        );
+        let tokens = crate::staff_tokens::revoke_tokens_in(&mut tx, person, now).await?;
+        let event = person_event(context, "person.sessions_revoked", person)
+            .change(
+                "sessions_revoked",
+                serde_json::Value::Null,
+                updated.rows_affected().into(),
+            )
+            .change(
+                "staff_tokens_revoked",
+                serde_json::Value::Null,
+                tokens.into(),
+            );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(updated.rows_affected())
     }
 
-    /// Moves when any session is revoked or any person changes: instances that see it move
-    /// drop their cached sessions (the safety net beside pub/sub, as for API keys).
-    pub async fn session_watermark(&self) -> StoreResult<(i64, i64)> {
+    /// Moves when any session or staff token is revoked or any person changes: instances that
+    /// see it move drop their cached sessions and tokens (the safety net beside pub/sub, as for
+    /// API keys).
+    pub async fn session_watermark(&self) -> StoreResult<(i64, i64, i64)> {
         let row = sqlx::query(
             "SELECT (SELECT COALESCE(MAX(revoked_at), 0) FROM sessions) AS revoked, \
-                    (SELECT COALESCE(MAX(updated_at), 0) FROM people) AS updated",
+                    (SELECT COALESCE(MAX(updated_at), 0) FROM people) AS updated, \
+                    (SELECT COALESCE(MAX(revoked_at), 0) FROM staff_tokens) AS tokens",
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get("revoked")?, row.try_get("updated")?))
+        Ok((
+            row.try_get("revoked")?,
+            row.try_get("updated")?,
+            row.try_get("tokens")?,
+        ))
     }
 }
 

@@ -11,7 +11,9 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 
-use super::{Routes, admin, audit, balances, health, quotes, recipients, snap, tenant, transfers};
+use super::{
+    Routes, StaffNeed, admin, audit, balances, health, quotes, recipients, snap, tenant, transfers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,9 +36,10 @@ use super::{Routes, admin, audit, balances, health, quotes, recipients, snap, te
         admin::credentials::key_networks, admin::credentials::list_certificates,
         admin::credentials::add_certificate, admin::credentials::remove_certificate,
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
-        admin::screening::lists, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create),
+        admin::screening::lists, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
+        admin::tokens::revoke, admin::tokens::revoke_all),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
-    modifiers(&BearerKeys),
+    modifiers(&BearerKeys, &StaffTokens),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),
         (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals, tenants, credentials, screening, lists and the audit trail. Each operation names the permission it needs."))
 )]
@@ -92,6 +95,57 @@ impl Modify for BearerKeys {
                  POST requests carry the session's CSRF token as X-CSRF-Token.",
             ))),
         );
+        // Automation on operator routes: a staff token from `POST /admin/v1/session/tokens`.
+        components.add_security_scheme(
+            "staff_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A staff API token (`bt_staff_…`), issued by a person for their own \
+                         automation with a subset of their permissions. A request may use what \
+                         the token names and the person's current roles grant; otherwise 403 \
+                         insufficient-permission. No CSRF token is needed. Never together with \
+                         the session cookie.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Operator operations accept a staff token as well as a session, except those whose route
+/// takes a session only ([`StaffNeed::Session`]). Derived from the route table, so each
+/// operation states its permission once (`security(("staff_session" = [...]))`) and the token
+/// alternative with the same permission follows.
+struct StaffTokens;
+
+impl Modify for StaffTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        for (path, needs) in super::staff_table() {
+            let Some(item) = openapi.paths.paths.get_mut(path) else {
+                continue;
+            };
+            for (method, need) in needs.declared() {
+                let permissions: Vec<&str> = match need {
+                    StaffNeed::Session => continue,
+                    StaffNeed::SignedIn => vec![],
+                    StaffNeed::Permission(permission) => vec![permission.as_str()],
+                };
+                let operation = if method == axum::http::Method::GET {
+                    item.get.as_mut()
+                } else {
+                    item.post.as_mut()
+                };
+                if let Some(operation) = operation {
+                    operation
+                        .security
+                        .get_or_insert_with(Vec::new)
+                        .push(SecurityRequirement::new("staff_token", permissions));
+                }
+            }
+        }
     }
 }
 
@@ -154,26 +208,29 @@ mod tests {
         }
     }
 
-    /// Every operator operation is described, with the permission its route declares.
+    /// Every operator operation is described, with the permission its route declares, for a
+    /// session and (unless the route takes a session only) for a staff token.
     #[test]
     fn every_operator_operation_documents_its_permission() {
-        use crate::routes::StaffNeed;
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let table = super::super::staff_table();
         assert!(!table.is_empty());
+        assert!(doc["components"]["securitySchemes"]["staff_token"].is_object());
         for (path, needs) in table {
             for (method, need) in needs.declared() {
                 let method = method.as_str().to_lowercase();
                 let security = &doc["paths"][path][&method]["security"];
-                let expected: Vec<&str> = match need {
-                    StaffNeed::SignedIn => vec![],
-                    StaffNeed::Permission(p) => vec![p.as_str()],
+                let expected = match need {
+                    StaffNeed::Session => serde_json::json!([{ "staff_session": [] }]),
+                    StaffNeed::SignedIn => {
+                        serde_json::json!([{ "staff_session": [] }, { "staff_token": [] }])
+                    }
+                    StaffNeed::Permission(p) => serde_json::json!([
+                        { "staff_session": [p.as_str()] },
+                        { "staff_token": [p.as_str()] }
+                    ]),
                 };
-                assert_eq!(
-                    security,
-                    &serde_json::json!([{ "staff_session": expected }]),
-                    "{method} {path}"
-                );
+                assert_eq!(security, &expected, "{method} {path}");
             }
         }
     }

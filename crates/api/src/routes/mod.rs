@@ -44,8 +44,12 @@ pub enum Access {
 /// What a staff member needs for one method of an operator route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StaffNeed {
-    /// Any signed-in staff member (their own session).
+    /// Any signed-in staff member, through a session or a staff token.
     SignedIn,
+    /// A signed-in staff member through their browser session, not a token: routes that
+    /// manage the person's own credentials (signing out, issuing tokens), so a token limited
+    /// to some permissions cannot mint a wider one or end its person's sessions.
+    Session,
     /// A role that grants this permission.
     Permission(Permission),
 }

@@ -1,8 +1,10 @@
 //! `benteng staff …`: bootstrap and break-glass on the host. The first admin is created here;
 //! everything else about people is done by people, through the operator API.
 
+use benteng_auth::PeopleAuthenticator;
 use benteng_core::people::LoginName;
-use benteng_core::roles::{Roles, StaffRole};
+use benteng_core::roles::{Permission, Permissions, Roles, StaffRole};
+use benteng_core::staff_token::{TokenLifetime, TokenName};
 use benteng_crypto::ExposeSecret;
 use clap::Subcommand;
 
@@ -22,8 +24,31 @@ pub enum StaffCommand {
     },
     /// List staff and their roles.
     List,
-    /// End every session of a person on every instance (break-glass containment).
+    /// End every session of a person on every instance (break-glass containment); their
+    /// staff tokens are revoked with them.
     SignOut { login: String },
+    /// Staff API tokens for automation.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a person's automation (bootstrap from the host) and print it once.
+    /// The permissions must be ones the person's roles grant.
+    Issue {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// e.g. tenants:read (repeatable).
+        #[arg(long = "permission", required = true)]
+        permissions: Vec<String>,
+        #[arg(long)]
+        expires_in_days: i64,
+    },
+    /// Revoke a token by its id, on every instance.
+    Revoke { id: uuid::Uuid },
 }
 
 pub(super) async fn run(services: Services, command: StaffCommand) -> anyhow::Result<()> {
@@ -74,7 +99,64 @@ pub(super) async fn run(services: Services, command: StaffCommand) -> anyhow::Re
                 .end_sessions(person.id, &context)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("ended {ended} session(s)");
+            println!("ended {ended} session(s) and revoked their staff tokens");
+        }
+        StaffCommand::Token(command) => token(&services, operations.people(), command).await?,
+    }
+    Ok(())
+}
+
+async fn token(
+    services: &Services,
+    people: &PeopleAuthenticator,
+    command: TokenCommand,
+) -> anyhow::Result<()> {
+    let context = super::cli_context();
+    match command {
+        TokenCommand::Issue {
+            login,
+            name,
+            permissions,
+            expires_in_days,
+        } => {
+            let login: LoginName = login.parse()?;
+            let name: TokenName = name.parse().map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let permissions: Permissions = permissions
+                .iter()
+                .map(|p| p.parse::<Permission>())
+                .collect::<Result<_, _>>()?;
+            let lifetime = TokenLifetime::days(expires_in_days)
+                .map_err(|e| anyhow::anyhow!("--expires-in-days: {e}"))?;
+            let person = services
+                .store
+                .person_by_login(&login)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no such person"))?;
+            let issued = people
+                .issue_token(person.id, name, permissions, lifetime, &context)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("id:           {}", issued.row.id);
+            println!("permissions:  {}", issued.row.permissions);
+            println!("expires:      {}", super::timestamp(issued.row.expires_at));
+            println!("token:        {}", issued.token.expose_secret());
+            println!("The token is shown only now; send it as Authorization: Bearer <token>.");
+        }
+        TokenCommand::Revoke { id } => {
+            let token = services
+                .store
+                .staff_token(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no such token"))?;
+            let revoked = people.revoke_token(token.person, id, &context).await?;
+            println!(
+                "{}",
+                if revoked {
+                    "revoked"
+                } else {
+                    "already revoked"
+                }
+            );
         }
     }
     Ok(())

@@ -17,4 +17,5 @@ mod protection;
 mod scopes;
 mod screening;
 mod snap;
+mod staff_tokens;
 mod tls;

@@ -17,17 +17,17 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple 42";
 pub(crate) struct Enrolled {
     pub(crate) login: String,
     pub(crate) id: String,
-    secret: TotpSecret,
-    recovery_codes: Vec<String>,
+    pub(crate) secret: TotpSecret,
+    pub(crate) recovery_codes: Vec<String>,
 }
 
 /// A signed-in browser: the session cookie and its CSRF token.
 pub(crate) struct Session {
-    cookie: String,
-    csrf: String,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp() as u64
 }
 
@@ -56,7 +56,7 @@ pub(crate) async fn enrol(app: &TestApp, login: &str, roles: &[StaffRole]) -> En
     .await
 }
 
-async fn enrol_with_code(
+pub(crate) async fn enrol_with_code(
     client: &reqwest::Client,
     base: &str,
     login: &str,
@@ -116,11 +116,11 @@ async fn enrol_at(
 
 /// The code of the next time step: the enrolment spent the current one, and a code is
 /// accepted once.
-fn next_code(person: &Enrolled) -> String {
+pub(crate) fn next_code(person: &Enrolled) -> String {
     Totp::STANDARD.code_at(&person.secret, unix_now() + 30)
 }
 
-async fn sign_in_raw(
+pub(crate) async fn sign_in_raw(
     client: &reqwest::Client,
     base: &str,
     login: &str,
@@ -152,7 +152,7 @@ async fn sign_in_raw_at(
         .unwrap()
 }
 
-async fn sign_in_at(
+pub(crate) async fn sign_in_at(
     client: &reqwest::Client,
     base: &str,
     person: &Enrolled,

@@ -11,6 +11,7 @@ pub(super) mod screening;
 pub(crate) mod session;
 pub(super) mod tenant_users;
 pub(super) mod tenants;
+pub(super) mod tokens;
 
 use axum::http::StatusCode;
 use benteng_core::strict_json::{FieldIssue, FromJsonField, JsonValue, enum_field};
@@ -29,6 +30,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = session::routes(routes);
     let routes = people::routes(routes);
     let routes = approvals::routes(routes);
+    let routes = tokens::routes(routes);
     let routes = tenant_users::routes(routes);
     let routes = tenants::routes(routes);
     let routes = credentials::routes(routes);

@@ -59,12 +59,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
         )
         .staff(
             "/admin/v1/session/sign-out",
-            Needs::on_post(StaffNeed::SignedIn),
+            Needs::on_post(StaffNeed::Session),
             post(sign_out),
         )
         .staff(
             "/admin/v1/session/sign-out-everywhere",
-            Needs::on_post(StaffNeed::SignedIn),
+            Needs::on_post(StaffNeed::Session),
             post(sign_out_everywhere),
         )
         .public(ENROLMENT_START_PATH, post(start_enrolment))
@@ -226,7 +226,8 @@ pub async fn sign_out(
     Ok((StatusCode::NO_CONTENT, cleared_cookie()).into_response())
 }
 
-/// Ends every session of the signed-in person, on every instance.
+/// Ends every session of the signed-in person, on every instance, and revokes their staff
+/// tokens (whoever presses it suspects a credential is out of their hands). Takes a session.
 #[utoipa::path(post, path = "/admin/v1/session/sign-out-everywhere", tag = "operator",
     security(("staff_session" = [])),
     responses((status = 204), (status = 401, body = crate::error::Problem)))]

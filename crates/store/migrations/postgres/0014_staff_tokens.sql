@@ -1,0 +1,20 @@
+-- Staff API tokens: automation's credential on the operator API. The token itself is never
+-- stored: token_hash is its keyed hash (HMAC-SHA-256 under the server secret, hex). A token
+-- may do what its permissions name and what its person's roles grant at the time of each
+-- request, whichever is less.
+CREATE TABLE staff_tokens (
+    id            TEXT PRIMARY KEY CHECK (length(id) = 36),
+    person_id     TEXT NOT NULL REFERENCES people (id),
+    name          TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    token_hash    TEXT NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    -- Permission names separated by single spaces; never empty.
+    permissions   TEXT NOT NULL CHECK (permissions <> ''),
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    revoked_at    BIGINT,
+    last_used_at  BIGINT,
+    CHECK (expires_at > created_at)
+);
+CREATE INDEX staff_tokens_by_person ON staff_tokens (person_id, created_at);
+-- The session watermark includes the latest token revocation.
+CREATE INDEX staff_tokens_by_revocation ON staff_tokens (revoked_at);
