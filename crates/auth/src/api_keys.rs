@@ -94,32 +94,7 @@ impl ApiKeyAuthenticator {
     /// subscriber, and a poll of the database's credential watermark every `poll` (the safety
     /// net for processes the shared state cannot reach, like the CLI beside an in-process cache).
     pub fn spawn_invalidation(self: &Arc<Self>, poll: Duration) {
-        let mut subscription = self.state.subscribe(INVALIDATION_CHANNEL);
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(event) = subscription.next().await {
-                let Some(this) = this.upgrade() else { return };
-                this.apply(event);
-            }
-        });
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut last = None;
-            let mut ticker = tokio::time::interval(poll);
-            loop {
-                ticker.tick().await;
-                let Some(this) = this.upgrade() else { return };
-                match this.store.credential_watermark().await {
-                    Ok(mark) => {
-                        if let Some(seen) = last.filter(|seen| *seen != mark) {
-                            this.catch_up(seen).await;
-                        }
-                        last = Some(mark);
-                    }
-                    Err(error) => tracing::warn!(%error, "credential watermark poll failed"),
-                }
-            }
-        });
+        crate::cache::spawn_invalidation(self, self.state.subscribe(INVALIDATION_CHANNEL), poll);
     }
 
     /// Refreshes every key that changed since the watermark `seen`, in both caches.
@@ -493,6 +468,24 @@ fn check(
         client_cert_fingerprint: None,
         scopes: verified.key.scopes,
     })
+}
+
+impl crate::cache::Invalidated for ApiKeyAuthenticator {
+    type Mark = (i64, i64);
+
+    const WHAT: &'static str = "credential";
+
+    fn apply(&self, event: Event) {
+        ApiKeyAuthenticator::apply(self, event);
+    }
+
+    async fn watermark(&self) -> Result<Self::Mark, StoreError> {
+        self.store.credential_watermark().await
+    }
+
+    async fn caught_up(&self, seen: Self::Mark, _now: Self::Mark) {
+        self.catch_up(seen).await;
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use benteng_core::ids::TenantId;
 use benteng_crypto::{KeyedHasher, constant_time_eq};
-use benteng_shared_state::{SharedStateHandle, StateResult};
+use std::sync::Arc;
+
+use benteng_shared_state::{Event, SharedStateHandle, StateResult, Subscription};
+use benteng_store::StoreError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +34,59 @@ pub(crate) enum Invalidation {
     Tenant { id: TenantId },
     /// A SNAP partner or its tokens were revoked.
     SnapPartner { id: uuid::Uuid },
+}
+
+/// A credential cache kept honest by invalidation messages and, as the safety net for
+/// processes pub/sub cannot reach (the CLI beside an in-process shared state), by polling a
+/// watermark in the store.
+pub(crate) trait Invalidated: Send + Sync + 'static {
+    /// What the watermark covers, for logs.
+    const WHAT: &'static str;
+
+    /// The watermark: it moves whenever something cached here may have changed.
+    type Mark: Copy + PartialEq + Send + 'static;
+
+    /// Applies one invalidation message (or a `Resync`).
+    fn apply(&self, event: Event);
+
+    fn watermark(&self) -> impl Future<Output = Result<Self::Mark, StoreError>> + Send;
+
+    /// The watermark moved from `seen` to `now`: refresh what changed.
+    fn caught_up(&self, seen: Self::Mark, now: Self::Mark) -> impl Future<Output = ()> + Send;
+}
+
+/// Starts the two background tasks of an [`Invalidated`] cache: the subscriber applying
+/// `subscription`'s messages, and the watermark poll every `poll`. Both end with the cache.
+pub(crate) fn spawn_invalidation<T: Invalidated>(
+    cache: &Arc<T>,
+    mut subscription: Subscription,
+    poll: Duration,
+) {
+    let this = Arc::downgrade(cache);
+    tokio::spawn(async move {
+        while let Some(event) = subscription.next().await {
+            let Some(this) = this.upgrade() else { return };
+            this.apply(event);
+        }
+    });
+    let this = Arc::downgrade(cache);
+    tokio::spawn(async move {
+        let mut last = None;
+        let mut ticker = tokio::time::interval(poll);
+        loop {
+            ticker.tick().await;
+            let Some(this) = this.upgrade() else { return };
+            match this.watermark().await {
+                Ok(mark) => {
+                    if let Some(seen) = last.filter(|seen| *seen != mark) {
+                        this.caught_up(seen, mark).await;
+                    }
+                    last = Some(mark);
+                }
+                Err(error) => tracing::warn!(%error, "{} watermark poll failed", T::WHAT),
+            }
+        }
+    });
 }
 
 /// Publishes an invalidation to every instance (this one included).

@@ -790,32 +790,7 @@ impl PeopleAuthenticator {
 
     /// The invalidation subscriber and the watermark poll (see the module comment).
     pub fn spawn_invalidation(self: &Arc<Self>, poll: Duration) {
-        let mut subscription = self.state.subscribe(CHANNEL);
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(event) = subscription.next().await {
-                let Some(this) = this.upgrade() else { return };
-                this.apply(event);
-            }
-        });
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut last = None;
-            let mut ticker = tokio::time::interval(poll);
-            loop {
-                ticker.tick().await;
-                let Some(this) = this.upgrade() else { return };
-                match this.store.session_watermark().await {
-                    Ok(mark) => {
-                        if last.is_some_and(|seen| seen != mark) {
-                            this.apply(Event::Resync);
-                        }
-                        last = Some(mark);
-                    }
-                    Err(error) => tracing::warn!(%error, "session watermark poll failed"),
-                }
-            }
-        });
+        crate::cache::spawn_invalidation(self, self.state.subscribe(CHANNEL), poll);
     }
 }
 
@@ -862,4 +837,23 @@ fn unix(at: OffsetDateTime) -> u64 {
 
 fn step_i64(step: u64) -> i64 {
     i64::try_from(step).unwrap_or(i64::MAX)
+}
+
+impl crate::cache::Invalidated for PeopleAuthenticator {
+    type Mark = (i64, i64, i64);
+
+    const WHAT: &'static str = "session";
+
+    fn apply(&self, event: Event) {
+        PeopleAuthenticator::apply(self, event);
+    }
+
+    async fn watermark(&self) -> Result<Self::Mark, StoreError> {
+        self.store.session_watermark().await
+    }
+
+    /// Sessions and tokens are few: drop them all rather than work out which changed.
+    async fn caught_up(&self, _seen: Self::Mark, _now: Self::Mark) {
+        self.apply(Event::Resync);
+    }
 }

@@ -173,32 +173,7 @@ impl SnapAuthenticator {
     /// subscriber, and a poll of the SNAP watermark every `poll` (the safety net for processes
     /// pub/sub cannot reach, like the CLI beside an in-process shared state).
     pub fn spawn_invalidation(self: &Arc<Self>, poll: Duration) {
-        let mut subscription = self.shared.subscribe(INVALIDATION_CHANNEL);
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(event) = subscription.next().await {
-                let Some(this) = this.upgrade() else { return };
-                this.apply(event);
-            }
-        });
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut last: Option<(i64, i64)> = None;
-            let mut ticker = tokio::time::interval(poll);
-            loop {
-                ticker.tick().await;
-                let Some(this) = this.upgrade() else { return };
-                match this.store.snap_watermark().await {
-                    Ok(mark) => {
-                        if let Some(seen) = last.filter(|seen| *seen != mark) {
-                            this.catch_up(seen, mark).await;
-                        }
-                        last = Some(mark);
-                    }
-                    Err(error) => tracing::warn!(%error, "SNAP watermark poll failed"),
-                }
-            }
-        });
+        crate::cache::spawn_invalidation(self, self.shared.subscribe(INVALIDATION_CHANNEL), poll);
     }
 
     fn apply(&self, event: Event) {
@@ -547,5 +522,23 @@ impl SnapAuthenticator {
             return Err(SnapError::unauthorized("Certificate"));
         }
         Ok(())
+    }
+}
+
+impl crate::cache::Invalidated for SnapAuthenticator {
+    type Mark = (i64, i64);
+
+    const WHAT: &'static str = "SNAP";
+
+    fn apply(&self, event: Event) {
+        SnapAuthenticator::apply(self, event);
+    }
+
+    async fn watermark(&self) -> Result<Self::Mark, StoreError> {
+        self.store.snap_watermark().await
+    }
+
+    async fn caught_up(&self, seen: Self::Mark, now: Self::Mark) {
+        self.catch_up(seen, now).await;
     }
 }
