@@ -369,6 +369,11 @@ impl From<benteng_payments::Refusal> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Daily volume cap exceeded",
             ),
+            R::KycCeiling { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "KYC volume limit exceeded",
+            ),
+            R::NoUsdRate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Currency not supported"),
             // The protection layer answers from the database record instead.
             R::IdempotencyKeyTaken => return ApiError::IdempotencyInFlight,
             R::Unavailable => {

@@ -150,6 +150,9 @@ pub fn refusal(refusal: &Refusal) -> SnapError {
         Refusal::InsufficientFunds => custom(403, 14, "Insufficient Funds"),
         Refusal::PartnerReferenceUsed => SnapError::duplicate_partner_reference_no(),
         Refusal::DailyVolumeCap { .. } => custom(403, 2, "Exceeds Transaction Amount Limit"),
+        // The partner's KYC level does not allow this much: not permitted until it is raised.
+        Refusal::KycCeiling { .. } => custom(403, 15, "Transaction Not Permitted"),
+        Refusal::NoUsdRate(_) => custom(403, 15, "Transaction Not Permitted"),
         Refusal::Unavailable => SnapError::general_error().with_detail("unavailable"),
     }
 }

@@ -34,6 +34,27 @@ pub struct Config {
     pub screening: crate::screening::ScreeningConfig,
     pub protection: protection::ProtectionConfig,
     pub people: PeopleConfig,
+    pub monitoring: MonitoringConfig,
+}
+
+/// Transaction monitoring.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// A rules file (TOML) instead of the compiled-in rules, re-read when it changes; a file
+    /// that does not validate keeps the rules in force.
+    pub rules_file: Option<PathBuf>,
+    /// How often the post-event scan runs over recent transfers, in seconds (0: never).
+    pub post_event_interval_secs: u64,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            rules_file: None,
+            post_event_interval_secs: 300,
+        }
+    }
 }
 
 /// Staff sign-in, sessions and four-eyes approvals.
@@ -242,6 +263,7 @@ impl Default for Config {
             screening: crate::screening::ScreeningConfig::default(),
             protection: protection::ProtectionConfig::default(),
             people: PeopleConfig::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 }

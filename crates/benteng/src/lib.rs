@@ -5,7 +5,9 @@ pub mod cli;
 pub mod config;
 pub mod data_protection;
 pub mod listeners;
+pub mod monitoring;
 pub mod rates;
+mod reload;
 pub mod screening;
 mod secrets;
 pub mod telemetry;
@@ -185,6 +187,7 @@ impl Server {
             Some(path) => rates::read_file(path)?,
             None => rates::table(&config.payments.per_usd).context("payments.per_usd")?,
         };
+        let rules = monitoring::initial(config.monitoring.rules_file.as_deref())?;
         let screening = screening::start(services).await?;
         let protection = Arc::new(
             config
@@ -198,6 +201,7 @@ impl Server {
             services.store.clone(),
             PaymentsConfig {
                 rates: rate_table,
+                rules,
                 quote_ttl: Duration::from_secs(config.payments.quote_ttl_secs),
                 fee_bps: config.payments.fee_bps,
                 compliance: screening.clone(),
@@ -210,6 +214,13 @@ impl Server {
         ));
         if let Some(path) = &config.payments.rates_file {
             rates::watch(
+                path.clone(),
+                Arc::downgrade(&payments),
+                Duration::from_secs(5),
+            );
+        }
+        if let Some(path) = &config.monitoring.rules_file {
+            monitoring::watch(
                 path.clone(),
                 Arc::downgrade(&payments),
                 Duration::from_secs(5),

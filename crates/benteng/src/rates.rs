@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Weak;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use benteng_core::currency::Currency;
@@ -43,34 +43,10 @@ pub fn read_file(path: &Path) -> anyhow::Result<RateTable> {
     table(&file.per_usd)
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// Re-reads the rates file when its modification time changes, until `payments` is dropped.
+/// Re-reads the rates file when it changes, until `payments` is dropped.
 pub fn watch(path: PathBuf, payments: Weak<Payments>, every: Duration) {
-    tokio::spawn(async move {
-        let mut seen = modified(&path);
-        let mut ticker = tokio::time::interval(every);
-        loop {
-            ticker.tick().await;
-            let Some(payments) = payments.upgrade() else {
-                return;
-            };
-            let now = modified(&path);
-            if now == seen {
-                continue;
-            }
-            seen = now;
-            match read_file(&path) {
-                Ok(table) => {
-                    payments.set_rates(table);
-                    tracing::info!(path = %path.display(), "rates reloaded");
-                }
-                Err(error) => {
-                    tracing::error!(error = %format!("{error:#}"), "rates file refused; keeping the rates in use")
-                }
-            }
-        }
+    crate::reload::watch(path, payments, every, "rates", |payments, path| {
+        payments.set_rates(read_file(path)?);
+        Ok(())
     });
 }

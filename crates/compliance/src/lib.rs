@@ -14,6 +14,7 @@
 //! verdict is at least `Review`.
 
 pub mod lists;
+pub mod monitoring;
 pub mod rescreen;
 
 use std::collections::HashMap;
@@ -409,6 +410,7 @@ impl ComplianceCheck for Screening {
             risk_score,
             reasons,
             screenings,
+            monitoring: None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod country;
 pub mod currency;
 pub mod iban;
 pub mod ids;
+pub mod kyc;
 pub mod money;
 pub mod network;
 pub mod payments;

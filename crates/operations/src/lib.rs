@@ -9,9 +9,10 @@
 //! - After any change to what a person or tenant may do, every instance's caches are told.
 //!
 //! One room per subject: people, tenants and four-eyes here, `credentials` (API keys, client
-//! certificates), `screening` (search, clearances).
+//! certificates), `screening` (search, clearances), `kyc` (levels and items).
 
 mod credentials;
+mod kyc;
 mod screening;
 
 /// The screening library's query and match types, for callers building a search.
@@ -19,6 +20,7 @@ pub use benteng_compliance::benteng_screening;
 pub use credentials::{
     CertFingerprint, KeyLifetime, KeyRequest, KeyScopes, LifetimeOutOfRange, NotAFingerprint,
 };
+pub use kyc::ItemStatus;
 pub use screening::{
     BadReason, ClearanceReason, ClearanceRequest, EntryRef, NotAParty, NotAnEntry, PartyRef,
     SearchResult,

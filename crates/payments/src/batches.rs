@@ -34,27 +34,30 @@ impl Payments {
         let written = self.write_batch(scope, items, key, audit).await;
         match written {
             Err(refusal) => Err(self.explained_by_key(refusal, key).await),
-            ok => ok,
+            Ok((outcome, refusals)) => {
+                for refusal in &refusals {
+                    self.alert_on_refusal(scope, refusal, audit).await;
+                }
+                Ok(outcome)
+            }
         }
     }
 
+    /// The batch and the refusals of its items that were refused in the write.
     async fn write_batch(
         &self,
         scope: Scope<'_>,
         items: Vec<Result<TransferOrder, Refusal>>,
         key: Option<&IdempotencyClaim>,
         audit: &AuditContext,
-    ) -> Result<BatchOutcome, Refusal> {
+    ) -> Result<(BatchOutcome, Vec<Refusal>), Refusal> {
         let tenant = scope.tenant;
         let id = BatchId::new();
         let now = self.clock.now();
         let mut prepared: Vec<Result<Prepared, Refusal>> = Vec::with_capacity(items.len());
         for item in items {
             let item = match item {
-                Ok(order) => {
-                    self.prepare(scope, &order, Some(id), None, audit, now)
-                        .await
-                }
+                Ok(order) => self.prepare(scope, &order, Some(id), None, now).await,
                 Err(refusal) => Err(refusal),
             };
             if let Err(Refusal::Unavailable) = item {
@@ -68,12 +71,28 @@ impl Payments {
             .open_batch(id, tenant.id, scope.environment, prepared.len(), now)
             .await?;
         let mut rows = Vec::with_capacity(prepared.len());
+        let mut refused_in_write = Vec::new();
         for item in &prepared {
             let outcome = match item {
-                Ok(ready) => match write.item(&ready.write, ready.volume).await? {
-                    None => Ok(ready.write.record.id),
-                    Some(refusal) => Err(refused(tenant)(refusal)),
-                },
+                Ok(ready) => {
+                    // Each item to a savepoint: a refused one leaves the others as they were.
+                    write.begin_item().await?;
+                    match self
+                        .write_transfer(&mut write, scope, ready, None, audit)
+                        .await
+                    {
+                        Ok(record) => {
+                            write.keep_item().await?;
+                            Ok(record.id)
+                        }
+                        Err(Refusal::Unavailable) => return Err(Refusal::Unavailable),
+                        Err(refusal) => {
+                            write.drop_item().await?;
+                            refused_in_write.push(refusal.clone());
+                            Err(refusal)
+                        }
+                    }
+                }
                 Err(refusal) => Err(refusal.clone()),
             };
             rows.push(match outcome {
@@ -111,6 +130,6 @@ impl Payments {
                 .map_err(refused(tenant))?;
         }
         write.commit().await?;
-        Ok(outcome)
+        Ok((outcome, refused_in_write))
     }
 }

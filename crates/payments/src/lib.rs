@@ -25,6 +25,7 @@ use std::time::Duration;
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::clock::Clock;
 use benteng_core::payments::compliance::ComplianceCheck;
+use benteng_core::payments::monitoring::RuleSet;
 use benteng_core::payments::quote::RateTable;
 use benteng_core::tenant::Tenant;
 use benteng_store::Store;
@@ -60,6 +61,8 @@ pub struct Payments {
     pub store: Store,
     /// Replaced whole when the rates file changes; readers clone the `Arc` they need.
     rates: RwLock<Arc<RateTable>>,
+    /// The monitoring rules in force; replaced whole when the rules file changes.
+    rules: RwLock<Arc<RuleSet>>,
     pub quote_ttl: Duration,
     pub fee_bps: u32,
     pub compliance: Arc<dyn ComplianceCheck>,
@@ -74,6 +77,7 @@ pub struct Payments {
 /// The settings and collaborators a [`Payments`] is built from.
 pub struct PaymentsConfig {
     pub rates: RateTable,
+    pub rules: RuleSet,
     pub quote_ttl: Duration,
     pub fee_bps: u32,
     pub compliance: Arc<dyn ComplianceCheck>,
@@ -89,6 +93,7 @@ impl Payments {
         Self {
             store,
             rates: RwLock::new(Arc::new(config.rates)),
+            rules: RwLock::new(Arc::new(config.rules)),
             quote_ttl: config.quote_ttl,
             fee_bps: config.fee_bps,
             compliance: config.compliance,
@@ -105,6 +110,23 @@ impl Payments {
         match self.rates.read() {
             Ok(rates) => rates.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The monitoring rules in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        match self.rules.read() {
+            Ok(rules) => rules.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts a new rule set in force (a reloaded rules file); decisions made from now on name it.
+    pub fn set_rules(&self, rules: RuleSet) {
+        let rules = Arc::new(rules);
+        match self.rules.write() {
+            Ok(mut current) => *current = rules,
+            Err(poisoned) => *poisoned.into_inner() = rules,
         }
     }
 

@@ -1,7 +1,9 @@
 //! Why a payments command did nothing: the one refusal type every channel maps (to
 //! problem+json for `/v1`, to SNAP's code table for `/v1.0`).
 
+use benteng_core::currency::Currency;
 use benteng_core::ids::RecipientId;
+use benteng_core::kyc::{KycItem, KycLevel};
 use benteng_core::payments::quote::FixedSide;
 use benteng_core::strict_json::FieldError;
 use benteng_core::tenant::Tier;
@@ -38,6 +40,18 @@ pub enum Refusal {
         cap_cents: i64,
         tier: Tier,
     },
+    /// The transfer would take the tenant's rolling 30-day volume over its KYC level's
+    /// ceiling; `missing` is the evidence the next level needs.
+    #[error("the KYC level's 30-day volume limit would be exceeded")]
+    KycCeiling {
+        level: KycLevel,
+        ceiling_cents: i64,
+        used_cents: i64,
+        missing: Vec<KycItem>,
+    },
+    /// The amount's currency has no US-dollar rate, so it cannot be monitored or capped.
+    #[error("no US-dollar rate for {0}")]
+    NoUsdRate(Currency),
     /// Another request with this idempotency key committed (or is committing) first.
     #[error("the idempotency key is already used")]
     IdempotencyKeyTaken,
@@ -69,6 +83,13 @@ impl Refusal {
                 cap_cents: 2,
                 tier: Tier::Starter,
             },
+            Refusal::KycCeiling {
+                level: KycLevel::Basic,
+                ceiling_cents: 100_000,
+                used_cents: 90_000,
+                missing: vec![KycItem::GovernmentId],
+            },
+            Refusal::NoUsdRate(Currency::IDR),
             Refusal::IdempotencyKeyTaken,
             Refusal::Unavailable,
         ];
@@ -86,6 +107,8 @@ impl Refusal {
                 | Refusal::InsufficientFunds
                 | Refusal::PartnerReferenceUsed
                 | Refusal::DailyVolumeCap { .. }
+                | Refusal::KycCeiling { .. }
+                | Refusal::NoUsdRate(_)
                 | Refusal::IdempotencyKeyTaken
                 | Refusal::Unavailable => {}
             }
@@ -106,6 +129,8 @@ impl Refusal {
             Refusal::InsufficientFunds => "insufficient-funds",
             Refusal::PartnerReferenceUsed => "partner-reference-used",
             Refusal::DailyVolumeCap { .. } => "daily-volume-cap-exceeded",
+            Refusal::KycCeiling { .. } => "kyc-limit-exceeded",
+            Refusal::NoUsdRate(_) => "currency-not-supported",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
             Refusal::Unavailable => "unavailable",
         }
@@ -143,6 +168,31 @@ impl Refusal {
                 dollars(*cap_cents),
                 tier.as_str(),
                 dollars(*used_cents)
+            ),
+            Refusal::KycCeiling {
+                level,
+                ceiling_cents,
+                used_cents,
+                missing,
+            } => {
+                let next = level.next().map_or_else(String::new, |next| {
+                    let items: Vec<&str> = missing.iter().map(|item| item.as_str()).collect();
+                    format!(
+                        "; KYC level {next} lifts the limit and still needs: {}",
+                        items.join(", ")
+                    )
+                });
+                format!(
+                    "this transfer would take the 30-day volume over {}, the limit of KYC \
+                     level {level} ({} sent in the last 30 days){next}",
+                    dollars(*ceiling_cents),
+                    dollars(*used_cents),
+                )
+            }
+            Refusal::NoUsdRate(currency) => format!(
+                "{} amounts cannot be valued in US dollars at the moment; no transfer in it \
+                 is accepted",
+                currency.code()
             ),
             Refusal::IdempotencyKeyTaken => {
                 "the first request with this key has not finished; retry shortly".to_owned()

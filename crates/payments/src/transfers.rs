@@ -7,18 +7,22 @@ use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::country::CountryCode;
 use benteng_core::currency::Currency;
 use benteng_core::ids::{BatchId, QuoteId, RecipientId, TransferId};
+use benteng_core::kyc::{CeilingCheck, KycLevel, check_ceiling};
 use benteng_core::money::Money;
 use benteng_core::payments::compliance::{ComplianceDecision, TransferSubject, Verdict};
 use benteng_core::payments::ledger::transfer_postings;
+use benteng_core::payments::monitoring::{Corridor, Facts, UsdCents};
 use benteng_core::payments::quote::{FixedSide, Quote};
 use benteng_core::payments::recipient::{BankAccount, RecipientKind};
 use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::tenant::Tenant;
 use benteng_core::text::{Name, Reference};
 use benteng_store::{
-    HistoryStep, IdempotencyClaim, PartnerReference, StoreError, TransferRecord, TransferWrite,
-    VolumeCharge, WriteRefusal,
+    AlertKind, HistoryStep, IdempotencyClaim, MonitoringWrite, NewAlert, PartnerReference,
+    PaymentWrite, RecipientRow, StoreError, TransferRecord, TransferWrite, VolumeCharge,
+    WriteRefusal,
 };
+use benteng_vault::Aad;
 use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
@@ -55,10 +59,19 @@ pub struct AccountPayment {
     pub reference: PartnerReference,
 }
 
-/// A transfer decided and composed, not yet written.
+/// A transfer checked and screened, not yet monitored or written: monitoring needs the
+/// tenant's history, which only the transfer's own transaction may read.
 pub(crate) struct Prepared {
-    pub(crate) write: TransferWrite,
-    pub(crate) volume: Option<VolumeCharge>,
+    quote: Quote,
+    recipient: RecipientRow,
+    reference: Reference,
+    batch: Option<BatchId>,
+    partner_reference: Option<PartnerReference>,
+    screening: ComplianceDecision,
+    /// The transfer as the monitoring rules see it (its history filled in the write).
+    facts: Facts,
+    volume: Option<VolumeCharge>,
+    now: OffsetDateTime,
 }
 
 impl Payments {
@@ -72,40 +85,168 @@ impl Payments {
         dedup: Dedup<'_>,
         audit: &AuditContext,
     ) -> Result<TransferRecord, Refusal> {
-        let tenant = scope.tenant;
         let written = async {
             let now = self.clock.now();
             let prepared = self
-                .prepare(scope, order, None, dedup.partner_reference, audit, now)
+                .prepare(scope, order, None, dedup.partner_reference, now)
                 .await?;
-            let record = prepared.write.record.clone();
             let mut write = self.store.begin_payment().await?;
-            let unreserved = write
-                .transfer(&prepared.write)
-                .await
-                .map_err(refused(tenant))?;
-            if let Some(claim) = dedup.key {
-                let outcome = Outcome::Transfer(Box::new(record.clone())).encode();
-                write
-                    .record_key(claim, &outcome)
-                    .await
-                    .map_err(refused(tenant))?;
-            }
-            // The tenant's hot rows last: its daily count, then its balance, until the commit.
-            if let Some(volume) = prepared.volume {
-                write
-                    .charge_volume(tenant.id, now, volume)
-                    .await
-                    .map_err(refused(tenant))?;
-            }
-            write.reserve(unreserved).await.map_err(refused(tenant))?;
+            let record = self
+                .write_transfer(&mut write, scope, &prepared, dedup.key, audit)
+                .await?;
             write.commit().await?;
             Ok(record)
         }
         .await;
         match written {
-            Err(refusal) => Err(self.explained_by_key(refusal, dedup.key).await),
+            Err(refusal) => {
+                self.alert_on_refusal(scope, &refusal, audit).await;
+                Err(self.explained_by_key(refusal, dedup.key).await)
+            }
             ok => ok,
+        }
+    }
+
+    /// Writes a prepared transfer in `write`: the tenant's monitoring history (locked first),
+    /// the KYC ceiling, the rules and the one decision, then the transfer with its history,
+    /// screenings, monitoring record and audit events, an alert when it is blocked, the key,
+    /// the volume charge and last the reservation.
+    pub(crate) async fn write_transfer(
+        &self,
+        write: &mut PaymentWrite,
+        scope: Scope<'_>,
+        prepared: &Prepared,
+        key: Option<&IdempotencyClaim>,
+        audit: &AuditContext,
+    ) -> Result<TransferRecord, Refusal> {
+        let tenant = scope.tenant;
+        let rules = self.rules();
+        let mut facts = prepared.facts.clone();
+        facts.aggregates = write
+            .monitoring_history(
+                tenant.id,
+                scope.environment,
+                facts.corridor,
+                rules.lookback(),
+                prepared.now,
+            )
+            .await?;
+        let history = &facts.aggregates;
+        // Test money is not money: the KYC ceiling is on live volume.
+        let approaching = match (
+            scope.environment,
+            check_ceiling(&history.kyc, history.volume_30d, facts.amount),
+        ) {
+            (KeyEnvironment::Test, _) => false,
+            (KeyEnvironment::Live, CeilingCheck::Within { approaching }) => approaching,
+            (
+                KeyEnvironment::Live,
+                CeilingCheck::Over {
+                    level,
+                    ceiling_usd_cents,
+                    used_usd_cents,
+                    ..
+                },
+            ) => {
+                let mut standing = history.kyc.clone();
+                standing.verified = write.kyc_verified(tenant.id).await?;
+                return Err(Refusal::KycCeiling {
+                    level,
+                    ceiling_cents: ceiling_usd_cents,
+                    used_cents: used_usd_cents,
+                    missing: standing.missing_for_next(),
+                });
+            }
+        };
+        let monitoring = rules.evaluate(&facts);
+        let decision = rules.decide(prepared.screening.clone(), monitoring);
+        let rail = match scope.environment {
+            KeyEnvironment::Live => self.rail.as_str(),
+            KeyEnvironment::Test => TEST_RAIL,
+        };
+        let composed = compose(scope, prepared, &decision, audit, approaching, rail)?;
+        let record = composed.record.clone();
+        let unreserved = write.transfer(&composed).await.map_err(refused(tenant))?;
+        write
+            .record_monitoring(&MonitoringWrite {
+                transfer: record.id,
+                tenant: tenant.id,
+                environment: scope.environment,
+                at: prepared.now,
+                amount_usd_cents: facts.amount,
+                counted: decision.verdict != Verdict::Block,
+                near_threshold: rules.near_threshold(facts.amount),
+                corridor: facts.corridor,
+                bank_country: facts.bank_country.map(|c| c.as_str().to_owned()),
+                rule_set: rules.version().to_owned(),
+                risk_score: decision.risk_score,
+                verdict: decision.verdict,
+                screening_score: prepared.screening.risk_score,
+                screening_verdict: prepared.screening.verdict,
+                rules: serde_json::to_string(&decision.monitoring)
+                    .map_err(|e| Refusal::unavailable("monitoring record", e))?,
+            })
+            .await?;
+        if decision.verdict == Verdict::Block {
+            let (alert, event) = blocked_alert(scope, &record, &decision, audit);
+            write.raise_alert(&alert, &event).await?;
+        }
+        if let Some(claim) = key {
+            let outcome = Outcome::Transfer(Box::new(record.clone())).encode();
+            write
+                .record_key(claim, &outcome)
+                .await
+                .map_err(refused(tenant))?;
+        }
+        // The tenant's hot rows last: its daily count, then its balance, until the commit.
+        if let Some(volume) = prepared.volume {
+            write
+                .charge_volume(tenant.id, prepared.now, volume)
+                .await
+                .map_err(refused(tenant))?;
+        }
+        write.reserve(unreserved).await.map_err(refused(tenant))?;
+        Ok(record)
+    }
+
+    /// A KYC refusal at the enhanced boundary (a standard-level tenant going over USD 50,000 in
+    /// 30 days) is an alert for compliance: raised after the refused write rolled back.
+    pub(crate) async fn alert_on_refusal(
+        &self,
+        scope: Scope<'_>,
+        refusal: &Refusal,
+        audit: &AuditContext,
+    ) {
+        let Refusal::KycCeiling {
+            level: KycLevel::Standard,
+            ceiling_cents,
+            used_cents,
+            ..
+        } = refusal
+        else {
+            return;
+        };
+        let now = self.clock.now();
+        let id = uuid::Uuid::new_v4();
+        let detail = serde_json::json!({
+            "level": KycLevel::Standard.as_str(),
+            "ceiling_usd_cents": ceiling_cents,
+            "used_usd_cents": used_cents,
+        });
+        let alert = NewAlert {
+            id,
+            kind: AlertKind::KycCeiling,
+            rule: None,
+            tenant: Some(scope.tenant.id),
+            environment: scope.environment,
+            transfer: None,
+            detail: detail.to_string(),
+            dedup_key: None,
+            at: now,
+        };
+        let event = alert_event(audit, &alert, now);
+        if let Err(error) = self.store.raise_alert(&alert, &event).await {
+            tracing::error!(%error, "raising a KYC ceiling alert failed");
         }
     }
 
@@ -190,16 +331,14 @@ impl Payments {
         self.initiate(scope, &order, dedup, audit).await
     }
 
-    /// Everything before the write: the quote and recipient, the stated amount, the compliance
-    /// decision, the volume charge, and the transfer with its history and audit events.
-    /// Nothing is written.
+    /// Everything before the write: the quote and recipient, the stated amount, screening,
+    /// the amount in US dollars, the volume charge. Nothing is written.
     pub(crate) async fn prepare(
         &self,
         scope: Scope<'_>,
         order: &TransferOrder,
         batch: Option<BatchId>,
         partner_reference: Option<&PartnerReference>,
-        audit: &AuditContext,
         now: OffsetDateTime,
     ) -> Result<Prepared, Refusal> {
         let (tenant, environment) = (scope.tenant, scope.environment);
@@ -224,7 +363,12 @@ impl Payments {
         if quote.fixed_amount() != order.amount {
             return Err(Refusal::AmountMismatch(quote.pricing.fixed));
         }
-        let decision = self.compliance.assess(&TransferSubject {
+        // Monitoring compares dollars: an amount the rate table cannot value is refused, never
+        // scored as zero.
+        let rates = self.rates();
+        let amount: UsdCents = crate::volume::usd_cents(&rates, &quote)
+            .ok_or(Refusal::NoUsdRate(quote.pricing.source.currency()))?;
+        let screening = self.compliance.assess(&TransferSubject {
             tenant,
             recipient_id: recipient.id,
             recipient_name: recipient.name.as_str(),
@@ -235,69 +379,218 @@ impl Payments {
         });
         // Test money is not money: it counts against no cap.
         let volume = match environment {
-            KeyEnvironment::Live => {
-                crate::volume::charge(self.caps.as_ref(), &self.rates(), tenant, &quote)?
-            }
+            KeyEnvironment::Live => crate::volume::charge(self.caps.as_ref(), amount, tenant),
             KeyEnvironment::Test => None,
         };
-        let p = &quote.pricing;
-        let record = TransferRecord {
-            id: TransferId::new(),
-            tenant_id: tenant.id,
-            environment,
-            quote_id: quote.id,
-            recipient_id: recipient.id,
-            batch_id: batch,
-            source: p.source,
-            target: p.target,
-            fee: p.fee,
-            reference: order.reference.as_str().to_owned(),
-            status: decision.next_status(),
-            risk_score: decision.risk_score,
-            rail: match environment {
-                KeyEnvironment::Live => self.rail.clone(),
-                KeyEnvironment::Test => TEST_RAIL.to_owned(),
+        let facts = Facts {
+            amount,
+            recipient_country: recipient.country,
+            bank_country: self.bank_country(&recipient)?,
+            corridor: Corridor {
+                country: recipient.country,
+                currency: quote.pricing.target.currency(),
             },
-            created_at: now,
-            updated_at: now,
+            aggregates: Default::default(),
         };
-        let postings = match decision.verdict {
-            Verdict::Block => Vec::new(),
-            Verdict::Approve | Verdict::Review => transfer_postings(&quote)
-                .map_err(|e| Refusal::unavailable("transfer postings", e))?,
-        };
-        let decided = decision_cause(&decision);
-        let history = vec![
-            step(None, TransferStatus::Initiated, "created"),
-            step(
-                Some(TransferStatus::Initiated),
-                TransferStatus::Screening,
-                "compliance check started",
-            ),
-            step(Some(TransferStatus::Screening), record.status, &decided),
-        ];
-        let context = audit.for_tenant(tenant.id);
-        let events = transfer_audit(
-            &record,
-            &quote,
-            &decision,
-            &context,
-            &decided,
-            partner_reference,
-            !postings.is_empty(),
-        );
         Ok(Prepared {
-            write: TransferWrite {
-                record,
-                history,
-                events,
-                screenings: decision.screenings,
-                postings,
-                partner_reference: partner_reference.cloned(),
-            },
+            quote,
+            recipient,
+            reference: order.reference.clone(),
+            batch,
+            partner_reference: partner_reference.cloned(),
+            screening,
+            facts,
             volume,
+            now,
         })
     }
+
+    /// The country of the recipient's bank: an IBAN's prefix, Indonesia for a local account.
+    fn bank_country(&self, recipient: &RecipientRow) -> Result<Option<CountryCode>, Refusal> {
+        if recipient.bank_scheme != "iban" {
+            return Ok(Some(CountryCode::ID));
+        }
+        let (tenant, id) = (recipient.tenant_id.to_string(), recipient.id.to_string());
+        let aad = Aad::new(&tenant, "recipients", "bank_account", &id);
+        let clear = self
+            .keyring
+            .decrypt_string(&recipient.bank_account_sealed, &aad)
+            .map_err(|e| Refusal::unavailable("unsealing a bank account", e))?;
+        Ok(
+            BankAccount::from_canonical(benteng_vault::ExposeSecret::expose_secret(&clear))
+                .and_then(|account| match account {
+                    BankAccount::Iban(iban) => CountryCode::parse(iban.country_prefix()).ok(),
+                    BankAccount::Indonesian { .. } => Some(CountryCode::ID),
+                }),
+        )
+    }
+}
+
+/// The transfer as it is written, in the status its decision gives it: the row, its history,
+/// its audit events (the verdict with every rule's result for compliance staff; the tenant's
+/// history says only approved, held or blocked), screenings and the reservation.
+fn compose(
+    scope: Scope<'_>,
+    prepared: &Prepared,
+    decision: &ComplianceDecision,
+    audit: &AuditContext,
+    approaching: bool,
+    rail: &str,
+) -> Result<TransferWrite, Refusal> {
+    let (tenant, environment) = (scope.tenant, scope.environment);
+    let (quote, now) = (&prepared.quote, prepared.now);
+    let p = &quote.pricing;
+    let record = TransferRecord {
+        id: TransferId::new(),
+        tenant_id: tenant.id,
+        environment,
+        quote_id: quote.id,
+        recipient_id: prepared.recipient.id,
+        batch_id: prepared.batch,
+        source: p.source,
+        target: p.target,
+        fee: p.fee,
+        reference: prepared.reference.as_str().to_owned(),
+        status: decision.next_status(),
+        risk_score: decision.risk_score,
+        rail: rail.to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let postings = match decision.verdict {
+        Verdict::Block => Vec::new(),
+        Verdict::Approve | Verdict::Review => {
+            transfer_postings(quote).map_err(|e| Refusal::unavailable("transfer postings", e))?
+        }
+    };
+    let decided = decision_cause(decision);
+    let history = vec![
+        step(None, TransferStatus::Initiated, "created"),
+        step(
+            Some(TransferStatus::Initiated),
+            TransferStatus::Screening,
+            "compliance check started",
+        ),
+        step(Some(TransferStatus::Screening), record.status, &decided),
+    ];
+    let context = audit.for_tenant(tenant.id);
+    let mut events = transfer_audit(
+        &record,
+        quote,
+        decision,
+        &context,
+        &decided,
+        prepared.partner_reference.as_ref(),
+        !postings.is_empty(),
+    );
+    if approaching {
+        events.push(approaching_event(&context, tenant, prepared, now));
+    }
+    Ok(TransferWrite {
+        record,
+        history,
+        events,
+        screenings: decision.screenings.clone(),
+        postings,
+        partner_reference: prepared.partner_reference.clone(),
+    })
+}
+
+/// Told to the tenant (its audit trail): this transfer took its 30-day volume past 80 % of its
+/// KYC level's ceiling.
+fn approaching_event(
+    context: &AuditContext,
+    tenant: &Tenant,
+    prepared: &Prepared,
+    at: OffsetDateTime,
+) -> AuditEvent {
+    let history = &prepared.facts.aggregates;
+    AuditEvent::new(
+        context,
+        "kyc.ceiling_approaching",
+        Retention::Security,
+        ("tenant", tenant.id.to_string()),
+    )
+    .at(at)
+    .change(
+        "level",
+        serde_json::Value::Null,
+        history.kyc.level.as_str().into(),
+    )
+    .change(
+        "ceiling_usd_cents",
+        serde_json::Value::Null,
+        history.kyc.level.ceiling_usd_cents().into(),
+    )
+}
+
+/// The alert a blocked transfer raises, and its audit event.
+fn blocked_alert(
+    scope: Scope<'_>,
+    record: &TransferRecord,
+    decision: &ComplianceDecision,
+    audit: &AuditContext,
+) -> (NewAlert, AuditEvent) {
+    let hits: Vec<&str> = decision
+        .monitoring
+        .iter()
+        .flat_map(|m| m.rules.iter().filter(|r| r.hit).map(|r| r.id.as_str()))
+        .collect();
+    let alert = NewAlert {
+        id: uuid::Uuid::new_v4(),
+        kind: AlertKind::TransferBlocked,
+        rule: hits.first().map(|id| (*id).to_owned()),
+        tenant: Some(scope.tenant.id),
+        environment: scope.environment,
+        transfer: Some(record.id),
+        detail: serde_json::json!({
+            "risk_score": decision.risk_score,
+            "reasons": decision.reasons,
+            "rules_hit": hits,
+        })
+        .to_string(),
+        dedup_key: Some(format!("transfer_blocked:{}", record.id)),
+        at: record.created_at,
+    };
+    let event = alert_event(audit, &alert, record.created_at);
+    (alert, event)
+}
+
+/// The audit event of a raised alert: for compliance staff only, so it is not filed under the
+/// tenant (whose trail would tip it off); the request that caused it is still named.
+pub(crate) fn alert_event(
+    audit: &AuditContext,
+    alert: &NewAlert,
+    at: OffsetDateTime,
+) -> AuditEvent {
+    let context = AuditContext {
+        tenant_id: None,
+        ..audit.clone()
+    };
+    AuditEvent::new(
+        &context,
+        "alert.raised",
+        Retention::Security,
+        ("alert", alert.id.to_string()),
+    )
+    .at(at)
+    .change("kind", serde_json::Value::Null, alert.kind.as_str().into())
+    .change(
+        "transfer_id",
+        serde_json::Value::Null,
+        alert.transfer.map(|t| t.to_string()).into(),
+    )
+    .change("rule", serde_json::Value::Null, alert.rule.clone().into())
+    .change(
+        "tenant_id",
+        serde_json::Value::Null,
+        alert.tenant.map(|t| t.to_string()).into(),
+    )
+    .change(
+        "tenant_id",
+        serde_json::Value::Null,
+        alert.tenant.map(|t| t.to_string()).into(),
+    )
 }
 
 /// The refusal of a tenant's write step.
@@ -404,6 +697,7 @@ fn transfer_audit(
         },
         "risk_score": decision.risk_score,
         "reasons": decision.reasons,
+        "monitoring": decision.monitoring,
     });
     let mut events = vec![
         initiated,

@@ -9,8 +9,6 @@ use benteng_store::VolumeCharge;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::Refusal;
-
 /// Where a tenant's cap comes from (the protection settings: tier, per-tenant overrides).
 pub trait VolumeCaps: Send + Sync {
     /// The tenant's daily cap in US cents; `None` when caps are switched off.
@@ -41,24 +39,15 @@ pub fn usd_cents(rates: &RateTable, quote: &Quote) -> Option<i64> {
     (usd * Decimal::ONE_HUNDRED).ceil().to_i64()
 }
 
-/// The charge a transfer at `quote` makes against the tenant's cap; `None` without caps.
+/// The charge a transfer of `usd_cents` makes against the tenant's cap; `None` without caps.
 pub(crate) fn charge(
     caps: &dyn VolumeCaps,
-    rates: &RateTable,
+    usd_cents: i64,
     tenant: &Tenant,
-    quote: &Quote,
-) -> Result<Option<VolumeCharge>, Refusal> {
-    let Some(cap_cents) = caps.daily_cap_cents(tenant) else {
-        return Ok(None);
-    };
-    let usd_cents = usd_cents(rates, quote).ok_or_else(|| {
-        Refusal::unavailable(
-            "no USD rate for a volume cap",
-            quote.pricing.source.currency(),
-        )
-    })?;
-    Ok(Some(VolumeCharge {
+) -> Option<VolumeCharge> {
+    let cap_cents = caps.daily_cap_cents(tenant)?;
+    Some(VolumeCharge {
         usd_cents,
         cap_cents,
-    }))
+    })
 }

@@ -62,6 +62,21 @@ async fn world() -> World {
         clock_now(&clock),
     );
     store.insert_tenant(&tenant, &audit).await.unwrap();
+    let verified = benteng_core::audit::AuditEvent::new(
+        &audit,
+        "kyc.level_changed",
+        benteng_core::audit::Retention::Security,
+        ("tenant", tenant.id.to_string()),
+    );
+    store
+        .set_kyc_level(
+            tenant.id,
+            benteng_core::kyc::KycLevel::Enhanced,
+            clock_now(&clock),
+            &verified,
+        )
+        .await
+        .unwrap();
     store
         .fund(
             tenant.id,
@@ -75,6 +90,10 @@ async fn world() -> World {
         store,
         PaymentsConfig {
             rates,
+            rules: benteng_compliance::monitoring::parse_rules(
+                benteng_compliance::monitoring::DEFAULT_RULES,
+            )
+            .unwrap(),
             quote_ttl: Duration::from_secs(60),
             fee_bps: 50,
             compliance: Arc::new(ApproveAll),

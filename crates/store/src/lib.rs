@@ -15,6 +15,7 @@ mod batches;
 mod data_keys;
 mod ledger;
 mod migrations;
+mod monitoring;
 mod paging;
 mod payment_writes;
 mod people;
@@ -41,6 +42,9 @@ pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
+pub use monitoring::{
+    AlertKind, AlertRow, MonitoringRow, MonitoringWrite, NewAlert, set_kyc_level_in,
+};
 pub use paging::{Cursor, Page};
 pub use payment_writes::{
     BatchItemRow, HistoryStep, PartnerReference, PaymentWrite, TransferWrite, Unreserved,

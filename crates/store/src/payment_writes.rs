@@ -110,6 +110,8 @@ pub struct PaymentWrite {
     tx: Transaction<'static, Any>,
     known: KnownAccounts,
     reserved: Vec<Posting>,
+    /// How many postings were reserved when the current batch item began.
+    item_reserved: usize,
 }
 
 impl Store {
@@ -118,11 +120,17 @@ impl Store {
             tx: self.pool.begin().await?,
             known: self.known_accounts.clone(),
             reserved: Vec::new(),
+            item_reserved: 0,
         })
     }
 }
 
 impl PaymentWrite {
+    /// The transaction's connection, for the other rooms of the store that write in it.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     /// Takes the quote, inserts the transfer with its history, audit events, screenings and
     /// the partner's reference. A refusal leaves the transaction to be rolled back.
     pub async fn transfer(&mut self, write: &TransferWrite) -> Result<Unreserved, WriteRefusal> {
@@ -261,46 +269,35 @@ impl PaymentWrite {
         Ok(())
     }
 
-    /// A batch item: the transfer, its volume charge and its reservation, kept or rolled back
-    /// together (to a savepoint), so a refused item leaves the rest of the batch as it was.
-    /// `Err` only when the database itself fails: then the whole batch must go.
-    pub async fn item(
-        &mut self,
-        write: &TransferWrite,
-        volume: Option<VolumeCharge>,
-    ) -> StoreResult<Option<WriteRefusal>> {
+    /// Starts a batch item: what follows until [`PaymentWrite::keep_item`] or
+    /// [`PaymentWrite::drop_item`] is kept or rolled back together, so a refused item leaves
+    /// the rest of the batch as it was.
+    pub async fn begin_item(&mut self) -> StoreResult<()> {
         sqlx::raw_sql("SAVEPOINT batch_item")
             .execute(&mut *self.tx)
             .await?;
-        let reserved_before = self.reserved.len();
-        let written = async {
-            let unreserved = self.transfer(write).await?;
-            if let Some(volume) = volume {
-                self.charge_volume(write.record.tenant_id, write.record.created_at, volume)
-                    .await?;
-            }
-            self.reserve(unreserved).await
-        }
-        .await;
-        match written {
-            Ok(()) => {
-                sqlx::raw_sql("RELEASE SAVEPOINT batch_item")
-                    .execute(&mut *self.tx)
-                    .await?;
-                Ok(None)
-            }
-            Err(WriteRefusal::Store(error)) => Err(error),
-            Err(refusal) => {
-                self.reserved.truncate(reserved_before);
-                sqlx::raw_sql("ROLLBACK TO SAVEPOINT batch_item")
-                    .execute(&mut *self.tx)
-                    .await?;
-                sqlx::raw_sql("RELEASE SAVEPOINT batch_item")
-                    .execute(&mut *self.tx)
-                    .await?;
-                Ok(Some(refusal))
-            }
-        }
+        self.item_reserved = self.reserved.len();
+        Ok(())
+    }
+
+    /// Keeps the batch item written since [`PaymentWrite::begin_item`].
+    pub async fn keep_item(&mut self) -> StoreResult<()> {
+        sqlx::raw_sql("RELEASE SAVEPOINT batch_item")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Rolls back the batch item written since [`PaymentWrite::begin_item`].
+    pub async fn drop_item(&mut self) -> StoreResult<()> {
+        self.reserved.truncate(self.item_reserved);
+        sqlx::raw_sql("ROLLBACK TO SAVEPOINT batch_item")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::raw_sql("RELEASE SAVEPOINT batch_item")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// The batch row, before its items (they refer to it).

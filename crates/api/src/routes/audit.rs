@@ -100,11 +100,14 @@ impl AuditPage {
     }
 }
 
-/// What a tenant may read of its own event: everything but the compliance reasons (which list
-/// entry a party matched is for compliance staff; telling the customer would tip them off).
+/// What a tenant may read of its own event: of the compliance part only the verdict and the
+/// score (which list entry a party matched, which monitoring rule hit and on what inputs are
+/// for compliance staff; telling the customer would tip them off). An allow-list, so a field
+/// added to the compliance part later stays hidden until someone decides otherwise.
 fn tenant_view(mut event: serde_json::Value) -> serde_json::Value {
+    const SHOWN: [&str; 2] = ["aml_check", "risk_score"];
     if let Some(compliance) = event.get_mut("compliance").and_then(|c| c.as_object_mut()) {
-        compliance.remove("reasons");
+        compliance.retain(|key, _| SHOWN.contains(&key.as_str()));
     }
     event
 }

@@ -8,8 +8,10 @@ mod audit;
 mod backup;
 mod devcerts;
 mod keys;
+mod kyc;
 mod ledger;
 mod lists;
+mod monitoring;
 mod screen;
 mod snap;
 mod staff;
@@ -79,6 +81,12 @@ pub enum Command {
     /// SNAP (Bank Indonesia) partners and tokens.
     #[command(subcommand)]
     Snap(SnapCommand),
+    /// KYC levels and evidence items of a tenant (onboarding, break-glass).
+    #[command(subcommand)]
+    Kyc(kyc::KycCommand),
+    /// Transaction monitoring: explain a decision, check a rules file, replay rules.
+    #[command(subcommand)]
+    Monitoring(monitoring::MonitoringCommand),
     /// Staff: create the first admin, list, end a person's sessions (break-glass).
     #[command(subcommand)]
     Staff(staff::StaffCommand),
@@ -130,6 +138,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(command) => backup::run(config, command).await,
         Command::Snap(command) => {
             snap::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Kyc(command) => {
+            kyc::run(Services::connect_for_command(config).await?, command).await
+        }
+        // Checking a file needs no database.
+        Command::Monitoring(monitoring::MonitoringCommand::Check { rules }) => {
+            monitoring::check(&rules)
+        }
+        Command::Monitoring(command) => {
+            monitoring::run(Services::connect_for_command(config).await?, command).await
         }
         Command::Staff(command) => {
             staff::run(Services::connect_for_command(config).await?, command).await

@@ -388,6 +388,12 @@ async fn the_kek_can_live_in_an_hsm() {
         &["tenant", "create", "--name", "PT HSM", "--tier", "growth"],
     )
     .await;
+    cli_with_env(
+        &env,
+        &extra,
+        &["kyc", "set-level", tenant.trim(), "enhanced"],
+    )
+    .await;
     let (_, key, _) = cli_with_env(
         &env,
         &extra,

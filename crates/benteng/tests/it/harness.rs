@@ -230,7 +230,23 @@ impl TestApp {
             .insert_tenant(&tenant, &benteng_core::audit::AuditContext::system("test"))
             .await
             .expect("tenant");
+        // Verified as far as KYC goes, so its volume is bounded only by what a test sets up.
+        self.set_kyc_level(tenant.id, benteng_core::kyc::KycLevel::Enhanced)
+            .await;
         tenant
+    }
+
+    /// Sets a tenant's KYC level as an operator would (audited).
+    pub async fn set_kyc_level(&self, tenant: TenantId, level: benteng_core::kyc::KycLevel) {
+        self.services
+            .operations()
+            .set_kyc_level(
+                tenant,
+                level,
+                &benteng_core::audit::AuditContext::system("test"),
+            )
+            .await
+            .expect("KYC level");
     }
 
     pub async fn key(&self, tenant: TenantId) -> String {

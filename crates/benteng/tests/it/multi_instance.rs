@@ -134,6 +134,8 @@ async fn embedded_default_refuses_a_key_revoked_from_the_cli() {
     )
     .await;
     let tenant = tenant.trim().to_owned();
+    let (ok, _, err) = cli(&env, &["kyc", "set-level", &tenant, "enhanced"]).await;
+    assert!(ok, "{err}");
     let (_, key, _) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
     let key = key.trim().to_owned();
     let server = Process::serve(&env).await;

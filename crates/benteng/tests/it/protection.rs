@@ -41,6 +41,15 @@ async fn payer(
         .insert_tenant(&tenant, &benteng_core::audit::AuditContext::system("test"))
         .await
         .unwrap();
+    services
+        .operations()
+        .set_kyc_level(
+            tenant.id,
+            benteng_core::kyc::KycLevel::Enhanced,
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
     let key = services
         .api_keys
         .issue(

@@ -887,6 +887,8 @@ async fn external_ids_are_unique_across_instances() {
     )
     .await;
     assert!(ok, "{stderr}");
+    let (ok, _, stderr) = cli(&env, &["kyc", "set-level", tenant.trim(), "enhanced"]).await;
+    assert!(ok, "{stderr}");
     let partner = register(&env, tenant.trim(), "PARTNER-X").await;
     let client = client_builder(&env.data_dir.path().join("tls/dev-ca.pem"))
         .build()
@@ -936,6 +938,8 @@ async fn transfers_fail_closed_without_the_shared_state() {
         &["tenant", "create", "--name", "PT Tiga", "--tier", "growth"],
     )
     .await;
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = cli(&env, &["kyc", "set-level", tenant.trim(), "enhanced"]).await;
     assert!(ok, "{stderr}");
     let tenant_id: benteng_core::ids::TenantId = tenant.trim().parse().unwrap();
     services
@@ -1016,6 +1020,8 @@ async fn revocations_reach_every_instance_within_a_second() {
                 &["tenant", "create", "--name", name, "--tier", "enterprise"],
             )
             .await;
+            assert!(ok, "{stderr}");
+            let (ok, _, stderr) = cli(env, &["kyc", "set-level", tenant.trim(), "enhanced"]).await;
             assert!(ok, "{stderr}");
             tenant.trim().to_owned()
         }

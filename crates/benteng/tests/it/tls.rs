@@ -347,6 +347,8 @@ async fn cli_refuses_bad_client_certificates(backend: Backend) {
             )
             .await;
             assert!(ok, "{err}");
+            let (ok, _, err) = cli(env, &["kyc", "set-level", id.trim(), "enhanced"]).await;
+            assert!(ok, "{err}");
             id.trim().to_owned()
         }
     };

@@ -24,6 +24,10 @@ pub struct ComplianceDecision {
     /// transaction) in `screening_decisions`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub screenings: Vec<PartyScreening>,
+    /// The monitoring rules evaluated for the transfer (every rule, hit or not, with its
+    /// inputs); `None` only before monitoring has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<super::monitoring::MonitoringRecord>,
 }
 
 /// Which party of a transfer was screened.
@@ -72,6 +76,7 @@ impl ComplianceDecision {
             risk_score: 0,
             reasons: Vec::new(),
             screenings: Vec::new(),
+            monitoring: None,
         }
     }
 

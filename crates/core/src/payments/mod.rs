@@ -3,6 +3,7 @@
 
 pub mod compliance;
 pub mod ledger;
+pub mod monitoring;
 pub mod quote;
 pub mod recipient;
 pub mod transfer;

@@ -1,0 +1,52 @@
+//! The monitoring rules in force: the compiled-in defaults, or `monitoring.rules_file`, re-read
+//! when it changes (a refused file keeps the rules in force, and says which line is wrong).
+
+use std::path::{Path, PathBuf};
+use std::sync::Weak;
+use std::time::Duration;
+
+use anyhow::Context;
+use benteng_compliance::monitoring::{DEFAULT_RULES, parse_rules};
+use benteng_core::payments::monitoring::RuleSet;
+use benteng_payments::Payments;
+
+/// A rules file is small; a bigger one is a mistake, refused before it is read.
+const MAX_RULES_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads and validates a rules file.
+pub fn read_file(path: &Path) -> anyhow::Result<RuleSet> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading rules file {}", path.display()))?
+        .len();
+    if size > MAX_RULES_FILE_BYTES {
+        anyhow::bail!(
+            "rules file {} is larger than {MAX_RULES_FILE_BYTES} bytes",
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading rules file {}", path.display()))?;
+    parse_rules(&text).with_context(|| format!("rules file {}", path.display()))
+}
+
+/// The rules to start with.
+pub fn initial(path: Option<&Path>) -> anyhow::Result<RuleSet> {
+    match path {
+        Some(path) => read_file(path),
+        None => parse_rules(DEFAULT_RULES).context("the default monitoring rules"),
+    }
+}
+
+/// Re-reads the rules file when it changes, until `payments` is dropped.
+pub fn watch(path: PathBuf, payments: Weak<Payments>, every: Duration) {
+    crate::reload::watch(
+        path,
+        payments,
+        every,
+        "monitoring rules",
+        |payments, path| {
+            payments.set_rules(read_file(path)?);
+            Ok(())
+        },
+    );
+}

@@ -1,0 +1,457 @@
+//! Transaction monitoring and KYC ceilings end to end: the spec's rules score every transfer
+//! in its own decision (on both backends, and across two processes), the decision is explained
+//! to operators and never to the tenant, a basic-KYC tenant cannot pass its ceiling, and rules
+//! files are checked and replayed before they go live.
+
+use benteng_core::api_key::KeyEnvironment;
+use benteng_core::currency::Currency;
+use benteng_core::kyc::{KycItem, KycLevel};
+use benteng_core::money::Money;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{
+    Backend, Environment, Process, TestApp, cli, client_builder, on_both_backends,
+};
+
+on_both_backends!(
+    structuring_blocks_the_third_transfer_near_ten_thousand_dollars,
+    a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days
+);
+
+/// A tenant's client against one instance (in-process or a separate process).
+struct Payer {
+    client: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Payer {
+    async fn recipient(&self, name: &str, iban: &str) -> String {
+        let response = self
+            .client
+            .post(format!("{}/v1/recipients", self.base))
+            .bearer_auth(&self.key)
+            .json(&json!({"type": "business", "name": name, "country": "DE",
+                "bank_account": {"iban": iban}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends `usd` US dollars to `recipient` (paid out in euros); the raw answer.
+    async fn send(&self, recipient: &str, usd: &str) -> reqwest::Response {
+        let quote: Value = self
+            .client
+            .get(format!(
+                "{}/v1/quotes?source_currency=USD&target_currency=EUR&source_amount={usd}",
+                self.base
+            ))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        self.client
+            .post(format!("{}/v1/transfers", self.base))
+            .bearer_auth(&self.key)
+            .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({"quote_id": quote["id"], "recipient_id": recipient,
+                "amount": usd, "currency": "USD"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends and expects a transfer back; returns it.
+    async fn pay(&self, recipient: &str, usd: &str) -> Value {
+        let response = self.send(recipient, usd).await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json().await.unwrap()
+    }
+}
+
+async fn funded_payer(app: &TestApp, usd_cents: i64) -> (benteng_core::tenant::Tenant, Payer) {
+    let (tenant, key) = app.tenant_with_key().await;
+    app.services
+        .store
+        .fund(
+            tenant.id,
+            KeyEnvironment::Live,
+            Money::from_minor(usd_cents, Currency::USD),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let payer = Payer {
+        client: app.client.clone(),
+        base: app.url(""),
+        key,
+    };
+    (tenant, payer)
+}
+
+/// The monitoring part of the audit event that decided `transfer`.
+async fn decision_event(env: &Environment, transfer: &str) -> Value {
+    let (ok, trail, err) = cli(env, &["audit", "export"]).await;
+    assert!(ok, "{err}");
+    trail
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| {
+            e["resource"]["id"] == transfer
+                && e["event_type"] == "transfer.status_changed"
+                && e["changes"]["status"]["from"] == "SCREENING"
+        })
+        .expect("the decision is audited")
+}
+
+fn rule<'a>(event: &'a Value, id: &str) -> &'a Value {
+    event["compliance"]["monitoring"]["rules"]
+        .as_array()
+        .expect("every rule is recorded")
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("rule {id} in {event}"))
+}
+
+async fn structuring_blocks_the_third_transfer_near_ten_thousand_dollars(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, payer) = funded_payer(&app, 10_000_000).await;
+    let recipient = payer
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+
+    // The first pays into a new corridor (+30): approved, as is the second (nothing hits).
+    let first = payer.pay(&recipient, "9900.00").await;
+    assert_eq!(first["status"], "APPROVED", "{first}");
+    let event = decision_event(app.environment(), first["id"].as_str().unwrap()).await;
+    assert_eq!(rule(&event, "first_corridor")["hit"], true);
+    assert_eq!(rule(&event, "structuring")["hit"], false);
+    assert_eq!(event["compliance"]["risk_score"], 30);
+    // Just outside the band counts for nothing.
+    let outside = payer.pay(&recipient, "10000.00").await;
+    assert_eq!(outside["status"], "APPROVED", "{outside}");
+    let second = payer.pay(&recipient, "9900.00").await;
+    assert_eq!(second["status"], "APPROVED", "{second}");
+
+    // The third within 24 hours: structuring (85) blocks it.
+    let third = payer.pay(&recipient, "9900.00").await;
+    assert_eq!(third["status"], "BLOCKED", "{third}");
+    let id = third["id"].as_str().unwrap();
+    let event = decision_event(app.environment(), id).await;
+    let structuring = rule(&event, "structuring");
+    assert_eq!(structuring["hit"], true, "{event}");
+    assert_eq!(structuring["score"], 85);
+    assert_eq!(structuring["inputs"]["count_in_band"], 3);
+    assert_eq!(rule(&event, "velocity")["inputs"]["sum_usd"], "39700.00");
+    assert_eq!(event["compliance"]["risk_score"], 85);
+    assert_eq!(event["compliance"]["aml_check"], "BLOCKED");
+
+    // The tenant sees the verdict, never the rule.
+    let seen = app
+        .get(&format!("/v1/transfers/{id}"), Some(&payer.key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        seen.contains("BLOCKED") && !seen.contains("structuring"),
+        "{seen}"
+    );
+    let trail = app
+        .get("/v1/audit-events?limit=500", Some(&payer.key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !trail.contains("structuring"),
+        "no tip-off in the tenant's trail: {trail}"
+    );
+
+    // Compliance has an alert and the full explanation.
+    let alerts = app.services.store.alerts(Some("open"), 10).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, "transfer_blocked");
+    assert_eq!(alerts[0].transfer.as_deref(), Some(id));
+    assert_eq!(alerts[0].rule.as_deref(), Some("structuring"));
+    let (ok, explained, err) = cli(app.environment(), &["monitoring", "explain", id]).await;
+    assert!(ok, "{err}");
+    assert!(
+        explained.contains("verdict       block (risk score 85)"),
+        "{explained}"
+    );
+    assert!(
+        explained
+            .lines()
+            .any(|l| l.contains("HIT") && l.contains("structuring")),
+        "{explained}"
+    );
+
+    // A blocked transfer moves no money, so it does not count: a fourth is blocked again,
+    // while a test-mode transfer is scored on the test environment's own history.
+    let fourth = payer.pay(&recipient, "9900.00").await;
+    assert_eq!(fourth["status"], "BLOCKED", "{fourth}");
+}
+
+async fn a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, payer) = funded_payer(&app, 1_000_000).await;
+    app.set_kyc_level(tenant.id, KycLevel::Basic).await;
+    let operations = app.services.operations();
+    let context = benteng_core::audit::AuditContext::system("test");
+    for item in [
+        KycItem::Email,
+        KycItem::Phone,
+        KycItem::BusinessRegistration,
+        KycItem::AddressProof,
+    ] {
+        operations
+            .set_kyc_item(tenant.id, item, "verified".parse().unwrap(), &context)
+            .await
+            .unwrap();
+    }
+    let recipient = payer
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+    let first = payer.pay(&recipient, "700.00").await;
+    assert_eq!(first["status"], "APPROVED", "{first}");
+
+    // 700 + 301 > 1,000: refused, naming the level and what the next one still needs.
+    let over = payer.send(&recipient, "301.00").await;
+    assert_eq!(over.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(over.headers()["content-type"], "application/problem+json");
+    let problem: Value = over.json().await.unwrap();
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("kyc-limit-exceeded"),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("KYC level basic"), "{detail}");
+    assert!(
+        detail.contains("government_id, business_licence, beneficial_owners")
+            && !detail.contains("address_proof"),
+        "{detail}"
+    );
+    // Refused means nothing stored: the tenant has one transfer.
+    let list: Value = app
+        .get("/v1/transfers", Some(&payer.key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+
+    // Up to the ceiling is fine, and crossing 80 % is told to the tenant (its audit trail).
+    let approaching = payer.pay(&recipient, "150.00").await;
+    assert_eq!(approaching["status"], "APPROVED");
+    let trail = app
+        .get("/v1/audit-events?limit=500", Some(&payer.key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        trail.matches("kyc.ceiling_approaching").count(),
+        1,
+        "{trail}"
+    );
+    let exactly = payer.pay(&recipient, "150.00").await;
+    assert_eq!(
+        exactly["status"], "APPROVED",
+        "1,000.00 is within the ceiling"
+    );
+    let over = payer.send(&recipient, "0.01").await;
+    assert_eq!(over.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Test money is not money: the ceiling does not apply in the test environment.
+    let test_key = app.key_in(tenant.id, KeyEnvironment::Test).await;
+    app.services
+        .store
+        .fund(
+            tenant.id,
+            KeyEnvironment::Test,
+            Money::from_minor(1_000_000, Currency::USD),
+            &context,
+        )
+        .await
+        .unwrap();
+    let sandbox = Payer {
+        client: app.client.clone(),
+        base: app.url(""),
+        key: test_key,
+    };
+    let test_recipient = sandbox
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+    let test = sandbox.pay(&test_recipient, "5000.00").await;
+    assert_eq!(test["livemode"], false);
+
+    // Raised to standard, the same transfer goes through.
+    app.set_kyc_level(tenant.id, KycLevel::Standard).await;
+    let after = payer.pay(&recipient, "301.00").await;
+    assert_eq!(after["status"], "APPROVED");
+}
+
+/// Two processes on one PostgreSQL + Redis, the near-threshold transfers sent alternately to
+/// each: the totals live in the database, so the third is blocked wherever it lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structuring_is_counted_across_two_instances() {
+    let env = Environment::new(Backend::Postgres).await;
+    let (ok, _, err) = cli(
+        &env,
+        &[
+            "lists",
+            "load",
+            "--source",
+            "un",
+            "--path",
+            crate::screening::UN,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, tenant, err) = cli(
+        &env,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "PT Dua Jalur",
+            "--tier",
+            "enterprise",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let tenant = tenant.trim().to_owned();
+    for args in [
+        vec!["kyc", "set-level", &tenant, "enhanced"],
+        vec![
+            "ledger",
+            "fund",
+            "--tenant",
+            &tenant,
+            "--currency",
+            "USD",
+            "--amount",
+            "100000.00",
+        ],
+    ] {
+        let (ok, _, err) = cli(&env, &args).await;
+        assert!(ok, "{err}");
+    }
+    let (ok, key, err) = cli(&env, &["apikey", "issue", "--tenant", &tenant]).await;
+    assert!(ok, "{err}");
+    let key = key.trim().to_owned();
+    let (one, two) = (Process::serve(&env).await, Process::serve(&env).await);
+    let client = client_builder(&env.data_dir.path().join("tls/dev-ca.pem"))
+        .build()
+        .unwrap();
+    let payers: Vec<Payer> = [&one, &two]
+        .into_iter()
+        .map(|process| Payer {
+            client: client.clone(),
+            base: process.url(""),
+            key: key.clone(),
+        })
+        .collect();
+    let recipient = payers[0]
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+    let mut statuses = Vec::new();
+    for (n, payer) in payers.iter().cycle().take(3).enumerate() {
+        let transfer = payer.pay(&recipient, "9950.00").await;
+        statuses.push(transfer["status"].as_str().unwrap().to_owned());
+        assert!(n < 3);
+    }
+    assert_eq!(statuses, ["APPROVED", "APPROVED", "BLOCKED"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_files_are_checked_and_replayed_before_they_go_live() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, payer) = funded_payer(&app, 10_000_000).await;
+    let recipient = payer
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+    for _ in 0..3 {
+        payer.pay(&recipient, "9900.00").await;
+    }
+    let dir = app.data_dir();
+    let defaults = benteng_compliance::monitoring::DEFAULT_RULES;
+
+    // A refused file names its line and what is wrong.
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, defaults.replace("score = 85", "score = -85")).unwrap();
+    let (ok, _, err) = cli(
+        app.environment(),
+        &["monitoring", "check", broken.to_str().unwrap()],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("line 23: rule \"structuring\": score"),
+        "{err}"
+    );
+
+    // Structuring at four transfers instead of three would have let the third through.
+    let candidate = dir.join("candidate.toml");
+    std::fs::write(
+        &candidate,
+        defaults.replace("min_count = 3", "min_count = 4"),
+    )
+    .unwrap();
+    let (ok, out, err) = cli(
+        app.environment(),
+        &["monitoring", "check", candidate.to_str().unwrap()],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("4 rules, review from 50, block from 81"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(
+        app.environment(),
+        &[
+            "monitoring",
+            "replay",
+            "--since",
+            "2020-01-01T00:00:00Z",
+            "--rules",
+            candidate.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("replayed 3 transfers"), "{out}");
+    assert!(out.contains("1 verdicts would change"), "{out}");
+    assert!(out.contains("block    -> approve  1"), "{out}");
+    // The same rules change nothing.
+    let same = dir.join("same.toml");
+    std::fs::write(&same, defaults).unwrap();
+    let (ok, out, _) = cli(
+        app.environment(),
+        &[
+            "monitoring",
+            "replay",
+            "--since",
+            "2020-01-01T00:00:00Z",
+            "--rules",
+            same.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok);
+    assert!(out.contains("0 verdicts would change"), "{out}");
+}

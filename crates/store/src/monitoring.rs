@@ -1,0 +1,528 @@
+//! Transaction monitoring's storage: each tenant's rolling aggregates, read and updated in the
+//! transfer's own transaction; the monitoring part of every decision; alerts; KYC levels.
+//!
+//! The aggregates are running totals. `monitoring_totals` holds, per tenant and environment,
+//! the sum of every counted transfer and how many were near the structuring threshold; each
+//! counted transfer adds a `monitoring_observations` row with the totals after it. A window's
+//! sum is the current total minus the total just before the window's first row: one index
+//! lookup per window, whatever the tenant's history. The totals row is the first row a
+//! transfer's transaction locks, so two instances never score on the same history.
+
+use benteng_core::api_key::KeyEnvironment;
+use benteng_core::audit::AuditEvent;
+use benteng_core::ids::{TenantId, TransferId};
+use benteng_core::kyc::{KycItem, KycLevel, KycStanding, VOLUME_WINDOW};
+use benteng_core::payments::compliance::Verdict;
+use benteng_core::payments::monitoring::{Aggregates, Corridor, Lookback, UsdCents};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::payment_writes::PaymentWrite;
+use crate::rows::{parsed, time_at, to_micros};
+use crate::{Store, StoreError, StoreResult};
+
+/// The monitoring part of a transfer's decision, as written with the transfer.
+#[derive(Debug, Clone)]
+pub struct MonitoringWrite {
+    pub transfer: TransferId,
+    pub tenant: TenantId,
+    pub environment: KeyEnvironment,
+    pub at: OffsetDateTime,
+    pub amount_usd_cents: UsdCents,
+    /// Counted into the tenant's aggregates: every transfer but a blocked one.
+    pub counted: bool,
+    pub near_threshold: bool,
+    pub corridor: Corridor,
+    pub bank_country: Option<String>,
+    pub rule_set: String,
+    pub risk_score: u8,
+    pub verdict: Verdict,
+    pub screening_score: u8,
+    pub screening_verdict: Verdict,
+    /// Every rule evaluated, hit or not, with its inputs (JSON).
+    pub rules: String,
+}
+
+/// A transfer's monitoring decision as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitoringRow {
+    pub transfer: TransferId,
+    pub tenant: TenantId,
+    pub environment: KeyEnvironment,
+    pub rule_set: String,
+    pub risk_score: u8,
+    pub verdict: Verdict,
+    pub amount_usd_cents: UsdCents,
+    pub rules: String,
+    pub country: String,
+    pub bank_country: Option<String>,
+    pub currency: String,
+    pub screening_score: u8,
+    pub screening_verdict: Verdict,
+    pub created_at: OffsetDateTime,
+}
+
+/// What raised an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    TransferBlocked,
+    KycCeiling,
+    PostEvent,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::TransferBlocked => "transfer_blocked",
+            AlertKind::KycCeiling => "kyc_ceiling",
+            AlertKind::PostEvent => "post_event",
+        }
+    }
+}
+
+/// An alert for compliance staff.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub id: uuid::Uuid,
+    pub kind: AlertKind,
+    pub rule: Option<String>,
+    pub tenant: Option<TenantId>,
+    pub environment: KeyEnvironment,
+    pub transfer: Option<TransferId>,
+    /// JSON: what the alert is about.
+    pub detail: String,
+    /// One alert per key: a post-event rule's scan raises a pattern once however often it runs.
+    pub dedup_key: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// An alert as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    pub id: String,
+    pub kind: String,
+    pub rule: Option<String>,
+    pub tenant: Option<String>,
+    pub environment: String,
+    pub transfer: Option<String>,
+    pub detail: String,
+    pub status: String,
+    pub created_at: OffsetDateTime,
+}
+
+fn verdict_str(verdict: Verdict) -> &'static str {
+    verdict.as_str()
+}
+
+fn parse_verdict(text: &str) -> StoreResult<Verdict> {
+    match text {
+        "approve" => Ok(Verdict::Approve),
+        "review" => Ok(Verdict::Review),
+        "block" => Ok(Verdict::Block),
+        other => Err(StoreError::Corrupt(format!("unknown verdict {other:?}"))),
+    }
+}
+
+fn score_at(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<u8> {
+    let score: i64 = row.try_get(column)?;
+    u8::try_from(score).map_err(|_| StoreError::Corrupt(format!("{column} {score} out of range")))
+}
+
+impl PaymentWrite {
+    /// Locks the tenant's monitoring totals (taken first, held to the commit) and reads what
+    /// the rules need: the windows' sums before this transfer, whether the corridor is known,
+    /// and the tenant's KYC level.
+    pub async fn monitoring_history(
+        &mut self,
+        tenant: TenantId,
+        environment: KeyEnvironment,
+        corridor: Corridor,
+        lookback: Lookback,
+        now: OffsetDateTime,
+    ) -> StoreResult<Aggregates> {
+        let conn = self.conn();
+        let totals = sqlx::query(
+            "INSERT INTO monitoring_totals (tenant_id, environment, seq, usd_cents, \
+             near_threshold, last_at) VALUES ($1, $2, 0, 0, 0, $3) \
+             ON CONFLICT (tenant_id, environment) DO UPDATE SET seq = monitoring_totals.seq \
+             RETURNING usd_cents, near_threshold",
+        )
+        .bind(tenant.to_string())
+        .bind(environment.as_str())
+        .bind(to_micros(now))
+        .fetch_one(&mut *conn)
+        .await?;
+        let total_usd: i64 = totals.try_get("usd_cents")?;
+        let total_near: i64 = totals.try_get("near_threshold")?;
+        // No rule, no window: one that starts after every row holds nothing.
+        let since =
+            |window: Option<time::Duration>| window.map_or(i64::MAX, |w| to_micros(now - w));
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT total_usd_cents - usd_cents FROM monitoring_observations \
+              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $3 \
+              ORDER BY observed_at, seq LIMIT 1) AS velocity_base, \
+             (SELECT total_near - near_threshold FROM monitoring_observations \
+              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $4 \
+              ORDER BY observed_at, seq LIMIT 1) AS near_base, \
+             (SELECT total_usd_cents - usd_cents FROM monitoring_observations \
+              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $5 \
+              ORDER BY observed_at, seq LIMIT 1) AS volume_base, \
+             (SELECT country FROM monitoring_corridors WHERE tenant_id = $1 \
+              AND environment = $2 AND country = $6 AND currency = $7) AS corridor, \
+             (SELECT level FROM kyc_profiles WHERE tenant_id = $1) AS kyc_level",
+        )
+        .bind(tenant.to_string())
+        .bind(environment.as_str())
+        .bind(since(lookback.velocity))
+        .bind(since(lookback.structuring))
+        .bind(to_micros(now - VOLUME_WINDOW))
+        .bind(corridor.country.as_str())
+        .bind(corridor.currency.code())
+        .fetch_one(&mut *conn)
+        .await?;
+        let window = |base: Option<i64>, total: i64| base.map_or(0, |base| total - base);
+        let velocity_base: Option<i64> = row.try_get("velocity_base")?;
+        let near_base: Option<i64> = row.try_get("near_base")?;
+        let volume_base: Option<i64> = row.try_get("volume_base")?;
+        let corridor: Option<String> = row.try_get("corridor")?;
+        let level: Option<String> = row.try_get("kyc_level")?;
+        let level = match level {
+            None => KycLevel::None,
+            Some(text) => text
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("unknown KYC level {text:?}")))?,
+        };
+        Ok(Aggregates {
+            velocity_sum: window(velocity_base, total_usd),
+            near_threshold: u32::try_from(window(near_base, total_near)).unwrap_or(u32::MAX),
+            volume_30d: window(volume_base, total_usd),
+            corridor_seen: corridor.is_some(),
+            kyc: KycStanding {
+                level,
+                verified: Vec::new(),
+            },
+        })
+    }
+
+    /// Writes the monitoring part of a transfer's decision and, unless it was blocked, counts
+    /// it into the tenant's totals and corridors. After [`PaymentWrite::monitoring_history`]
+    /// and the transfer's own row.
+    pub async fn record_monitoring(&mut self, write: &MonitoringWrite) -> StoreResult<()> {
+        let conn = self.conn();
+        let tenant = write.tenant.to_string();
+        let environment = write.environment.as_str();
+        let at = to_micros(write.at);
+        if write.counted {
+            let near = i64::from(write.near_threshold);
+            let totals = sqlx::query(
+                "UPDATE monitoring_totals SET seq = seq + 1, usd_cents = usd_cents + $3, \
+                 near_threshold = near_threshold + $4, \
+                 last_at = CASE WHEN last_at > $5 THEN last_at ELSE $5 END \
+                 WHERE tenant_id = $1 AND environment = $2 \
+                 RETURNING seq, usd_cents, near_threshold, last_at",
+            )
+            .bind(&tenant)
+            .bind(environment)
+            .bind(write.amount_usd_cents)
+            .bind(near)
+            .bind(at)
+            .fetch_one(&mut *conn)
+            .await?;
+            let seq: i64 = totals.try_get("seq")?;
+            let total_usd: i64 = totals.try_get("usd_cents")?;
+            let total_near: i64 = totals.try_get("near_threshold")?;
+            // Never before an earlier row: windows are found by time.
+            let observed_at: i64 = totals.try_get("last_at")?;
+            sqlx::query(
+                "INSERT INTO monitoring_observations (tenant_id, environment, seq, transfer_id, \
+                 observed_at, usd_cents, near_threshold, total_usd_cents, total_near) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&tenant)
+            .bind(environment)
+            .bind(seq)
+            .bind(write.transfer.to_string())
+            .bind(observed_at)
+            .bind(write.amount_usd_cents)
+            .bind(near)
+            .bind(total_usd)
+            .bind(total_near)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO monitoring_corridors (tenant_id, environment, country, currency, \
+                 first_transfer_id, first_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (tenant_id, environment, country, currency) DO NOTHING",
+            )
+            .bind(&tenant)
+            .bind(environment)
+            .bind(write.corridor.country.as_str())
+            .bind(write.corridor.currency.code())
+            .bind(write.transfer.to_string())
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO transfer_monitoring (transfer_id, tenant_id, rule_set, risk_score, \
+             verdict, amount_usd_cents, rules, environment, country, bank_country, currency, \
+             screening_score, screening_verdict, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(write.transfer.to_string())
+        .bind(&tenant)
+        .bind(&write.rule_set)
+        .bind(i64::from(write.risk_score))
+        .bind(verdict_str(write.verdict))
+        .bind(write.amount_usd_cents)
+        .bind(&write.rules)
+        .bind(environment)
+        .bind(write.corridor.country.as_str())
+        .bind(write.bank_country.clone())
+        .bind(write.corridor.currency.code())
+        .bind(i64::from(write.screening_score))
+        .bind(verdict_str(write.screening_verdict))
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The KYC items the tenant has had verified (read when a refusal must name the missing).
+    pub async fn kyc_verified(&mut self, tenant: TenantId) -> StoreResult<Vec<KycItem>> {
+        verified_items(self.conn(), tenant).await
+    }
+
+    /// Raises an alert in this transaction, with its audit event.
+    pub async fn raise_alert(&mut self, alert: &NewAlert, event: &AuditEvent) -> StoreResult<bool> {
+        insert_alert(self.conn(), alert, event).await
+    }
+}
+
+async fn verified_items(conn: &mut AnyConnection, tenant: TenantId) -> StoreResult<Vec<KycItem>> {
+    let rows = sqlx::query(
+        "SELECT item FROM kyc_items WHERE tenant_id = $1 AND status = 'verified' ORDER BY item",
+    )
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|row| parsed(row, "item")).collect()
+}
+
+async fn insert_alert(
+    conn: &mut AnyConnection,
+    alert: &NewAlert,
+    event: &AuditEvent,
+) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO alerts (id, kind, rule, tenant_id, environment, transfer_id, detail, \
+         dedup_key, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9) \
+         ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(alert.id.to_string())
+    .bind(alert.kind.as_str())
+    .bind(alert.rule.clone())
+    .bind(alert.tenant.map(|t| t.to_string()))
+    .bind(alert.environment.as_str())
+    .bind(alert.transfer.map(|t| t.to_string()))
+    .bind(&alert.detail)
+    .bind(alert.dedup_key.clone())
+    .bind(to_micros(alert.at))
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    crate::audit::record(conn, event).await?;
+    Ok(true)
+}
+
+macro_rules! monitoring_columns {
+    () => {
+        "transfer_id, tenant_id, environment, rule_set, risk_score, verdict, amount_usd_cents, \
+         rules, country, bank_country, currency, screening_score, screening_verdict, created_at"
+    };
+}
+
+fn monitoring_row(row: &sqlx::any::AnyRow) -> StoreResult<MonitoringRow> {
+    let verdict: String = row.try_get("verdict")?;
+    let screening_verdict: String = row.try_get("screening_verdict")?;
+    Ok(MonitoringRow {
+        transfer: parsed(row, "transfer_id")?,
+        tenant: parsed(row, "tenant_id")?,
+        environment: parsed(row, "environment")?,
+        rule_set: row.try_get("rule_set")?,
+        risk_score: score_at(row, "risk_score")?,
+        verdict: parse_verdict(&verdict)?,
+        amount_usd_cents: row.try_get("amount_usd_cents")?,
+        rules: row.try_get("rules")?,
+        country: row.try_get("country")?,
+        bank_country: row.try_get("bank_country")?,
+        currency: row.try_get("currency")?,
+        screening_score: score_at(row, "screening_score")?,
+        screening_verdict: parse_verdict(&screening_verdict)?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn alert_row(row: &sqlx::any::AnyRow) -> StoreResult<AlertRow> {
+    Ok(AlertRow {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        rule: row.try_get("rule")?,
+        tenant: row.try_get("tenant_id")?,
+        environment: row.try_get("environment")?,
+        transfer: row.try_get("transfer_id")?,
+        detail: row.try_get("detail")?,
+        status: row.try_get("status")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// A transfer's monitoring decision.
+    pub async fn transfer_monitoring(&self, transfer: TransferId) -> StoreResult<MonitoringRow> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            monitoring_columns!(),
+            " FROM transfer_monitoring WHERE transfer_id = $1"
+        ))
+        .bind(transfer.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        monitoring_row(&row)
+    }
+
+    /// Monitoring decisions made at or after `since`, oldest first, at most `limit` after the
+    /// `after` cursor (created_at, transfer id): what a replay walks through.
+    pub async fn monitoring_since(
+        &self,
+        since: OffsetDateTime,
+        after: Option<(OffsetDateTime, TransferId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<MonitoringRow>> {
+        let (at, id) = after.map_or((to_micros(since), String::new()), |(at, id)| {
+            (to_micros(at), id.to_string())
+        });
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            monitoring_columns!(),
+            " FROM transfer_monitoring WHERE created_at >= $1 AND \
+             (created_at > $2 OR (created_at = $2 AND transfer_id > $3)) \
+             ORDER BY created_at, transfer_id LIMIT $4"
+        ))
+        .bind(to_micros(since))
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(monitoring_row).collect()
+    }
+
+    /// Raises an alert with its audit event, in its own transaction; `false` when an alert
+    /// with the same dedup key exists.
+    pub async fn raise_alert(&self, alert: &NewAlert, event: &AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let raised = insert_alert(&mut tx, alert, event).await?;
+        tx.commit().await?;
+        Ok(raised)
+    }
+
+    /// Alerts, newest first.
+    pub async fn alerts(&self, status: Option<&str>, limit: i64) -> StoreResult<Vec<AlertRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, rule, tenant_id, environment, transfer_id, detail, status, \
+             created_at FROM alerts WHERE ($1 = '' OR status = $1) \
+             ORDER BY created_at DESC, id LIMIT $2",
+        )
+        .bind(status.unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    /// The tenant's KYC level and verified items.
+    pub async fn kyc_standing(&self, tenant: TenantId) -> StoreResult<KycStanding> {
+        let mut conn = self.pool.acquire().await?;
+        let level: Option<String> =
+            sqlx::query_scalar("SELECT level FROM kyc_profiles WHERE tenant_id = $1")
+                .bind(tenant.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+        let level = match level {
+            None => KycLevel::None,
+            Some(text) => text
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("unknown KYC level {text:?}")))?,
+        };
+        Ok(KycStanding {
+            level,
+            verified: verified_items(&mut conn, tenant).await?,
+        })
+    }
+
+    /// Sets the tenant's KYC level, with its audit event.
+    pub async fn set_kyc_level(
+        &self,
+        tenant: TenantId,
+        level: KycLevel,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        set_kyc_level_in(&mut tx, tenant, level, at).await?;
+        crate::audit::record(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets one KYC item's status, with its audit event.
+    pub async fn set_kyc_item(
+        &self,
+        tenant: TenantId,
+        item: KycItem,
+        status: &str,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO kyc_items (tenant_id, item, status, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, item) DO UPDATE SET status = excluded.status, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(tenant.to_string())
+        .bind(item.as_str())
+        .bind(status)
+        .bind(to_micros(at))
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::record(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Sets a tenant's KYC level inside a caller's transaction (a four-eyes decision applies it so).
+pub async fn set_kyc_level_in(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    level: KycLevel,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO kyc_profiles (tenant_id, level, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO UPDATE SET level = excluded.level, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(tenant.to_string())
+    .bind(level.as_str())
+    .bind(to_micros(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
