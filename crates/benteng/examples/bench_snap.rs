@@ -83,6 +83,11 @@ async fn main() {
     );
     services.store.insert_tenant(&tenant, &audit).await.unwrap();
     services
+        .operations()
+        .set_kyc_level(tenant.id, benteng_core::kyc::KycLevel::Enhanced, &audit)
+        .await
+        .unwrap();
+    services
         .store
         .fund(
             tenant.id,
