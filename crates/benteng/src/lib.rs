@@ -237,6 +237,11 @@ impl Server {
         }
         .spawn();
         spawn_audit_sealer(services.store.clone());
+        monitoring::spawn_post_event_scan(
+            services.store.clone(),
+            services.clock.clone(),
+            Duration::from_secs(config.monitoring.post_event_interval_secs),
+        );
         spawn_data_key_refresh(services.store.clone(), services.protection.keyring.clone());
         let state = AppState {
             store: services.store.clone(),

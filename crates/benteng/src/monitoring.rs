@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use benteng_compliance::monitoring::{DEFAULT_RULES, parse_rules};
+use benteng_compliance::post_event::{self, PostEventRules};
 use benteng_core::payments::monitoring::RuleSet;
 use benteng_payments::Payments;
 
@@ -49,4 +50,35 @@ pub fn watch(path: PathBuf, payments: Weak<Payments>, every: Duration) {
             Ok(())
         },
     );
+}
+
+/// Runs the post-event scan every `every` (zero: never). Every instance scans; an alert's
+/// dedup key keeps a pattern to one alert a day.
+pub fn spawn_post_event_scan(
+    store: benteng_store::Store,
+    clock: std::sync::Arc<dyn benteng_core::clock::Clock>,
+    every: Duration,
+) {
+    if every.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let rules = PostEventRules::default();
+        let mut ticker = tokio::time::interval(every);
+        // The first tick is immediate: let the server finish starting first.
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            match post_event::scan(&store, &rules, clock.now()).await {
+                Ok(report) if report.raised > 0 => {
+                    tracing::info!(
+                        raised = report.raised,
+                        "post-event monitoring raised alerts"
+                    )
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "post-event monitoring scan failed"),
+            }
+        }
+    });
 }

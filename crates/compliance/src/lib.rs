@@ -15,6 +15,7 @@
 
 pub mod lists;
 pub mod monitoring;
+pub mod post_event;
 pub mod rescreen;
 
 use std::collections::HashMap;

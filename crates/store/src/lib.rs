@@ -43,7 +43,7 @@ pub use data_keys::StoredDataKey;
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use monitoring::{
-    AlertKind, AlertRow, MonitoringRow, MonitoringWrite, NewAlert, set_kyc_level_in,
+    AlertKind, AlertRow, MonitoringRow, MonitoringWrite, NewAlert, Pattern, set_kyc_level_in,
 };
 pub use paging::{Cursor, Page};
 pub use payment_writes::{

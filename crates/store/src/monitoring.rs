@@ -526,3 +526,103 @@ pub async fn set_kyc_level_in(
     .await?;
     Ok(())
 }
+
+/// One pattern a post-event query found: who or what it is about, how many, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// The tenant the pattern is about (`None` when it spans tenants).
+    pub tenant: Option<TenantId>,
+    /// What the pattern is about: a tenant id, or a bank account's blind index.
+    pub subject: String,
+    pub count: i64,
+    pub first_at: OffsetDateTime,
+    pub last_at: OffsetDateTime,
+}
+
+fn pattern(row: &sqlx::any::AnyRow, tenant_column: Option<&str>) -> StoreResult<Pattern> {
+    Ok(Pattern {
+        tenant: tenant_column
+            .map(|column| parsed(row, column))
+            .transpose()?,
+        subject: row.try_get("subject")?,
+        count: row.try_get("n")?,
+        first_at: time_at(row, "first_at")?,
+        last_at: time_at(row, "last_at")?,
+    })
+}
+
+/// Post-event monitoring's reads: patterns across many live transfers that no single
+/// transfer's decision can see. Read-only; blocked transfers moved nothing and are left out.
+impl Store {
+    /// Bank accounts (by blind index) paid by at least `tenants` different tenants since `since`.
+    pub async fn shared_beneficiaries(
+        &self,
+        since: OffsetDateTime,
+        tenants: i64,
+    ) -> StoreResult<Vec<Pattern>> {
+        let rows = sqlx::query(
+            "SELECT r.bank_account_index AS subject, COUNT(DISTINCT t.tenant_id) AS n, \
+             MIN(t.created_at) AS first_at, MAX(t.created_at) AS last_at \
+             FROM transfers t JOIN recipients r ON r.id = t.recipient_id \
+             WHERE t.created_at >= $1 AND t.environment = 'live' AND t.status <> 'BLOCKED' \
+             GROUP BY r.bank_account_index HAVING COUNT(DISTINCT t.tenant_id) >= $2 \
+             ORDER BY subject",
+        )
+        .bind(to_micros(since))
+        .bind(tenants)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| pattern(row, None)).collect()
+    }
+
+    /// Tenants that paid at least `recipients` different recipients added since `since`.
+    pub async fn new_recipient_fan_outs(
+        &self,
+        since: OffsetDateTime,
+        recipients: i64,
+    ) -> StoreResult<Vec<Pattern>> {
+        let rows = sqlx::query(
+            "SELECT t.tenant_id AS subject, t.tenant_id AS tenant_id, \
+             COUNT(DISTINCT t.recipient_id) AS n, \
+             MIN(t.created_at) AS first_at, MAX(t.created_at) AS last_at \
+             FROM transfers t JOIN recipients r ON r.id = t.recipient_id \
+             WHERE t.created_at >= $1 AND r.created_at >= $1 AND t.environment = 'live' \
+             AND t.status <> 'BLOCKED' \
+             GROUP BY t.tenant_id HAVING COUNT(DISTINCT t.recipient_id) >= $2 \
+             ORDER BY subject",
+        )
+        .bind(to_micros(since))
+        .bind(recipients)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| pattern(row, Some("tenant_id")))
+            .collect()
+    }
+
+    /// Tenants with at least `count` transfers of a whole multiple of `unit_cents` US cents
+    /// since `since`.
+    pub async fn round_amount_runs(
+        &self,
+        since: OffsetDateTime,
+        unit_cents: i64,
+        count: i64,
+    ) -> StoreResult<Vec<Pattern>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id AS subject, tenant_id, COUNT(*) AS n, \
+             MIN(created_at) AS first_at, MAX(created_at) AS last_at \
+             FROM transfer_monitoring \
+             WHERE created_at >= $1 AND environment = 'live' AND verdict <> 'block' \
+             AND amount_usd_cents > 0 AND amount_usd_cents % $2 = 0 \
+             GROUP BY tenant_id HAVING COUNT(*) >= $3 ORDER BY subject",
+        )
+        .bind(to_micros(since))
+        .bind(unit_cents)
+        .bind(count)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| pattern(row, Some("tenant_id")))
+            .collect()
+    }
+}

@@ -19,6 +19,17 @@ pub enum MonitoringCommand {
     Explain { transfer: String },
     /// Validate a rules file as the server would load it (exit 1 naming the line if refused).
     Check { rules: PathBuf },
+    /// Run the post-event scan once now (as the server does every
+    /// `monitoring.post_event_interval_secs`) and print what it found.
+    Scan,
+    /// List alerts, newest first.
+    Alerts {
+        /// open or closed; all when omitted.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Re-run a candidate rule set over the transfers scored since a time and print how many
     /// verdicts would change. Reads only.
     Replay {
@@ -50,6 +61,39 @@ pub(super) fn check(rules: &Path) -> anyhow::Result<()> {
 pub(super) async fn run(services: Services, command: MonitoringCommand) -> anyhow::Result<()> {
     match command {
         MonitoringCommand::Check { rules } => check(&rules)?,
+        MonitoringCommand::Scan => {
+            let report = benteng_compliance::post_event::scan(
+                &services.store,
+                &Default::default(),
+                services.clock.now(),
+            )
+            .await?;
+            println!(
+                "{} patterns found, {} new alerts raised",
+                report.patterns, report.raised
+            );
+        }
+        MonitoringCommand::Alerts { status, limit } => {
+            if let Some(status) = status.as_deref()
+                && status != "open"
+                && status != "closed"
+            {
+                anyhow::bail!("--status is open or closed");
+            }
+            let limit = limit.clamp(1, 1000);
+            for alert in services.store.alerts(status.as_deref(), limit).await? {
+                println!(
+                    "{}  {}  {:<16} {:<22} tenant {}  transfer {}  {}",
+                    alert.id,
+                    timestamp(alert.created_at),
+                    alert.kind,
+                    alert.rule.as_deref().unwrap_or("-"),
+                    alert.tenant.as_deref().unwrap_or("-"),
+                    alert.transfer.as_deref().unwrap_or("-"),
+                    alert.status
+                );
+            }
+        }
         MonitoringCommand::Explain { transfer } => {
             let id: TransferId = transfer
                 .parse()

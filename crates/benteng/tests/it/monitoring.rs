@@ -16,7 +16,8 @@ use crate::harness::{
 
 on_both_backends!(
     structuring_blocks_the_third_transfer_near_ten_thousand_dollars,
-    a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days
+    a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days,
+    post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer
 );
 
 /// A tenant's client against one instance (in-process or a separate process).
@@ -454,4 +455,106 @@ async fn rules_files_are_checked_and_replayed_before_they_go_live() {
     .await;
     assert!(ok);
     assert!(out.contains("0 verdicts would change"), "{out}");
+}
+
+async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        // The test runs the scan itself.
+        config.monitoring.post_event_interval_secs = 0;
+    })
+    .await;
+    let mule = "DE89370400440532013000";
+    // Three tenants pay one account; the first of them also sends five round sums.
+    let mut first = None;
+    for n in 0..3 {
+        let (_, payer) = funded_payer(&app, 10_000_000).await;
+        let recipient = payer.recipient("Muller Handel GmbH", mule).await;
+        payer.pay(&recipient, "120.00").await;
+        if n == 0 {
+            first = Some((payer, recipient));
+        }
+    }
+    let (payer, recipient) = first.unwrap();
+    for _ in 0..5 {
+        payer.pay(&recipient, "1000.00").await;
+    }
+    // A fourth tenant adds ten new recipients and pays each of them.
+    let (_, fan) = funded_payer(&app, 10_000_000).await;
+    for n in 0..10 {
+        let iban = [
+            "DE02120300000000202051",
+            "DE75512108001245126199",
+            "GB29NWBK60161331926819",
+            "GB82WEST12345698765432",
+            "NL91ABNA0417164300",
+            "FR1420041010050500013M02606",
+            "ES9121000418450200051332",
+            "IT60X0542811101000000123456",
+            "BE68539007547034",
+            "AT611904300234573201",
+        ][n];
+        let recipient = fan.recipient(&format!("Supplier {n}"), iban).await;
+        fan.pay(&recipient, "50.00").await;
+    }
+    let statuses = |list: Value| -> Vec<String> {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = statuses(
+        app.get("/v1/transfers?limit=100", Some(&payer.key))
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+
+    let (ok, out, err) = cli(app.environment(), &["monitoring", "scan"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "3 patterns found, 3 new alerts raised");
+    let alerts = app.services.store.alerts(Some("open"), 50).await.unwrap();
+    let mut rules: Vec<_> = alerts.iter().filter_map(|a| a.rule.clone()).collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "new_recipient_fan_out",
+            "round_amounts",
+            "shared_beneficiary"
+        ]
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.kind == "post_event" && a.transfer.is_none())
+    );
+    // The account is named by its blind index, never in clear.
+    let shared = alerts
+        .iter()
+        .find(|a| a.rule.as_deref() == Some("shared_beneficiary"))
+        .unwrap();
+    assert!(!shared.detail.contains(mule), "{}", shared.detail);
+
+    // Scanning again the same day raises nothing new; the transfers are as they were.
+    let (ok, out, _) = cli(app.environment(), &["monitoring", "scan"]).await;
+    assert!(ok);
+    assert_eq!(out.trim(), "3 patterns found, 0 new alerts raised");
+    let after = statuses(
+        app.get("/v1/transfers?limit=100", Some(&payer.key))
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(before, after);
+    let (ok, listed, _) = cli(
+        app.environment(),
+        &["monitoring", "alerts", "--status", "open"],
+    )
+    .await;
+    assert!(ok);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
 }
