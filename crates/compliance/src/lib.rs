@@ -159,15 +159,6 @@ fn verdict_of(decision: Decision) -> Verdict {
     }
 }
 
-fn worse(a: Verdict, b: Verdict) -> Verdict {
-    let rank = |v: Verdict| match v {
-        Verdict::Approve => 0,
-        Verdict::Review => 1,
-        Verdict::Block => 2,
-    };
-    if rank(b) > rank(a) { b } else { a }
-}
-
 impl Screening {
     pub fn new(thresholds: Thresholds) -> Self {
         Self {
@@ -396,7 +387,7 @@ impl ComplianceCheck for Screening {
         let mut reasons = Vec::new();
         let mut screenings = Vec::new();
         for result in [tenant, recipient] {
-            verdict = worse(verdict, result.verdict);
+            verdict = verdict.max(result.verdict);
             risk_score = risk_score.max(result.score);
             reasons.extend(result.reasons(self.thresholds));
             screenings.push(PartyScreening {

@@ -110,19 +110,6 @@ pub struct AlertRow {
     pub created_at: OffsetDateTime,
 }
 
-fn verdict_str(verdict: Verdict) -> &'static str {
-    verdict.as_str()
-}
-
-fn parse_verdict(text: &str) -> StoreResult<Verdict> {
-    match text {
-        "approve" => Ok(Verdict::Approve),
-        "review" => Ok(Verdict::Review),
-        "block" => Ok(Verdict::Block),
-        other => Err(StoreError::Corrupt(format!("unknown verdict {other:?}"))),
-    }
-}
-
 fn score_at(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<u8> {
     let score: i64 = row.try_get(column)?;
     u8::try_from(score).map_err(|_| StoreError::Corrupt(format!("{column} {score} out of range")))
@@ -274,7 +261,7 @@ impl PaymentWrite {
         .bind(&tenant)
         .bind(&write.rule_set)
         .bind(i64::from(write.risk_score))
-        .bind(verdict_str(write.verdict))
+        .bind(write.verdict.as_str())
         .bind(write.amount_usd_cents)
         .bind(&write.rules)
         .bind(environment)
@@ -282,7 +269,7 @@ impl PaymentWrite {
         .bind(write.bank_country.clone())
         .bind(write.corridor.currency.code())
         .bind(i64::from(write.screening_score))
-        .bind(verdict_str(write.screening_verdict))
+        .bind(write.screening_verdict.as_str())
         .bind(at)
         .execute(&mut *conn)
         .await?;
@@ -346,22 +333,20 @@ macro_rules! monitoring_columns {
 }
 
 fn monitoring_row(row: &sqlx::any::AnyRow) -> StoreResult<MonitoringRow> {
-    let verdict: String = row.try_get("verdict")?;
-    let screening_verdict: String = row.try_get("screening_verdict")?;
     Ok(MonitoringRow {
         transfer: parsed(row, "transfer_id")?,
         tenant: parsed(row, "tenant_id")?,
         environment: parsed(row, "environment")?,
         rule_set: row.try_get("rule_set")?,
         risk_score: score_at(row, "risk_score")?,
-        verdict: parse_verdict(&verdict)?,
+        verdict: parsed(row, "verdict")?,
         amount_usd_cents: row.try_get("amount_usd_cents")?,
         rules: row.try_get("rules")?,
         country: row.try_get("country")?,
         bank_country: row.try_get("bank_country")?,
         currency: row.try_get("currency")?,
         screening_score: score_at(row, "screening_score")?,
-        screening_verdict: parse_verdict(&screening_verdict)?,
+        screening_verdict: parsed(row, "screening_verdict")?,
         created_at: time_at(row, "created_at")?,
     })
 }

@@ -459,8 +459,10 @@ async fn rules_files_are_checked_and_replayed_before_they_go_live() {
 
 async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
-        // The test runs the scan itself.
+        // The test runs the scan itself, and holds the rail still so that any change to a
+        // transfer would be the scan's.
         config.monitoring.post_event_interval_secs = 0;
+        config.rail.poll_interval_ms = 3_600_000;
     })
     .await;
     let mule = "DE89370400440532013000";
@@ -542,6 +544,7 @@ async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(back
     let (ok, out, _) = cli(app.environment(), &["monitoring", "scan"]).await;
     assert!(ok);
     assert_eq!(out.trim(), "3 patterns found, 0 new alerts raised");
+    assert!(before.iter().all(|s| s == "APPROVED"), "{before:?}");
     let after = statuses(
         app.get("/v1/transfers?limit=100", Some(&payer.key))
             .await

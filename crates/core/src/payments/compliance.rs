@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::transfer::TransferStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Ordered from mildest to strictest, so combining two verdicts is `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Approve,
@@ -56,6 +57,21 @@ impl Verdict {
             Verdict::Review => "review",
             Verdict::Block => "block",
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a verdict is approve, review or block")]
+pub struct UnknownVerdict;
+
+impl std::str::FromStr for Verdict {
+    type Err = UnknownVerdict;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Verdict::Approve, Verdict::Review, Verdict::Block]
+            .into_iter()
+            .find(|verdict| verdict.as_str() == s)
+            .ok_or(UnknownVerdict)
     }
 }
 

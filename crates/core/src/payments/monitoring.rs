@@ -330,7 +330,7 @@ impl RuleSet {
         };
         let rules_part: u32 = monitoring.rules.iter().map(|r| u32::from(r.score)).sum();
         let score = u8::try_from((screening_part + rules_part).min(100)).unwrap_or(100);
-        let verdict = worse(screening.verdict, self.bands.verdict(score));
+        let verdict = screening.verdict.max(self.bands.verdict(score));
         let mut reasons = screening.reasons;
         reasons.extend(monitoring.rules.iter().filter(|rule| rule.hit).map(|rule| {
             format!(
@@ -346,15 +346,6 @@ impl RuleSet {
             monitoring: Some(monitoring),
         }
     }
-}
-
-fn worse(a: Verdict, b: Verdict) -> Verdict {
-    let rank = |v: Verdict| match v {
-        Verdict::Approve => 0,
-        Verdict::Review => 1,
-        Verdict::Block => 2,
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 fn dollars(cents: UsdCents) -> String {
