@@ -34,6 +34,51 @@ pub struct Config {
     pub screening: crate::screening::ScreeningConfig,
     pub protection: protection::ProtectionConfig,
     pub people: PeopleConfig,
+    /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
+    pub iso20022: Option<Iso20022Config>,
+}
+
+/// `[iso20022]`: the platform's identity in the messages it signs (debtor, instructing agent,
+/// `AppHdr/Fr`), the counterparty it sends them to, and the counterparties whose signed
+/// status reports it accepts. See docs/iso20022.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Iso20022Config {
+    /// The platform's legal name (SEPA Latin characters after transliteration, ≤ 140).
+    pub name: String,
+    /// The platform's BIC.
+    pub bic: String,
+    /// The platform's settlement account, debited in every message.
+    pub iban: String,
+    #[serde(default)]
+    pub street_name: Option<String>,
+    #[serde(default)]
+    pub building_number: Option<String>,
+    #[serde(default)]
+    pub post_code: Option<String>,
+    pub town_name: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    /// The BIC messages go to: `AppHdr/To`, the instructed agent.
+    pub counterparty_bic: String,
+    /// Counterparties whose signatures are accepted, each with the one certificate it signs
+    /// with (DER or PEM file). Several entries with one name during a rotation overlap.
+    #[serde(default)]
+    pub counterparties: Vec<CounterpartyConfig>,
+    /// Incoming messages larger than this are refused unread.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+}
+
+fn default_max_message_bytes() -> usize {
+    benteng_iso20022::verify::DEFAULT_MAX_BYTES
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterpartyConfig {
+    pub name: String,
+    pub certificate_file: PathBuf,
 }
 
 /// Staff sign-in, sessions and four-eyes approvals.
@@ -242,6 +287,7 @@ impl Default for Config {
             screening: crate::screening::ScreeningConfig::default(),
             protection: protection::ProtectionConfig::default(),
             people: PeopleConfig::default(),
+            iso20022: None,
         }
     }
 }

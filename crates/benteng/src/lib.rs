@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod data_protection;
+pub mod iso20022;
 pub mod listeners;
 pub mod rates;
 pub mod screening;

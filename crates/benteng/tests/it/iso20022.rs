@@ -1,0 +1,284 @@
+//! ISO 20022 through the CLI: the signing key sealed under the KEK, the signed pacs.008 of a
+//! stored transfer (stored once, printed byte for byte afterwards), and `verify` naming the
+//! failed check for tampered, unregistered and hostile files.
+
+use benteng_core::currency::Currency;
+use benteng_core::ids::TransferId;
+use benteng_core::text::Bic;
+use benteng_iso20022::{
+    Header, MessageId, MessageKind, Registry, Signer, TransactionStatus, Verifier, pacs002,
+};
+use sqlx::Row;
+
+use crate::harness::{Backend, TestApp, cli_with_env, on_both_backends};
+use crate::payments::{fund, quote, recipient, transfer_body, wait_for_status};
+
+on_both_backends!(a_transfer_renders_as_a_signed_pacs008_and_verify_explains_refusals);
+
+const PARTNER_BIC: &str = "PRTNDEFFXXX";
+
+struct Identity {
+    pkcs8: Vec<u8>,
+    cert_der: Vec<u8>,
+    cert_pem: String,
+}
+
+fn identity(name: &str) -> Identity {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)
+        .unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    Identity {
+        pkcs8: key.serialize_der(),
+        cert_der: cert.der().to_vec(),
+        cert_pem: cert.pem(),
+    }
+}
+
+fn status_report(signer: &Identity, original: &str, end_to_end: &str) -> Vec<u8> {
+    let header = Header {
+        message_id: MessageId::new(),
+        created_at: time::OffsetDateTime::now_utc(),
+        settlement_date: time::OffsetDateTime::now_utc().date(),
+        to: Bic::parse("BNTGNL2AXXX").unwrap(),
+    };
+    let status = TransactionStatus {
+        original_message_id: MessageId::parse(original).unwrap(),
+        original_kind: MessageKind::Pacs008,
+        original_end_to_end_id: end_to_end.to_owned(),
+        status: "ACSC".into(),
+        reason: None,
+    };
+    let unsigned = pacs002(&Bic::parse(PARTNER_BIC).unwrap(), &header, &[status]).unwrap();
+    Signer::new(&signer.pkcs8, &signer.cert_der)
+        .unwrap()
+        .sign(&unsigned)
+        .unwrap()
+        .into_bytes()
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap() + start.len();
+    let to = from + text[from..].find(end).unwrap();
+    &text[from..to]
+}
+
+async fn a_transfer_renders_as_a_signed_pacs008_and_verify_explains_refusals(backend: Backend) {
+    let bank = identity("partner bank");
+    let stranger = identity("stranger");
+    let app = TestApp::spawn_with(backend, |config| {
+        // Submitted transfers stay submitted: the sandbox does not settle during the test.
+        config.rail.sandbox_settle_after_ms = 600_000;
+    })
+    .await;
+    let dir = app.data_dir().to_path_buf();
+    std::fs::write(dir.join("bank.pem"), &bank.cert_pem).unwrap();
+    let config_file = dir.join("iso20022.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            r#"
+[iso20022]
+name = "Benteng Payments B.V."
+bic = "BNTGNL2AXXX"
+iban = "NL91ABNA0417164300"
+street_name = "Herengracht"
+building_number = "420"
+post_code = "1017 BZ"
+town_name = "Amsterdam"
+country = "NL"
+counterparty_bic = "{PARTNER_BIC}"
+
+[[iso20022.counterparties]]
+name = "partner bank"
+certificate_file = "{}"
+"#,
+            dir.join("bank.pem").display()
+        ),
+    )
+    .unwrap();
+    let config = config_file.to_str().unwrap().to_owned();
+    let env = app.environment();
+    let cli = |args: Vec<String>| {
+        let config = config.clone();
+        async move {
+            let mut all = vec!["--config".to_owned(), config];
+            all.extend(args);
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            cli_with_env(env, &[], &all).await
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "1000.00", Currency::EUR).await;
+    let recipient = recipient(&app, &key, "DE89370400440532013000").await;
+    let q = quote(
+        &app,
+        &key,
+        "source_currency=EUR&target_currency=EUR&source_amount=250.00",
+    )
+    .await;
+    let transfer: serde_json::Value = app
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &transfer_body(&q, &recipient, "Invoice 7/2026"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let transfer_id = transfer["id"].as_str().unwrap().to_owned();
+    wait_for_status(&app, &key, &transfer_id, "SUBMITTED").await;
+
+    // No signing key yet: refused, nothing stored.
+    let (ok, _, err) = cli(args(&["iso20022", "render", &transfer_id])).await;
+    assert!(!ok);
+    assert!(err.contains("no ISO 20022 signing key"), "{err}");
+
+    let (ok, cert_pem, err) = cli(args(&["iso20022", "key-create"])).await;
+    assert!(ok, "{err}");
+    assert!(cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let (ok, listed, _) = cli(args(&["iso20022", "key-list"])).await;
+    assert!(ok && listed.contains("active"), "{listed}");
+
+    // The key is stored wrapped: the row holds neither the PKCS#8 nor anything PEM.
+    let mut sql = app.raw_sql().await;
+    let row = sqlx::query("SELECT wrapped_key, kek_id FROM iso20022_signing_keys")
+        .fetch_one(&mut sql)
+        .await
+        .unwrap();
+    let wrapped: String = row.get("wrapped_key");
+    assert!(
+        !wrapped.contains("BEGIN") && !wrapped.starts_with("MII"),
+        "{wrapped}"
+    );
+
+    let (ok, xml, err) = cli(args(&["iso20022", "render", &transfer_id])).await;
+    assert!(ok, "{err}");
+    let transfer_uuid: TransferId = transfer_id.parse::<uuid::Uuid>().unwrap().into();
+    assert!(xml.contains(&format!(
+        "<EndToEndId>{}</EndToEndId>",
+        transfer_uuid.simple()
+    )));
+    assert!(xml.contains(&format!("<UETR>{transfer_id}</UETR>")));
+    assert!(
+        xml.contains("<Nm>Muller Handels GmbH</Nm>"),
+        "transliterated"
+    );
+    assert!(xml.contains("<StrtNm>Hauptstrasse 1</StrtNm>"));
+    assert!(xml.contains("<IBAN>DE89370400440532013000</IBAN>"));
+    assert!(xml.contains(&format!("<BICFI>{PARTNER_BIC}</BICFI>")));
+    assert!(xml.contains("<Ustrd>Invoice 7/2026</Ustrd>"));
+    let target = transfer["target"]["value"].as_str().unwrap();
+    assert!(xml.contains(&format!(
+        "<IntrBkSttlmAmt Ccy=\"EUR\">{target}</IntrBkSttlmAmt>"
+    )));
+
+    // It verifies with the certificate key-create printed.
+    let der = {
+        use base64::Engine;
+        let body: String = cert_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    let mut registry = Registry::new();
+    registry.register("platform", &der).unwrap();
+    let verified = Verifier::new(registry).verify(xml.as_bytes()).unwrap();
+    assert_eq!(verified.kind, MessageKind::Pacs008);
+
+    // A second render prints the stored bytes, not a new message.
+    let (ok, again, _) = cli(args(&["iso20022", "render", &transfer_id])).await;
+    assert!(ok);
+    assert_eq!(again, xml);
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM iso20022_messages")
+        .fetch_one(&mut sql)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(count, 1);
+    let events: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type IN \
+         ('iso20022.message_signed', 'iso20022.signing_key_created')",
+    )
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(events, 2);
+
+    // verify: our own message, then one byte changed in the Document.
+    std::fs::write(dir.join("pacs008.xml"), &xml).unwrap();
+    let file = |name: &str| dir.join(name).display().to_string();
+    let (ok, out, err) = cli(args(&["iso20022", "verify", &file("pacs008.xml")])).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("verified: pacs.008.001.08"), "{out}");
+    let tampered = xml.replacen("<ChrgBr>SHAR", "<ChrgBr>SHAS", 1);
+    std::fs::write(dir.join("tampered.xml"), tampered).unwrap();
+    let (ok, _, err) = cli(args(&["iso20022", "verify", &file("tampered.xml")])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("refused: Document reference (no URI): digest does not match"),
+        "{err}"
+    );
+
+    // A status report from the registered bank, and one from a stranger.
+    let message_id = between(&xml, "<BizMsgIdr>", "</BizMsgIdr>").to_owned();
+    let end_to_end = transfer_uuid.simple();
+    std::fs::write(
+        dir.join("ok.xml"),
+        status_report(&bank, &message_id, &end_to_end),
+    )
+    .unwrap();
+    let (ok, out, err) = cli(args(&["iso20022", "verify", &file("ok.xml")])).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("signed by partner bank"), "{out}");
+    assert!(out.contains(&format!(
+        "{end_to_end} of {message_id} (pacs.008.001.08): ACSC"
+    )));
+    std::fs::write(
+        dir.join("stranger.xml"),
+        status_report(&stranger, &message_id, &end_to_end),
+    )
+    .unwrap();
+    let (ok, _, err) = cli(args(&["iso20022", "verify", &file("stranger.xml")])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("refused: the signing certificate is not registered"),
+        "{err}"
+    );
+
+    // Hostile files: an entity declaration, and one too large to read.
+    let report = String::from_utf8(status_report(&bank, &message_id, &end_to_end)).unwrap();
+    let xxe = report.replacen(
+        "<Envelope",
+        "<!DOCTYPE Envelope [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Envelope",
+        1,
+    );
+    std::fs::write(dir.join("xxe.xml"), xxe).unwrap();
+    let (ok, _, err) = cli(args(&["iso20022", "verify", &file("xxe.xml")])).await;
+    assert!(!ok);
+    assert!(err.contains("DTD or entity declaration"), "{err}");
+    std::fs::write(dir.join("big.xml"), vec![b' '; 50 * 1024 * 1024]).unwrap();
+    let (ok, _, err) = cli(args(&["iso20022", "verify", &file("big.xml")])).await;
+    assert!(!ok);
+    assert!(err.contains("over the 4194304-byte limit"), "{err}");
+
+    // Unknown transfers are refused.
+    let (ok, _, err) = cli(args(&[
+        "iso20022",
+        "render",
+        "00000000-0000-4000-8000-000000000000",
+    ]))
+    .await;
+    assert!(!ok);
+    assert!(err.contains("no such transfer"), "{err}");
+}
