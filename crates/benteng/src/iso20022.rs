@@ -288,3 +288,208 @@ pub async fn pacs008_for_transfer(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A payments layer for commands that only move transfers (`iso20022 ingest`): moves use the
+/// store, the clock and the quote, never screening or volume caps.
+pub fn payments_for_moves(services: &Services) -> anyhow::Result<benteng_payments::Payments> {
+    use std::sync::Arc;
+    let config = &services.config;
+    Ok(benteng_payments::Payments::new(
+        services.store.clone(),
+        benteng_payments::PaymentsConfig {
+            rates: crate::rates::table(&config.payments.per_usd).context("payments.per_usd")?,
+            quote_ttl: std::time::Duration::from_secs(config.payments.quote_ttl_secs),
+            fee_bps: config.payments.fee_bps,
+            compliance: Arc::new(benteng_core::payments::compliance::ApproveAll),
+            keyring: services.protection.keyring.clone(),
+            blind_index: services.protection.blind_index.clone(),
+            rail: "sandbox".to_owned(),
+            caps: Arc::new(benteng_payments::volume::NoCaps),
+            clock: services.clock.clone(),
+        },
+    ))
+}
+
+/// Records that an incoming message was refused (a security event), naming it by the SHA-256
+/// of its bytes since nothing in it can be trusted.
+async fn refuse(
+    services: &Services,
+    bytes: &[u8],
+    context: &AuditContext,
+    reason: String,
+) -> anyhow::Error {
+    let event = benteng_core::audit::AuditEvent::new(
+        context,
+        "iso20022.status_report_refused",
+        benteng_core::audit::Retention::Security,
+        ("iso20022_file", hex_sha256(bytes)),
+    )
+    .change("reason", serde_json::Value::Null, reason.clone().into());
+    if let Err(error) = services.store.audit(&event).await {
+        tracing::error!(%error, "recording a refused status report");
+    }
+    anyhow::anyhow!("refused: {reason}")
+}
+
+/// Verifies a pacs.002 and moves the transfers it reports on: ACSC/ACCC → COMPLETED, RJCT →
+/// FAILED with the reason code, anything else leaves the transfer where it is. All statuses
+/// are checked before anything moves; a refused report moves nothing and is recorded as a
+/// security event. A report already ingested (same `BizMsgIdr`) does nothing again.
+/// Returns one line per transaction saying what happened.
+pub async fn ingest_status_report(
+    services: &Services,
+    payments: &benteng_payments::Payments,
+    bytes: &[u8],
+    context: &AuditContext,
+) -> anyhow::Result<Vec<String>> {
+    use benteng_iso20022::{Payload, StatusOutcome};
+
+    let verifier = verifier(services).await?;
+    let verified = match verifier.verify(bytes) {
+        Ok(verified) => verified,
+        Err(error) => return Err(refuse(services, bytes, context, error.to_string()).await),
+    };
+    let Payload::StatusReport { statuses, .. } = &verified.payload else {
+        return Err(refuse(
+            services,
+            bytes,
+            context,
+            format!("a {} is not a status report", verified.kind),
+        )
+        .await);
+    };
+    let message_id = verified.business_message_id.to_string();
+    if let Some(earlier) = services.store.iso20022_message(&message_id).await? {
+        if earlier.direction == "in" {
+            return Ok(vec![format!(
+                "{message_id} was already ingested; nothing done"
+            )]);
+        }
+        return Err(refuse(
+            services,
+            bytes,
+            context,
+            format!("message id {message_id} is one of ours"),
+        )
+        .await);
+    }
+
+    // Check every status before moving anything.
+    let mut plan = Vec::with_capacity(statuses.len());
+    for status in statuses {
+        let original = status.original_message_id.to_string();
+        let sent = services
+            .store
+            .iso20022_message(&original)
+            .await?
+            .filter(|m| m.direction == "out" && m.kind == status.original_kind.definition());
+        let Some(sent) = sent else {
+            return Err(refuse(
+                services,
+                bytes,
+                context,
+                format!("unknown original message id {original}"),
+            )
+            .await);
+        };
+        if sent.counterparty.as_deref() != verified.from_bic.as_deref() {
+            return Err(refuse(
+                services,
+                bytes,
+                context,
+                format!(
+                    "the report comes from {} but {original} was sent to {}",
+                    verified.from_bic.as_deref().unwrap_or("(no BIC)"),
+                    sent.counterparty.as_deref().unwrap_or("(unknown)")
+                ),
+            )
+            .await);
+        }
+        let Some(transfer_id) = sent.transfer_id else {
+            return Err(refuse(
+                services,
+                bytes,
+                context,
+                format!("{original} carries no transfer"),
+            )
+            .await);
+        };
+        if status.original_end_to_end_id != benteng_iso20022::message::end_to_end_id(&transfer_id) {
+            return Err(refuse(
+                services,
+                bytes,
+                context,
+                format!("end-to-end id is not the one {original} carried"),
+            )
+            .await);
+        }
+        plan.push((transfer_id, status));
+    }
+
+    let mut lines = Vec::with_capacity(plan.len());
+    for (transfer_id, status) in plan {
+        let transfer = services.store.transfer_by_id(transfer_id).await?;
+        let (to, cause) = match status.outcome() {
+            StatusOutcome::Settled => (
+                TransferStatus::Completed,
+                format!(
+                    "{} reported {} ({message_id})",
+                    verified.counterparty, status.status
+                ),
+            ),
+            StatusOutcome::Rejected => (
+                TransferStatus::Failed,
+                format!(
+                    "{} rejected it: {} ({message_id})",
+                    verified.counterparty,
+                    status.reason.as_deref().unwrap_or("no reason code")
+                ),
+            ),
+            StatusOutcome::Pending => {
+                lines.push(format!("{transfer_id}: {} (no move)", status.status));
+                continue;
+            }
+        };
+        if transfer.status == to {
+            lines.push(format!("{transfer_id}: already {to}"));
+            continue;
+        }
+        if transfer.status.check_move(to).is_err() {
+            lines.push(format!(
+                "{transfer_id}: is {}, cannot move to {to}; left as it is",
+                transfer.status
+            ));
+            continue;
+        }
+        match payments
+            .move_transfer(&transfer, to, &cause, context)
+            .await?
+        {
+            benteng_payments::moves::Moved::Moved => {
+                lines.push(format!("{transfer_id}: {} → {to}", transfer.status))
+            }
+            benteng_payments::moves::Moved::Overtaken => {
+                lines.push(format!("{transfer_id}: moved by someone else first"))
+            }
+        }
+    }
+    let stored = StoredIsoMessage {
+        message_id,
+        kind: verified.kind.definition().to_owned(),
+        direction: "in".to_owned(),
+        transfer_id: None,
+        tenant_id: None,
+        signing_key_id: None,
+        counterparty: Some(verified.counterparty.clone()),
+        signed_xml: String::from_utf8(bytes.to_vec()).context("verified message is UTF-8")?,
+        created_at: services.clock.now(),
+    };
+    match services
+        .store
+        .insert_iso20022_message(&stored, context)
+        .await
+    {
+        Ok(()) | Err(StoreError::Conflict) => Ok(lines),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -202,6 +202,22 @@ impl Store {
         row.as_ref().map(message_from_row).transpose()
     }
 
+    /// A stored message by its message id (outgoing `BizMsgIdr`, or an incoming one's).
+    pub async fn iso20022_message(
+        &self,
+        message_id: &str,
+    ) -> StoreResult<Option<StoredIsoMessage>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM iso20022_messages WHERE message_id = $1"
+        ))
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
     /// A transfer by id alone, for operator commands (tenant APIs use `transfer`, which is
     /// scoped to the tenant).
     pub async fn transfer_by_id(&self, id: TransferId) -> StoreResult<TransferRecord> {

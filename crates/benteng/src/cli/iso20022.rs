@@ -22,6 +22,10 @@ pub enum Iso20022Command {
     /// Verify a signed message (pacs.002, pacs.008, pain.001): the three references, the
     /// algorithms, and a registered signer. Exits non-zero naming the check that failed.
     Verify { file: PathBuf },
+    /// Verify a signed pacs.002 and move the transfers it reports on (settled → COMPLETED,
+    /// rejected → FAILED with the reason code). A refused report moves nothing and is recorded
+    /// as a security event; one already ingested does nothing again.
+    Ingest { file: PathBuf },
     /// Create a new RSA-3072 signing key (sealed under the KEK) and print its certificate.
     KeyCreate,
     /// Print the active signing certificate (PEM), for counterparties to register.
@@ -87,6 +91,30 @@ pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result
                         end_to_end_ids.join(", ")
                     );
                 }
+            }
+            Ok(())
+        }
+        Iso20022Command::Ingest { file } => {
+            let limit = iso20022::settings(&services)?.max_message_bytes;
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len();
+            if size > limit as u64 {
+                anyhow::bail!(
+                    "refused: {}",
+                    VerifyError::TooLarge {
+                        size: usize::try_from(size).unwrap_or(usize::MAX),
+                        limit
+                    }
+                );
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let payments = iso20022::payments_for_moves(&services)?;
+            for line in
+                iso20022::ingest_status_report(&services, &payments, &bytes, &cli_context()).await?
+            {
+                println!("{line}");
             }
             Ok(())
         }

@@ -13,7 +13,7 @@ use sqlx::Row;
 use crate::harness::{Backend, TestApp, cli_with_env, on_both_backends};
 use crate::payments::{fund, quote, recipient, transfer_body, wait_for_status};
 
-on_both_backends!(a_transfer_renders_as_a_signed_pacs008_and_verify_explains_refusals);
+on_both_backends!(a_transfer_is_signed_verified_and_settled_by_a_signed_pacs002);
 
 const PARTNER_BIC: &str = "PRTNDEFFXXX";
 
@@ -39,6 +39,16 @@ fn identity(name: &str) -> Identity {
 }
 
 fn status_report(signer: &Identity, original: &str, end_to_end: &str) -> Vec<u8> {
+    report_with(signer, original, end_to_end, "ACSC", None)
+}
+
+fn report_with(
+    signer: &Identity,
+    original: &str,
+    end_to_end: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> Vec<u8> {
     let header = Header {
         message_id: MessageId::new(),
         created_at: time::OffsetDateTime::now_utc(),
@@ -49,8 +59,8 @@ fn status_report(signer: &Identity, original: &str, end_to_end: &str) -> Vec<u8>
         original_message_id: MessageId::parse(original).unwrap(),
         original_kind: MessageKind::Pacs008,
         original_end_to_end_id: end_to_end.to_owned(),
-        status: "ACSC".into(),
-        reason: None,
+        status: status.into(),
+        reason: reason.map(str::to_owned),
     };
     let unsigned = pacs002(&Bic::parse(PARTNER_BIC).unwrap(), &header, &[status]).unwrap();
     Signer::new(&signer.pkcs8, &signer.cert_der)
@@ -66,7 +76,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     &text[from..to]
 }
 
-async fn a_transfer_renders_as_a_signed_pacs008_and_verify_explains_refusals(backend: Backend) {
+async fn a_transfer_is_signed_verified_and_settled_by_a_signed_pacs002(backend: Backend) {
     let bank = identity("partner bank");
     let stranger = identity("stranger");
     let app = TestApp::spawn_with(backend, |config| {
@@ -271,6 +281,104 @@ certificate_file = "{}"
     let (ok, _, err) = cli(args(&["iso20022", "verify", &file("big.xml")])).await;
     assert!(!ok);
     assert!(err.contains("over the 4194304-byte limit"), "{err}");
+
+    // Ingestion. A second transfer, rendered, for the refusals and the rejection.
+    let q = quote(
+        &app,
+        &key,
+        "source_currency=EUR&target_currency=EUR&source_amount=100.00",
+    )
+    .await;
+    let second: serde_json::Value = app
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &transfer_body(&q, &recipient, "Invoice 8"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    wait_for_status(&app, &key, &second_id, "SUBMITTED").await;
+    let (ok, second_xml, err) = cli(args(&["iso20022", "render", &second_id])).await;
+    assert!(ok, "{err}");
+    let second_message = between(&second_xml, "<BizMsgIdr>", "</BizMsgIdr>").to_owned();
+    let second_e2e = second_id.replace('-', "");
+
+    let refusals: Vec<(Vec<u8>, &str)> = vec![
+        (
+            status_report(&stranger, &second_message, &second_e2e),
+            "the signing certificate is not registered",
+        ),
+        (
+            status_report(&bank, "B00000000000000000000000000000000", &second_e2e),
+            "unknown original message id",
+        ),
+        // The first transfer's end-to-end id on the second transfer's message.
+        (
+            status_report(&bank, &second_message, &end_to_end),
+            "end-to-end id is not the one",
+        ),
+        (
+            String::from_utf8(report_with(
+                &bank,
+                &second_message,
+                &second_e2e,
+                "RJCT",
+                Some("AC04"),
+            ))
+            .unwrap()
+            .replacen("<Cd>AC04</Cd>", "<Cd>AC01</Cd>", 1)
+            .into_bytes(),
+            "Document reference (no URI): digest does not match",
+        ),
+    ];
+    for (index, (bytes, reason)) in refusals.into_iter().enumerate() {
+        let name = format!("refused{index}.xml");
+        std::fs::write(dir.join(&name), bytes).unwrap();
+        let (ok, _, err) = cli(args(&["iso20022", "ingest", &file(&name)])).await;
+        assert!(!ok, "{name}");
+        assert!(err.contains(reason), "{name}: {err}");
+    }
+    let refused_events: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
+    )
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(refused_events, 4);
+    wait_for_status(&app, &key, &second_id, "SUBMITTED").await;
+
+    // The bank's settlement report completes the first transfer, once.
+    let (ok, out, err) = cli(args(&["iso20022", "ingest", &file("ok.xml")])).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("SUBMITTED → COMPLETED"), "{out}");
+    wait_for_status(&app, &key, &transfer_id, "COMPLETED").await;
+    let (ok, out, _) = cli(args(&["iso20022", "ingest", &file("ok.xml")])).await;
+    assert!(ok);
+    assert!(out.contains("already ingested"), "{out}");
+
+    // Its rejection fails the second one with the reason code.
+    std::fs::write(
+        dir.join("rjct.xml"),
+        report_with(&bank, &second_message, &second_e2e, "RJCT", Some("AC04")),
+    )
+    .unwrap();
+    let (ok, out, err) = cli(args(&["iso20022", "ingest", &file("rjct.xml")])).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("SUBMITTED → FAILED"), "{out}");
+    wait_for_status(&app, &key, &second_id, "FAILED").await;
+    let cause: String = sqlx::query(
+        "SELECT cause FROM transfer_events WHERE transfer_id = $1 AND to_status = 'FAILED'",
+    )
+    .bind(&second_id)
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("cause");
+    assert!(cause.contains("rejected it: AC04"), "{cause}");
 
     // Unknown transfers are refused.
     let (ok, _, err) = cli(args(&[
