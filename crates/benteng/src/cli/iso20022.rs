@@ -40,15 +40,17 @@ pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result
             let transfer_id = transfer_id
                 .parse()
                 .map_err(|_| anyhow::anyhow!("not a transfer id (expected a UUID)"))?;
-            let xml =
-                iso20022::pacs008_for_transfer(&services, transfer_id, &cli_context()).await?;
+            let context = iso20022::context(&services, Vec::new())?;
+            let message = context
+                .pacs008_for_transfer(transfer_id, &cli_context())
+                .await?;
             std::io::stdout()
-                .write_all(xml.as_bytes())
+                .write_all(message.signed_xml.as_bytes())
                 .context("writing the message")?;
             Ok(())
         }
         Iso20022Command::Verify { file } => {
-            let verifier = iso20022::verifier(&services).await?;
+            let verifier = iso20022::context(&services, Vec::new())?.verifier().await?;
             let limit = iso20022::settings(&services)?.max_message_bytes;
             let size = std::fs::metadata(&file)
                 .with_context(|| format!("reading {}", file.display()))?
@@ -111,9 +113,8 @@ pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let payments = iso20022::payments_for_moves(&services)?;
-            for line in
-                iso20022::ingest_status_report(&services, &payments, &bytes, &cli_context()).await?
-            {
+            let context = iso20022::context(&services, Vec::new())?;
+            for line in context.ingest(&payments, &bytes, &cli_context()).await? {
                 println!("{line}");
             }
             Ok(())
