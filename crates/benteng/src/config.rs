@@ -68,6 +68,21 @@ pub struct Iso20022Config {
     /// Incoming messages larger than this are refused unread.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
+    /// The rail's file drops: signed pacs.008 are written to `outbox_dir`, signed pacs.002 are
+    /// read from `inbox_dir`. Both set: the ISO 20022 rail runs and live IBAN transfers in EUR
+    /// or GBP are routed to it.
+    #[serde(default)]
+    pub outbox_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub inbox_dir: Option<PathBuf>,
+    /// Development and tests only: a simulated bank (its own RSA key, registered as
+    /// counterparty "simulated counterparty") answers every pacs.008 in the outbox with a
+    /// signed pacs.002 in the inbox after `simulated_delay_ms` (RJCT AC04 when the remittance
+    /// contains `REJECT`, ACSC otherwise).
+    #[serde(default)]
+    pub simulate_counterparty: bool,
+    #[serde(default)]
+    pub simulated_delay_ms: u64,
 }
 
 fn default_max_message_bytes() -> usize {

@@ -163,3 +163,71 @@ pub fn payments_for_moves(services: &Services) -> anyhow::Result<benteng_payment
         },
     ))
 }
+
+/// The rail's file drops, when both are configured.
+pub fn rail_settings(config: &crate::Config) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let settings = config.iso20022.as_ref()?;
+    Some((settings.outbox_dir.clone()?, settings.inbox_dir.clone()?))
+}
+
+/// Starts the ISO 20022 rail's worker, and the simulated counterparty when configured.
+pub fn spawn_rail(
+    services: &Services,
+    payments: std::sync::Arc<benteng_payments::Payments>,
+    outbox: std::path::PathBuf,
+    inbox: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let settings = settings(services)?;
+    let mut extra = Vec::new();
+    let mut simulated = None;
+    if settings.simulate_counterparty {
+        tracing::warn!("iso20022.simulate_counterparty: a simulated bank answers the outbox");
+        let key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("{} simulated counterparty", settings.counterparty_bic),
+        );
+        let certificate = params.self_signed(&key)?;
+        let pkcs8 = Zeroizing::new(key.serialize_der());
+        let signer = Signer::new(&pkcs8, certificate.der())?;
+        extra.push((
+            "simulated counterparty".to_owned(),
+            certificate.der().to_vec(),
+        ));
+        simulated = Some(signer);
+    }
+    let iso = Arc::new(context(services, extra)?);
+    if let Some(signer) = simulated {
+        benteng_rails::iso20022::SimulatedCounterparty {
+            iso: iso.clone(),
+            signer,
+            bic: Bic::parse(&settings.counterparty_bic).context("iso20022.counterparty_bic")?,
+            outbox: outbox.clone(),
+            inbox: inbox.clone(),
+            delay: Duration::from_millis(settings.simulated_delay_ms),
+            poll_interval: Duration::from_millis(services.config.rail.poll_interval_ms.max(10)),
+        }
+        .spawn();
+    }
+    let poll_interval = Duration::from_millis(services.config.rail.poll_interval_ms.max(10));
+    let rail = Arc::new(benteng_rails::iso20022::Iso20022Rail {
+        iso,
+        payments: payments.clone(),
+        outbox,
+        inbox,
+    });
+    rail.clone().spawn_inbox(poll_interval);
+    benteng_rails::RailWorker {
+        payments,
+        rail,
+        poll_interval,
+        batch: 100,
+    }
+    .spawn();
+    Ok(())
+}

@@ -195,7 +195,8 @@ impl Server {
                 .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
                 .context("protection")?,
         );
-        let payments = Arc::new(Payments::new(
+        let iso20022_rail = iso20022::rail_settings(config);
+        let payments = Payments::new(
             services.store.clone(),
             PaymentsConfig {
                 rates: rate_table,
@@ -208,7 +209,11 @@ impl Server {
                 caps: protection.clone(),
                 clock: services.clock.clone(),
             },
-        ));
+        );
+        let payments = Arc::new(match &iso20022_rail {
+            Some(_) => payments.with_iban_rail("iso20022"),
+            None => payments,
+        });
         if let Some(path) = &config.payments.rates_file {
             rates::watch(
                 path.clone(),
@@ -226,6 +231,9 @@ impl Server {
             batch: 100,
         }
         .spawn();
+        if let Some((outbox, inbox)) = iso20022_rail {
+            iso20022::spawn_rail(services, payments.clone(), outbox, inbox)?;
+        }
         spawn_audit_sealer(services.store.clone());
         spawn_data_key_refresh(services.store.clone(), services.protection.keyring.clone());
         let state = AppState {

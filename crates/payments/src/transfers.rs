@@ -255,7 +255,15 @@ impl Payments {
             status: decision.next_status(),
             risk_score: decision.risk_score,
             rail: match environment {
-                KeyEnvironment::Live => self.rail.clone(),
+                KeyEnvironment::Live => match &self.iban_rail {
+                    Some(rail)
+                        if recipient.bank_scheme == "iban"
+                            && matches!(p.target.currency().code(), "EUR" | "GBP") =>
+                    {
+                        rail.clone()
+                    }
+                    _ => self.rail.clone(),
+                },
                 KeyEnvironment::Test => TEST_RAIL.to_owned(),
             },
             created_at: now,

@@ -432,6 +432,19 @@ impl Iso20022Rail {
         AuditContext::system("rail:iso20022")
     }
 
+    /// Drains the inbox every `interval`, whether or not transfers are in flight (a report
+    /// may arrive late, twice, or forged; each is ingested or refused and filed away).
+    pub fn spawn_inbox(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                self.drain_inbox().await;
+            }
+        })
+    }
+
     /// Ingests every status report waiting in the inbox.
     pub async fn drain_inbox(&self) {
         for file in xml_files(&self.inbox) {
@@ -493,10 +506,9 @@ impl Rail for Iso20022Rail {
         .map_err(|e| RailError::Unavailable(format!("writing to the outbox: {e}")))
     }
 
-    /// Outcomes are applied by ingestion (the status report moves the transfer); the answer
-    /// is always "still in flight" for the worker.
+    /// Outcomes are applied by ingestion (`spawn_inbox`: the status report moves the
+    /// transfer); the answer to the worker is always "still in flight".
     async fn outcome(&self, _transfer: &TransferRecord) -> Result<Option<RailOutcome>, RailError> {
-        self.drain_inbox().await;
         Ok(None)
     }
 }

@@ -13,7 +13,10 @@ use sqlx::Row;
 use crate::harness::{Backend, TestApp, cli_with_env, on_both_backends};
 use crate::payments::{fund, quote, recipient, transfer_body, wait_for_status};
 
-on_both_backends!(a_transfer_is_signed_verified_and_settled_by_a_signed_pacs002);
+on_both_backends!(
+    a_transfer_is_signed_verified_and_settled_by_a_signed_pacs002,
+    iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
+);
 
 const PARTNER_BIC: &str = "PRTNDEFFXXX";
 
@@ -389,4 +392,144 @@ certificate_file = "{}"
     .await;
     assert!(!ok);
     assert!(err.contains("no such transfer"), "{err}");
+}
+
+fn rail_config(
+    outbox: &std::path::Path,
+    inbox: &std::path::Path,
+) -> benteng::config::Iso20022Config {
+    benteng::config::Iso20022Config {
+        name: "Benteng Payments B.V.".into(),
+        bic: "BNTGNL2AXXX".into(),
+        iban: "NL91ABNA0417164300".into(),
+        street_name: Some("Herengracht".into()),
+        building_number: Some("420".into()),
+        post_code: Some("1017 BZ".into()),
+        town_name: "Amsterdam".into(),
+        country: "NL".into(),
+        counterparty_bic: PARTNER_BIC.into(),
+        counterparties: Vec::new(),
+        max_message_bytes: benteng_iso20022::verify::DEFAULT_MAX_BYTES,
+        outbox_dir: Some(outbox.to_path_buf()),
+        inbox_dir: Some(inbox.to_path_buf()),
+        simulate_counterparty: true,
+        simulated_delay_ms: 100,
+    }
+}
+
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty(backend: Backend) {
+    let drops = tempfile::tempdir().unwrap();
+    let (outbox, inbox) = (drops.path().join("outbox"), drops.path().join("inbox"));
+    let app = TestApp::spawn_with(backend, |config| {
+        config.iso20022 = Some(rail_config(&outbox, &inbox));
+        config.rail.sandbox_settle_after_ms = 600_000;
+    })
+    .await;
+    let key_row = benteng::iso20022::create_signing_key(
+        &app.services,
+        &benteng_core::audit::AuditContext::system("test"),
+    )
+    .await
+    .unwrap();
+    let platform_cert = benteng::iso20022::certificate_der(&key_row).unwrap();
+
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "1000.00", Currency::EUR).await;
+    let recipient = recipient(&app, &key, "DE89370400440532013000").await;
+    let mut ids = Vec::new();
+    for reference in ["Invoice 9", "please REJECT"] {
+        let q = quote(
+            &app,
+            &key,
+            "source_currency=EUR&target_currency=EUR&source_amount=100.00",
+        )
+        .await;
+        let transfer: serde_json::Value = app
+            .post_json(
+                "/v1/transfers",
+                &key,
+                &transfer_body(&q, &recipient, reference),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(transfer["id"].as_str().unwrap().to_owned());
+    }
+    let completed = wait_for_status(&app, &key, &ids[0], "COMPLETED").await;
+    let history = completed["history"].to_string();
+    assert!(history.contains("submitted to iso20022"), "{history}");
+    assert!(
+        history.contains("simulated counterparty reported ACSC"),
+        "{history}"
+    );
+    wait_for_status(&app, &key, &ids[1], "FAILED").await;
+
+    // What went over the wire: two pacs.008 signed by the platform, taken by the bank; two
+    // pacs.002 signed by the bank, ingested.
+    let sent = files(&outbox.join("taken"));
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let mut registry = Registry::new();
+    registry.register("platform", &platform_cert).unwrap();
+    let verifier = Verifier::new(registry);
+    for file in &sent {
+        let verified = verifier.verify(&std::fs::read(file).unwrap()).unwrap();
+        assert_eq!(verified.kind, MessageKind::Pacs008);
+    }
+    assert_eq!(files(&inbox.join("done")).len(), 2);
+    assert!(files(&inbox.join("refused")).is_empty());
+
+    let mut sql = app.raw_sql().await;
+    let cause: String = sqlx::query(
+        "SELECT cause FROM transfer_events WHERE transfer_id = $1 AND to_status = 'FAILED'",
+    )
+    .bind(&ids[1])
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("cause");
+    assert!(
+        cause.contains("simulated counterparty rejected it: AC04"),
+        "{cause}"
+    );
+
+    // A forged status report dropped in the inbox is refused and moves nothing.
+    let stranger = identity("stranger");
+    let forged = status_report(
+        &stranger,
+        "B00000000000000000000000000000000",
+        &ids[0].replace('-', ""),
+    );
+    benteng_rails::iso20022::drop_file(&inbox, "forged.xml", &forged).unwrap();
+    for _ in 0..100 {
+        if !files(&inbox.join("refused")).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        files(&inbox.join("refused")).len(),
+        1,
+        "the forged report is filed as refused"
+    );
+    let refused: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
+    )
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(refused, 1);
+    wait_for_status(&app, &key, &ids[0], "COMPLETED").await;
 }
