@@ -158,6 +158,14 @@ certificate_file = "{}"
     assert!(cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
     let (ok, listed, _) = cli(args(&["iso20022", "key-list"])).await;
     assert!(ok && listed.contains("active"), "{listed}");
+    let (ok, status, _) = cli(args(&["keys", "status"])).await;
+    assert!(ok);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("iso20022") && l.contains("signs") && l.contains(" ok ")),
+        "{status}"
+    );
 
     // The key is stored wrapped: the row holds neither the PKCS#8 nor anything PEM.
     let mut sql = app.raw_sql().await;
