@@ -244,11 +244,22 @@ impl Iso20022 {
     /// Records that an incoming message was refused (a security event), naming it by the
     /// SHA-256 of its bytes since nothing in it can be trusted.
     async fn refuse(&self, bytes: &[u8], context: &AuditContext, reason: String) -> Iso20022Error {
+        self.record_refusal(hex_sha256(bytes), context, reason)
+            .await
+    }
+
+    /// The same for a file refused unread (too large): named by `subject` (its file name).
+    pub async fn record_refusal(
+        &self,
+        subject: String,
+        context: &AuditContext,
+        reason: String,
+    ) -> Iso20022Error {
         let event = AuditEvent::new(
             context,
             "iso20022.status_report_refused",
             Retention::Security,
-            ("iso20022_file", hex_sha256(bytes)),
+            ("iso20022_file", subject),
         )
         .change("reason", serde_json::Value::Null, reason.clone().into());
         if let Err(error) = self.store.audit(&event).await {
@@ -458,10 +469,17 @@ impl Iso20022Rail {
                         .ingest(&self.payments, &bytes, &self.context())
                         .await
                 }
-                None => Err(Iso20022Error::Refused(format!(
-                    "over the {}-byte limit or unreadable",
-                    self.iso.max_message_bytes
-                ))),
+                None => Err(self
+                    .iso
+                    .record_refusal(
+                        file.display().to_string(),
+                        &self.context(),
+                        format!(
+                            "over the {}-byte limit or unreadable",
+                            self.iso.max_message_bytes
+                        ),
+                    )
+                    .await),
             };
             match result {
                 Ok(lines) => {

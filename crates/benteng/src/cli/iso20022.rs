@@ -102,13 +102,16 @@ pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result
                 .with_context(|| format!("reading {}", file.display()))?
                 .len();
             if size > limit as u64 {
-                anyhow::bail!(
-                    "refused: {}",
-                    VerifyError::TooLarge {
-                        size: usize::try_from(size).unwrap_or(usize::MAX),
-                        limit
-                    }
-                );
+                let reason = VerifyError::TooLarge {
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                    limit,
+                }
+                .to_string();
+                let context = iso20022::context(&services, Vec::new())?;
+                return Err(context
+                    .record_refusal(file.display().to_string(), &cli_context(), reason)
+                    .await
+                    .into());
             }
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

@@ -352,6 +352,13 @@ certificate_file = "{}"
         assert!(!ok, "{name}");
         assert!(err.contains(reason), "{name}: {err}");
     }
+    std::fs::write(dir.join("big-report.xml"), vec![b' '; 50 * 1024 * 1024]).unwrap();
+    let (ok, _, err) = cli(args(&["iso20022", "ingest", &file("big-report.xml")])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("refused: message is 52428800 bytes, over the 4194304-byte limit"),
+        "{err}"
+    );
     let refused_events: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
     )
@@ -359,7 +366,7 @@ certificate_file = "{}"
     .await
     .unwrap()
     .get("n");
-    assert_eq!(refused_events, 4);
+    assert_eq!(refused_events, 5);
     wait_for_status(&app, &key, &second_id, "SUBMITTED").await;
 
     // The bank's settlement report completes the first transfer, once.
