@@ -239,10 +239,9 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     BASE64.decode(compact).ok()
 }
 
-struct Reference<'a, 'input> {
+struct Reference {
     kind: ReferenceKind,
     digest: Vec<u8>,
-    _node: Node<'a, 'input>,
 }
 
 impl Verifier {
@@ -511,11 +510,7 @@ impl Verifier {
         })
     }
 
-    fn reference<'a, 'input>(
-        &self,
-        node: Node<'a, 'input>,
-        key_info_id: &str,
-    ) -> Result<Reference<'a, 'input>, VerifyError> {
+    fn reference(&self, node: Node<'_, '_>, key_info_id: &str) -> Result<Reference, VerifyError> {
         let kind = match node.attribute("URI") {
             None => ReferenceKind::Document,
             Some("") => ReferenceKind::AppHdr,
@@ -564,11 +559,7 @@ impl Verifier {
         let digest = decode_base64(digest_value.text().unwrap_or(""))
             .filter(|d| d.len() == 32)
             .ok_or(VerifyError::DigestValue { reference: kind })?;
-        Ok(Reference {
-            kind,
-            digest,
-            _node: node,
-        })
+        Ok(Reference { kind, digest })
     }
 }
 
