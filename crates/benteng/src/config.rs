@@ -35,6 +35,66 @@ pub struct Config {
     pub protection: protection::ProtectionConfig,
     pub people: PeopleConfig,
     pub monitoring: MonitoringConfig,
+    /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
+    pub iso20022: Option<Iso20022Config>,
+}
+
+/// `[iso20022]`: the platform's identity in the messages it signs (debtor, instructing agent,
+/// `AppHdr/Fr`), the counterparty it sends them to, and the counterparties whose signed
+/// status reports it accepts. See docs/iso20022.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Iso20022Config {
+    /// The platform's legal name (SEPA Latin characters after transliteration, ≤ 140).
+    pub name: String,
+    /// The platform's BIC.
+    pub bic: String,
+    /// The platform's settlement account, debited in every message.
+    pub iban: String,
+    #[serde(default)]
+    pub street_name: Option<String>,
+    #[serde(default)]
+    pub building_number: Option<String>,
+    #[serde(default)]
+    pub post_code: Option<String>,
+    pub town_name: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    /// The BIC messages go to: `AppHdr/To`, the instructed agent.
+    pub counterparty_bic: String,
+    /// Counterparties whose signatures are accepted, each with the one certificate it signs
+    /// with (DER or PEM file). Several entries with one name during a rotation overlap.
+    #[serde(default)]
+    pub counterparties: Vec<CounterpartyConfig>,
+    /// Incoming messages larger than this are refused unread.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// The rail's file drops: signed pacs.008 are written to `outbox_dir`, signed pacs.002 are
+    /// read from `inbox_dir`. Both set: the ISO 20022 rail runs and live IBAN transfers in EUR
+    /// or GBP are routed to it.
+    #[serde(default)]
+    pub outbox_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub inbox_dir: Option<PathBuf>,
+    /// Development and tests only: a simulated bank (its own RSA key, registered as
+    /// counterparty "simulated counterparty") answers every pacs.008 in the outbox with a
+    /// signed pacs.002 in the inbox after `simulated_delay_ms` (RJCT AC04 when the remittance
+    /// contains `REJECT`, ACSC otherwise).
+    #[serde(default)]
+    pub simulate_counterparty: bool,
+    #[serde(default)]
+    pub simulated_delay_ms: u64,
+}
+
+fn default_max_message_bytes() -> usize {
+    benteng_iso20022::verify::DEFAULT_MAX_BYTES
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterpartyConfig {
+    pub name: String,
+    pub certificate_file: PathBuf,
 }
 
 /// Transaction monitoring.
@@ -264,6 +324,7 @@ impl Default for Config {
             protection: protection::ProtectionConfig::default(),
             people: PeopleConfig::default(),
             monitoring: MonitoringConfig::default(),
+            iso20022: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod data_protection;
+pub mod iso20022;
 pub mod listeners;
 pub mod monitoring;
 pub mod rates;
@@ -197,7 +198,8 @@ impl Server {
                 .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
                 .context("protection")?,
         );
-        let payments = Arc::new(Payments::new(
+        let iso20022_rail = iso20022::rail_settings(config);
+        let payments = Payments::new(
             services.store.clone(),
             PaymentsConfig {
                 rates: rate_table,
@@ -211,7 +213,11 @@ impl Server {
                 caps: protection.clone(),
                 clock: services.clock.clone(),
             },
-        ));
+        );
+        let payments = Arc::new(match &iso20022_rail {
+            Some(_) => payments.with_iban_rail("iso20022"),
+            None => payments,
+        });
         if let Some(path) = &config.payments.rates_file {
             rates::watch(
                 path.clone(),
@@ -236,6 +242,9 @@ impl Server {
             batch: 100,
         }
         .spawn();
+        if let Some((outbox, inbox)) = iso20022_rail {
+            iso20022::spawn_rail(services, payments.clone(), outbox, inbox)?;
+        }
         spawn_audit_sealer(services.store.clone());
         monitoring::spawn_post_event_scan(
             services.store.clone(),

@@ -70,6 +70,8 @@ pub struct Payments {
     pub blind_index: Arc<BlindIndex>,
     /// The rail new live transfers are routed to.
     pub rail: String,
+    /// The rail live IBAN transfers in EUR or GBP are routed to instead, when set (ISO 20022).
+    pub iban_rail: Option<String>,
     pub caps: Arc<dyn VolumeCaps>,
     pub clock: Arc<dyn Clock>,
 }
@@ -89,6 +91,12 @@ pub struct PaymentsConfig {
 }
 
 impl Payments {
+    /// Routes live IBAN transfers in EUR or GBP to `rail` (the ISO 20022 rail).
+    pub fn with_iban_rail(mut self, rail: &str) -> Self {
+        self.iban_rail = Some(rail.to_owned());
+        self
+    }
+
     pub fn new(store: Store, config: PaymentsConfig) -> Self {
         Self {
             store,
@@ -100,6 +108,7 @@ impl Payments {
             keyring: config.keyring,
             blind_index: config.blind_index,
             rail: config.rail,
+            iban_rail: None,
             caps: config.caps,
             clock: config.clock,
         }

@@ -160,9 +160,19 @@ impl Payments {
         };
         let monitoring = rules.evaluate(&facts);
         let decision = rules.decide(prepared.screening.clone(), monitoring);
-        let rail = match scope.environment {
-            KeyEnvironment::Live => self.rail.as_str(),
-            KeyEnvironment::Test => TEST_RAIL,
+        // IBAN payouts in EUR or GBP go to the ISO 20022 rail when one runs.
+        let rail = match (scope.environment, &self.iban_rail) {
+            (KeyEnvironment::Test, _) => TEST_RAIL,
+            (KeyEnvironment::Live, Some(rail))
+                if prepared.recipient.bank_scheme == "iban"
+                    && matches!(
+                        prepared.quote.pricing.target.currency().code(),
+                        "EUR" | "GBP"
+                    ) =>
+            {
+                rail.as_str()
+            }
+            (KeyEnvironment::Live, _) => self.rail.as_str(),
         };
         let composed = compose(scope, prepared, &decision, audit, approaching, rail)?;
         let record = composed.record.clone();

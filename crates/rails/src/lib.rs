@@ -5,6 +5,8 @@
 //! The worker claims a transfer (APPROVED → SUBMITTED, an atomic move only one instance can win)
 //! *before* handing it to the rail, so two instances never pay the same transfer twice.
 
+pub mod iso20022;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -78,8 +78,9 @@ macro_rules! transfer_columns {
          created_at, updated_at"
     };
 }
+pub(crate) use transfer_columns;
 
-fn transfer_from_row(row: &AnyRow) -> StoreResult<TransferRecord> {
+pub(crate) fn transfer_from_row(row: &AnyRow) -> StoreResult<TransferRecord> {
     let source_currency: Currency = parsed(row, "source_currency")?;
     let target_currency: Currency = parsed(row, "target_currency")?;
     let batch: Option<String> = row.try_get("batch_id")?;

@@ -41,6 +41,8 @@ const TLS_PERIOD: Duration = Duration::days(365);
 /// OAuth client secrets (SNAP partners' client secrets): 6 months.
 const CLIENT_SECRET_PERIOD: Duration = Duration::days(182);
 const DUE_SOON: Duration = Duration::days(30);
+/// ISO 20022 XMLDSig signing keys: their certificates are valid one year.
+const ISO20022_PERIOD: Duration = Duration::days(365);
 
 fn state(rotate_by: OffsetDateTime, now: OffsetDateTime) -> &'static str {
     if rotate_by <= now {
@@ -179,6 +181,26 @@ async fn status(services: &Services) -> anyhow::Result<()> {
                 format!("SNAP partner of tenant {}; sealed", partner.tenant_id),
             );
         }
+    }
+    let iso_keys = services.store.iso20022_signing_keys().await?;
+    let newest_iso = iso_keys
+        .iter()
+        .rev()
+        .find(|k| k.retired_at.is_none())
+        .map(|k| k.id.clone());
+    for key in iso_keys.iter().filter(|k| k.retired_at.is_none()) {
+        let role = if Some(&key.id) == newest_iso.as_ref() {
+            "signs"
+        } else {
+            "still verifies (overlap)"
+        };
+        row(
+            "iso20022",
+            &key.id,
+            Some(key.created_at),
+            ISO20022_PERIOD,
+            format!("XMLDSig RSA-3072, sealed under KEK {}; {role}", key.kek_id),
+        );
     }
     println!(
         "{:<14} {:<36} (not held yet: webhook signing keys arrive with webhooks; 90 days)",

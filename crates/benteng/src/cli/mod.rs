@@ -7,6 +7,7 @@ mod apikey;
 mod audit;
 mod backup;
 mod devcerts;
+mod iso20022;
 mod keys;
 mod kyc;
 mod ledger;
@@ -90,6 +91,10 @@ pub enum Command {
     /// Staff: create the first admin, list, end a person's sessions (break-glass).
     #[command(subcommand)]
     Staff(staff::StaffCommand),
+    /// ISO 20022: signed pacs.008 for a transfer, verification of a signed message, the
+    /// signing key.
+    #[command(subcommand)]
+    Iso20022(iso20022::Iso20022Command),
     /// Print the effective configuration (secrets redacted).
     Config,
     /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
@@ -151,6 +156,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Staff(command) => {
             staff::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Iso20022(command) => {
+            iso20022::run(Services::connect_for_command(config).await?, command).await
         }
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
         Command::Lists(command) => {

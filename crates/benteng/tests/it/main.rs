@@ -7,6 +7,7 @@ mod audit;
 mod authentication;
 mod cli;
 mod data_protection;
+mod iso20022;
 mod monitoring;
 mod multi_instance;
 mod networks;

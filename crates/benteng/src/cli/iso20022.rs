@@ -1,0 +1,179 @@
+//! `benteng iso20022 …`: the platform's signing key, signed pacs.008 messages for stored
+//! transfers, and verification of a signed message file with the reason it is refused.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use benteng_iso20022::{Payload, VerifyError};
+use clap::Subcommand;
+
+use super::{cli_context, timestamp};
+use crate::{Services, iso20022};
+
+#[derive(Debug, Subcommand)]
+pub enum Iso20022Command {
+    /// Print the signed pacs.008 of a stored transfer (signed and stored on first use; the
+    /// stored bytes afterwards).
+    Render {
+        /// The transfer's id.
+        transfer_id: String,
+    },
+    /// Verify a signed message (pacs.002, pacs.008, pain.001): the three references, the
+    /// algorithms, and a registered signer. Exits non-zero naming the check that failed.
+    Verify { file: PathBuf },
+    /// Verify a signed pacs.002 and move the transfers it reports on (settled → COMPLETED,
+    /// rejected → FAILED with the reason code). A refused report moves nothing and is recorded
+    /// as a security event; one already ingested does nothing again.
+    Ingest { file: PathBuf },
+    /// Create a new RSA-3072 signing key (sealed under the KEK) and print its certificate.
+    KeyCreate,
+    /// Print the active signing certificate (PEM), for counterparties to register.
+    KeyCert,
+    /// List the signing keys.
+    KeyList,
+}
+
+pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result<()> {
+    match command {
+        Iso20022Command::Render { transfer_id } => {
+            let transfer_id = transfer_id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("not a transfer id (expected a UUID)"))?;
+            let context = iso20022::context(&services, Vec::new())?;
+            let message = context
+                .pacs008_for_transfer(transfer_id, &cli_context())
+                .await?;
+            std::io::stdout()
+                .write_all(message.signed_xml.as_bytes())
+                .context("writing the message")?;
+            Ok(())
+        }
+        Iso20022Command::Verify { file } => {
+            let verifier = iso20022::context(&services, Vec::new())?.verifier().await?;
+            let limit = iso20022::settings(&services)?.max_message_bytes;
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len();
+            if size > limit as u64 {
+                anyhow::bail!(
+                    "refused: {}",
+                    VerifyError::TooLarge {
+                        size: usize::try_from(size).unwrap_or(usize::MAX),
+                        limit
+                    }
+                );
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let verified = verifier
+                .verify(&bytes)
+                .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
+            println!(
+                "verified: {} {} signed by {}",
+                verified.kind, verified.business_message_id, verified.counterparty
+            );
+            match verified.payload {
+                Payload::StatusReport { statuses, .. } => {
+                    for s in statuses {
+                        println!(
+                            "  {} of {} ({}): {}{}",
+                            s.original_end_to_end_id,
+                            s.original_message_id,
+                            s.original_kind,
+                            s.status,
+                            s.reason.map(|r| format!(" reason {r}")).unwrap_or_default()
+                        );
+                    }
+                }
+                Payload::CreditTransfers { end_to_end_ids, .. } => {
+                    println!(
+                        "  {} transaction(s): {}",
+                        end_to_end_ids.len(),
+                        end_to_end_ids.join(", ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Iso20022Command::Ingest { file } => {
+            let limit = iso20022::settings(&services)?.max_message_bytes;
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .len();
+            if size > limit as u64 {
+                let reason = VerifyError::TooLarge {
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                    limit,
+                }
+                .to_string();
+                let context = iso20022::context(&services, Vec::new())?;
+                return Err(context
+                    .record_refusal(file.display().to_string(), &cli_context(), reason)
+                    .await
+                    .into());
+            }
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let payments = iso20022::payments_for_moves(&services)?;
+            let context = iso20022::context(&services, Vec::new())?;
+            for line in context.ingest(&payments, &bytes, &cli_context()).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Iso20022Command::KeyCreate => {
+            let key = iso20022::create_signing_key(&services, &cli_context()).await?;
+            eprintln!("created signing key {}", key.id);
+            print_pem(&iso20022::certificate_der(&key)?);
+            Ok(())
+        }
+        Iso20022Command::KeyCert => {
+            let keys = services.store.iso20022_signing_keys().await?;
+            let key = keys.iter().rev().find(|k| k.retired_at.is_none()).context(
+                "no ISO 20022 signing key: create one with `benteng iso20022 key-create`",
+            )?;
+            print_pem(&iso20022::certificate_der(key)?);
+            Ok(())
+        }
+        Iso20022Command::KeyList => {
+            let keys = services.store.iso20022_signing_keys().await?;
+            println!(
+                "{:<36} {:<25} {:<10} CERTIFICATE SHA-256",
+                "KEY", "CREATED", "STATE"
+            );
+            let newest = keys
+                .iter()
+                .rev()
+                .find(|k| k.retired_at.is_none())
+                .map(|k| k.id.clone());
+            for key in &keys {
+                let state = if key.retired_at.is_some() {
+                    "retired"
+                } else if Some(&key.id) == newest.as_ref() {
+                    "active"
+                } else {
+                    "overlap"
+                };
+                println!(
+                    "{:<36} {:<25} {:<10} {}",
+                    key.id,
+                    timestamp(key.created_at),
+                    state,
+                    iso20022::hex_sha256(&iso20022::certificate_der(key)?)
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_pem(der: &[u8]) {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    println!("-----BEGIN CERTIFICATE-----");
+    for chunk in body.as_bytes().chunks(64) {
+        println!("{}", String::from_utf8_lossy(chunk));
+    }
+    println!("-----END CERTIFICATE-----");
+}

@@ -1,0 +1,234 @@
+//! ISO 20022 wiring: the platform's identity from `[iso20022]`, its XMLDSig signing keys (RSA
+//! 3072, PKCS#8 wrapped by the KEK like the data keys, in `iso20022_signing_keys`), signed
+//! pacs.008 messages for stored transfers (kept byte for byte in `iso20022_messages`), and the
+//! verifier with the registered counterparties. The message format and the signature profile
+//! are in `crates/iso20022`.
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use benteng_core::audit::AuditContext;
+use benteng_core::country::CountryCode;
+use benteng_core::iban::Iban;
+use benteng_core::text::Bic;
+use benteng_iso20022::{Platform, PostalAddress, Signer};
+use benteng_store::StoredSigningKey;
+use zeroize::Zeroizing;
+
+use crate::Services;
+use crate::config::Iso20022Config;
+
+/// How long a signing certificate is valid (the key registry's yearly rotation).
+const CERTIFICATE_DAYS: i64 = 365;
+
+pub fn settings(services: &Services) -> anyhow::Result<&Iso20022Config> {
+    services
+        .config
+        .iso20022
+        .as_ref()
+        .context("ISO 20022 is not configured (no [iso20022] section)")
+}
+
+/// The platform's identity, parsed from configuration.
+pub fn platform(settings: &Iso20022Config) -> anyhow::Result<Platform> {
+    Ok(Platform {
+        name: settings.name.clone(),
+        bic: Bic::parse(&settings.bic).context("iso20022.bic")?,
+        iban: Iban::parse(&settings.iban).context("iso20022.iban")?,
+        address: PostalAddress {
+            street_name: settings.street_name.clone(),
+            building_number: settings.building_number.clone(),
+            post_code: settings.post_code.clone(),
+            town_name: settings.town_name.clone(),
+            country: CountryCode::parse(&settings.country).context("iso20022.country")?,
+        },
+    })
+}
+
+/// Creates a new RSA-3072 signing key and its self-signed certificate; it signs from now on.
+/// Older keys stay (their certificates still verify what they signed) until retired.
+pub async fn create_signing_key(
+    services: &Services,
+    context: &AuditContext,
+) -> anyhow::Result<StoredSigningKey> {
+    let settings = settings(services)?;
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)
+        .context("generating the RSA key")?;
+    let pkcs8 = Zeroizing::new(key.serialize_der());
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("{} ISO 20022 signing", settings.bic),
+    );
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, settings.name.clone());
+    let now = services.clock.now();
+    params.not_before = now - time::Duration::minutes(5);
+    params.not_after = now + time::Duration::days(CERTIFICATE_DAYS);
+    let certificate = params
+        .self_signed(&key)
+        .context("self-signing the certificate")?;
+    // The pair must sign before it is stored.
+    Signer::new(&pkcs8, certificate.der()).context("the new signing key")?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let kek = services.protection.keyring.current_kek();
+    let wrapped = kek
+        .wrap(&pkcs8, &benteng_rails::iso20022::signing_key_aad(&id))
+        .map_err(|e| anyhow::anyhow!("wrapping the signing key: {e}"))?;
+    let stored = StoredSigningKey {
+        id,
+        kek_id: kek.id().to_owned(),
+        wrapped_key: URL_SAFE_NO_PAD.encode(wrapped),
+        certificate: STANDARD.encode(certificate.der()),
+        created_at: now,
+        retired_at: None,
+    };
+    let fingerprint = hex_sha256(certificate.der());
+    services
+        .store
+        .insert_iso20022_signing_key(&stored, &fingerprint, context)
+        .await?;
+    Ok(stored)
+}
+
+pub use benteng_rails::iso20022::hex_sha256;
+
+pub fn certificate_der(key: &StoredSigningKey) -> anyhow::Result<Vec<u8>> {
+    STANDARD
+        .decode(&key.certificate)
+        .context("stored signing certificate is not base64")
+}
+
+/// The shared ISO 20022 context (the rail's, the CLI's): identity, store, keyring, and the
+/// registered counterparties read from their certificate files, plus `extra` ones (the
+/// simulated counterparty).
+pub fn context(
+    services: &Services,
+    extra: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<benteng_rails::iso20022::Iso20022> {
+    let settings = settings(services)?;
+    let mut counterparties = extra;
+    for counterparty in &settings.counterparties {
+        let bytes = std::fs::read(&counterparty.certificate_file)
+            .with_context(|| format!("reading {}", counterparty.certificate_file.display()))?;
+        let der = pem_or_der(&bytes)
+            .with_context(|| format!("{}", counterparty.certificate_file.display()))?;
+        counterparties.push((counterparty.name.clone(), der));
+    }
+    Ok(benteng_rails::iso20022::Iso20022 {
+        store: services.store.clone(),
+        keyring: services.protection.keyring.clone(),
+        clock: services.clock.clone(),
+        platform: platform(settings)?,
+        counterparty_bic: Bic::parse(&settings.counterparty_bic)
+            .context("iso20022.counterparty_bic")?,
+        counterparties,
+        max_message_bytes: settings.max_message_bytes,
+    })
+}
+
+fn pem_or_der(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    if bytes.starts_with(b"-----BEGIN") {
+        let text = std::str::from_utf8(bytes).context("PEM is not text")?;
+        let body: String = text
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        return STANDARD.decode(body).context("PEM body is not base64");
+    }
+    Ok(bytes.to_vec())
+}
+
+/// A payments layer for commands that only move transfers (`iso20022 ingest`): moves use the
+/// store, the clock and the quote, never screening or volume caps.
+pub fn payments_for_moves(services: &Services) -> anyhow::Result<benteng_payments::Payments> {
+    use std::sync::Arc;
+    let config = &services.config;
+    Ok(benteng_payments::Payments::new(
+        services.store.clone(),
+        benteng_payments::PaymentsConfig {
+            rates: crate::rates::table(&config.payments.per_usd).context("payments.per_usd")?,
+            rules: crate::monitoring::initial(config.monitoring.rules_file.as_deref())?,
+            quote_ttl: std::time::Duration::from_secs(config.payments.quote_ttl_secs),
+            fee_bps: config.payments.fee_bps,
+            compliance: Arc::new(benteng_core::payments::compliance::ApproveAll),
+            keyring: services.protection.keyring.clone(),
+            blind_index: services.protection.blind_index.clone(),
+            rail: "sandbox".to_owned(),
+            caps: Arc::new(benteng_payments::volume::NoCaps),
+            clock: services.clock.clone(),
+        },
+    ))
+}
+
+/// The rail's file drops, when both are configured.
+pub fn rail_settings(config: &crate::Config) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let settings = config.iso20022.as_ref()?;
+    Some((settings.outbox_dir.clone()?, settings.inbox_dir.clone()?))
+}
+
+/// Starts the ISO 20022 rail's worker, and the simulated counterparty when configured.
+pub fn spawn_rail(
+    services: &Services,
+    payments: std::sync::Arc<benteng_payments::Payments>,
+    outbox: std::path::PathBuf,
+    inbox: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let settings = settings(services)?;
+    let mut extra = Vec::new();
+    let mut simulated = None;
+    if settings.simulate_counterparty {
+        tracing::warn!("iso20022.simulate_counterparty: a simulated bank answers the outbox");
+        let key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("{} simulated counterparty", settings.counterparty_bic),
+        );
+        let certificate = params.self_signed(&key)?;
+        let pkcs8 = Zeroizing::new(key.serialize_der());
+        let signer = Signer::new(&pkcs8, certificate.der())?;
+        extra.push((
+            "simulated counterparty".to_owned(),
+            certificate.der().to_vec(),
+        ));
+        simulated = Some(signer);
+    }
+    let iso = Arc::new(context(services, extra)?);
+    if let Some(signer) = simulated {
+        benteng_rails::iso20022::SimulatedCounterparty {
+            iso: iso.clone(),
+            signer,
+            bic: Bic::parse(&settings.counterparty_bic).context("iso20022.counterparty_bic")?,
+            outbox: outbox.clone(),
+            inbox: inbox.clone(),
+            delay: Duration::from_millis(settings.simulated_delay_ms),
+            poll_interval: Duration::from_millis(services.config.rail.poll_interval_ms.max(10)),
+        }
+        .spawn();
+    }
+    let poll_interval = Duration::from_millis(services.config.rail.poll_interval_ms.max(10));
+    let rail = Arc::new(benteng_rails::iso20022::Iso20022Rail {
+        iso,
+        payments: payments.clone(),
+        outbox,
+        inbox,
+    });
+    rail.clone().spawn_inbox(poll_interval);
+    benteng_rails::RailWorker {
+        payments,
+        rail,
+        poll_interval,
+        batch: 100,
+    }
+    .spawn();
+    Ok(())
+}

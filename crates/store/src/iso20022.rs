@@ -1,0 +1,235 @@
+//! ISO 20022 (migration 0017): the platform's XMLDSig signing keys (wrapped by the KEK; the
+//! store keeps them opaque) and the signed messages, stored as the exact bytes sent or received.
+
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
+use benteng_core::ids::{TenantId, TransferId};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::rows::{optional_time_at, time_at, to_micros};
+use crate::transfers::TransferRecord;
+use crate::{Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    pub id: String,
+    pub kek_id: String,
+    /// The KEK-wrapped PKCS#8 private key, base64url.
+    pub wrapped_key: String,
+    /// The DER certificate, base64.
+    pub certificate: String,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A signed message as stored: `signed_xml` is the exact text that was signed and sent (or
+/// received and verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIsoMessage {
+    pub message_id: String,
+    /// `pacs.008.001.08`, `pain.001.001.09`, `pacs.002.001.10`.
+    pub kind: String,
+    /// `out` or `in`.
+    pub direction: String,
+    pub transfer_id: Option<TransferId>,
+    pub tenant_id: Option<TenantId>,
+    pub signing_key_id: Option<String>,
+    pub counterparty: Option<String>,
+    pub signed_xml: String,
+    pub created_at: OffsetDateTime,
+}
+
+macro_rules! message_columns {
+    () => {
+        "message_id, kind, direction, transfer_id, tenant_id, signing_key_id, counterparty, \
+         signed_xml, created_at"
+    };
+}
+
+fn message_from_row(row: &sqlx::any::AnyRow) -> StoreResult<StoredIsoMessage> {
+    let transfer_id: Option<String> = row.try_get("transfer_id")?;
+    let tenant_id: Option<String> = row.try_get("tenant_id")?;
+    Ok(StoredIsoMessage {
+        message_id: row.try_get("message_id")?,
+        kind: row.try_get("kind")?,
+        direction: row.try_get("direction")?,
+        transfer_id: transfer_id
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| StoreError::Corrupt("transfer_id".to_owned()))
+            })
+            .transpose()?,
+        tenant_id: tenant_id
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| StoreError::Corrupt("tenant_id".to_owned()))
+            })
+            .transpose()?,
+        signing_key_id: row.try_get("signing_key_id")?,
+        counterparty: row.try_get("counterparty")?,
+        signed_xml: row.try_get("signed_xml")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Every signing key, oldest first.
+    pub async fn iso20022_signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
+        let rows = sqlx::query(
+            "SELECT id, kek_id, wrapped_key, certificate, created_at, retired_at \
+             FROM iso20022_signing_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredSigningKey {
+                    id: row.try_get("id")?,
+                    kek_id: row.try_get("kek_id")?,
+                    wrapped_key: row.try_get("wrapped_key")?,
+                    certificate: row.try_get("certificate")?,
+                    created_at: time_at(row, "created_at")?,
+                    retired_at: optional_time_at(row, "retired_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a new signing key (it signs from now on) with its audit event.
+    pub async fn insert_iso20022_signing_key(
+        &self,
+        key: &StoredSigningKey,
+        fingerprint: &str,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO iso20022_signing_keys (id, kek_id, wrapped_key, certificate, created_at, \
+             retired_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&key.id)
+        .bind(&key.kek_id)
+        .bind(&key.wrapped_key)
+        .bind(&key.certificate)
+        .bind(to_micros(key.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            context,
+            "iso20022.signing_key_created",
+            Retention::Security,
+            ("iso20022_signing_key", key.id.clone()),
+        )
+        .change(
+            "certificate_sha256",
+            serde_json::Value::Null,
+            fingerprint.into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a signed message with its audit event. `Conflict` when the transfer already has
+    /// an outgoing message of this kind (the caller then reads that one back).
+    pub async fn insert_iso20022_message(
+        &self,
+        message: &StoredIsoMessage,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(concat!(
+            "INSERT INTO iso20022_messages (",
+            message_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&message.message_id)
+        .bind(&message.kind)
+        .bind(&message.direction)
+        .bind(message.transfer_id.map(|t| t.to_string()))
+        .bind(message.tenant_id.map(|t| t.to_string()))
+        .bind(message.signing_key_id.clone())
+        .bind(message.counterparty.clone())
+        .bind(&message.signed_xml)
+        .bind(to_micros(message.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        let context = match message.tenant_id {
+            Some(tenant) => context.for_tenant(tenant),
+            None => context.clone(),
+        };
+        let action = if message.direction == "out" {
+            "iso20022.message_signed"
+        } else {
+            "iso20022.message_received"
+        };
+        let mut event = AuditEvent::new(
+            &context,
+            action,
+            Retention::Security,
+            ("iso20022_message", message.message_id.clone()),
+        )
+        .change("kind", serde_json::Value::Null, message.kind.clone().into());
+        if let Some(transfer) = message.transfer_id {
+            event = event.change(
+                "transfer_id",
+                serde_json::Value::Null,
+                transfer.to_string().into(),
+            );
+        }
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The outgoing message of `kind` for a transfer, if one was signed.
+    pub async fn iso20022_message_for_transfer(
+        &self,
+        transfer: TransferId,
+        kind: &str,
+    ) -> StoreResult<Option<StoredIsoMessage>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM iso20022_messages WHERE transfer_id = $1 AND kind = $2 AND direction = 'out'"
+        ))
+        .bind(transfer.to_string())
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// A stored message by its message id (outgoing `BizMsgIdr`, or an incoming one's).
+    pub async fn iso20022_message(
+        &self,
+        message_id: &str,
+    ) -> StoreResult<Option<StoredIsoMessage>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM iso20022_messages WHERE message_id = $1"
+        ))
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// A transfer by id alone, for operator commands (tenant APIs use `transfer`, which is
+    /// scoped to the tenant).
+    pub async fn transfer_by_id(&self, id: TransferId) -> StoreResult<TransferRecord> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            crate::transfers::transfer_columns!(),
+            " FROM transfers WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        crate::transfers::transfer_from_row(&row)
+    }
+}
