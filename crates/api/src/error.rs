@@ -374,6 +374,7 @@ impl From<benteng_payments::Refusal> for ApiError {
                 "KYC volume limit exceeded",
             ),
             R::NoUsdRate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Currency not supported"),
+            R::NotHeld => (StatusCode::CONFLICT, "Transfer not held for review"),
             // The protection layer answers from the database record instead.
             R::IdempotencyKeyTaken => return ApiError::IdempotencyInFlight,
             R::Unavailable => {

@@ -85,10 +85,12 @@ pub enum Permission {
     StaffRead,
     /// Create staff, grant and remove roles, disable people.
     StaffWrite,
+    /// Decide a transfer held for review: release it or block it.
+    ReviewsDecide,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::CredentialsWrite,
@@ -100,6 +102,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::StaffRead,
         Permission::StaffWrite,
+        Permission::ReviewsDecide,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -115,6 +118,7 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::StaffRead => "staff:read",
             Permission::StaffWrite => "staff:write",
+            Permission::ReviewsDecide => "reviews:decide",
         }
     }
 }
@@ -248,6 +252,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::PersonalDataRead,
             P::ScreeningSearch,
             P::ClearancesWrite,
+            P::ReviewsDecide,
         ],
     ),
     (
@@ -257,6 +262,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::PersonalDataRead,
             P::ScreeningSearch,
             P::ClearancesWrite,
+            P::ReviewsDecide,
             P::ListsWrite,
             P::AuditRead,
         ],

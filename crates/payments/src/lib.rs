@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod quotes;
 pub mod recipients;
 pub mod refusal;
+pub mod reviews;
 pub mod transfers;
 pub mod volume;
 

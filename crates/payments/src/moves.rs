@@ -29,6 +29,20 @@ impl Payments {
         cause: &str,
         audit: &AuditContext,
     ) -> Result<Moved, StoreError> {
+        self.move_transfer_noting(transfer, to, cause, audit, Vec::new())
+            .await
+    }
+
+    /// [`Payments::move_transfer`], with further audit events written in the move's
+    /// transaction (a reviewer's reasons).
+    pub async fn move_transfer_noting(
+        &self,
+        transfer: &TransferRecord,
+        to: TransferStatus,
+        cause: &str,
+        audit: &AuditContext,
+        notes: Vec<AuditEvent>,
+    ) -> Result<Moved, StoreError> {
         transfer
             .status
             .check_move(to)
@@ -86,6 +100,7 @@ impl Payments {
             }
             _ => LedgerEffect::None,
         };
+        events.extend(notes);
         let change = TransferMove {
             transfer: transfer.id,
             from: transfer.status,

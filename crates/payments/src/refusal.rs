@@ -49,6 +49,9 @@ pub enum Refusal {
         used_cents: i64,
         missing: Vec<KycItem>,
     },
+    /// A review decision on a transfer that is not held for review (any more).
+    #[error("the transfer is not held for review")]
+    NotHeld,
     /// The amount's currency has no US-dollar rate, so it cannot be monitored or capped.
     #[error("no US-dollar rate for {0}")]
     NoUsdRate(Currency),
@@ -90,6 +93,7 @@ impl Refusal {
                 missing: vec![KycItem::GovernmentId],
             },
             Refusal::NoUsdRate(Currency::IDR),
+            Refusal::NotHeld,
             Refusal::IdempotencyKeyTaken,
             Refusal::Unavailable,
         ];
@@ -109,6 +113,7 @@ impl Refusal {
                 | Refusal::DailyVolumeCap { .. }
                 | Refusal::KycCeiling { .. }
                 | Refusal::NoUsdRate(_)
+                | Refusal::NotHeld
                 | Refusal::IdempotencyKeyTaken
                 | Refusal::Unavailable => {}
             }
@@ -131,6 +136,7 @@ impl Refusal {
             Refusal::DailyVolumeCap { .. } => "daily-volume-cap-exceeded",
             Refusal::KycCeiling { .. } => "kyc-limit-exceeded",
             Refusal::NoUsdRate(_) => "currency-not-supported",
+            Refusal::NotHeld => "transfer-not-held",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
             Refusal::Unavailable => "unavailable",
         }
@@ -194,6 +200,10 @@ impl Refusal {
                  is accepted",
                 currency.code()
             ),
+            Refusal::NotHeld => {
+                "the transfer is not held for review: it was decided already, or never held"
+                    .to_owned()
+            }
             Refusal::IdempotencyKeyTaken => {
                 "the first request with this key has not finished; retry shortly".to_owned()
             }

@@ -36,7 +36,7 @@ use super::{
         admin::credentials::key_networks, admin::credentials::list_certificates,
         admin::credentials::add_certificate, admin::credentials::remove_certificate,
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
-        admin::screening::lists, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
+        admin::screening::lists, admin::reviews::queue, admin::reviews::decide, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
         admin::tokens::revoke, admin::tokens::revoke_all),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),

@@ -17,7 +17,8 @@ use crate::harness::{
 on_both_backends!(
     structuring_blocks_the_third_transfer_near_ten_thousand_dollars,
     a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days,
-    post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer
+    post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer,
+    held_transfers_are_released_or_blocked_by_an_analyst_once
 );
 
 /// A tenant's client against one instance (in-process or a separate process).
@@ -560,4 +561,153 @@ async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(back
     .await;
     assert!(ok);
     assert_eq!(listed.lines().count(), 3, "{listed}");
+}
+
+async fn held_transfers_are_released_or_blocked_by_an_analyst_once(backend: Backend) {
+    use benteng_core::roles::StaffRole;
+
+    use crate::people::{enrol, get, post, problem_type, sign_in};
+
+    let app = crate::people::app(backend).await;
+    let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
+    let analyst = sign_in(&app, &analyst).await;
+    let support = enrol(&app, "sue@benteng.example", &[StaffRole::Support]).await;
+    let support = sign_in(&app, &support).await;
+    let (_, payer) = funded_payer(&app, 100_000).await;
+    // A recipient in a FATF call-for-action country, paid for the first time: 50 + 30 = 80,
+    // held for review.
+    let response = payer
+        .client
+        .post(app.url("/v1/recipients"))
+        .bearer_auth(&payer.key)
+        .json(
+            &json!({"type": "business", "name": "Tehran Trading Co", "country": "IR",
+            "bank_account": {"iban": "DE89370400440532013000"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let recipient: Value = response.json().await.unwrap();
+    let recipient = recipient["id"].as_str().unwrap().to_owned();
+    let first = payer.pay(&recipient, "100.00").await;
+    assert_eq!(first["status"], "PENDING_REVIEW", "{first}");
+    let second = payer.pay(&recipient, "200.00").await;
+    assert_eq!(second["status"], "PENDING_REVIEW", "{second}");
+    let held_balance = crate::payments::balance(&app, &payer.key, "USD").await;
+
+    // The queue shows both, with why they were held.
+    let queue: Value = get(&app.client, app.url("/admin/v1/reviews"), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = queue.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{queue}");
+    let rules = listed[0]["monitoring"]["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "high_risk_country" && r["hit"] == true)
+    );
+
+    let review = |id: &str| app.url(&format!("/admin/v1/transfers/{id}/review"));
+    let first_id = first["id"].as_str().unwrap();
+    // Support may not decide; bad decisions change nothing.
+    let refused = post(
+        &app.client,
+        review(first_id),
+        &support,
+        &json!({"decision": "release", "reason": "known supplier, contract on file"}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    for body in [
+        json!({"decision": "release", "reason": "ok"}),
+        json!({"decision": "maybe", "reason": "known supplier, contract on file"}),
+        json!({"decision": "release"}),
+        json!({"decision": "release", "reason": "x".repeat(3000)}),
+    ] {
+        let response = post(&app.client, review(first_id), &analyst, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+    }
+    let unknown = post(
+        &app.client,
+        review(&uuid::Uuid::new_v4().to_string()),
+        &analyst,
+        &json!({"decision": "release", "reason": "known supplier, contract on file"}),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    // Released: on to the rail. A second decision is a conflict.
+    let released = post(
+        &app.client,
+        review(first_id),
+        &analyst,
+        &json!({"decision": "release", "reason": "known supplier, contract on file"}),
+    )
+    .await;
+    assert_eq!(released.status(), StatusCode::OK);
+    let released: Value = released.json().await.unwrap();
+    assert_eq!(released["status"], "APPROVED");
+    let again = post(
+        &app.client,
+        review(first_id),
+        &analyst,
+        &json!({"decision": "block", "reason": "changed my mind entirely"}),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(problem_type(again).await.ends_with("transfer-not-held"));
+    crate::payments::wait_for_status(&app, &payer.key, first_id, "COMPLETED").await;
+
+    // Blocked: its reservation is released back to the balance.
+    let second_id = second["id"].as_str().unwrap();
+    let blocked = post(
+        &app.client,
+        review(second_id),
+        &analyst,
+        &json!({"decision": "block", "reason": "end user matches an adverse media report"}),
+    )
+    .await;
+    assert_eq!(blocked.status(), StatusCode::OK);
+    let (available, reserved) = crate::payments::balance(&app, &payer.key, "USD").await;
+    assert_eq!(reserved, "0.00", "{held_balance:?}");
+    let expected_available = 1000.00 - 100.00 - 0.50;
+    assert_eq!(available.parse::<f64>().unwrap(), expected_available);
+
+    // The tenant sees the outcome, not the reason; the trail names the analyst.
+    let seen = app
+        .get(&format!("/v1/transfers/{second_id}"), Some(&payer.key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        seen.contains("compliance review: blocked") && !seen.contains("adverse"),
+        "{seen}"
+    );
+    let trail = app
+        .get("/v1/audit-events?limit=500", Some(&payer.key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !trail.contains("adverse") && !trail.contains("transfer.reviewed"),
+        "{trail}"
+    );
+    let reviewed: Vec<Value> = crate::people::audit_types(&app)
+        .await
+        .into_iter()
+        .filter(|e| e["event_type"] == "transfer.reviewed")
+        .collect();
+    assert_eq!(reviewed.len(), 2);
+    assert_eq!(reviewed[1]["actor"]["by"], "staff:ana@benteng.example");
+    assert_eq!(reviewed[1]["changes"]["decision"]["to"], "block");
 }

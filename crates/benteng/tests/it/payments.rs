@@ -86,7 +86,7 @@ pub fn transfer_body(quote: &Value, recipient: &str, reference: &str) -> Value {
            "currency": fixed["currency"], "reference": reference})
 }
 
-async fn balance(app: &TestApp, key: &str, currency: &str) -> (String, String) {
+pub(crate) async fn balance(app: &TestApp, key: &str, currency: &str) -> (String, String) {
     let body: Value = app
         .get("/v1/balances", Some(key))
         .await

@@ -7,6 +7,7 @@ pub(super) mod approvals;
 pub(super) mod audit;
 pub(super) mod credentials;
 pub(super) mod people;
+pub(super) mod reviews;
 pub(super) mod screening;
 pub(crate) mod session;
 pub(super) mod tenant_users;
@@ -35,6 +36,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = tenants::routes(routes);
     let routes = credentials::routes(routes);
     let routes = screening::routes(routes);
+    let routes = reviews::routes(routes);
     audit::routes(routes)
 }
 
