@@ -286,8 +286,10 @@ impl Payments {
             partner_reference,
             !postings.is_empty(),
         );
+        let notices = crate::notices::new_transfer_notices(&record);
         Ok(Prepared {
             write: TransferWrite {
+                notices,
                 record,
                 history,
                 events,

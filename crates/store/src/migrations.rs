@@ -42,6 +42,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_api_key_networks"),
     migration!(13, "0013_people"),
     migration!(14, "0014_staff_tokens"),
+    migration!(16, "0016_webhooks"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -107,7 +107,7 @@ async fn balance(app: &TestApp, key: &str, currency: &str) -> (String, String) {
         .unwrap_or_default()
 }
 
-async fn wait_for_status(app: &TestApp, key: &str, id: &str, status: &str) -> Value {
+pub async fn wait_for_status(app: &TestApp, key: &str, id: &str, status: &str) -> Value {
     let started = Instant::now();
     loop {
         let body: Value = app
