@@ -129,6 +129,21 @@ impl Services {
 }
 
 impl Services {
+    /// Webhook endpoints and signing keys (the server's delivery worker and the CLI).
+    pub fn webhooks(&self) -> anyhow::Result<benteng_webhooks::Webhooks> {
+        let keys = Arc::new(benteng_webhooks::SigningKeys::new(
+            self.store.clone(),
+            self.protection.keyring.clone(),
+            self.clock.clone(),
+        ));
+        Ok(benteng_webhooks::Webhooks::new(
+            self.store.clone(),
+            keys,
+            self.clock.clone(),
+            self.config.webhooks.settings()?,
+        ))
+    }
+
     /// The operators' commands (the operator API and the CLI share them).
     pub fn operations(&self) -> benteng_operations::Operations {
         benteng_operations::Operations::new(
@@ -225,6 +240,13 @@ impl Server {
             batch: 100,
         }
         .spawn();
+        let webhooks = Arc::new(services.webhooks()?);
+        if let Err(error) = webhooks.keys.ensure().await {
+            tracing::warn!(%error, "webhook signing key schedule");
+        }
+        benteng_webhooks::DeliveryWorker::new(webhooks.clone())
+            .context("webhook delivery client")?
+            .spawn();
         spawn_audit_sealer(services.store.clone());
         spawn_data_key_refresh(services.store.clone(), services.protection.keyring.clone());
         let state = AppState {
@@ -242,6 +264,7 @@ impl Server {
             protection,
             // Analysts search and clear against the lists this server screens with.
             operations: Arc::new(services.operations().with_screening(screening)),
+            webhooks,
         };
         protection_sweep(
             services.store.clone(),

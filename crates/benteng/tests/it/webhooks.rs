@@ -1,14 +1,188 @@
 //! Webhooks: the outbox written with each change, endpoints, signed deliveries verified by an
 //! independent library (Python `jwcrypto`) with only the JWKS benteng publishes, key rotation.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use benteng_core::clock::ManualClock;
 use benteng_core::currency::Currency;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::{Backend, TestApp, on_both_backends};
 use crate::payments::{fund, quote, recipient, transfer_body, wait_for_status};
 
-on_both_backends!(a_transfers_events_are_in_the_outbox_in_order,);
+on_both_backends!(
+    a_transfers_events_are_in_the_outbox_in_order,
+    every_delivery_verifies_with_jwcrypto_and_the_published_jwks,
+    bad_endpoints_are_refused_and_store_nothing,
+    receivers_that_misbehave_are_bounded_and_recorded,
+    rotation_publishes_before_signing_and_keeps_the_old_key_14_days,
+);
+
+/// What a receiver got: the headers that matter and the raw body.
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+type Inbox = Arc<Mutex<Vec<Received>>>;
+
+/// A local HTTP receiver: `/hook` records and answers 200; `/gone` answers 410; `/moved`
+/// redirects; `/huge` answers 10 MB; `/hang` never answers; `/busy` answers 429 with
+/// Retry-After.
+async fn receiver() -> (String, Inbox) {
+    let inbox: Inbox = Arc::default();
+    let record = inbox.clone();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            post(move |headers: HeaderMap, body: String| {
+                let record = record.clone();
+                async move {
+                    let get = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    record.lock().unwrap().push(Received {
+                        id: get("webhook-id"),
+                        timestamp: get("webhook-timestamp"),
+                        signature: get("webhook-signature"),
+                        body,
+                    });
+                    "thanks"
+                }
+            }),
+        )
+        .route("/gone", post(|| async { (AxumStatus::GONE, "gone") }))
+        .route(
+            "/moved",
+            post(|| async {
+                (
+                    AxumStatus::FOUND,
+                    [("location", "http://127.0.0.1:1/elsewhere")],
+                    "",
+                )
+            }),
+        )
+        .route("/huge", post(|| async { "x".repeat(10 * 1024 * 1024) }))
+        .route(
+            "/hang",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/busy",
+            post(|| async {
+                (
+                    AxumStatus::TOO_MANY_REQUESTS,
+                    [("retry-after", "120")],
+                    "busy",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), inbox)
+}
+
+fn webhook_config(config: &mut benteng::Config) {
+    config.webhooks.allow_private = vec!["127.0.0.0/8".to_owned()];
+    config.webhooks.allow_http = true;
+    config.webhooks.poll_interval_ms = 50;
+    config.webhooks.request_timeout_secs = 2;
+}
+
+async fn add_endpoint(app: &TestApp, key: &str, url: &str, types: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/webhook-endpoints"))
+        .bearer_auth(key)
+        .json(&json!({"url": url, "event_types": types, "description": "test receiver"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Verifies deliveries with Python's jwcrypto, given only the JWKS: every signature, the
+/// payload equal to the body received, `webhook-id` equal to the payload's `event_id`, and
+/// `webhook-timestamp` equal to the protected header's `iat`. Returns whether all verified and
+/// what the script said.
+async fn jwcrypto_verifies(
+    dir: &std::path::Path,
+    jwks: &Value,
+    received: &[Received],
+) -> (bool, String) {
+    let script = r#"
+import json, sys
+from jwcrypto import jwk, jws
+keys = jwk.JWKSet.from_json(open(sys.argv[1]).read())
+deliveries = json.load(open(sys.argv[2]))
+for d in deliveries:
+    tokens = [p.split(",", 1)[1] for p in d["signature"].split(" ") if p.startswith("v1jws,")]
+    if len(tokens) != 1:
+        sys.exit("no v1jws signature")
+    token = jws.JWS()
+    token.deserialize(tokens[0])
+    header = token.jose_header
+    key = keys.get_key(header["kid"])
+    if key is None:
+        sys.exit("unknown kid " + header["kid"])
+    published = json.loads(key.export_public())
+    assert "d" not in published and published["use"] == "sig"
+    token.verify(key, alg=published["alg"])
+    if token.payload != d["body"].encode():
+        sys.exit("payload differs from the body")
+    event = json.loads(token.payload)
+    if event["event_id"] != d["id"] or str(header["iat"]) != d["timestamp"]:
+        sys.exit("headers do not match the signed content")
+    print("verified", header["kid"], event["event_type"], event["data"]["sequence"])
+"#;
+    let script_path = dir.join("verify.py");
+    let jwks_path = dir.join("jwks.json");
+    let deliveries_path = dir.join("deliveries.json");
+    std::fs::write(&script_path, script).unwrap();
+    std::fs::write(&jwks_path, jwks.to_string()).unwrap();
+    let deliveries: Vec<Value> = received
+        .iter()
+        .map(|r| json!({"id": r.id, "timestamp": r.timestamp, "signature": r.signature, "body": r.body}))
+        .collect();
+    std::fs::write(&deliveries_path, Value::from(deliveries).to_string()).unwrap();
+    let output = tokio::process::Command::new("python3")
+        .arg(&script_path)
+        .arg(&jwks_path)
+        .arg(&deliveries_path)
+        .output()
+        .await
+        .expect("python3 with jwcrypto (scripts/test installs it)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
 
 const IBAN: &str = "DE89370400440532013000";
 
@@ -80,4 +254,409 @@ async fn a_transfers_events_are_in_the_outbox_in_order(backend: Backend) {
         .await
         .unwrap();
     assert!(theirs.is_empty());
+}
+
+async fn every_delivery_verifies_with_jwcrypto_and_the_published_jwks(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let endpoint: Value = response.json().await.unwrap();
+
+    let id = make_transfer(&app, &key, tenant.id).await;
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+    wait_until("four deliveries", async || inbox.lock().unwrap().len() >= 4).await;
+    let received = inbox.lock().unwrap().clone();
+    let events: Vec<Value> = received
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let order: Vec<(&str, i64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event_type"].as_str().unwrap(),
+                e["data"]["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("transfer.created", 1),
+            ("transfer.approved", 2),
+            ("transfer.submitted", 3),
+            ("transfer.completed", 4)
+        ],
+        "per-object order"
+    );
+    for event in &events {
+        assert_eq!(event["data"]["id"], id.as_str());
+        let keys: Vec<&String> = event.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["created_at", "data", "event_id", "event_type"]);
+    }
+
+    // The JWKS: public, cacheable, public members only.
+    let response = reqwest_public(&app, "/v1/.well-known/jwks.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let jwks: Value = response.json().await.unwrap();
+    for jwk in jwks["keys"].as_array().unwrap() {
+        assert!(jwk["kid"].is_string() && jwk["alg"].is_string() && jwk["use"] == "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(jwk.get(private).is_none(), "{jwk}");
+        }
+    }
+
+    // The verifier must first be seen to refuse a tampered delivery.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tampered = received.clone();
+    tampered[3].body = tampered[3].body.replace("COMPLETED", "FAILED");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &tampered).await;
+    assert!(!ok, "a tampered body must not verify: {said}");
+    let mut forged = received.clone();
+    let token = forged[1].signature.clone();
+    let parts: Vec<&str> = token.trim_start_matches("v1jws,").split('.').collect();
+    let evil = benteng_crypto::jws::b64url(forged[3].body.as_bytes());
+    forged[1].signature = format!("v1jws,{}.{}.{}", parts[0], evil, parts[2]);
+    forged[1].body = forged[3].body.clone();
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &forged).await;
+    assert!(!ok, "a re-pointed signature must not verify: {said}");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &json!({"keys": []}), &received).await;
+    assert!(!ok, "without the JWKS nothing verifies: {said}");
+
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &received).await;
+    assert!(ok, "{said}");
+    assert_eq!(
+        said.lines().filter(|l| l.starts_with("verified")).count(),
+        4
+    );
+
+    // The attempt log.
+    let deliveries: Value = app
+        .get(
+            &format!(
+                "/v1/webhook-endpoints/{}/deliveries",
+                endpoint["id"].as_str().unwrap()
+            ),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = deliveries["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|d| d["state"] == "delivered" && d["attempts"] == 1)
+    );
+    let event_id = rows[0]["event_id"].as_str().unwrap();
+    let attempts: Value = app
+        .get(
+            &format!(
+                "/v1/webhook-endpoints/{}/deliveries/{event_id}",
+                endpoint["id"].as_str().unwrap()
+            ),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attempts["data"][0]["status"], 200);
+    assert_eq!(attempts["data"][0]["response_excerpt"], "thanks");
+
+    // A test delivery reaches this endpoint only, and verifies too.
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/v1/webhook-endpoints/{}/test",
+            endpoint["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    wait_until("the test delivery", async || {
+        inbox.lock().unwrap().len() >= 5
+    })
+    .await;
+    let received = inbox.lock().unwrap().clone();
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &received[4..]).await;
+    assert!(ok && said.contains("webhook.test"), "{said}");
+
+    // Another tenant sees none of it.
+    let (_, other_key) = app.tenant_with_key().await;
+    let theirs = app
+        .get(
+            &format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()),
+            Some(&other_key),
+        )
+        .await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let listed: Value = app
+        .get("/v1/webhook-endpoints", Some(&other_key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([]));
+}
+
+async fn reqwest_public(app: &TestApp, path: &str) -> reqwest::Response {
+    app.get(path, None).await
+}
+
+async fn endpoint_count(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    let mut conn = app.raw_sql().await;
+    let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM webhook_endpoints")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    row.try_get("n").unwrap()
+}
+
+async fn bad_endpoints_are_refused_and_store_nothing(backend: Backend) {
+    // Production settings: https only, public addresses only.
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = app.tenant_with_key().await;
+    let long = format!("https://example.com/{}", "a".repeat(3000));
+    let cases = [
+        (json!("http://example.com/hook"), "invalid_url"),
+        (json!("not a url"), "invalid_url"),
+        (json!("https://user:secret@example.com/"), "invalid_url"),
+        (json!(long), "too_long"),
+        (json!("https://127.0.0.1/hook"), "not_public"),
+        (json!("https://10.0.0.8/hook"), "not_public"),
+        (
+            json!("https://169.254.169.254/latest/meta-data"),
+            "not_public",
+        ),
+        (json!("https://[::1]/hook"), "not_public"),
+        (json!("https://100.64.1.1/hook"), "not_public"),
+        (json!("https://localhost/hook"), "not_public"),
+        (json!(42), "invalid_type"),
+    ];
+    for (url, code) in cases {
+        let response = app
+            .client
+            .post(app.url("/v1/webhook-endpoints"))
+            .bearer_auth(&key)
+            .json(&json!({"url": url, "event_types": ["*"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        let errors = problem["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == "url" && e["code"] == code),
+            "{url}: {problem}"
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/webhook-endpoints"))
+        .bearer_auth(&key)
+        .json(&json!({"url": "https://example.com/", "event_types": ["transfer.exploded"], "extra": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(endpoint_count(&app).await, 0);
+
+    // The scope is required.
+    let tenant = app.tenant(benteng_core::tenant::Tier::Growth).await;
+    let narrow = app
+        .key_with_scopes(tenant.id, benteng_core::scopes::Scopes::read_only())
+        .await;
+    let response = add_endpoint(&app, &narrow, "https://example.com/", json!(["*"])).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn receivers_that_misbehave_are_bounded_and_recorded(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, _) = receiver().await;
+    let (_, key) = app.tenant_with_key().await;
+    let mut ids = Vec::new();
+    for path in ["gone", "moved", "huge", "hang", "busy"] {
+        let response = add_endpoint(&app, &key, &format!("{base}/{path}"), json!(["*"])).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let endpoint: Value = response.json().await.unwrap();
+        let id = endpoint["id"].as_str().unwrap().to_owned();
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/webhook-endpoints/{id}/test")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        ids.push((path, id));
+    }
+    for (path, id) in &ids {
+        let mut attempt = Value::Null;
+        wait_until(path, async || {
+            let deliveries: Value = app
+                .get(
+                    &format!("/v1/webhook-endpoints/{id}/deliveries"),
+                    Some(&key),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            let Some(event) = deliveries["data"][0]["event_id"].as_str() else {
+                return false;
+            };
+            let attempts: Value = app
+                .get(
+                    &format!("/v1/webhook-endpoints/{id}/deliveries/{event}"),
+                    Some(&key),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            attempt = attempts["data"][0].clone();
+            !attempt.is_null()
+        })
+        .await;
+        let excerpt = attempt["response_excerpt"].as_str().unwrap();
+        assert!(excerpt.len() <= 2048, "{path}");
+        match *path {
+            "gone" => assert_eq!(attempt["status"], 410),
+            "moved" => {
+                assert_eq!(attempt["status"], 302);
+                assert_eq!(attempt["outcome"], "redirect");
+            }
+            "huge" => {
+                assert_eq!(attempt["status"], 200);
+                assert_eq!(excerpt.len(), 2048);
+            }
+            "hang" => {
+                assert_eq!(attempt["outcome"], "timeout", "{attempt}");
+                assert!(attempt["latency_ms"].as_i64().unwrap() < 10_000);
+            }
+            "busy" => assert_eq!(attempt["status"], 429),
+            _ => unreachable!(),
+        }
+    }
+    // 410 disabled its endpoint; the others still pend a retry (the 429's at least 120 s on).
+    let gone: Value = app
+        .get(&format!("/v1/webhook-endpoints/{}", ids[0].1), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gone["enabled"], false, "{gone}");
+    let busy: Value = app
+        .get(
+            &format!("/v1/webhook-endpoints/{}/deliveries", ids[4].1),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let delivery = &busy["data"][0];
+    assert_eq!(delivery["state"], "pending");
+    let next = time::OffsetDateTime::parse(
+        delivery["next_attempt_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(next - time::OffsetDateTime::now_utc() > time::Duration::seconds(100));
+}
+
+async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
+    let kids = async || -> Vec<String> {
+        let jwks: Value = app
+            .get("/v1/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["alg"] == "RS256")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let webhooks = app.services.webhooks().unwrap();
+    let first = kids().await;
+    assert_eq!(first.len(), 1, "the first key signs at once");
+    let (signing, old_key) = webhooks.keys.signer().await.unwrap();
+    assert_eq!(signing, first[0]);
+    let old_token = old_key
+        .sign_compact(benteng_crypto::jws::JwsAlg::Rs256, &signing, 0, b"{}")
+        .unwrap();
+
+    // A rotation through the CLI's path: the new key is published at once, and does not sign.
+    let (ok, out, err) = crate::harness::cli(
+        app.environment(),
+        &["keys", "rotate", "--purpose", "webhook"],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    // The CLI's clock is the system's, a moment ahead of the server's standing one.
+    clock.advance(time::Duration::minutes(1));
+    let both = kids().await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    let new_kid = both.iter().find(|k| **k != first[0]).unwrap().clone();
+    assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+
+    // 13 days on: still the old key signs.
+    clock.advance(time::Duration::days(13));
+    assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+    // 14 days on: the new key signs; the old one still verifies (it is in the JWKS).
+    clock.advance(time::Duration::days(1) + time::Duration::minutes(1));
+    assert_eq!(webhooks.keys.signer().await.unwrap().0, new_kid);
+    let jwks: Value = app
+        .get("/v1/.well-known/jwks.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == first[0].as_str())
+        .expect("the old key stays published")
+        .clone();
+    benteng_crypto::jws::verify_compact(
+        &old_token,
+        old_jwk["n"].as_str().unwrap(),
+        old_jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    // 13 more days: still published; 14: gone.
+    clock.advance(time::Duration::days(13));
+    assert_eq!(kids().await.len(), 2);
+    clock.advance(time::Duration::days(1));
+    assert_eq!(kids().await, std::slice::from_ref(&new_kid));
+
+    let (ok, out, _) = crate::harness::cli(app.environment(), &["keys", "status"]).await;
+    assert!(ok);
+    assert!(out.contains(&new_kid), "{out}");
 }
