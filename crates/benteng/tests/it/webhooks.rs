@@ -20,6 +20,7 @@ on_both_backends!(
     bad_endpoints_are_refused_and_store_nothing,
     receivers_that_misbehave_are_bounded_and_recorded,
     rotation_publishes_before_signing_and_keeps_the_old_key_14_days,
+    a_receiver_that_was_down_gets_everything_in_order_when_back,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -33,6 +34,9 @@ struct Received {
 
 type Inbox = Arc<Mutex<Vec<Received>>>;
 
+/// While set, `/hook` answers 503 and records nothing.
+static DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A local HTTP receiver: `/hook` records and answers 200; `/gone` answers 410; `/moved`
 /// redirects; `/huge` answers 10 MB; `/hang` never answers; `/busy` answers 429 with
 /// Retry-After.
@@ -45,6 +49,12 @@ async fn receiver() -> (String, Inbox) {
             post(move |headers: HeaderMap, body: String| {
                 let record = record.clone();
                 async move {
+                    if headers.get("x-test-down").is_none()
+                        && body.contains("DOWN-TEST")
+                        && DOWN.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        return (AxumStatus::SERVICE_UNAVAILABLE, "down for maintenance");
+                    }
                     let get = |name: &str| {
                         headers
                             .get(name)
@@ -58,7 +68,7 @@ async fn receiver() -> (String, Inbox) {
                         signature: get("webhook-signature"),
                         body,
                     });
-                    "thanks"
+                    (AxumStatus::OK, "thanks")
                 }
             }),
         )
@@ -192,8 +202,18 @@ pub async fn make_transfer(
     key: &str,
     tenant: benteng_core::ids::TenantId,
 ) -> String {
+    make_transfer_with(app, key, tenant, "INV-1", IBAN).await
+}
+
+pub async fn make_transfer_with(
+    app: &TestApp,
+    key: &str,
+    tenant: benteng_core::ids::TenantId,
+    reference: &str,
+    iban: &str,
+) -> String {
     fund(app, tenant, "1000000.00", Currency::IDR).await;
-    let recipient = recipient(app, key, IBAN).await;
+    let recipient = recipient(app, key, iban).await;
     let q = quote(
         app,
         key,
@@ -204,7 +224,7 @@ pub async fn make_transfer(
         .post_json(
             "/v1/transfers",
             key,
-            &transfer_body(&q, &recipient, "INV-1"),
+            &transfer_body(&q, &recipient, reference),
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -659,4 +679,131 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     let (ok, out, _) = crate::harness::cli(app.environment(), &["keys", "status"]).await;
     assert!(ok);
     assert!(out.contains(&new_kid), "{out}");
+}
+
+/// The receiver answers 503 while a transfer runs its course; the deliveries back off. Time is
+/// moved (the server's clock), the receiver comes back, and every event arrives, once per
+/// event id, each object's in sequence.
+async fn a_receiver_that_was_down_gets_everything_in_order_when_back(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let endpoint: Value = response.json().await.unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+
+    DOWN.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = make_transfer_with(&app, &key, tenant.id, "DOWN-TEST-1", IBAN).await;
+    let second = make_transfer_with(
+        &app,
+        &key,
+        tenant.id,
+        "DOWN-TEST-2",
+        "GB82WEST12345698765432",
+    )
+    .await;
+    // The rail settles on the server's clock: move it until both completed, still down.
+    for _ in 0..200 {
+        clock.advance(time::Duration::seconds(1));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let done = app
+            .services
+            .store
+            .webhook_events(tenant.id, None, 100)
+            .await
+            .unwrap();
+        if done
+            .iter()
+            .filter(|(n, _)| n.event_type.as_str() == "transfer.completed")
+            .count()
+            == 2
+        {
+            break;
+        }
+    }
+    let failed_attempts: Value = app
+        .get(
+            &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        failed_attempts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "pending"),
+        "{failed_attempts}"
+    );
+    assert!(
+        inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| !r.body.contains("DOWN-TEST"))
+    );
+    wait_until("a refused attempt", async || {
+        let deliveries: Value = app
+            .get(
+                &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+                Some(&key),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        deliveries["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["last_status"] == 503 && d["state"] == "pending")
+    })
+    .await;
+
+    DOWN.store(false, std::sync::atomic::Ordering::SeqCst);
+    let started = Instant::now();
+    loop {
+        let got = inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.body.contains("DOWN-TEST"))
+            .count();
+        if got >= 8 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "only {got} of 8 arrived"
+        );
+        clock.advance(time::Duration::minutes(2));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received: Vec<Value> = inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.body.contains("DOWN-TEST"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "each event once");
+    for transfer in [&first, &second] {
+        let sequence: Vec<i64> = received
+            .iter()
+            .filter(|e| e["data"]["id"] == transfer.as_str())
+            .map(|e| e["data"]["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(sequence, [1, 2, 3, 4], "{transfer}");
+    }
 }
