@@ -477,7 +477,7 @@ impl Store {
              a.response_excerpt FROM webhook_attempts a \
              JOIN webhook_deliveries d ON d.event_id = a.event_id AND d.endpoint_id = a.endpoint_id \
              WHERE d.tenant_id = $1 AND a.endpoint_id = $2 AND a.event_id = $3 \
-             ORDER BY a.attempt",
+             ORDER BY a.started_at, a.attempt",
         )
         .bind(tenant.to_string())
         .bind(endpoint.to_string())
@@ -636,6 +636,93 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(updated.rows_affected() == 1)
+    }
+
+    /// Queues one delivery again from its first attempt (delivered or failed ones; a pending
+    /// one is already queued). `NotFound` when the tenant's endpoint never had this event.
+    pub async fn resend_webhook_delivery(
+        &self,
+        tenant: TenantId,
+        endpoint: EndpointId,
+        event: EventId,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let found = sqlx::query(
+            "SELECT state FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 \
+             AND event_id = $3",
+        )
+        .bind(tenant.to_string())
+        .bind(endpoint.to_string())
+        .bind(event.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let state: String = found.try_get("state")?;
+        if state != "pending" {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, \
+                 next_attempt_at = $1, finished_at = NULL, locked_until = NULL, lock_token = NULL \
+                 WHERE tenant_id = $2 AND endpoint_id = $3 AND event_id = $4",
+            )
+            .bind(to_micros(at))
+            .bind(tenant.to_string())
+            .bind(endpoint.to_string())
+            .bind(event.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        crate::audit::record(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues, for one endpoint, every event of its tenant and environment since `since` that
+    /// it subscribes to: those it never had (say, from before it existed) and those whose
+    /// delivery failed. Delivered ones are not sent again (resend does that, one at a time).
+    /// Returns how many were queued.
+    pub async fn replay_webhook_events(
+        &self,
+        endpoint: &EndpointRow,
+        since: OffsetDateTime,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query(
+            "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, object_id, \
+             sequence, state, attempts, next_attempt_at, created_at) \
+             SELECT ev.id, $1, ev.tenant_id, ev.object_id, ev.sequence, 'pending', 0, $2, $2 \
+             FROM webhook_events ev WHERE ev.tenant_id = $3 AND ev.environment = $4 \
+             AND ev.created_at >= $5 AND ev.event_type <> 'webhook.test' \
+             AND ($6 = '*' OR (' ' || $6 || ' ') LIKE ('% ' || ev.event_type || ' %')) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
+                 WHERE d.event_id = ev.id AND d.endpoint_id = $1)",
+        )
+        .bind(endpoint.id.to_string())
+        .bind(to_micros(at))
+        .bind(endpoint.tenant_id.to_string())
+        .bind(endpoint.environment.as_str())
+        .bind(to_micros(since))
+        .bind(endpoint.event_types.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let retried = sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, \
+             next_attempt_at = $1, finished_at = NULL WHERE endpoint_id = $2 AND state = 'failed' \
+             AND event_id IN (SELECT id FROM webhook_events WHERE tenant_id = $3 \
+                 AND created_at >= $4)",
+        )
+        .bind(to_micros(at))
+        .bind(endpoint.id.to_string())
+        .bind(endpoint.tenant_id.to_string())
+        .bind(to_micros(since))
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::record(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(added.rows_affected() + retried.rows_affected())
     }
 
     /// Disables an endpoint the system gave up on (a 410 from the receiver), with its audit

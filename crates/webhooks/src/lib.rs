@@ -98,6 +98,9 @@ pub struct Webhooks {
     pub settings: WebhookSettings,
 }
 
+/// How far back a replay reaches.
+pub const REPLAY_WINDOW: time::Duration = time::Duration::days(30);
+
 pub(crate) const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Resolves `url`'s host and checks every address against `policy`: one refused address
@@ -270,6 +273,57 @@ impl Webhooks {
             .delete_webhook_endpoint(tenant, id, now, &event)
             .await?;
         Ok(())
+    }
+
+    /// Sends one event to the endpoint again, from a first attempt; the receiver recognises
+    /// it by its unchanged `event_id`.
+    pub async fn resend(
+        &self,
+        tenant: TenantId,
+        endpoint: EndpointId,
+        event: EventId,
+        audit: &AuditContext,
+    ) -> Result<(), WebhookError> {
+        self.store.webhook_endpoint(Some(tenant), endpoint).await?;
+        let now = self.clock.now();
+        let record = AuditEvent::new(
+            &audit.for_tenant(tenant),
+            "webhook_delivery.resent",
+            Retention::App,
+            ("webhook_endpoint", endpoint.to_string()),
+        )
+        .at(now)
+        .change("event_id", Value::Null, event.to_string().into());
+        self.store
+            .resend_webhook_delivery(tenant, endpoint, event, now, &record)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues every event since `since` (at most [`REPLAY_WINDOW`] ago) the endpoint subscribes
+    /// to and did not get; returns how many.
+    pub async fn replay(
+        &self,
+        tenant: TenantId,
+        endpoint: EndpointId,
+        since: time::OffsetDateTime,
+        audit: &AuditContext,
+    ) -> Result<u64, WebhookError> {
+        let row = self.store.webhook_endpoint(Some(tenant), endpoint).await?;
+        let now = self.clock.now();
+        let since = since.max(now - REPLAY_WINDOW);
+        let record = AuditEvent::new(
+            &audit.for_tenant(tenant),
+            "webhook_endpoint.replayed",
+            Retention::App,
+            ("webhook_endpoint", endpoint.to_string()),
+        )
+        .at(now)
+        .change("since", Value::Null, since.unix_timestamp().into());
+        Ok(self
+            .store
+            .replay_webhook_events(&row, since, now, &record)
+            .await?)
     }
 
     /// Queues a `webhook.test` event for this endpoint alone.

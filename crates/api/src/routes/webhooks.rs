@@ -60,6 +60,16 @@ pub(super) fn routes(routes: Routes) -> Routes {
             Needs::on_get(manage),
             get(attempts),
         )
+        .tenant(
+            "/v1/webhook-endpoints/{id}/deliveries/{event_id}/resend",
+            Needs::on_post(manage),
+            post(resend),
+        )
+        .tenant(
+            "/v1/webhook-endpoints/{id}/replay",
+            Needs::on_post(manage),
+            post(replay),
+        )
 }
 
 impl From<WebhookError> for ApiError {
@@ -444,4 +454,61 @@ pub async fn attempts(
         .await?;
     let views: Vec<AttemptView> = rows.iter().map(AttemptView::from).collect();
     Ok(Json(serde_json::json!({ "data": views })))
+}
+
+/// Sends one event to the endpoint again (same `event_id`), from a first attempt.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/deliveries/{event_id}/resend", tag = "tenant",
+    security(("api_key" = ["webhooks:manage"])),
+    params(("id" = String, Path), ("event_id" = String, Path)),
+    responses((status = 202), (status = 404, body = crate::error::Problem)))]
+pub async fn resend(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Audit(audit): Audit,
+    Path((id, event_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let row = own(&state, &caller, &id).await?;
+    let event: EventId = path_id(&event_id)?;
+    state
+        .webhooks
+        .resend(caller.tenant.id, row.id, event, &audit)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Queues every event since `since` (RFC 3339, at most 30 days back) that the endpoint
+/// subscribes to and did not get: from before it existed, or whose delivery failed.
+#[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/replay", tag = "tenant",
+    security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
+    request_body(content = Object, description = "since (RFC 3339)"),
+    responses((status = 202, body = Object), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn replay(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Audit(audit): Audit,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let row = own(&state, &caller, &id).await?;
+    let mut f = Fields::new(&body, &["since"]);
+    let since: Option<Parsed<String, 64>> = f.required("since");
+    let since = since.and_then(|text| {
+        match OffsetDateTime::parse(&text.0, &time::format_description::well_known::Rfc3339) {
+            Ok(at) => Some(at),
+            Err(_) => {
+                f.reject("since", "invalid_format", "an RFC 3339 time");
+                None
+            }
+        }
+    });
+    let since = f.build(|| since)?;
+    let queued = state
+        .webhooks
+        .replay(caller.tenant.id, row.id, since, &audit)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "queued": queued })),
+    ))
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     receivers_that_misbehave_are_bounded_and_recorded,
     rotation_publishes_before_signing_and_keeps_the_old_key_14_days,
     a_receiver_that_was_down_gets_everything_in_order_when_back,
+    replay_and_resend_reach_only_the_tenants_own_endpoint,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -806,4 +807,95 @@ async fn a_receiver_that_was_down_gets_everything_in_order_when_back(backend: Ba
             .collect();
         assert_eq!(sequence, [1, 2, 3, 4], "{transfer}");
     }
+}
+
+/// An endpoint added after a transfer replays its events; one event is resent with its event id
+/// unchanged; another tenant can do neither.
+async fn replay_and_resend_reach_only_the_tenants_own_endpoint(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let before = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let id = make_transfer(&app, &key, tenant.id).await;
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    let endpoint: Value = response.json().await.unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        inbox.lock().unwrap().is_empty(),
+        "nothing from before it existed"
+    );
+
+    let since = before
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (_, other_key) = app.tenant_with_key().await;
+    let path = format!("/v1/webhook-endpoints/{endpoint}/replay");
+    let refused = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&other_key)
+        .json(&json!({"since": since}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let bad = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&key)
+        .json(&json!({"since": "yesterday"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let replayed = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&key)
+        .json(&json!({"since": since}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::ACCEPTED);
+    let replayed: Value = replayed.json().await.unwrap();
+    assert_eq!(replayed["queued"], 4);
+    wait_until("the replay", async || inbox.lock().unwrap().len() >= 4).await;
+    let received = inbox.lock().unwrap().clone();
+    let sequence: Vec<i64> = received
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["data"]["sequence"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sequence, [1, 2, 3, 4]);
+
+    let last = received[3].id.clone();
+    let resend = format!("/v1/webhook-endpoints/{endpoint}/deliveries/{last}/resend");
+    let refused = app
+        .client
+        .post(app.url(&resend))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let resent = app
+        .client
+        .post(app.url(&resend))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resent.status(), StatusCode::ACCEPTED);
+    wait_until("the resend", async || inbox.lock().unwrap().len() >= 5).await;
+    let again = inbox.lock().unwrap()[4].clone();
+    assert_eq!(
+        again.id, last,
+        "a duplicate is recognisable by its event id"
+    );
+    assert_eq!(again.body, received[3].body);
 }
