@@ -60,7 +60,8 @@ pub use staff_tokens::StaffTokenRow;
 pub use tenant_certs::{TenantCertificate, TenantMtls};
 pub use transfers::{LedgerEffect, TransferEvent, TransferMove, TransferRecord};
 pub use webhooks::{
-    AttemptRow, ClaimedDelivery, DeliveryNext, DeliveryRow, EndpointRow, QueueStats, SigningKeyRow,
+    AttemptRecorded, AttemptRow, ClaimedDelivery, DeliveryNext, DeliveryRow, EndpointRow,
+    QueueStats, SigningKeyRow,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -58,6 +58,15 @@ pub struct AttemptRow {
     pub response_excerpt: String,
 }
 
+/// What recording an attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRecorded {
+    /// False when the claim had lapsed and another worker holds the delivery now.
+    pub still_claimed: bool,
+    /// Since when every attempt to the endpoint failed; `None` after a success.
+    pub failing_since: Option<OffsetDateTime>,
+}
+
 /// What becomes of a delivery after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryNext {
@@ -337,7 +346,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE webhook_endpoints SET url = $1, event_types = $2, description = $3, \
-             alg = $4, enabled = $5, disabled_reason = $6, updated_at = $7 \
+             alg = $4, enabled = $5, disabled_reason = $6, updated_at = $7, \
+             failing_since = CASE WHEN enabled = 0 AND $5 = 1 THEN NULL ELSE failing_since END \
              WHERE id = $8 AND tenant_id = $9 AND deleted_at IS NULL",
         )
         .bind(endpoint.url.clone())
@@ -596,7 +606,7 @@ impl Store {
         attempt: &AttemptRow,
         next: DeliveryNext,
         at: OffsetDateTime,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<AttemptRecorded> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO webhook_attempts (id, event_id, endpoint_id, attempt, started_at, \
@@ -634,8 +644,26 @@ impl Store {
         .bind(claim.lock_token.clone())
         .execute(&mut *tx)
         .await?;
+        // The endpoint's failure streak: cleared by a success, started by a first failure.
+        let delivered = i64::from(next == DeliveryNext::Delivered);
+        let streak = sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = CASE WHEN $1 = 1 THEN NULL \
+             ELSE COALESCE(failing_since, $2) END WHERE id = $3 RETURNING failing_since",
+        )
+        .bind(delivered)
+        .bind(to_micros(attempt.started_at))
+        .bind(claim.endpoint.id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let failing_since = match streak {
+            Some(row) => optional_time_at(&row, "failing_since")?,
+            None => None,
+        };
         tx.commit().await?;
-        Ok(updated.rows_affected() == 1)
+        Ok(AttemptRecorded {
+            still_claimed: updated.rows_affected() == 1,
+            failing_since,
+        })
     }
 
     /// Queues one delivery again from its first attempt (delivered or failed ones; a pending

@@ -28,6 +28,10 @@ use time::OffsetDateTime;
 use crate::keys::kid_for;
 use crate::{DNS_TIMEOUT, WebhookError, Webhooks, resolve_checked};
 
+/// An endpoint whose every attempt failed for this long is disabled (with its reason and an
+/// audit event); the tenant sees it in the endpoint's `enabled` and `disabled_reason`.
+pub const DISABLE_AFTER: time::Duration = time::Duration::days(5);
+
 /// The most of a receiver's answer that is read and kept.
 pub const EXCERPT_BYTES: usize = 2048;
 
@@ -177,11 +181,25 @@ impl DeliveryWorker {
             latency_ms,
             response_excerpt: sent.excerpt,
         };
-        self.webhooks
+        let recorded = self
+            .webhooks
             .store
             .finish_webhook_attempt(&claim, &row, next, finished)
             .await?;
-        if sent.status == Some(410) {
+        let reason = if sent.status == Some(410) {
+            Some("the receiver answered 410 Gone".to_owned())
+        } else {
+            recorded
+                .failing_since
+                .filter(|since| finished - *since >= DISABLE_AFTER)
+                .map(|since| {
+                    format!(
+                        "every attempt failed since {}",
+                        benteng_core::webhooks::rfc3339(since)
+                    )
+                })
+        };
+        if let Some(reason) = reason {
             let event = AuditEvent::new(
                 &AuditContext::system("webhooks").for_tenant(claim.endpoint.tenant_id),
                 "webhook_endpoint.disabled",
@@ -190,19 +208,10 @@ impl DeliveryWorker {
             )
             .at(finished)
             .change("enabled", true.into(), false.into())
-            .change(
-                "reason",
-                Value::Null,
-                "the receiver answered 410 Gone".into(),
-            );
+            .change("reason", Value::Null, reason.clone().into());
             self.webhooks
                 .store
-                .disable_webhook_endpoint(
-                    claim.endpoint.id,
-                    "the receiver answered 410 Gone",
-                    finished,
-                    &event,
-                )
+                .disable_webhook_endpoint(claim.endpoint.id, &reason, finished, &event)
                 .await?;
         }
         Ok(())

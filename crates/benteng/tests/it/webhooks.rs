@@ -22,6 +22,7 @@ on_both_backends!(
     rotation_publishes_before_signing_and_keeps_the_old_key_14_days,
     a_receiver_that_was_down_gets_everything_in_order_when_back,
     replay_and_resend_reach_only_the_tenants_own_endpoint,
+    an_endpoint_failing_for_five_days_is_disabled,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -898,4 +899,69 @@ async fn replay_and_resend_reach_only_the_tenants_own_endpoint(backend: Backend)
         "a duplicate is recognisable by its event id"
     );
     assert_eq!(again.body, received[3].body);
+}
+
+async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
+    let (base, _) = receiver().await;
+    let (_, key) = app.tenant_with_key().await;
+    let response = add_endpoint(&app, &key, &format!("{base}/busy"), json!(["*"])).await;
+    let endpoint: Value = response.json().await.unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let attempts = async || -> i64 {
+        let deliveries: Value = app
+            .get(
+                &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+                Some(&key),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        deliveries["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["attempts"].as_i64().unwrap())
+            .sum()
+    };
+    let test = async || {
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    };
+    let enabled = async || -> Value {
+        app.get(&format!("/v1/webhook-endpoints/{endpoint}"), Some(&key))
+            .await
+            .json()
+            .await
+            .unwrap()
+    };
+    test().await;
+    wait_until("the first failure", async || attempts().await >= 1).await;
+    // Four days of failures (the delivery's second attempt): still enabled.
+    clock.advance(time::Duration::days(4));
+    wait_until("the second failure", async || attempts().await >= 2).await;
+    assert_eq!(enabled().await["enabled"], true);
+    // Past five days: the next failure disables it, with its reason.
+    clock.advance(time::Duration::days(1) + time::Duration::hours(1));
+    wait_until("the disabling", async || {
+        enabled().await["enabled"] == false
+    })
+    .await;
+    let shown = enabled().await;
+    assert_eq!(attempts().await, 3);
+    assert!(
+        shown["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("every attempt failed since"),
+        "{shown}"
+    );
 }

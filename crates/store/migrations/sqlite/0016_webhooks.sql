@@ -28,6 +28,8 @@ CREATE TABLE webhook_endpoints (
     alg              TEXT NOT NULL CHECK (alg IN ('RS256', 'PS256')),
     enabled          INTEGER NOT NULL CHECK (enabled IN (0, 1)),
     disabled_reason  TEXT,
+    -- Since when every attempt failed (NULL after a success): five days of it disable.
+    failing_since    INTEGER,
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
     -- A deleted endpoint is kept for its deliveries' history; it is never listed or sent to.
