@@ -786,7 +786,7 @@ impl Store {
              CAST(COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at <= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS due, \
              CAST(COALESCE(MIN(CASE WHEN state = 'pending' AND next_attempt_at <= $1 THEN next_attempt_at END), $1) AS BIGINT) AS oldest, \
              CAST(COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed \
-             FROM webhook_deliveries",
+             FROM webhook_deliveries WHERE state IN ('pending', 'failed')",
         )
         .bind(now_us)
         .fetch_one(&self.pool)

@@ -101,6 +101,7 @@ impl DeliveryWorker {
             let mut ticker = tokio::time::interval(worker.webhooks.settings.poll_interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last_key_check: Option<Instant> = None;
+            let mut last_stats: Option<Instant> = None;
             loop {
                 ticker.tick().await;
                 if last_key_check.is_none_or(|at| at.elapsed().as_secs() >= 60) {
@@ -111,6 +112,10 @@ impl DeliveryWorker {
                 }
                 if let Err(error) = worker.clone().pass().await {
                     tracing::warn!(%error, "webhook delivery pass failed");
+                }
+                if last_stats.is_none_or(|at| at.elapsed().as_secs() >= 10) {
+                    last_stats = Some(Instant::now());
+                    worker.publish_stats().await;
                 }
             }
         })
@@ -141,13 +146,19 @@ impl DeliveryWorker {
                 Ok(Ok(())) => {}
             }
         }
+        Ok(count)
+    }
+
+    /// The queue's state in `/metrics`: pending and due deliveries, the age of the oldest due
+    /// one, failed ones.
+    async fn publish_stats(&self) {
+        let now = self.webhooks.clock.now();
         if let Ok(stats) = self.webhooks.store.webhook_queue_stats(now).await {
             metrics::gauge!("webhook_deliveries_pending").set(stats.pending as f64);
             metrics::gauge!("webhook_deliveries_due").set(stats.due as f64);
             metrics::gauge!("webhook_oldest_due_seconds").set(stats.oldest_due_secs as f64);
             metrics::gauge!("webhook_deliveries_failed").set(stats.failed as f64);
         }
-        Ok(count)
     }
 
     async fn attempt(&self, claim: ClaimedDelivery) -> Result<(), WebhookError> {

@@ -395,6 +395,16 @@ async fn every_delivery_verifies_with_jwcrypto_and_the_published_jwks(backend: B
     assert_eq!(attempts["data"][0]["status"], 200);
     assert_eq!(attempts["data"][0]["response_excerpt"], "thanks");
 
+    // The queue's state and the attempts are in /metrics.
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    for name in [
+        "webhook_attempts_total",
+        "webhook_deliveries_pending",
+        "webhook_oldest_due_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
     // A test delivery reaches this endpoint only, and verifies too.
     let response = app
         .client
