@@ -240,6 +240,8 @@ impl Server {
             batch: 100,
         }
         .spawn();
+        // The recorder first: the delivery worker publishes the queue's state from its first pass.
+        let metrics = metrics_handle()?;
         let webhooks = Arc::new(services.webhooks()?);
         if let Err(error) = webhooks.keys.ensure().await {
             tracing::warn!(%error, "webhook signing key schedule");
@@ -255,7 +257,7 @@ impl Server {
             auth: Authenticator::new(services.api_keys.clone())
                 .with_snap(services.snap.clone())
                 .with_people(services.people.clone()),
-            metrics: metrics_handle()?,
+            metrics,
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
