@@ -107,9 +107,16 @@ pub async fn problem_fallback(request: Request, next: Next) -> Response {
 }
 
 /// The spec's security headers, on every response including errors, plus `no-store`: API
-/// answers carry account data and must not sit in shared caches.
+/// answers carry account data and must not sit in shared caches. The one exception is a
+/// response its handler marked `public` (the JWKS: public keys, meant to be cached).
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let public = response.status().is_success()
+        && response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("public, "));
     let headers = response.headers_mut();
     for (name, value) in [
         (
@@ -123,6 +130,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         ("referrer-policy", "strict-origin-when-cross-origin"),
         ("cache-control", "no-store"),
     ] {
+        if public && name == "cache-control" {
+            continue;
+        }
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),

@@ -153,8 +153,8 @@ pub fn refusal(refusal: &Refusal) -> SnapError {
         // The partner's KYC level does not allow this much: not permitted until it is raised.
         Refusal::KycCeiling { .. } => custom(403, 15, "Transaction Not Permitted"),
         Refusal::NoUsdRate(_) => custom(403, 15, "Transaction Not Permitted"),
-        // Not a partner's action; answered like any conflict should it ever reach SNAP.
-        Refusal::NotHeld => SnapError::general_error().with_detail("conflict"),
+        // Not a partner's action; answered as SNAP's conflict should it ever reach SNAP.
+        Refusal::NotHeld => custom(409, 0, "Conflict"),
         Refusal::Unavailable => SnapError::general_error().with_detail("unavailable"),
     }
 }

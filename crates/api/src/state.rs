@@ -36,4 +36,6 @@ pub struct AppState {
     pub protection: Arc<crate::protection::Protection>,
     /// The operators' commands: people, roles, four-eyes approvals, tenant administration.
     pub operations: Arc<benteng_operations::Operations>,
+    /// Webhook endpoints, signing keys and the JWKS.
+    pub webhooks: Arc<benteng_webhooks::Webhooks>,
 }

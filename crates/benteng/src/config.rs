@@ -34,6 +34,7 @@ pub struct Config {
     pub screening: crate::screening::ScreeningConfig,
     pub protection: protection::ProtectionConfig,
     pub people: PeopleConfig,
+    pub webhooks: WebhooksConfig,
     pub monitoring: MonitoringConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
@@ -114,6 +115,63 @@ impl Default for MonitoringConfig {
             rules_file: None,
             post_event_interval_secs: 300,
         }
+    }
+}
+
+/// Outgoing webhooks (`[webhooks]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// CIDRs deliveries may reach although they are not public (tests, private deployments),
+    /// e.g. `["127.0.0.0/8"]`. Empty by default: public addresses only.
+    pub allow_private: Vec<String>,
+    /// Accept `http://` endpoint URLs. For tests and private deployments only.
+    pub allow_http: bool,
+    /// How often the delivery worker looks for due deliveries.
+    pub poll_interval_ms: u64,
+    /// How long a claimed delivery is held by its worker before another may take it.
+    pub visibility_timeout_secs: u64,
+    /// Each attempt's whole exchange (connect, send, answer) is bounded by this.
+    pub request_timeout_secs: u64,
+    /// Deliveries claimed (and attempted concurrently) per pass.
+    pub batch: u32,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: Vec::new(),
+            allow_http: false,
+            poll_interval_ms: 500,
+            visibility_timeout_secs: 60,
+            request_timeout_secs: 15,
+            batch: 20,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    pub fn settings(&self) -> anyhow::Result<benteng_webhooks::WebhookSettings> {
+        let allow_private = self
+            .allow_private
+            .iter()
+            .map(|cidr| {
+                cidr.parse::<benteng_core::network::Network>()
+                    .map_err(|e| anyhow::anyhow!("webhooks.allow_private: {cidr}: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let request_timeout = self.request_timeout_secs.clamp(1, 60);
+        Ok(benteng_webhooks::WebhookSettings {
+            policy: benteng_core::webhooks::AddressPolicy { allow_private },
+            allow_http: self.allow_http,
+            request_timeout: std::time::Duration::from_secs(request_timeout),
+            // Longer than an attempt can take, so a live claim never lapses under its worker.
+            visibility_timeout: std::time::Duration::from_secs(
+                self.visibility_timeout_secs.max(request_timeout + 15),
+            ),
+            poll_interval: std::time::Duration::from_millis(self.poll_interval_ms.max(10)),
+            batch: self.batch.clamp(1, 200),
+        })
     }
 }
 
@@ -325,6 +383,7 @@ impl Default for Config {
             people: PeopleConfig::default(),
             monitoring: MonitoringConfig::default(),
             iso20022: None,
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

@@ -16,10 +16,12 @@ use crate::Config;
 use crate::secrets;
 
 /// Purposes that must have an active key before the server takes traffic.
-const PURPOSES: [KeyPurpose; 3] = [
+const PURPOSES: [KeyPurpose; 4] = [
     KeyPurpose::BANK_ACCOUNT,
     KeyPurpose::NATIONAL_ID,
     KeyPurpose::API_SECRET,
+    // Seals the webhook signing keys.
+    KeyPurpose::PRIVATE_KEY,
 ];
 
 pub struct DataProtection {

@@ -132,6 +132,21 @@ impl Services {
 }
 
 impl Services {
+    /// Webhook endpoints and signing keys (the server's delivery worker and the CLI).
+    pub fn webhooks(&self) -> anyhow::Result<benteng_webhooks::Webhooks> {
+        let keys = Arc::new(benteng_webhooks::SigningKeys::new(
+            self.store.clone(),
+            self.protection.keyring.clone(),
+            self.clock.clone(),
+        ));
+        Ok(benteng_webhooks::Webhooks::new(
+            self.store.clone(),
+            keys,
+            self.clock.clone(),
+            self.config.webhooks.settings()?,
+        ))
+    }
+
     /// The operators' commands (the operator API and the CLI share them).
     pub fn operations(&self) -> benteng_operations::Operations {
         benteng_operations::Operations::new(
@@ -245,6 +260,15 @@ impl Server {
         if let Some((outbox, inbox)) = iso20022_rail {
             iso20022::spawn_rail(services, payments.clone(), outbox, inbox)?;
         }
+        // The recorder first: the delivery worker publishes the queue's state from its first pass.
+        let metrics = metrics_handle()?;
+        let webhooks = Arc::new(services.webhooks()?);
+        if let Err(error) = webhooks.keys.ensure().await {
+            tracing::warn!(%error, "webhook signing key schedule");
+        }
+        benteng_webhooks::DeliveryWorker::new(webhooks.clone())
+            .context("webhook delivery client")?
+            .spawn();
         spawn_audit_sealer(services.store.clone());
         monitoring::spawn_post_event_scan(
             services.store.clone(),
@@ -258,7 +282,7 @@ impl Server {
             auth: Authenticator::new(services.api_keys.clone())
                 .with_snap(services.snap.clone())
                 .with_people(services.people.clone()),
-            metrics: metrics_handle()?,
+            metrics,
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
@@ -267,6 +291,7 @@ impl Server {
             protection,
             // Analysts search and clear against the lists this server screens with.
             operations: Arc::new(services.operations().with_screening(screening)),
+            webhooks,
         };
         protection_sweep(
             services.store.clone(),

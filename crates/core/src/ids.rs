@@ -136,3 +136,19 @@ mod tests {
         assert!("x".repeat(36).parse::<TenantId>().is_err());
     }
 }
+
+define_id!(
+    /// A tenant-visible event (a webhook's `event_id`): the same across retries and replays.
+    EventId,
+    "event"
+);
+define_id!(
+    /// A tenant's webhook endpoint.
+    EndpointId,
+    "webhook endpoint"
+);
+define_id!(
+    /// One event's delivery to one endpoint (its attempts hang off it).
+    DeliveryId,
+    "delivery"
+);

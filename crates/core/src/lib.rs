@@ -25,6 +25,7 @@ pub mod staff_token;
 pub mod strict_json;
 pub mod tenant;
 pub mod text;
+pub mod webhooks;
 
 /// The system clock's current time (see [`clock`]): for code that was not handed a clock.
 pub fn now() -> time::OffsetDateTime {

@@ -21,11 +21,13 @@ pub enum Scope {
     BalancesRead,
     AuditRead,
     TenantRead,
+    /// Create, change and delete webhook endpoints, send test deliveries, read deliveries.
+    WebhooksManage,
 }
 
 impl Scope {
     /// Every scope, in the order sets are written.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::TransfersRead,
         Scope::TransfersWrite,
         Scope::RecipientsRead,
@@ -34,6 +36,7 @@ impl Scope {
         Scope::BalancesRead,
         Scope::AuditRead,
         Scope::TenantRead,
+        Scope::WebhooksManage,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Scope {
             Scope::BalancesRead => "balances:read",
             Scope::AuditRead => "audit:read",
             Scope::TenantRead => "tenant:read",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 

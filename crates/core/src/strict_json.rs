@@ -657,6 +657,11 @@ impl<'a> Fields<'a> {
         });
     }
 
+    /// Whether `name` is present and not null.
+    pub fn is_present(&self, name: &str) -> bool {
+        self.present(name).is_some()
+    }
+
     fn present(&self, name: &str) -> Option<&'a JsonValue> {
         match self.object.get(name) {
             None | Some(JsonValue::Null) => None,

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 mod base32;
+pub mod jws;
 pub mod password;
 pub mod recovery;
 pub mod totp;
@@ -19,6 +20,8 @@ pub mod totp;
 pub enum CryptoError {
     #[error("the operating system's random number generator failed")]
     Random,
+    #[error("the key or signature is invalid")]
+    InvalidKey,
     #[error("secret key must be at least {min} bytes, got {got}")]
     KeyTooShort { min: usize, got: usize },
     #[error("secret key is not valid hex")]

@@ -12,6 +12,7 @@
 
 pub mod batches;
 pub mod moves;
+mod notices;
 pub mod outcome;
 pub mod quotes;
 pub mod recipients;

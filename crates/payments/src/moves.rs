@@ -109,6 +109,7 @@ impl Payments {
             at,
             events,
             ledger,
+            notice: crate::notices::transfer_notice(transfer, to, at),
         };
         match self.store.move_transfer(&change).await {
             Ok(()) => Ok(Moved::Moved),

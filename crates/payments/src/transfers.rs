@@ -497,6 +497,7 @@ fn compose(
         events.push(approaching_event(&context, tenant, prepared, now));
     }
     Ok(TransferWrite {
+        notices: crate::notices::new_transfer_notices(&record),
         record,
         history,
         events,

@@ -31,6 +31,7 @@ mod staff_tokens;
 mod tenant_certs;
 mod tenants;
 mod transfers;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -64,6 +65,10 @@ pub use snap::{SnapPartner, SnapReference, SnapToken};
 pub use staff_tokens::StaffTokenRow;
 pub use tenant_certs::{TenantCertificate, TenantMtls};
 pub use transfers::{LedgerEffect, TransferEvent, TransferMove, TransferRecord};
+pub use webhooks::{
+    AttemptRecorded, AttemptRow, ClaimedDelivery, DeliveryNext, DeliveryRow, EndpointRow,
+    QueueStats, SigningKeyRow,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

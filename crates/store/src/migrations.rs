@@ -43,6 +43,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_people"),
     migration!(14, "0014_staff_tokens"),
     migration!(15, "0015_monitoring"),
+    migration!(16, "0016_webhooks"),
     migration!(17, "0017_iso20022"),
 ];
 

@@ -16,6 +16,7 @@ use benteng_core::ids::{BatchId, TenantId, TransferId};
 use benteng_core::payments::compliance::PartyScreening;
 use benteng_core::payments::ledger::Posting;
 use benteng_core::payments::transfer::TransferStatus;
+use benteng_core::webhooks::Notice;
 use sqlx::{Any, Transaction};
 use time::OffsetDateTime;
 
@@ -53,6 +54,9 @@ pub struct TransferWrite {
     /// The reservation, made last (empty for a blocked transfer).
     pub postings: Vec<Posting>,
     pub partner_reference: Option<PartnerReference>,
+    /// The transfer's first tenant-visible events (webhooks' outbox), numbered 1, 2… in
+    /// order; their deliveries are scheduled in the same transaction.
+    pub notices: Vec<Notice>,
 }
 
 /// What only the database can refuse. Nothing of the refused step is kept.
@@ -219,6 +223,7 @@ impl PaymentWrite {
             query.execute(&mut *conn).await?;
         }
         crate::audit::record_all(conn, &write.events).await?;
+        crate::webhooks::insert_new_notices(conn, &write.notices).await?;
         crate::screening::insert_transfer_screenings(
             conn,
             &write.screenings,

@@ -7,6 +7,7 @@ use benteng_core::ids::{BatchId, QuoteId, RecipientId, TenantId, TransferId};
 use benteng_core::money::Money;
 use benteng_core::payments::ledger::Posting;
 use benteng_core::payments::transfer::TransferStatus;
+use benteng_core::webhooks::Notice;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -69,6 +70,9 @@ pub struct TransferMove {
     pub at: OffsetDateTime,
     pub events: Vec<AuditEvent>,
     pub ledger: LedgerEffect,
+    /// The tenant-visible event of the move (webhooks' outbox), if it has one: it takes the
+    /// transfer's next sequence number.
+    pub notice: Option<Notice>,
 }
 
 macro_rules! transfer_columns {
@@ -238,6 +242,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         crate::audit::record_all(&mut tx, &change.events).await?;
+        if let Some(notice) = &change.notice {
+            crate::webhooks::insert_next_notice(&mut tx, notice).await?;
+        }
         match &change.ledger {
             LedgerEffect::None => {}
             LedgerEffect::Post => resolve(&mut tx, change.transfer, Resolution::Post).await?,

@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     Routes, StaffNeed, admin, audit, balances, health, quotes, recipients, snap, tenant, transfers,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -37,7 +38,12 @@ use super::{
         admin::credentials::add_certificate, admin::credentials::remove_certificate,
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
         admin::screening::lists, admin::reviews::queue, admin::reviews::decide, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
-        admin::tokens::revoke, admin::tokens::revoke_all),
+        admin::tokens::revoke, admin::tokens::revoke_all,
+        webhooks::jwks, webhooks::list, webhooks::create, webhooks::show, webhooks::update,
+        webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::attempts,
+        webhooks::resend, webhooks::replay,
+        admin::webhooks::list, admin::webhooks::create, admin::webhooks::update,
+        admin::webhooks::delete, admin::webhooks::test, admin::webhooks::deliveries),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),

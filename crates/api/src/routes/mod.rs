@@ -15,6 +15,7 @@ mod recipients;
 pub mod snap;
 pub(crate) mod tenant;
 mod transfers;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::http::Method;
@@ -211,6 +212,7 @@ fn all() -> Routes {
     let routes = recipients::routes(routes);
     let routes = quotes::routes(routes);
     let routes = transfers::routes(routes);
+    let routes = webhooks::routes(routes);
     snap::routes(routes)
 }
 

@@ -21,7 +21,8 @@ pub enum KeysCommand {
     Status,
     /// Create a new data key for a purpose and re-encrypt every value under the old ones.
     Rotate {
-        /// bank_account or national_id.
+        /// bank_account, national_id, or webhook (a new signing key, published 14 days
+        /// before it signs).
         #[arg(long)]
         purpose: String,
     },
@@ -202,10 +203,24 @@ async fn status(services: &Services) -> anyhow::Result<()> {
             format!("XMLDSig RSA-3072, sealed under KEK {}; {role}", key.kek_id),
         );
     }
-    println!(
-        "{:<14} {:<36} (not held yet: webhook signing keys arrive with webhooks; 90 days)",
-        "api-signing", "-"
-    );
+    let webhooks = services.webhooks()?;
+    for key in webhooks.keys.timeline().await? {
+        let note = match (key.state, key.unpublished_at()) {
+            ("published", _) => format!("in the JWKS; signs from {}", timestamp(key.signs_from)),
+            ("signing", _) => "signing; in the JWKS".to_owned(),
+            ("retiring", Some(until)) => {
+                format!("no longer signs; in the JWKS until {}", timestamp(until))
+            }
+            _ => "retired (not in the JWKS)".to_owned(),
+        };
+        row(
+            "webhook",
+            &key.kid,
+            Some(key.signs_from),
+            benteng_core::webhooks::KEY_PERIOD,
+            format!("RSA 3072, sealed; {note}"),
+        );
+    }
     if let Some(unreadable) = usage.get("unreadable") {
         println!("WARNING: {unreadable} stored values are not in the sealed format");
     }
@@ -283,6 +298,15 @@ pub(super) async fn run(services: Services, command: KeysCommand) -> anyhow::Res
     match command {
         KeysCommand::Status => status(&services).await?,
         KeysCommand::HsmInit => bail!("the HSM key already exists: the server opened it"),
+        KeysCommand::Rotate { purpose: text } if text == "webhook" => {
+            let webhooks = services.webhooks()?;
+            let key = webhooks.keys.rotate(&cli_context()).await?;
+            println!(
+                "new webhook signing key {} is in the JWKS now and signs from {}",
+                key.kid,
+                timestamp(key.signs_from)
+            );
+        }
         KeysCommand::Rotate { purpose: text } => {
             let purpose = purpose(&text)?;
             let keyring = &services.protection.keyring;

@@ -180,8 +180,28 @@ impl TestApp {
         Self::serve(Environment::new(backend).await, customize).await
     }
 
+    /// A server whose clock the test holds (and moves).
+    pub async fn spawn_with_clock(
+        backend: Backend,
+        customize: impl FnOnce(&mut Config),
+        clock: std::sync::Arc<dyn benteng_core::clock::Clock>,
+    ) -> Self {
+        Self::serve_clocked(Environment::new(backend).await, customize, Some(clock)).await
+    }
+
     async fn serve(env: Environment, customize: impl FnOnce(&mut Config)) -> Self {
-        let services = env.services_with(customize).await;
+        Self::serve_clocked(env, customize, None).await
+    }
+
+    async fn serve_clocked(
+        env: Environment,
+        customize: impl FnOnce(&mut Config),
+        clock: Option<std::sync::Arc<dyn benteng_core::clock::Clock>>,
+    ) -> Self {
+        let mut services = env.services_with(customize).await;
+        if let Some(clock) = clock {
+            services.clock = clock;
+        }
         load_baseline_list(&services).await;
         let server = Server::bind(&services).await.expect("bind");
         let address = server.local_addr().expect("address");

@@ -21,3 +21,4 @@ mod screening;
 mod snap;
 mod staff_tokens;
 mod tls;
+mod webhooks;

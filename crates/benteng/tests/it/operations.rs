@@ -112,6 +112,8 @@ async fn every_non_public_route_demands_authentication(backend: Backend) {
             "/v1/session",
             "/v1/enrolment/start",
             "/v1/enrolment/finish",
+            // The webhook signing keys' public halves: receivers fetch them without a key.
+            "/v1/.well-known/jwks.json",
             // SNAP's token endpoint: its own credentials (the partner's RSA signature).
             "/v1.0/access-token/b2b"
         ]

@@ -650,6 +650,7 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
         let url = app.url(
             &path
                 .replace("{id}", &uuid::Uuid::new_v4().to_string())
+                .replace("{endpoint}", &uuid::Uuid::new_v4().to_string())
                 .replace("{fingerprint}", &"ab".repeat(32)),
         );
         assert!(

@@ -13,6 +13,7 @@ pub(crate) mod session;
 pub(super) mod tenant_users;
 pub(super) mod tenants;
 pub(super) mod tokens;
+pub(super) mod webhooks;
 
 use axum::http::StatusCode;
 use benteng_core::strict_json::{FieldIssue, FromJsonField, JsonValue, enum_field};
@@ -37,6 +38,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = credentials::routes(routes);
     let routes = screening::routes(routes);
     let routes = reviews::routes(routes);
+    let routes = webhooks::routes(routes);
     audit::routes(routes)
 }
 

@@ -1,0 +1,986 @@
+//! Webhooks: the outbox written with each change, endpoints, signed deliveries verified by an
+//! independent library (Python `jwcrypto`) with only the JWKS benteng publishes, key rotation.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use benteng_core::clock::ManualClock;
+use benteng_core::currency::Currency;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestApp, on_both_backends};
+use crate::payments::{fund, quote, recipient, transfer_body, wait_for_status};
+
+on_both_backends!(
+    a_transfers_events_are_in_the_outbox_in_order,
+    every_delivery_verifies_with_jwcrypto_and_the_published_jwks,
+    bad_endpoints_are_refused_and_store_nothing,
+    receivers_that_misbehave_are_bounded_and_recorded,
+    rotation_publishes_before_signing_and_keeps_the_old_key_14_days,
+    a_receiver_that_was_down_gets_everything_in_order_when_back,
+    replay_and_resend_reach_only_the_tenants_own_endpoint,
+    an_endpoint_failing_for_five_days_is_disabled,
+);
+
+/// What a receiver got: the headers that matter and the raw body.
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+type Inbox = Arc<Mutex<Vec<Received>>>;
+
+/// While set, `/hook` answers 503 and records nothing.
+static DOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A local HTTP receiver: `/hook` records and answers 200; `/gone` answers 410; `/moved`
+/// redirects; `/huge` answers 10 MB; `/hang` never answers; `/busy` answers 429 with
+/// Retry-After.
+async fn receiver() -> (String, Inbox) {
+    let inbox: Inbox = Arc::default();
+    let record = inbox.clone();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            post(move |headers: HeaderMap, body: String| {
+                let record = record.clone();
+                async move {
+                    if headers.get("x-test-down").is_none()
+                        && body.contains("DOWN-TEST")
+                        && DOWN.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        return (AxumStatus::SERVICE_UNAVAILABLE, "down for maintenance");
+                    }
+                    let get = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    record.lock().unwrap().push(Received {
+                        id: get("webhook-id"),
+                        timestamp: get("webhook-timestamp"),
+                        signature: get("webhook-signature"),
+                        body,
+                    });
+                    (AxumStatus::OK, "thanks")
+                }
+            }),
+        )
+        .route("/gone", post(|| async { (AxumStatus::GONE, "gone") }))
+        .route(
+            "/moved",
+            post(|| async {
+                (
+                    AxumStatus::FOUND,
+                    [("location", "http://127.0.0.1:1/elsewhere")],
+                    "",
+                )
+            }),
+        )
+        .route("/huge", post(|| async { "x".repeat(10 * 1024 * 1024) }))
+        .route(
+            "/hang",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/busy",
+            post(|| async {
+                (
+                    AxumStatus::TOO_MANY_REQUESTS,
+                    [("retry-after", "120")],
+                    "busy",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), inbox)
+}
+
+fn webhook_config(config: &mut benteng::Config) {
+    config.webhooks.allow_private = vec!["127.0.0.0/8".to_owned()];
+    config.webhooks.allow_http = true;
+    config.webhooks.poll_interval_ms = 50;
+    config.webhooks.request_timeout_secs = 2;
+}
+
+async fn add_endpoint(app: &TestApp, key: &str, url: &str, types: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/webhook-endpoints"))
+        .bearer_auth(key)
+        .json(&json!({"url": url, "event_types": types, "description": "test receiver"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Verifies deliveries with Python's jwcrypto, given only the JWKS: every signature, the
+/// payload equal to the body received, `webhook-id` equal to the payload's `event_id`, and
+/// `webhook-timestamp` equal to the protected header's `iat`. Returns whether all verified and
+/// what the script said.
+async fn jwcrypto_verifies(
+    dir: &std::path::Path,
+    jwks: &Value,
+    received: &[Received],
+) -> (bool, String) {
+    let script = r#"
+import json, sys
+from jwcrypto import jwk, jws
+keys = jwk.JWKSet.from_json(open(sys.argv[1]).read())
+deliveries = json.load(open(sys.argv[2]))
+for d in deliveries:
+    tokens = [p.split(",", 1)[1] for p in d["signature"].split(" ") if p.startswith("v1jws,")]
+    if len(tokens) != 1:
+        sys.exit("no v1jws signature")
+    token = jws.JWS()
+    token.deserialize(tokens[0])
+    header = token.jose_header
+    key = keys.get_key(header["kid"])
+    if key is None:
+        sys.exit("unknown kid " + header["kid"])
+    published = json.loads(key.export_public())
+    assert "d" not in published and published["use"] == "sig"
+    token.verify(key, alg=published["alg"])
+    if token.payload != d["body"].encode():
+        sys.exit("payload differs from the body")
+    event = json.loads(token.payload)
+    if event["event_id"] != d["id"] or str(header["iat"]) != d["timestamp"]:
+        sys.exit("headers do not match the signed content")
+    print("verified", header["kid"], event["event_type"], event["data"]["sequence"])
+"#;
+    let script_path = dir.join("verify.py");
+    let jwks_path = dir.join("jwks.json");
+    let deliveries_path = dir.join("deliveries.json");
+    std::fs::write(&script_path, script).unwrap();
+    std::fs::write(&jwks_path, jwks.to_string()).unwrap();
+    let deliveries: Vec<Value> = received
+        .iter()
+        .map(|r| json!({"id": r.id, "timestamp": r.timestamp, "signature": r.signature, "body": r.body}))
+        .collect();
+    std::fs::write(&deliveries_path, Value::from(deliveries).to_string()).unwrap();
+    let output = tokio::process::Command::new("python3")
+        .arg(&script_path)
+        .arg(&jwks_path)
+        .arg(&deliveries_path)
+        .output()
+        .await
+        .expect("python3 with jwcrypto (scripts/test installs it)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+const IBAN: &str = "DE89370400440532013000";
+
+/// A funded tenant's transfer, created through the API; returns its id.
+pub async fn make_transfer(
+    app: &TestApp,
+    key: &str,
+    tenant: benteng_core::ids::TenantId,
+) -> String {
+    make_transfer_with(app, key, tenant, "INV-1", IBAN).await
+}
+
+pub async fn make_transfer_with(
+    app: &TestApp,
+    key: &str,
+    tenant: benteng_core::ids::TenantId,
+    reference: &str,
+    iban: &str,
+) -> String {
+    fund(app, tenant, "1000000.00", Currency::IDR).await;
+    let recipient = recipient(app, key, iban).await;
+    let q = quote(
+        app,
+        key,
+        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
+    )
+    .await;
+    let response = app
+        .post_json(
+            "/v1/transfers",
+            key,
+            &transfer_body(&q, &recipient, reference),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let transfer: Value = response.json().await.unwrap();
+    transfer["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_transfers_events_are_in_the_outbox_in_order(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let id = make_transfer(&app, &key, tenant.id).await;
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+    let mut events = app
+        .services
+        .store
+        .webhook_events(tenant.id, Some(&id), 100)
+        .await
+        .unwrap();
+    events.reverse();
+    let seen: Vec<(String, i64)> = events
+        .iter()
+        .map(|(n, s)| (n.event_type.as_str().to_owned(), *s))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("transfer.created".to_owned(), 1),
+            ("transfer.approved".to_owned(), 2),
+            ("transfer.submitted".to_owned(), 3),
+            ("transfer.completed".to_owned(), 4),
+        ]
+    );
+    let payload = events[3].0.payload(events[3].1);
+    assert_eq!(payload["data"]["id"], id.as_str());
+    assert_eq!(payload["data"]["sequence"], 4);
+    assert_eq!(payload["data"]["status"], "COMPLETED");
+    for (notice, _) in &events {
+        let text = notice.data.to_string();
+        assert!(!text.contains("risk") && !text.contains("reason"), "{text}");
+    }
+    // Another tenant's view holds none of them.
+    let (other, _) = app.tenant_with_key().await;
+    let theirs = app
+        .services
+        .store
+        .webhook_events(other.id, Some(&id), 100)
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
+}
+
+async fn every_delivery_verifies_with_jwcrypto_and_the_published_jwks(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let endpoint: Value = response.json().await.unwrap();
+
+    let id = make_transfer(&app, &key, tenant.id).await;
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+    wait_until("four deliveries", async || inbox.lock().unwrap().len() >= 4).await;
+    let received = inbox.lock().unwrap().clone();
+    let events: Vec<Value> = received
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let order: Vec<(&str, i64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event_type"].as_str().unwrap(),
+                e["data"]["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("transfer.created", 1),
+            ("transfer.approved", 2),
+            ("transfer.submitted", 3),
+            ("transfer.completed", 4)
+        ],
+        "per-object order"
+    );
+    for event in &events {
+        assert_eq!(event["data"]["id"], id.as_str());
+        let keys: Vec<&String> = event.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["created_at", "data", "event_id", "event_type"]);
+    }
+
+    // The JWKS: public, cacheable, public members only.
+    let response = reqwest_public(&app, "/v1/.well-known/jwks.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let jwks: Value = response.json().await.unwrap();
+    for jwk in jwks["keys"].as_array().unwrap() {
+        assert!(jwk["kid"].is_string() && jwk["alg"].is_string() && jwk["use"] == "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(jwk.get(private).is_none(), "{jwk}");
+        }
+    }
+
+    // The verifier must first be seen to refuse a tampered delivery.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tampered = received.clone();
+    tampered[3].body = tampered[3].body.replace("COMPLETED", "FAILED");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &tampered).await;
+    assert!(!ok, "a tampered body must not verify: {said}");
+    let mut forged = received.clone();
+    let token = forged[1].signature.clone();
+    let parts: Vec<&str> = token.trim_start_matches("v1jws,").split('.').collect();
+    let evil = benteng_crypto::jws::b64url(forged[3].body.as_bytes());
+    forged[1].signature = format!("v1jws,{}.{}.{}", parts[0], evil, parts[2]);
+    forged[1].body = forged[3].body.clone();
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &forged).await;
+    assert!(!ok, "a re-pointed signature must not verify: {said}");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &json!({"keys": []}), &received).await;
+    assert!(!ok, "without the JWKS nothing verifies: {said}");
+
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &received).await;
+    assert!(ok, "{said}");
+    assert_eq!(
+        said.lines().filter(|l| l.starts_with("verified")).count(),
+        4
+    );
+
+    // The attempt log.
+    let deliveries: Value = app
+        .get(
+            &format!(
+                "/v1/webhook-endpoints/{}/deliveries",
+                endpoint["id"].as_str().unwrap()
+            ),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = deliveries["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|d| d["state"] == "delivered" && d["attempts"] == 1)
+    );
+    let event_id = rows[0]["event_id"].as_str().unwrap();
+    let attempts: Value = app
+        .get(
+            &format!(
+                "/v1/webhook-endpoints/{}/deliveries/{event_id}",
+                endpoint["id"].as_str().unwrap()
+            ),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(attempts["data"][0]["status"], 200);
+    assert_eq!(attempts["data"][0]["response_excerpt"], "thanks");
+
+    // The queue's state and the attempts are in /metrics.
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    for name in [
+        "webhook_attempts_total",
+        "webhook_deliveries_pending",
+        "webhook_oldest_due_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
+    // A test delivery reaches this endpoint only, and verifies too.
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/v1/webhook-endpoints/{}/test",
+            endpoint["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    wait_until("the test delivery", async || {
+        inbox.lock().unwrap().len() >= 5
+    })
+    .await;
+    let received = inbox.lock().unwrap().clone();
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &received[4..]).await;
+    assert!(ok && said.contains("webhook.test"), "{said}");
+
+    // Another tenant sees none of it.
+    let (_, other_key) = app.tenant_with_key().await;
+    let theirs = app
+        .get(
+            &format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()),
+            Some(&other_key),
+        )
+        .await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let listed: Value = app
+        .get("/v1/webhook-endpoints", Some(&other_key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([]));
+}
+
+async fn reqwest_public(app: &TestApp, path: &str) -> reqwest::Response {
+    app.get(path, None).await
+}
+
+async fn endpoint_count(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    let mut conn = app.raw_sql().await;
+    let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM webhook_endpoints")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    row.try_get("n").unwrap()
+}
+
+async fn bad_endpoints_are_refused_and_store_nothing(backend: Backend) {
+    // Production settings: https only, public addresses only.
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = app.tenant_with_key().await;
+    let long = format!("https://example.com/{}", "a".repeat(3000));
+    let cases = [
+        (json!("http://example.com/hook"), "invalid_url"),
+        (json!("not a url"), "invalid_url"),
+        (json!("https://user:secret@example.com/"), "invalid_url"),
+        (json!(long), "too_long"),
+        (json!("https://127.0.0.1/hook"), "not_public"),
+        (json!("https://10.0.0.8/hook"), "not_public"),
+        (
+            json!("https://169.254.169.254/latest/meta-data"),
+            "not_public",
+        ),
+        (json!("https://[::1]/hook"), "not_public"),
+        (json!("https://100.64.1.1/hook"), "not_public"),
+        (json!("https://localhost/hook"), "not_public"),
+        (json!(42), "invalid_type"),
+    ];
+    for (url, code) in cases {
+        let response = app
+            .client
+            .post(app.url("/v1/webhook-endpoints"))
+            .bearer_auth(&key)
+            .json(&json!({"url": url, "event_types": ["*"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        let errors = problem["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == "url" && e["code"] == code),
+            "{url}: {problem}"
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/webhook-endpoints"))
+        .bearer_auth(&key)
+        .json(&json!({"url": "https://example.com/", "event_types": ["transfer.exploded"], "extra": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(endpoint_count(&app).await, 0);
+
+    // The scope is required.
+    let tenant = app.tenant(benteng_core::tenant::Tier::Growth).await;
+    let narrow = app
+        .key_with_scopes(tenant.id, benteng_core::scopes::Scopes::read_only())
+        .await;
+    let response = add_endpoint(&app, &narrow, "https://example.com/", json!(["*"])).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn receivers_that_misbehave_are_bounded_and_recorded(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, _) = receiver().await;
+    let (_, key) = app.tenant_with_key().await;
+    let mut ids = Vec::new();
+    for path in ["gone", "moved", "huge", "hang", "busy"] {
+        let response = add_endpoint(&app, &key, &format!("{base}/{path}"), json!(["*"])).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let endpoint: Value = response.json().await.unwrap();
+        let id = endpoint["id"].as_str().unwrap().to_owned();
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/webhook-endpoints/{id}/test")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        ids.push((path, id));
+    }
+    for (path, id) in &ids {
+        let mut attempt = Value::Null;
+        wait_until(path, async || {
+            let deliveries: Value = app
+                .get(
+                    &format!("/v1/webhook-endpoints/{id}/deliveries"),
+                    Some(&key),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            let Some(event) = deliveries["data"][0]["event_id"].as_str() else {
+                return false;
+            };
+            let attempts: Value = app
+                .get(
+                    &format!("/v1/webhook-endpoints/{id}/deliveries/{event}"),
+                    Some(&key),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            attempt = attempts["data"][0].clone();
+            !attempt.is_null()
+        })
+        .await;
+        let excerpt = attempt["response_excerpt"].as_str().unwrap();
+        assert!(excerpt.len() <= 2048, "{path}");
+        match *path {
+            "gone" => assert_eq!(attempt["status"], 410),
+            "moved" => {
+                assert_eq!(attempt["status"], 302);
+                assert_eq!(attempt["outcome"], "redirect");
+            }
+            "huge" => {
+                assert_eq!(attempt["status"], 200);
+                assert_eq!(excerpt.len(), 2048);
+            }
+            "hang" => {
+                assert_eq!(attempt["outcome"], "timeout", "{attempt}");
+                assert!(attempt["latency_ms"].as_i64().unwrap() < 10_000);
+            }
+            "busy" => assert_eq!(attempt["status"], 429),
+            _ => unreachable!(),
+        }
+    }
+    // 410 disabled its endpoint; the others still pend a retry (the 429's at least 120 s on).
+    let gone: Value = app
+        .get(&format!("/v1/webhook-endpoints/{}", ids[0].1), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gone["enabled"], false, "{gone}");
+    let busy: Value = app
+        .get(
+            &format!("/v1/webhook-endpoints/{}/deliveries", ids[4].1),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let delivery = &busy["data"][0];
+    assert_eq!(delivery["state"], "pending");
+    let next = time::OffsetDateTime::parse(
+        delivery["next_attempt_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(next - time::OffsetDateTime::now_utc() > time::Duration::seconds(100));
+}
+
+async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
+    let kids = async || -> Vec<String> {
+        let jwks: Value = app
+            .get("/v1/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["alg"] == "RS256")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let webhooks = app.services.webhooks().unwrap();
+    let first = kids().await;
+    assert_eq!(first.len(), 1, "the first key signs at once");
+    let (signing, old_key) = webhooks.keys.signer().await.unwrap();
+    assert_eq!(signing, first[0]);
+    let old_token = old_key
+        .sign_compact(benteng_crypto::jws::JwsAlg::Rs256, &signing, 0, b"{}")
+        .unwrap();
+
+    // A rotation through the CLI's path: the new key is published at once, and does not sign.
+    let (ok, out, err) = crate::harness::cli(
+        app.environment(),
+        &["keys", "rotate", "--purpose", "webhook"],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    // The CLI's clock is the system's, a moment ahead of the server's standing one.
+    clock.advance(time::Duration::minutes(1));
+    let both = kids().await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    let new_kid = both.iter().find(|k| **k != first[0]).unwrap().clone();
+    assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+
+    // 13 days on: still the old key signs.
+    clock.advance(time::Duration::days(13));
+    assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+    // 14 days on: the new key signs; the old one still verifies (it is in the JWKS).
+    clock.advance(time::Duration::days(1) + time::Duration::minutes(1));
+    assert_eq!(webhooks.keys.signer().await.unwrap().0, new_kid);
+    let jwks: Value = app
+        .get("/v1/.well-known/jwks.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == first[0].as_str())
+        .expect("the old key stays published")
+        .clone();
+    benteng_crypto::jws::verify_compact(
+        &old_token,
+        old_jwk["n"].as_str().unwrap(),
+        old_jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    // 13 more days: still published; 14: gone.
+    clock.advance(time::Duration::days(13));
+    assert_eq!(kids().await.len(), 2);
+    clock.advance(time::Duration::days(1));
+    assert_eq!(kids().await, std::slice::from_ref(&new_kid));
+
+    let (ok, out, _) = crate::harness::cli(app.environment(), &["keys", "status"]).await;
+    assert!(ok);
+    assert!(out.contains(&new_kid), "{out}");
+}
+
+/// The receiver answers 503 while a transfer runs its course; the deliveries back off. Time is
+/// moved (the server's clock), the receiver comes back, and every event arrives, once per
+/// event id, each object's in sequence.
+async fn a_receiver_that_was_down_gets_everything_in_order_when_back(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let endpoint: Value = response.json().await.unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+
+    DOWN.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = make_transfer_with(&app, &key, tenant.id, "DOWN-TEST-1", IBAN).await;
+    let second = make_transfer_with(
+        &app,
+        &key,
+        tenant.id,
+        "DOWN-TEST-2",
+        "GB82WEST12345698765432",
+    )
+    .await;
+    // The rail settles on the server's clock: move it until both completed, still down.
+    for _ in 0..200 {
+        clock.advance(time::Duration::seconds(1));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let done = app
+            .services
+            .store
+            .webhook_events(tenant.id, None, 100)
+            .await
+            .unwrap();
+        if done
+            .iter()
+            .filter(|(n, _)| n.event_type.as_str() == "transfer.completed")
+            .count()
+            == 2
+        {
+            break;
+        }
+    }
+    let failed_attempts: Value = app
+        .get(
+            &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        failed_attempts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "pending"),
+        "{failed_attempts}"
+    );
+    assert!(
+        inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| !r.body.contains("DOWN-TEST"))
+    );
+    wait_until("a refused attempt", async || {
+        let deliveries: Value = app
+            .get(
+                &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+                Some(&key),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        deliveries["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["last_status"] == 503 && d["state"] == "pending")
+    })
+    .await;
+
+    DOWN.store(false, std::sync::atomic::Ordering::SeqCst);
+    let started = Instant::now();
+    loop {
+        let got = inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.body.contains("DOWN-TEST"))
+            .count();
+        if got >= 8 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "only {got} of 8 arrived"
+        );
+        clock.advance(time::Duration::minutes(2));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received: Vec<Value> = inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.body.contains("DOWN-TEST"))
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "each event once");
+    for transfer in [&first, &second] {
+        let sequence: Vec<i64> = received
+            .iter()
+            .filter(|e| e["data"]["id"] == transfer.as_str())
+            .map(|e| e["data"]["sequence"].as_i64().unwrap())
+            .collect();
+        assert_eq!(sequence, [1, 2, 3, 4], "{transfer}");
+    }
+}
+
+/// An endpoint added after a transfer replays its events; one event is resent with its event id
+/// unchanged; another tenant can do neither.
+async fn replay_and_resend_reach_only_the_tenants_own_endpoint(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let before = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let id = make_transfer(&app, &key, tenant.id).await;
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    let endpoint: Value = response.json().await.unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        inbox.lock().unwrap().is_empty(),
+        "nothing from before it existed"
+    );
+
+    let since = before
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (_, other_key) = app.tenant_with_key().await;
+    let path = format!("/v1/webhook-endpoints/{endpoint}/replay");
+    let refused = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&other_key)
+        .json(&json!({"since": since}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let bad = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&key)
+        .json(&json!({"since": "yesterday"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let replayed = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&key)
+        .json(&json!({"since": since}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::ACCEPTED);
+    let replayed: Value = replayed.json().await.unwrap();
+    assert_eq!(replayed["queued"], 4);
+    wait_until("the replay", async || inbox.lock().unwrap().len() >= 4).await;
+    let received = inbox.lock().unwrap().clone();
+    let sequence: Vec<i64> = received
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["data"]["sequence"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sequence, [1, 2, 3, 4]);
+
+    let last = received[3].id.clone();
+    let resend = format!("/v1/webhook-endpoints/{endpoint}/deliveries/{last}/resend");
+    let refused = app
+        .client
+        .post(app.url(&resend))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let resent = app
+        .client
+        .post(app.url(&resend))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resent.status(), StatusCode::ACCEPTED);
+    wait_until("the resend", async || inbox.lock().unwrap().len() >= 5).await;
+    let again = inbox.lock().unwrap()[4].clone();
+    assert_eq!(
+        again.id, last,
+        "a duplicate is recognisable by its event id"
+    );
+    assert_eq!(again.body, received[3].body);
+}
+
+async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
+    let (base, _) = receiver().await;
+    let (_, key) = app.tenant_with_key().await;
+    let response = add_endpoint(&app, &key, &format!("{base}/busy"), json!(["*"])).await;
+    let endpoint: Value = response.json().await.unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    // Finished attempts (recorded in the log), not claims: a claim counts as an attempt as soon
+    // as it is taken, and the clock must not move under an attempt still running.
+    let attempts = async || -> i64 {
+        let deliveries: Value = app
+            .get(
+                &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+                Some(&key),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let Some(event) = deliveries["data"][0]["event_id"].as_str() else {
+            return 0;
+        };
+        let log: Value = app
+            .get(
+                &format!("/v1/webhook-endpoints/{endpoint}/deliveries/{event}"),
+                Some(&key),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        log["data"].as_array().map_or(0, |a| a.len() as i64)
+    };
+    let test = async || {
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    };
+    let enabled = async || -> Value {
+        app.get(&format!("/v1/webhook-endpoints/{endpoint}"), Some(&key))
+            .await
+            .json()
+            .await
+            .unwrap()
+    };
+    test().await;
+    wait_until("the first failure", async || attempts().await >= 1).await;
+    // Four days of failures (the delivery's second attempt): still enabled.
+    clock.advance(time::Duration::days(4));
+    wait_until("the second failure", async || attempts().await >= 2).await;
+    assert_eq!(enabled().await["enabled"], true);
+    // Past five days: the next failure disables it, with its reason.
+    clock.advance(time::Duration::days(1) + time::Duration::hours(1));
+    wait_until("the disabling", async || {
+        enabled().await["enabled"] == false
+    })
+    .await;
+    let shown = enabled().await;
+    assert_eq!(attempts().await, 3);
+    assert!(
+        shown["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("every attempt failed since"),
+        "{shown}"
+    );
+}

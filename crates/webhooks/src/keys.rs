@@ -1,0 +1,240 @@
+//! The webhook signing keys: RSA 3072, private halves sealed under the KEK (the vault's
+//! `private_key` data key), public halves published as a JWKS.
+//!
+//! Timeline of a key (see docs/webhooks.md): published in the JWKS when created; signs from
+//! `signs_from`, 14 days later (the very first key signs at once: nobody can have cached an
+//! older set); stops signing when its successor starts; leaves the JWKS 14 days after that.
+//! A new key is made every 90 days (76 days after the current one started signing, so it has
+//! its 14 days of publication before it takes over), by the worker's schedule or
+//! `benteng keys rotate --purpose webhook`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
+use benteng_core::clock::Clock;
+use benteng_core::webhooks::{KEY_OVERLAP, KEY_PERIOD};
+use benteng_crypto::jws::{JwsAlg, RsaSigningKey};
+use benteng_store::{SigningKeyRow, Store, StoreError};
+use benteng_vault::{Aad, KeyPurpose, Keyring};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::WebhookError;
+
+/// A key's place in its timeline at a given moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub kid: String,
+    pub generation: i64,
+    pub created_at: OffsetDateTime,
+    pub signs_from: OffsetDateTime,
+    /// When its successor starts signing (it stops), if one exists.
+    pub superseded_at: Option<OffsetDateTime>,
+    /// `published` (not signing yet), `signing`, `retiring` (published, no longer signing),
+    /// `retired` (no longer published).
+    pub state: &'static str,
+}
+
+impl KeyState {
+    pub fn published(&self) -> bool {
+        self.state != "retired"
+    }
+
+    /// When it leaves the JWKS.
+    pub fn unpublished_at(&self) -> Option<OffsetDateTime> {
+        self.superseded_at.map(|at| at + KEY_OVERLAP)
+    }
+}
+
+/// Where each key is in its timeline at `now`. `rows` oldest first.
+pub fn timeline(rows: &[SigningKeyRow], now: OffsetDateTime) -> Vec<KeyState> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            // Superseded by the first later key that has started (or will start) signing.
+            let superseded_at = rows[i + 1..].iter().map(|r| r.signs_from).min();
+            let state = match superseded_at {
+                Some(at) if at + KEY_OVERLAP <= now => "retired",
+                Some(at) if at <= now => "retiring",
+                _ if row.signs_from <= now => "signing",
+                _ => "published",
+            };
+            KeyState {
+                kid: row.kid.clone(),
+                generation: row.generation,
+                created_at: row.created_at,
+                signs_from: row.signs_from,
+                superseded_at,
+                state,
+            }
+        })
+        .collect()
+}
+
+/// The kid a PS256 signature names: the same RSA key, published a second time with `alg`
+/// PS256, so every JWK names exactly one algorithm.
+pub fn kid_for(kid: &str, alg: JwsAlg) -> String {
+    match alg {
+        JwsAlg::Rs256 => kid.to_owned(),
+        JwsAlg::Ps256 => format!("{kid}.ps256"),
+    }
+}
+
+fn aad(kid: &str) -> Aad<'_> {
+    Aad::new("platform", "webhook_signing_keys", "sealed_private", kid)
+}
+
+pub struct SigningKeys {
+    store: Store,
+    keyring: Arc<Keyring>,
+    clock: Arc<dyn Clock>,
+    unsealed: Mutex<HashMap<String, Arc<RsaSigningKey>>>,
+}
+
+impl SigningKeys {
+    pub fn new(store: Store, keyring: Arc<Keyring>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            keyring,
+            clock,
+            unsealed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub async fn timeline(&self) -> Result<Vec<KeyState>, WebhookError> {
+        Ok(timeline(
+            &self.store.webhook_signing_keys().await?,
+            self.clock.now(),
+        ))
+    }
+
+    /// The JWKS: every published key, once per algorithm. Public members only.
+    pub async fn jwks(&self) -> Result<Value, WebhookError> {
+        let rows = self.store.webhook_signing_keys().await?;
+        let now = self.clock.now();
+        let mut keys = Vec::new();
+        for (row, state) in rows.iter().zip(timeline(&rows, now)) {
+            if !state.published() || row.created_at > now {
+                continue;
+            }
+            let jwk: Value = serde_json::from_str(&row.public_jwk)
+                .map_err(|_| WebhookError::Store(StoreError::Corrupt("public_jwk".to_owned())))?;
+            for alg in [JwsAlg::Rs256, JwsAlg::Ps256] {
+                let mut entry = jwk.clone();
+                entry["alg"] = alg.as_str().into();
+                entry["kid"] = kid_for(&row.kid, alg).into();
+                keys.push(entry);
+            }
+        }
+        Ok(json!({ "keys": keys }))
+    }
+
+    /// The key that signs now, unsealed (cached per process).
+    pub async fn signer(&self) -> Result<(String, Arc<RsaSigningKey>), WebhookError> {
+        let rows = self.store.webhook_signing_keys().await?;
+        let now = self.clock.now();
+        let row = rows
+            .iter()
+            .rev()
+            .find(|r| r.signs_from <= now)
+            .ok_or(WebhookError::NoSigningKey)?;
+        if let Some(key) = self.cached(&row.kid) {
+            return Ok((row.kid.clone(), key));
+        }
+        let der = self
+            .keyring
+            .decrypt(&row.sealed_private, &aad(&row.kid))
+            .map_err(|e| WebhookError::Key(e.to_string()))?;
+        let key = Arc::new(
+            RsaSigningKey::from_pkcs8(benteng_crypto::ExposeSecret::expose_secret(&der))
+                .map_err(|e| WebhookError::Key(e.to_string()))?,
+        );
+        self.unsealed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(row.kid.clone(), key.clone());
+        Ok((row.kid.clone(), key))
+    }
+
+    fn cached(&self, kid: &str) -> Option<Arc<RsaSigningKey>> {
+        self.unsealed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(kid)
+            .cloned()
+    }
+
+    /// Makes the next key: it signs 14 days from now (at once when it is the first), and its
+    /// predecessor leaves the JWKS 14 days after that. Audited `webhook_key.created`.
+    pub async fn rotate(&self, audit: &AuditContext) -> Result<KeyState, WebhookError> {
+        let rows = self.store.webhook_signing_keys().await?;
+        let now = self.clock.now();
+        let generation = rows.last().map(|r| r.generation + 1).unwrap_or(1);
+        let signs_from = if rows.is_empty() {
+            now
+        } else {
+            now + KEY_OVERLAP
+        };
+        let kid = format!(
+            "webhook-key-{:04}-{:02}-{generation}",
+            now.year(),
+            u8::from(now.month())
+        );
+        let key = RsaSigningKey::generate().map_err(|e| WebhookError::Key(e.to_string()))?;
+        let der = key
+            .to_pkcs8()
+            .map_err(|e| WebhookError::Key(e.to_string()))?;
+        let sealed = self
+            .keyring
+            .encrypt(&KeyPurpose::PRIVATE_KEY, &der, &aad(&kid))
+            .map_err(|e| WebhookError::Key(e.to_string()))?;
+        let row = SigningKeyRow {
+            kid: kid.clone(),
+            generation,
+            public_jwk: key.public_jwk(&kid, JwsAlg::Rs256).to_string(),
+            sealed_private: sealed,
+            created_at: now,
+            signs_from,
+        };
+        let event = AuditEvent::new(
+            audit,
+            "webhook_key.created",
+            Retention::Security,
+            ("webhook_key", kid.clone()),
+        )
+        .at(now)
+        .change(
+            "signs_from",
+            Value::Null,
+            signs_from.unix_timestamp().into(),
+        );
+        self.store.insert_webhook_signing_key(&row, &event).await?;
+        let mut all = rows;
+        all.push(row);
+        timeline(&all, now).pop().ok_or(WebhookError::NoSigningKey)
+    }
+
+    /// The schedule: a first key when there is none, the next one 76 days after the newest
+    /// started signing. A concurrent instance's rotation wins the generation; this one's
+    /// `Conflict` is harmless.
+    pub async fn ensure(&self) -> Result<(), WebhookError> {
+        let rows = self.store.webhook_signing_keys().await?;
+        let now = self.clock.now();
+        let due = match rows.last() {
+            None => true,
+            Some(newest) => newest.signs_from + (KEY_PERIOD - KEY_OVERLAP) <= now,
+        };
+        if due {
+            match self.rotate(&AuditContext::system("webhook-keys")).await {
+                Ok(_) | Err(WebhookError::Store(StoreError::Conflict)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+}
