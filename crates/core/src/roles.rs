@@ -85,10 +85,13 @@ pub enum Permission {
     StaffRead,
     /// Create staff, grant and remove roles, disable people.
     StaffWrite,
+    /// Review tenants' KYC evidence (read documents, verify or reject items) and propose or
+    /// approve a KYC level change.
+    KycReview,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::CredentialsWrite,
@@ -100,6 +103,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::StaffRead,
         Permission::StaffWrite,
+        Permission::KycReview,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -115,6 +119,7 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::StaffRead => "staff:read",
             Permission::StaffWrite => "staff:write",
+            Permission::KycReview => "kyc:review",
         }
     }
 }
@@ -259,6 +264,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::ClearancesWrite,
             P::ListsWrite,
             P::AuditRead,
+            P::KycReview,
         ],
     ),
     (

@@ -21,11 +21,13 @@ pub enum Scope {
     BalancesRead,
     AuditRead,
     TenantRead,
+    KycRead,
+    KycWrite,
 }
 
 impl Scope {
     /// Every scope, in the order sets are written.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 10] = [
         Scope::TransfersRead,
         Scope::TransfersWrite,
         Scope::RecipientsRead,
@@ -34,6 +36,8 @@ impl Scope {
         Scope::BalancesRead,
         Scope::AuditRead,
         Scope::TenantRead,
+        Scope::KycRead,
+        Scope::KycWrite,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -46,6 +50,8 @@ impl Scope {
             Scope::BalancesRead => "balances:read",
             Scope::AuditRead => "audit:read",
             Scope::TenantRead => "tenant:read",
+            Scope::KycRead => "kyc:read",
+            Scope::KycWrite => "kyc:write",
         }
     }
 

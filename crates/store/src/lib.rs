@@ -13,6 +13,7 @@ mod approvals;
 mod audit;
 mod batches;
 mod data_keys;
+mod kyc;
 mod ledger;
 mod migrations;
 mod monitoring;
@@ -40,6 +41,7 @@ use sqlx::{AnyPool, Executor};
 pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
+pub use kyc::{EvidenceAlert, EvidenceRow, NewEvidence, UpgradeRequestRow};
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use monitoring::{

@@ -43,6 +43,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_people"),
     migration!(14, "0014_staff_tokens"),
     migration!(15, "0015_monitoring"),
+    migration!(18, "0018_kyc_evidence"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
