@@ -634,7 +634,7 @@ pub async fn refuse_oversized(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = u64::try_from(state.limits.body_limit_bytes).unwrap_or(u64::MAX);
+    let limit = u64::try_from(state.limits.limit_for(request.uri().path())).unwrap_or(u64::MAX);
     let Some(declared) = declared.filter(|length| *length > limit) else {
         return next.run(request).await;
     };
@@ -653,6 +653,15 @@ pub async fn refuse_oversized(
         }
     }
     response
+}
+
+/// Cuts every request body at its route's limit (`HttpLimits::limit_for`): a body without a
+/// declared length that runs over fails when read, and the reader answers 413.
+pub async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.limits.limit_for(request.uri().path());
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }
 
 /// Reads a body to its end, keeping nothing.

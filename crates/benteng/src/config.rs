@@ -35,6 +35,27 @@ pub struct Config {
     pub protection: protection::ProtectionConfig,
     pub people: PeopleConfig,
     pub monitoring: MonitoringConfig,
+    pub kyc: KycConfig,
+}
+
+/// KYC evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KycConfig {
+    /// The largest KYC document a tenant may upload, in bytes (1 to 67108864). The document
+    /// route alone takes bodies this large; every other route keeps `http.body_limit_bytes`.
+    pub max_document_bytes: usize,
+}
+
+/// The most `kyc.max_document_bytes` may be.
+pub const MAX_KYC_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+
+impl Default for KycConfig {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: benteng_core::kyc::DEFAULT_MAX_DOCUMENT_BYTES,
+        }
+    }
 }
 
 /// Transaction monitoring.
@@ -264,6 +285,7 @@ impl Default for Config {
             protection: protection::ProtectionConfig::default(),
             people: PeopleConfig::default(),
             monitoring: MonitoringConfig::default(),
+            kyc: KycConfig::default(),
         }
     }
 }

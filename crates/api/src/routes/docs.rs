@@ -12,7 +12,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    Routes, StaffNeed, admin, audit, balances, health, quotes, recipients, snap, tenant, transfers,
+    Routes, StaffNeed, admin, audit, balances, health, kyc, quotes, recipients, snap, tenant,
+    transfers,
 };
 
 #[derive(OpenApi)]
@@ -37,7 +38,10 @@ use super::{
         admin::credentials::add_certificate, admin::credentials::remove_certificate,
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
         admin::screening::lists, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
-        admin::tokens::revoke, admin::tokens::revoke_all),
+        admin::tokens::revoke, admin::tokens::revoke_all, kyc::overview, kyc::upload,
+        kyc::beneficial_owners, kyc::upgrade_request, admin::kyc::upgrade_requests,
+        admin::kyc::propose_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
+        admin::kyc::review_item),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),

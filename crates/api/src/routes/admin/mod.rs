@@ -6,6 +6,7 @@
 pub(super) mod approvals;
 pub(super) mod audit;
 pub(super) mod credentials;
+pub(super) mod kyc;
 pub(super) mod people;
 pub(super) mod screening;
 pub(crate) mod session;
@@ -35,6 +36,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = tenants::routes(routes);
     let routes = credentials::routes(routes);
     let routes = screening::routes(routes);
+    let routes = kyc::routes(routes);
     audit::routes(routes)
 }
 
