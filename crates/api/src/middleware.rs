@@ -643,7 +643,21 @@ pub async fn refuse_oversized(
         .headers()
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let mut response = ApiError::PayloadTooLarge.into_response();
+    let too_large = if request
+        .uri()
+        .path()
+        .starts_with(crate::state::KYC_DOCUMENT_PREFIX)
+    {
+        ApiError::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            slug: "document-too-large",
+            title: "Document too large",
+            detail: format!("the document is larger than {limit} bytes"),
+        }
+    } else {
+        ApiError::PayloadTooLarge
+    };
+    let mut response = too_large.into_response();
     if request.version() <= axum::http::Version::HTTP_11 && !waits {
         response
             .headers_mut()

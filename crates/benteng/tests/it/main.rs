@@ -7,6 +7,7 @@ mod audit;
 mod authentication;
 mod cli;
 mod data_protection;
+mod kyc;
 mod monitoring;
 mod multi_instance;
 mod networks;
