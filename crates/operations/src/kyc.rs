@@ -112,6 +112,15 @@ const CHUNK_BYTES: usize = 48 * 1024;
 /// The alert rule a beneficial owner's screening hit raises.
 const UBO_ALERT_RULE: &str = "kyc_ubo_screening";
 
+/// What is stored of one submission besides its tenant and item.
+struct Submission<'a> {
+    content_type: &'static str,
+    bytes: &'a [u8],
+    /// `none`, or for beneficial owners `clear` / `hit`.
+    screening: &'static str,
+    alert: Option<EvidenceAlert>,
+}
+
 /// Where a tenant stands, as it may see it.
 #[derive(Debug, Clone)]
 pub struct KycOverview {
@@ -210,12 +219,15 @@ impl Operations {
         &self,
         tenant: TenantId,
         item: KycItem,
-        content_type: &'static str,
-        bytes: &[u8],
-        screening: &'static str,
-        alert: Option<EvidenceAlert>,
+        submission: Submission<'_>,
         context: &AuditContext,
     ) -> Result<EvidenceRow, OpsRefusal> {
+        let Submission {
+            content_type,
+            bytes,
+            screening,
+            alert,
+        } = submission;
         self.store.tenant(tenant).await?;
         let id = uuid::Uuid::now_v7();
         let now = self.clock.now();
@@ -292,8 +304,13 @@ impl Operations {
                 field: "document",
                 message: refusal.to_string(),
             })?;
-        self.store_evidence(tenant, item, declared.mime(), bytes, "none", None, context)
-            .await
+        let submission = Submission {
+            content_type: declared.mime(),
+            bytes,
+            screening: "none",
+            alert: None,
+        };
+        self.store_evidence(tenant, item, submission, context).await
     }
 
     /// Stores the tenant's beneficial owners (sealed, as JSON) and screens each against the
@@ -341,16 +358,14 @@ impl Operations {
                 }),
             )
         };
-        self.store_evidence(
-            tenant,
-            KycItem::BeneficialOwners,
-            "application/json",
-            &json,
-            status,
+        let submission = Submission {
+            content_type: "application/json",
+            bytes: &json,
+            screening: status,
             alert,
-            context,
-        )
-        .await
+        };
+        self.store_evidence(tenant, KycItem::BeneficialOwners, submission, context)
+            .await
     }
 
     /// The tenant's submissions (metadata only).
