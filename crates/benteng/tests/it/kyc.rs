@@ -562,6 +562,25 @@ async fn an_upgrade_takes_two_officers_and_lifts_the_ceiling_that_refused_a_tran
     assert_eq!(kyc(&app, &key).await["level"], "basic");
     let response = post(&app.client, decide.clone(), &analyst, &json!({})).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // An item rejected after the proposal stops the approval, which stays pending.
+    let licence = app.url(&format!(
+        "/admin/v1/tenants/{}/kyc/items/business_licence",
+        tenant.id
+    ));
+    let response = post(
+        &app.client,
+        licence.clone(),
+        &first,
+        &json!({"status": "rejected"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = post(&app.client, decide.clone(), &second, &json!({})).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("business_licence"));
+    assert_eq!(kyc(&app, &key).await["level"], "basic");
+    let response = post(&app.client, licence, &first, &json!({"status": "verified"})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let response = post(&app.client, decide, &second, &json!({})).await;
     assert_eq!(
         response.status(),
