@@ -543,6 +543,40 @@ impl Operations {
         self.propose(actor, action, context).await
     }
 
+    /// Turns an upgrade request down (audited); the tenant may ask again.
+    pub async fn reject_kyc_upgrade(
+        &self,
+        actor: &StaffPrincipal,
+        request: uuid::Uuid,
+        context: &AuditContext,
+    ) -> Result<UpgradeRequestRow, OpsRefusal> {
+        if !actor.permits(Permission::KycReview) {
+            return Err(OpsRefusal::Forbidden(Permission::KycReview));
+        }
+        let row = self.store.kyc_upgrade_request(request).await?;
+        let now = self.clock.now();
+        let event = AuditEvent::new(
+            &context.for_tenant(row.tenant),
+            "kyc.upgrade_rejected",
+            Retention::Security,
+            ("kyc_upgrade_request", row.id.clone()),
+        )
+        .at(now)
+        .change("status", "pending".into(), "rejected".into());
+        if !self
+            .store
+            .reject_kyc_upgrade_request(request, now, &event)
+            .await?
+        {
+            return Err(OpsRefusal::Conflict("the request was already decided"));
+        }
+        Ok(UpgradeRequestRow {
+            status: "rejected".to_owned(),
+            decided_at: Some(now),
+            ..row
+        })
+    }
+
     /// Refuses unless every item `level` requires is verified for the tenant.
     pub(crate) async fn check_level_evidence(
         &self,

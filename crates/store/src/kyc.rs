@@ -293,6 +293,31 @@ impl Store {
             .collect()
     }
 
+    /// Closes a pending upgrade request as rejected, with its audit event; `false` if it was
+    /// not pending.
+    pub async fn reject_kyc_upgrade_request(
+        &self,
+        id: uuid::Uuid,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE kyc_upgrade_requests SET status = 'rejected', decided_at = $1 \
+             WHERE id = $2 AND status = 'pending'",
+        )
+        .bind(to_micros(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        crate::audit::record(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn kyc_upgrade_request(&self, id: uuid::Uuid) -> StoreResult<UpgradeRequestRow> {
         let sql = concat!(
             "SELECT ",

@@ -40,7 +40,7 @@ use super::{
         admin::screening::lists, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
         admin::tokens::revoke, admin::tokens::revoke_all, kyc::overview, kyc::upload,
         kyc::beneficial_owners, kyc::upgrade_request, admin::kyc::upgrade_requests,
-        admin::kyc::propose_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
+        admin::kyc::propose_upgrade, admin::kyc::reject_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
         admin::kyc::review_item),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),

@@ -498,7 +498,22 @@ async fn an_upgrade_takes_two_officers_and_lifts_the_ceiling_that_refused_a_tran
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 
+    // Turned down once (the tenant may ask again), then asked for anew.
     let first = officer(&app, "mlro@benteng.example", StaffRole::ComplianceOfficer).await;
+    let reject = app.url(&format!(
+        "/admin/v1/kyc/upgrade-requests/{}/reject",
+        request["id"].as_str().unwrap()
+    ));
+    let response = post(&app.client, reject.clone(), &first, &json!({})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = post(&app.client, reject, &first, &json!({})).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let response = app
+        .post_json("/v1/kyc/upgrade-requests", &key, &json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let request: Value = response.json().await.unwrap();
+
     let second = officer(&app, "deputy@benteng.example", StaffRole::ComplianceOfficer).await;
     let analyst = officer(&app, "ana@benteng.example", StaffRole::ComplianceAnalyst).await;
     let pending: Value = get(

@@ -38,6 +38,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             post(propose_upgrade),
         )
         .staff(
+            "/admin/v1/kyc/upgrade-requests/{id}/reject",
+            Needs::on_post(review),
+            post(reject_upgrade),
+        )
+        .staff(
             "/admin/v1/tenants/{id}/kyc",
             Needs::on_get(review),
             get(tenant_kyc),
@@ -152,6 +157,26 @@ pub async fn propose_upgrade(
         StatusCode::ACCEPTED,
         Json(PendingActionView::from(&pending)),
     ))
+}
+
+/// Turns an upgrade request down; the tenant may ask again.
+#[utoipa::path(post, path = "/admin/v1/kyc/upgrade-requests/{id}/reject", tag = "operator",
+    security(("staff_session" = ["kyc:review"])),
+    responses((status = 200, body = ReviewUpgradeView), (status = 409, body = crate::error::Problem)))]
+pub async fn reject_upgrade(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReviewUpgradeView>> {
+    let id: uuid::Uuid = path_id(&id)?;
+    let row = state
+        .operations
+        .reject_kyc_upgrade(&actor, id, &context)
+        .await?;
+    Ok(Json(ReviewUpgradeView {
+        tenant: row.tenant.to_string(),
+        request: UpgradeRequestView::from(&row),
+    }))
 }
 
 /// A tenant's standing and its evidence (metadata only).
