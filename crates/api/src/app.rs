@@ -6,12 +6,12 @@ use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::middleware::{
-    observe, problem_fallback, refuse_oversized, refuse_repeated_credentials, security_headers,
+    limit_body, observe, problem_fallback, refuse_oversized, refuse_repeated_credentials,
+    security_headers,
 };
 use crate::routes::{self, RouteGroup};
 use crate::state::AppState;
@@ -41,7 +41,7 @@ pub fn router_for(state: AppState, groups: &[RouteGroup]) -> Router {
                 ))
                 .layer(from_fn(refuse_repeated_credentials))
                 .layer(from_fn_with_state(state.clone(), refuse_oversized))
-                .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes)),
+                .layer(from_fn_with_state(state.clone(), limit_body)),
         )
         .with_state(state)
 }

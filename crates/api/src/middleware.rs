@@ -644,7 +644,7 @@ pub async fn refuse_oversized(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = u64::try_from(state.limits.body_limit_bytes).unwrap_or(u64::MAX);
+    let limit = u64::try_from(state.limits.limit_for(request.uri().path())).unwrap_or(u64::MAX);
     let Some(declared) = declared.filter(|length| *length > limit) else {
         return next.run(request).await;
     };
@@ -653,7 +653,21 @@ pub async fn refuse_oversized(
         .headers()
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let mut response = ApiError::PayloadTooLarge.into_response();
+    let too_large = if request
+        .uri()
+        .path()
+        .starts_with(crate::state::KYC_DOCUMENT_PREFIX)
+    {
+        ApiError::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            slug: "document-too-large",
+            title: "Document too large",
+            detail: format!("the document is larger than {limit} bytes"),
+        }
+    } else {
+        ApiError::PayloadTooLarge
+    };
+    let mut response = too_large.into_response();
     if request.version() <= axum::http::Version::HTTP_11 && !waits {
         response
             .headers_mut()
@@ -663,6 +677,15 @@ pub async fn refuse_oversized(
         }
     }
     response
+}
+
+/// Cuts every request body at its route's limit (`HttpLimits::limit_for`): a body without a
+/// declared length that runs over fails when read, and the reader answers 413.
+pub async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.limits.limit_for(request.uri().path());
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }
 
 /// Reads a body to its end, keeping nothing.

@@ -13,6 +13,23 @@ use metrics_exporter_prometheus::PrometheusHandle;
 pub struct HttpLimits {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
+    /// The cap on one KYC document (`kyc.max_document_bytes`): the one route that takes
+    /// documents may receive bodies up to this size; every other route keeps `body_limit_bytes`.
+    pub kyc_document_bytes: usize,
+}
+
+/// The path prefix of the route that takes KYC documents.
+pub const KYC_DOCUMENT_PREFIX: &str = "/v1/kyc/evidence/";
+
+impl HttpLimits {
+    /// The body limit of a request to `path`.
+    pub fn limit_for(&self, path: &str) -> usize {
+        if path.starts_with(KYC_DOCUMENT_PREFIX) {
+            self.body_limit_bytes.max(self.kyc_document_bytes)
+        } else {
+            self.body_limit_bytes
+        }
+    }
 }
 
 impl Default for HttpLimits {
@@ -20,6 +37,7 @@ impl Default for HttpLimits {
         Self {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            kyc_document_bytes: benteng_core::kyc::DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
 }

@@ -36,6 +36,7 @@ pub struct Config {
     pub people: PeopleConfig,
     pub webhooks: WebhooksConfig,
     pub monitoring: MonitoringConfig,
+    pub kyc: KycConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
 }
@@ -96,6 +97,26 @@ fn default_max_message_bytes() -> usize {
 pub struct CounterpartyConfig {
     pub name: String,
     pub certificate_file: PathBuf,
+}
+
+/// KYC evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KycConfig {
+    /// The largest KYC document a tenant may upload, in bytes (1 to 67108864). The document
+    /// route alone takes bodies this large; every other route keeps `http.body_limit_bytes`.
+    pub max_document_bytes: usize,
+}
+
+/// The most `kyc.max_document_bytes` may be.
+pub const MAX_KYC_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+
+impl Default for KycConfig {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: benteng_core::kyc::DEFAULT_MAX_DOCUMENT_BYTES,
+        }
+    }
 }
 
 /// Transaction monitoring.
@@ -384,6 +405,7 @@ impl Default for Config {
             monitoring: MonitoringConfig::default(),
             iso20022: None,
             webhooks: WebhooksConfig::default(),
+            kyc: KycConfig::default(),
         }
     }
 }

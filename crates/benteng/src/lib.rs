@@ -203,6 +203,11 @@ impl Server {
             Some(path) => rates::read_file(path)?,
             None => rates::table(&config.payments.per_usd).context("payments.per_usd")?,
         };
+        anyhow::ensure!(
+            (1..=config::MAX_KYC_DOCUMENT_BYTES).contains(&config.kyc.max_document_bytes),
+            "kyc.max_document_bytes must be between 1 and {}",
+            config::MAX_KYC_DOCUMENT_BYTES
+        );
         let rules = monitoring::initial(config.monitoring.rules_file.as_deref())?;
         let screening = screening::start(services).await?;
         let protection = Arc::new(
@@ -286,11 +291,20 @@ impl Server {
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+                kyc_document_bytes: config.kyc.max_document_bytes,
             }),
             payments,
             protection,
             // Analysts search and clear against the lists this server screens with.
-            operations: Arc::new(services.operations().with_screening(screening)),
+            operations: Arc::new(
+                services
+                    .operations()
+                    .with_screening(screening)
+                    .with_kyc_evidence(
+                        services.protection.keyring.clone(),
+                        config.kyc.max_document_bytes,
+                    ),
+            ),
             webhooks,
         };
         protection_sweep(

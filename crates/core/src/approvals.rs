@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{PersonId, TenantId};
+use crate::kyc::KycLevel;
 use crate::roles::{Permission, StaffRole};
 use crate::tenant::Tier;
 
@@ -18,6 +19,9 @@ pub enum Action {
     ChangeTier { tenant: TenantId, tier: Tier },
     /// Give a staff member a role that needs a second person (`admin`).
     GrantRole { person: PersonId, role: StaffRole },
+    /// Move the tenant to another KYC level (its 30-day volume ceiling); applied only while
+    /// every item the level requires is verified.
+    ChangeKycLevel { tenant: TenantId, level: KycLevel },
 }
 
 impl Action {
@@ -26,6 +30,7 @@ impl Action {
             Action::DisableRequireMtls { .. } => "disable_require_mtls",
             Action::ChangeTier { .. } => "change_tier",
             Action::GrantRole { .. } => "grant_role",
+            Action::ChangeKycLevel { .. } => "change_kyc_level",
         }
     }
 
@@ -36,6 +41,7 @@ impl Action {
                 Permission::TenantsWrite
             }
             Action::GrantRole { .. } => Permission::StaffWrite,
+            Action::ChangeKycLevel { .. } => Permission::KycReview,
         }
     }
 }

@@ -87,10 +87,13 @@ pub enum Permission {
     StaffWrite,
     /// Decide a transfer held for review: release it or block it.
     ReviewsDecide,
+    /// Review tenants' KYC evidence (read documents, verify or reject items) and propose or
+    /// approve a KYC level change.
+    KycReview,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::CredentialsWrite,
@@ -103,6 +106,7 @@ impl Permission {
         Permission::StaffRead,
         Permission::StaffWrite,
         Permission::ReviewsDecide,
+        Permission::KycReview,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -119,6 +123,7 @@ impl Permission {
             Permission::StaffRead => "staff:read",
             Permission::StaffWrite => "staff:write",
             Permission::ReviewsDecide => "reviews:decide",
+            Permission::KycReview => "kyc:review",
         }
     }
 }
@@ -265,6 +270,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::ReviewsDecide,
             P::ListsWrite,
             P::AuditRead,
+            P::KycReview,
         ],
     ),
     (

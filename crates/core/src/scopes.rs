@@ -23,11 +23,13 @@ pub enum Scope {
     TenantRead,
     /// Create, change and delete webhook endpoints, send test deliveries, read deliveries.
     WebhooksManage,
+    KycRead,
+    KycWrite,
 }
 
 impl Scope {
     /// Every scope, in the order sets are written.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::TransfersRead,
         Scope::TransfersWrite,
         Scope::RecipientsRead,
@@ -37,6 +39,8 @@ impl Scope {
         Scope::AuditRead,
         Scope::TenantRead,
         Scope::WebhooksManage,
+        Scope::KycRead,
+        Scope::KycWrite,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -50,6 +54,8 @@ impl Scope {
             Scope::AuditRead => "audit:read",
             Scope::TenantRead => "tenant:read",
             Scope::WebhooksManage => "webhooks:manage",
+            Scope::KycRead => "kyc:read",
+            Scope::KycWrite => "kyc:write",
         }
     }
 

@@ -20,7 +20,7 @@ pub use benteng_compliance::benteng_screening;
 pub use credentials::{
     CertFingerprint, KeyLifetime, KeyRequest, KeyScopes, LifetimeOutOfRange, NotAFingerprint,
 };
-pub use kyc::ItemStatus;
+pub use kyc::{ItemStatus, KycOverview, OwnerInput};
 pub use screening::{
     BadReason, ClearanceReason, ClearanceRequest, EntryRef, NotAParty, NotAnEntry, PartyRef,
     SearchResult,
@@ -92,6 +92,11 @@ pub struct Operations {
     /// The lists analysts search and clear against: the server's running service, or one the
     /// CLI loads for a screening verb. Without it screening commands are unavailable.
     screening: Option<Arc<benteng_compliance::Screening>>,
+    /// The data keys KYC documents are sealed with; without it evidence commands are
+    /// unavailable.
+    keyring: Option<Arc<benteng_vault::Keyring>>,
+    /// The cap on one KYC document, in bytes.
+    max_document_bytes: usize,
 }
 
 impl Operations {
@@ -109,7 +114,25 @@ impl Operations {
             clock,
             approval_ttl,
             screening: None,
+            keyring: None,
+            max_document_bytes: benteng_core::kyc::DEFAULT_MAX_DOCUMENT_BYTES,
         }
+    }
+
+    /// With the data keys KYC evidence is sealed with, and the cap on one document.
+    pub fn with_kyc_evidence(
+        mut self,
+        keyring: Arc<benteng_vault::Keyring>,
+        max_document_bytes: usize,
+    ) -> Self {
+        self.keyring = Some(keyring);
+        self.max_document_bytes = max_document_bytes;
+        self
+    }
+
+    /// The cap on one KYC document, in bytes.
+    pub fn max_document_bytes(&self) -> usize {
+        self.max_document_bytes
     }
 
     /// With the screening service analysts' commands search and clear against.
@@ -360,6 +383,9 @@ impl Operations {
         context: &AuditContext,
     ) -> Result<PendingAction, OpsRefusal> {
         let pending = self.store.pending_action(id).await?;
+        if let (true, Action::ChangeKycLevel { tenant, level }) = (approve, pending.action) {
+            self.check_level_evidence(tenant, level).await?;
+        }
         let permission = pending.action.permission();
         if !actor.permits(permission) {
             return Err(OpsRefusal::Forbidden(permission));
@@ -394,6 +420,7 @@ impl Operations {
                     self.tenant_changed(tenant).await;
                 }
                 Action::GrantRole { person, .. } => self.people.person_changed(person).await,
+                Action::ChangeKycLevel { .. } => {}
             }
         }
         Ok(decided)

@@ -274,5 +274,8 @@ async fn apply(
                 .await
                 .map(|_| ())
         }
+        Action::ChangeKycLevel { tenant, level } => {
+            crate::kyc::change_level_in(conn, tenant, level, context).await
+        }
     }
 }

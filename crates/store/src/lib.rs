@@ -14,6 +14,7 @@ mod audit;
 mod batches;
 mod data_keys;
 mod iso20022;
+mod kyc;
 mod ledger;
 mod migrations;
 mod monitoring;
@@ -43,6 +44,7 @@ pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
 pub use iso20022::{StoredIsoMessage, StoredSigningKey};
+pub use kyc::{EvidenceAlert, EvidenceRow, NewEvidence, UpgradeRequestRow};
 pub use ledger::{Balance, LedgerError, Violation};
 pub use migrations::MIGRATIONS;
 pub use monitoring::{

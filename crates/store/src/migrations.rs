@@ -45,6 +45,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_monitoring"),
     migration!(16, "0016_webhooks"),
     migration!(17, "0017_iso20022"),
+    migration!(18, "0018_kyc_evidence"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

@@ -12,8 +12,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    Routes, StaffNeed, admin, audit, balances, health, quotes, recipients, snap, tenant, transfers,
-    webhooks,
+    Routes, StaffNeed, admin, audit, balances, health, kyc, quotes, recipients, snap, tenant,
+    transfers, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -43,7 +43,12 @@ use super::{
         webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::attempts,
         webhooks::resend, webhooks::replay,
         admin::webhooks::list, admin::webhooks::create, admin::webhooks::update,
-        admin::webhooks::delete, admin::webhooks::test, admin::webhooks::deliveries),
+        admin::webhooks::delete, admin::webhooks::test, admin::webhooks::deliveries,
+        kyc::overview, kyc::upload,
+        kyc::beneficial_owners, kyc::upgrade_request, admin::kyc::upgrade_requests,
+        admin::kyc::propose_upgrade, admin::kyc::reject_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
+        admin::kyc::review_item),
+
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),

@@ -9,6 +9,7 @@ mod audit;
 mod balances;
 mod docs;
 mod health;
+pub(crate) mod kyc;
 mod paging;
 mod quotes;
 mod recipients;
@@ -206,6 +207,7 @@ fn all() -> Routes {
     let routes = routes.within(RouteGroup::Operations, admin::routes);
     let routes = docs::routes(routes);
     let routes = tenant::routes(routes);
+    let routes = kyc::routes(routes);
     let routes = admin::session::tenant_routes(routes);
     let routes = balances::routes(routes);
     let routes = audit::routes(routes);

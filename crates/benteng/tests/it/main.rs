@@ -8,6 +8,7 @@ mod authentication;
 mod cli;
 mod data_protection;
 mod iso20022;
+mod kyc;
 mod monitoring;
 mod multi_instance;
 mod networks;

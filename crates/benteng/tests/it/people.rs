@@ -651,7 +651,9 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
             &path
                 .replace("{id}", &uuid::Uuid::new_v4().to_string())
                 .replace("{endpoint}", &uuid::Uuid::new_v4().to_string())
-                .replace("{fingerprint}", &"ab".repeat(32)),
+                .replace("{fingerprint}", &"ab".repeat(32))
+                .replace("{evidence}", &uuid::Uuid::new_v4().to_string())
+                .replace("{item}", "email"),
         );
         assert!(
             !url.contains('{'),

@@ -6,6 +6,7 @@
 pub(super) mod approvals;
 pub(super) mod audit;
 pub(super) mod credentials;
+pub(super) mod kyc;
 pub(super) mod people;
 pub(super) mod reviews;
 pub(super) mod screening;
@@ -39,6 +40,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = screening::routes(routes);
     let routes = reviews::routes(routes);
     let routes = webhooks::routes(routes);
+    let routes = kyc::routes(routes);
     audit::routes(routes)
 }
 
