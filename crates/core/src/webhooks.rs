@@ -32,12 +32,14 @@ pub enum EventType {
     TransferCompleted,
     TransferFailed,
     TransferReturned,
+    /// The tenant's 30-day volume passed 80 % of its KYC level's ceiling.
+    KycLimitApproaching,
     /// A test delivery an endpoint's owner asked for.
     WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         Self::TransferCreated,
         Self::TransferApproved,
         Self::TransferHeldForReview,
@@ -46,6 +48,7 @@ impl EventType {
         Self::TransferCompleted,
         Self::TransferFailed,
         Self::TransferReturned,
+        Self::KycLimitApproaching,
         Self::WebhookTest,
     ];
 
@@ -59,6 +62,7 @@ impl EventType {
             Self::TransferCompleted => "transfer.completed",
             Self::TransferFailed => "transfer.failed",
             Self::TransferReturned => "transfer.returned",
+            Self::KycLimitApproaching => "kyc.limit_approaching",
             Self::WebhookTest => "webhook.test",
         }
     }

@@ -51,3 +51,30 @@ pub(crate) fn new_transfer_notices(record: &TransferRecord) -> Vec<Notice> {
         .filter_map(|status| transfer_notice(record, status, record.created_at))
         .collect()
 }
+
+/// The tenant's notice that a transfer took its 30-day volume past 80 % of its KYC level's
+/// ceiling: time to send the next level's evidence.
+pub(crate) fn kyc_limit_notice(
+    tenant: &benteng_core::tenant::Tenant,
+    environment: benteng_core::api_key::KeyEnvironment,
+    level: benteng_core::kyc::KycLevel,
+    volume_usd_cents: i64,
+    at: OffsetDateTime,
+) -> Notice {
+    let dollars = |cents: i64| format!("{}.{:02}", cents / 100, cents % 100);
+    Notice {
+        id: EventId::new(),
+        tenant_id: tenant.id,
+        environment,
+        event_type: EventType::KycLimitApproaching,
+        object_type: "tenant".to_owned(),
+        object_id: tenant.id.to_string(),
+        data: json!({
+            "kyc_level": level.as_str(),
+            "ceiling": level.ceiling_usd_cents().map(|c| json!({"amount": dollars(c), "currency": "USD"})),
+            "sent_last_30_days": {"amount": dollars(volume_usd_cents), "currency": "USD"},
+            "next_level": level.next().map(|next| next.as_str()),
+        }),
+        created_at: at,
+    }
+}

@@ -137,8 +137,13 @@ impl Payments {
             scope.environment,
             check_ceiling(&history.kyc, history.volume_30d, facts.amount),
         ) {
-            (KeyEnvironment::Test, _) => false,
-            (KeyEnvironment::Live, CeilingCheck::Within { approaching }) => approaching,
+            (KeyEnvironment::Test, _) | (_, CeilingCheck::Within { approaching: false }) => None,
+            (KeyEnvironment::Live, CeilingCheck::Within { approaching: true }) => {
+                Some(Approaching {
+                    level: history.kyc.level,
+                    volume_usd_cents: history.volume_30d.saturating_add(facts.amount),
+                })
+            }
             (
                 KeyEnvironment::Live,
                 CeilingCheck::Over {
@@ -444,7 +449,7 @@ fn compose(
     prepared: &Prepared,
     decision: &ComplianceDecision,
     audit: &AuditContext,
-    approaching: bool,
+    approaching: Option<Approaching>,
     rail: &str,
 ) -> Result<TransferWrite, Refusal> {
     let (tenant, environment) = (scope.tenant, scope.environment);
@@ -493,11 +498,19 @@ fn compose(
         prepared.partner_reference.as_ref(),
         !postings.is_empty(),
     );
-    if approaching {
-        events.push(approaching_event(&context, tenant, prepared, now));
+    let mut notices = crate::notices::new_transfer_notices(&record);
+    if let Some(approaching) = approaching {
+        events.push(approaching_event(&context, tenant, approaching, now));
+        notices.push(crate::notices::kyc_limit_notice(
+            tenant,
+            environment,
+            approaching.level,
+            approaching.volume_usd_cents,
+            now,
+        ));
     }
     Ok(TransferWrite {
-        notices: crate::notices::new_transfer_notices(&record),
+        notices,
         record,
         history,
         events,
@@ -507,15 +520,22 @@ fn compose(
     })
 }
 
-/// Told to the tenant (its audit trail): this transfer took its 30-day volume past 80 % of its
-/// KYC level's ceiling.
+/// A transfer that takes the tenant's 30-day volume past 80 % of its KYC level's ceiling.
+#[derive(Debug, Clone, Copy)]
+struct Approaching {
+    level: KycLevel,
+    /// The 30-day volume with this transfer.
+    volume_usd_cents: UsdCents,
+}
+
+/// Told to the tenant (its audit trail, and a webhook event): this transfer took its 30-day
+/// volume past 80 % of its KYC level's ceiling.
 fn approaching_event(
     context: &AuditContext,
     tenant: &Tenant,
-    prepared: &Prepared,
+    approaching: Approaching,
     at: OffsetDateTime,
 ) -> AuditEvent {
-    let history = &prepared.facts.aggregates;
     AuditEvent::new(
         context,
         "kyc.ceiling_approaching",
@@ -526,12 +546,17 @@ fn approaching_event(
     .change(
         "level",
         serde_json::Value::Null,
-        history.kyc.level.as_str().into(),
+        approaching.level.as_str().into(),
     )
     .change(
         "ceiling_usd_cents",
         serde_json::Value::Null,
-        history.kyc.level.ceiling_usd_cents().into(),
+        approaching.level.ceiling_usd_cents().into(),
+    )
+    .change(
+        "volume_30d_usd_cents",
+        serde_json::Value::Null,
+        approaching.volume_usd_cents.into(),
     )
 }
 

@@ -267,6 +267,33 @@ async fn a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days(back
         1,
         "{trail}"
     );
+    let trail: Value = serde_json::from_str(&trail).unwrap();
+    let told = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "kyc.ceiling_approaching")
+        .unwrap();
+    assert_eq!(told["changes"]["level"]["to"], "basic", "{told}");
+    assert_eq!(told["changes"]["ceiling_usd_cents"]["to"], 100_000);
+    assert_eq!(told["changes"]["volume_30d_usd_cents"]["to"], 85_000);
+    // And in the webhook outbox, for the tenant's endpoints.
+    {
+        use sqlx::Row;
+        let mut conn = app.raw_sql().await;
+        let rows = sqlx::query(
+            "SELECT data FROM webhook_events WHERE event_type = 'kyc.limit_approaching'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 1);
+        let data: String = rows[0].try_get("data").unwrap();
+        assert!(
+            data.contains("\"kyc_level\":\"basic\"") && data.contains("850.00"),
+            "{data}"
+        );
+    }
     let exactly = payer.pay(&recipient, "150.00").await;
     assert_eq!(
         exactly["status"], "APPROVED",
