@@ -397,12 +397,3 @@ fn xmlsec1_verifies_the_apphdr_and_keyinfo_references_and_openssl_the_signature_
     let output = openssl(&canonical_file);
     assert!(output.status.success(), "{}", stdout_and_stderr(&output));
 }
-
-#[test]
-#[ignore = "debugging aid: writes a signed message and certificate to ISO_DUMP_DIR"]
-fn dump_for_debugging() {
-    let dir = std::path::PathBuf::from(std::env::var("ISO_DUMP_DIR").unwrap());
-    write(&dir, "pacs008.xml", signed_pacs008().as_bytes());
-    write(&dir, "platform.pem", &platform_identity().cert_pem);
-    write(&dir, "platform.key", &platform_identity().key_pem);
-}
