@@ -521,16 +521,17 @@ async fn every_rule_scores_at_its_thresholds_across_two_instances() {
     for (n, (tenant, country, usd, score, status, case)) in script.into_iter().enumerate() {
         let payer = on(processes[n % 2], &keys[tenant]);
         let key = (tenant, country);
-        if !recipients.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = recipients.entry(key) {
             let iban = if country == "IR" {
                 "DE02120300000000202051"
             } else {
                 "DE89370400440532013000"
             };
-            let id = payer
-                .recipient_in("Handel und Partner", country, iban)
-                .await;
-            recipients.insert(key, id);
+            slot.insert(
+                payer
+                    .recipient_in("Handel und Partner", country, iban)
+                    .await,
+            );
         }
         let transfer = payer.pay(&recipients[&key], usd).await;
         let id = transfer["id"].as_str().unwrap();
