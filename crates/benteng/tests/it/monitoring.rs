@@ -558,6 +558,35 @@ async fn every_rule_scores_at_its_thresholds_across_two_instances() {
         );
         assert_eq!(actual, (score, status.to_owned()), "{case}: {seen}");
     }
+
+    // The KYC ceiling holds across instances too: USD 700 on one, then 301 on the other is
+    // refused (basic: USD 1,000 in 30 days), 300 goes through.
+    let key = cli_tenant(&env, "PT Dasar").await;
+    let basic = on(&one, &key);
+    let tenant: Value = basic
+        .client
+        .get(format!("{}/v1/tenant", basic.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (ok, _, err) = cli(
+        &env,
+        &["kyc", "set-level", tenant["id"].as_str().unwrap(), "basic"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let recipient = basic
+        .recipient("Handel und Partner", "DE89370400440532013000")
+        .await;
+    basic.pay(&recipient, "700.00").await;
+    let other = on(&two, &key);
+    let refused = other.send(&recipient, "301.00").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    other.pay(&recipient, "300.00").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
