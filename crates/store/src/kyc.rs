@@ -342,14 +342,7 @@ pub(crate) async fn change_level_in(
     level: KycLevel,
     context: &benteng_core::audit::AuditContext,
 ) -> StoreResult<()> {
-    let verified: Vec<KycItem> =
-        sqlx::query("SELECT item FROM kyc_items WHERE tenant_id = $1 AND status = 'verified'")
-            .bind(tenant.to_string())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| parsed(row, "item"))
-            .collect::<StoreResult<_>>()?;
+    let verified = crate::monitoring::verified_items(conn, tenant).await?;
     if level.requires().iter().any(|item| !verified.contains(item)) {
         return Err(StoreError::Conflict);
     }

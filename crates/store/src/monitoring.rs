@@ -173,13 +173,7 @@ impl PaymentWrite {
         let near_base: Option<i64> = row.try_get("near_base")?;
         let volume_base: Option<i64> = row.try_get("volume_base")?;
         let corridor: Option<String> = row.try_get("corridor")?;
-        let level: Option<String> = row.try_get("kyc_level")?;
-        let level = match level {
-            None => KycLevel::None,
-            Some(text) => text
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("unknown KYC level {text:?}")))?,
-        };
+        let level = kyc_level(row.try_get("kyc_level")?)?;
         Ok(Aggregates {
             velocity_sum: window(velocity_base, total_usd),
             near_threshold: u32::try_from(window(near_base, total_near)).unwrap_or(u32::MAX),
@@ -287,7 +281,20 @@ impl PaymentWrite {
     }
 }
 
-async fn verified_items(conn: &mut AnyConnection, tenant: TenantId) -> StoreResult<Vec<KycItem>> {
+/// A stored KYC level; no profile row is level none.
+fn kyc_level(stored: Option<String>) -> StoreResult<KycLevel> {
+    match stored {
+        None => Ok(KycLevel::None),
+        Some(text) => text
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown KYC level {text:?}"))),
+    }
+}
+
+pub(crate) async fn verified_items(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+) -> StoreResult<Vec<KycItem>> {
     let rows = sqlx::query(
         "SELECT item FROM kyc_items WHERE tenant_id = $1 AND status = 'verified' ORDER BY item",
     )
@@ -438,14 +445,8 @@ impl Store {
                 .bind(tenant.to_string())
                 .fetch_optional(&mut *conn)
                 .await?;
-        let level = match level {
-            None => KycLevel::None,
-            Some(text) => text
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("unknown KYC level {text:?}")))?,
-        };
         Ok(KycStanding {
-            level,
+            level: kyc_level(level)?,
             verified: verified_items(&mut conn, tenant).await?,
         })
     }
