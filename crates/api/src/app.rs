@@ -10,8 +10,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::middleware::{
-    limit_body, observe, problem_fallback, refuse_oversized, refuse_repeated_credentials,
-    security_headers,
+    finish_unread_bodies, limit_body, observe, problem_fallback, refuse_oversized,
+    refuse_repeated_credentials, security_headers,
 };
 use crate::routes::{self, RouteGroup};
 use crate::state::AppState;
@@ -35,6 +35,9 @@ pub fn router_for(state: AppState, groups: &[RouteGroup]) -> Router {
                 .layer(from_fn(security_headers))
                 .layer(from_fn(problem_fallback))
                 .layer(CatchPanicLayer::new())
+                // HTTP/2 answers wait for a body nothing read, or the stream's reset can
+                // overtake them.
+                .layer(from_fn(finish_unread_bodies))
                 .layer(TimeoutLayer::with_status_code(
                     axum::http::StatusCode::REQUEST_TIMEOUT,
                     limits.request_timeout,

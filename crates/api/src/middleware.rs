@@ -637,8 +637,6 @@ pub async fn refuse_oversized(
     request: Request,
     next: Next,
 ) -> Response {
-    const DRAIN_BYTES: usize = 64 * 1024 * 1024;
-    const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -649,10 +647,7 @@ pub async fn refuse_oversized(
         return next.run(request).await;
     };
     // A client that sent `Expect: 100-continue` waits for this answer before uploading.
-    let waits = request
-        .headers()
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let waits = expects_continue(request.headers());
     let too_large = if request
         .uri()
         .path()
@@ -672,11 +667,99 @@ pub async fn refuse_oversized(
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        if declared <= DRAIN_BYTES as u64 {
-            let _ = tokio::time::timeout(DRAIN_TIME, drain(request.into_body())).await;
+        if declared <= LINGER_BYTES as u64 {
+            let _ = tokio::time::timeout(LINGER_TIME, drain(request.into_body())).await;
         }
     }
     response
+}
+
+/// HTTP/2: a request body that nothing below read is read to its end (within `LINGER_BYTES`
+/// and `LINGER_TIME`) before the answer leaves. Why: h2 resets a stream whose body
+/// is dropped unread, and that reset can go out in place of the response still queued on the
+/// stream, so a client posting to a mistyped path saw "stream closed" (curl's error 92), not
+/// the 404. Read to its end, the stream closes the ordinary way. A client waiting for
+/// `100-continue` has sent no body and is not waited for.
+pub async fn finish_unread_bodies(request: Request, next: Next) -> Response {
+    if request.version() != axum::http::Version::HTTP_2 || expects_continue(request.headers()) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let unread = UnreadBody::new(body);
+    let response = next
+        .run(Request::from_parts(
+            parts,
+            axum::body::Body::new(unread.clone()),
+        ))
+        .await;
+    if let Some(rest) = unread.take() {
+        let rest = http_body_util::Limited::new(rest, LINGER_BYTES);
+        let _ = tokio::time::timeout(LINGER_TIME, drain(rest)).await;
+    }
+    response
+}
+
+/// How much of a refused body is read and dropped before the answer, and for how long at most
+/// (HTTP/1.1's lingering close in `refuse_oversized`, HTTP/2's `finish_unread_bodies`).
+const LINGER_BYTES: usize = 64 * 1024 * 1024;
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// A request body handed down the stack while this layer keeps a claim on what is left of it:
+/// read to its end (or failed) it is gone; dropped unread it stays for `take`.
+#[derive(Clone)]
+struct UnreadBody(std::sync::Arc<std::sync::Mutex<Option<axum::body::Body>>>);
+
+impl UnreadBody {
+    fn new(body: axum::body::Body) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Some(body))))
+    }
+
+    fn take(&self) -> Option<axum::body::Body> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+impl http_body::Body for UnreadBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let Ok(mut slot) = self.0.lock() else {
+            return Poll::Ready(Some(Err(axum::Error::new("request body unavailable"))));
+        };
+        let Some(body) = slot.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = std::pin::Pin::new(body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            *slot = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.lock().map_or(true, |slot| {
+            slot.as_ref().is_none_or(|body| body.is_end_stream())
+        })
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|body| body.size_hint()))
+            .unwrap_or_else(|| http_body::SizeHint::with_exact(0))
+    }
 }
 
 /// Cuts every request body at its route's limit (`HttpLimits::limit_for`): a body without a
@@ -689,8 +772,7 @@ pub async fn limit_body(State(state): State<AppState>, request: Request, next: N
 }
 
 /// Reads a body to its end, keeping nothing.
-async fn drain(body: axum::body::Body) {
+async fn drain<B: http_body::Body + Unpin>(mut body: B) {
     use http_body_util::BodyExt;
-    let mut body = body;
     while let Some(Ok(_)) = body.frame().await {}
 }

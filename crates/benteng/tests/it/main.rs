@@ -7,6 +7,7 @@ mod audit;
 mod authentication;
 mod cli;
 mod data_protection;
+mod http2;
 mod iso20022;
 mod kyc;
 mod monitoring;
