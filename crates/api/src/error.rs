@@ -202,6 +202,13 @@ impl ApiError {
             ApiError::IdempotencyInFlight => {
                 Some("the first request with this key has not finished; retry shortly".to_owned())
             }
+            ApiError::UnsupportedMediaType => Some(
+                "this route takes a JSON body: send it with Content-Type: application/json"
+                    .to_owned(),
+            ),
+            ApiError::MethodNotAllowed => {
+                Some("this route does not take this method; see /openapi.json".to_owned())
+            }
             _ => None,
         }
     }

@@ -55,6 +55,7 @@ async fn every_early_refusal_reaches_an_http2_client() {
         headers.extend(std::iter::repeat_n(bearer.clone(), n));
         headers
     };
+    let text_with_key = || vec!["Content-Type: text/plain".to_owned(), bearer.clone()];
     let cases = [
         Refusal::new(&["404"], "POST", "/v1/transferz", json(), body),
         Refusal::new(&["405"], "PATCH", "/v1/quotes", with_key(1), body),
@@ -63,6 +64,7 @@ async fn every_early_refusal_reaches_an_http2_client() {
         // The credential sent twice.
         Refusal::new(&["400"], "POST", "/v1/transfers", with_key(2), body),
         Refusal::new(&["413"], "POST", "/v1/transfers", with_key(1), &big),
+        Refusal::new(&["415"], "POST", "/v1/recipients", text_with_key(), body),
         // Refused authentication; after a few the address itself is refused (429), so last.
         Refusal::new(&["401", "429"], "POST", "/v1/transfers", json(), body),
     ];
@@ -119,4 +121,36 @@ impl<'a> Refusal<'a> {
             body,
         }
     }
+}
+
+/// A body of another type is refused with a detail that says what to send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsupported_media_type_says_what_to_send() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let tenant = app.tenant(Tier::Growth).await;
+    let key = app.key(tenant.id).await;
+    let response = app
+        .client
+        .post(app.url("/v1/recipients"))
+        .bearer_auth(&key)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "https://benteng.dev/problems/unsupported-media-type"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("application/json")),
+        "{problem}"
+    );
 }
