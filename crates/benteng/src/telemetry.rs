@@ -5,6 +5,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogConfig;
 
+/// Logging for a one-shot CLI verb: its answer is what a person reads, so routine lines stay out
+/// of the terminal (warnings and errors only) unless a level other than the default is set.
+pub fn init_for_command(config: &LogConfig) {
+    let level = if config.level == LogConfig::default().level {
+        "warn".to_owned()
+    } else {
+        config.level.clone()
+    };
+    init(&LogConfig {
+        level,
+        ..config.clone()
+    });
+}
+
 pub fn init(config: &LogConfig) {
     let filter = EnvFilter::try_new(&config.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -39,7 +39,7 @@ impl KeyEnvironment {
 
 impl fmt::Display for KeyEnvironment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -281,7 +281,7 @@ impl TryFrom<&str> for Currency {
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code)
+        f.pad(self.code)
     }
 }
 

@@ -114,7 +114,7 @@ impl KycLevel {
 
 impl fmt::Display for KycLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -173,7 +173,7 @@ impl KycItem {
 
 impl fmt::Display for KycItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -104,7 +104,7 @@ impl AsRef<str> for LoginName {
 
 impl fmt::Display for LoginName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

@@ -94,7 +94,7 @@ macro_rules! string_newtype_impls {
 
         impl fmt::Display for $type {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -203,7 +203,7 @@ impl<const MAX: usize> fmt::Debug for BoundedText<MAX> {
 
 impl<const MAX: usize> fmt::Display for BoundedText<MAX> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -323,7 +323,7 @@ impl fmt::Debug for IdnBankCode {
 
 impl fmt::Display for IdnBankCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

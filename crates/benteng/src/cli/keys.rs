@@ -92,7 +92,7 @@ async fn status(services: &Services) -> anyhow::Result<()> {
     let now = benteng_core::now();
     let usage = usage(services).await?;
     println!(
-        "{:<14} {:<36} {:<25} {:<25} {:<9} NOTE",
+        "{:<18} {:<36} {:<25} {:<25} {:<9} NOTE",
         "PURPOSE", "KEY", "CREATED", "ROTATE BY", "STATE"
     );
     let row = |purpose: &str,
@@ -108,7 +108,7 @@ async fn status(services: &Services) -> anyhow::Result<()> {
             ),
             None => ("unknown".to_owned(), "unknown".to_owned(), "unknown"),
         };
-        println!("{purpose:<14} {id:<36} {created_text:<25} {by:<25} {st:<9} {note}");
+        println!("{purpose:<18} {id:<36} {created_text:<25} {by:<25} {st:<9} {note}");
     };
     let keys = services.store.data_keys().await?;
     let mut newest: BTreeMap<&str, &benteng_store::StoredDataKey> = BTreeMap::new();
@@ -122,11 +122,15 @@ async fn status(services: &Services) -> anyhow::Result<()> {
         let active = newest
             .get(key.purpose.as_str())
             .is_some_and(|n| n.id == key.id);
-        let used = usage.get(&key.id).copied().unwrap_or(0);
-        let note = format!(
-            "{}; encrypts {used} values",
-            if active { "active" } else { "retired" }
-        );
+        let state = if active { "active" } else { "retired" };
+        // Only the columns `keys reencrypt` moves are counted; a purpose with none (SNAP client
+        // secrets, sealed signing keys) would read "0 values" while it guards live secrets.
+        let note = if columns_of(&key.purpose).is_empty() {
+            format!("{state}; seals secrets that are not counted or re-encrypted: never remove")
+        } else {
+            let used = usage.get(&key.id).copied().unwrap_or(0);
+            format!("{state}; encrypts {used} values")
+        };
         row(
             &format!("dek:{}", key.purpose),
             &key.id,
@@ -168,7 +172,7 @@ async fn status(services: &Services) -> anyhow::Result<()> {
             "server certificate".to_owned(),
         ),
         None => println!(
-            "{:<14} {:<36} (no certificate yet: created on first start)",
+            "{:<18} {:<36} (no certificate yet: created on first start)",
             "tls", "-"
         ),
     }

@@ -108,7 +108,11 @@ pub enum Command {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    telemetry::init(&config.log);
+    if matches!(cli.command, Command::Serve) {
+        telemetry::init(&config.log);
+    } else {
+        telemetry::init_for_command(&config.log);
+    }
     match cli.command {
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&config)?);
@@ -217,7 +221,11 @@ pub(crate) fn parse_tenant_id(text: &str) -> anyhow::Result<TenantId> {
         .map_err(|_| anyhow::anyhow!("not a tenant id (expected a UUID like 7f1c…-…)"))
 }
 
+/// A time as the CLI prints it: RFC 3339 in UTC to the second, always 20 characters, so tables
+/// line up.
 pub(crate) fn timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 

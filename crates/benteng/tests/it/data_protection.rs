@@ -141,6 +141,14 @@ async fn key_rotation_re_encrypts_every_value_and_keys_status_shows_it(backend: 
             .any(|l| l.starts_with("dek:bank_account") && l.contains("active; encrypts 2 values")),
         "{after}"
     );
+    // Keys that seal secrets outside the counted columns never read as unused.
+    assert!(
+        after
+            .lines()
+            .filter(|l| l.starts_with("dek:api_secret") || l.starts_with("dek:private_key"))
+            .all(|l| l.contains("never remove") && !l.contains("encrypts 0 values")),
+        "{after}"
+    );
     // Rerunning is harmless: nothing left to do.
     let (ok, out, _) = cli(env, &["keys", "reencrypt", "--purpose", "bank_account"]).await;
     assert!(ok && out.contains("0 values re-encrypted"), "{out}");

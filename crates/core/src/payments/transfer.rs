@@ -96,7 +96,7 @@ impl TransferStatus {
 
 impl fmt::Display for TransferStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
