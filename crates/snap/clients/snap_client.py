@@ -11,7 +11,8 @@ Written from the standard's rules, not from the Rust code, so the two can check 
 
 Usage:
   snap_client.py --selftest
-  snap_client.py token   --base-url URL --client-id ID --private-key key.pem
+  snap_client.py token   --base-url URL --client-id ID --private-key key.pem [--cacert CA]
+                         [--cert client.pem --key client.key]   (mTLS, same for request)
   snap_client.py request --base-url URL --client-id ID --private-key key.pem \\
                          --client-secret S [--partner-id P] [--channel-id C] METHOD PATH [BODY]
   snap_client.py sign    --secret S --method M --url PATH[?QUERY] --token T --timestamp TS [--body B]
@@ -136,13 +137,17 @@ def asymmetric_string(method, url, body, ts, with_query=True) -> str:
 
 # Set by --cacert: a CA bundle to trust instead of the system's (e.g. benteng's dev CA).
 CAFILE = None
+# Set by --cert/--key: the client certificate for mTLS (a tenant that requires it).
+CLIENT_CERT = None
 
 
 def http(method: str, url: str, headers: dict, body: bytes):
     req = urllib.request.Request(url, data=body if body else None, method=method.upper())
     for k, v in headers.items():
         req.add_header(k, v)
-    context = ssl.create_default_context(cafile=CAFILE) if CAFILE else None
+    context = ssl.create_default_context(cafile=CAFILE) if CAFILE or CLIENT_CERT else None
+    if CLIENT_CERT:
+        context.load_cert_chain(*CLIENT_CERT)
     try:
         with urllib.request.urlopen(req, timeout=30, context=context) as resp:
             return resp.status, resp.read().decode("utf-8", "replace")
@@ -273,6 +278,8 @@ def main() -> int:
         s.add_argument("--private-key", required=True, help="PKCS#8 PEM of the client's RSA key")
         s.add_argument("--token-path", default="/v1.0/access-token/b2b")
         s.add_argument("--cacert", help="PEM CA bundle to trust (e.g. data/tls/dev-ca.pem)")
+        s.add_argument("--cert", help="PEM client certificate for mTLS (with --key)")
+        s.add_argument("--key", help="PEM private key of --cert")
     r = sub.choices["request"]
     r.add_argument("--client-secret", required=True)
     r.add_argument("--token", help="use this access token instead of requesting one")
@@ -296,8 +303,12 @@ def main() -> int:
     a = p.parse_args()
     if a.selftest:
         return selftest()
-    global CAFILE
+    global CAFILE, CLIENT_CERT
     CAFILE = getattr(a, "cacert", None)
+    cert, key = getattr(a, "cert", None), getattr(a, "key", None)
+    if bool(cert) != bool(key):
+        p.error("--cert and --key go together")
+    CLIENT_CERT = (cert, key) if cert else None
     handlers = {"token": cmd_token, "request": cmd_request, "sign": cmd_sign, "sign-rsa": cmd_sign_rsa}
     if a.cmd not in handlers:
         p.print_help()

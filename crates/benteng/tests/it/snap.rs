@@ -374,6 +374,51 @@ async fn python_client_pays_and_the_transfer_completes(backend: Backend) {
     assert_eq!(idr["availableBalance"]["currency"], "IDR");
     assert_eq!(idr["availableBalance"]["value"], "9849250.00");
 
+    // A tenant that requires mTLS: the client without a certificate is refused, with the
+    // tenant's registered certificate (--cert/--key) it is served.
+    let dev = env.dev_certs();
+    let tenant_id = tenant.id.to_string();
+    let pem = dev.client_cert.to_str().unwrap();
+    let (ok, _, err) = cli(
+        env,
+        &[
+            "tenant", "cert", "add", "--tenant", &tenant_id, "--pem", pem,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(env, &["tenant", "require-mtls", &tenant_id, "on"]).await;
+    assert!(ok, "{err}");
+    let balance = |certificate: &[&str]| {
+        let mut args: Vec<&str> = vec!["request"];
+        args.extend_from_slice(certificate);
+        args.extend([
+            "--token",
+            token.as_str(),
+            "POST",
+            "/v1.0/balance-inquiry",
+            "{}",
+        ]);
+        python(env, &base, &partner, &args)
+    };
+    let mut refused = (true, Value::Null);
+    for _ in 0..20 {
+        refused = balance(&[]);
+        if !refused.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        refused.1["responseMessage"], "Unauthorized. [Certificate]",
+        "{}",
+        refused.1
+    );
+    let key = dev.client_key.to_str().unwrap();
+    let (ok, answer) = balance(&["--cert", pem, "--key", key]);
+    assert!(ok, "{answer}");
+    assert_eq!(answer["responseCode"], "2001100");
+
     // The audit trail has the partner, the token and the transfer.
     let (ok, out, _) = cli(env, &["audit", "export"]).await;
     assert!(ok);
