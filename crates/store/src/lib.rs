@@ -12,6 +12,7 @@ mod api_keys;
 mod approvals;
 mod audit;
 mod batches;
+mod cases;
 mod data_keys;
 mod iso20022;
 mod kyc;
@@ -41,6 +42,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use approvals::{DecisionRefused, PendingAction};
+pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use audit::{AuditBreak, AuditReport};
 pub use data_keys::StoredDataKey;
 pub use iso20022::{StoredIsoMessage, StoredSigningKey};
