@@ -53,11 +53,13 @@ impl FromStr for ReviewDecision {
 }
 
 macro_rules! named_enum {
-    ($(#[$doc:meta])* $name:ident, $all:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident, $all:literal {
+        $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)?
+    }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $($variant),+
+            $($(#[$vdoc])* $variant),+
         }
 
         impl $name {

@@ -28,7 +28,7 @@ const HOSTILE: &str = "Tehran <script>alert(1)</script> Trading";
 
 // ----- a tiny WebDriver client -----
 
-const ELEMENT: &str = "element-6066-11e4-a23f-4f5e0bd6c0ae";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 struct Browser {
     http: reqwest::Client,
@@ -137,19 +137,27 @@ impl Browser {
         self.command("/url", json!({"url": url})).await;
     }
 
+    async fn text(&self, path: &str) -> String {
+        let value = self.query(path).await;
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("WebDriver {path}: {value}"))
+            .to_owned()
+    }
+
     async fn current_url(&self) -> String {
-        self.query("/url").await.as_str().unwrap().to_owned()
+        self.text("/url").await
     }
 
     async fn source(&self) -> String {
-        self.query("/source").await.as_str().unwrap().to_owned()
+        self.text("/source").await
     }
 
     async fn find(&self, css: &str) -> String {
         let found = self
             .command("/element", json!({"using": "css selector", "value": css}))
             .await;
-        found[ELEMENT].as_str().unwrap().to_owned()
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("find {css}: {found}")).to_owned()
     }
 
     async fn type_into(&self, css: &str, text: &str) {
