@@ -441,7 +441,9 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     let mut good = fields.to_vec();
     good.push(("csrf_token", analyst.csrf.as_str()));
     let proposed = form_post(app, &form_path, &analyst, &good).await;
-    assert_eq!(proposed.status(), StatusCode::SEE_OTHER);
+    // 303 to the case's page, which the client follows.
+    assert_eq!(proposed.status(), StatusCode::OK);
+    assert_eq!(proposed.url().path(), format!("/console/cases/{case}"));
     let own = post(&app.client, app.url(&proposals), &officer, &body).await;
     assert_eq!(own.status(), StatusCode::CREATED);
     let own: Value = own.json().await.unwrap();
