@@ -384,9 +384,10 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
         })
 }
 
@@ -486,8 +487,7 @@ pub async fn authenticate_staff(
         .as_deref()
         .is_some_and(|token| csrf_ok(&state, &parts.headers, token));
     // The console's forms carry the token as a hidden field (`csrf_token`) instead.
-    if changes_state && principal.session().is_some() && !csrf_passed && is_form(&parts.headers)
-    {
+    if changes_state && principal.session().is_some() && !csrf_passed && is_form(&parts.headers) {
         let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
             return ApiError::PayloadTooLarge.into_response();
         };

@@ -139,7 +139,12 @@ impl CasesConfig {
             Ok(std::time::Duration::from_secs(value * 3600))
         };
         anyhow::ensure!(
-            !self.inbox.is_empty() && self.inbox.len() <= 40 && self.inbox.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            !self.inbox.is_empty()
+                && self.inbox.len() <= 40
+                && self
+                    .inbox
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
             "cases.inbox must be 1 to 40 letters, digits, '_' or '-'"
         );
         Ok(benteng_payments::cases::CasePolicy {

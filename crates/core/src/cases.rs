@@ -147,7 +147,10 @@ mod tests {
         }
         assert!("OPEN".parse::<CaseStatus>().is_err());
         assert!("<script>".parse::<CaseOutcome>().is_err());
-        assert_eq!("block".parse::<ReviewDecision>().unwrap(), ReviewDecision::Block);
+        assert_eq!(
+            "block".parse::<ReviewDecision>().unwrap(),
+            ReviewDecision::Block
+        );
         assert!("approve".parse::<ReviewDecision>().is_err());
         assert_eq!(ReviewDecision::Block.outcome(), CaseOutcome::TruePositive);
     }

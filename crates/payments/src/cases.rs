@@ -99,7 +99,11 @@ impl Payments {
         if self.store.case_of_transfer(transfer).await? != Some(case) {
             return Err(Refusal::CaseNotFound);
         }
-        let held = self.store.transfer_by_id(transfer).await.map_err(not_found)?;
+        let held = self
+            .store
+            .transfer_by_id(transfer)
+            .await
+            .map_err(not_found)?;
         if held.status != TransferStatus::PendingReview {
             return Err(Refusal::NotHeld);
         }
@@ -187,7 +191,11 @@ impl Payments {
         audit: &AuditContext,
     ) -> Result<CaseRow, Refusal> {
         crate::reviews::check_reason(comment)?;
-        let pending = self.store.pending_action(proposal).await.map_err(not_found)?;
+        let pending = self
+            .store
+            .pending_action(proposal)
+            .await
+            .map_err(not_found)?;
         let Action::DecideHeldTransfer {
             case: of,
             transfer,

@@ -66,7 +66,8 @@ impl Payments {
         reason: &ReviewReason,
         audit: &AuditContext,
         four_eyes: Option<FourEyes>,
-    ) -> Result<TransferRecord, Refusal> {        check_reason(reason)?;
+    ) -> Result<TransferRecord, Refusal> {
+        check_reason(reason)?;
         let held = match self.store.transfer_by_id(transfer).await {
             Err(StoreError::NotFound) => return Err(Refusal::TransferNotFound),
             other => other?,

@@ -214,13 +214,15 @@ pub(crate) async fn open_or_join_in(
         .await?;
         id
     };
-    sqlx::query("INSERT INTO case_items (case_id, kind, item_id, added_at) VALUES ($1, $2, $3, $4)")
-        .bind(case.to_string())
-        .bind(opening.item_kind)
-        .bind(&opening.item_id)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO case_items (case_id, kind, item_id, added_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(case.to_string())
+    .bind(opening.item_kind)
+    .bind(&opening.item_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
     let kind = if opened { "opened" } else { "item_added" };
     let data = serde_json::json!({"kind": opening.item_kind, "id": opening.item_id});
     append_event_in(
@@ -325,20 +327,24 @@ impl Store {
         // Fixed text per combination: every value is bound.
         let sql = match (query.status.is_some(), query.sort) {
             (true, InboxSort::Sla) => concat!(
-                "SELECT ", case_columns!(),
+                "SELECT ",
+                case_columns!(),
                 " FROM cases WHERE status = $1 ORDER BY sla_due_at, priority DESC, id LIMIT $2"
             ),
             (true, InboxSort::Score) => concat!(
-                "SELECT ", case_columns!(),
+                "SELECT ",
+                case_columns!(),
                 " FROM cases WHERE status = $1 ORDER BY priority DESC, sla_due_at, id LIMIT $2"
             ),
             (false, InboxSort::Sla) => concat!(
-                "SELECT ", case_columns!(),
+                "SELECT ",
+                case_columns!(),
                 " FROM cases WHERE status <> 'closed' AND $1 = '' \
                  ORDER BY sla_due_at, priority DESC, id LIMIT $2"
             ),
             (false, InboxSort::Score) => concat!(
-                "SELECT ", case_columns!(),
+                "SELECT ",
+                case_columns!(),
                 " FROM cases WHERE status <> 'closed' AND $1 = '' \
                  ORDER BY priority DESC, sla_due_at, id LIMIT $2"
             ),

@@ -42,8 +42,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use approvals::{DecisionRefused, PendingAction};
-pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use audit::{AuditBreak, AuditReport};
+pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use data_keys::StoredDataKey;
 pub use iso20022::{StoredIsoMessage, StoredSigningKey};
 pub use kyc::{EvidenceAlert, EvidenceRow, NewEvidence, UpgradeRequestRow};

@@ -159,7 +159,10 @@ fn form(body: &[u8], allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
         if !allowed.contains(&name.as_ref()) {
             return Err(ApiError::BadRequest("the form has an unknown field"));
         }
-        if fields.insert(name.into_owned(), value.into_owned()).is_some() {
+        if fields
+            .insert(name.into_owned(), value.into_owned())
+            .is_some()
+        {
             return Err(ApiError::BadRequest("the form repeats a field"));
         }
     }
@@ -180,8 +183,7 @@ fn comment_text(fields: &BTreeMap<String, String>, name: &'static str) -> ApiRes
         .chars()
         .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
         .collect();
-    ReviewReason::parse(text.trim())
-        .map_err(|e| ApiError::invalid(name, e.code(), &e.to_string()))
+    ReviewReason::parse(text.trim()).map_err(|e| ApiError::invalid(name, e.code(), &e.to_string()))
 }
 
 // ----- sign-in -----
@@ -318,7 +320,12 @@ fn inbox_rows(cases: &[CaseView]) -> String {
 }
 
 /// The inbox page's HTML body (also what the render benchmark measures).
-pub fn inbox_body(cases: &[CaseView], status: Option<CaseStatus>, sort: InboxSort, csrf: &str) -> String {
+pub fn inbox_body(
+    cases: &[CaseView],
+    status: Option<CaseStatus>,
+    sort: InboxSort,
+    csrf: &str,
+) -> String {
     let mut body = String::with_capacity(cases.len() * 512 + 2048);
     let _ = write!(
         body,
@@ -330,8 +337,16 @@ pub fn inbox_body(cases: &[CaseView], status: Option<CaseStatus>, sort: InboxSor
          <form method=\"post\" action=\"/console/cases/next\" class=\"take-next\">{csrf}\
          <button type=\"submit\" id=\"take-next\">Take the next case</button></form>",
         status_options(status),
-        if sort == InboxSort::Sla { " selected" } else { "" },
-        if sort == InboxSort::Score { " selected" } else { "" },
+        if sort == InboxSort::Sla {
+            " selected"
+        } else {
+            ""
+        },
+        if sort == InboxSort::Score {
+            " selected"
+        } else {
+            ""
+        },
     );
     let _ = write!(
         body,
@@ -407,7 +422,10 @@ fn screening_html(recipient: &str, screenings: &[serde_json::Value]) -> String {
             esc(&json_text(&party["score"])),
             esc(&json_text(&party["verdict"]))
         );
-        let matches = party["matches"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let matches = party["matches"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         if matches.is_empty() {
             html.push_str("<p>No list entry came close.</p>");
             continue;
@@ -449,7 +467,10 @@ fn screening_html(recipient: &str, screenings: &[serde_json::Value]) -> String {
 }
 
 fn monitoring_html(monitoring: &serde_json::Value) -> String {
-    let rules = monitoring["rules"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let rules = monitoring["rules"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     if rules.is_empty() {
         return "<p>No monitoring record.</p>".to_owned();
     }
@@ -626,11 +647,11 @@ pub async fn propose(
         let transfer: TransferId = field(&fields, "transfer")?
             .parse()
             .map_err(|_| ApiError::invalid("transfer", "invalid_value", "not a transfer id"))?;
-        let decision: ReviewDecision = field(&fields, "decision")?
-            .parse()
-            .map_err(|e: benteng_core::cases::UnknownName| {
+        let decision: ReviewDecision = field(&fields, "decision")?.parse().map_err(
+            |e: benteng_core::cases::UnknownName| {
                 ApiError::invalid("decision", "invalid_value", &e.to_string())
-            })?;
+            },
+        )?;
         let reason = comment_text(&fields, "reason")?;
         let input = ProposalInput {
             transfer,
@@ -647,7 +668,14 @@ pub async fn propose(
     }
 }
 
-async fn decide(state: AppState, staff: Staff, id: String, proposal: String, body: Bytes, approve: bool) -> Response {
+async fn decide(
+    state: AppState,
+    staff: Staff,
+    id: String,
+    proposal: String,
+    body: Bytes,
+    approve: bool,
+) -> Response {
     let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
     let result: ApiResult<()> = async {
         let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;

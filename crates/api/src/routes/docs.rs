@@ -12,8 +12,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    Routes, StaffNeed, admin, audit, balances, console, health, kyc, quotes, recipients, snap, tenant,
-    transfers, webhooks,
+    Routes, StaffNeed, admin, audit, balances, console, health, kyc, quotes, recipients, snap,
+    tenant, transfers, webhooks,
 };
 
 #[derive(OpenApi)]

@@ -84,7 +84,12 @@ pub(super) async fn run(services: Services, command: CaseCommand) -> anyhow::Res
                 case.party_kind, case.party_id, case.tenant_id
             );
             for item in store.case_items(id).await? {
-                println!("item  {} {}  added {}", item.kind, item.item_id, when(item.added_at));
+                println!(
+                    "item  {} {}  added {}",
+                    item.kind,
+                    item.item_id,
+                    when(item.added_at)
+                );
             }
             for event in store.case_events(id).await? {
                 // Operator text is printed as data, one line each (control characters escaped).

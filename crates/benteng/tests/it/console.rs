@@ -157,7 +157,10 @@ impl Browser {
         let found = self
             .command("/element", json!({"using": "css selector", "value": css}))
             .await;
-        found[ELEMENT].as_str().unwrap_or_else(|| panic!("find {css}: {found}")).to_owned()
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("find {css}: {found}"))
+            .to_owned()
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -271,7 +274,10 @@ async fn decide_in_browser(held: &Held, decision: &str, screenshots: bool) -> St
     assert_eq!(browser.current_url().await, case_url);
     let proposed = browser.source().await;
     assert!(proposed.contains("proposal-status\">pending"), "{proposed}");
-    assert!(proposed.contains("&lt;b&gt;contract&lt;/b&gt;"), "{proposed}");
+    assert!(
+        proposed.contains("&lt;b&gt;contract&lt;/b&gt;"),
+        "{proposed}"
+    );
     if screenshots {
         browser.screenshot("console-case.png").await;
     }
@@ -314,17 +320,25 @@ async fn trail_names_both(held: &Held, decision: &str) {
         .iter()
         .find(|e| e["event_type"] == "approval.approved")
         .expect("the approval is audited");
-    assert_eq!(approved["changes"]["proposed_by"]["to"], held.analyst.id.as_str());
-    assert_eq!(approved["changes"]["decided_by"]["to"], held.officer.id.as_str());
+    assert_eq!(
+        approved["changes"]["proposed_by"]["to"],
+        held.analyst.id.as_str()
+    );
+    assert_eq!(
+        approved["changes"]["decided_by"]["to"],
+        held.officer.id.as_str()
+    );
 }
 
 async fn a_held_transfer_is_released_in_the_browser_with_four_eyes(backend: Backend) {
     let held = held_transfer(backend).await;
     let (available, reserved) = crate::payments::balance(&held.app, &held.payer.key, "USD").await;
-    assert_eq!((available.as_str(), reserved.as_str()), ("899.50", "100.50"));
+    assert_eq!(
+        (available.as_str(), reserved.as_str()),
+        ("899.50", "100.50")
+    );
     decide_in_browser(&held, "release", backend == Backend::Sqlite).await;
-    crate::payments::wait_for_status(&held.app, &held.payer.key, &held.transfer, "COMPLETED")
-        .await;
+    crate::payments::wait_for_status(&held.app, &held.payer.key, &held.transfer, "COMPLETED").await;
     let (available, reserved) = crate::payments::balance(&held.app, &held.payer.key, "USD").await;
     assert_eq!((available.as_str(), reserved.as_str()), ("899.50", "0.00"));
     trail_names_both(&held, "release").await;
@@ -335,7 +349,10 @@ async fn a_held_transfer_is_blocked_in_the_browser_and_the_funds_return(backend:
     decide_in_browser(&held, "block", false).await;
     let transfer = held
         .app
-        .get(&format!("/v1/transfers/{}", held.transfer), Some(&held.payer.key))
+        .get(
+            &format!("/v1/transfers/{}", held.transfer),
+            Some(&held.payer.key),
+        )
         .await
         .text()
         .await
@@ -366,9 +383,7 @@ async fn form_post(
         .unwrap()
 }
 
-async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers(
-    backend: Backend,
-) {
+async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers(backend: Backend) {
     let held = held_transfer(backend).await;
     let app = &held.app;
     let analyst = sign_in(app, &held.analyst).await;
@@ -414,11 +429,15 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     twice.push(("csrf_token", analyst.csrf.as_str()));
     let twice = form_post(app, &form_path, &analyst, &twice).await;
     assert_eq!(twice.status(), StatusCode::FORBIDDEN);
-    let detail: Value = get(&app.client, app.url(&format!("/admin/v1/cases/{case}")), &analyst)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{case}")),
+        &analyst,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(detail["proposals"].as_array().unwrap().len(), 0, "{detail}");
 
     // Bad values are refused, naming the field.
@@ -460,11 +479,15 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     assert!(problem_type(refused).await.ends_with("own-proposal"));
 
     // The analyst's proposal: an analyst may not approve it; two officers at once, one wins.
-    let detail: Value = get(&app.client, app.url(&format!("/admin/v1/cases/{case}")), &analyst)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{case}")),
+        &analyst,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let analysts = detail["proposals"]
         .as_array()
         .unwrap()
@@ -505,11 +528,15 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     assert_eq!(late.status(), StatusCode::CONFLICT);
 
     // The comment is in the log and escaped on the page.
-    let page = get(&app.client, app.url(&format!("/console/cases/{case}")), &analyst)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = get(
+        &app.client,
+        app.url(&format!("/console/cases/{case}")),
+        &analyst,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
     assert!(page.contains("&lt;script&gt;alert(&#39;approved&#39;)&lt;/script&gt; seen"));
     assert!(!page.contains("<script>"), "{page}");
     assert!(!page.contains("style="), "no inline style");

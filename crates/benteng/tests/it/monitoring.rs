@@ -84,7 +84,10 @@ impl Payer {
     }
 }
 
-pub(crate) async fn funded_payer(app: &TestApp, usd_cents: i64) -> (benteng_core::tenant::Tenant, Payer) {
+pub(crate) async fn funded_payer(
+    app: &TestApp,
+    usd_cents: i64,
+) -> (benteng_core::tenant::Tenant, Payer) {
     let (tenant, key) = app.tenant_with_key().await;
     app.services
         .store
