@@ -210,12 +210,18 @@ fn sign_in_form(message: Option<&str>) -> String {
     body
 }
 
-async fn sign_in_page() -> Response {
+/// The console's sign-in page (HTML).
+#[utoipa::path(get, path = "/console/sign-in", tag = "console",
+    responses((status = 200, content_type = "text/html")))]
+pub async fn sign_in_page() -> Response {
     page(StatusCode::OK, "Sign in", None, &sign_in_form(None))
 }
 
 /// Signs in with login, password and TOTP code (the API's sign-in), then to the inbox.
-async fn sign_in(
+#[utoipa::path(post, path = "/console/sign-in", tag = "console",
+    responses((status = 303, description = "signed in: to the inbox"),
+        (status = 401, content_type = "text/html")))]
+pub async fn sign_in(
     State(state): State<AppState>,
     Audit(context): Audit,
     headers: HeaderMap,
@@ -269,7 +275,10 @@ async fn cases_sign_in(
     Ok(cookie)
 }
 
-async fn style() -> impl IntoResponse {
+/// The console's stylesheet.
+#[utoipa::path(get, path = "/console/static/console.css", tag = "console",
+    responses((status = 200, content_type = "text/css")))]
+pub async fn style() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../../assets/console.css"),

@@ -153,6 +153,21 @@ impl Browser {
         self.text("/source").await
     }
 
+    /// Waits (a bounded number of polls) until the page at the current URL satisfies `check`:
+    /// a click that submits a form returns before the next page has loaded. Answers the page.
+    async fn wait_until(&self, what: &str, check: impl Fn(&str, &str) -> bool) -> String {
+        let mut last = String::new();
+        for _ in 0..200 {
+            let url = self.current_url().await;
+            last = self.source().await;
+            if check(&url, &last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the browser never showed {what}: {last}");
+    }
+
     async fn find(&self, css: &str) -> String {
         let found = self
             .command("/element", json!({"using": "css selector", "value": css}))
@@ -191,11 +206,10 @@ impl Browser {
         self.type_into("#password", PASSWORD).await;
         self.type_into("#code", &next_code(person)).await;
         self.click("form.sign-in button").await;
-        assert!(
-            self.current_url().await.ends_with("/console/cases"),
-            "{}",
-            self.source().await
-        );
+        self.wait_until("the inbox", |url, page| {
+            url.ends_with("/console/cases") && page.contains("</table>")
+        })
+        .await;
     }
 
     async fn quit(mut self) {
@@ -252,8 +266,12 @@ async fn decide_in_browser(held: &Held, decision: &str, screenshots: bool) -> St
         browser.screenshot("console-inbox.png").await;
     }
     browser.click("table.inbox a").await;
+    let page = browser
+        .wait_until("the case", |url, page| {
+            url.contains("/console/cases/") && page.contains("Event log")
+        })
+        .await;
     let case_url = browser.current_url().await;
-    let page = browser.source().await;
     // The transfer, its screening and the rule that fired; the hostile name as text only.
     assert!(page.contains(&held.transfer), "{page}");
     assert!(page.contains("high_risk_country"), "{page}");
@@ -271,9 +289,11 @@ async fn decide_in_browser(held: &Held, decision: &str, screenshots: bool) -> St
         )
         .await;
     browser.click("form.propose button").await;
-    assert_eq!(browser.current_url().await, case_url);
-    let proposed = browser.source().await;
-    assert!(proposed.contains("proposal-status\">pending"), "{proposed}");
+    let proposed = browser
+        .wait_until("the proposal", |url, page| {
+            url == case_url && page.contains("proposal-status\">pending")
+        })
+        .await;
     assert!(
         proposed.contains("&lt;b&gt;contract&lt;/b&gt;"),
         "{proposed}"
@@ -285,15 +305,22 @@ async fn decide_in_browser(held: &Held, decision: &str, screenshots: bool) -> St
     browser.sign_in(app, &held.officer).await;
     browser.go(&case_url).await;
     browser
+        .wait_until("the case", |url, page| {
+            url == case_url && page.contains("class=\"decide approve\"")
+        })
+        .await;
+    browser
         .type_into(
             "form.approve textarea",
             "Agree with the analyst, second pair of eyes",
         )
         .await;
     browser.click("form.approve button").await;
-    assert_eq!(browser.current_url().await, case_url);
-    let decided = browser.source().await;
-    assert!(decided.contains("id=\"case-status\">closed"), "{decided}");
+    let decided = browser
+        .wait_until("the decided case", |url, page| {
+            url == case_url && page.contains("id=\"case-status\">closed")
+        })
+        .await;
     assert!(decided.contains("proposal-status\">approved"), "{decided}");
     browser.quit().await;
     decided
