@@ -567,4 +567,30 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     assert!(page.contains("&lt;script&gt;alert(&#39;approved&#39;)&lt;/script&gt; seen"));
     assert!(!page.contains("<script>"), "{page}");
     assert!(!page.contains("style="), "no inline style");
+
+    // The log cannot be edited or deleted, on either backend.
+    let mut conn = app.raw_sql().await;
+    for statement in [
+        "UPDATE case_events SET comment = 'edited'",
+        "DELETE FROM case_events",
+    ] {
+        assert!(
+            sqlx::query(statement).execute(&mut conn).await.is_err(),
+            "{statement}"
+        );
+    }
+
+    // The CLI reads the same cases.
+    let (ok, listed, err) =
+        crate::harness::cli(&app.env, &["case", "list", "--status", "closed"]).await;
+    assert!(ok, "{err}");
+    assert!(listed.contains(&case), "{listed}");
+    let (ok, shown, err) = crate::harness::cli(&app.env, &["case", "show", &case]).await;
+    assert!(ok, "{err}");
+    assert!(
+        shown.contains("decision_approved") && shown.contains("outcome false_positive"),
+        "{shown}"
+    );
+    let (ok, _, err) = crate::harness::cli(&app.env, &["case", "list", "--sort", "age"]).await;
+    assert!(!ok && err.contains("--sort"), "{err}");
 }
