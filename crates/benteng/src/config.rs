@@ -648,6 +648,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn case_settings_out_of_range_are_refused() {
+        let defaults = CasesConfig::default();
+        let policy = defaults.policy().unwrap();
+        assert_eq!(policy.sla, std::time::Duration::from_secs(24 * 3600));
+        for broken in [
+            CasesConfig {
+                sla_hours: 0,
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                proposal_ttl_hours: 721,
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                inbox: "<b>inbox</b>".to_owned(),
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                inbox: String::new(),
+                ..CasesConfig::default()
+            },
+        ] {
+            assert!(broken.policy().is_err(), "{broken:?}");
+        }
+    }
+
+    #[test]
     fn printed_configuration_hides_store_and_cache_passwords() {
         assert_eq!(
             url_without_password(
