@@ -428,6 +428,38 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
     let case = inbox[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(inbox[0]["priority"], 80);
+    assert_eq!(inbox[0]["status"], "open");
+
+    // Taking the next case assigns it to the taker; then there is none left to take.
+    let taken = post(
+        &app.client,
+        app.url("/admin/v1/cases/next"),
+        &analyst,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(taken.status(), StatusCode::OK);
+    let taken: Value = taken.json().await.unwrap();
+    assert_eq!(taken["id"], case.as_str());
+    assert_eq!(taken["assignee"], held.analyst.id.as_str());
+    assert_eq!(taken["status"], "investigating");
+    let none = post(
+        &app.client,
+        app.url("/admin/v1/cases/next"),
+        &officer,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(none.status(), StatusCode::NO_CONTENT);
+    let refused = post(
+        &app.client,
+        app.url("/admin/v1/cases/next"),
+        &support,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
     let proposals = format!("/admin/v1/cases/{case}/proposals");
     let body = json!({"transfer": held.transfer, "decision": "release",
         "reason": "known supplier, contract on file"});
