@@ -89,6 +89,23 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// The status and one sentence for a person reading a page (the console's refusals):
+    /// the title, the detail and each invalid field.
+    pub(crate) fn summary(&self) -> (StatusCode, String) {
+        let (status, _, title) = self.parts();
+        let mut text = title.to_owned();
+        if let Some(detail) = self.detail() {
+            text.push_str(": ");
+            text.push_str(&detail);
+        }
+        if let ApiError::Validation(errors) = self {
+            for error in errors {
+                text.push_str(&format!("; {} {}", error.field, error.message));
+            }
+        }
+        (status, text)
+    }
+
     /// Status, stable slug and title of each error.
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
@@ -382,6 +399,9 @@ impl From<benteng_payments::Refusal> for ApiError {
             ),
             R::NoUsdRate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Currency not supported"),
             R::NotHeld => (StatusCode::CONFLICT, "Transfer not held for review"),
+            R::CaseNotFound => (StatusCode::NOT_FOUND, "Not found"),
+            R::OwnProposal => (StatusCode::FORBIDDEN, "Own proposal"),
+            R::ProposalDecided => (StatusCode::CONFLICT, "Proposal already decided"),
             // The protection layer answers from the database record instead.
             R::IdempotencyKeyTaken => return ApiError::IdempotencyInFlight,
             R::Unavailable => {

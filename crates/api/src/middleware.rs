@@ -373,6 +373,36 @@ fn csrf_ok(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
         .is_some_and(|people| people.csrf_matches(token, presented))
 }
 
+/// The largest console form read for its CSRF field.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The form field the console's forms carry the CSRF token in.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        })
+}
+
+/// Whether a form body carries exactly one `csrf_token` field, and it is the session's.
+fn form_csrf_ok(state: &AppState, body: &[u8], token: &str) -> bool {
+    let mut presented = form_urlencoded::parse(body).filter(|(name, _)| name == CSRF_FIELD);
+    match (presented.next(), presented.next()) {
+        (Some((_, value)), None) => state
+            .auth
+            .people()
+            .is_some_and(|people| people.csrf_matches(token, &value)),
+        _ => false,
+    }
+}
+
 fn csrf_refused() -> Response {
     ApiError::Refused {
         status: StatusCode::FORBIDDEN,
@@ -452,12 +482,21 @@ pub async fn authenticate_staff(
     // A token is sent deliberately by its holder, never attached by a browser on its own, so
     // only a session's requests need the CSRF check.
     let changes_state = !(parts.method == Method::GET || parts.method == Method::HEAD);
-    if changes_state
-        && principal.session().is_some()
-        && !token
+    let mut body = body;
+    let mut csrf_passed = token
+        .as_deref()
+        .is_some_and(|token| csrf_ok(&state, &parts.headers, token));
+    // The console's forms carry the token as a hidden field (`csrf_token`) instead.
+    if changes_state && principal.session().is_some() && !csrf_passed && is_form(&parts.headers) {
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            return ApiError::PayloadTooLarge.into_response();
+        };
+        csrf_passed = token
             .as_deref()
-            .is_some_and(|token| csrf_ok(&state, &parts.headers, token))
-    {
+            .is_some_and(|token| form_csrf_ok(&state, &bytes, token));
+        body = axum::body::Body::from(bytes);
+    }
+    if changes_state && principal.session().is_some() && !csrf_passed {
         let event = AuditEvent::new(
             &context,
             "staff.csrf_refused",

@@ -37,6 +37,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub monitoring: MonitoringConfig,
     pub kyc: KycConfig,
+    pub cases: CasesConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
 }
@@ -106,6 +107,52 @@ pub struct KycConfig {
     /// The largest KYC document a tenant may upload, in bytes (1 to 67108864). The document
     /// route alone takes bodies this large; every other route keeps `http.body_limit_bytes`.
     pub max_document_bytes: usize,
+}
+
+/// `[cases]`: compliance cases of held transfers (see docs/console.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// The inbox held transfers' cases open in.
+    pub inbox: String,
+    /// How soon a new case is due, in hours (1 to 720).
+    pub sla_hours: u64,
+    /// How long a proposed decision waits for its second person, in hours (1 to 720).
+    pub proposal_ttl_hours: u64,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        Self {
+            inbox: "payments".to_owned(),
+            sla_hours: 24,
+            proposal_ttl_hours: 24,
+        }
+    }
+}
+
+impl CasesConfig {
+    /// The policy the payments layer opens and decides cases with; refused out of range.
+    pub fn policy(&self) -> anyhow::Result<benteng_payments::cases::CasePolicy> {
+        let hours = |name: &str, value: u64| {
+            anyhow::ensure!((1..=720).contains(&value), "cases.{name} must be 1 to 720");
+            Ok(std::time::Duration::from_secs(value * 3600))
+        };
+        anyhow::ensure!(
+            !self.inbox.is_empty()
+                && self.inbox.len() <= 40
+                && self
+                    .inbox
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "cases.inbox must be 1 to 40 letters, digits, '_' or '-'"
+        );
+        Ok(benteng_payments::cases::CasePolicy {
+            inbox: self.inbox.clone(),
+            sla: hours("sla_hours", self.sla_hours)?,
+            proposal_ttl: hours("proposal_ttl_hours", self.proposal_ttl_hours)?,
+        })
+    }
 }
 
 /// The most `kyc.max_document_bytes` may be.
@@ -406,6 +453,7 @@ impl Default for Config {
             iso20022: None,
             webhooks: WebhooksConfig::default(),
             kyc: KycConfig::default(),
+            cases: CasesConfig::default(),
         }
     }
 }
@@ -598,6 +646,33 @@ impl PeopleConfig {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn case_settings_out_of_range_are_refused() {
+        let defaults = CasesConfig::default();
+        let policy = defaults.policy().unwrap();
+        assert_eq!(policy.sla, std::time::Duration::from_secs(24 * 3600));
+        for broken in [
+            CasesConfig {
+                sla_hours: 0,
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                proposal_ttl_hours: 721,
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                inbox: "<b>inbox</b>".to_owned(),
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                inbox: String::new(),
+                ..CasesConfig::default()
+            },
+        ] {
+            assert!(broken.policy().is_err(), "{broken:?}");
+        }
+    }
 
     #[test]
     fn printed_configuration_hides_store_and_cache_passwords() {

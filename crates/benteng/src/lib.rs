@@ -234,6 +234,7 @@ impl Server {
                 clock: services.clock.clone(),
             },
         );
+        let payments = payments.with_case_policy(config.cases.policy()?);
         let payments = Arc::new(match &iso20022_rail {
             Some(_) => payments.with_iban_rail("iso20022"),
             None => payments,

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{PersonId, TenantId};
+use crate::cases::ReviewDecision;
+use crate::ids::{CaseId, PersonId, TenantId, TransferId};
 use crate::kyc::KycLevel;
 use crate::roles::{Permission, StaffRole};
 use crate::tenant::Tier;
@@ -22,6 +23,14 @@ pub enum Action {
     /// Move the tenant to another KYC level (its 30-day volume ceiling); applied only while
     /// every item the level requires is verified.
     ChangeKycLevel { tenant: TenantId, level: KycLevel },
+    /// Release or block a transfer held for review, proposed on its case; approved on the
+    /// case by a compliance officer (`reviews:approve`), and applied by the payments layer in
+    /// the approval's transaction.
+    DecideHeldTransfer {
+        case: CaseId,
+        transfer: TransferId,
+        decision: ReviewDecision,
+    },
 }
 
 impl Action {
@@ -31,10 +40,20 @@ impl Action {
             Action::ChangeTier { .. } => "change_tier",
             Action::GrantRole { .. } => "grant_role",
             Action::ChangeKycLevel { .. } => "change_kyc_level",
+            Action::DecideHeldTransfer { .. } => "decide_held_transfer",
         }
     }
 
-    /// What the proposer and the approver must each hold.
+    /// What the approver must hold: the proposer's permission, except for a held transfer's
+    /// decision, which a compliance officer approves.
+    pub fn approver_permission(&self) -> Permission {
+        match self {
+            Action::DecideHeldTransfer { .. } => Permission::ReviewsApprove,
+            other => other.permission(),
+        }
+    }
+
+    /// What the proposer must hold (and the approver, but see [`Action::approver_permission`]).
     pub fn permission(&self) -> Permission {
         match self {
             Action::DisableRequireMtls { .. } | Action::ChangeTier { .. } => {
@@ -42,6 +61,7 @@ impl Action {
             }
             Action::GrantRole { .. } => Permission::StaffWrite,
             Action::ChangeKycLevel { .. } => Permission::KycReview,
+            Action::DecideHeldTransfer { .. } => Permission::ReviewsDecide,
         }
     }
 }

@@ -115,6 +115,11 @@ define_id!(
     PendingActionId,
     "pending action"
 );
+define_id!(
+    /// A compliance case: one party's matters of one subject, worked by staff.
+    CaseId,
+    "case"
+);
 
 #[cfg(test)]
 mod tests {

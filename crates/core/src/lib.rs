@@ -9,6 +9,7 @@
 pub mod api_key;
 pub mod approvals;
 pub mod audit;
+pub mod cases;
 pub mod clock;
 pub mod country;
 pub mod currency;

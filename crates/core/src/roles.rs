@@ -87,13 +87,15 @@ pub enum Permission {
     StaffWrite,
     /// Decide a transfer held for review: release it or block it.
     ReviewsDecide,
+    /// Approve (or reject) a proposed decision on a held transfer: the second person.
+    ReviewsApprove,
     /// Review tenants' KYC evidence (read documents, verify or reject items) and propose or
     /// approve a KYC level change.
     KycReview,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::CredentialsWrite,
@@ -106,6 +108,7 @@ impl Permission {
         Permission::StaffRead,
         Permission::StaffWrite,
         Permission::ReviewsDecide,
+        Permission::ReviewsApprove,
         Permission::KycReview,
     ];
 
@@ -123,6 +126,7 @@ impl Permission {
             Permission::StaffRead => "staff:read",
             Permission::StaffWrite => "staff:write",
             Permission::ReviewsDecide => "reviews:decide",
+            Permission::ReviewsApprove => "reviews:approve",
             Permission::KycReview => "kyc:review",
         }
     }
@@ -268,6 +272,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::ScreeningSearch,
             P::ClearancesWrite,
             P::ReviewsDecide,
+            P::ReviewsApprove,
             P::ListsWrite,
             P::AuditRead,
             P::KycReview,

@@ -383,10 +383,15 @@ impl Operations {
         context: &AuditContext,
     ) -> Result<PendingAction, OpsRefusal> {
         let pending = self.store.pending_action(id).await?;
+        if let Action::DecideHeldTransfer { .. } = pending.action {
+            return Err(OpsRefusal::Conflict(
+                "a held transfer's decision is approved on its case (/admin/v1/cases/…)",
+            ));
+        }
         if let (true, Action::ChangeKycLevel { tenant, level }) = (approve, pending.action) {
             self.check_level_evidence(tenant, level).await?;
         }
-        let permission = pending.action.permission();
+        let permission = pending.action.approver_permission();
         if !actor.permits(permission) {
             return Err(OpsRefusal::Forbidden(permission));
         }
@@ -420,7 +425,7 @@ impl Operations {
                     self.tenant_changed(tenant).await;
                 }
                 Action::GrantRole { person, .. } => self.people.person_changed(person).await,
-                Action::ChangeKycLevel { .. } => {}
+                Action::ChangeKycLevel { .. } | Action::DecideHeldTransfer { .. } => {}
             }
         }
         Ok(decided)

@@ -11,6 +11,7 @@
 //! (daily caps), [`outcome`] (what an idempotency record keeps).
 
 pub mod batches;
+pub mod cases;
 pub mod moves;
 mod notices;
 pub mod outcome;
@@ -76,6 +77,8 @@ pub struct Payments {
     pub iban_rail: Option<String>,
     pub caps: Arc<dyn VolumeCaps>,
     pub clock: Arc<dyn Clock>,
+    /// Where held transfers' cases go, how soon they are due, how long a proposal waits.
+    pub cases: cases::CasePolicy,
 }
 
 /// The settings and collaborators a [`Payments`] is built from.
@@ -93,6 +96,13 @@ pub struct PaymentsConfig {
 }
 
 impl Payments {
+    /// With the case inbox settings (the default: 24 h SLA, proposals wait 24 h).
+    #[must_use]
+    pub fn with_case_policy(mut self, policy: cases::CasePolicy) -> Self {
+        self.cases = policy;
+        self
+    }
+
     /// Routes live IBAN transfers in EUR or GBP to `rail` (the ISO 20022 rail).
     pub fn with_iban_rail(mut self, rail: &str) -> Self {
         self.iban_rail = Some(rail.to_owned());
@@ -113,6 +123,7 @@ impl Payments {
             iban_rail: None,
             caps: config.caps,
             clock: config.clock,
+            cases: cases::CasePolicy::default(),
         }
     }
 

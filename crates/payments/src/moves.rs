@@ -29,12 +29,13 @@ impl Payments {
         cause: &str,
         audit: &AuditContext,
     ) -> Result<Moved, StoreError> {
-        self.move_transfer_noting(transfer, to, cause, audit, Vec::new())
+        self.move_transfer_noting(transfer, to, cause, audit, Vec::new(), None)
             .await
     }
 
     /// [`Payments::move_transfer`], with further audit events written in the move's
-    /// transaction (a reviewer's reasons).
+    /// transaction (a reviewer's reasons), and a held transfer's case decision (with the
+    /// four-eyes approval it spends).
     pub async fn move_transfer_noting(
         &self,
         transfer: &TransferRecord,
@@ -42,6 +43,7 @@ impl Payments {
         cause: &str,
         audit: &AuditContext,
         notes: Vec<AuditEvent>,
+        case: Option<benteng_store::CaseDecisionWrite>,
     ) -> Result<Moved, StoreError> {
         transfer
             .status
@@ -110,6 +112,7 @@ impl Payments {
             events,
             ledger,
             notice: crate::notices::transfer_notice(transfer, to, at),
+            case,
         };
         match self.store.move_transfer(&change).await {
             Ok(()) => Ok(Moved::Moved),

@@ -52,6 +52,15 @@ pub enum Refusal {
     /// A review decision on a transfer that is not held for review (any more).
     #[error("the transfer is not held for review")]
     NotHeld,
+    /// No such case, or no such proposal on it.
+    #[error("case or proposal not found")]
+    CaseNotFound,
+    /// The decider proposed the decision: a second person approves it.
+    #[error("a proposal is decided by someone other than its proposer")]
+    OwnProposal,
+    /// The proposal was approved, rejected or expired already.
+    #[error("the proposal was decided already")]
+    ProposalDecided,
     /// The amount's currency has no US-dollar rate, so it cannot be monitored or capped.
     #[error("no US-dollar rate for {0}")]
     NoUsdRate(Currency),
@@ -94,6 +103,9 @@ impl Refusal {
             },
             Refusal::NoUsdRate(Currency::IDR),
             Refusal::NotHeld,
+            Refusal::CaseNotFound,
+            Refusal::OwnProposal,
+            Refusal::ProposalDecided,
             Refusal::IdempotencyKeyTaken,
             Refusal::Unavailable,
         ];
@@ -114,6 +126,9 @@ impl Refusal {
                 | Refusal::KycCeiling { .. }
                 | Refusal::NoUsdRate(_)
                 | Refusal::NotHeld
+                | Refusal::CaseNotFound
+                | Refusal::OwnProposal
+                | Refusal::ProposalDecided
                 | Refusal::IdempotencyKeyTaken
                 | Refusal::Unavailable => {}
             }
@@ -137,6 +152,9 @@ impl Refusal {
             Refusal::KycCeiling { .. } => "kyc-limit-exceeded",
             Refusal::NoUsdRate(_) => "currency-not-supported",
             Refusal::NotHeld => "transfer-not-held",
+            Refusal::CaseNotFound => "not-found",
+            Refusal::OwnProposal => "own-proposal",
+            Refusal::ProposalDecided => "proposal-decided",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
             Refusal::Unavailable => "unavailable",
         }
@@ -203,6 +221,13 @@ impl Refusal {
             Refusal::NotHeld => {
                 "the transfer is not held for review: it was decided already, or never held"
                     .to_owned()
+            }
+            Refusal::CaseNotFound => "case or proposal not found".to_owned(),
+            Refusal::OwnProposal => {
+                "a proposal is approved or rejected by someone other than its proposer".to_owned()
+            }
+            Refusal::ProposalDecided => {
+                "the proposal was approved, rejected or expired already".to_owned()
             }
             Refusal::IdempotencyKeyTaken => {
                 "the first request with this key has not finished; retry shortly".to_owned()

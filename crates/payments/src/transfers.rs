@@ -179,7 +179,15 @@ impl Payments {
             }
             (KeyEnvironment::Live, _) => self.rail.as_str(),
         };
-        let composed = compose(scope, prepared, &decision, audit, approaching, rail)?;
+        let composed = compose(
+            scope,
+            prepared,
+            &decision,
+            audit,
+            approaching,
+            rail,
+            &self.cases,
+        )?;
         let record = composed.record.clone();
         let unreserved = write.transfer(&composed).await.map_err(refused(tenant))?;
         write
@@ -451,6 +459,7 @@ fn compose(
     audit: &AuditContext,
     approaching: Option<Approaching>,
     rail: &str,
+    cases: &crate::cases::CasePolicy,
 ) -> Result<TransferWrite, Refusal> {
     let (tenant, environment) = (scope.tenant, scope.environment);
     let (quote, now) = (&prepared.quote, prepared.now);
@@ -509,7 +518,10 @@ fn compose(
             now,
         ));
     }
+    let case = (record.status == TransferStatus::PendingReview)
+        .then(|| (cases.held_transfer(&record), audit.clone()));
     Ok(TransferWrite {
+        case,
         notices,
         record,
         history,

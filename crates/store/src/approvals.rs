@@ -90,28 +90,8 @@ impl Store {
         pending: &PendingAction,
         context: &AuditContext,
     ) -> StoreResult<()> {
-        let payload = serde_json::to_string(&pending.action)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO pending_actions (id, kind, payload, status, proposed_by, proposed_at, \
-             expires_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
-        )
-        .bind(pending.id.to_string())
-        .bind(pending.action.kind())
-        .bind(payload)
-        .bind(pending.proposed_by.to_string())
-        .bind(to_micros(pending.proposed_at))
-        .bind(to_micros(pending.expires_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_write)?;
-        let event = event(context, "approval.proposed", pending).change(
-            "expires_at",
-            serde_json::Value::Null,
-            to_micros(pending.expires_at).into(),
-        );
-        crate::audit::record(&mut tx, &event).await?;
+        insert_in(&mut tx, pending, context).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -157,59 +137,13 @@ impl Store {
         context: &AuditContext,
     ) -> StoreResult<Result<PendingAction, DecisionRefused>> {
         let mut tx = self.pool.begin().await?;
-        let now = now_micros();
-        let status = if approve {
-            ActionStatus::Approved
-        } else {
-            ActionStatus::Rejected
+        let decided = claim_in(&mut tx, id, decider, approve, context).await?;
+        let Ok(pending) = decided else {
+            return Ok(decided);
         };
-        let updated = sqlx::query(
-            "UPDATE pending_actions SET status = $1, decided_by = $2, decided_at = $3 \
-             WHERE id = $4 AND status = 'pending' AND expires_at > $3 AND proposed_by <> $2",
-        )
-        .bind(status.as_str())
-        .bind(decider.to_string())
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let sql = concat!(
-            "SELECT ",
-            action_columns!(),
-            " FROM pending_actions WHERE id = $1"
-        );
-        let Some(row) = sqlx::query(sql)
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(Err(DecisionRefused::NotFound));
-        };
-        let pending = from_row(&row)?;
-        if updated.rows_affected() == 0 {
-            let refused = if pending.status != ActionStatus::Pending {
-                DecisionRefused::NotPending(pending.status)
-            } else if pending.proposed_by == decider {
-                DecisionRefused::OwnProposal
-            } else {
-                DecisionRefused::Expired
-            };
-            return Ok(Err(refused));
-        }
         if approve {
             apply(&mut tx, &pending.action, context).await?;
         }
-        let event_type = if approve {
-            "approval.approved"
-        } else {
-            "approval.rejected"
-        };
-        let event = event(context, event_type, &pending).change(
-            "decided_by",
-            serde_json::Value::Null,
-            decider.to_string().into(),
-        );
-        crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(Ok(pending))
     }
@@ -247,6 +181,99 @@ impl Store {
     }
 }
 
+/// Records a proposal with its audit event, in the caller's transaction.
+pub(crate) async fn insert_in(
+    conn: &mut sqlx::AnyConnection,
+    pending: &PendingAction,
+    context: &AuditContext,
+) -> StoreResult<()> {
+    let payload =
+        serde_json::to_string(&pending.action).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO pending_actions (id, kind, payload, status, proposed_by, proposed_at, \
+         expires_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
+    )
+    .bind(pending.id.to_string())
+    .bind(pending.action.kind())
+    .bind(payload)
+    .bind(pending.proposed_by.to_string())
+    .bind(to_micros(pending.proposed_at))
+    .bind(to_micros(pending.expires_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from_write)?;
+    let event = event(context, "approval.proposed", pending).change(
+        "expires_at",
+        serde_json::Value::Null,
+        to_micros(pending.expires_at).into(),
+    );
+    crate::audit::record(conn, &event).await
+}
+
+/// Moves a pending action to approved or rejected, with its audit event naming proposer and
+/// decider, in the caller's transaction: only while it is pending, unexpired and `decider` is
+/// not its proposer (the inner `Err` says which failed; nothing was written then). Applying an
+/// approved action is the caller's.
+pub(crate) async fn claim_in(
+    conn: &mut sqlx::AnyConnection,
+    id: PendingActionId,
+    decider: PersonId,
+    approve: bool,
+    context: &AuditContext,
+) -> StoreResult<Result<PendingAction, DecisionRefused>> {
+    let now = now_micros();
+    let status = if approve {
+        ActionStatus::Approved
+    } else {
+        ActionStatus::Rejected
+    };
+    let updated = sqlx::query(
+        "UPDATE pending_actions SET status = $1, decided_by = $2, decided_at = $3 \
+         WHERE id = $4 AND status = 'pending' AND expires_at > $3 AND proposed_by <> $2",
+    )
+    .bind(status.as_str())
+    .bind(decider.to_string())
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let sql = concat!(
+        "SELECT ",
+        action_columns!(),
+        " FROM pending_actions WHERE id = $1"
+    );
+    let Some(row) = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(Err(DecisionRefused::NotFound));
+    };
+    let pending = from_row(&row)?;
+    if updated.rows_affected() == 0 {
+        let refused = if pending.status != ActionStatus::Pending {
+            DecisionRefused::NotPending(pending.status)
+        } else if pending.proposed_by == decider {
+            DecisionRefused::OwnProposal
+        } else {
+            DecisionRefused::Expired
+        };
+        return Ok(Err(refused));
+    }
+    let event_type = if approve {
+        "approval.approved"
+    } else {
+        "approval.rejected"
+    };
+    let event = event(context, event_type, &pending).change(
+        "decided_by",
+        serde_json::Value::Null,
+        decider.to_string().into(),
+    );
+    crate::audit::record(conn, &event).await?;
+    Ok(Ok(pending))
+}
+
 /// An approved action's change, in the approval's transaction, with the change's own event.
 async fn apply(
     conn: &mut sqlx::AnyConnection,
@@ -277,5 +304,7 @@ async fn apply(
         Action::ChangeKycLevel { tenant, level } => {
             crate::kyc::change_level_in(conn, tenant, level, context).await
         }
+        // Moves money: applied by the payments layer in its move's transaction, never here.
+        Action::DecideHeldTransfer { .. } => Err(StoreError::Conflict),
     }
 }

@@ -12,6 +12,7 @@ mod api_keys;
 mod approvals;
 mod audit;
 mod batches;
+mod cases;
 mod data_keys;
 mod iso20022;
 mod kyc;
@@ -42,6 +43,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{AuditBreak, AuditReport};
+pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use data_keys::StoredDataKey;
 pub use iso20022::{StoredIsoMessage, StoredSigningKey};
 pub use kyc::{EvidenceAlert, EvidenceRow, NewEvidence, UpgradeRequestRow};

@@ -11,7 +11,7 @@
 //! [`Unreserved`] makes the caller reserve after it has written everything else.
 
 use benteng_core::api_key::KeyEnvironment;
-use benteng_core::audit::AuditEvent;
+use benteng_core::audit::{AuditContext, AuditEvent};
 use benteng_core::ids::{BatchId, TenantId, TransferId};
 use benteng_core::payments::compliance::PartyScreening;
 use benteng_core::payments::ledger::Posting;
@@ -57,6 +57,8 @@ pub struct TransferWrite {
     /// The transfer's first tenant-visible events (webhooks' outbox), numbered 1, 2… in
     /// order; their deliveries are scheduled in the same transaction.
     pub notices: Vec<Notice>,
+    /// A held transfer's case to open or join, with who held it.
+    pub case: Option<(crate::cases::CaseOpening, AuditContext)>,
 }
 
 /// What only the database can refuse. Nothing of the refused step is kept.
@@ -233,6 +235,9 @@ impl PaymentWrite {
             t.created_at,
         )
         .await?;
+        if let Some((opening, context)) = &write.case {
+            crate::cases::open_or_join_in(conn, opening, context).await?;
+        }
         Ok(Unreserved {
             transfer: t.id,
             postings: write.postings.clone(),

@@ -73,6 +73,8 @@ pub struct TransferMove {
     /// The tenant-visible event of the move (webhooks' outbox), if it has one: it takes the
     /// transfer's next sequence number.
     pub notice: Option<Notice>,
+    /// A held transfer's decision on its case (with the four-eyes approval it carries).
+    pub case: Option<crate::cases::CaseDecisionWrite>,
 }
 
 macro_rules! transfer_columns {
@@ -242,6 +244,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         crate::audit::record_all(&mut tx, &change.events).await?;
+        if let Some(decision) = &change.case {
+            crate::cases::apply_decision_in(&mut tx, decision, change.at).await?;
+        }
         if let Some(notice) = &change.notice {
             crate::webhooks::insert_next_notice(&mut tx, notice).await?;
         }

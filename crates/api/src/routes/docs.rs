@@ -12,8 +12,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    Routes, StaffNeed, admin, audit, balances, health, kyc, quotes, recipients, snap, tenant,
-    transfers, webhooks,
+    Routes, StaffNeed, admin, audit, balances, console, health, kyc, quotes, recipients, snap,
+    tenant, transfers, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -37,7 +37,11 @@ use super::{
         admin::credentials::key_networks, admin::credentials::list_certificates,
         admin::credentials::add_certificate, admin::credentials::remove_certificate,
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
-        admin::screening::lists, admin::reviews::queue, admin::reviews::decide, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
+        admin::screening::lists, admin::reviews::queue, admin::reviews::decide, admin::cases::list, admin::cases::show,
+        admin::cases::take_next, admin::cases::propose, admin::cases::approve, admin::cases::reject,
+        console::sign_in_page, console::sign_in, console::style,
+        console::inbox, console::take_next, console::case_page, console::propose, console::approve,
+        console::reject, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
         admin::tokens::revoke, admin::tokens::revoke_all,
         webhooks::jwks, webhooks::list, webhooks::create, webhooks::show, webhooks::update,
         webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::attempts,
@@ -52,6 +56,7 @@ use super::{
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),
     tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),
+        (name = "console", description = "The compliance console: HTML pages and forms for staff sessions, over the same functions as the operator API's cases."),
         (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals, tenants, credentials, screening, lists and the audit trail. Each operation names the permission it needs."))
 )]
 pub struct ApiDoc;

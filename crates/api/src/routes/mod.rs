@@ -7,6 +7,7 @@
 pub(crate) mod admin;
 mod audit;
 mod balances;
+pub mod console;
 mod docs;
 mod health;
 pub(crate) mod kyc;
@@ -205,6 +206,7 @@ fn all() -> Routes {
     };
     let routes = routes.within(RouteGroup::Operations, health::routes);
     let routes = routes.within(RouteGroup::Operations, admin::routes);
+    let routes = routes.within(RouteGroup::Operations, console::routes);
     let routes = docs::routes(routes);
     let routes = tenant::routes(routes);
     let routes = kyc::routes(routes);

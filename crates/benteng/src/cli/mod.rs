@@ -6,6 +6,7 @@ use std::path::PathBuf;
 mod apikey;
 mod audit;
 mod backup;
+mod case;
 mod devcerts;
 mod iso20022;
 mod keys;
@@ -82,6 +83,9 @@ pub enum Command {
     /// SNAP (Bank Indonesia) partners and tokens.
     #[command(subcommand)]
     Snap(SnapCommand),
+    /// Compliance cases: the inbox and a case's log.
+    #[command(subcommand)]
+    Case(case::CaseCommand),
     /// KYC levels and evidence items of a tenant (onboarding, break-glass).
     #[command(subcommand)]
     Kyc(kyc::KycCommand),
@@ -147,6 +151,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(command) => backup::run(config, command).await,
         Command::Snap(command) => {
             snap::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Case(command) => {
+            case::run(Services::connect_for_command(config).await?, command).await
         }
         Command::Kyc(command) => {
             kyc::run(Services::connect_for_command(config).await?, command).await

@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod authentication;
 mod cli;
+mod console;
 mod data_protection;
 mod http2;
 mod iso20022;

@@ -22,10 +22,10 @@ on_both_backends!(
 );
 
 /// A tenant's client against one instance (in-process or a separate process).
-struct Payer {
+pub(crate) struct Payer {
     client: reqwest::Client,
     base: String,
-    key: String,
+    pub(crate) key: String,
 }
 
 impl Payer {
@@ -33,7 +33,7 @@ impl Payer {
         self.recipient_in(name, "DE", iban).await
     }
 
-    async fn recipient_in(&self, name: &str, country: &str, iban: &str) -> String {
+    pub(crate) async fn recipient_in(&self, name: &str, country: &str, iban: &str) -> String {
         let response = self
             .client
             .post(format!("{}/v1/recipients", self.base))
@@ -77,14 +77,17 @@ impl Payer {
     }
 
     /// Sends and expects a transfer back; returns it.
-    async fn pay(&self, recipient: &str, usd: &str) -> Value {
+    pub(crate) async fn pay(&self, recipient: &str, usd: &str) -> Value {
         let response = self.send(recipient, usd).await;
         assert_eq!(response.status(), 201, "{:?}", response.text().await);
         response.json().await.unwrap()
     }
 }
 
-async fn funded_payer(app: &TestApp, usd_cents: i64) -> (benteng_core::tenant::Tenant, Payer) {
+pub(crate) async fn funded_payer(
+    app: &TestApp,
+    usd_cents: i64,
+) -> (benteng_core::tenant::Tenant, Payer) {
     let (tenant, key) = app.tenant_with_key().await;
     app.services
         .store

@@ -104,6 +104,8 @@ async fn every_non_public_route_demands_authentication(backend: Backend) {
             "/admin/v1/session",
             "/admin/v1/enrolment/start",
             "/admin/v1/enrolment/finish",
+            "/console/sign-in",
+            "/console/static/console.css",
             "/openapi.json",
             "/docs",
             "/docs/docs.js",

@@ -224,8 +224,9 @@ async fn tier_of(app: &TestApp, tenant: &benteng_core::tenant::Tenant) -> Tier {
     app.services.store.tenant(tenant.id).await.unwrap().tier
 }
 
+/// The problem's type; empty when the body is not a problem (a console page).
 pub(crate) async fn problem_type(response: reqwest::Response) -> String {
-    let body: Value = response.json().await.unwrap();
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap_or_default();
     body["type"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -653,7 +654,8 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
                 .replace("{endpoint}", &uuid::Uuid::new_v4().to_string())
                 .replace("{fingerprint}", &"ab".repeat(32))
                 .replace("{evidence}", &uuid::Uuid::new_v4().to_string())
-                .replace("{item}", "email"),
+                .replace("{item}", "email")
+                .replace("{proposal}", &uuid::Uuid::new_v4().to_string()),
         );
         assert!(
             !url.contains('{'),

@@ -5,6 +5,7 @@
 
 pub(super) mod approvals;
 pub(super) mod audit;
+pub(crate) mod cases;
 pub(super) mod credentials;
 pub(super) mod kyc;
 pub(super) mod people;
@@ -39,6 +40,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = credentials::routes(routes);
     let routes = screening::routes(routes);
     let routes = reviews::routes(routes);
+    let routes = cases::routes(routes);
     let routes = webhooks::routes(routes);
     let routes = kyc::routes(routes);
     audit::routes(routes)

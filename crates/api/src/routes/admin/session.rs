@@ -143,27 +143,53 @@ async fn sign_in_as(
     headers: &HeaderMap,
     body: &benteng_core::strict_json::JsonObject,
 ) -> ApiResult<Response> {
-    let people = people(state)?;
     let mut f = Fields::new(body, &["login", "password", "code"]);
     let login: Option<SecretField> = f.required("login");
     let password: Option<SecretField> = f.required("password");
     let code: Option<SecretField> = f.required("code");
     let (login, password, code) = f.build(|| Some((login?, password?, code?)))?;
-    // A session cookie the browser still holds is ended: a sign-in always starts a new
-    // session (no fixation), and the old one does not linger.
+    let (signed_in, cookie) = start_session(
+        audience,
+        state,
+        context,
+        headers,
+        login.0.expose_secret(),
+        &password.0,
+        &code.0,
+    )
+    .await?;
+    let mut response = (
+        StatusCode::CREATED,
+        Json(SessionView::of(
+            &signed_in.principal,
+            Some(signed_in.csrf_token),
+        )),
+    )
+        .into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Signs a person in (the API's sign-in and the console's): a session cookie the browser
+/// still holds is ended first, so a sign-in always starts a new session (no fixation).
+/// Answers the new session and its `Set-Cookie` value.
+pub(crate) async fn start_session(
+    audience: Audience,
+    state: &AppState,
+    context: &benteng_core::audit::AuditContext,
+    headers: &HeaderMap,
+    login: &str,
+    password: &benteng_crypto::SecretString,
+    code: &benteng_crypto::SecretString,
+) -> ApiResult<(benteng_auth::SignedIn, HeaderValue)> {
+    let people = people(state)?;
     if let Some(old) = session_cookie(headers)
         && let Ok(previous) = people.authenticate(old).await
     {
         let _ = people.sign_out(&previous, context).await;
     }
     let signed_in = people
-        .sign_in(
-            audience,
-            login.0.expose_secret(),
-            &password.0,
-            &code.0,
-            context,
-        )
+        .sign_in(audience, login, password, code, context)
         .await
         .map_err(|error| match error {
             SignInError::Invalid => ApiError::Refused {
@@ -185,18 +211,10 @@ async fn sign_in_as(
         "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}",
         signed_in.token.expose_secret()
     );
-    let mut response = (
-        StatusCode::CREATED,
-        Json(SessionView::of(
-            &signed_in.principal,
-            Some(signed_in.csrf_token),
-        )),
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    let cookie = HeaderValue::from_str(&cookie).map_err(|_| ApiError::Unavailable {
+        retry_after_secs: 1,
+    })?;
+    Ok((signed_in, cookie))
 }
 
 /// The signed-in person and their roles.

@@ -1,0 +1,746 @@
+//! The compliance console: server-rendered HTML for staff sessions, in the operations route
+//! group. Every page and form calls what the operator API's handlers call
+//! (`admin::cases`, `admin::session::start_session`); the console adds only HTML.
+//!
+//! - Every value written into a page goes through [`esc`] (text and attribute values alike).
+//! - No inline script or style: the CSP is `default-src 'self'`; the one stylesheet is served
+//!   from `/console/static/console.css`, and no script is needed.
+//! - Forms post `application/x-www-form-urlencoded` with the session's CSRF token in a hidden
+//!   `csrf_token` field, which `middleware::authenticate_staff` checks like the header.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use benteng_auth::Audience;
+use benteng_core::cases::{CaseStatus, InboxSort, ReviewDecision};
+use benteng_core::ids::{CaseId, PendingActionId, TransferId};
+use benteng_core::roles::Permission;
+use benteng_crypto::SecretString;
+use benteng_payments::cases::CaseComment;
+use benteng_payments::reviews::ReviewReason;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::admin::cases::{self, CaseDetail, CaseView, ProposalInput};
+use super::{Needs, Routes};
+use crate::error::{ApiError, ApiResult};
+use crate::middleware::{Audit, CSRF_FIELD, Staff, session_cookie};
+use crate::state::AppState;
+
+pub(crate) const SIGN_IN: &str = "/console/sign-in";
+const INBOX: &str = "/console/cases";
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .public(SIGN_IN, get(sign_in_page).post(sign_in))
+        .public("/console/static/console.css", get(style))
+        .staff(
+            "/console/cases",
+            Needs::on_get(Permission::PersonalDataRead.into()),
+            get(inbox),
+        )
+        .staff(
+            "/console/cases/next",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            axum::routing::post(take_next),
+        )
+        .staff(
+            "/console/cases/{id}",
+            Needs::on_get(Permission::PersonalDataRead.into()),
+            get(case_page),
+        )
+        .staff(
+            "/console/cases/{id}/proposals",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            axum::routing::post(propose),
+        )
+        .staff(
+            "/console/cases/{id}/proposals/{proposal}/approve",
+            Needs::on_post(Permission::ReviewsApprove.into()),
+            axum::routing::post(approve),
+        )
+        .staff(
+            "/console/cases/{id}/proposals/{proposal}/reject",
+            Needs::on_post(Permission::ReviewsApprove.into()),
+            axum::routing::post(reject),
+        )
+}
+
+// ----- HTML -----
+
+/// `text` escaped for HTML text and double-quoted attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn time_text(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A whole page: `body` is already-escaped HTML.
+fn page(status: StatusCode, title: &str, who: Option<&Staff>, body: &str) -> Response {
+    let mut html = String::with_capacity(body.len() + 1024);
+    html.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    let _ = write!(html, "<title>{} · benteng console</title>", esc(title));
+    html.push_str("<link rel=\"stylesheet\" href=\"/console/static/console.css\"></head><body>");
+    html.push_str("<header><a class=\"brand\" href=\"/console/cases\">benteng · compliance</a>");
+    if let Some(Staff(person, _)) = who {
+        let roles: Vec<&str> = person.roles.iter().map(|r| r.as_str()).collect();
+        let _ = write!(
+            html,
+            "<span class=\"who\">{} ({})</span>",
+            esc(person.login.as_str()),
+            esc(&roles.join(", "))
+        );
+    }
+    html.push_str("</header><main>");
+    let _ = write!(html, "<h1>{}</h1>", esc(title));
+    html.push_str(body);
+    html.push_str("</main></body></html>\n");
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+/// The session's CSRF token as a hidden form field.
+fn csrf_field(state: &AppState, headers: &HeaderMap) -> String {
+    let token = session_cookie(headers)
+        .and_then(|cookie| state.auth.people().map(|p| p.csrf_token(cookie)))
+        .unwrap_or_default();
+    format!(
+        "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
+        esc(&token)
+    )
+}
+
+/// A refused action, as a page: the problem's title and detail, and the way back.
+fn refused(error: ApiError, who: &Staff, back: &str) -> Response {
+    let (status, text) = error.summary();
+    let body = format!(
+        "<p class=\"refused\" role=\"alert\">{}</p><p><a href=\"{}\">Back</a></p>",
+        esc(&text),
+        esc(back)
+    );
+    page(status, "Refused", Some(who), &body)
+}
+
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
+}
+
+/// A form body's fields: each allowed name at most once, no other names (besides the CSRF
+/// field, already checked by the middleware).
+fn form(body: &[u8], allowed: &[&str]) -> ApiResult<BTreeMap<String, String>> {
+    let mut fields = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if name == CSRF_FIELD {
+            continue;
+        }
+        if !allowed.contains(&name.as_ref()) {
+            return Err(ApiError::BadRequest("the form has an unknown field"));
+        }
+        if fields
+            .insert(name.into_owned(), value.into_owned())
+            .is_some()
+        {
+            return Err(ApiError::BadRequest("the form repeats a field"));
+        }
+    }
+    Ok(fields)
+}
+
+fn field<'a>(fields: &'a BTreeMap<String, String>, name: &'static str) -> ApiResult<&'a str> {
+    fields
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::invalid(name, "required", "is required"))
+}
+
+/// A typed comment or reason: line breaks become spaces and the ends are trimmed (a text box's
+/// habits), then the usual rules apply.
+fn comment_text(fields: &BTreeMap<String, String>, name: &'static str) -> ApiResult<ReviewReason> {
+    let text: String = field(fields, name)?
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    ReviewReason::parse(text.trim()).map_err(|e| ApiError::invalid(name, e.code(), &e.to_string()))
+}
+
+// ----- sign-in -----
+
+fn sign_in_form(message: Option<&str>) -> String {
+    let mut body = String::new();
+    if let Some(message) = message {
+        let _ = write!(
+            body,
+            "<p class=\"refused\" role=\"alert\">{}</p>",
+            esc(message)
+        );
+    }
+    body.push_str(
+        "<form method=\"post\" action=\"/console/sign-in\" class=\"sign-in\">\
+         <label for=\"login\">Login</label>\
+         <input id=\"login\" name=\"login\" type=\"text\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <label for=\"code\">Authenticator code</label>\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+         <button type=\"submit\">Sign in</button></form>",
+    );
+    body
+}
+
+/// The console's sign-in page (HTML).
+#[utoipa::path(get, path = "/console/sign-in", tag = "console",
+    responses((status = 200, content_type = "text/html")))]
+pub async fn sign_in_page() -> Response {
+    page(StatusCode::OK, "Sign in", None, &sign_in_form(None))
+}
+
+/// Signs in with login, password and TOTP code (the API's sign-in), then to the inbox.
+#[utoipa::path(post, path = "/console/sign-in", tag = "console",
+    responses((status = 303, description = "signed in: to the inbox"),
+        (status = 401, content_type = "text/html")))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match form(&body, &["login", "password", "code"]) {
+        Ok(fields) => fields,
+        Err(_) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Sign in",
+                None,
+                &sign_in_form(Some("The form was not understood.")),
+            );
+        }
+    };
+    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let password = SecretString::from(get("password"));
+    let code = SecretString::from(get("code"));
+    match cases_sign_in(&state, &context, &headers, &get("login"), &password, &code).await {
+        Ok(cookie) => {
+            let mut response = see_other(INBOX);
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(error) => {
+            let (status, text) = error.summary();
+            page(status, "Sign in", None, &sign_in_form(Some(&text)))
+        }
+    }
+}
+
+async fn cases_sign_in(
+    state: &AppState,
+    context: &benteng_core::audit::AuditContext,
+    headers: &HeaderMap,
+    login: &str,
+    password: &SecretString,
+    code: &SecretString,
+) -> ApiResult<axum::http::HeaderValue> {
+    let (_, cookie) = super::admin::session::start_session(
+        Audience::Staff,
+        state,
+        context,
+        headers,
+        login,
+        password,
+        code,
+    )
+    .await?;
+    Ok(cookie)
+}
+
+/// The console's stylesheet.
+#[utoipa::path(get, path = "/console/static/console.css", tag = "console",
+    responses((status = 200, content_type = "text/css")))]
+pub async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../assets/console.css"),
+    )
+}
+
+// ----- inbox -----
+
+fn status_options(selected: Option<CaseStatus>) -> String {
+    let mut html = String::from("<option value=\"\">not closed</option>");
+    for status in CaseStatus::ALL {
+        let sel = if Some(*status) == selected {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(
+            html,
+            "<option value=\"{0}\"{sel}>{0}</option>",
+            esc(status.as_str())
+        );
+    }
+    html
+}
+
+fn inbox_rows(cases: &[CaseView]) -> String {
+    let mut html = String::with_capacity(cases.len() * 512);
+    for case in cases {
+        let sla_class = if case.overdue { "overdue" } else { "due" };
+        let _ = write!(
+            html,
+            "<tr><td><a href=\"/console/cases/{id}\">{short}</a></td><td>{subject}</td>\
+             <td>{party}</td><td>{status}</td><td class=\"num\">{priority}</td>\
+             <td class=\"{sla_class}\">{sla}{flag}</td><td>{assignee}</td><td>{opened}</td></tr>",
+            id = esc(&case.id),
+            short = esc(case.id.get(..8).unwrap_or(&case.id)),
+            subject = esc(case.subject),
+            party = esc(&format!("{} {}", case.party_kind, case.party_id)),
+            status = esc(case.status),
+            priority = case.priority,
+            sla = esc(&time_text(case.sla_due_at)),
+            flag = if case.overdue { " (overdue)" } else { "" },
+            assignee = esc(case.assignee.as_deref().unwrap_or("—")),
+            opened = esc(&time_text(case.opened_at)),
+        );
+    }
+    html
+}
+
+/// The inbox page's HTML body (also what the render benchmark measures).
+pub fn inbox_body(
+    cases: &[CaseView],
+    status: Option<CaseStatus>,
+    sort: InboxSort,
+    csrf: &str,
+) -> String {
+    let mut body = String::with_capacity(cases.len() * 512 + 2048);
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"/console/cases\" class=\"filters\">\
+         <label for=\"status\">Status</label><select id=\"status\" name=\"status\">{}</select>\
+         <label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">\
+         <option value=\"sla\"{}>SLA due</option><option value=\"score\"{}>risk score</option>\
+         </select><button type=\"submit\">Show</button></form>\
+         <form method=\"post\" action=\"/console/cases/next\" class=\"take-next\">{csrf}\
+         <button type=\"submit\" id=\"take-next\">Take the next case</button></form>",
+        status_options(status),
+        if sort == InboxSort::Sla {
+            " selected"
+        } else {
+            ""
+        },
+        if sort == InboxSort::Score {
+            " selected"
+        } else {
+            ""
+        },
+    );
+    let _ = write!(
+        body,
+        "<p class=\"count\">{} case(s)</p><table class=\"inbox\"><thead><tr><th>Case</th>\
+         <th>Subject</th><th>Party</th><th>Status</th><th>Score</th><th>SLA due</th>\
+         <th>Assignee</th><th>Opened</th></tr></thead><tbody>{}</tbody></table>",
+        cases.len(),
+        inbox_rows(cases)
+    );
+    body
+}
+
+/// The inbox page (HTML): the cases with a status filter and SLA or score order.
+#[utoipa::path(get, path = "/console/cases", tag = "console",
+    security(("staff_session" = ["personal_data:read"])),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn inbox(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result: ApiResult<Response> = async {
+        let query = cases::inbox_query(query.as_deref())?;
+        let listed = cases::inbox(&state, query).await?;
+        let body = inbox_body(
+            &listed,
+            query.status,
+            query.sort,
+            &csrf_field(&state, &headers),
+        );
+        Ok(page(StatusCode::OK, "Inbox", Some(&staff), &body))
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(e, &staff, INBOX))
+}
+
+/// Takes the next case (form), then shows it.
+#[utoipa::path(post, path = "/console/cases/next", tag = "console",
+    security(("staff_session" = ["reviews:decide"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn take_next(State(state): State<AppState>, staff: Staff) -> Response {
+    match cases::next_case(&state, &staff).await {
+        Ok(Some(case)) => see_other(&format!("/console/cases/{}", case.id)),
+        Ok(None) => see_other(INBOX),
+        Err(e) => refused(e, &staff, INBOX),
+    }
+}
+
+// ----- a case -----
+
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn screening_html(recipient: &str, screenings: &[serde_json::Value]) -> String {
+    let mut html = String::new();
+    for party in screenings {
+        let name = if party["party"] == "recipient" {
+            recipient
+        } else {
+            "the tenant"
+        };
+        let _ = write!(
+            html,
+            "<h4>Screening of {} ({}): score {}, verdict {}</h4>",
+            esc(&json_text(&party["party"])),
+            esc(name),
+            esc(&json_text(&party["score"])),
+            esc(&json_text(&party["verdict"]))
+        );
+        let matches = party["matches"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if matches.is_empty() {
+            html.push_str("<p>No list entry came close.</p>");
+            continue;
+        }
+        html.push_str(
+            "<table class=\"matches\"><thead><tr><th>Our party</th><th>List entry</th>\
+             <th>Matched name</th><th>Method</th><th>Score</th><th>Why</th></tr></thead><tbody>",
+        );
+        for m in matches {
+            let programs: Vec<String> = m["programs"]
+                .as_array()
+                .map(|p| p.iter().map(json_text).collect())
+                .unwrap_or_default();
+            let _ = write!(
+                html,
+                "<tr><td>{ours}</td><td><strong>{entry}</strong><br>{list} · {entry_id}<br>\
+                 programme: {programs}{cleared}</td><td>{matched}</td><td>{method}</td>\
+                 <td class=\"num\">{score} (name {name_score})</td><td><code>{why}</code></td></tr>",
+                ours = esc(name),
+                entry = esc(&json_text(&m["entry_name"])),
+                list = esc(&json_text(&m["list"])),
+                entry_id = esc(&json_text(&m["entry_id"])),
+                programs = esc(&programs.join(", ")),
+                cleared = if m["cleared"] == true {
+                    "<br><em>cleared</em>"
+                } else {
+                    ""
+                },
+                matched = esc(&json_text(&m["matched_name"])),
+                method = esc(&json_text(&m["method"])),
+                score = esc(&json_text(&m["score"])),
+                name_score = esc(&json_text(&m["name_score"])),
+                why = esc(&json_text(&m["adjustments"])),
+            );
+        }
+        html.push_str("</tbody></table>");
+    }
+    html
+}
+
+fn monitoring_html(monitoring: &serde_json::Value) -> String {
+    let rules = monitoring["rules"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if rules.is_empty() {
+        return "<p>No monitoring record.</p>".to_owned();
+    }
+    let mut html = String::from(
+        "<table class=\"rules\"><thead><tr><th>Rule</th><th>Fired</th><th>Score</th>\
+         <th>Inputs</th></tr></thead><tbody>",
+    );
+    for rule in rules {
+        let fired = rule["hit"] == true;
+        let mut inputs = rule.clone();
+        if let Some(object) = inputs.as_object_mut() {
+            for key in ["id", "hit", "score"] {
+                object.remove(key);
+            }
+        }
+        let _ = write!(
+            html,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
+            if fired { "fired" } else { "quiet" },
+            esc(&json_text(&rule["id"])),
+            if fired { "yes" } else { "no" },
+            esc(&json_text(&rule["score"])),
+            esc(&inputs.to_string()),
+        );
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
+    let case = &detail.case;
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<dl class=\"case\"><dt>Case</dt><dd>{id}</dd><dt>Subject</dt><dd>{subject}</dd>\
+         <dt>Party</dt><dd>{party}</dd><dt>Tenant</dt><dd>{tenant}</dd><dt>Status</dt>\
+         <dd id=\"case-status\">{status}</dd><dt>Outcome</dt><dd>{outcome}</dd><dt>Score</dt>\
+         <dd>{priority}</dd><dt>SLA due</dt><dd class=\"{sla_class}\">{sla}</dd>\
+         <dt>Assignee</dt><dd>{assignee}</dd><dt>Inbox</dt><dd>{inbox}</dd></dl>",
+        id = esc(&case.id),
+        subject = esc(case.subject),
+        party = esc(&format!("{} {}", case.party_kind, case.party_id)),
+        tenant = esc(&case.tenant_id),
+        status = esc(case.status),
+        outcome = esc(case.outcome.unwrap_or("—")),
+        priority = case.priority,
+        sla_class = if case.overdue { "overdue" } else { "due" },
+        sla = esc(&time_text(case.sla_due_at)),
+        assignee = esc(case.assignee.as_deref().unwrap_or("—")),
+        inbox = esc(&case.inbox),
+    );
+    let may_propose = staff.0.permits(Permission::ReviewsDecide);
+    let may_approve = staff.0.permits(Permission::ReviewsApprove);
+    for transfer in &detail.transfers {
+        let _ = write!(
+            body,
+            "<section class=\"transfer\"><h2>Transfer {id}</h2><dl><dt>Amount</dt>\
+             <dd>{source} → {target}</dd><dt>Corridor</dt><dd>{corridor}</dd><dt>Recipient</dt>\
+             <dd>{recipient} ({country})</dd><dt>Status</dt><dd class=\"transfer-status\">{status}</dd>\
+             <dt>Risk score</dt><dd>{score}</dd><dt>Created</dt><dd>{created}</dd></dl>\
+             <h3>Screening matches</h3>{screening}<h3>Monitoring rules</h3>{monitoring}",
+            id = esc(&transfer.id),
+            source = esc(&transfer.source),
+            target = esc(&transfer.target),
+            corridor = esc(&transfer.corridor),
+            recipient = esc(&transfer.recipient_name),
+            country = esc(&transfer.recipient_country),
+            status = esc(transfer.status),
+            score = transfer.risk_score,
+            created = esc(&time_text(transfer.created_at)),
+            screening = screening_html(&transfer.recipient_name, &transfer.screenings),
+            monitoring = monitoring_html(&transfer.monitoring),
+        );
+        if transfer.status == "PENDING_REVIEW" && may_propose {
+            let _ = write!(
+                body,
+                "<form method=\"post\" action=\"/console/cases/{case}/proposals\" class=\"propose\">\
+                 {csrf}<input type=\"hidden\" name=\"transfer\" value=\"{transfer}\">\
+                 <fieldset><legend>Propose a decision</legend>\
+                 <label><input type=\"radio\" name=\"decision\" value=\"release\" required> Release</label>\
+                 <label><input type=\"radio\" name=\"decision\" value=\"block\"> Block</label>\
+                 <label for=\"reason-{transfer}\">Reason</label>\
+                 <textarea id=\"reason-{transfer}\" name=\"reason\" required minlength=\"10\" maxlength=\"2000\"></textarea>\
+                 <button type=\"submit\">Propose</button></fieldset></form>",
+                case = esc(&case.id),
+                transfer = esc(&transfer.id),
+            );
+        }
+        body.push_str("</section>");
+    }
+    body.push_str("<section><h2>Proposals</h2>");
+    if detail.proposals.is_empty() {
+        body.push_str("<p>None yet.</p>");
+    }
+    for proposal in &detail.proposals {
+        let _ = write!(
+            body,
+            "<div class=\"proposal\"><p><strong>{decision}</strong> transfer {transfer}: \
+             <span class=\"proposal-status\">{status}</span>, proposed by {by}, expires {expires}</p>\
+             <blockquote>{reason}</blockquote>",
+            decision = esc(proposal.decision),
+            transfer = esc(&proposal.transfer),
+            status = esc(proposal.status),
+            by = esc(&proposal.proposed_by),
+            expires = esc(&time_text(proposal.expires_at)),
+            reason = esc(&proposal.reason),
+        );
+        if proposal.status == "pending" && may_approve {
+            for (verb, label) in [("approve", "Approve"), ("reject", "Reject")] {
+                let _ = write!(
+                    body,
+                    "<form method=\"post\" action=\"/console/cases/{case}/proposals/{id}/{verb}\" \
+                     class=\"decide {verb}\">{csrf}<label for=\"{verb}-{id}\">Comment</label>\
+                     <textarea id=\"{verb}-{id}\" name=\"comment\" required minlength=\"10\" maxlength=\"2000\"></textarea>\
+                     <button type=\"submit\">{label}</button></form>",
+                    case = esc(&case.id),
+                    id = esc(&proposal.id),
+                );
+            }
+        }
+        body.push_str("</div>");
+    }
+    body.push_str("</section><section><h2>Event log</h2><table class=\"log\"><thead><tr>\
+                   <th>When</th><th>Who</th><th>What</th><th>Comment</th><th>Details</th></tr></thead><tbody>");
+    for event in &detail.events {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&time_text(event.at)),
+            esc(&event.actor),
+            esc(&event.kind),
+            esc(event.comment.as_deref().unwrap_or("")),
+            esc(&json_text(&event.data)),
+        );
+    }
+    body.push_str("</tbody></table></section>");
+    body
+}
+
+/// A case page (HTML): transfers, screening matches, monitoring rules, proposals, log.
+#[utoipa::path(get, path = "/console/cases/{id}", tag = "console",
+    security(("staff_session" = ["personal_data:read"])),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn case_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result: ApiResult<Response> = async {
+        let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let detail = cases::detail(&state, id).await?;
+        let body = case_body(&detail, &csrf_field(&state, &headers), &staff);
+        Ok(page(StatusCode::OK, "Case", Some(&staff), &body))
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(e, &staff, INBOX))
+}
+
+/// Proposes a decision on a held transfer (form).
+#[utoipa::path(post, path = "/console/cases/{id}/proposals", tag = "console",
+    security(("staff_session" = ["reviews:decide"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn propose(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["transfer", "decision", "reason"])?;
+        let transfer: TransferId = field(&fields, "transfer")?
+            .parse()
+            .map_err(|_| ApiError::invalid("transfer", "invalid_value", "not a transfer id"))?;
+        let decision: ReviewDecision = field(&fields, "decision")?.parse().map_err(
+            |e: benteng_core::cases::UnknownName| {
+                ApiError::invalid("decision", "invalid_value", &e.to_string())
+            },
+        )?;
+        let reason = comment_text(&fields, "reason")?;
+        let input = ProposalInput {
+            transfer,
+            decision,
+            reason,
+        };
+        cases::propose_on(&state, &staff, case, &input).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&back),
+        Err(e) => refused(e, &staff, &back),
+    }
+}
+
+async fn decide(
+    state: AppState,
+    staff: Staff,
+    id: String,
+    proposal: String,
+    body: Bytes,
+    approve: bool,
+) -> Response {
+    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let proposal: PendingActionId = proposal.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["comment"])?;
+        let comment: CaseComment = comment_text(&fields, "comment")?;
+        cases::decide_on(&state, &staff, case, proposal, approve, &comment).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&back),
+        Err(e) => refused(e, &staff, &back),
+    }
+}
+
+/// Approves a proposal (form).
+#[utoipa::path(post, path = "/console/cases/{id}/proposals/{proposal}/approve", tag = "console",
+    security(("staff_session" = ["reviews:approve"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, proposal)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    decide(state, staff, id, proposal, body, true).await
+}
+
+/// Rejects a proposal (form).
+#[utoipa::path(post, path = "/console/cases/{id}/proposals/{proposal}/reject", tag = "console",
+    security(("staff_session" = ["reviews:approve"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn reject(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, proposal)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    decide(state, staff, id, proposal, body, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_leaves_no_markup() {
+        let hostile = "<script>alert('x')</script>\"><img src=x onerror=1>&amp;";
+        let escaped = esc(hostile);
+        for bad in ["<", ">", "\"", "'"] {
+            assert!(!escaped.contains(bad), "{escaped}");
+        }
+        assert_eq!(
+            esc("Tom & \"Jerry\" <b>"),
+            "Tom &amp; &quot;Jerry&quot; &lt;b&gt;"
+        );
+    }
+}

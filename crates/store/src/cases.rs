@@ -1,0 +1,514 @@
+//! Compliance cases (migration 0021): one party's open matters of one subject, their items and
+//! an append-only event log. A held transfer opens or joins its case in the transfer's own
+//! transaction (`PaymentWrite::transfer`); a decision on it closes the case in the move's
+//! transaction (`move_transfer`), together with the four-eyes approval it carries.
+
+use benteng_core::api_key::KeyEnvironment;
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
+use benteng_core::cases::{CaseOutcome, CaseStatus, CaseSubject, InboxSort};
+use benteng_core::ids::{CaseId, PendingActionId, PersonId, TenantId, TransferId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::approvals::{DecisionRefused, PendingAction};
+use crate::rows::{optional_time_at, parsed, time_at, to_micros};
+use crate::{Store, StoreError, StoreResult};
+
+/// A matter that opens a case, or joins the open one of its party and subject.
+#[derive(Debug, Clone)]
+pub struct CaseOpening {
+    pub subject: CaseSubject,
+    /// `recipient` or `tenant`.
+    pub party_kind: &'static str,
+    pub party_id: String,
+    pub tenant_id: TenantId,
+    pub environment: KeyEnvironment,
+    pub inbox: String,
+    /// The matter's risk score: the case keeps the highest of its matters'.
+    pub priority: u8,
+    /// When a new case is due (a joined case keeps its own).
+    pub sla_due_at: OffsetDateTime,
+    /// `transfer`, `alert`, `screening_hit` or `kyc_upgrade`.
+    pub item_kind: &'static str,
+    pub item_id: String,
+    pub at: OffsetDateTime,
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: CaseId,
+    pub subject: CaseSubject,
+    pub party_kind: String,
+    pub party_id: String,
+    pub tenant_id: TenantId,
+    pub environment: KeyEnvironment,
+    pub inbox: String,
+    pub status: CaseStatus,
+    pub outcome: Option<CaseOutcome>,
+    pub assignee: Option<PersonId>,
+    pub priority: u8,
+    pub sla_due_at: OffsetDateTime,
+    pub opened_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+/// One entry of a case's log: who, when, what, and their comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEvent {
+    pub at: OffsetDateTime,
+    /// The audit actor: `staff:LOGIN`, `system`…
+    pub actor: String,
+    /// `opened`, `item_added`, `assigned`, `decision_proposed`, `decision_approved`,
+    /// `decision_rejected`, `closed`.
+    pub kind: String,
+    pub comment: Option<String>,
+    /// Structured details (JSON), e.g. the transfer and decision of a proposal.
+    pub data: Option<String>,
+}
+
+/// A case item: the kind of matter and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseItem {
+    pub kind: String,
+    pub item_id: String,
+    pub added_at: OffsetDateTime,
+}
+
+/// A held transfer's decision, written in the move's transaction: the four-eyes approval it
+/// carries (claimed there, so it is spent exactly once), the case's log, and the case closed
+/// when none of its transfers is held any more.
+#[derive(Debug, Clone)]
+pub struct CaseDecisionWrite {
+    pub case: CaseId,
+    pub approval: Option<(PendingActionId, PersonId)>,
+    pub outcome: CaseOutcome,
+    pub events: Vec<CaseEvent>,
+    pub context: AuditContext,
+}
+
+/// Which cases an inbox listing shows.
+#[derive(Debug, Clone, Copy)]
+pub struct InboxQuery {
+    /// `None`: every case not closed.
+    pub status: Option<CaseStatus>,
+    pub sort: InboxSort,
+    pub limit: u32,
+}
+
+macro_rules! case_columns {
+    () => {
+        "id, subject, party_kind, party_id, tenant_id, environment, inbox, status, outcome, \
+         assignee, priority, sla_due_at, opened_at, updated_at, closed_at"
+    };
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("case {what}"))
+}
+
+fn case_from_row(row: &AnyRow) -> StoreResult<CaseRow> {
+    let outcome: Option<String> = row.try_get("outcome")?;
+    let assignee: Option<String> = row.try_get("assignee")?;
+    let priority: i64 = row.try_get("priority")?;
+    Ok(CaseRow {
+        id: parsed(row, "id")?,
+        subject: parsed(row, "subject")?,
+        party_kind: row.try_get("party_kind")?,
+        party_id: row.try_get("party_id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        environment: parsed(row, "environment")?,
+        inbox: row.try_get("inbox")?,
+        status: parsed(row, "status")?,
+        outcome: outcome
+            .map(|o| o.parse())
+            .transpose()
+            .map_err(|_| corrupt("outcome"))?,
+        assignee: assignee
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|_| corrupt("assignee"))?,
+        priority: u8::try_from(priority).map_err(|_| corrupt("priority"))?,
+        sla_due_at: time_at(row, "sla_due_at")?,
+        opened_at: time_at(row, "opened_at")?,
+        updated_at: time_at(row, "updated_at")?,
+        closed_at: optional_time_at(row, "closed_at")?,
+    })
+}
+
+/// Appends `event` to the case's log.
+pub(crate) async fn append_event_in(
+    conn: &mut AnyConnection,
+    case: CaseId,
+    event: &CaseEvent,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, seq, at, actor, kind, comment, data) VALUES ($1, \
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1), \
+         $2, $3, $4, $5, $6)",
+    )
+    .bind(case.to_string())
+    .bind(to_micros(event.at))
+    .bind(&event.actor)
+    .bind(&event.kind)
+    .bind(event.comment.as_deref())
+    .bind(event.data.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Opens the matter's case or joins the open one of its party and subject; returns the case.
+/// Audited (`case.opened` or `case.item_added`, by `context`'s actor).
+pub(crate) async fn open_or_join_in(
+    conn: &mut AnyConnection,
+    opening: &CaseOpening,
+    context: &AuditContext,
+) -> StoreResult<CaseId> {
+    let at = to_micros(opening.at);
+    let new_id = CaseId::new();
+    // The partial unique index makes a concurrent opener join instead.
+    let opened = sqlx::query(
+        "INSERT INTO cases (id, subject, party_kind, party_id, tenant_id, environment, inbox, \
+         status, priority, sla_due_at, opened_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $10) \
+         ON CONFLICT (party_kind, party_id, subject) WHERE status <> 'closed' DO NOTHING",
+    )
+    .bind(new_id.to_string())
+    .bind(opening.subject.as_str())
+    .bind(opening.party_kind)
+    .bind(&opening.party_id)
+    .bind(opening.tenant_id.to_string())
+    .bind(opening.environment.as_str())
+    .bind(&opening.inbox)
+    .bind(i64::from(opening.priority))
+    .bind(to_micros(opening.sla_due_at))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let case: CaseId = if opened {
+        new_id
+    } else {
+        let row = sqlx::query(
+            "SELECT id FROM cases WHERE party_kind = $1 AND party_id = $2 AND subject = $3 \
+             AND status <> 'closed'",
+        )
+        .bind(opening.party_kind)
+        .bind(&opening.party_id)
+        .bind(opening.subject.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        let id: CaseId = parsed(&row, "id")?;
+        sqlx::query(
+            "UPDATE cases SET priority = CASE WHEN priority < $1 THEN $1 ELSE priority END, \
+             updated_at = $2 WHERE id = $3",
+        )
+        .bind(i64::from(opening.priority))
+        .bind(at)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+        id
+    };
+    sqlx::query(
+        "INSERT INTO case_items (case_id, kind, item_id, added_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(case.to_string())
+    .bind(opening.item_kind)
+    .bind(&opening.item_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    let kind = if opened { "opened" } else { "item_added" };
+    let data = serde_json::json!({"kind": opening.item_kind, "id": opening.item_id});
+    append_event_in(
+        conn,
+        case,
+        &CaseEvent {
+            at: opening.at,
+            actor: context.actor.clone(),
+            kind: kind.to_owned(),
+            comment: None,
+            data: Some(data.to_string()),
+        },
+    )
+    .await?;
+    // Staff-only: not filed under the tenant (no tip-off).
+    let staff_only = AuditContext {
+        tenant_id: None,
+        ..context.clone()
+    };
+    let event = AuditEvent::new(
+        &staff_only,
+        if opened {
+            "case.opened"
+        } else {
+            "case.item_added"
+        },
+        Retention::Security,
+        ("case", case.to_string()),
+    )
+    .at(opening.at)
+    .change("item", serde_json::Value::Null, data);
+    crate::audit::record(conn, &event).await?;
+    Ok(case)
+}
+
+/// Writes a held transfer's decision in the move's transaction. `Conflict` when the approval
+/// it carries was decided (or expired) in the meantime: the whole move is rolled back.
+pub(crate) async fn apply_decision_in(
+    conn: &mut AnyConnection,
+    decision: &CaseDecisionWrite,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    if let Some((pending, decider)) = decision.approval
+        && crate::approvals::claim_in(conn, pending, decider, true, &decision.context)
+            .await?
+            .is_err()
+    {
+        return Err(StoreError::Conflict);
+    }
+    for event in &decision.events {
+        append_event_in(conn, decision.case, event).await?;
+    }
+    let at = to_micros(at);
+    let closed = sqlx::query(
+        "UPDATE cases SET status = 'closed', outcome = $1, closed_at = $2, updated_at = $2 \
+         WHERE id = $3 AND status <> 'closed' AND NOT EXISTS (SELECT 1 FROM case_items i \
+         JOIN transfers t ON t.id = i.item_id WHERE i.case_id = $3 AND i.kind = 'transfer' \
+         AND t.status = 'PENDING_REVIEW')",
+    )
+    .bind(decision.outcome.as_str())
+    .bind(at)
+    .bind(decision.case.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if closed.rows_affected() == 1 {
+        append_event_in(
+            conn,
+            decision.case,
+            &CaseEvent {
+                at: crate::rows::from_micros(at)?,
+                actor: decision.context.actor.clone(),
+                kind: "closed".to_owned(),
+                comment: None,
+                data: Some(serde_json::json!({"outcome": decision.outcome.as_str()}).to_string()),
+            },
+        )
+        .await?;
+    } else {
+        sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(decision.case.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn case(&self, id: CaseId) -> StoreResult<CaseRow> {
+        let sql = concat!("SELECT ", case_columns!(), " FROM cases WHERE id = $1");
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        case_from_row(&row)
+    }
+
+    /// The inbox: cases with the query's status (any but closed when none), soonest SLA or
+    /// highest priority first.
+    pub async fn cases(&self, query: InboxQuery) -> StoreResult<Vec<CaseRow>> {
+        // Fixed text per combination: every value is bound.
+        let sql = match (query.status.is_some(), query.sort) {
+            (true, InboxSort::Sla) => concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE status = $1 ORDER BY sla_due_at, priority DESC, id LIMIT $2"
+            ),
+            (true, InboxSort::Score) => concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE status = $1 ORDER BY priority DESC, sla_due_at, id LIMIT $2"
+            ),
+            (false, InboxSort::Sla) => concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE status <> 'closed' AND $1 = '' \
+                 ORDER BY sla_due_at, priority DESC, id LIMIT $2"
+            ),
+            (false, InboxSort::Score) => concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE status <> 'closed' AND $1 = '' \
+                 ORDER BY priority DESC, sla_due_at, id LIMIT $2"
+            ),
+        };
+        sqlx::query(sql)
+            .bind(query.status.map_or("", CaseStatus::as_str))
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(case_from_row)
+            .collect()
+    }
+
+    pub async fn case_items(&self, id: CaseId) -> StoreResult<Vec<CaseItem>> {
+        sqlx::query(
+            "SELECT kind, item_id, added_at FROM case_items WHERE case_id = $1 \
+             ORDER BY added_at, item_id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(CaseItem {
+                kind: row.try_get("kind")?,
+                item_id: row.try_get("item_id")?,
+                added_at: time_at(row, "added_at")?,
+            })
+        })
+        .collect()
+    }
+
+    pub async fn case_events(&self, id: CaseId) -> StoreResult<Vec<CaseEvent>> {
+        sqlx::query(
+            "SELECT at, actor, kind, comment, data FROM case_events WHERE case_id = $1 \
+             ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(CaseEvent {
+                at: time_at(row, "at")?,
+                actor: row.try_get("actor")?,
+                kind: row.try_get("kind")?,
+                comment: row.try_get("comment")?,
+                data: row.try_get("data")?,
+            })
+        })
+        .collect()
+    }
+
+    /// The case a transfer belongs to, if it was ever held.
+    pub async fn case_of_transfer(&self, transfer: TransferId) -> StoreResult<Option<CaseId>> {
+        sqlx::query("SELECT case_id FROM case_items WHERE kind = 'transfer' AND item_id = $1")
+            .bind(transfer.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| parsed(&row, "case_id"))
+            .transpose()
+    }
+
+    /// Assigns the open, unassigned case due soonest to `person`; `None` when there is none.
+    /// Two people taking at once get different cases (the update is conditional).
+    pub async fn take_next_case(
+        &self,
+        person: PersonId,
+        at: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<Option<CaseRow>> {
+        for _ in 0..5 {
+            let next = sqlx::query(
+                "SELECT id FROM cases WHERE status = 'open' AND assignee IS NULL \
+                 ORDER BY sla_due_at, priority DESC, id LIMIT 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(next) = next else {
+                return Ok(None);
+            };
+            let id: CaseId = parsed(&next, "id")?;
+            let mut tx = self.pool.begin().await?;
+            let taken = sqlx::query(
+                "UPDATE cases SET assignee = $1, status = 'investigating', updated_at = $2 \
+                 WHERE id = $3 AND status = 'open' AND assignee IS NULL",
+            )
+            .bind(person.to_string())
+            .bind(to_micros(at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            if taken.rows_affected() != 1 {
+                continue;
+            }
+            append_event_in(
+                &mut tx,
+                id,
+                &CaseEvent {
+                    at,
+                    actor: context.actor.clone(),
+                    kind: "assigned".to_owned(),
+                    comment: None,
+                    data: Some(serde_json::json!({"assignee": person.to_string()}).to_string()),
+                },
+            )
+            .await?;
+            let event = AuditEvent::new(context, "case.assigned", Retention::Security, {
+                ("case", id.to_string())
+            })
+            .at(at)
+            .change(
+                "assignee",
+                serde_json::Value::Null,
+                person.to_string().into(),
+            );
+            crate::audit::record(&mut tx, &event).await?;
+            tx.commit().await?;
+            return self.case(id).await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Records a proposed decision on a case (the four-eyes request, its audit event, the
+    /// case's log entry; an open case moves to investigating), in one transaction.
+    pub async fn propose_case_decision(
+        &self,
+        case: CaseId,
+        pending: &PendingAction,
+        event: &CaseEvent,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        crate::approvals::insert_in(&mut tx, pending, context).await?;
+        append_event_in(&mut tx, case, event).await?;
+        sqlx::query(
+            "UPDATE cases SET status = 'investigating', updated_at = $1 \
+             WHERE id = $2 AND status = 'open'",
+        )
+        .bind(to_micros(event.at))
+        .bind(case.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rejects a proposed decision (the transfer stays held), with the case's log entry, in
+    /// one transaction.
+    pub async fn reject_case_proposal(
+        &self,
+        case: CaseId,
+        pending: PendingActionId,
+        decider: PersonId,
+        event: &CaseEvent,
+        context: &AuditContext,
+    ) -> StoreResult<Result<PendingAction, DecisionRefused>> {
+        let mut tx = self.pool.begin().await?;
+        let decided = crate::approvals::claim_in(&mut tx, pending, decider, false, context).await?;
+        if decided.is_ok() {
+            append_event_in(&mut tx, case, event).await?;
+            tx.commit().await?;
+        }
+        Ok(decided)
+    }
+}
