@@ -168,6 +168,7 @@ fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
+    telemetry::describe_metrics();
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 

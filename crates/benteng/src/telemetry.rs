@@ -36,3 +36,54 @@ pub fn init(config: &LogConfig) {
             .try_init()
     };
 }
+
+/// The `# HELP` text of every metric benteng exports, in one place: a metric added elsewhere
+/// gets its line here (the operations test fails on a family without one).
+pub fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests answered, by method, matched route and status"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time from a request's arrival to its answer, by method, matched route and status"
+    );
+    describe_counter!("auth_failures_total", "Refused authentications, by reason");
+    describe_counter!("rate_limited_total", "Requests refused with 429, by limit");
+    describe_counter!(
+        "idempotency_total",
+        "Idempotency-key outcomes: first use, replay, conflict, in flight"
+    );
+    describe_histogram!(
+        "protection_overhead_seconds",
+        Unit::Seconds,
+        "Time the request protection layer (limits, idempotency) adds to a request"
+    );
+    describe_counter!(
+        "protection_state_unavailable_total",
+        "Requests refused because the shared state (rate limits, idempotency) was unreachable"
+    );
+    describe_counter!(
+        "webhook_attempts_total",
+        "Webhook delivery attempts, by outcome"
+    );
+    describe_gauge!(
+        "webhook_deliveries_pending",
+        "Webhook deliveries not yet delivered (due now or later)"
+    );
+    describe_gauge!(
+        "webhook_deliveries_due",
+        "Webhook deliveries due for an attempt now"
+    );
+    describe_gauge!(
+        "webhook_deliveries_failed",
+        "Webhook deliveries that exhausted their retries"
+    );
+    describe_gauge!(
+        "webhook_oldest_due_seconds",
+        Unit::Seconds,
+        "Age of the oldest webhook delivery that is due"
+    );
+}

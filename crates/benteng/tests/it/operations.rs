@@ -38,6 +38,14 @@ async fn health_and_readiness_answer(backend: Backend) {
     assert_eq!(ready["cache"], "ok");
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
+    // Every family says what it counts.
+    for family in metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = family.split(' ').next().unwrap();
+        assert!(
+            metrics.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}:\n{metrics}"
+        );
+    }
 }
 
 async fn every_response_carries_the_security_headers(backend: Backend) {
