@@ -61,7 +61,8 @@ pub(super) async fn run(services: Services, command: CertCommand) -> anyhow::Res
                 .certificates(tenant)
                 .await
                 .map_err(refused("tenant"))?;
-            eprintln!("require-mtls: {}", if mtls.required { "on" } else { "off" });
+            // The tenant's setting first, then its certificates: one answer, all on stdout.
+            println!("require-mtls: {}", if mtls.required { "on" } else { "off" });
             println!(
                 "{:<64}  {:<25}  {:<25}  SUBJECT",
                 "SHA256", "NOT AFTER", "ADDED"

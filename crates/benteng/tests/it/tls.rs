@@ -315,9 +315,10 @@ async fn mtls_binds_client_certificates_to_tenants(backend: Backend) {
     // The listing shows the registration; removal takes effect on the running server.
     let (ok, list, _) = cli(&app.env, &["tenant", "cert", "list", "--tenant", &a]).await;
     assert!(ok && list.contains("tenant-a"), "{list}");
+    assert!(list.starts_with("require-mtls: on\n"), "{list}");
     let fingerprint = list
         .lines()
-        .nth(1)
+        .nth(2)
         .and_then(|line| line.split_whitespace().next())
         .unwrap()
         .to_owned();
@@ -409,7 +410,7 @@ async fn cli_refuses_bad_client_certificates(backend: Backend) {
     // Nothing above was registered.
     let (ok, list, _) = cli(&env, &["tenant", "cert", "list", "--tenant", &a]).await;
     assert!(ok);
-    assert_eq!(list.lines().count(), 1, "only the header: {list}");
+    assert_eq!(list.lines().count(), 2, "only the setting and the header: {list}");
 
     // Registered to A, then refused for B (and for A again).
     let (ok, fingerprint, err) = add(a.clone(), cert_1.clone()).await;
