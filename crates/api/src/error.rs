@@ -378,7 +378,7 @@ impl From<benteng_payments::Refusal> for ApiError {
             return ApiError::from(errors);
         }
         let (status, title) = match &refusal {
-            R::Invalid(_) | R::AmountMismatch(_) => {
+            R::Invalid(_) | R::AmountMismatch { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed")
             }
             R::QuoteNotFound | R::RecipientNotFound | R::TransferNotFound => {

@@ -139,7 +139,7 @@ pub async fn audit_refusal(state: &AppState, context: &AuditContext, error: &Sna
 /// accepted (in progress), like any other.
 pub fn refusal(refusal: &Refusal) -> SnapError {
     match refusal {
-        Refusal::Invalid(_) | Refusal::AmountMismatch(_) => {
+        Refusal::Invalid(_) | Refusal::AmountMismatch { .. } => {
             SnapError::invalid_field_format("amount")
         }
         Refusal::QuoteNotFound | Refusal::TransferNotFound => transaction_not_found(),

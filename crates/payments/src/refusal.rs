@@ -4,6 +4,7 @@
 use benteng_core::currency::Currency;
 use benteng_core::ids::RecipientId;
 use benteng_core::kyc::{KycItem, KycLevel};
+use benteng_core::money::Money;
 use benteng_core::payments::quote::FixedSide;
 use benteng_core::strict_json::FieldError;
 use benteng_core::tenant::Tier;
@@ -25,9 +26,13 @@ pub enum Refusal {
     QuoteExpired,
     #[error("the quote has already been used")]
     QuoteUsed,
-    /// The stated amount or currency is not the quote's fixed side.
-    #[error("amount and currency must equal the quote's {} amount", .0.as_str())]
-    AmountMismatch(FixedSide),
+    /// The stated amount or currency is not the quote's fixed side (`expected`).
+    #[error("amount and currency must equal the quote's {} amount", .side.as_str())]
+    AmountMismatch {
+        side: FixedSide,
+        expected: Money,
+        stated: Money,
+    },
     #[error("a recipient with this bank account exists")]
     RecipientExists(RecipientId),
     #[error("insufficient funds")]
@@ -86,7 +91,11 @@ impl Refusal {
             Refusal::TransferNotFound,
             Refusal::QuoteExpired,
             Refusal::QuoteUsed,
-            Refusal::AmountMismatch(FixedSide::Source),
+            Refusal::AmountMismatch {
+                side: FixedSide::Source,
+                expected: Money::from_minor(100, Currency::USD),
+                stated: Money::from_minor(101, Currency::USD),
+            },
             Refusal::RecipientExists(RecipientId::new()),
             Refusal::InsufficientFunds,
             Refusal::PartnerReferenceUsed,
@@ -118,7 +127,7 @@ impl Refusal {
                 | Refusal::TransferNotFound
                 | Refusal::QuoteExpired
                 | Refusal::QuoteUsed
-                | Refusal::AmountMismatch(_)
+                | Refusal::AmountMismatch { .. }
                 | Refusal::RecipientExists(_)
                 | Refusal::InsufficientFunds
                 | Refusal::PartnerReferenceUsed
@@ -139,7 +148,7 @@ impl Refusal {
     /// The stable code of the refusal (the problem type's slug on `/v1`).
     pub fn code(&self) -> &'static str {
         match self {
-            Refusal::Invalid(_) | Refusal::AmountMismatch(_) => "validation-failed",
+            Refusal::Invalid(_) | Refusal::AmountMismatch { .. } => "validation-failed",
             Refusal::QuoteNotFound | Refusal::RecipientNotFound | Refusal::TransferNotFound => {
                 "not-found"
             }
@@ -169,9 +178,10 @@ impl Refusal {
             Refusal::TransferNotFound => "transfer not found".to_owned(),
             Refusal::QuoteExpired => "the quote has expired; request a new one".to_owned(),
             Refusal::QuoteUsed => "each quote pays for one transfer; request a new one".to_owned(),
-            Refusal::AmountMismatch(side) => format!(
-                "amount and currency must equal the quote's {} amount and currency",
-                side.as_str()
+            Refusal::AmountMismatch { side, expected, .. } => format!(
+                "amount and currency must equal the quote's {} amount, {expected} {}",
+                side.as_str(),
+                expected.currency().code()
             ),
             Refusal::RecipientExists(existing) => {
                 format!("recipient {existing} already holds this bank account")
@@ -240,21 +250,29 @@ impl Refusal {
     pub fn field_errors(&self) -> Option<Vec<FieldError>> {
         match self {
             Refusal::Invalid(errors) => Some(errors.clone()),
-            Refusal::AmountMismatch(side) => {
-                let message = format!(
-                    "must equal the quote's {} amount and currency",
-                    side.as_str()
-                );
-                Some(
-                    ["amount", "currency"]
-                        .into_iter()
-                        .map(|field| FieldError {
-                            field: field.to_owned(),
-                            code: "quote_mismatch",
-                            message: message.clone(),
-                        })
-                        .collect(),
-                )
+            Refusal::AmountMismatch {
+                side,
+                expected,
+                stated,
+            } => {
+                // Only the field that differs, with what the quote expects.
+                let side = side.as_str();
+                let currency = expected.currency().code();
+                let mut errors = Vec::new();
+                if stated.currency() != expected.currency() {
+                    errors.push(FieldError {
+                        field: "currency".to_owned(),
+                        code: "quote_mismatch",
+                        message: format!("the quote's {side} currency is {currency}"),
+                    });
+                } else if stated.amount_minor() != expected.amount_minor() {
+                    errors.push(FieldError {
+                        field: "amount".to_owned(),
+                        code: "quote_mismatch",
+                        message: format!("the quote's {side} amount is {expected} {currency}"),
+                    });
+                }
+                Some(errors)
             }
             _ => None,
         }

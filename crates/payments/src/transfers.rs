@@ -384,7 +384,11 @@ impl Payments {
             return Err(Refusal::QuoteExpired);
         }
         if quote.fixed_amount() != order.amount {
-            return Err(Refusal::AmountMismatch(quote.pricing.fixed));
+            return Err(Refusal::AmountMismatch {
+                side: quote.pricing.fixed,
+                expected: quote.fixed_amount(),
+                stated: order.amount,
+            });
         }
         // Monitoring compares dollars: an amount the rate table cannot value is refused, never
         // scored as zero.

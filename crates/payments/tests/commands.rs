@@ -232,7 +232,14 @@ async fn each_refusal_of_a_transfer_is_typed_and_writes_nothing() {
         .payments
         .initiate(w.scope(), &wrong_amount, Dedup::default(), &w.audit)
         .await;
-    assert_eq!(refused, Err(Refusal::AmountMismatch(FixedSide::Source)));
+    assert_eq!(
+        refused,
+        Err(Refusal::AmountMismatch {
+            side: FixedSide::Source,
+            expected: Money::parse("1000.00", Currency::IDR).unwrap(),
+            stated: Money::parse("999.00", Currency::IDR).unwrap(),
+        })
+    );
 
     // 500,000 + fee is reserved; another 600,000 is not covered.
     let too_much = w.order(&recipient, "600000.00").await;

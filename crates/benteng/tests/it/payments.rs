@@ -671,14 +671,25 @@ async fn money_rules_hold(backend: Backend) {
         "source_currency=EUR&target_currency=IDR&source_amount=10.00",
     )
     .await;
+    // Only the field that differs is named, with what the quote expects.
     let mut body = transfer_body(&q, &recipient, "");
     body["amount"] = json!("11.00");
+    let response = app.post_json("/v1/transfers", &key, &body).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["errors"],
+        json!([{"field": "amount", "code": "quote_mismatch",
+                "message": "the quote's source amount is 10.00 EUR"}]),
+        "{problem}"
+    );
+    let mut body = transfer_body(&q, &recipient, "");
+    body["currency"] = json!("USD");
     let (status, fields) = problem_fields(app.post_json("/v1/transfers", &key, &body).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        fields
-            .iter()
-            .any(|(f, c)| f == "amount" && c == "quote_mismatch")
+    assert_eq!(
+        fields,
+        [("currency".to_owned(), "quote_mismatch".to_owned())]
     );
 
     // The same quote twice.
@@ -729,7 +740,8 @@ async fn money_rules_hold(backend: Backend) {
 }
 
 async fn concurrent_transfers_never_overdraw(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // Nothing settles during the test: all ten stay reserved, however slow the machine.
+    let app = TestApp::spawn_with(backend, |c| c.rail.sandbox_settle_after_ms = 600_000).await;
     let (tenant, key) = app.tenant_with_key().await;
     fund(&app, tenant.id, "1000.00", Currency::EUR).await;
     let recipient = recipient(&app, &key, IBAN).await;

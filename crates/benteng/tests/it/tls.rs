@@ -410,7 +410,11 @@ async fn cli_refuses_bad_client_certificates(backend: Backend) {
     // Nothing above was registered.
     let (ok, list, _) = cli(&env, &["tenant", "cert", "list", "--tenant", &a]).await;
     assert!(ok);
-    assert_eq!(list.lines().count(), 2, "only the setting and the header: {list}");
+    assert_eq!(
+        list.lines().count(),
+        2,
+        "only the setting and the header: {list}"
+    );
 
     // Registered to A, then refused for B (and for A again).
     let (ok, fingerprint, err) = add(a.clone(), cert_1.clone()).await;
