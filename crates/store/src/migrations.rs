@@ -46,6 +46,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_webhooks"),
     migration!(17, "0017_iso20022"),
     migration!(18, "0018_kyc_evidence"),
+    migration!(19, "0019_webhook_events_more"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
