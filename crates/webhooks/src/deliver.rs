@@ -18,7 +18,8 @@ use std::time::Instant;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::EventId;
 use benteng_core::webhooks::{
-    AddressPolicy, EndpointUrl, EventType, Notice, clamp_retry_after, jittered, retry_delay, rfc3339,
+    AddressPolicy, EndpointUrl, EventType, Notice, clamp_retry_after, jittered, retry_delay,
+    rfc3339,
 };
 use benteng_crypto::jws::JwsAlg;
 use benteng_store::{AttemptRow, ClaimedDelivery, DeliveryNext, TenantNoticeRow};
@@ -374,8 +375,8 @@ fn jws_signed(
     key: &benteng_crypto::jws::RsaSigningKey,
     iat: i64,
 ) -> Signed {
-    let body = serde_json::to_vec(&claim.notice.payload(claim.sequence))
-        .map_err(|e| e.to_string())?;
+    let body =
+        serde_json::to_vec(&claim.notice.payload(claim.sequence)).map_err(|e| e.to_string())?;
     let alg = JwsAlg::parse(&claim.endpoint.alg).unwrap_or(JwsAlg::Rs256);
     let jws = key
         .sign_compact(alg, &kid_for(kid, alg), iat, &body)

@@ -70,7 +70,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             Needs::on_post(manage),
             post(replay),
         )
-        .tenant("/v1/notices", Needs::on_get(Scope::TenantRead), get(notices))
+        .tenant(
+            "/v1/notices",
+            Needs::on_get(Scope::TenantRead),
+            get(notices),
+        )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -123,9 +123,10 @@ pub async fn run(services: Services, command: SnapCommand) -> anyhow::Result<()>
                 .map_err(|e| anyhow::anyhow!("the URL {e}"))?;
             let new = benteng_webhooks::NewEndpoint {
                 url,
-                event_types: "transfer.completed transfer.failed transfer.returned transfer.blocked"
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                event_types:
+                    "transfer.completed transfer.failed transfer.returned transfer.blocked"
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
                 description: format!("SNAP notifications of partner {client_id}"),
                 alg: benteng_crypto::jws::JwsAlg::Rs256,
                 snap_partner: Some(partner.id),

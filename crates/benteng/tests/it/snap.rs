@@ -1077,7 +1077,6 @@ async fn revocations_reach_every_instance_within_a_second() {
     }
 }
 
-
 /// Verifies SNAP notifications with Python's `cryptography` alone: SHA256withRSA (PKCS#1 v1.5)
 /// over `POST:RelativeUrl:LowerHex(SHA256(minify(body))):X-TIMESTAMP`, with a public key of the
 /// JWKS benteng publishes (SNAP names no key; one of the set must verify). Returns whether every
@@ -1138,7 +1137,10 @@ for n in json.load(open(sys.argv[2])):
     crate::harness::run_python(
         dir,
         script,
-        &[("jwks.json", jwks), ("notifications.json", &Value::from(list))],
+        &[
+            ("jwks.json", jwks),
+            ("notifications.json", &Value::from(list)),
+        ],
     )
     .await
 }
@@ -1180,17 +1182,26 @@ async fn a_partner_gets_signed_snap_status_notifications(backend: Backend) {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, receiver).await });
     let url = format!("http://{address}/snap/notify");
-    let (ok, _, err) = cli(
-        app.environment(),
-        &["snap", "partner", "notify", "NO-SUCH-PARTNER", "--url", &url],
+    // The CLI reads the same settings as the server: a local receiver over plain HTTP.
+    let config = app.data_dir().join("webhooks.toml");
+    std::fs::write(
+        &config,
+        "[webhooks]\nallow_private = [\"127.0.0.0/8\"]\nallow_http = true\n",
     )
-    .await;
+    .unwrap();
+    let config = config.display().to_string();
+    let settings = [("BENTENG_CONFIG", config.as_str())];
+    let notify = async |client_id: &str| {
+        crate::harness::cli_with_env(
+            app.environment(),
+            &settings,
+            &["snap", "partner", "notify", client_id, "--url", &url],
+        )
+        .await
+    };
+    let (ok, _, err) = notify("NO-SUCH-PARTNER").await;
     assert!(!ok && err.contains("no such partner"), "{err}");
-    let (ok, endpoint, err) = cli(
-        app.environment(),
-        &["snap", "partner", "notify", "PARTNER-NOTIFY", "--url", &url],
-    )
-    .await;
+    let (ok, endpoint, err) = notify("PARTNER-NOTIFY").await;
     assert!(ok, "{err}");
     let endpoint = endpoint.trim().to_owned();
 
@@ -1206,7 +1217,14 @@ async fn a_partner_gets_signed_snap_status_notifications(backend: Backend) {
         env,
         &base,
         &partner,
-        &["request", "--token", &token, "POST", "/v1.0/transfer-interbank", &body],
+        &[
+            "request",
+            "--token",
+            &token,
+            "POST",
+            "/v1.0/transfer-interbank",
+            &body,
+        ],
     );
     assert!(ok, "{answer}");
     let transfer_id = answer["referenceNo"].as_str().unwrap().to_owned();
@@ -1214,13 +1232,19 @@ async fn a_partner_gets_signed_snap_status_notifications(backend: Backend) {
     crate::payments::wait_for_status(&app, &key, &transfer_id, "COMPLETED").await;
     let started = std::time::Instant::now();
     while inbox.lock().unwrap().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no notification");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no notification"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // Only the partner's SNAP transfer, only its final status.
     let deliveries: Value = app
-        .get(&format!("/v1/webhook-endpoints/{endpoint}/deliveries"), Some(&key))
+        .get(
+            &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+            Some(&key),
+        )
         .await
         .json()
         .await
@@ -1246,7 +1270,10 @@ async fn a_partner_gets_signed_snap_status_notifications(backend: Backend) {
     let external = headers["x-external-id"].as_str().unwrap();
     assert!(external.len() == 32 && external.bytes().all(|b| b.is_ascii_digit()));
     assert!(headers["x-timestamp"].as_str().unwrap().ends_with("+07:00"));
-    assert_eq!(headers["webhook-id"], notification["additionalInfo"]["eventId"]);
+    assert_eq!(
+        headers["webhook-id"],
+        notification["additionalInfo"]["eventId"]
+    );
 
     let jwks: Value = app
         .get("/v1/.well-known/jwks.json", None)
