@@ -699,6 +699,39 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
             .map(|k| k["kid"].as_str().unwrap().to_owned())
             .collect()
     };
+    let jwks_now = async || -> Value {
+        app.get("/v1/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .unwrap()
+    };
+    // Real deliveries across the rotation, signed on the server's (moved) clock.
+    let (base, inbox) = receiver().await;
+    let (_, key) = app.tenant_with_key().await;
+    let endpoint: Value = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let deliver = async || -> Received {
+        let before = inbox.lock().unwrap().len();
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        wait_until("a test delivery", async || {
+            inbox.lock().unwrap().len() > before
+        })
+        .await;
+        inbox.lock().unwrap()[before].clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
     let webhooks = app.services.webhooks().unwrap();
     let first = kids().await;
     assert_eq!(first.len(), 1, "the first key signs at once");
@@ -721,6 +754,19 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     assert_eq!(both.len(), 2, "{both:?}");
     let new_kid = both.iter().find(|k| **k != first[0]).unwrap().clone();
     assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+    // What a receiver caches now, before the new key ever signed.
+    let jwks_before_switch = jwks_now().await;
+    let signed_by_old = deliver().await;
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_before_switch,
+        std::slice::from_ref(&signed_by_old),
+    )
+    .await;
+    assert!(
+        ok && said.contains(&format!("verified {} ", first[0])),
+        "{said}"
+    );
 
     // 13 days on: still the old key signs.
     clock.advance(time::Duration::days(13));
@@ -728,6 +774,18 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     // 14 days on: the new key signs; the old one still verifies (it is in the JWKS).
     clock.advance(time::Duration::days(1) + time::Duration::minutes(1));
     assert_eq!(webhooks.keys.signer().await.unwrap().0, new_kid);
+    // The new key's first signature verifies with the set fetched before it signed.
+    let signed_by_new = deliver().await;
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_before_switch,
+        std::slice::from_ref(&signed_by_new),
+    )
+    .await;
+    assert!(
+        ok && said.contains(&format!("verified {new_kid} ")),
+        "{said}"
+    );
     let jwks: Value = app
         .get("/v1/.well-known/jwks.json", None)
         .await
@@ -747,11 +805,34 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
         old_jwk["e"].as_str().unwrap(),
     )
     .unwrap();
-    // 13 more days: still published; 14: gone.
+    // 13 more days: still published, the old key's delivery still verifies with today's set;
+    // 14: gone, and it no longer does (the new key's still does).
     clock.advance(time::Duration::days(13));
     assert_eq!(kids().await.len(), 2);
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_now().await,
+        std::slice::from_ref(&signed_by_old),
+    )
+    .await;
+    assert!(ok, "{said}");
     clock.advance(time::Duration::days(1));
     assert_eq!(kids().await, std::slice::from_ref(&new_kid));
+    let jwks_after = jwks_now().await;
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_after,
+        std::slice::from_ref(&signed_by_old),
+    )
+    .await;
+    assert!(!ok, "the retired key must not verify any more: {said}");
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_after,
+        std::slice::from_ref(&signed_by_new),
+    )
+    .await;
+    assert!(ok, "{said}");
 
     let (ok, out, _) = crate::harness::cli(app.environment(), &["keys", "status"]).await;
     assert!(ok);
