@@ -666,12 +666,14 @@ impl Store {
     /// Claims up to `limit` due deliveries until `lock_until`. A delivery waits while an
     /// earlier event of its object is still pending for the same endpoint (per-object order);
     /// each claim is a conditional update only one worker can win, and a crashed worker's
-    /// claim lapses at `lock_until`.
+    /// claim lapses at `lock_until`. The per-endpoint throttle: a claim is won only while its
+    /// endpoint has fewer than `per_endpoint` deliveries claimed (in flight).
     pub async fn claim_webhook_deliveries(
         &self,
         now: OffsetDateTime,
         lock_until: OffsetDateTime,
         limit: u32,
+        per_endpoint: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let now_us = to_micros(now);
         let candidates = sqlx::query(
@@ -697,13 +699,16 @@ impl Store {
             let won = sqlx::query(
                 "UPDATE webhook_deliveries SET locked_until = $1, lock_token = $2, \
                  attempts = attempts + 1 WHERE event_id = $3 AND endpoint_id = $4 \
-                 AND state = 'pending' AND (locked_until IS NULL OR locked_until <= $5)",
+                 AND state = 'pending' AND (locked_until IS NULL OR locked_until <= $5) \
+                 AND (SELECT COUNT(*) FROM webhook_deliveries f WHERE f.endpoint_id = $4 \
+                      AND f.state = 'pending' AND f.locked_until > $5) < $6",
             )
             .bind(to_micros(lock_until))
             .bind(token.clone())
             .bind(event_id.clone())
             .bind(endpoint_id.clone())
             .bind(now_us)
+            .bind(i64::from(per_endpoint))
             .execute(&self.pool)
             .await?;
             if won.rows_affected() != 1 {

@@ -137,7 +137,12 @@ impl DeliveryWorker {
         let claimed = self
             .webhooks
             .store
-            .claim_webhook_deliveries(now, lock_until, settings.batch)
+            .claim_webhook_deliveries(
+                now,
+                lock_until,
+                settings.batch,
+                settings.per_endpoint_in_flight,
+            )
             .await?;
         let count = claimed.len();
         let mut tasks = tokio::task::JoinSet::new();

@@ -58,6 +58,8 @@ pub struct WebhookSettings {
     pub visibility_timeout: Duration,
     pub poll_interval: Duration,
     pub batch: u32,
+    /// At most this many deliveries in flight to one endpoint, across every instance.
+    pub per_endpoint_in_flight: u32,
 }
 
 impl Default for WebhookSettings {
@@ -69,6 +71,7 @@ impl Default for WebhookSettings {
             visibility_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             batch: 20,
+            per_endpoint_in_flight: 4,
         }
     }
 }

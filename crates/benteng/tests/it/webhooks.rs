@@ -24,6 +24,7 @@ on_both_backends!(
     replay_and_resend_reach_only_the_tenants_own_endpoint,
     an_endpoint_failing_for_five_days_is_disabled,
     every_event_type_is_written_with_its_change,
+    an_endpoint_never_has_more_than_its_throttle_in_flight,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -1595,4 +1596,61 @@ async fn every_event_type_is_written_with_its_change(backend: Backend) {
     assert_eq!(told[0].0, "api_key.expiring");
     assert!(told[0].2["data"]["expires_at"].is_string());
     assert!(events(Some(&later)).await.is_empty());
+}
+
+/// The per-endpoint throttle: five events of five objects (one funding per currency) are due
+/// at once for one endpoint; with `per_endpoint_in_flight = 2` the receiver, which holds each
+/// request a while, never has more than two open, and gets all five.
+async fn an_endpoint_never_has_more_than_its_throttle_in_flight(backend: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = TestApp::spawn_with(backend, |config| {
+        webhook_config(config);
+        config.webhooks.per_endpoint_in_flight = 2;
+    })
+    .await;
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let got = Arc::new(AtomicUsize::new(0));
+    let (o, m, g) = (open.clone(), most.clone(), got.clone());
+    let slow = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let (open, most, got) = (o.clone(), m.clone(), g.clone());
+            async move {
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                open.fetch_sub(1, Ordering::SeqCst);
+                got.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = add_endpoint(
+        &app,
+        &key,
+        &format!("http://{address}/hook"),
+        json!(["balance.credited"]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for (amount, currency) in [
+        ("100.00", Currency::IDR),
+        ("100.00", Currency::USD),
+        ("100.00", Currency::EUR),
+        ("100.00", Currency::GBP),
+        ("1000", Currency::JPY),
+    ] {
+        fund(&app, tenant.id, amount, currency).await;
+    }
+    wait_until("five deliveries", async || got.load(Ordering::SeqCst) >= 5).await;
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= 2,
+        "{most} deliveries were in flight to one endpoint"
+    );
 }
