@@ -184,6 +184,18 @@ async fn add_endpoint(app: &TestApp, key: &str, url: &str, types: Value) -> reqw
         .unwrap()
 }
 
+/// Asks for a test delivery to `endpoint` (`POST …/test`), as its owner.
+async fn send_test(app: &TestApp, key: &str, endpoint: &str) {
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
+
 async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
@@ -586,14 +598,7 @@ async fn receivers_that_misbehave_are_bounded_and_recorded(backend: Backend) {
         assert_eq!(response.status(), StatusCode::CREATED);
         let endpoint: Value = response.json().await.unwrap();
         let id = endpoint["id"].as_str().unwrap().to_owned();
-        let response = app
-            .client
-            .post(app.url(&format!("/v1/webhook-endpoints/{id}/test")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        send_test(&app, &key, &id).await;
         ids.push((path, id));
     }
     for (path, id) in &ids {
@@ -718,14 +723,7 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     let endpoint = endpoint["id"].as_str().unwrap().to_owned();
     let deliver = async || -> Received {
         let before = inbox.lock().unwrap().len();
-        let response = app
-            .client
-            .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        send_test(&app, &key, &endpoint).await;
         wait_until("a test delivery", async || {
             inbox.lock().unwrap().len() > before
         })
@@ -1092,16 +1090,6 @@ async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
             .unwrap();
         log["data"].as_array().map_or(0, |a| a.len() as i64)
     };
-    let test = async || {
-        let response = app
-            .client
-            .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-    };
     let enabled = async || -> Value {
         app.get(&format!("/v1/webhook-endpoints/{endpoint}"), Some(&key))
             .await
@@ -1109,7 +1097,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
             .await
             .unwrap()
     };
-    test().await;
+    send_test(&app, &key, &endpoint).await;
     wait_until("the first failure", async || attempts().await >= 1).await;
     // Four days of failures (the delivery's second attempt): still enabled.
     clock.advance(time::Duration::days(4));
