@@ -203,6 +203,9 @@ pub struct WebhooksConfig {
     pub request_timeout_secs: u64,
     /// Deliveries claimed (and attempted concurrently) per pass.
     pub batch: u32,
+    /// The per-endpoint throttle: at most this many deliveries in flight to one endpoint,
+    /// across every instance.
+    pub per_endpoint_in_flight: u32,
 }
 
 impl Default for WebhooksConfig {
@@ -214,6 +217,7 @@ impl Default for WebhooksConfig {
             visibility_timeout_secs: 60,
             request_timeout_secs: 15,
             batch: 20,
+            per_endpoint_in_flight: 4,
         }
     }
 }
@@ -239,6 +243,7 @@ impl WebhooksConfig {
             ),
             poll_interval: std::time::Duration::from_millis(self.poll_interval_ms.max(10)),
             batch: self.batch.clamp(1, 200),
+            per_endpoint_in_flight: self.per_endpoint_in_flight.clamp(1, 200),
         })
     }
 }

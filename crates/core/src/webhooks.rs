@@ -32,14 +32,22 @@ pub enum EventType {
     TransferCompleted,
     TransferFailed,
     TransferReturned,
+    /// Every transfer of a batch reached an end (completed, failed, blocked or returned).
+    BatchFinished,
+    /// Money was credited to one of the tenant's balances (a funding).
+    BalanceCredited,
+    /// One of the tenant's API keys expires within [`API_KEY_EXPIRY_NOTICE`].
+    ApiKeyExpiring,
     /// The tenant's 30-day volume passed 80 % of its KYC level's ceiling.
     KycLimitApproaching,
+    /// An endpoint was disabled by the system (410 Gone, or five days of failures).
+    WebhookEndpointDisabled,
     /// A test delivery an endpoint's owner asked for.
     WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 14] = [
         Self::TransferCreated,
         Self::TransferApproved,
         Self::TransferHeldForReview,
@@ -48,7 +56,11 @@ impl EventType {
         Self::TransferCompleted,
         Self::TransferFailed,
         Self::TransferReturned,
+        Self::BatchFinished,
+        Self::BalanceCredited,
+        Self::ApiKeyExpiring,
         Self::KycLimitApproaching,
+        Self::WebhookEndpointDisabled,
         Self::WebhookTest,
     ];
 
@@ -62,7 +74,11 @@ impl EventType {
             Self::TransferCompleted => "transfer.completed",
             Self::TransferFailed => "transfer.failed",
             Self::TransferReturned => "transfer.returned",
+            Self::BatchFinished => "batch.finished",
+            Self::BalanceCredited => "balance.credited",
+            Self::ApiKeyExpiring => "api_key.expiring",
             Self::KycLimitApproaching => "kyc.limit_approaching",
+            Self::WebhookEndpointDisabled => "webhook_endpoint.disabled",
             Self::WebhookTest => "webhook.test",
         }
     }
@@ -297,6 +313,11 @@ impl EndpointUrl {
     pub fn port(&self) -> u16 {
         self.url.port_or_known_default().unwrap_or(443)
     }
+
+    /// The path and the query, as a signature over the request names them.
+    pub fn path_and_query(&self) -> (&str, Option<&str>) {
+        (self.url.path(), self.url.query())
+    }
 }
 
 impl fmt::Display for EndpointUrl {
@@ -419,6 +440,9 @@ pub fn clamp_retry_after(requested_secs: u64, scheduled: time::Duration) -> time
     let ceiling = (scheduled * 2_i32).max(time::Duration::hours(1));
     requested.clamp(scheduled, ceiling.max(scheduled))
 }
+
+/// How long before an API key expires its tenant is told (`api_key.expiring`, once per key).
+pub const API_KEY_EXPIRY_NOTICE: time::Duration = time::Duration::days(7);
 
 /// How long a key is published before it signs, and kept published after its successor
 /// started signing.

@@ -321,6 +321,15 @@ impl Store {
             environment.as_str().into(),
         );
         crate::audit::record(&mut tx, &event).await?;
+        crate::webhooks::notice_balance_credited(
+            &mut tx,
+            tenant,
+            environment,
+            &amount,
+            &id.to_string(),
+            event.timestamp,
+        )
+        .await?;
         tx.commit().await?;
         self.known_accounts.remember(&postings);
         Ok(id)

@@ -71,7 +71,7 @@ pub use tenant_certs::{TenantCertificate, TenantMtls};
 pub use transfers::{LedgerEffect, TransferEvent, TransferMove, TransferRecord};
 pub use webhooks::{
     AttemptRecorded, AttemptRow, ClaimedDelivery, DeliveryNext, DeliveryRow, EndpointRow,
-    QueueStats, SigningKeyRow,
+    QueueStats, SigningKeyRow, TenantNoticeRow,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -46,6 +46,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_webhooks"),
     migration!(17, "0017_iso20022"),
     migration!(18, "0018_kyc_evidence"),
+    migration!(19, "0019_webhook_events_more"),
     migration!(21, "0021_cases"),
 ];
 

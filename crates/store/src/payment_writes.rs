@@ -361,6 +361,9 @@ impl PaymentWrite {
             .bind(id.to_string())
             .execute(&mut *self.tx)
             .await?;
+        // A batch whose every transfer was blocked at once is finished as it is written.
+        crate::webhooks::notice_batch_if_finished(&mut self.tx, &id.to_string(), event.timestamp)
+            .await?;
         crate::audit::record(&mut self.tx, event).await
     }
 

@@ -250,6 +250,14 @@ impl Store {
         if let Some(notice) = &change.notice {
             crate::webhooks::insert_next_notice(&mut tx, notice).await?;
         }
+        if change.to.has_ended() {
+            crate::webhooks::notice_transfers_batch_if_finished(
+                &mut tx,
+                &change.transfer.to_string(),
+                change.at,
+            )
+            .await?;
+        }
         match &change.ledger {
             LedgerEffect::None => {}
             LedgerEffect::Post => resolve(&mut tx, change.transfer, Resolution::Post).await?,

@@ -9,7 +9,8 @@
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::AuditEvent;
 use benteng_core::ids::{EndpointId, EventId, TenantId};
-use benteng_core::webhooks::{EventType, EventTypes, Notice};
+use benteng_core::payments::transfer::TransferStatus;
+use benteng_core::webhooks::{EventType, EventTypes, Notice, rfc3339};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -32,6 +33,9 @@ pub struct EndpointRow {
     pub disabled_reason: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// Set for a SNAP partner's notification endpoint: it gets only that partner's SNAP
+    /// transfers' events, sent in SNAP's format and signature.
+    pub snap_partner_id: Option<uuid::Uuid>,
 }
 
 /// A delivery a worker holds: the event, its endpoint, which attempt this is, and the claim.
@@ -43,6 +47,8 @@ pub struct ClaimedDelivery {
     /// 1 for the first attempt.
     pub attempt: u32,
     pub lock_token: String,
+    /// The SNAP partner's `partnerReferenceNo` of the transfer, for a SNAP endpoint.
+    pub snap_reference: Option<String>,
 }
 
 /// One attempt, as the worker saw it.
@@ -103,6 +109,16 @@ pub struct SigningKeyRow {
     pub signs_from: OffsetDateTime,
 }
 
+/// An e-mail-shaped notice to a tenant (what a mailer would send), kept for the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantNoticeRow {
+    pub id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    pub subject: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
 /// The delivery queue's state, for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueStats {
@@ -115,7 +131,7 @@ pub struct QueueStats {
 macro_rules! endpoint_columns {
     () => {
         "id, tenant_id, environment, url, event_types, description, alg, enabled, \
-         disabled_reason, created_at, updated_at"
+         disabled_reason, created_at, updated_at, snap_partner_id"
     };
 }
 
@@ -133,7 +149,25 @@ fn endpoint_from_row(row: &AnyRow) -> StoreResult<EndpointRow> {
         disabled_reason: row.try_get("disabled_reason")?,
         created_at: time_at(row, "created_at")?,
         updated_at: time_at(row, "updated_at")?,
+        snap_partner_id: snap_partner(row, "snap_partner_id")?,
     })
+}
+
+fn snap_partner(row: &AnyRow, column: &str) -> StoreResult<Option<uuid::Uuid>> {
+    let id: Option<String> = row.try_get(column)?;
+    id.map(|id| {
+        id.parse()
+            .map_err(|_| StoreError::Corrupt("webhook_endpoints.snap_partner_id".to_owned()))
+    })
+    .transpose()
+}
+
+/// A SNAP endpoint (`e`) gets only the events of its partner's SNAP transfers (`ev`).
+macro_rules! snap_scope {
+    () => {
+        "(e.snap_partner_id IS NULL OR EXISTS (SELECT 1 FROM snap_transfers st \
+         WHERE st.partner_id = e.snap_partner_id AND st.transfer_id = ev.object_id))"
+    };
 }
 
 /// Writes a new object's first events, numbered 1, 2… in order, and schedules their
@@ -211,7 +245,7 @@ async fn fan_out(
     from: i64,
     to: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, object_id, sequence, \
          state, attempts, next_attempt_at, created_at) \
          SELECT ev.id, e.id, ev.tenant_id, ev.object_id, ev.sequence, 'pending', 0, \
@@ -221,8 +255,10 @@ async fn fan_out(
          WHERE ev.object_type = $1 AND ev.object_id = $2 AND ev.sequence BETWEEN $3 AND $4 \
          AND ev.event_type <> 'webhook.test' \
          AND e.enabled = 1 AND e.deleted_at IS NULL \
-         AND (e.event_types = '*' OR (' ' || e.event_types || ' ') LIKE ('% ' || ev.event_type || ' %'))",
-    )
+         AND (e.event_types = '*' OR (' ' || e.event_types || ' ') LIKE ('% ' || ev.event_type || ' %')) \
+         AND ",
+        snap_scope!()
+    ))
     .bind(object_type.to_owned())
     .bind(object_id.to_owned())
     .bind(from)
@@ -230,6 +266,121 @@ async fn fan_out(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Writes `batch.finished` for the batch of `transfer` once every transfer of the batch has
+/// ended, at most once per batch; called in the transaction that ended a transfer (or wrote
+/// the batch). The batch's row is locked first (a no-op update), so of two of its transfers
+/// ending at once the later sees the earlier's end and exactly one writes the event.
+pub(crate) async fn notice_batch_if_finished(
+    conn: &mut AnyConnection,
+    batch: &str,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE batches SET accepted = accepted WHERE id = $1")
+        .bind(batch.to_owned())
+        .execute(&mut *conn)
+        .await?;
+    let told = sqlx::query(
+        "SELECT id FROM webhook_events WHERE object_type = 'batch' AND object_id = $1 \
+         AND event_type = 'batch.finished'",
+    )
+    .bind(batch.to_owned())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if told.is_some() {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT status, tenant_id, environment, CAST(COUNT(*) AS BIGINT) AS n FROM transfers \
+         WHERE batch_id = $1 GROUP BY status, tenant_id, environment",
+    )
+    .bind(batch.to_owned())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_status = serde_json::Map::new();
+    let mut total = 0_i64;
+    let mut owner = None;
+    for row in &rows {
+        let status: TransferStatus = parsed(row, "status")?;
+        if !status.has_ended() {
+            return Ok(());
+        }
+        let count: i64 = row.try_get("n")?;
+        total += count;
+        by_status.insert(status.as_str().to_owned(), count.into());
+        owner = Some((
+            parsed::<TenantId>(row, "tenant_id")?,
+            parsed::<KeyEnvironment>(row, "environment")?,
+        ));
+    }
+    let Some((tenant_id, environment)) = owner else {
+        return Ok(());
+    };
+    let notice = Notice {
+        id: EventId::new(),
+        tenant_id,
+        environment,
+        event_type: EventType::BatchFinished,
+        object_type: "batch".to_owned(),
+        object_id: batch.to_owned(),
+        data: serde_json::json!({
+            "transfers": total,
+            "by_status": by_status,
+            "finished_at": rfc3339(at),
+        }),
+        created_at: at,
+    };
+    insert_next_notice(conn, &notice).await
+}
+
+/// `batch.finished` for the batch `transfer` belongs to, if any (see
+/// [`notice_batch_if_finished`]).
+pub(crate) async fn notice_transfers_batch_if_finished(
+    conn: &mut AnyConnection,
+    transfer: &str,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    let batch: Option<String> = sqlx::query("SELECT batch_id FROM transfers WHERE id = $1")
+        .bind(transfer.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| row.try_get("batch_id"))
+        .transpose()?
+        .flatten();
+    match batch {
+        Some(batch) => notice_batch_if_finished(conn, &batch, at).await,
+        None => Ok(()),
+    }
+}
+
+/// `balance.credited`: the tenant's balance in one currency of one environment was funded.
+/// Its object is that balance; the ledger's update of the account row (earlier in the same
+/// transaction) keeps concurrent credits from numbering it twice.
+pub(crate) async fn notice_balance_credited(
+    conn: &mut AnyConnection,
+    tenant_id: TenantId,
+    environment: KeyEnvironment,
+    amount: &benteng_core::money::Money,
+    ledger_transfer: &str,
+    at: OffsetDateTime,
+) -> StoreResult<()> {
+    let currency = amount.currency().code();
+    let notice = Notice {
+        id: EventId::new(),
+        tenant_id,
+        environment,
+        event_type: EventType::BalanceCredited,
+        object_type: "balance".to_owned(),
+        object_id: format!("{tenant_id}:{}:{currency}", environment.as_str()),
+        data: serde_json::json!({
+            "currency": currency,
+            "credited": {"amount": amount.to_decimal().to_string(), "currency": currency},
+            "ledger_transfer_id": ledger_transfer,
+        }),
+        created_at: at,
+    };
+    insert_next_notice(conn, &notice).await
 }
 
 fn delivery_from_row(row: &AnyRow) -> StoreResult<DeliveryRow> {
@@ -274,7 +425,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO webhook_endpoints (",
             endpoint_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(endpoint.id.to_string())
         .bind(endpoint.tenant_id.to_string())
@@ -287,6 +438,7 @@ impl Store {
         .bind(endpoint.disabled_reason.clone())
         .bind(to_micros(endpoint.created_at))
         .bind(to_micros(endpoint.updated_at))
+        .bind(endpoint.snap_partner_id.map(|id| id.to_string()))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -514,12 +666,14 @@ impl Store {
     /// Claims up to `limit` due deliveries until `lock_until`. A delivery waits while an
     /// earlier event of its object is still pending for the same endpoint (per-object order);
     /// each claim is a conditional update only one worker can win, and a crashed worker's
-    /// claim lapses at `lock_until`.
+    /// claim lapses at `lock_until`. The per-endpoint throttle: a claim is won only while its
+    /// endpoint has fewer than `per_endpoint` deliveries claimed (in flight).
     pub async fn claim_webhook_deliveries(
         &self,
         now: OffsetDateTime,
         lock_until: OffsetDateTime,
         limit: u32,
+        per_endpoint: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let now_us = to_micros(now);
         let candidates = sqlx::query(
@@ -545,13 +699,16 @@ impl Store {
             let won = sqlx::query(
                 "UPDATE webhook_deliveries SET locked_until = $1, lock_token = $2, \
                  attempts = attempts + 1 WHERE event_id = $3 AND endpoint_id = $4 \
-                 AND state = 'pending' AND (locked_until IS NULL OR locked_until <= $5)",
+                 AND state = 'pending' AND (locked_until IS NULL OR locked_until <= $5) \
+                 AND (SELECT COUNT(*) FROM webhook_deliveries f WHERE f.endpoint_id = $4 \
+                      AND f.state = 'pending' AND f.locked_until > $5) < $6",
             )
             .bind(to_micros(lock_until))
             .bind(token.clone())
             .bind(event_id.clone())
             .bind(endpoint_id.clone())
             .bind(now_us)
+            .bind(i64::from(per_endpoint))
             .execute(&self.pool)
             .await?;
             if won.rows_affected() != 1 {
@@ -563,7 +720,9 @@ impl Store {
                  ev.created_at, e.id AS e_id, e.tenant_id AS e_tenant_id, \
                  e.environment AS e_environment, e.url, e.event_types, e.description, e.alg, \
                  e.enabled, e.disabled_reason, e.created_at AS e_created_at, \
-                 e.updated_at AS e_updated_at \
+                 e.updated_at AS e_updated_at, e.snap_partner_id, \
+                 (SELECT st.partner_reference_no FROM snap_transfers st \
+                  WHERE st.transfer_id = ev.object_id) AS snap_reference \
                  FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id \
                  JOIN webhook_endpoints e ON e.id = d.endpoint_id \
                  WHERE d.event_id = $1 AND d.endpoint_id = $2",
@@ -589,9 +748,11 @@ impl Store {
                     disabled_reason: row.try_get("disabled_reason")?,
                     created_at: time_at(&row, "e_created_at")?,
                     updated_at: time_at(&row, "e_updated_at")?,
+                    snap_partner_id: snap_partner(&row, "snap_partner_id")?,
                 },
                 attempt: u32::try_from(attempts).unwrap_or(u32::MAX),
                 lock_token: token,
+                snap_reference: row.try_get("snap_reference")?,
             });
         }
         Ok(claimed)
@@ -718,16 +879,18 @@ impl Store {
         audit: &AuditEvent,
     ) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
-        let added = sqlx::query(
+        let added = sqlx::query(concat!(
             "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, object_id, \
              sequence, state, attempts, next_attempt_at, created_at) \
-             SELECT ev.id, $1, ev.tenant_id, ev.object_id, ev.sequence, 'pending', 0, $2, $2 \
-             FROM webhook_events ev WHERE ev.tenant_id = $3 AND ev.environment = $4 \
+             SELECT ev.id, e.id, ev.tenant_id, ev.object_id, ev.sequence, 'pending', 0, $2, $2 \
+             FROM webhook_events ev JOIN webhook_endpoints e ON e.id = $1 \
+             WHERE ev.tenant_id = $3 AND ev.environment = $4 \
              AND ev.created_at >= $5 AND ev.event_type <> 'webhook.test' \
              AND ($6 = '*' OR (' ' || $6 || ' ') LIKE ('% ' || ev.event_type || ' %')) \
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
-                 WHERE d.event_id = ev.id AND d.endpoint_id = $1)",
-        )
+                 WHERE d.event_id = ev.id AND d.endpoint_id = $1) AND ",
+            snap_scope!()
+        ))
         .bind(endpoint.id.to_string())
         .bind(to_micros(at))
         .bind(endpoint.tenant_id.to_string())
@@ -761,9 +924,11 @@ impl Store {
         reason: &str,
         at: OffsetDateTime,
         event: &AuditEvent,
-    ) -> StoreResult<()> {
+        notice: &Notice,
+        mail: &TenantNoticeRow,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let disabled = sqlx::query(
             "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 \
              WHERE id = $3 AND enabled = 1",
         )
@@ -772,9 +937,100 @@ impl Store {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
+        if disabled.rows_affected() != 1 {
+            // Already disabled (another attempt got there first): nothing more to tell.
+            return Ok(false);
+        }
         crate::audit::record(&mut tx, event).await?;
+        insert_next_notice(&mut tx, notice).await?;
+        sqlx::query(
+            "INSERT INTO tenant_notices (id, tenant_id, subject, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(mail.id.to_string())
+        .bind(mail.tenant_id.to_string())
+        .bind(mail.subject.clone())
+        .bind(mail.body.clone())
+        .bind(to_micros(mail.created_at))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// A tenant's notices, newest first (at most `limit`).
+    pub async fn tenant_notices(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<TenantNoticeRow>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, subject, body, created_at FROM tenant_notices \
+             WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(tenant.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TenantNoticeRow {
+                    id: parsed(row, "id")?,
+                    tenant_id: parsed(row, "tenant_id")?,
+                    subject: row.try_get("subject")?,
+                    body: row.try_get("body")?,
+                    created_at: time_at(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes `api_key.expiring` for every unrevoked API key expiring after `now` and by
+    /// `until` that was not told yet: once per key (a second instance racing on the same key
+    /// loses on the outbox's unique sequence and writes nothing). Returns how many it wrote.
+    pub async fn notice_expiring_api_keys(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let keys = sqlx::query(
+            "SELECT k.id, k.tenant_id, k.environment, k.display_prefix, k.expires_at \
+             FROM api_keys k WHERE k.revoked_at IS NULL AND k.expires_at > $1 \
+             AND k.expires_at <= $2 AND NOT EXISTS (SELECT 1 FROM webhook_events ev \
+             WHERE ev.object_type = 'api_key' AND ev.object_id = k.id \
+             AND ev.event_type = 'api_key.expiring')",
+        )
+        .bind(to_micros(now))
+        .bind(to_micros(until))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut written = 0;
+        for key in &keys {
+            let id: String = key.try_get("id")?;
+            let prefix: String = key.try_get("display_prefix")?;
+            let expires_at = time_at(key, "expires_at")?;
+            let notice = Notice {
+                id: EventId::new(),
+                tenant_id: parsed(key, "tenant_id")?,
+                environment: parsed(key, "environment")?,
+                event_type: EventType::ApiKeyExpiring,
+                object_type: "api_key".to_owned(),
+                object_id: id,
+                data: serde_json::json!({ "prefix": prefix, "expires_at": rfc3339(expires_at) }),
+                created_at: now,
+            };
+            let mut tx = self.pool.begin().await?;
+            match insert_next_notice(&mut tx, &notice).await {
+                Ok(()) => {
+                    tx.commit().await?;
+                    written += 1;
+                }
+                Err(StoreError::Database(sqlx::Error::Database(db)))
+                    if db.is_unique_violation() => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(written)
     }
 
     /// Pending deliveries, how many are due, the age of the oldest due one, failed ones.

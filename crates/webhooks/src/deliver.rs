@@ -16,11 +16,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
+use benteng_core::ids::EventId;
 use benteng_core::webhooks::{
-    AddressPolicy, EndpointUrl, clamp_retry_after, jittered, retry_delay,
+    AddressPolicy, EndpointUrl, EventType, Notice, clamp_retry_after, jittered, retry_delay,
+    rfc3339,
 };
 use benteng_crypto::jws::JwsAlg;
-use benteng_store::{AttemptRow, ClaimedDelivery, DeliveryNext};
+use benteng_store::{AttemptRow, ClaimedDelivery, DeliveryNext, TenantNoticeRow};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -29,7 +31,8 @@ use crate::keys::kid_for;
 use crate::{DNS_TIMEOUT, WebhookError, Webhooks, resolve_checked};
 
 /// An endpoint whose every attempt failed for this long is disabled (with its reason and an
-/// audit event); the tenant sees it in the endpoint's `enabled` and `disabled_reason`.
+/// audit event); the tenant is told by a `webhook_endpoint.disabled` event and a notice, and
+/// sees it in the endpoint's `enabled` and `disabled_reason`.
 pub const DISABLE_AFTER: time::Duration = time::Duration::days(5);
 
 /// The most of a receiver's answer that is read and kept.
@@ -109,6 +112,9 @@ impl DeliveryWorker {
                     if let Err(error) = worker.webhooks.keys.ensure().await {
                         tracing::warn!(%error, "webhook key schedule failed");
                     }
+                    if let Err(error) = worker.webhooks.notice_expiring_keys().await {
+                        tracing::warn!(%error, "API key expiry notices failed");
+                    }
                 }
                 if let Err(error) = worker.clone().pass().await {
                     tracing::warn!(%error, "webhook delivery pass failed");
@@ -131,7 +137,12 @@ impl DeliveryWorker {
         let claimed = self
             .webhooks
             .store
-            .claim_webhook_deliveries(now, lock_until, settings.batch)
+            .claim_webhook_deliveries(
+                now,
+                lock_until,
+                settings.batch,
+                settings.per_endpoint_in_flight,
+            )
             .await?;
         let count = claimed.len();
         let mut tasks = tokio::task::JoinSet::new();
@@ -211,20 +222,64 @@ impl DeliveryWorker {
                 })
         };
         if let Some(reason) = reason {
-            let event = AuditEvent::new(
-                &AuditContext::system("webhooks").for_tenant(claim.endpoint.tenant_id),
-                "webhook_endpoint.disabled",
-                Retention::Security,
-                ("webhook_endpoint", claim.endpoint.id.to_string()),
-            )
-            .at(finished)
-            .change("enabled", true.into(), false.into())
-            .change("reason", Value::Null, reason.clone().into());
-            self.webhooks
-                .store
-                .disable_webhook_endpoint(claim.endpoint.id, &reason, finished, &event)
-                .await?;
+            self.disable(&claim, &reason, finished).await?;
         }
+        Ok(())
+    }
+
+    /// Disables the endpoint the system gave up on and tells its tenant, in one transaction:
+    /// the audit event, a `webhook_endpoint.disabled` event (to the tenant's other endpoints)
+    /// and an e-mail-shaped notice (`GET /v1/notices`).
+    async fn disable(
+        &self,
+        claim: &ClaimedDelivery,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), WebhookError> {
+        let endpoint = &claim.endpoint;
+        let event = AuditEvent::new(
+            &AuditContext::system("webhooks").for_tenant(endpoint.tenant_id),
+            "webhook_endpoint.disabled",
+            Retention::Security,
+            ("webhook_endpoint", endpoint.id.to_string()),
+        )
+        .at(at)
+        .change("enabled", true.into(), false.into())
+        .change("reason", Value::Null, reason.into());
+        let notice = Notice {
+            id: EventId::new(),
+            tenant_id: endpoint.tenant_id,
+            environment: endpoint.environment,
+            event_type: EventType::WebhookEndpointDisabled,
+            object_type: "webhook_endpoint".to_owned(),
+            object_id: endpoint.id.to_string(),
+            data: serde_json::json!({
+                "url": endpoint.url,
+                "reason": reason,
+                "disabled_at": rfc3339(at),
+            }),
+            created_at: at,
+        };
+        let mail = TenantNoticeRow {
+            id: uuid::Uuid::new_v4(),
+            tenant_id: endpoint.tenant_id,
+            subject: format!("Webhook endpoint disabled: {}", endpoint.url),
+            body: format!(
+                "benteng stopped delivering events to your webhook endpoint {url} (id {id}) on \
+                 {at}: {reason}.\n\nNo event is lost: its deliveries wait. Once the endpoint \
+                 answers again, re-enable it (POST /v1/webhook-endpoints/{id} with \
+                 {{\"enabled\": true}}) and, for what failed for good, replay the events since \
+                 a time (POST /v1/webhook-endpoints/{id}/replay).",
+                url = endpoint.url,
+                id = endpoint.id,
+                at = rfc3339(at),
+            ),
+            created_at: at,
+        };
+        self.webhooks
+            .store
+            .disable_webhook_endpoint(endpoint.id, reason, at, &event, &notice, &mail)
+            .await?;
         Ok(())
     }
 
@@ -243,28 +298,29 @@ impl DeliveryWorker {
         if let Err(error) = resolve_checked(&url, &self.webhooks.settings.policy).await {
             return failed("refused_address", error.to_string());
         }
-        let body = match serde_json::to_vec(&claim.notice.payload(claim.sequence)) {
-            Ok(body) => body,
-            Err(error) => return failed("internal", error.to_string()),
-        };
         let (kid, key) = match self.webhooks.keys.signer().await {
             Ok(signer) => signer,
             Err(error) => return failed("no_signing_key", error.to_string()),
         };
-        let alg = JwsAlg::parse(&claim.endpoint.alg).unwrap_or(JwsAlg::Rs256);
         let iat = now.unix_timestamp();
-        let jws = match key.sign_compact(alg, &kid_for(&kid, alg), iat, &body) {
-            Ok(jws) => jws,
-            Err(error) => return failed("internal", error.to_string()),
+        let signed = match claim.endpoint.snap_partner_id {
+            Some(partner) => self.snap_signed(claim, partner, &url, &key, now).await,
+            None => jws_signed(claim, &kid, &key, iat),
         };
-        let request = self
+        let (body, headers) = match signed {
+            Ok(signed) => signed,
+            Err(error) => return failed("internal", error),
+        };
+        let mut request = self
             .client
             .post(url.as_str())
             .header("content-type", "application/json")
             .header("webhook-id", claim.notice.id.to_string())
-            .header("webhook-timestamp", iat.to_string())
-            .header("webhook-signature", format!("v1jws,{jws}"))
-            .body(body);
+            .header("webhook-timestamp", iat.to_string());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let request = request.body(body);
         let mut response = match request.send().await {
             Ok(response) => response,
             Err(error) if error.is_timeout() => return failed("timeout", error.to_string()),
@@ -311,6 +367,49 @@ impl DeliveryWorker {
                 None
             },
         }
+    }
+}
+
+type Signed = Result<(Vec<u8>, Vec<(&'static str, String)>), String>;
+
+/// A tenant endpoint's delivery: the event JSON, signed as a compact JWS in
+/// `webhook-signature` (`v1jws,…`).
+fn jws_signed(
+    claim: &ClaimedDelivery,
+    kid: &str,
+    key: &benteng_crypto::jws::RsaSigningKey,
+    iat: i64,
+) -> Signed {
+    let body =
+        serde_json::to_vec(&claim.notice.payload(claim.sequence)).map_err(|e| e.to_string())?;
+    let alg = JwsAlg::parse(&claim.endpoint.alg).unwrap_or(JwsAlg::Rs256);
+    let jws = key
+        .sign_compact(alg, &kid_for(kid, alg), iat, &body)
+        .map_err(|e| e.to_string())?;
+    Ok((body, vec![("webhook-signature", format!("v1jws,{jws}"))]))
+}
+
+impl DeliveryWorker {
+    /// A SNAP partner's notification: SNAP's body and headers (see [`crate::snap`]).
+    async fn snap_signed(
+        &self,
+        claim: &ClaimedDelivery,
+        partner: uuid::Uuid,
+        url: &EndpointUrl,
+        key: &benteng_crypto::jws::RsaSigningKey,
+        now: OffsetDateTime,
+    ) -> Signed {
+        let partner = self
+            .webhooks
+            .store
+            .snap_partner(partner)
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = crate::snap::notification_body(claim)?;
+        let (path, query) = url.path_and_query();
+        let headers =
+            crate::snap::signed_headers(key, &partner.client_id, path, query, &body, claim, now)?;
+        Ok((body, headers))
     }
 }
 

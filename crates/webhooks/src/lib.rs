@@ -6,6 +6,7 @@
 
 pub mod deliver;
 pub mod keys;
+pub mod snap;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -57,6 +58,8 @@ pub struct WebhookSettings {
     pub visibility_timeout: Duration,
     pub poll_interval: Duration,
     pub batch: u32,
+    /// At most this many deliveries in flight to one endpoint, across every instance.
+    pub per_endpoint_in_flight: u32,
 }
 
 impl Default for WebhookSettings {
@@ -68,6 +71,7 @@ impl Default for WebhookSettings {
             visibility_timeout: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             batch: 20,
+            per_endpoint_in_flight: 4,
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct NewEndpoint {
     pub event_types: EventTypes,
     pub description: String,
     pub alg: JwsAlg,
+    /// A SNAP partner's notification endpoint (see [`snap`]); `None` for a tenant's own.
+    pub snap_partner: Option<uuid::Uuid>,
 }
 
 /// What an update may change; `None` leaves a field as it is.
@@ -150,6 +156,7 @@ fn endpoint_json(row: &EndpointRow) -> Value {
         "description": row.description,
         "alg": row.alg,
         "enabled": row.enabled,
+        "snap_partner_id": row.snap_partner_id.map(|id| id.to_string()),
     })
 }
 
@@ -197,6 +204,7 @@ impl Webhooks {
             disabled_reason: None,
             created_at: now,
             updated_at: now,
+            snap_partner_id: new.snap_partner,
         };
         let event = AuditEvent::new(
             &audit.for_tenant(tenant),
@@ -324,6 +332,15 @@ impl Webhooks {
             .store
             .replay_webhook_events(&row, since, now, &record)
             .await?)
+    }
+
+    /// Writes `api_key.expiring` for every key expiring within
+    /// [`benteng_core::webhooks::API_KEY_EXPIRY_NOTICE`] that was not told yet (once per key);
+    /// the delivery worker runs it every minute. Returns how many it wrote.
+    pub async fn notice_expiring_keys(&self) -> Result<u64, WebhookError> {
+        let now = self.clock.now();
+        let until = now + benteng_core::webhooks::API_KEY_EXPIRY_NOTICE;
+        Ok(self.store.notice_expiring_api_keys(now, until).await?)
     }
 
     /// Queues a `webhook.test` event for this endpoint alone.

@@ -45,7 +45,7 @@ use super::{
         admin::tokens::revoke, admin::tokens::revoke_all,
         webhooks::jwks, webhooks::list, webhooks::create, webhooks::show, webhooks::update,
         webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::attempts,
-        webhooks::resend, webhooks::replay,
+        webhooks::resend, webhooks::replay, webhooks::notices,
         admin::webhooks::list, admin::webhooks::create, admin::webhooks::update,
         admin::webhooks::delete, admin::webhooks::test, admin::webhooks::deliveries,
         kyc::overview, kyc::upload,

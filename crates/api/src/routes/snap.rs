@@ -13,7 +13,6 @@ use benteng_core::audit::AuditContext;
 use benteng_core::currency::Currency;
 use benteng_core::money::Money;
 use benteng_core::payments::recipient::BankAccount;
-use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::strict_json::{JsonObject, JsonValue, Limits, parse_object};
 use benteng_core::text::{IdnAccountNumber, IdnBankCode, Name};
 use benteng_crypto::ExposeSecret;
@@ -316,19 +315,6 @@ async fn create_transfer(
     Ok(json_response(StatusCode::ACCEPTED, body))
 }
 
-/// SNAP's `latestTransactionStatus` for a transfer status.
-fn latest_status(status: TransferStatus) -> (&'static str, &'static str) {
-    match status {
-        TransferStatus::Completed => ("00", "Success"),
-        TransferStatus::Initiated | TransferStatus::Screening => ("01", "Initiated"),
-        TransferStatus::Approved | TransferStatus::Submitted => ("02", "Paying"),
-        TransferStatus::PendingReview => ("03", "Pending"),
-        TransferStatus::Returned => ("04", "Refunded"),
-        TransferStatus::Blocked => ("05", "Canceled"),
-        TransferStatus::Failed => ("06", "Failed"),
-    }
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StatusAdditionalInfo {
@@ -408,7 +394,7 @@ async fn transfer_status(
         Err(StoreError::NotFound) => return Err(transaction_not_found()),
         Err(error) => return Err(internal(error)),
     };
-    let (code, description) = latest_status(record.status);
+    let (code, description) = benteng_webhooks::snap::latest_transaction_status(record.status);
     let answer = StatusResponse {
         response_code: SnapCode::success(ServiceCode::TRANSFER_STATUS_INQUIRY).to_string(),
         response_message: "Successful",

@@ -70,6 +70,43 @@ pub(super) fn routes(routes: Routes) -> Routes {
             Needs::on_post(manage),
             post(replay),
         )
+        .tenant(
+            "/v1/notices",
+            Needs::on_get(Scope::TenantRead),
+            get(notices),
+        )
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NoticeView {
+    id: String,
+    subject: String,
+    /// Plain text, as an e-mail to the tenant's contact would carry it.
+    body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+/// The notices benteng addressed to the tenant (e.g. an endpoint it disabled), newest first,
+/// at most 100: what an e-mail would say, kept readable here.
+#[utoipa::path(get, path = "/v1/notices", tag = "tenant",
+    security(("api_key" = ["tenant:read"])),
+    responses((status = 200, body = Vec<NoticeView>)))]
+pub async fn notices(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    let rows = state.store.tenant_notices(caller.tenant.id, 100).await?;
+    let views: Vec<NoticeView> = rows
+        .into_iter()
+        .map(|row| NoticeView {
+            id: row.id.to_string(),
+            subject: row.subject,
+            body: row.body,
+            created_at: row.created_at,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "data": views })))
 }
 
 impl From<WebhookError> for ApiError {
@@ -98,6 +135,9 @@ pub struct EndpointView {
     enabled: bool,
     disabled_reason: Option<String>,
     livemode: bool,
+    /// Set for a SNAP partner's notification endpoint: it gets that partner's SNAP transfers'
+    /// status changes, in SNAP's format and signature (docs/webhooks.md).
+    snap_partner_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -115,6 +155,7 @@ impl From<&EndpointRow> for EndpointView {
             enabled: row.enabled,
             disabled_reason: row.disabled_reason.clone(),
             livemode: row.environment == benteng_core::api_key::KeyEnvironment::Live,
+            snap_partner_id: row.snap_partner_id.map(|id| id.to_string()),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -244,6 +285,7 @@ pub(crate) fn parse_new(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<New
             event_types: event_types?,
             description: description.map(|d| d.0).unwrap_or_default(),
             alg: alg.map(|a| a.0).unwrap_or(JwsAlg::Rs256),
+            snap_partner: None,
         })
     })?)
 }

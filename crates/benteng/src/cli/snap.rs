@@ -43,6 +43,14 @@ pub enum PartnerCommand {
     },
     /// Revoke a partner and every token it holds; effective at once on every instance.
     Revoke { client_id: String },
+    /// Send the partner SNAP transfer-status notifications of its SNAP transfers (completed,
+    /// failed, returned, blocked) at `URL`: a webhook endpoint of the partner's tenant, SNAP's
+    /// format and SHA256withRSA signature, the same delivery engine. Prints the endpoint id.
+    Notify {
+        client_id: String,
+        #[arg(long)]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +110,37 @@ pub async fn run(services: Services, command: SnapCommand) -> anyhow::Result<()>
                 partner.key_fingerprint
             );
             println!("{}", secret.expose_secret());
+            Ok(())
+        }
+        SnapCommand::Partner(PartnerCommand::Notify { client_id, url }) => {
+            let partner = match services.store.snap_partner_by_client_id(&client_id).await {
+                Err(StoreError::NotFound) => bail!("no such partner"),
+                other => other?,
+            };
+            let webhooks = services.webhooks()?;
+            let url = webhooks
+                .parse_url(&url)
+                .map_err(|e| anyhow::anyhow!("the URL {e}"))?;
+            let new = benteng_webhooks::NewEndpoint {
+                url,
+                event_types:
+                    "transfer.completed transfer.failed transfer.returned transfer.blocked"
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                description: format!("SNAP notifications of partner {client_id}"),
+                alg: benteng_crypto::jws::JwsAlg::Rs256,
+                snap_partner: Some(partner.id),
+            };
+            let endpoint = webhooks
+                .create_endpoint(
+                    partner.tenant_id,
+                    benteng_core::api_key::KeyEnvironment::Live,
+                    new,
+                    &cli_context(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", endpoint.id);
             Ok(())
         }
         SnapCommand::Partner(PartnerCommand::List { tenant }) => {

@@ -379,7 +379,7 @@ pub fn client_builder(ca: &Path) -> reqwest::ClientBuilder {
 /// A separate `benteng` process: the real binary, as an operator runs it.
 pub struct Process {
     /// Killed when dropped.
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     pub address: SocketAddr,
     /// Every log line the process wrote, kept for tests that read the logs.
     pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -430,7 +430,7 @@ impl Process {
             }
         });
         Self {
-            _child: child,
+            child,
             address,
             logs,
         }
@@ -438,6 +438,11 @@ impl Process {
 
     pub fn url(&self, path: &str) -> String {
         format!("https://{}{}", self.address, path)
+    }
+
+    /// `kill -9`: SIGKILL, no chance to finish anything; returns once the process is gone.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("SIGKILL benteng");
     }
 }
 
@@ -504,6 +509,34 @@ pub async fn cli(env: &Environment, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Runs an outside verifier: the Python `script` written into `dir`, given the path of each
+/// input, written beside it as JSON, in order: (exit success, what it printed).
+pub async fn run_python(
+    dir: &Path,
+    script: &str,
+    inputs: &[(&str, &serde_json::Value)],
+) -> (bool, String) {
+    let script_path = dir.join("verify.py");
+    std::fs::write(&script_path, script).expect("write the script");
+    let mut command = tokio::process::Command::new("python3");
+    command.arg(&script_path);
+    for (name, value) in inputs {
+        let path = dir.join(name);
+        std::fs::write(&path, value.to_string()).expect("write an input");
+        command.arg(path);
+    }
+    let output = command
+        .output()
+        .await
+        .expect("python3 with jwcrypto and cryptography (scripts/test installs them)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
 }
 
 #[allow(dead_code)]

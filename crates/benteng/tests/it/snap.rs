@@ -878,6 +878,7 @@ on_both_backends!(
     refusals_are_snap_answers_and_nothing_is_processed,
     small_partner_keys_are_refused_at_registration,
     the_token_endpoint_is_limited_per_client_address,
+    a_partner_gets_signed_snap_status_notifications,
 );
 
 /// Every call of the token endpoint counts against the caller's address (30 a minute by
@@ -1119,4 +1120,218 @@ async fn revocations_reach_every_instance_within_a_second() {
     for base in &bases {
         refused_within(&client, base, &other, &token, one_second).await;
     }
+}
+
+/// Verifies SNAP notifications with Python's `cryptography` alone: SHA256withRSA (PKCS#1 v1.5)
+/// over `POST:RelativeUrl:LowerHex(SHA256(minify(body))):X-TIMESTAMP`, with a public key of the
+/// JWKS benteng publishes (SNAP names no key; one of the set must verify). Returns whether every
+/// notification verified and what the script said.
+async fn cryptography_verifies(
+    dir: &Path,
+    jwks: &Value,
+    notifications: &[(Value, String)],
+) -> (bool, String) {
+    let script = r#"
+import base64, hashlib, json, sys
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.exceptions import InvalidSignature
+
+def b64int(text):
+    return int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")
+
+def minify(body):
+    out, in_string, escaped = [], False, False
+    for ch in body:
+        if in_string:
+            out.append(ch)
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+            out.append(ch)
+        elif ch not in " \t\r\n":
+            out.append(ch)
+    return "".join(out)
+
+keys = [rsa.RSAPublicNumbers(b64int(k["e"]), b64int(k["n"])).public_key()
+        for k in json.load(open(sys.argv[1]))["keys"] if k["alg"] == "RS256"]
+for n in json.load(open(sys.argv[2])):
+    h = {k.lower(): v for k, v in n["headers"].items()}
+    digest = hashlib.sha256(minify(n["body"]).encode()).hexdigest()
+    text = "POST:" + n["path"] + ":" + digest + ":" + h["x-timestamp"]
+    signature = base64.b64decode(h["x-signature"])
+    for key in keys:
+        try:
+            key.verify(signature, text.encode(), padding.PKCS1v15(), hashes.SHA256())
+            break
+        except InvalidSignature:
+            pass
+    else:
+        sys.exit("no published key verifies " + text)
+    print("verified", text)
+"#;
+    let list: Vec<Value> = notifications
+        .iter()
+        .map(|(headers, body)| json!({"headers": headers, "body": body, "path": "/snap/notify"}))
+        .collect();
+    crate::harness::run_python(
+        dir,
+        script,
+        &[
+            ("jwks.json", jwks),
+            ("notifications.json", &Value::from(list)),
+        ],
+    )
+    .await
+}
+
+/// A partner's notification URL (`benteng snap partner notify`): its SNAP transfer's final
+/// status arrives in SNAP's format with SNAP's headers, signed SHA256withRSA over SNAP's
+/// asymmetric string and verified by Python's `cryptography` with the published JWKS; the
+/// tenant's other transfers are not sent to it.
+async fn a_partner_gets_signed_snap_status_notifications(backend: Backend) {
+    type Inbox = std::sync::Arc<std::sync::Mutex<Vec<(Value, String)>>>;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rail.sandbox_settle_after_ms = 200;
+        c.webhooks.allow_private = vec!["127.0.0.0/8".to_owned()];
+        c.webhooks.allow_http = true;
+        c.webhooks.poll_interval_ms = 50;
+    })
+    .await;
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "10000000.00", Currency::IDR).await;
+    let partner = register(app.environment(), &tenant.id.to_string(), "PARTNER-NOTIFY").await;
+
+    let inbox: Inbox = Default::default();
+    let record = inbox.clone();
+    let receiver = axum::Router::new().route(
+        "/snap/notify",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let record = record.clone();
+            async move {
+                let headers: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().into()))
+                    .collect();
+                record.lock().unwrap().push((Value::Object(headers), body));
+                r#"{"responseCode":"2003600","responseMessage":"Successful"}"#
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let url = format!("http://{address}/snap/notify");
+    // The CLI reads the same settings as the server: a local receiver over plain HTTP.
+    let config = app.data_dir().join("webhooks.toml");
+    std::fs::write(
+        &config,
+        "[webhooks]\nallow_private = [\"127.0.0.0/8\"]\nallow_http = true\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let settings = [("BENTENG_CONFIG", config.as_str())];
+    let notify = async |client_id: &str| {
+        crate::harness::cli_with_env(
+            app.environment(),
+            &settings,
+            &["snap", "partner", "notify", client_id, "--url", &url],
+        )
+        .await
+    };
+    let (ok, _, err) = notify("NO-SUCH-PARTNER").await;
+    assert!(!ok && err.contains("no such partner"), "{err}");
+    let (ok, endpoint, err) = notify("PARTNER-NOTIFY").await;
+    assert!(ok, "{err}");
+    let endpoint = endpoint.trim().to_owned();
+
+    // One of the tenant's own transfers (not through SNAP) and one SNAP transfer.
+    let own = crate::webhooks::make_transfer(&app, &key, tenant.id).await;
+    let base = app.url("");
+    let env = app.environment();
+    let (ok, answer) = python(env, &base, &partner, &["token"]);
+    assert!(ok, "{answer}");
+    let token = answer["accessToken"].as_str().unwrap().to_owned();
+    let body = transfer_body("INV-NOTIFY-1", "150000.00");
+    let (ok, answer) = python(
+        env,
+        &base,
+        &partner,
+        &[
+            "request",
+            "--token",
+            &token,
+            "POST",
+            "/v1.0/transfer-interbank",
+            &body,
+        ],
+    );
+    assert!(ok, "{answer}");
+    let transfer_id = answer["referenceNo"].as_str().unwrap().to_owned();
+    crate::payments::wait_for_status(&app, &key, &own, "COMPLETED").await;
+    crate::payments::wait_for_status(&app, &key, &transfer_id, "COMPLETED").await;
+    let started = std::time::Instant::now();
+    while inbox.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no notification"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Only the partner's SNAP transfer, only its final status.
+    let deliveries: Value = app
+        .get(
+            &format!("/v1/webhook-endpoints/{endpoint}/deliveries"),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let deliveries = deliveries["data"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["object_id"], transfer_id.as_str());
+    assert_eq!(deliveries[0]["event_type"], "transfer.completed");
+
+    let received = inbox.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let (headers, body) = &received[0];
+    let notification: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(notification["originalPartnerReferenceNo"], "INV-NOTIFY-1");
+    assert_eq!(notification["originalReferenceNo"], transfer_id.as_str());
+    assert_eq!(notification["latestTransactionStatus"], "00");
+    assert_eq!(
+        notification["amount"],
+        json!({"value": "150000.00", "currency": "IDR"})
+    );
+    assert_eq!(headers["x-partner-id"], "PARTNER-NOTIFY");
+    assert_eq!(headers["channel-id"], "95221");
+    let external = headers["x-external-id"].as_str().unwrap();
+    assert!(external.len() == 32 && external.bytes().all(|b| b.is_ascii_digit()));
+    assert!(headers["x-timestamp"].as_str().unwrap().ends_with("+07:00"));
+    assert_eq!(
+        headers["webhook-id"],
+        notification["additionalInfo"]["eventId"]
+    );
+
+    let jwks: Value = app
+        .get("/v1/.well-known/jwks.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tampered = vec![(headers.clone(), body.replace("\"00\"", "\"06\""))];
+    let (ok, said) = cryptography_verifies(dir.path(), &jwks, &tampered).await;
+    assert!(!ok, "a tampered body must not verify: {said}");
+    let (ok, said) = cryptography_verifies(dir.path(), &json!({"keys": []}), &received).await;
+    assert!(!ok, "without the JWKS nothing verifies: {said}");
+    let (ok, said) = cryptography_verifies(dir.path(), &jwks, &received).await;
+    assert!(ok, "{said}");
 }

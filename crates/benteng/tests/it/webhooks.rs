@@ -23,6 +23,8 @@ on_both_backends!(
     a_receiver_that_was_down_gets_everything_in_order_when_back,
     replay_and_resend_reach_only_the_tenants_own_endpoint,
     an_endpoint_failing_for_five_days_is_disabled,
+    every_event_type_is_written_with_its_change,
+    an_endpoint_never_has_more_than_its_throttle_in_flight,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -109,11 +111,67 @@ async fn receiver() -> (String, Inbox) {
     (format!("http://{address}"), inbox)
 }
 
+/// How a raw TCP receiver misbehaves below HTTP.
+#[derive(Clone, Copy)]
+enum RawMisbehaviour {
+    /// Answers `HTTP/1.1 200 OK…` one byte every 300 ms, never finishing in time.
+    DripStatusLine,
+    /// Reads the request, then resets the connection (RST, no answer).
+    Reset,
+}
+
+/// A receiver on a raw TCP socket, for what an HTTP server framework would not do.
+async fn raw_receiver(how: RawMisbehaviour) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                match how {
+                    RawMisbehaviour::DripStatusLine => {
+                        for byte in b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok" {
+                            if socket.write_all(&[*byte]).await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                        }
+                    }
+                    RawMisbehaviour::Reset => {
+                        // A zero linger resets at once; only a positive one blocks on drop.
+                        #[allow(deprecated)]
+                        let _ = socket.set_linger(Some(Duration::ZERO));
+                        drop(socket);
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
 fn webhook_config(config: &mut benteng::Config) {
     config.webhooks.allow_private = vec!["127.0.0.0/8".to_owned()];
     config.webhooks.allow_http = true;
     config.webhooks.poll_interval_ms = 50;
     config.webhooks.request_timeout_secs = 2;
+}
+
+/// A transfer's event types: what the tests that follow one transfer subscribe to (its funding
+/// is an event too, `balance.credited`, of another object).
+fn transfer_events() -> Value {
+    json!([
+        "transfer.created",
+        "transfer.approved",
+        "transfer.held_for_review",
+        "transfer.blocked",
+        "transfer.submitted",
+        "transfer.completed",
+        "transfer.failed",
+        "transfer.returned"
+    ])
 }
 
 async fn add_endpoint(app: &TestApp, key: &str, url: &str, types: Value) -> reqwest::Response {
@@ -124,6 +182,18 @@ async fn add_endpoint(app: &TestApp, key: &str, url: &str, types: Value) -> reqw
         .send()
         .await
         .unwrap()
+}
+
+/// Asks for a test delivery to `endpoint` (`POST …/test`), as its owner.
+async fn send_test(app: &TestApp, key: &str, endpoint: &str) {
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
 }
 
 async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
@@ -171,29 +241,19 @@ for d in deliveries:
         sys.exit("headers do not match the signed content")
     print("verified", header["kid"], event["event_type"], event["data"]["sequence"])
 "#;
-    let script_path = dir.join("verify.py");
-    let jwks_path = dir.join("jwks.json");
-    let deliveries_path = dir.join("deliveries.json");
-    std::fs::write(&script_path, script).unwrap();
-    std::fs::write(&jwks_path, jwks.to_string()).unwrap();
     let deliveries: Vec<Value> = received
         .iter()
         .map(|r| json!({"id": r.id, "timestamp": r.timestamp, "signature": r.signature, "body": r.body}))
         .collect();
-    std::fs::write(&deliveries_path, Value::from(deliveries).to_string()).unwrap();
-    let output = tokio::process::Command::new("python3")
-        .arg(&script_path)
-        .arg(&jwks_path)
-        .arg(&deliveries_path)
-        .output()
-        .await
-        .expect("python3 with jwcrypto (scripts/test installs it)");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), said)
+    crate::harness::run_python(
+        dir,
+        script,
+        &[
+            ("jwks.json", jwks),
+            ("deliveries.json", &Value::from(deliveries)),
+        ],
+    )
+    .await
 }
 
 const IBAN: &str = "DE89370400440532013000";
@@ -282,7 +342,7 @@ async fn every_delivery_verifies_with_jwcrypto_and_the_published_jwks(backend: B
     let app = TestApp::spawn_with(backend, webhook_config).await;
     let (base, inbox) = receiver().await;
     let (tenant, key) = app.tenant_with_key().await;
-    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), transfer_events()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let endpoint: Value = response.json().await.unwrap();
 
@@ -524,21 +584,21 @@ async fn bad_endpoints_are_refused_and_store_nothing(backend: Backend) {
 async fn receivers_that_misbehave_are_bounded_and_recorded(backend: Backend) {
     let app = TestApp::spawn_with(backend, webhook_config).await;
     let (base, _) = receiver().await;
+    let slow = raw_receiver(RawMisbehaviour::DripStatusLine).await;
+    let reset = raw_receiver(RawMisbehaviour::Reset).await;
     let (_, key) = app.tenant_with_key().await;
     let mut ids = Vec::new();
-    for path in ["gone", "moved", "huge", "hang", "busy"] {
-        let response = add_endpoint(&app, &key, &format!("{base}/{path}"), json!(["*"])).await;
+    for path in ["gone", "moved", "huge", "hang", "busy", "slow", "reset"] {
+        let url = match path {
+            "slow" => format!("{slow}/hook"),
+            "reset" => format!("{reset}/hook"),
+            _ => format!("{base}/{path}"),
+        };
+        let response = add_endpoint(&app, &key, &url, json!(["*"])).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let endpoint: Value = response.json().await.unwrap();
         let id = endpoint["id"].as_str().unwrap().to_owned();
-        let response = app
-            .client
-            .post(app.url(&format!("/v1/webhook-endpoints/{id}/test")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        send_test(&app, &key, &id).await;
         ids.push((path, id));
     }
     for (path, id) in &ids {
@@ -586,6 +646,17 @@ async fn receivers_that_misbehave_are_bounded_and_recorded(backend: Backend) {
                 assert!(attempt["latency_ms"].as_i64().unwrap() < 10_000);
             }
             "busy" => assert_eq!(attempt["status"], 429),
+            "slow" => {
+                // The status line trickles in a byte at a time: cut at the request timeout.
+                assert_eq!(attempt["outcome"], "timeout", "{attempt}");
+                assert!(attempt["status"].is_null());
+                assert!(attempt["latency_ms"].as_i64().unwrap() < 10_000);
+            }
+            "reset" => {
+                assert_eq!(attempt["outcome"], "connect_error", "{attempt}");
+                assert!(attempt["status"].is_null());
+                assert!(!attempt["error"].as_str().unwrap_or_default().is_empty());
+            }
             _ => unreachable!(),
         }
     }
@@ -634,6 +705,32 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
             .map(|k| k["kid"].as_str().unwrap().to_owned())
             .collect()
     };
+    let jwks_now = async || -> Value {
+        app.get("/v1/.well-known/jwks.json", None)
+            .await
+            .json()
+            .await
+            .unwrap()
+    };
+    // Real deliveries across the rotation, signed on the server's (moved) clock.
+    let (base, inbox) = receiver().await;
+    let (_, key) = app.tenant_with_key().await;
+    let endpoint: Value = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let deliver = async || -> Received {
+        let before = inbox.lock().unwrap().len();
+        send_test(&app, &key, &endpoint).await;
+        wait_until("a test delivery", async || {
+            inbox.lock().unwrap().len() > before
+        })
+        .await;
+        inbox.lock().unwrap()[before].clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
     let webhooks = app.services.webhooks().unwrap();
     let first = kids().await;
     assert_eq!(first.len(), 1, "the first key signs at once");
@@ -656,6 +753,19 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     assert_eq!(both.len(), 2, "{both:?}");
     let new_kid = both.iter().find(|k| **k != first[0]).unwrap().clone();
     assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+    // What a receiver caches now, before the new key ever signed.
+    let jwks_before_switch = jwks_now().await;
+    let signed_by_old = deliver().await;
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_before_switch,
+        std::slice::from_ref(&signed_by_old),
+    )
+    .await;
+    assert!(
+        ok && said.contains(&format!("verified {} ", first[0])),
+        "{said}"
+    );
 
     // 13 days on: still the old key signs.
     clock.advance(time::Duration::days(13));
@@ -663,6 +773,18 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     // 14 days on: the new key signs; the old one still verifies (it is in the JWKS).
     clock.advance(time::Duration::days(1) + time::Duration::minutes(1));
     assert_eq!(webhooks.keys.signer().await.unwrap().0, new_kid);
+    // The new key's first signature verifies with the set fetched before it signed.
+    let signed_by_new = deliver().await;
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_before_switch,
+        std::slice::from_ref(&signed_by_new),
+    )
+    .await;
+    assert!(
+        ok && said.contains(&format!("verified {new_kid} ")),
+        "{said}"
+    );
     let jwks: Value = app
         .get("/v1/.well-known/jwks.json", None)
         .await
@@ -682,11 +804,34 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
         old_jwk["e"].as_str().unwrap(),
     )
     .unwrap();
-    // 13 more days: still published; 14: gone.
+    // 13 more days: still published, the old key's delivery still verifies with today's set;
+    // 14: gone, and it no longer does (the new key's still does).
     clock.advance(time::Duration::days(13));
     assert_eq!(kids().await.len(), 2);
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_now().await,
+        std::slice::from_ref(&signed_by_old),
+    )
+    .await;
+    assert!(ok, "{said}");
     clock.advance(time::Duration::days(1));
     assert_eq!(kids().await, std::slice::from_ref(&new_kid));
+    let jwks_after = jwks_now().await;
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_after,
+        std::slice::from_ref(&signed_by_old),
+    )
+    .await;
+    assert!(!ok, "the retired key must not verify any more: {said}");
+    let (ok, said) = jwcrypto_verifies(
+        dir.path(),
+        &jwks_after,
+        std::slice::from_ref(&signed_by_new),
+    )
+    .await;
+    assert!(ok, "{said}");
 
     let (ok, out, _) = crate::harness::cli(app.environment(), &["keys", "status"]).await;
     assert!(ok);
@@ -701,7 +846,7 @@ async fn a_receiver_that_was_down_gets_everything_in_order_when_back(backend: Ba
     let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
     let (base, inbox) = receiver().await;
     let (tenant, key) = app.tenant_with_key().await;
-    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), transfer_events()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let endpoint: Value = response.json().await.unwrap();
     let endpoint = endpoint["id"].as_str().unwrap().to_owned();
@@ -829,7 +974,7 @@ async fn replay_and_resend_reach_only_the_tenants_own_endpoint(backend: Backend)
     let before = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let id = make_transfer(&app, &key, tenant.id).await;
     wait_for_status(&app, &key, &id, "COMPLETED").await;
-    let response = add_endpoint(&app, &key, &format!("{base}/hook"), json!(["*"])).await;
+    let response = add_endpoint(&app, &key, &format!("{base}/hook"), transfer_events()).await;
     let endpoint: Value = response.json().await.unwrap();
     let endpoint = endpoint["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -915,7 +1060,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let app = TestApp::spawn_with_clock(backend, webhook_config, clock.clone()).await;
     let (base, _) = receiver().await;
-    let (_, key) = app.tenant_with_key().await;
+    let (tenant, key) = app.tenant_with_key().await;
     let response = add_endpoint(&app, &key, &format!("{base}/busy"), json!(["*"])).await;
     let endpoint: Value = response.json().await.unwrap();
     let endpoint = endpoint["id"].as_str().unwrap().to_owned();
@@ -945,16 +1090,6 @@ async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
             .unwrap();
         log["data"].as_array().map_or(0, |a| a.len() as i64)
     };
-    let test = async || {
-        let response = app
-            .client
-            .post(app.url(&format!("/v1/webhook-endpoints/{endpoint}/test")))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-    };
     let enabled = async || -> Value {
         app.get(&format!("/v1/webhook-endpoints/{endpoint}"), Some(&key))
             .await
@@ -962,7 +1097,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
             .await
             .unwrap()
     };
-    test().await;
+    send_test(&app, &key, &endpoint).await;
     wait_until("the first failure", async || attempts().await >= 1).await;
     // Four days of failures (the delivery's second attempt): still enabled.
     clock.advance(time::Duration::days(4));
@@ -982,5 +1117,528 @@ async fn an_endpoint_failing_for_five_days_is_disabled(backend: Backend) {
             .unwrap()
             .starts_with("every attempt failed since"),
         "{shown}"
+    );
+    // The tenant is told: an event (for its other endpoints) and a notice it can read.
+    let told = app
+        .services
+        .store
+        .webhook_events(tenant.id, Some(&endpoint), 10)
+        .await
+        .unwrap();
+    let disabled: Vec<&Value> = told
+        .iter()
+        .filter(|(n, _)| n.event_type.as_str() == "webhook_endpoint.disabled")
+        .map(|(n, _)| &n.data)
+        .collect();
+    assert_eq!(disabled.len(), 1, "{told:?}");
+    assert_eq!(disabled[0]["reason"], shown["disabled_reason"]);
+    let notices: Value = app
+        .get("/v1/notices", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notices = notices["data"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0]["subject"].as_str().unwrap().contains("/busy"));
+    assert!(notices[0]["body"].as_str().unwrap().contains(&endpoint));
+    let (_, other_key) = app.tenant_with_key().await;
+    let theirs: Value = app
+        .get("/v1/notices", Some(&other_key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["data"], json!([]));
+}
+
+/// A receiver for several endpoints (`/hook/{name}`) that records every request as it
+/// arrives, answers the first `answer_first` with 200 and holds every later one until
+/// `release`d: a delivery held when its sender dies is one the sender never recorded.
+struct HoldingReceiver {
+    base: String,
+    arrivals: Arc<Mutex<Vec<(String, Received)>>>,
+    released: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HoldingReceiver {
+    async fn start(answer_first: usize) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let arrivals: Arc<Mutex<Vec<(String, Received)>>> = Arc::default();
+        let released = Arc::new(AtomicBool::new(false));
+        let (record, open) = (arrivals.clone(), released.clone());
+        let app = axum::Router::new().route(
+            "/hook/{name}",
+            post(
+                move |axum::extract::Path(name): axum::extract::Path<String>,
+                      headers: HeaderMap,
+                      body: String| {
+                    let (record, open) = (record.clone(), open.clone());
+                    async move {
+                        let get = |header: &str| {
+                            headers
+                                .get(header)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        let arrived = {
+                            let mut arrivals = record.lock().unwrap();
+                            arrivals.push((
+                                name,
+                                Received {
+                                    id: get("webhook-id"),
+                                    timestamp: get("webhook-timestamp"),
+                                    signature: get("webhook-signature"),
+                                    body,
+                                },
+                            ));
+                            arrivals.len()
+                        };
+                        while arrived > answer_first && !open.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        (AxumStatus::OK, "thanks")
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            base: format!("http://{address}"),
+            arrivals,
+            released,
+        }
+    }
+
+    fn arrivals(&self) -> Vec<(String, Received)> {
+        self.arrivals.lock().unwrap().clone()
+    }
+
+    fn release(&self) {
+        self.released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Two real `benteng` processes on one PostgreSQL + Redis. The first delivers alone until the
+/// receiver holds deliveries it has received but not yet answered, and is then killed with
+/// SIGKILL; a second instance takes the dead one's claims up once they lapse. No event is
+/// lost; the ones the first instance sent but never recorded arrive again under the same
+/// `event_id` with the same body; each object's events arrive in sequence; everything verifies
+/// with jwcrypto against the JWKS the surviving instance publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_delivering_instance_loses_no_event() {
+    use crate::harness::{Environment, Process, cli};
+    const ENDPOINTS: [&str; 3] = ["a", "b", "c"];
+    const EVENTS_EACH: usize = 8;
+
+    let env = Environment::new(Backend::Postgres).await;
+    let config = env.data_dir.path().join("webhooks.toml");
+    std::fs::write(
+        &config,
+        "[webhooks]\nallow_private = [\"127.0.0.0/8\"]\nallow_http = true\n\
+         poll_interval_ms = 50\nrequest_timeout_secs = 5\nvisibility_timeout_secs = 1\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let settings = [("BENTENG_CONFIG", config.as_str())];
+    let (ok, tenant, err) = cli(
+        &env,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "PT Tahan Banting",
+            "--tier",
+            "enterprise",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, key, err) = cli(&env, &["apikey", "issue", "--tenant", tenant.trim()]).await;
+    assert!(ok, "{err}");
+    let key = key.trim().to_owned();
+    let receiver = HoldingReceiver::start(6).await;
+
+    let mut first = Process::serve_with(&env, &settings).await;
+    let client = env.client();
+    let mut queued: Vec<(&str, String)> = Vec::new();
+    let mut endpoint_ids = Vec::new();
+    for name in ENDPOINTS {
+        let response = client
+            .post(first.url("/v1/webhook-endpoints"))
+            .bearer_auth(&key)
+            .json(&json!({"url": format!("{}/hook/{name}", receiver.base), "event_types": ["*"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let endpoint: Value = response.json().await.unwrap();
+        endpoint_ids.push(endpoint["id"].as_str().unwrap().to_owned());
+    }
+    for _ in 0..EVENTS_EACH {
+        for (name, id) in ENDPOINTS.iter().zip(&endpoint_ids) {
+            let response = client
+                .post(first.url(&format!("/v1/webhook-endpoints/{id}/test")))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::ACCEPTED);
+            let event: Value = response.json().await.unwrap();
+            queued.push((*name, event["event_id"].as_str().unwrap().to_owned()));
+        }
+    }
+
+    // The first instance is mid-run: six deliveries answered, more received and held.
+    wait_until("deliveries held in flight", async || {
+        receiver.arrivals().len() > 6
+    })
+    .await;
+    first.kill().await;
+    let sent_by_the_dead = receiver.arrivals().len();
+    receiver.release();
+    assert!(
+        sent_by_the_dead < queued.len(),
+        "the first instance must die with events left to deliver"
+    );
+
+    let second = Process::serve_with(&env, &settings).await;
+    let started = Instant::now();
+    loop {
+        let mut delivered = 0;
+        for id in &endpoint_ids {
+            let deliveries: Value = client
+                .get(second.url(&format!("/v1/webhook-endpoints/{id}/deliveries")))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            delivered += deliveries["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["state"] == "delivered")
+                .count();
+        }
+        if delivered == queued.len() {
+            break;
+        }
+        // The dead instance's claims lapse after the visibility timeout (20 s here).
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "only {delivered} of {} delivered",
+            queued.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let arrivals = receiver.arrivals();
+    // Nothing lost: every queued event arrived, at the endpoint it was queued for.
+    for (name, event) in &queued {
+        assert!(
+            arrivals.iter().any(|(n, r)| n == name && r.id == *event),
+            "event {event} for {name} never arrived"
+        );
+    }
+    // Duplicates exist (the held deliveries) and are recognisable: same event_id, same body.
+    let mut duplicated = 0;
+    for (i, (_, r)) in arrivals.iter().enumerate() {
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["event_id"], r.id.as_str());
+        if let Some((_, earlier)) = arrivals[..i].iter().find(|(_, e)| e.id == r.id) {
+            assert_eq!(earlier.body, r.body, "a duplicate carries the same event");
+            duplicated += 1;
+        }
+    }
+    assert!(
+        duplicated >= 1,
+        "a delivery held when its sender died arrives again"
+    );
+    assert!(arrivals.len() >= queued.len() + duplicated);
+    // Per-object order: each endpoint's test events (one object) arrive with their sequence
+    // never going back, duplicates included, and every number from 1 to the last.
+    for name in ENDPOINTS {
+        let sequence: Vec<i64> = arrivals
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, r)| {
+                serde_json::from_str::<Value>(&r.body).unwrap()["data"]["sequence"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            sequence.windows(2).all(|w| w[0] <= w[1]),
+            "{name}: {sequence:?}"
+        );
+        let mut distinct = sequence.clone();
+        distinct.dedup();
+        assert_eq!(
+            distinct,
+            (1..=EVENTS_EACH as i64).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    // Both instances' signatures verify with the JWKS alone.
+    let jwks: Value = client
+        .get(second.url("/v1/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let received: Vec<Received> = arrivals.into_iter().map(|(_, r)| r).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tampered = received.clone();
+    tampered[0].body = tampered[0].body.replace("test delivery", "paid delivery");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &tampered).await;
+    assert!(!ok, "a tampered body must not verify: {said}");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &received).await;
+    assert!(ok, "{said}");
+}
+
+/// The events besides a transfer's happy path, each in the outbox with its change: a batch's
+/// transfers failing, completing and being returned, then `batch.finished` once; fundings
+/// (`balance.credited`, numbered per balance); a transfer held for review (which says
+/// nothing of why); an API key about to expire (told once).
+async fn every_event_type_is_written_with_its_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let events = async |object: Option<&str>| -> Vec<(String, i64, Value)> {
+        let mut events = app
+            .services
+            .store
+            .webhook_events(tenant.id, object, 500)
+            .await
+            .unwrap();
+        events.reverse();
+        events
+            .into_iter()
+            .map(|(n, s)| (n.event_type.as_str().to_owned(), s, n.payload(s)))
+            .collect()
+    };
+
+    // Two fundings of one balance: two credits, in sequence.
+    fund(&app, tenant.id, "1000000.00", Currency::IDR).await;
+    fund(&app, tenant.id, "250000.00", Currency::IDR).await;
+    let credits: Vec<(String, i64, Value)> = events(None)
+        .await
+        .into_iter()
+        .filter(|(t, _, _)| t == "balance.credited")
+        .collect();
+    assert_eq!(credits.len(), 2);
+    assert_eq!(credits[0].2["data"]["object"], "balance");
+    assert_eq!(credits[0].2["data"]["id"], credits[1].2["data"]["id"]);
+    assert_eq!((credits[0].1, credits[1].1), (1, 2));
+    assert_eq!(credits[1].2["data"]["credited"]["amount"], "250000.00");
+    assert_eq!(credits[1].2["data"]["credited"]["currency"], "IDR");
+
+    // A batch of three: one fails, one completes, one completes and is returned.
+    let recipient = recipient(&app, &key, IBAN).await;
+    let mut items = Vec::new();
+    for reference in ["batch-FAIL", "batch-ok", "batch-RETURN"] {
+        let q = quote(
+            &app,
+            &key,
+            "source_currency=IDR&target_currency=EUR&source_amount=100000.00",
+        )
+        .await;
+        items.push(transfer_body(&q, &recipient, reference));
+    }
+    let response = app
+        .post_json("/v1/batches", &key, &json!({"transfers": items}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let batch: Value = response.json().await.unwrap();
+    let batch_id = batch["id"].as_str().unwrap().to_owned();
+    let ids: Vec<String> = batch["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["transfer_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "{batch}");
+    wait_for_status(&app, &key, &ids[0], "FAILED").await;
+    wait_for_status(&app, &key, &ids[1], "COMPLETED").await;
+    wait_for_status(&app, &key, &ids[2], "RETURNED").await;
+    let failed: Vec<String> = events(Some(&ids[0]))
+        .await
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "transfer.created",
+            "transfer.approved",
+            "transfer.submitted",
+            "transfer.failed"
+        ]
+    );
+    let returned: Vec<(String, i64)> = events(Some(&ids[2]))
+        .await
+        .into_iter()
+        .map(|e| (e.0, e.1))
+        .collect();
+    assert_eq!(
+        returned.last().unwrap(),
+        &("transfer.returned".to_owned(), 5),
+        "{returned:?}"
+    );
+    let finished = events(Some(&batch_id)).await;
+    assert_eq!(finished.len(), 1, "once per batch: {finished:?}");
+    let (event_type, sequence, payload) = &finished[0];
+    assert_eq!((event_type.as_str(), *sequence), ("batch.finished", 1));
+    assert_eq!(payload["data"]["object"], "batch");
+    assert_eq!(payload["data"]["transfers"], 3);
+    let by_status = payload["data"]["by_status"].as_object().unwrap();
+    assert_eq!(
+        by_status.values().map(|v| v.as_i64().unwrap()).sum::<i64>(),
+        3
+    );
+    assert!(
+        by_status
+            .keys()
+            .all(|s| ["COMPLETED", "FAILED", "RETURNED"].contains(&s.as_str())),
+        "{by_status:?}"
+    );
+
+    // Held for review: the event says it is held, never why.
+    let response = app
+        .client
+        .post(app.url("/v1/recipients"))
+        .bearer_auth(&key)
+        .json(
+            &json!({"type": "business", "name": "Tehran Trading Co", "country": "IR",
+                      "bank_account": {"iban": "GB82WEST12345698765432"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let risky: Value = response.json().await.unwrap();
+    let q = quote(
+        &app,
+        &key,
+        "source_currency=IDR&target_currency=EUR&source_amount=100000.00",
+    )
+    .await;
+    let response = app
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &transfer_body(&q, risky["id"].as_str().unwrap(), "INV-IR"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let held: Value = response.json().await.unwrap();
+    assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+    let held_events = events(held["id"].as_str()).await;
+    let kinds: Vec<&str> = held_events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(kinds, ["transfer.created", "transfer.held_for_review"]);
+    let text = held_events[1].2.to_string().to_lowercase();
+    for hint in [
+        "risk",
+        "score",
+        "reason",
+        "fatf",
+        "country_risk",
+        "screening",
+    ] {
+        assert!(!text.contains(hint), "{hint} in {text}");
+    }
+
+    // An API key expiring in three days is told once; one expiring in thirty is not yet.
+    let issue = async |days: i64| {
+        app.services
+            .api_keys
+            .issue(
+                tenant.id,
+                benteng_core::api_key::KeyEnvironment::Live,
+                Some(time::Duration::days(days)),
+                benteng_core::scopes::Scopes::all(),
+                benteng_core::network::NetworkAllowList::any(),
+                &benteng_core::audit::AuditContext::system("test"),
+            )
+            .await
+            .unwrap()
+            .record
+            .id
+            .to_string()
+    };
+    let soon = issue(3).await;
+    let later = issue(30).await;
+    let webhooks = app.services.webhooks().unwrap();
+    webhooks.notice_expiring_keys().await.unwrap();
+    assert_eq!(webhooks.notice_expiring_keys().await.unwrap(), 0, "once");
+    let told = events(Some(&soon)).await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].0, "api_key.expiring");
+    assert!(told[0].2["data"]["expires_at"].is_string());
+    assert!(events(Some(&later)).await.is_empty());
+}
+
+/// The per-endpoint throttle: five events of five objects (one funding per currency) are due
+/// at once for one endpoint; with `per_endpoint_in_flight = 2` the receiver, which holds each
+/// request a while, never has more than two open, and gets all five.
+async fn an_endpoint_never_has_more_than_its_throttle_in_flight(backend: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = TestApp::spawn_with(backend, |config| {
+        webhook_config(config);
+        config.webhooks.per_endpoint_in_flight = 2;
+    })
+    .await;
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let got = Arc::new(AtomicUsize::new(0));
+    let (o, m, g) = (open.clone(), most.clone(), got.clone());
+    let slow = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let (open, most, got) = (o.clone(), m.clone(), g.clone());
+            async move {
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                open.fetch_sub(1, Ordering::SeqCst);
+                got.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = add_endpoint(
+        &app,
+        &key,
+        &format!("http://{address}/hook"),
+        json!(["balance.credited"]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for (amount, currency) in [
+        ("100.00", Currency::IDR),
+        ("100.00", Currency::USD),
+        ("100.00", Currency::EUR),
+        ("100.00", Currency::GBP),
+        ("1000", Currency::JPY),
+    ] {
+        fund(&app, tenant.id, amount, currency).await;
+    }
+    wait_until("five deliveries", async || got.load(Ordering::SeqCst) >= 5).await;
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= 2,
+        "{most} deliveries were in flight to one endpoint"
     );
 }

@@ -84,6 +84,12 @@ impl TransferStatus {
         }
     }
 
+    /// The transfer has reached an end: nothing more happens to it but a return.
+    pub fn has_ended(self) -> bool {
+        use TransferStatus::*;
+        matches!(self, Blocked | Completed | Failed | Returned)
+    }
+
     /// Funds stay reserved in these states; they are released (voided) on BLOCKED and FAILED.
     pub fn holds_funds(self) -> bool {
         use TransferStatus::*;
