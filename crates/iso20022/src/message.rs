@@ -39,6 +39,8 @@ pub enum MessageKind {
     Pacs008,
     /// FI-to-FI payment status report (what comes back).
     Pacs002,
+    /// Payment return: a settled transfer sent back by the creditor's bank.
+    Pacs004,
 }
 
 impl MessageKind {
@@ -48,6 +50,7 @@ impl MessageKind {
             MessageKind::Pain001 => "pain.001.001.09",
             MessageKind::Pacs008 => "pacs.008.001.08",
             MessageKind::Pacs002 => "pacs.002.001.10",
+            MessageKind::Pacs004 => "pacs.004.001.09",
         }
     }
 
@@ -61,6 +64,7 @@ impl MessageKind {
             MessageKind::Pain001,
             MessageKind::Pacs008,
             MessageKind::Pacs002,
+            MessageKind::Pacs004,
         ]
         .into_iter()
         .find(|kind| kind.definition() == definition)
@@ -668,6 +672,93 @@ pub fn pacs002(
         w.close("TxInfAndSts");
     }
     w.close("FIToFIPmtStsRpt");
+    w.close("Document");
+    w.close("Envelope");
+    Ok(UnsignedMessage {
+        kind,
+        message_id: header.message_id.clone(),
+        xml: w.finish(),
+    })
+}
+
+/// One returned transaction in a pacs.004.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReturn {
+    /// `OrgnlGrpInf/OrgnlMsgId`: the pacs.008 whose transaction comes back.
+    pub original_message_id: MessageId,
+    /// `OrgnlGrpInf/OrgnlMsgNmId`.
+    pub original_kind: MessageKind,
+    /// `OrgnlEndToEndId`: our transfer id's 32 hex digits.
+    pub original_end_to_end_id: String,
+    /// `RtrdIntrBkSttlmAmt`.
+    pub amount: Money,
+    /// `RtrRsnInf/Rsn/Cd`, e.g. `AC04` (closed account), `MD07` (creditor deceased).
+    pub reason: String,
+}
+
+/// A return's id: the message id's first 31 characters and the transaction's index (≤ 35).
+fn return_id(message_id: &MessageId, index: usize) -> String {
+    let prefix: String = message_id.as_str().chars().take(31).collect();
+    format!("{prefix}{index}")
+}
+
+/// pacs.004.001.09 from `from` (the bank returning the funds) to `header.to`. The platform
+/// never sends these; the simulated counterparty and the tests do.
+pub fn pacs004(
+    from: &Bic,
+    header: &Header,
+    returns: &[PaymentReturn],
+) -> Result<UnsignedMessage, MessageError> {
+    if returns.is_empty() || returns.len() > MAX_BATCH {
+        return Err(MessageError::BatchSize {
+            count: returns.len(),
+        });
+    }
+    let kind = MessageKind::Pacs004;
+    let mut w = Writer::new();
+    w.open_ns("Envelope", NS_ENVELOPE);
+    app_hdr(&mut w, from, header, kind);
+    w.open_ns("Document", &kind.namespace());
+    w.open("PmtRtr");
+    w.open("GrpHdr");
+    w.leaf("MsgId", header.message_id.as_str());
+    w.leaf("CreDtTm", &date_time(header.created_at));
+    w.leaf("NbOfTxs", &returns.len().to_string());
+    w.open("SttlmInf");
+    w.leaf("SttlmMtd", "INDA");
+    w.close("SttlmInf");
+    w.close("GrpHdr");
+    for (index, returned) in returns.iter().enumerate() {
+        check_amount("returned amount", &returned.amount)?;
+        w.open("TxInf");
+        w.leaf("RtrId", &return_id(&header.message_id, index));
+        w.open("OrgnlGrpInf");
+        w.leaf("OrgnlMsgId", returned.original_message_id.as_str());
+        w.leaf("OrgnlMsgNmId", returned.original_kind.definition());
+        w.close("OrgnlGrpInf");
+        w.leaf(
+            "OrgnlEndToEndId",
+            &text(
+                "original end-to-end id",
+                &returned.original_end_to_end_id,
+                35,
+            )?,
+        );
+        w.leaf_with(
+            "RtrdIntrBkSttlmAmt",
+            "Ccy",
+            returned.amount.currency().code(),
+            &returned.amount.to_string(),
+        );
+        w.leaf("IntrBkSttlmDt", &date(header.settlement_date));
+        w.open("RtrRsnInf");
+        w.open("Rsn");
+        w.leaf("Cd", &text("return reason", &returned.reason, 4)?);
+        w.close("Rsn");
+        w.close("RtrRsnInf");
+        w.close("TxInf");
+    }
+    w.close("PmtRtr");
     w.close("Document");
     w.close("Envelope");
     Ok(UnsignedMessage {

@@ -46,6 +46,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_webhooks"),
     migration!(17, "0017_iso20022"),
     migration!(18, "0018_kyc_evidence"),
+    migration!(20, "0020_iso20022_delivery_and_rotation"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
