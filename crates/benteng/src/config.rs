@@ -89,7 +89,8 @@ pub struct Iso20022Config {
     /// Development and tests only: a simulated bank (its own RSA key, registered as
     /// counterparty "simulated counterparty") answers every pacs.008 in the outbox with a
     /// signed pacs.002 in the inbox after `simulated_delay_ms` (RJCT AC04 when the remittance
-    /// contains `REJECT`, ACSC otherwise).
+    /// contains `REJECT`, ACSC otherwise, then a pacs.004 return when it contains `RETURN`).
+    /// File drops only (`outbox_dir` and `inbox_dir`).
     #[serde(default)]
     pub simulate_counterparty: bool,
     #[serde(default)]
