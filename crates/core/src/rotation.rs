@@ -76,8 +76,8 @@ mod tests {
         let t0 = OffsetDateTime::UNIX_EPOCH;
         let day = Duration::days(1);
         let keys = [t0, t0 + day * 10];
-        let at = |d: i64| timeline(&keys, t0 + day * d, day * 14);
-        let phases = |d: i64| at(d).iter().map(|p| p.phase).collect::<Vec<_>>();
+        let at = |d: i32| timeline(&keys, t0 + day * d, day * 14);
+        let phases = |d: i32| at(d).iter().map(|p| p.phase).collect::<Vec<_>>();
         assert_eq!(phases(1), [Phase::Signing, Phase::Published]);
         assert_eq!(phases(10), [Phase::Retiring, Phase::Signing]);
         assert_eq!(phases(23), [Phase::Retiring, Phase::Signing]);

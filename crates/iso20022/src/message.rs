@@ -629,6 +629,37 @@ pub enum StatusOutcome {
     Pending,
 }
 
+/// The start of an answer from a counterparty (pacs.002, pacs.004) carrying `count`
+/// transactions: envelope, AppHdr, Document, `body` and the open GrpHdr with its id and time.
+fn answer_head(
+    from: &Bic,
+    header: &Header,
+    kind: MessageKind,
+    body: &str,
+    count: usize,
+) -> Result<Writer, MessageError> {
+    if count == 0 || count > MAX_BATCH {
+        return Err(MessageError::BatchSize { count });
+    }
+    let mut w = Writer::new();
+    w.open_ns("Envelope", NS_ENVELOPE);
+    app_hdr(&mut w, from, header, kind);
+    w.open_ns("Document", &kind.namespace());
+    w.open(body);
+    w.open("GrpHdr");
+    w.leaf("MsgId", header.message_id.as_str());
+    w.leaf("CreDtTm", &date_time(header.created_at));
+    Ok(w)
+}
+
+/// `OrgnlGrpInf`: the message a status or a return is about.
+fn original_group(w: &mut Writer, message_id: &MessageId, kind: MessageKind) {
+    w.open("OrgnlGrpInf");
+    w.leaf("OrgnlMsgId", message_id.as_str());
+    w.leaf("OrgnlMsgNmId", kind.definition());
+    w.close("OrgnlGrpInf");
+}
+
 /// pacs.002.001.10 from `from` (the counterparty answering) to `header.to`. The platform never
 /// sends these; the simulated counterparty and the tests do.
 pub fn pacs002(
@@ -636,27 +667,12 @@ pub fn pacs002(
     header: &Header,
     statuses: &[TransactionStatus],
 ) -> Result<UnsignedMessage, MessageError> {
-    if statuses.is_empty() || statuses.len() > MAX_BATCH {
-        return Err(MessageError::BatchSize {
-            count: statuses.len(),
-        });
-    }
     let kind = MessageKind::Pacs002;
-    let mut w = Writer::new();
-    w.open_ns("Envelope", NS_ENVELOPE);
-    app_hdr(&mut w, from, header, kind);
-    w.open_ns("Document", &kind.namespace());
-    w.open("FIToFIPmtStsRpt");
-    w.open("GrpHdr");
-    w.leaf("MsgId", header.message_id.as_str());
-    w.leaf("CreDtTm", &date_time(header.created_at));
+    let mut w = answer_head(from, header, kind, "FIToFIPmtStsRpt", statuses.len())?;
     w.close("GrpHdr");
     for status in statuses {
         w.open("TxInfAndSts");
-        w.open("OrgnlGrpInf");
-        w.leaf("OrgnlMsgId", status.original_message_id.as_str());
-        w.leaf("OrgnlMsgNmId", status.original_kind.definition());
-        w.close("OrgnlGrpInf");
+        original_group(&mut w, &status.original_message_id, status.original_kind);
         w.leaf(
             "OrgnlEndToEndId",
             &text("original end-to-end id", &status.original_end_to_end_id, 35)?,
@@ -709,20 +725,8 @@ pub fn pacs004(
     header: &Header,
     returns: &[PaymentReturn],
 ) -> Result<UnsignedMessage, MessageError> {
-    if returns.is_empty() || returns.len() > MAX_BATCH {
-        return Err(MessageError::BatchSize {
-            count: returns.len(),
-        });
-    }
     let kind = MessageKind::Pacs004;
-    let mut w = Writer::new();
-    w.open_ns("Envelope", NS_ENVELOPE);
-    app_hdr(&mut w, from, header, kind);
-    w.open_ns("Document", &kind.namespace());
-    w.open("PmtRtr");
-    w.open("GrpHdr");
-    w.leaf("MsgId", header.message_id.as_str());
-    w.leaf("CreDtTm", &date_time(header.created_at));
+    let mut w = answer_head(from, header, kind, "PmtRtr", returns.len())?;
     w.leaf("NbOfTxs", &returns.len().to_string());
     w.open("SttlmInf");
     w.leaf("SttlmMtd", "INDA");
@@ -732,10 +736,11 @@ pub fn pacs004(
         check_amount("returned amount", &returned.amount)?;
         w.open("TxInf");
         w.leaf("RtrId", &return_id(&header.message_id, index));
-        w.open("OrgnlGrpInf");
-        w.leaf("OrgnlMsgId", returned.original_message_id.as_str());
-        w.leaf("OrgnlMsgNmId", returned.original_kind.definition());
-        w.close("OrgnlGrpInf");
+        original_group(
+            &mut w,
+            &returned.original_message_id,
+            returned.original_kind,
+        );
         w.leaf(
             "OrgnlEndToEndId",
             &text(

@@ -592,6 +592,12 @@ fn original_transaction(tx: Node<'_, '_>) -> Result<(MessageId, MessageKind, Str
     Ok((original_message_id, original_kind, original_end_to_end_id))
 }
 
+/// An amount element: its text in its `Ccy`.
+fn amount_of(node: Node<'_, '_>) -> Option<Money> {
+    let currency = Currency::parse(node.attribute("Ccy")?).ok()?;
+    Money::parse(node.text()?, currency).ok()
+}
+
 fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, VerifyError> {
     let namespace = document.tag_name().namespace().unwrap_or("");
     let named = |node: Node<'_, '_>, name: &str| node.has_tag_name((namespace, name));
@@ -644,10 +650,7 @@ fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, Ve
                     original_transaction(tx)?;
                 let amount = child_elements(tx)
                     .find(|n| named(*n, "RtrdIntrBkSttlmAmt"))
-                    .and_then(|n| {
-                        let currency = Currency::parse(n.attribute("Ccy")?).ok()?;
-                        Money::parse(n.text()?, currency).ok()
-                    })
+                    .and_then(amount_of)
                     .filter(Money::is_positive)
                     .ok_or(VerifyError::Content(
                         "TxInf/RtrdIntrBkSttlmAmt is missing or invalid",
@@ -686,10 +689,7 @@ fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, Ve
                 let amount = tx
                     .descendants()
                     .find(|n| named(*n, "IntrBkSttlmAmt") || named(*n, "InstdAmt"))
-                    .and_then(|n| {
-                        let currency = Currency::parse(n.attribute("Ccy")?).ok()?;
-                        Money::parse(n.text()?, currency).ok()
-                    })
+                    .and_then(amount_of)
                     .ok_or(VerifyError::Content("CdtTrfTxInf has no valid amount"))?;
                 amounts.push(amount);
             }

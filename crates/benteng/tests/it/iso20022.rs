@@ -362,14 +362,7 @@ certificate_file = "{}"
         err.contains("refused: message is 52428800 bytes, over the 4194304-byte limit"),
         "{err}"
     );
-    let refused_events: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
-    )
-    .fetch_one(&mut sql)
-    .await
-    .unwrap()
-    .get("n");
-    assert_eq!(refused_events, 5);
+    assert_eq!(refused_events(&app).await, 5);
     wait_for_status(&app, &key, &second_id, "SUBMITTED").await;
 
     // The bank's settlement report completes the first transfer, once.
@@ -556,14 +549,7 @@ async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
         1,
         "the forged report is filed as refused"
     );
-    let refused: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
-    )
-    .fetch_one(&mut sql)
-    .await
-    .unwrap()
-    .get("n");
-    assert_eq!(refused, 1);
+    assert_eq!(refused_events(&app).await, 1);
     wait_for_status(&app, &key, &ids[0], "COMPLETED").await;
 }
 
