@@ -80,11 +80,12 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> StoreResult<StoredIsoMessage> {
 }
 
 impl Store {
-    /// Every signing key, oldest first.
+    /// Every signing key in the order they sign (by `signs_from`), the rotation timeline's
+    /// order.
     pub async fn iso20022_signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         let rows = sqlx::query(
             "SELECT id, kek_id, wrapped_key, certificate, created_at, signs_from, retired_at \
-             FROM iso20022_signing_keys ORDER BY created_at, id",
+             FROM iso20022_signing_keys ORDER BY signs_from, created_at, id",
         )
         .fetch_all(&self.pool)
         .await?;
