@@ -35,11 +35,17 @@ fn is_xml(request: &Request) -> bool {
         })
 }
 
-/// `POST /iso20022/status-reports`: one signed pacs.002 (`application/xml`). 200 with what
+/// `POST /iso20022/status-reports`: one signed pacs.002 or pacs.004 (`application/xml`). 200 with what
 /// happened to each transaction (a report already ingested answers 200 and does nothing);
 /// 422 `status-report-refused` naming the failed check (nothing moved, a security event
 /// recorded).
-async fn status_report(
+#[utoipa::path(post, path = "/iso20022/status-reports", tag = "payments",
+    description = "A counterparty's signed ISO 20022 pacs.002 or pacs.004 (application/xml), \
+        over mTLS with the TLS client certificate it registered.",
+    request_body(content = String, content_type = "application/xml"),
+    responses((status = 200, body = Object), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn status_report(
     State(state): State<AppState>,
     request: Request,
 ) -> ApiResult<impl IntoResponse> {

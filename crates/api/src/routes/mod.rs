@@ -9,7 +9,7 @@ mod audit;
 mod balances;
 mod docs;
 mod health;
-mod iso20022;
+pub(crate) mod iso20022;
 pub(crate) mod kyc;
 mod paging;
 mod quotes;
