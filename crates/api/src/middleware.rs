@@ -548,6 +548,63 @@ async fn record(state: &AppState, event: &AuditEvent) {
     }
 }
 
+/// The ISO 20022 counterparty a request's verified TLS client certificate belongs to (set by
+/// [`authenticate_counterparty`]).
+#[derive(Debug, Clone)]
+pub struct Counterparty(pub String);
+
+/// Authentication for counterparty routes (ISO 20022 status reports over mTLS): the request's
+/// verified TLS client certificate must be one a counterparty registered
+/// (`iso20022.counterparties[].client_certificate_file`, matched by SHA-256). No certificate:
+/// 401; another certificate: 403. Either refusal is recorded as the security event
+/// `iso20022.status_report_refused`, naming the certificate's SHA-256 (or `none`), when
+/// `[iso20022]` is configured.
+pub async fn authenticate_counterparty(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let fingerprint = request
+        .extensions()
+        .get::<PeerInfo>()
+        .and_then(PeerInfo::client_cert)
+        .map(|c| c.sha256_fingerprint.clone());
+    let name = match (&state.iso20022, &fingerprint) {
+        (Some(iso), Some(fingerprint)) => iso
+            .counterparty_of_client_certificate(fingerprint)
+            .map(str::to_owned),
+        _ => None,
+    };
+    if let Some(name) = name {
+        request.extensions_mut().insert(Counterparty(name));
+        return next.run(request).await;
+    }
+    let (parts, _) = request.into_parts();
+    let context = audit_context(&parts);
+    let (reason, error) = match &fingerprint {
+        None => (
+            "no TLS client certificate",
+            ApiError::Unauthenticated(AuthError::Missing),
+        ),
+        Some(_) => (
+            "the TLS client certificate is not registered for a counterparty",
+            ApiError::ClientCertificate(
+                "the TLS client certificate is not registered for a counterparty",
+            ),
+        ),
+    };
+    let subject = format!(
+        "client-certificate:{}",
+        fingerprint.as_deref().unwrap_or("none")
+    );
+    // Without `[iso20022]` no counterparty exists and the route is closed to everyone.
+    if let Some(iso) = &state.iso20022 {
+        iso.record_refusal(subject, &context, reason.to_owned())
+            .await;
+    }
+    error.into_response()
+}
+
 /// The signed-in staff member, for operator handlers (401 when absent), and the audit context
 /// of their actions: who, through which session, with which roles, from where.
 pub struct Staff(pub benteng_auth::StaffPrincipal, pub AuditContext);

@@ -56,4 +56,7 @@ pub struct AppState {
     pub operations: Arc<benteng_operations::Operations>,
     /// Webhook endpoints, signing keys and the JWKS.
     pub webhooks: Arc<benteng_webhooks::Webhooks>,
+    /// ISO 20022 (`[iso20022]` configured): the counterparties' client certificates and the
+    /// ingestion of the status reports they POST.
+    pub iso20022: Option<Arc<benteng_rails::iso20022::Iso20022>>,
 }

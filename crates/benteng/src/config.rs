@@ -79,10 +79,19 @@ pub struct Iso20022Config {
     pub outbox_dir: Option<PathBuf>,
     #[serde(default)]
     pub inbox_dir: Option<PathBuf>,
+    /// The counterparty's HTTPS endpoint: signed messages are POSTed there (`application/xml`)
+    /// through the pinned outbound client instead of the outbox. Set (or `outbox_dir`): the
+    /// ISO 20022 rail runs.
+    #[serde(default)]
+    pub outbound_url: Option<String>,
+    /// Trust roots, SPKI pins and timeout of the connection to `outbound_url`.
+    #[serde(default)]
+    pub outbound_tls: benteng_transport::OutboundTlsConfig,
     /// Development and tests only: a simulated bank (its own RSA key, registered as
     /// counterparty "simulated counterparty") answers every pacs.008 in the outbox with a
     /// signed pacs.002 in the inbox after `simulated_delay_ms` (RJCT AC04 when the remittance
-    /// contains `REJECT`, ACSC otherwise).
+    /// contains `REJECT`, ACSC otherwise, then a pacs.004 return when it contains `RETURN`).
+    /// File drops only (`outbox_dir` and `inbox_dir`).
     #[serde(default)]
     pub simulate_counterparty: bool,
     #[serde(default)]
@@ -97,7 +106,13 @@ fn default_max_message_bytes() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct CounterpartyConfig {
     pub name: String,
+    /// The certificate its XMLDSig signatures carry (DER or PEM).
     pub certificate_file: PathBuf,
+    /// The TLS client certificate it presents when it POSTs status reports to
+    /// `/iso20022/status-reports` (PEM or DER; matched by SHA-256). None: it cannot use that
+    /// route.
+    #[serde(default)]
+    pub client_certificate_file: Option<PathBuf>,
 }
 
 /// KYC evidence.

@@ -1,8 +1,8 @@
 //! ISO 20022 wiring: the platform's identity from `[iso20022]`, its XMLDSig signing keys (RSA
-//! 3072, PKCS#8 wrapped by the KEK like the data keys, in `iso20022_signing_keys`), signed
-//! pacs.008 messages for stored transfers (kept byte for byte in `iso20022_messages`), and the
-//! verifier with the registered counterparties. The message format and the signature profile
-//! are in `crates/iso20022`.
+//! 3072, PKCS#8 wrapped by the KEK like the data keys, in `iso20022_signing_keys`, rotated with
+//! an overlap), the registered counterparties (signing certificates, TLS client certificates),
+//! and the rail (file drops or HTTPS). The message format and the signature profile are in
+//! `crates/iso20022`; rendering, ingestion and the rail in `crates/rails/src/iso20022.rs`.
 
 use anyhow::Context;
 use base64::Engine;
@@ -45,13 +45,16 @@ pub fn platform(settings: &Iso20022Config) -> anyhow::Result<Platform> {
     })
 }
 
-/// Creates a new RSA-3072 signing key and its self-signed certificate; it signs from now on.
-/// Older keys stay (their certificates still verify what they signed) until retired.
-pub async fn create_signing_key(
+/// `benteng keys rotate --purpose iso20022`: a new RSA-3072 signing key and its self-signed
+/// certificate. The first key signs at once; a later one signs `KEY_OVERLAP` from now (its
+/// certificate goes to the counterparties first), its predecessor signs until then and is
+/// still accepted for `KEY_OVERLAP` after that.
+pub async fn rotate_signing_key(
     services: &Services,
     context: &AuditContext,
 ) -> anyhow::Result<StoredSigningKey> {
     let settings = settings(services)?;
+    let existing = services.store.iso20022_signing_keys().await?;
     let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)
         .context("generating the RSA key")?;
     let pkcs8 = Zeroizing::new(key.serialize_der());
@@ -72,6 +75,14 @@ pub async fn create_signing_key(
     // The pair must sign before it is stored.
     Signer::new(&pkcs8, certificate.der()).context("the new signing key")?;
 
+    let live = benteng_rails::iso20022::key_timeline(&existing, now)
+        .iter()
+        .any(|(_, place)| place.phase.is_live());
+    let signs_from = if live {
+        now + benteng_rails::iso20022::KEY_OVERLAP
+    } else {
+        now
+    };
     let id = uuid::Uuid::new_v4().to_string();
     let kek = services.protection.keyring.current_kek();
     let wrapped = kek
@@ -83,6 +94,7 @@ pub async fn create_signing_key(
         wrapped_key: URL_SAFE_NO_PAD.encode(wrapped),
         certificate: STANDARD.encode(certificate.der()),
         created_at: now,
+        signs_from,
         retired_at: None,
     };
     let fingerprint = hex_sha256(certificate.der());
@@ -110,12 +122,19 @@ pub fn context(
 ) -> anyhow::Result<benteng_rails::iso20022::Iso20022> {
     let settings = settings(services)?;
     let mut counterparties = extra;
+    let mut client_certificates = Vec::new();
+    let read = |path: &std::path::Path| -> anyhow::Result<Vec<u8>> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        pem_or_der(&bytes).with_context(|| format!("{}", path.display()))
+    };
     for counterparty in &settings.counterparties {
-        let bytes = std::fs::read(&counterparty.certificate_file)
-            .with_context(|| format!("reading {}", counterparty.certificate_file.display()))?;
-        let der = pem_or_der(&bytes)
-            .with_context(|| format!("{}", counterparty.certificate_file.display()))?;
-        counterparties.push((counterparty.name.clone(), der));
+        counterparties.push((
+            counterparty.name.clone(),
+            read(&counterparty.certificate_file)?,
+        ));
+        if let Some(path) = &counterparty.client_certificate_file {
+            client_certificates.push((counterparty.name.clone(), hex_sha256(&read(path)?)));
+        }
     }
     Ok(benteng_rails::iso20022::Iso20022 {
         store: services.store.clone(),
@@ -125,6 +144,7 @@ pub fn context(
         counterparty_bic: Bic::parse(&settings.counterparty_bic)
             .context("iso20022.counterparty_bic")?,
         counterparties,
+        client_certificates,
         max_message_bytes: settings.max_message_bytes,
     })
 }
@@ -165,22 +185,23 @@ pub fn payments_for_moves(services: &Services) -> anyhow::Result<benteng_payment
     ))
 }
 
-/// The rail's file drops, when both are configured.
-pub fn rail_settings(config: &crate::Config) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let settings = config.iso20022.as_ref()?;
-    Some((settings.outbox_dir.clone()?, settings.inbox_dir.clone()?))
+/// Whether the ISO 20022 rail runs: an outbox or an HTTPS endpoint is configured.
+pub fn rail_configured(config: &crate::Config) -> bool {
+    config
+        .iso20022
+        .as_ref()
+        .is_some_and(|s| s.outbox_dir.is_some() || s.outbound_url.is_some())
 }
 
-/// Starts the ISO 20022 rail's worker, and the simulated counterparty when configured.
-pub fn spawn_rail(
+/// The shared context the server's rail and its mTLS route use, with the simulated
+/// counterparty's signer when `simulate_counterparty` is on (registered as "simulated
+/// counterparty").
+pub fn server_context(
     services: &Services,
-    payments: std::sync::Arc<benteng_payments::Payments>,
-    outbox: std::path::PathBuf,
-    inbox: std::path::PathBuf,
-) -> anyhow::Result<()> {
-    use std::sync::Arc;
-    use std::time::Duration;
-
+) -> anyhow::Result<(
+    std::sync::Arc<benteng_rails::iso20022::Iso20022>,
+    Option<Signer>,
+)> {
     let settings = settings(services)?;
     let mut extra = Vec::new();
     let mut simulated = None;
@@ -202,25 +223,66 @@ pub fn spawn_rail(
         ));
         simulated = Some(signer);
     }
-    let iso = Arc::new(context(services, extra)?);
-    if let Some(signer) = simulated {
-        benteng_rails::iso20022::SimulatedCounterparty {
-            iso: iso.clone(),
-            signer,
-            bic: Bic::parse(&settings.counterparty_bic).context("iso20022.counterparty_bic")?,
-            outbox: outbox.clone(),
-            inbox: inbox.clone(),
-            delay: Duration::from_millis(settings.simulated_delay_ms),
-            poll_interval: Duration::from_millis(services.config.rail.poll_interval_ms.max(10)),
-        }
-        .spawn();
-    }
+    Ok((std::sync::Arc::new(context(services, extra)?), simulated))
+}
+
+/// Starts the ISO 20022 rail's worker (outbox or HTTPS endpoint, inbox if configured), and the
+/// simulated counterparty on the file drops when configured.
+pub fn spawn_rail(
+    services: &Services,
+    iso: std::sync::Arc<benteng_rails::iso20022::Iso20022>,
+    simulated: Option<Signer>,
+    payments: std::sync::Arc<benteng_payments::Payments>,
+) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use benteng_rails::iso20022::{Iso20022Rail, Outbound, SimulatedCounterparty};
+
+    let settings = settings(services)?;
     let poll_interval = Duration::from_millis(services.config.rail.poll_interval_ms.max(10));
-    let rail = Arc::new(benteng_rails::iso20022::Iso20022Rail {
+    let outbound = match (&settings.outbound_url, &settings.outbox_dir) {
+        (Some(url), None) => {
+            anyhow::ensure!(
+                url.starts_with("https://"),
+                "iso20022.outbound_url must be an https:// URL"
+            );
+            Outbound::Https {
+                client: benteng_transport::OutboundClient::new(&settings.outbound_tls)
+                    .context("iso20022.outbound_tls")?,
+                url: url.clone(),
+            }
+        }
+        (None, Some(outbox)) => Outbound::FileDrop(outbox.clone()),
+        _ => anyhow::bail!("iso20022: set exactly one of outbox_dir and outbound_url"),
+    };
+    if let Some(signer) = simulated {
+        match (&settings.outbox_dir, &settings.inbox_dir) {
+            (Some(outbox), Some(inbox)) => {
+                SimulatedCounterparty {
+                    iso: iso.clone(),
+                    signer,
+                    bic: Bic::parse(&settings.counterparty_bic)
+                        .context("iso20022.counterparty_bic")?,
+                }
+                .spawn_file_drop(
+                    outbox.clone(),
+                    inbox.clone(),
+                    Duration::from_millis(settings.simulated_delay_ms),
+                    poll_interval,
+                );
+            }
+            _ => anyhow::bail!(
+                "iso20022.simulate_counterparty plays the bank on the file drops: set outbox_dir \
+                 and inbox_dir"
+            ),
+        }
+    }
+    let rail = Arc::new(Iso20022Rail {
         iso,
         payments: payments.clone(),
-        outbox,
-        inbox,
+        outbound,
+        inbox: settings.inbox_dir.clone(),
     });
     rail.clone().spawn_inbox(poll_interval);
     benteng_rails::RailWorker {

@@ -219,7 +219,7 @@ impl Server {
                 .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
                 .context("protection")?,
         );
-        let iso20022_rail = iso20022::rail_settings(config);
+        let iso20022_rail = iso20022::rail_configured(config);
         let payments = Payments::new(
             services.store.clone(),
             PaymentsConfig {
@@ -236,9 +236,10 @@ impl Server {
             },
         );
         let payments = payments.with_case_policy(config.cases.policy()?);
-        let payments = Arc::new(match &iso20022_rail {
-            Some(_) => payments.with_iban_rail("iso20022"),
-            None => payments,
+        let payments = Arc::new(if iso20022_rail {
+            payments.with_iban_rail("iso20022")
+        } else {
+            payments
         });
         if let Some(path) = &config.payments.rates_file {
             rates::watch(
@@ -264,9 +265,17 @@ impl Server {
             batch: 100,
         }
         .spawn();
-        if let Some((outbox, inbox)) = iso20022_rail {
-            iso20022::spawn_rail(services, payments.clone(), outbox, inbox)?;
-        }
+        // The shared ISO 20022 context: the rail's, and the mTLS status-report route's.
+        let iso20022 = match &config.iso20022 {
+            Some(_) => {
+                let (iso, simulated) = iso20022::server_context(services)?;
+                if iso20022_rail {
+                    iso20022::spawn_rail(services, iso.clone(), simulated, payments.clone())?;
+                }
+                Some(iso)
+            }
+            None => None,
+        };
         // The recorder first: the delivery worker publishes the queue's state from its first pass.
         let metrics = metrics_handle()?;
         let webhooks = Arc::new(services.webhooks()?);
@@ -308,6 +317,7 @@ impl Server {
                     ),
             ),
             webhooks,
+            iso20022,
         };
         protection_sweep(
             services.store.clone(),

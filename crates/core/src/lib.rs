@@ -21,6 +21,7 @@ pub mod network;
 pub mod payments;
 pub mod people;
 pub mod roles;
+pub mod rotation;
 pub mod scopes;
 pub mod staff_token;
 pub mod strict_json;

@@ -1,6 +1,6 @@
 //! ISO 20022 for the EU/UK rails: messages out (pacs.008.001.08, pain.001.001.09, each with a
 //! head.001.001.02 Business Application Header), the BAH `Sgntr` XMLDSig profile, and the
-//! verification of what comes back (pacs.002.001.10). See `docs/iso20022.md`.
+//! verification of what comes back (pacs.002.001.10 status reports, pacs.004.001.09 returns). See `docs/iso20022.md`.
 //!
 //! No I/O here: the caller gives typed inputs and keys, and stores or sends the bytes.
 
@@ -13,8 +13,9 @@ mod writer;
 
 pub use charset::{CharsetError, SepaText};
 pub use message::{
-    CreditTransfer, Creditor, Header, MessageError, MessageId, MessageKind, Platform,
-    PostalAddress, StatusOutcome, TransactionStatus, UnsignedMessage, pacs002, pacs008, pain001,
+    CreditTransfer, Creditor, Header, MessageError, MessageId, MessageKind, PaymentReturn,
+    Platform, PostalAddress, StatusOutcome, TransactionStatus, UnsignedMessage, pacs002, pacs004,
+    pacs008, pain001,
 };
 pub use sign::{KeyError, SignError, SignedMessage, Signer};
 pub use verify::{Payload, ReferenceKind, Registry, Verified, Verifier, VerifyError};

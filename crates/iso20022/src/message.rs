@@ -39,6 +39,8 @@ pub enum MessageKind {
     Pacs008,
     /// FI-to-FI payment status report (what comes back).
     Pacs002,
+    /// Payment return: a settled transfer sent back by the creditor's bank.
+    Pacs004,
 }
 
 impl MessageKind {
@@ -48,6 +50,7 @@ impl MessageKind {
             MessageKind::Pain001 => "pain.001.001.09",
             MessageKind::Pacs008 => "pacs.008.001.08",
             MessageKind::Pacs002 => "pacs.002.001.10",
+            MessageKind::Pacs004 => "pacs.004.001.09",
         }
     }
 
@@ -61,6 +64,7 @@ impl MessageKind {
             MessageKind::Pain001,
             MessageKind::Pacs008,
             MessageKind::Pacs002,
+            MessageKind::Pacs004,
         ]
         .into_iter()
         .find(|kind| kind.definition() == definition)
@@ -625,6 +629,37 @@ pub enum StatusOutcome {
     Pending,
 }
 
+/// The start of an answer from a counterparty (pacs.002, pacs.004) carrying `count`
+/// transactions: envelope, AppHdr, Document, `body` and the open GrpHdr with its id and time.
+fn answer_head(
+    from: &Bic,
+    header: &Header,
+    kind: MessageKind,
+    body: &str,
+    count: usize,
+) -> Result<Writer, MessageError> {
+    if count == 0 || count > MAX_BATCH {
+        return Err(MessageError::BatchSize { count });
+    }
+    let mut w = Writer::new();
+    w.open_ns("Envelope", NS_ENVELOPE);
+    app_hdr(&mut w, from, header, kind);
+    w.open_ns("Document", &kind.namespace());
+    w.open(body);
+    w.open("GrpHdr");
+    w.leaf("MsgId", header.message_id.as_str());
+    w.leaf("CreDtTm", &date_time(header.created_at));
+    Ok(w)
+}
+
+/// `OrgnlGrpInf`: the message a status or a return is about.
+fn original_group(w: &mut Writer, message_id: &MessageId, kind: MessageKind) {
+    w.open("OrgnlGrpInf");
+    w.leaf("OrgnlMsgId", message_id.as_str());
+    w.leaf("OrgnlMsgNmId", kind.definition());
+    w.close("OrgnlGrpInf");
+}
+
 /// pacs.002.001.10 from `from` (the counterparty answering) to `header.to`. The platform never
 /// sends these; the simulated counterparty and the tests do.
 pub fn pacs002(
@@ -632,27 +667,12 @@ pub fn pacs002(
     header: &Header,
     statuses: &[TransactionStatus],
 ) -> Result<UnsignedMessage, MessageError> {
-    if statuses.is_empty() || statuses.len() > MAX_BATCH {
-        return Err(MessageError::BatchSize {
-            count: statuses.len(),
-        });
-    }
     let kind = MessageKind::Pacs002;
-    let mut w = Writer::new();
-    w.open_ns("Envelope", NS_ENVELOPE);
-    app_hdr(&mut w, from, header, kind);
-    w.open_ns("Document", &kind.namespace());
-    w.open("FIToFIPmtStsRpt");
-    w.open("GrpHdr");
-    w.leaf("MsgId", header.message_id.as_str());
-    w.leaf("CreDtTm", &date_time(header.created_at));
+    let mut w = answer_head(from, header, kind, "FIToFIPmtStsRpt", statuses.len())?;
     w.close("GrpHdr");
     for status in statuses {
         w.open("TxInfAndSts");
-        w.open("OrgnlGrpInf");
-        w.leaf("OrgnlMsgId", status.original_message_id.as_str());
-        w.leaf("OrgnlMsgNmId", status.original_kind.definition());
-        w.close("OrgnlGrpInf");
+        original_group(&mut w, &status.original_message_id, status.original_kind);
         w.leaf(
             "OrgnlEndToEndId",
             &text("original end-to-end id", &status.original_end_to_end_id, 35)?,
@@ -668,6 +688,82 @@ pub fn pacs002(
         w.close("TxInfAndSts");
     }
     w.close("FIToFIPmtStsRpt");
+    w.close("Document");
+    w.close("Envelope");
+    Ok(UnsignedMessage {
+        kind,
+        message_id: header.message_id.clone(),
+        xml: w.finish(),
+    })
+}
+
+/// One returned transaction in a pacs.004.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReturn {
+    /// `OrgnlGrpInf/OrgnlMsgId`: the pacs.008 whose transaction comes back.
+    pub original_message_id: MessageId,
+    /// `OrgnlGrpInf/OrgnlMsgNmId`.
+    pub original_kind: MessageKind,
+    /// `OrgnlEndToEndId`: our transfer id's 32 hex digits.
+    pub original_end_to_end_id: String,
+    /// `RtrdIntrBkSttlmAmt`.
+    pub amount: Money,
+    /// `RtrRsnInf/Rsn/Cd`, e.g. `AC04` (closed account), `MD07` (creditor deceased).
+    pub reason: String,
+}
+
+/// A return's id: the message id's first 31 characters and the transaction's index (≤ 35).
+fn return_id(message_id: &MessageId, index: usize) -> String {
+    let prefix: String = message_id.as_str().chars().take(31).collect();
+    format!("{prefix}{index}")
+}
+
+/// pacs.004.001.09 from `from` (the bank returning the funds) to `header.to`. The platform
+/// never sends these; the simulated counterparty and the tests do.
+pub fn pacs004(
+    from: &Bic,
+    header: &Header,
+    returns: &[PaymentReturn],
+) -> Result<UnsignedMessage, MessageError> {
+    let kind = MessageKind::Pacs004;
+    let mut w = answer_head(from, header, kind, "PmtRtr", returns.len())?;
+    w.leaf("NbOfTxs", &returns.len().to_string());
+    w.open("SttlmInf");
+    w.leaf("SttlmMtd", "INDA");
+    w.close("SttlmInf");
+    w.close("GrpHdr");
+    for (index, returned) in returns.iter().enumerate() {
+        check_amount("returned amount", &returned.amount)?;
+        w.open("TxInf");
+        w.leaf("RtrId", &return_id(&header.message_id, index));
+        original_group(
+            &mut w,
+            &returned.original_message_id,
+            returned.original_kind,
+        );
+        w.leaf(
+            "OrgnlEndToEndId",
+            &text(
+                "original end-to-end id",
+                &returned.original_end_to_end_id,
+                35,
+            )?,
+        );
+        w.leaf_with(
+            "RtrdIntrBkSttlmAmt",
+            "Ccy",
+            returned.amount.currency().code(),
+            &returned.amount.to_string(),
+        );
+        w.leaf("IntrBkSttlmDt", &date(header.settlement_date));
+        w.open("RtrRsnInf");
+        w.open("Rsn");
+        w.leaf("Cd", &text("return reason", &returned.reason, 4)?);
+        w.close("Rsn");
+        w.close("RtrRsnInf");
+        w.close("TxInf");
+    }
+    w.close("PmtRtr");
     w.close("Document");
     w.close("Envelope");
     Ok(UnsignedMessage {

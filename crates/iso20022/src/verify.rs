@@ -25,10 +25,12 @@ use std::fmt;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use benteng_core::currency::Currency;
+use benteng_core::money::Money;
 use roxmltree::{Node, NodeType};
 
 use crate::c14n;
-use crate::message::{MessageId, MessageKind, NS_HEAD, TransactionStatus};
+use crate::message::{MessageId, MessageKind, NS_HEAD, PaymentReturn, TransactionStatus};
 use crate::sign::{
     ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, NS_DSIG, certificate_public_key,
     sha256_base64,
@@ -180,6 +182,12 @@ pub enum Payload {
     CreditTransfers {
         message_id: MessageId,
         end_to_end_ids: Vec<String>,
+        /// Each transaction's amount, in the order of `end_to_end_ids`.
+        amounts: Vec<Money>,
+    },
+    Returns {
+        message_id: MessageId,
+        returns: Vec<PaymentReturn>,
     },
 }
 
@@ -316,7 +324,7 @@ impl Verifier {
             VerifyError::Namespace {
                 element: "Document",
                 found: document_namespace.to_owned(),
-                expected: "pacs.002.001.10, pacs.008.001.08 or pain.001.001.09",
+                expected: "pacs.002.001.10, pacs.004.001.09, pacs.008.001.08 or pain.001.001.09",
             }
         })?;
         let definition = text_of(app_hdr, &["MsgDefIdr"]).unwrap_or("");
@@ -563,6 +571,33 @@ impl Verifier {
     }
 }
 
+/// The transaction a status or a return is about: `OrgnlGrpInf/OrgnlMsgId`, `OrgnlMsgNmId`
+/// (a message we send) and `OrgnlEndToEndId`.
+fn original_transaction(tx: Node<'_, '_>) -> Result<(MessageId, MessageKind, String), VerifyError> {
+    let original_message_id = text_of(tx, &["OrgnlGrpInf", "OrgnlMsgId"])
+        .and_then(MessageId::parse)
+        .ok_or(VerifyError::Content("OrgnlGrpInf/OrgnlMsgId is missing"))?;
+    let original_kind = text_of(tx, &["OrgnlGrpInf", "OrgnlMsgNmId"])
+        .and_then(|d| {
+            [MessageKind::Pacs008, MessageKind::Pain001]
+                .into_iter()
+                .find(|k| k.definition() == d)
+        })
+        .ok_or(VerifyError::Content(
+            "OrgnlGrpInf/OrgnlMsgNmId is not a message we send",
+        ))?;
+    let original_end_to_end_id = text_of(tx, &["OrgnlEndToEndId"])
+        .ok_or(VerifyError::Content("OrgnlEndToEndId is missing"))?
+        .to_owned();
+    Ok((original_message_id, original_kind, original_end_to_end_id))
+}
+
+/// An amount element: its text in its `Ccy`.
+fn amount_of(node: Node<'_, '_>) -> Option<Money> {
+    let currency = Currency::parse(node.attribute("Ccy")?).ok()?;
+    Money::parse(node.text()?, currency).ok()
+}
+
 fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, VerifyError> {
     let namespace = document.tag_name().namespace().unwrap_or("");
     let named = |node: Node<'_, '_>, name: &str| node.has_tag_name((namespace, name));
@@ -582,25 +617,8 @@ fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, Ve
             }
             let mut statuses = Vec::new();
             for tx in child_elements(body).filter(|n| named(*n, "TxInfAndSts")) {
-                let original_message_id = text_of(tx, &["OrgnlGrpInf", "OrgnlMsgId"])
-                    .and_then(MessageId::parse)
-                    .ok_or(VerifyError::Content(
-                        "TxInfAndSts/OrgnlGrpInf/OrgnlMsgId is missing",
-                    ))?;
-                let original_kind = text_of(tx, &["OrgnlGrpInf", "OrgnlMsgNmId"])
-                    .and_then(|d| {
-                        [MessageKind::Pacs008, MessageKind::Pain001]
-                            .into_iter()
-                            .find(|k| k.definition() == d)
-                    })
-                    .ok_or(VerifyError::Content(
-                        "TxInfAndSts/OrgnlGrpInf/OrgnlMsgNmId is not a message we send",
-                    ))?;
-                let original_end_to_end_id = text_of(tx, &["OrgnlEndToEndId"])
-                    .ok_or(VerifyError::Content(
-                        "TxInfAndSts/OrgnlEndToEndId is missing",
-                    ))?
-                    .to_owned();
+                let (original_message_id, original_kind, original_end_to_end_id) =
+                    original_transaction(tx)?;
                 let status = text_of(tx, &["TxSts"])
                     .filter(|s| (1..=4).contains(&s.len()))
                     .ok_or(VerifyError::Content("TxInfAndSts/TxSts is missing"))?
@@ -622,15 +640,63 @@ fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, Ve
                 statuses,
             })
         }
+        MessageKind::Pacs004 => {
+            if !named(body, "PmtRtr") {
+                return Err(VerifyError::Content("expected PmtRtr"));
+            }
+            let mut returns = Vec::new();
+            for tx in child_elements(body).filter(|n| named(*n, "TxInf")) {
+                let (original_message_id, original_kind, original_end_to_end_id) =
+                    original_transaction(tx)?;
+                let amount = child_elements(tx)
+                    .find(|n| named(*n, "RtrdIntrBkSttlmAmt"))
+                    .and_then(amount_of)
+                    .filter(Money::is_positive)
+                    .ok_or(VerifyError::Content(
+                        "TxInf/RtrdIntrBkSttlmAmt is missing or invalid",
+                    ))?;
+                let reason = text_of(tx, &["RtrRsnInf", "Rsn", "Cd"])
+                    .filter(|s| (1..=4).contains(&s.len()))
+                    .ok_or(VerifyError::Content("TxInf/RtrRsnInf/Rsn/Cd is missing"))?
+                    .to_owned();
+                returns.push(PaymentReturn {
+                    original_message_id,
+                    original_kind,
+                    original_end_to_end_id,
+                    amount,
+                    reason,
+                });
+            }
+            if returns.is_empty() {
+                return Err(VerifyError::Content("payment return has no TxInf"));
+            }
+            Ok(Payload::Returns {
+                message_id,
+                returns,
+            })
+        }
         MessageKind::Pacs008 | MessageKind::Pain001 => {
-            let end_to_end_ids = body
-                .descendants()
-                .filter(|n| named(*n, "EndToEndId"))
-                .filter_map(|n| n.text().map(str::to_owned))
-                .collect();
+            let mut end_to_end_ids = Vec::new();
+            let mut amounts = Vec::new();
+            for tx in body.descendants().filter(|n| named(*n, "CdtTrfTxInf")) {
+                end_to_end_ids.push(
+                    text_of(tx, &["PmtId", "EndToEndId"])
+                        .ok_or(VerifyError::Content(
+                            "CdtTrfTxInf/PmtId/EndToEndId is missing",
+                        ))?
+                        .to_owned(),
+                );
+                let amount = tx
+                    .descendants()
+                    .find(|n| named(*n, "IntrBkSttlmAmt") || named(*n, "InstdAmt"))
+                    .and_then(amount_of)
+                    .ok_or(VerifyError::Content("CdtTrfTxInf has no valid amount"))?;
+                amounts.push(amount);
+            }
             Ok(Payload::CreditTransfers {
                 message_id,
                 end_to_end_ids,
+                amounts,
             })
         }
     }

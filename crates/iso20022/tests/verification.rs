@@ -456,3 +456,36 @@ fn signing_keys_under_3072_bits_or_with_a_foreign_certificate_are_refused() {
         benteng_iso20022::KeyError::CertificateMismatch
     );
 }
+
+#[test]
+fn a_signed_payment_return_verifies_and_says_what_comes_back() {
+    use benteng_core::currency::Currency;
+    use benteng_core::money::Money;
+    use benteng_iso20022::{MessageId, PaymentReturn, pacs004};
+    let returned = PaymentReturn {
+        original_message_id: MessageId::parse("B0123456789abcdef0123456789abcdef").unwrap(),
+        original_kind: MessageKind::Pacs008,
+        original_end_to_end_id: "0123456789abcdef0123456789abcdef".into(),
+        amount: Money::parse("99.50", Currency::EUR).unwrap(),
+        reason: "MD07".into(),
+    };
+    let unsigned = pacs004(&partner_bic(), &header(), std::slice::from_ref(&returned)).unwrap();
+    let signed = text(&bank_identity().signer().sign(&unsigned).unwrap());
+    assert!(signed.contains("<RtrdIntrBkSttlmAmt Ccy=\"EUR\">99.50</RtrdIntrBkSttlmAmt>"));
+    let verified = verify(&signed).unwrap();
+    assert_eq!(verified.kind, MessageKind::Pacs004);
+    assert_eq!(verified.counterparty, "partner bank");
+    let Payload::Returns { returns, .. } = verified.payload else {
+        panic!("pacs.004 payload");
+    };
+    assert_eq!(returns, [returned]);
+
+    // The amount is covered by the Document digest like everything else.
+    let tampered = edit(&signed, ">99.50<", ">995.00<");
+    assert_eq!(
+        verify(&tampered).unwrap_err(),
+        VerifyError::DigestMismatch {
+            reference: ReferenceKind::Document
+        }
+    );
+}

@@ -1,8 +1,10 @@
 //! The ISO 20022 rail (SEPA/SWIFT CBPR+ style, see docs/iso20022.md): a transfer leaves as a
-//! signed pacs.008 written to a file drop, and its outcome comes back as a signed pacs.002
-//! read from another. Status reports are verified and applied by [`Iso20022::ingest`], the
-//! same path `benteng iso20022 ingest` takes; a [`SimulatedCounterparty`] plays the bank in
-//! tests and the README walk-through.
+//! signed pacs.008 written to a file drop or POSTed to the counterparty's HTTPS endpoint
+//! through the pinned outbound client, and its outcome comes back as a signed pacs.002 read
+//! from a file drop or POSTed to the platform over mTLS. Status reports are verified and
+//! applied by [`Iso20022::ingest`], the one path the inbox, the HTTPS route and
+//! `benteng iso20022 ingest` take; a [`SimulatedCounterparty`] plays the bank in tests and the
+//! README walk-through.
 //!
 //! [`Iso20022`] holds what rendering, signing and verifying need (store, keyring, the
 //! platform's identity, the registered counterparties); the message format and the signature
@@ -22,12 +24,13 @@ use benteng_core::payments::recipient::BankAccount;
 use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::text::Bic;
 use benteng_iso20022::{
-    CreditTransfer, Creditor, Header, MessageId, MessageKind, Payload, Platform, PostalAddress,
-    Registry, Signer, StatusOutcome, TransactionStatus, Verifier,
+    CreditTransfer, Creditor, Header, MessageId, MessageKind, Payload, PaymentReturn, Platform,
+    PostalAddress, Registry, Signer, StatusOutcome, TransactionStatus, Verifier,
 };
 use benteng_payments::Payments;
 use benteng_payments::moves::Moved;
-use benteng_store::{Store, StoreError, StoredIsoMessage, TransferRecord};
+use benteng_store::{Store, StoreError, StoredIsoMessage, StoredSigningKey, TransferRecord};
+use benteng_transport::{OutboundClient, OutboundError};
 use benteng_vault::{Aad, Keyring};
 use secrecy::ExposeSecret;
 
@@ -59,7 +62,36 @@ pub struct Iso20022 {
     pub counterparty_bic: Bic,
     /// (name, DER certificate) of every counterparty whose signature is accepted.
     pub counterparties: Vec<(String, Vec<u8>)>,
+    /// (name, lowercase hex SHA-256) of the TLS client certificate each counterparty presents
+    /// when it POSTs status reports (mTLS).
+    pub client_certificates: Vec<(String, String)>,
     pub max_message_bytes: usize,
+}
+
+/// How long a rotation's new signing key is handed to the counterparties before it signs, and
+/// how long the old one is still accepted after that.
+pub const KEY_OVERLAP: time::Duration = time::Duration::days(14);
+
+/// Each signing key with its place in the rotation timeline at `now` (oldest first). A key
+/// retired by hand (`retired_at`) is retired whatever its timeline says.
+pub fn key_timeline(
+    keys: &[StoredSigningKey],
+    now: time::OffsetDateTime,
+) -> Vec<(&StoredSigningKey, benteng_core::rotation::Place)> {
+    let signs_from: Vec<_> = keys.iter().map(|k| k.signs_from).collect();
+    keys.iter()
+        .zip(benteng_core::rotation::timeline(
+            &signs_from,
+            now,
+            KEY_OVERLAP,
+        ))
+        .map(|(key, mut place)| {
+            if key.retired_at.is_some_and(|at| at <= now) {
+                place.phase = benteng_core::rotation::Phase::Retired;
+            }
+            (key, place)
+        })
+        .collect()
 }
 
 /// The AAD a signing key is wrapped with under the KEK.
@@ -76,12 +108,17 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 impl Iso20022 {
-    /// The newest signing key, unwrapped with the current KEK.
+    /// The key that signs now (see [`key_timeline`]), unwrapped with the current KEK.
     pub async fn active_signer(&self) -> Result<(String, Signer), Iso20022Error> {
         let keys = self.store.iso20022_signing_keys().await?;
-        let Some(key) = keys.iter().rev().find(|k| k.retired_at.is_none()) else {
+        let timeline = key_timeline(&keys, self.clock.now());
+        let Some((key, _)) = timeline
+            .iter()
+            .rev()
+            .find(|(_, place)| place.phase == benteng_core::rotation::Phase::Signing)
+        else {
             return Err(Iso20022Error::Unavailable(
-                "no ISO 20022 signing key: create one with `benteng iso20022 key-create`"
+                "no ISO 20022 signing key: create one with `benteng keys rotate --purpose iso20022`"
                     .to_owned(),
             ));
         };
@@ -108,7 +145,8 @@ impl Iso20022 {
         Ok((key.id.clone(), signer))
     }
 
-    /// The registered counterparties plus the platform's own signing certificates.
+    /// The registered counterparties plus the platform's own signing certificates that are not
+    /// retired (during an overlap, the old key's messages still verify).
     pub async fn verifier(&self) -> Result<Verifier, Iso20022Error> {
         let mut registry = Registry::new();
         for (name, der) in &self.counterparties {
@@ -116,8 +154,9 @@ impl Iso20022 {
                 .register(name, der)
                 .map_err(|e| unavailable("counterparty certificate", e))?;
         }
-        for key in self.store.iso20022_signing_keys().await? {
-            if key.retired_at.is_none() {
+        let keys = self.store.iso20022_signing_keys().await?;
+        for (key, place) in key_timeline(&keys, self.clock.now()) {
+            if place.phase.is_live() {
                 let der = STANDARD
                     .decode(&key.certificate)
                     .map_err(|e| unavailable("stored signing certificate", e))?;
@@ -229,6 +268,7 @@ impl Iso20022 {
             counterparty: Some(self.counterparty_bic.as_str().to_owned()),
             signed_xml,
             created_at: now,
+            delivered_at: None,
         };
         match self.store.insert_iso20022_message(&stored, context).await {
             Ok(()) => Ok(stored),
@@ -239,6 +279,15 @@ impl Iso20022 {
                 .ok_or(Iso20022Error::Store(StoreError::NotFound)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The counterparty whose registered TLS client certificate has this SHA-256 (lowercase
+    /// hex), if any.
+    pub fn counterparty_of_client_certificate(&self, sha256: &str) -> Option<&str> {
+        self.client_certificates
+            .iter()
+            .find(|(_, fingerprint)| fingerprint == sha256)
+            .map(|(name, _)| name.as_str())
     }
 
     /// Records that an incoming message was refused (a security event), naming it by the
@@ -268,25 +317,79 @@ impl Iso20022 {
         Iso20022Error::Refused(reason)
     }
 
-    /// Verifies a pacs.002 and moves the transfers it reports on: ACSC/ACCC → COMPLETED, RJCT
-    /// → FAILED with the reason code, anything else leaves the transfer where it is. All
-    /// statuses are checked before anything moves; a refused report moves nothing and is
+    /// Verifies a pacs.002 (or a pacs.004) and moves the transfers it reports on: ACSC/ACCC →
+    /// COMPLETED, RJCT → FAILED with the reason code, a return → RETURNED (with the ledger
+    /// reversal; completed first if still submitted), anything else leaves the transfer where
+    /// it is. Every transaction is checked before anything moves; a refused report moves nothing and is
     /// recorded as a security event. A report already ingested (same `BizMsgIdr`) does nothing
-    /// again. Returns one line per transaction saying what happened.
+    /// again. `sender` is the counterparty the transport authenticated (mTLS), when it did:
+    /// the report must then be signed by that same counterparty. Returns one line per
+    /// transaction saying what happened.
     pub async fn ingest(
         &self,
         payments: &Payments,
         bytes: &[u8],
         context: &AuditContext,
+        sender: Option<&str>,
     ) -> Result<Vec<String>, Iso20022Error> {
         let verifier = self.verifier().await?;
         let verified = match verifier.verify(bytes) {
             Ok(verified) => verified,
             Err(error) => return Err(self.refuse(bytes, context, error.to_string()).await),
         };
-        let Payload::StatusReport { statuses, .. } = &verified.payload else {
-            let reason = format!("a {} is not a status report", verified.kind);
+        if let Some(sender) = sender
+            && sender != verified.counterparty
+        {
+            let reason = format!(
+                "signed by {} but sent over the connection of {sender}",
+                verified.counterparty
+            );
             return Err(self.refuse(bytes, context, reason).await);
+        }
+        // What each transaction of the report asks for.
+        let items: Vec<(&MessageId, MessageKind, &str, Effect)> = match &verified.payload {
+            Payload::StatusReport { statuses, .. } => statuses
+                .iter()
+                .map(|s| {
+                    let effect = match s.outcome() {
+                        StatusOutcome::Settled => Effect::Settled(s.status.clone()),
+                        StatusOutcome::Rejected => Effect::Rejected(
+                            s.reason
+                                .clone()
+                                .unwrap_or_else(|| "no reason code".to_owned()),
+                        ),
+                        StatusOutcome::Pending => Effect::Pending(s.status.clone()),
+                    };
+                    (
+                        &s.original_message_id,
+                        s.original_kind,
+                        s.original_end_to_end_id.as_str(),
+                        effect,
+                    )
+                })
+                .collect(),
+            Payload::Returns { returns, .. } => returns
+                .iter()
+                .map(|r| {
+                    let effect = Effect::Returned {
+                        reason: r.reason.clone(),
+                        amount: r.amount,
+                    };
+                    (
+                        &r.original_message_id,
+                        r.original_kind,
+                        r.original_end_to_end_id.as_str(),
+                        effect,
+                    )
+                })
+                .collect(),
+            Payload::CreditTransfers { .. } => {
+                let reason = format!(
+                    "a {} is not a status report or a payment return",
+                    verified.kind
+                );
+                return Err(self.refuse(bytes, context, reason).await);
+            }
         };
         let message_id = verified.business_message_id.to_string();
         if let Some(earlier) = self.store.iso20022_message(&message_id).await? {
@@ -299,14 +402,15 @@ impl Iso20022 {
             return Err(self.refuse(bytes, context, reason).await);
         }
 
-        // Check every status before moving anything.
-        let mut plan: Vec<(TransferId, &TransactionStatus)> = Vec::with_capacity(statuses.len());
-        for status in statuses {
-            let original = status.original_message_id.to_string();
-            let sent =
-                self.store.iso20022_message(&original).await?.filter(|m| {
-                    m.direction == "out" && m.kind == status.original_kind.definition()
-                });
+        // Check every transaction before moving anything.
+        let mut plan: Vec<(TransferRecord, Effect)> = Vec::with_capacity(items.len());
+        for (original, original_kind, end_to_end, effect) in items {
+            let original = original.to_string();
+            let sent = self
+                .store
+                .iso20022_message(&original)
+                .await?
+                .filter(|m| m.direction == "out" && m.kind == original_kind.definition());
             let Some(sent) = sent else {
                 let reason = format!("unknown original message id {original}");
                 return Err(self.refuse(bytes, context, reason).await);
@@ -323,57 +427,94 @@ impl Iso20022 {
                 let reason = format!("{original} carries no transfer");
                 return Err(self.refuse(bytes, context, reason).await);
             };
-            if status.original_end_to_end_id
-                != benteng_iso20022::message::end_to_end_id(&transfer_id)
-            {
+            if end_to_end != benteng_iso20022::message::end_to_end_id(&transfer_id) {
                 let reason = format!("end-to-end id is not the one {original} carried");
                 return Err(self.refuse(bytes, context, reason).await);
             }
-            plan.push((transfer_id, status));
+            let transfer = self.store.transfer_by_id(transfer_id).await?;
+            if let Effect::Returned { amount, .. } = &effect
+                && (amount.currency() != transfer.target.currency()
+                    || amount.amount_minor() > transfer.target.amount_minor())
+            {
+                let reason = format!(
+                    "the return of {amount} {} does not fit the {} {} that {original} paid",
+                    amount.currency().code(),
+                    transfer.target,
+                    transfer.target.currency().code()
+                );
+                return Err(self.refuse(bytes, context, reason).await);
+            }
+            plan.push((transfer, effect));
         }
 
+        let who = &verified.counterparty;
         let mut lines = Vec::with_capacity(plan.len());
-        for (transfer_id, status) in plan {
-            let transfer = self.store.transfer_by_id(transfer_id).await?;
-            let (to, cause) = match status.outcome() {
-                StatusOutcome::Settled => (
+        for (transfer, effect) in plan {
+            let transfer_id = transfer.id;
+            let moves: Vec<(TransferStatus, String)> = match effect {
+                Effect::Settled(status) => vec![(
                     TransferStatus::Completed,
-                    format!(
-                        "{} reported {} ({message_id})",
-                        verified.counterparty, status.status
-                    ),
-                ),
-                StatusOutcome::Rejected => (
+                    format!("{who} reported {status} ({message_id})"),
+                )],
+                Effect::Rejected(reason) => vec![(
                     TransferStatus::Failed,
-                    format!(
-                        "{} rejected it: {} ({message_id})",
-                        verified.counterparty,
-                        status.reason.as_deref().unwrap_or("no reason code")
-                    ),
-                ),
-                StatusOutcome::Pending => {
-                    lines.push(format!("{transfer_id}: {} (no move)", status.status));
+                    format!("{who} rejected it: {reason} ({message_id})"),
+                )],
+                Effect::Pending(status) => {
+                    lines.push(format!("{transfer_id}: {status} (no move)"));
                     continue;
                 }
+                // A return means it was paid: a transfer still submitted (its settlement
+                // report not in yet) completes first, then comes back with the reversal.
+                Effect::Returned { reason, amount } => {
+                    let returned = (
+                        TransferStatus::Returned,
+                        format!(
+                            "{who} returned {amount} {}: {reason} ({message_id})",
+                            amount.currency().code()
+                        ),
+                    );
+                    if transfer.status == TransferStatus::Submitted {
+                        vec![
+                            (
+                                TransferStatus::Completed,
+                                format!("{who} paid it (implied by its return, {message_id})"),
+                            ),
+                            returned,
+                        ]
+                    } else {
+                        vec![returned]
+                    }
+                }
             };
-            if transfer.status == to {
-                lines.push(format!("{transfer_id}: already {to}"));
-                continue;
-            }
-            if transfer.status.check_move(to).is_err() {
-                lines.push(format!(
-                    "{transfer_id}: is {}, cannot move to {to}; left as it is",
-                    transfer.status
-                ));
-                continue;
-            }
-            match payments
-                .move_transfer(&transfer, to, &cause, context)
-                .await?
-            {
-                Moved::Moved => lines.push(format!("{transfer_id}: {} → {to}", transfer.status)),
-                Moved::Overtaken => {
-                    lines.push(format!("{transfer_id}: moved by someone else first"))
+            let mut current = transfer;
+            for (to, cause) in moves {
+                if current.status == to {
+                    lines.push(format!("{transfer_id}: already {to}"));
+                    continue;
+                }
+                if current.status.check_move(to).is_err() {
+                    lines.push(format!(
+                        "{transfer_id}: is {}, cannot move to {to}; left as it is",
+                        current.status
+                    ));
+                    break;
+                }
+                match payments
+                    .move_transfer(&current, to, &cause, context)
+                    .await?
+                {
+                    Moved::Moved => {
+                        lines.push(format!("{transfer_id}: {} → {to}", current.status));
+                        current = TransferRecord {
+                            status: to,
+                            ..current
+                        };
+                    }
+                    Moved::Overtaken => {
+                        lines.push(format!("{transfer_id}: moved by someone else first"));
+                        break;
+                    }
                 }
             }
         }
@@ -388,12 +529,28 @@ impl Iso20022 {
             signed_xml: String::from_utf8(bytes.to_vec())
                 .map_err(|e| unavailable("verified message", e))?,
             created_at: self.clock.now(),
+            delivered_at: None,
         };
         match self.store.insert_iso20022_message(&stored, context).await {
             Ok(()) | Err(StoreError::Conflict) => Ok(lines),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// What one transaction of an incoming report asks for.
+enum Effect {
+    /// Settled (ACSC, ACCC): COMPLETED.
+    Settled(String),
+    /// RJCT with its reason code: FAILED.
+    Rejected(String),
+    /// Any other status: no move.
+    Pending(String),
+    /// A pacs.004: RETURNED, with the ledger reversal.
+    Returned {
+        reason: String,
+        amount: benteng_core::money::Money,
+    },
 }
 
 /// Writes `bytes` to `dir/name` so a reader never sees a partial file (temporary name, then
@@ -427,20 +584,85 @@ fn move_into(file: &Path, dir: &Path) {
     }
 }
 
+/// Where the rail hands signed messages over.
+pub enum Outbound {
+    /// Written to this directory (temporary name, then rename).
+    FileDrop(PathBuf),
+    /// POSTed (`application/xml`) to the counterparty's endpoint through the pinned outbound
+    /// client. 2xx, or 409 (the counterparty has this message id already), is delivered.
+    Https { client: OutboundClient, url: String },
+}
+
+/// Why a stored message was not handed over.
+enum Undelivered {
+    /// The counterparty answered that it will not take it (a 4xx other than 409).
+    Refused(String),
+    /// Not reachable, a TLS or pin failure, a 5xx: the same bytes are sent again later.
+    Later(String),
+}
+
 /// The rail: `submit` signs the transfer's pacs.008 (stored first, so a retry sends the same
-/// bytes) and drops it in `outbox`; outcomes arrive as pacs.002 files in `inbox`, which
-/// `outcome` ingests (moving the transfers they report on) before answering. Ingested files
-/// go to `inbox/done/`, refused ones to `inbox/refused/`.
+/// bytes under the same message id) and hands it over ([`Outbound`]); one that could not be
+/// delivered is sent again on the worker's next pass (`outcome`). Outcomes arrive as signed
+/// pacs.002: files in `inbox` (drained every poll; ingested files go to `inbox/done/`, refused
+/// ones to `inbox/refused/`) or POSTs on the mTLS route, both through [`Iso20022::ingest`].
 pub struct Iso20022Rail {
     pub iso: Arc<Iso20022>,
     pub payments: Arc<Payments>,
-    pub outbox: PathBuf,
-    pub inbox: PathBuf,
+    pub outbound: Outbound,
+    pub inbox: Option<PathBuf>,
 }
 
 impl Iso20022Rail {
     fn context(&self) -> AuditContext {
         AuditContext::system("rail:iso20022")
+    }
+
+    /// Hands a stored outgoing message over, once: a message already delivered is not sent
+    /// again.
+    async fn deliver(&self, message: &StoredIsoMessage) -> Result<(), Undelivered> {
+        if message.delivered_at.is_some() {
+            return Ok(());
+        }
+        let bytes = message.signed_xml.as_bytes();
+        match &self.outbound {
+            Outbound::FileDrop(outbox) => {
+                drop_file(outbox, &format!("{}.xml", message.message_id), bytes)
+                    .map_err(|e| Undelivered::Later(format!("writing to the outbox: {e}")))?;
+            }
+            Outbound::Https { client, url } => {
+                let response = client
+                    .post(url, "application/xml", bytes.to_vec())
+                    .await
+                    .map_err(|e| match e {
+                        OutboundError::PinMismatch(pin) => Undelivered::Later(pin.to_string()),
+                        OutboundError::Request(e) => Undelivered::Later(format!("{e}")),
+                    })?;
+                let status = response.status();
+                if status.is_client_error() && status.as_u16() != 409 {
+                    return Err(Undelivered::Refused(format!(
+                        "the counterparty refused {} with HTTP {status}",
+                        message.message_id
+                    )));
+                }
+                if !status.is_success() && status.as_u16() != 409 {
+                    return Err(Undelivered::Later(format!(
+                        "the counterparty answered HTTP {status}"
+                    )));
+                }
+            }
+        }
+        if let Err(error) = self
+            .iso
+            .store
+            .mark_iso20022_delivered(&message.message_id, self.iso.clock.now())
+            .await
+        {
+            // Delivered but not recorded: sent once more later, which the message id makes
+            // harmless.
+            tracing::warn!(%error, message = %message.message_id, "recording a delivery");
+        }
+        Ok(())
     }
 
     /// Drains the inbox every `interval`, whether or not transfers are in flight (a report
@@ -456,9 +678,10 @@ impl Iso20022Rail {
         })
     }
 
-    /// Ingests every status report waiting in the inbox.
+    /// Ingests every status report waiting in the inbox (if the rail has one).
     pub async fn drain_inbox(&self) {
-        for file in xml_files(&self.inbox) {
+        let Some(inbox) = &self.inbox else { return };
+        for file in xml_files(inbox) {
             let bytes = match std::fs::metadata(&file) {
                 Ok(meta) if meta.len() > self.iso.max_message_bytes as u64 => None,
                 _ => std::fs::read(&file).ok(),
@@ -466,7 +689,7 @@ impl Iso20022Rail {
             let result = match bytes {
                 Some(bytes) => {
                     self.iso
-                        .ingest(&self.payments, &bytes, &self.context())
+                        .ingest(&self.payments, &bytes, &self.context(), None)
                         .await
                 }
                 None => Err(self
@@ -486,11 +709,11 @@ impl Iso20022Rail {
                     for line in lines {
                         tracing::info!(file = %file.display(), "{line}");
                     }
-                    move_into(&file, &self.inbox.join("done"));
+                    move_into(&file, &inbox.join("done"));
                 }
                 Err(Iso20022Error::Refused(reason)) => {
                     tracing::warn!(file = %file.display(), %reason, "status report refused");
-                    move_into(&file, &self.inbox.join("refused"));
+                    move_into(&file, &inbox.join("refused"));
                 }
                 Err(error) => {
                     // Left in place: retried on the next pass.
@@ -516,42 +739,62 @@ impl Rail for Iso20022Rail {
                 Iso20022Error::Refused(reason) => RailError::Refused(reason),
                 other => RailError::Unavailable(other.to_string()),
             })?;
-        drop_file(
-            &self.outbox,
-            &format!("{}.xml", message.message_id),
-            message.signed_xml.as_bytes(),
-        )
-        .map_err(|e| RailError::Unavailable(format!("writing to the outbox: {e}")))
+        match self.deliver(&message).await {
+            Ok(()) => Ok(()),
+            Err(Undelivered::Refused(reason)) => Err(RailError::Refused(reason)),
+            Err(Undelivered::Later(reason)) => {
+                // The transfer stays submitted; `outcome` sends the same bytes again.
+                tracing::warn!(transfer = %transfer.id, %reason, "pacs.008 not delivered yet");
+                Ok(())
+            }
+        }
     }
 
-    /// Outcomes are applied by ingestion (`spawn_inbox`: the status report moves the
-    /// transfer); the answer to the worker is always "still in flight".
-    async fn outcome(&self, _transfer: &TransferRecord) -> Result<Option<RailOutcome>, RailError> {
+    /// Outcomes are applied by ingestion (the status report moves the transfer); the answer to
+    /// the worker is always "still in flight". A pacs.008 not delivered yet is sent again here.
+    async fn outcome(&self, transfer: &TransferRecord) -> Result<Option<RailOutcome>, RailError> {
+        let message = self
+            .iso
+            .store
+            .iso20022_message_for_transfer(transfer.id, MessageKind::Pacs008.definition())
+            .await
+            .map_err(|e| RailError::Unavailable(e.to_string()))?;
+        if let Some(message) = message
+            && let Err(Undelivered::Later(reason) | Undelivered::Refused(reason)) =
+                self.deliver(&message).await
+        {
+            tracing::warn!(transfer = %transfer.id, %reason, "pacs.008 still not delivered");
+        }
         Ok(None)
     }
 }
 
-/// A bank for tests and demos: takes each pacs.008 from the platform's outbox (verifying the
-/// platform's signature), and after `delay` answers with a pacs.002 signed with its own key in
-/// the platform's inbox: ACSC, or RJCT AC04 when the remittance text contains `REJECT`.
+/// A bank for tests and demos: verifies each pacs.008 (the platform's signature) and answers
+/// with a pacs.002 signed with its own key: ACSC, or RJCT AC04 when the remittance text
+/// contains `REJECT`; with `RETURN` it settles and then returns the funds (pacs.004, AC04). [`SimulatedCounterparty::spawn_file_drop`] plays it over the file drops;
+/// over HTTPS the caller serves [`SimulatedCounterparty::answer`] and POSTs the report back.
 pub struct SimulatedCounterparty {
     pub iso: Arc<Iso20022>,
     pub signer: Signer,
     pub bic: Bic,
-    pub outbox: PathBuf,
-    pub inbox: PathBuf,
-    pub delay: Duration,
-    pub poll_interval: Duration,
 }
 
 impl SimulatedCounterparty {
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+    /// Takes each pacs.008 from the platform's outbox (to `outbox/taken/`) and after `delay`
+    /// drops the answer in the platform's inbox.
+    pub fn spawn_file_drop(
+        self,
+        outbox: PathBuf,
+        inbox: PathBuf,
+        delay: Duration,
+        poll_interval: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(self.poll_interval);
+            let mut ticker = tokio::time::interval(poll_interval);
             loop {
                 ticker.tick().await;
-                for file in xml_files(&self.outbox) {
-                    let taken = self.outbox.join("taken");
+                for file in xml_files(&outbox) {
+                    let taken = outbox.join("taken");
                     move_into(&file, &taken);
                     let Some(name) = file.file_name() else {
                         continue;
@@ -560,10 +803,12 @@ impl SimulatedCounterparty {
                         continue;
                     };
                     match self.answer(&bytes).await {
-                        Ok((name, report)) => {
-                            tokio::time::sleep(self.delay).await;
-                            if let Err(error) = drop_file(&self.inbox, &name, &report) {
-                                tracing::warn!(%error, "simulated counterparty: writing");
+                        Ok(answers) => {
+                            for (name, report) in answers {
+                                tokio::time::sleep(delay).await;
+                                if let Err(error) = drop_file(&inbox, &name, &report) {
+                                    tracing::warn!(%error, "simulated counterparty: writing");
+                                }
                             }
                         }
                         Err(reason) => {
@@ -575,29 +820,59 @@ impl SimulatedCounterparty {
         })
     }
 
-    async fn answer(&self, bytes: &[u8]) -> Result<(String, Vec<u8>), String> {
+    /// The signed messages answering a signed pacs.008 or pain.001, each with a file name: a
+    /// pacs.002 (ACSC, or RJCT AC04 when the remittance contains `REJECT`) and, when it
+    /// contains `RETURN`, a pacs.004 sending the funds back (AC04) after settling.
+    pub async fn answer(&self, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         let verifier = self.iso.verifier().await.map_err(|e| e.to_string())?;
         let verified = verifier.verify(bytes).map_err(|e| e.to_string())?;
         let Payload::CreditTransfers {
             message_id,
             end_to_end_ids,
+            amounts,
         } = verified.payload
         else {
             return Err("not a credit transfer".to_owned());
         };
-        let reject = std::str::from_utf8(bytes)
-            .map(|t| t.contains("REJECT"))
-            .unwrap_or(false);
+        let text = std::str::from_utf8(bytes).unwrap_or("");
+        let (reject, give_back) = (text.contains("REJECT"), text.contains("RETURN"));
         let statuses: Vec<TransactionStatus> = end_to_end_ids
-            .into_iter()
+            .iter()
             .map(|e2e| TransactionStatus {
                 original_message_id: message_id.clone(),
                 original_kind: verified.kind,
-                original_end_to_end_id: e2e,
+                original_end_to_end_id: e2e.clone(),
                 status: if reject { "RJCT" } else { "ACSC" }.to_owned(),
                 reason: reject.then(|| "AC04".to_owned()),
             })
             .collect();
+        let mut answers =
+            vec![self.sign(|header| benteng_iso20022::pacs002(&self.bic, header, &statuses))?];
+        if give_back && !reject {
+            let returns: Vec<PaymentReturn> = end_to_end_ids
+                .into_iter()
+                .zip(amounts)
+                .map(|(e2e, amount)| PaymentReturn {
+                    original_message_id: message_id.clone(),
+                    original_kind: verified.kind,
+                    original_end_to_end_id: e2e,
+                    amount,
+                    reason: "AC04".to_owned(),
+                })
+                .collect();
+            answers
+                .push(self.sign(|header| benteng_iso20022::pacs004(&self.bic, header, &returns))?);
+        }
+        Ok(answers)
+    }
+
+    fn sign(
+        &self,
+        render: impl FnOnce(
+            &Header,
+        )
+            -> Result<benteng_iso20022::UnsignedMessage, benteng_iso20022::MessageError>,
+    ) -> Result<(String, Vec<u8>), String> {
         let now = self.iso.clock.now();
         let header = Header {
             message_id: MessageId::new(),
@@ -605,8 +880,7 @@ impl SimulatedCounterparty {
             settlement_date: now.date(),
             to: self.iso.platform.bic.clone(),
         };
-        let unsigned =
-            benteng_iso20022::pacs002(&self.bic, &header, &statuses).map_err(|e| e.to_string())?;
+        let unsigned = render(&header).map_err(|e| e.to_string())?;
         let signed = self.signer.sign(&unsigned).map_err(|e| e.to_string())?;
         Ok((format!("{}.xml", header.message_id), signed.into_bytes()))
     }

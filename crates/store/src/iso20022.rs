@@ -19,6 +19,9 @@ pub struct StoredSigningKey {
     /// The DER certificate, base64.
     pub certificate: String,
     pub created_at: OffsetDateTime,
+    /// When it starts signing: at once for the first key, after the overlap for a rotation's
+    /// new key (counterparties register its certificate first).
+    pub signs_from: OffsetDateTime,
     pub retired_at: Option<OffsetDateTime>,
 }
 
@@ -37,12 +40,15 @@ pub struct StoredIsoMessage {
     pub counterparty: Option<String>,
     pub signed_xml: String,
     pub created_at: OffsetDateTime,
+    /// When an outgoing message was handed over (file drop written, HTTPS endpoint accepted
+    /// it); `None` until then.
+    pub delivered_at: Option<OffsetDateTime>,
 }
 
 macro_rules! message_columns {
     () => {
         "message_id, kind, direction, transfer_id, tenant_id, signing_key_id, counterparty, \
-         signed_xml, created_at"
+         signed_xml, created_at, delivered_at"
     };
 }
 
@@ -69,15 +75,17 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> StoreResult<StoredIsoMessage> {
         counterparty: row.try_get("counterparty")?,
         signed_xml: row.try_get("signed_xml")?,
         created_at: time_at(row, "created_at")?,
+        delivered_at: optional_time_at(row, "delivered_at")?,
     })
 }
 
 impl Store {
-    /// Every signing key, oldest first.
+    /// Every signing key in the order they sign (by `signs_from`), the rotation timeline's
+    /// order.
     pub async fn iso20022_signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         let rows = sqlx::query(
-            "SELECT id, kek_id, wrapped_key, certificate, created_at, retired_at \
-             FROM iso20022_signing_keys ORDER BY created_at, id",
+            "SELECT id, kek_id, wrapped_key, certificate, created_at, signs_from, retired_at \
+             FROM iso20022_signing_keys ORDER BY signs_from, created_at, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -89,13 +97,14 @@ impl Store {
                     wrapped_key: row.try_get("wrapped_key")?,
                     certificate: row.try_get("certificate")?,
                     created_at: time_at(row, "created_at")?,
+                    signs_from: time_at(row, "signs_from")?,
                     retired_at: optional_time_at(row, "retired_at")?,
                 })
             })
             .collect()
     }
 
-    /// Stores a new signing key (it signs from now on) with its audit event.
+    /// Stores a new signing key (it signs from its `signs_from`) with its audit event.
     pub async fn insert_iso20022_signing_key(
         &self,
         key: &StoredSigningKey,
@@ -105,13 +114,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO iso20022_signing_keys (id, kek_id, wrapped_key, certificate, created_at, \
-             retired_at) VALUES ($1, $2, $3, $4, $5, NULL)",
+             signs_from, retired_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
         )
         .bind(&key.id)
         .bind(&key.kek_id)
         .bind(&key.wrapped_key)
         .bind(&key.certificate)
         .bind(to_micros(key.created_at))
+        .bind(to_micros(key.signs_from))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -125,6 +135,11 @@ impl Store {
             "certificate_sha256",
             serde_json::Value::Null,
             fingerprint.into(),
+        )
+        .change(
+            "signs_from",
+            serde_json::Value::Null,
+            key.signs_from.unix_timestamp().into(),
         );
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
@@ -142,7 +157,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO iso20022_messages (",
             message_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&message.message_id)
         .bind(&message.kind)
@@ -153,6 +168,7 @@ impl Store {
         .bind(message.counterparty.clone())
         .bind(&message.signed_xml)
         .bind(to_micros(message.created_at))
+        .bind(message.delivered_at.map(to_micros))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
@@ -181,6 +197,23 @@ impl Store {
         }
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that an outgoing message was handed over (the first time only).
+    pub async fn mark_iso20022_delivered(
+        &self,
+        message_id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE iso20022_messages SET delivered_at = $1 \
+             WHERE message_id = $2 AND direction = 'out' AND delivered_at IS NULL",
+        )
+        .bind(to_micros(at))
+        .bind(message_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

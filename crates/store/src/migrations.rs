@@ -47,6 +47,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_iso20022"),
     migration!(18, "0018_kyc_evidence"),
     migration!(19, "0019_webhook_events_more"),
+    migration!(20, "0020_iso20022_delivery_and_rotation"),
     migration!(21, "0021_cases"),
 ];
 

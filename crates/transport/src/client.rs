@@ -10,13 +10,13 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::TransportError;
 use crate::tls::{PROTOCOL_VERSIONS, crypto_provider, load_certs};
 
 /// Outbound TLS configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboundTlsConfig {
     /// PEM CA bundles trusted for outbound connections. Default empty.
@@ -296,6 +296,22 @@ impl OutboundClient {
     pub async fn get(&self, url: &str) -> Result<reqwest::Response, OutboundError> {
         self.client
             .get(url)
+            .send()
+            .await
+            .map_err(OutboundError::from_reqwest)
+    }
+
+    /// POST `body` to `url` with `content_type`.
+    pub async fn post(
+        &self,
+        url: &str,
+        content_type: &'static str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, OutboundError> {
+        self.client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
             .send()
             .await
             .map_err(OutboundError::from_reqwest)

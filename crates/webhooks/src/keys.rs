@@ -47,27 +47,23 @@ impl KeyState {
     }
 }
 
-/// Where each key is in its timeline at `now`. `rows` oldest first.
+/// Where each key is in its timeline at `now` (the shared rotation timeline). `rows` oldest
+/// first.
 pub fn timeline(rows: &[SigningKeyRow], now: OffsetDateTime) -> Vec<KeyState> {
+    let signs_from: Vec<OffsetDateTime> = rows.iter().map(|r| r.signs_from).collect();
     rows.iter()
-        .enumerate()
-        .map(|(i, row)| {
-            // Superseded by the first later key that has started (or will start) signing.
-            let superseded_at = rows[i + 1..].iter().map(|r| r.signs_from).min();
-            let state = match superseded_at {
-                Some(at) if at + KEY_OVERLAP <= now => "retired",
-                Some(at) if at <= now => "retiring",
-                _ if row.signs_from <= now => "signing",
-                _ => "published",
-            };
-            KeyState {
-                kid: row.kid.clone(),
-                generation: row.generation,
-                created_at: row.created_at,
-                signs_from: row.signs_from,
-                superseded_at,
-                state,
-            }
+        .zip(benteng_core::rotation::timeline(
+            &signs_from,
+            now,
+            KEY_OVERLAP,
+        ))
+        .map(|(row, place)| KeyState {
+            kid: row.kid.clone(),
+            generation: row.generation,
+            created_at: row.created_at,
+            signs_from: row.signs_from,
+            superseded_at: place.superseded_at,
+            state: place.phase.as_str(),
         })
         .collect()
 }

@@ -12,8 +12,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    Routes, StaffNeed, admin, audit, balances, console, health, kyc, quotes, recipients, snap,
-    tenant, transfers, webhooks,
+    Routes, StaffNeed, admin, audit, balances, console, health, iso20022, kyc, quotes, recipients,
+    snap, tenant, transfers, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -51,7 +51,7 @@ use super::{
         kyc::overview, kyc::upload,
         kyc::beneficial_owners, kyc::upgrade_request, admin::kyc::upgrade_requests,
         admin::kyc::propose_upgrade, admin::kyc::reject_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
-        admin::kyc::review_item),
+        admin::kyc::review_item, iso20022::status_report),
 
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),

@@ -10,6 +10,7 @@ mod balances;
 pub mod console;
 mod docs;
 mod health;
+pub(crate) mod iso20022;
 pub(crate) mod kyc;
 mod paging;
 mod quotes;
@@ -26,7 +27,9 @@ use axum::routing::MethodRouter;
 use benteng_core::roles::Permission;
 use benteng_core::scopes::Scope;
 
-use crate::middleware::{authenticate, authenticate_snap, authenticate_staff};
+use crate::middleware::{
+    authenticate, authenticate_counterparty, authenticate_snap, authenticate_staff,
+};
 use crate::protection::{guard_unauthenticated, policy, protect};
 use crate::state::AppState;
 
@@ -42,6 +45,8 @@ pub enum Access {
     Snap,
     /// A signed-in staff member (the operator API), with the permission the route needs.
     Staff,
+    /// An ISO 20022 counterparty, by the TLS client certificate it registered (mTLS).
+    Counterparty,
 }
 
 /// What a staff member needs for one method of an operator route.
@@ -124,6 +129,7 @@ enum Mount {
     Tenant(Needs),
     Snap,
     Staff(Needs<StaffNeed>),
+    Counterparty,
 }
 
 impl Mount {
@@ -133,6 +139,7 @@ impl Mount {
             Mount::Tenant(_) => Access::Tenant,
             Mount::Snap => Access::Snap,
             Mount::Staff(_) => Access::Staff,
+            Mount::Counterparty => Access::Counterparty,
         }
     }
 }
@@ -190,6 +197,14 @@ impl Routes {
         self
     }
 
+    /// A counterparty route: only a client whose verified TLS client certificate a
+    /// counterparty registered reaches it.
+    pub fn counterparty(mut self, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        self.entries
+            .push((path, Mount::Counterparty, self.group, route));
+        self
+    }
+
     /// Mounts the routes `mount` adds in `group`, then returns to the previous group.
     fn within(mut self, group: RouteGroup, mount: impl FnOnce(Routes) -> Routes) -> Self {
         let previous = std::mem::replace(&mut self.group, group);
@@ -217,6 +232,7 @@ fn all() -> Routes {
     let routes = quotes::routes(routes);
     let routes = transfers::routes(routes);
     let routes = webhooks::routes(routes);
+    let routes = iso20022::routes(routes);
     snap::routes(routes)
 }
 
@@ -236,7 +252,7 @@ pub fn scope_table() -> Vec<(&'static str, Needs)> {
         .into_iter()
         .filter_map(|(path, mount, _, _)| match mount {
             Mount::Tenant(needs) => Some((path, needs)),
-            Mount::Public | Mount::Snap | Mount::Staff(_) => None,
+            Mount::Public | Mount::Snap | Mount::Staff(_) | Mount::Counterparty => None,
         })
         .collect()
 }
@@ -248,7 +264,7 @@ pub fn staff_table() -> Vec<(&'static str, Needs<StaffNeed>)> {
         .into_iter()
         .filter_map(|(path, mount, _, _)| match mount {
             Mount::Staff(needs) => Some((path, needs)),
-            Mount::Public | Mount::Snap | Mount::Tenant(_) => None,
+            Mount::Public | Mount::Snap | Mount::Tenant(_) | Mount::Counterparty => None,
         })
         .collect()
 }
@@ -286,6 +302,10 @@ pub fn router(state: &AppState, groups: &[RouteGroup]) -> Router<AppState> {
                         (state.clone(), needs),
                         authenticate_staff,
                     ))
+                    .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
+                // Counterparty routes: the per-IP guard, then the client certificate.
+                Mount::Counterparty => route
+                    .route_layer(from_fn_with_state(state.clone(), authenticate_counterparty))
                     .route_layer(from_fn_with_state(state.clone(), guard_unauthenticated)),
             };
             router.route(path, route)

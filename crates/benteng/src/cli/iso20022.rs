@@ -1,5 +1,7 @@
-//! `benteng iso20022 …`: the platform's signing key, signed pacs.008 messages for stored
-//! transfers, and verification of a signed message file with the reason it is refused.
+//! `benteng iso20022 …`: signed pacs.008 messages for stored transfers, verification of a
+//! signed message file with the reason it is refused, ingestion of a status report, and the
+//! certificate to register with counterparties. Signing keys are made and listed by the key
+//! registry: `benteng keys rotate --purpose iso20022`, `benteng keys status`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +10,7 @@ use anyhow::Context;
 use benteng_iso20022::{Payload, VerifyError};
 use clap::Subcommand;
 
-use super::{cli_context, timestamp};
+use super::cli_context;
 use crate::{Services, iso20022};
 
 #[derive(Debug, Subcommand)]
@@ -19,19 +21,17 @@ pub enum Iso20022Command {
         /// The transfer's id.
         transfer_id: String,
     },
-    /// Verify a signed message (pacs.002, pacs.008, pain.001): the three references, the
+    /// Verify a signed message (pacs.002, pacs.004, pacs.008, pain.001): the three references, the
     /// algorithms, and a registered signer. Exits non-zero naming the check that failed.
     Verify { file: PathBuf },
-    /// Verify a signed pacs.002 and move the transfers it reports on (settled → COMPLETED,
-    /// rejected → FAILED with the reason code). A refused report moves nothing and is recorded
+    /// Verify a signed pacs.002 or pacs.004 and move the transfers it reports on (settled →
+    /// COMPLETED, rejected → FAILED with the reason code, returned → RETURNED with the ledger
+    /// reversal). A refused report moves nothing and is recorded
     /// as a security event; one already ingested does nothing again.
     Ingest { file: PathBuf },
-    /// Create a new RSA-3072 signing key (sealed under the KEK) and print its certificate.
-    KeyCreate,
-    /// Print the active signing certificate (PEM), for counterparties to register.
+    /// Print the newest signing key's certificate (PEM), for counterparties to register (keys
+    /// are made by `benteng keys rotate --purpose iso20022`).
     KeyCert,
-    /// List the signing keys.
-    KeyList,
 }
 
 pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result<()> {
@@ -86,6 +86,18 @@ pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result
                         );
                     }
                 }
+                Payload::Returns { returns, .. } => {
+                    for r in returns {
+                        println!(
+                            "  {} of {} ({}): returned {} reason {}",
+                            r.original_end_to_end_id,
+                            r.original_message_id,
+                            r.original_kind,
+                            r.amount,
+                            r.reason
+                        );
+                    }
+                }
                 Payload::CreditTransfers { end_to_end_ids, .. } => {
                     println!(
                         "  {} transaction(s): {}",
@@ -117,58 +129,31 @@ pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let payments = iso20022::payments_for_moves(&services)?;
             let context = iso20022::context(&services, Vec::new())?;
-            for line in context.ingest(&payments, &bytes, &cli_context()).await? {
+            for line in context
+                .ingest(&payments, &bytes, &cli_context(), None)
+                .await?
+            {
                 println!("{line}");
             }
             Ok(())
         }
-        Iso20022Command::KeyCreate => {
-            let key = iso20022::create_signing_key(&services, &cli_context()).await?;
-            eprintln!("created signing key {}", key.id);
-            print_pem(&iso20022::certificate_der(&key)?);
-            Ok(())
-        }
         Iso20022Command::KeyCert => {
             let keys = services.store.iso20022_signing_keys().await?;
-            let key = keys.iter().rev().find(|k| k.retired_at.is_none()).context(
-                "no ISO 20022 signing key: create one with `benteng iso20022 key-create`",
-            )?;
-            print_pem(&iso20022::certificate_der(key)?);
-            Ok(())
-        }
-        Iso20022Command::KeyList => {
-            let keys = services.store.iso20022_signing_keys().await?;
-            println!(
-                "{:<36} {:<25} {:<10} CERTIFICATE SHA-256",
-                "KEY", "CREATED", "STATE"
-            );
-            let newest = keys
-                .iter()
+            let newest = benteng_rails::iso20022::key_timeline(&keys, services.clock.now())
+                .into_iter()
                 .rev()
-                .find(|k| k.retired_at.is_none())
-                .map(|k| k.id.clone());
-            for key in &keys {
-                let state = if key.retired_at.is_some() {
-                    "retired"
-                } else if Some(&key.id) == newest.as_ref() {
-                    "active"
-                } else {
-                    "overlap"
-                };
-                println!(
-                    "{:<36} {:<25} {:<10} {}",
-                    key.id,
-                    timestamp(key.created_at),
-                    state,
-                    iso20022::hex_sha256(&iso20022::certificate_der(key)?)
-                );
-            }
+                .find(|(_, place)| place.phase.is_live())
+                .map(|(key, _)| key)
+                .context(
+                    "no ISO 20022 signing key: create one with `benteng keys rotate --purpose iso20022`",
+                )?;
+            print_pem(&iso20022::certificate_der(newest)?);
             Ok(())
         }
     }
 }
 
-fn print_pem(der: &[u8]) {
+pub(super) fn print_pem(der: &[u8]) {
     use base64::Engine;
     let body = base64::engine::general_purpose::STANDARD.encode(der);
     println!("-----BEGIN CERTIFICATE-----");

@@ -21,8 +21,9 @@ pub enum KeysCommand {
     Status,
     /// Create a new data key for a purpose and re-encrypt every value under the old ones.
     Rotate {
-        /// bank_account, national_id, or webhook (a new signing key, published 14 days
-        /// before it signs).
+        /// bank_account, national_id, webhook (a new signing key, published 14 days before it
+        /// signs) or iso20022 (a new XMLDSig signing key: its certificate is printed for the
+        /// counterparties to register; it signs 14 days later, at once if it is the first).
         #[arg(long)]
         purpose: String,
     },
@@ -188,23 +189,33 @@ async fn status(services: &Services) -> anyhow::Result<()> {
         }
     }
     let iso_keys = services.store.iso20022_signing_keys().await?;
-    let newest_iso = iso_keys
-        .iter()
-        .rev()
-        .find(|k| k.retired_at.is_none())
-        .map(|k| k.id.clone());
-    for key in iso_keys.iter().filter(|k| k.retired_at.is_none()) {
-        let role = if Some(&key.id) == newest_iso.as_ref() {
-            "signs"
-        } else {
-            "still verifies (overlap)"
+    let overlap = benteng_rails::iso20022::KEY_OVERLAP;
+    for (key, place) in benteng_rails::iso20022::key_timeline(&iso_keys, services.clock.now()) {
+        use benteng_core::rotation::Phase;
+        let role = match (place.phase, place.superseded_at) {
+            (Phase::Published, _) => format!(
+                "registered with counterparties now; signs from {}",
+                timestamp(key.signs_from)
+            ),
+            (Phase::Signing, Some(at)) => format!("signs until {}", timestamp(at)),
+            (Phase::Signing, None) => "signs".to_owned(),
+            (Phase::Retiring, Some(at)) => format!(
+                "no longer signs; still verifies until {}",
+                timestamp(at + overlap)
+            ),
+            _ => continue,
         };
+        let fingerprint =
+            benteng_rails::iso20022::hex_sha256(&crate::iso20022::certificate_der(key)?);
         row(
             "iso20022",
             &key.id,
-            Some(key.created_at),
+            Some(key.signs_from),
             ISO20022_PERIOD,
-            format!("XMLDSig RSA-3072, sealed under KEK {}; {role}", key.kek_id),
+            format!(
+                "XMLDSig RSA-3072, sealed under KEK {}; {role}; certificate SHA-256 {fingerprint}",
+                key.kek_id
+            ),
         );
     }
     let webhooks = services.webhooks()?;
@@ -279,7 +290,7 @@ fn purpose(text: &str) -> anyhow::Result<KeyPurpose> {
         .parse()
         .map_err(|_| anyhow::anyhow!("not a key purpose"))?;
     if columns_of(purpose.as_str()).is_empty() {
-        bail!("--purpose must be bank_account or national_id");
+        bail!("--purpose must be bank_account, national_id, webhook or iso20022");
     }
     Ok(purpose)
 }
@@ -310,6 +321,16 @@ pub(super) async fn run(services: Services, command: KeysCommand) -> anyhow::Res
                 key.kid,
                 timestamp(key.signs_from)
             );
+        }
+        KeysCommand::Rotate { purpose: text } if text == "iso20022" => {
+            let key = crate::iso20022::rotate_signing_key(&services, &cli_context()).await?;
+            eprintln!(
+                "new ISO 20022 signing key {}; it signs from {}. Its certificate, for the \
+                 counterparties to register:",
+                key.id,
+                timestamp(key.signs_from)
+            );
+            super::iso20022::print_pem(&crate::iso20022::certificate_der(&key)?);
         }
         KeysCommand::Rotate { purpose: text } => {
             let purpose = purpose(&text)?;

@@ -175,6 +175,11 @@ impl TestApp {
         Self::serve(env, |_| {}).await
     }
 
+    /// The server on an environment the test prepared, with adjusted configuration.
+    pub async fn spawn_in_with(env: Environment, customize: impl FnOnce(&mut Config)) -> Self {
+        Self::serve(env, customize).await
+    }
+
     /// A server with adjusted configuration.
     pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Config)) -> Self {
         Self::serve(Environment::new(backend).await, customize).await

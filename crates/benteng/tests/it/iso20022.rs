@@ -15,7 +15,9 @@ use crate::payments::{fund, quote, recipient, transfer_body, wait_for_status};
 
 on_both_backends!(
     a_transfer_is_signed_verified_and_settled_by_a_signed_pacs002,
-    iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
+    iban_transfers_complete_through_the_rail_and_the_simulated_counterparty,
+    the_rail_talks_https_both_ways_pinned_out_and_mtls_in,
+    a_rotated_signing_key_signs_after_the_overlap_and_the_old_one_verifies_until_it_ends
 );
 
 const PARTNER_BIC: &str = "PRTNDEFFXXX";
@@ -153,11 +155,12 @@ certificate_file = "{}"
     assert!(!ok);
     assert!(err.contains("no ISO 20022 signing key"), "{err}");
 
-    let (ok, cert_pem, err) = cli(args(&["iso20022", "key-create"])).await;
+    let (ok, cert_pem, err) = cli(args(&["keys", "rotate", "--purpose", "iso20022"])).await;
     assert!(ok, "{err}");
     assert!(cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let (ok, listed, _) = cli(args(&["iso20022", "key-list"])).await;
-    assert!(ok && listed.contains("active"), "{listed}");
+    let (ok, registered, _) = cli(args(&["iso20022", "key-cert"])).await;
+    assert!(ok);
+    assert_eq!(registered, cert_pem);
     let (ok, status, _) = cli(args(&["keys", "status"])).await;
     assert!(ok);
     assert!(
@@ -200,7 +203,7 @@ certificate_file = "{}"
         "<IntrBkSttlmAmt Ccy=\"EUR\">{target}</IntrBkSttlmAmt>"
     )));
 
-    // It verifies with the certificate key-create printed.
+    // It verifies with the certificate the rotation printed.
     let der = {
         use base64::Engine;
         let body: String = cert_pem
@@ -359,14 +362,7 @@ certificate_file = "{}"
         err.contains("refused: message is 52428800 bytes, over the 4194304-byte limit"),
         "{err}"
     );
-    let refused_events: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
-    )
-    .fetch_one(&mut sql)
-    .await
-    .unwrap()
-    .get("n");
-    assert_eq!(refused_events, 5);
+    assert_eq!(refused_events(&app).await, 5);
     wait_for_status(&app, &key, &second_id, "SUBMITTED").await;
 
     // The bank's settlement report completes the first transfer, once.
@@ -427,6 +423,8 @@ fn rail_config(
         max_message_bytes: benteng_iso20022::verify::DEFAULT_MAX_BYTES,
         outbox_dir: Some(outbox.to_path_buf()),
         inbox_dir: Some(inbox.to_path_buf()),
+        outbound_url: None,
+        outbound_tls: Default::default(),
         simulate_counterparty: true,
         simulated_delay_ms: 100,
     }
@@ -451,7 +449,7 @@ async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
         config.rail.sandbox_settle_after_ms = 600_000;
     })
     .await;
-    let key_row = benteng::iso20022::create_signing_key(
+    let key_row = benteng::iso20022::rotate_signing_key(
         &app.services,
         &benteng_core::audit::AuditContext::system("test"),
     )
@@ -463,7 +461,7 @@ async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
     fund(&app, tenant.id, "1000.00", Currency::EUR).await;
     let recipient = recipient(&app, &key, "DE89370400440532013000").await;
     let mut ids = Vec::new();
-    for reference in ["Invoice 9", "please REJECT"] {
+    for reference in ["Invoice 9", "please REJECT", "please RETURN"] {
         let q = quote(
             &app,
             &key,
@@ -490,11 +488,24 @@ async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
         "{history}"
     );
     wait_for_status(&app, &key, &ids[1], "FAILED").await;
+    // Paid, then sent back by the bank (pacs.004): RETURNED with the ledger reversal.
+    let returned = wait_for_status(&app, &key, &ids[2], "RETURNED").await;
+    let history = returned["history"].to_string();
+    assert!(
+        history.contains("simulated counterparty returned 100.00 EUR: AC04"),
+        "{history}"
+    );
+    // Principal refunded, fee kept: 1000 − (100 + 0.50) − 0.50.
+    assert_eq!(
+        crate::payments::balance(&app, &key, "EUR").await,
+        ("899.00".to_owned(), "0.00".to_owned())
+    );
+    crate::payments::ledger_ok(&app).await;
 
-    // What went over the wire: two pacs.008 signed by the platform, taken by the bank; two
-    // pacs.002 signed by the bank, ingested.
+    // What went over the wire: three pacs.008 signed by the platform, taken by the bank; three
+    // pacs.002 and one pacs.004 signed by the bank, ingested.
     let sent = files(&outbox.join("taken"));
-    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent.len(), 3, "{sent:?}");
     let mut registry = Registry::new();
     registry.register("platform", &platform_cert).unwrap();
     let verifier = Verifier::new(registry);
@@ -502,7 +513,7 @@ async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
         let verified = verifier.verify(&std::fs::read(file).unwrap()).unwrap();
         assert_eq!(verified.kind, MessageKind::Pacs008);
     }
-    assert_eq!(files(&inbox.join("done")).len(), 2);
+    assert_eq!(files(&inbox.join("done")).len(), 4);
     assert!(files(&inbox.join("refused")).is_empty());
 
     let mut sql = app.raw_sql().await;
@@ -538,13 +549,416 @@ async fn iban_transfers_complete_through_the_rail_and_the_simulated_counterparty
         1,
         "the forged report is filed as refused"
     );
-    let refused: i64 = sqlx::query(
+    assert_eq!(refused_events(&app).await, 1);
+    wait_for_status(&app, &key, &ids[0], "COMPLETED").await;
+}
+
+/// A transfer to an IBAN in EUR: quote, create, and its id.
+async fn iban_transfer(app: &TestApp, key: &str, recipient: &str, reference: &str) -> String {
+    let q = quote(
+        app,
+        key,
+        "source_currency=EUR&target_currency=EUR&source_amount=100.00",
+    )
+    .await;
+    let transfer: serde_json::Value = app
+        .post_json(
+            "/v1/transfers",
+            key,
+            &transfer_body(&q, recipient, reference),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    transfer["id"].as_str().unwrap().to_owned()
+}
+
+/// The partner bank over HTTPS: it takes pacs.008 on `POST /pacs008` (TLS with the dev server
+/// certificate) and answers through the simulated counterparty, POSTing the signed pacs.002
+/// to the platform's status-report route with `client` (its registered client certificate).
+/// A message whose remittance says `HOLD` is taken and left unanswered.
+struct HttpsBank {
+    received: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn serve_bank(
+    listener: tokio::net::TcpListener,
+    dev: &benteng_transport::DevCertPaths,
+    bank: benteng_rails::iso20022::SimulatedCounterparty,
+    client: reqwest::Client,
+    report_url: String,
+) -> HttpsBank {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let bank = Arc::new(bank);
+    let seen = received.clone();
+    let router = axum::Router::new().route(
+        "/pacs008",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (bank, client, url, seen) = (
+                bank.clone(),
+                client.clone(),
+                report_url.clone(),
+                seen.clone(),
+            );
+            async move {
+                seen.lock().unwrap().push(body.to_vec());
+                if String::from_utf8_lossy(&body).contains("HOLD") {
+                    return reqwest::StatusCode::ACCEPTED;
+                }
+                let Ok(answers) = bank.answer(&body).await else {
+                    return reqwest::StatusCode::BAD_REQUEST;
+                };
+                tokio::spawn(async move {
+                    for (_, report) in answers {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        let response = client
+                            .post(&url)
+                            .header("content-type", "application/xml")
+                            .body(report)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(response.status(), reqwest::StatusCode::OK);
+                    }
+                });
+                reqwest::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let tls = benteng_transport::TlsHandle::load(benteng_transport::TlsSettings::simple(
+        &dev.server_cert,
+        &dev.server_key,
+        benteng_transport::PolicyMode::Dev,
+    ))
+    .await
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(benteng_transport::serve(
+        listener,
+        Some(tls),
+        router,
+        benteng_transport::ConnectionLimits::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    HttpsBank {
+        received,
+        _stop: stop,
+    }
+}
+
+fn https_config(
+    dir: &std::path::Path,
+    bank_url: String,
+    dev: &benteng_transport::DevCertPaths,
+    pin: String,
+    signing_cert: &std::path::Path,
+) -> benteng::config::Iso20022Config {
+    let mut config = rail_config(dir, dir);
+    config.outbox_dir = None;
+    config.inbox_dir = None;
+    config.simulate_counterparty = false;
+    config.outbound_url = Some(bank_url);
+    config.outbound_tls = benteng_transport::OutboundTlsConfig {
+        ca_files: vec![dev.ca_cert.clone()],
+        pins: [("127.0.0.1".to_owned(), vec![pin])].into_iter().collect(),
+        ..Default::default()
+    };
+    config.counterparties = vec![benteng::config::CounterpartyConfig {
+        name: "partner bank".into(),
+        certificate_file: signing_cert.to_path_buf(),
+        client_certificate_file: Some(dev.client_cert.clone()),
+    }];
+    config
+}
+
+async fn post_report(client: &reqwest::Client, url: &str, body: Vec<u8>) -> reqwest::Response {
+    client
+        .post(url)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn refused_events(app: &TestApp) -> i64 {
+    let mut sql = app.raw_sql().await;
+    sqlx::query(
         "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.status_report_refused'",
     )
     .fetch_one(&mut sql)
     .await
     .unwrap()
+    .get("n")
+}
+
+async fn the_rail_talks_https_both_ways_pinned_out_and_mtls_in(backend: Backend) {
+    let env = crate::harness::Environment::new(backend).await;
+    let dev = benteng_transport::generate_dev_certs(&env.data_dir.path().join("tls")).unwrap();
+    let server_pem = std::fs::read(&dev.server_cert).unwrap();
+    let leaf = benteng_transport::tls::certs_from_pem(&server_pem).unwrap();
+    let pin = benteng_transport::client::spki_pin_base64(leaf[0].as_ref()).unwrap();
+    let bank_identity = identity("partner bank");
+    let signing_cert = env.data_dir.path().join("bank-signing.pem");
+    std::fs::write(&signing_cert, &bank_identity.cert_pem).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bank_url = format!("https://{}/pacs008", listener.local_addr().unwrap());
+    let config = https_config(env.data_dir.path(), bank_url, &dev, pin, &signing_cert);
+    let app = TestApp::spawn_in_with(env, |c| {
+        c.iso20022 = Some(config);
+        c.rail.sandbox_settle_after_ms = 600_000;
+    })
+    .await;
+    let context = benteng_core::audit::AuditContext::system("test");
+    benteng::iso20022::rotate_signing_key(&app.services, &context)
+        .await
+        .unwrap();
+    let report_url = app.url("/iso20022/status-reports");
+    let bank_client = app
+        .env
+        .client_with_identity(&dev.client_cert, &dev.client_key);
+    let bank = serve_bank(
+        listener,
+        &dev,
+        benteng_rails::iso20022::SimulatedCounterparty {
+            iso: std::sync::Arc::new(
+                benteng::iso20022::context(&app.services, Vec::new()).unwrap(),
+            ),
+            signer: Signer::new(&bank_identity.pkcs8, &bank_identity.cert_der).unwrap(),
+            bic: Bic::parse(PARTNER_BIC).unwrap(),
+        },
+        bank_client.clone(),
+        report_url.clone(),
+    )
+    .await;
+
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "1000.00", Currency::EUR).await;
+    let recipient = recipient(&app, &key, "DE89370400440532013000").await;
+    let paid = iban_transfer(&app, &key, &recipient, "Invoice 10").await;
+    let rejected = iban_transfer(&app, &key, &recipient, "please REJECT").await;
+    let held = iban_transfer(&app, &key, &recipient, "HOLD 11").await;
+
+    // Out over the pinned client, back over mTLS signed by the bank: settled and rejected.
+    let completed = wait_for_status(&app, &key, &paid, "COMPLETED").await;
+    let history = completed["history"].to_string();
+    assert!(history.contains("submitted to iso20022"), "{history}");
+    assert!(history.contains("partner bank reported ACSC"), "{history}");
+    wait_for_status(&app, &key, &rejected, "FAILED").await;
+    wait_for_status(&app, &key, &held, "SUBMITTED").await;
+
+    // What the bank received: the stored signed bytes, each once, marked delivered.
+    let mut sql = app.raw_sql().await;
+    let stored: Vec<(String, String, Option<i64>)> = sqlx::query(
+        "SELECT message_id, signed_xml, delivered_at FROM iso20022_messages \
+         WHERE direction = 'out' ORDER BY message_id",
+    )
+    .fetch_all(&mut sql)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
+    assert_eq!(stored.len(), 3);
+    let received = bank.received.lock().unwrap().clone();
+    for (_, xml, delivered_at) in &stored {
+        assert!(delivered_at.is_some());
+        assert_eq!(
+            received
+                .iter()
+                .filter(|r| r.as_slice() == xml.as_bytes())
+                .count(),
+            1
+        );
+    }
+    let held_message: String = sqlx::query(
+        "SELECT message_id FROM iso20022_messages WHERE transfer_id = $1 AND direction = 'out'",
+    )
+    .bind(&held)
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get(0);
+    let held_e2e = held.replace('-', "");
+
+    // The held transfer's report, from the wrong connections: each refused with problem+json,
+    // a security event each, the transfer not moved.
+    let good = status_report(&bank_identity, &held_message, &held_e2e);
+    let before = refused_events(&app).await;
+    let response = post_report(&app.client, &report_url, good.clone()).await;
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let (other_cert, other_key) = crate::tls::client_cert(&app.env, "not-the-bank");
+    let stranger_client = app.env.client_with_identity(&other_cert, &other_key);
+    let response = post_report(&stranger_client, &report_url, good.clone()).await;
+    assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("client-certificate-refused"),
+        "{problem}"
+    );
+    // The bank's connection, but signed by someone else, or altered after signing.
+    let forged = status_report(&identity("stranger"), &held_message, &held_e2e);
+    let tampered = String::from_utf8(good.clone())
+        .unwrap()
+        .replacen("<TxSts>ACSC", "<TxSts>ACCC", 1)
+        .into_bytes();
+    for (body, reason) in [
+        (forged, "the signing certificate is not registered"),
+        (
+            tampered,
+            "Document reference (no URI): digest does not match",
+        ),
+    ] {
+        let response = post_report(&bank_client, &report_url, body).await;
+        assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(reason),
+            "{problem}"
+        );
+    }
+    let response = bank_client
+        .post(&report_url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(refused_events(&app).await, before + 4);
+    wait_for_status(&app, &key, &held, "SUBMITTED").await;
+
+    // The right connection and signature: settled, once; the replay does nothing.
+    let response = post_report(&bank_client, &report_url, good.clone()).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["results"][0]
+            .as_str()
+            .unwrap()
+            .contains("SUBMITTED → COMPLETED")
+    );
+    wait_for_status(&app, &key, &held, "COMPLETED").await;
+    let response = post_report(&bank_client, &report_url, good).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["results"][0]
+            .as_str()
+            .unwrap()
+            .contains("already ingested")
+    );
+    let completions: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM transfer_events WHERE transfer_id = $1 AND to_status = 'COMPLETED'",
+    )
+    .bind(&held)
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
     .get("n");
-    assert_eq!(refused, 1);
-    wait_for_status(&app, &key, &ids[0], "COMPLETED").await;
+    assert_eq!(completions, 1);
+}
+
+async fn a_rotated_signing_key_signs_after_the_overlap_and_the_old_one_verifies_until_it_ends(
+    backend: Backend,
+) {
+    use benteng_core::clock::{Clock, ManualClock};
+    use std::sync::Arc;
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with_clock(
+        backend,
+        |config| {
+            let mut iso = rail_config(dir.path(), dir.path());
+            iso.outbox_dir = None;
+            iso.inbox_dir = None;
+            iso.simulate_counterparty = false;
+            config.iso20022 = Some(iso);
+        },
+        clock.clone(),
+    )
+    .await;
+    let context = benteng_core::audit::AuditContext::system("test");
+    let iso = benteng::iso20022::context(&app.services, Vec::new()).unwrap();
+    let sign_now = || async {
+        let (key_id, signer) = iso.active_signer().await.unwrap();
+        let header = Header {
+            message_id: MessageId::new(),
+            created_at: clock.now(),
+            settlement_date: clock.now().date(),
+            to: Bic::parse(PARTNER_BIC).unwrap(),
+        };
+        let status = TransactionStatus {
+            original_message_id: MessageId::new(),
+            original_kind: MessageKind::Pacs008,
+            original_end_to_end_id: "e2e".into(),
+            status: "ACSC".into(),
+            reason: None,
+        };
+        let unsigned = pacs002(&Bic::parse("BNTGNL2AXXX").unwrap(), &header, &[status]).unwrap();
+        (key_id, signer.sign(&unsigned).unwrap().into_bytes())
+    };
+
+    let first = benteng::iso20022::rotate_signing_key(&app.services, &context)
+        .await
+        .unwrap();
+    assert_eq!(first.signs_from, clock.now(), "the first key signs at once");
+    let (signer, signed_by_first) = sign_now().await;
+    assert_eq!(signer, first.id);
+
+    // The rotation: the new key is handed out now and signs only after the overlap.
+    let second = benteng::iso20022::rotate_signing_key(&app.services, &context)
+        .await
+        .unwrap();
+    let overlap = benteng_rails::iso20022::KEY_OVERLAP;
+    assert_eq!(second.signs_from, clock.now() + overlap);
+    assert_eq!(sign_now().await.0, first.id);
+
+    // After the overlap the new key signs; what the old one signed still verifies.
+    clock.advance(overlap + time::Duration::seconds(1));
+    let (signer, signed_by_second) = sign_now().await;
+    assert_eq!(signer, second.id);
+    let verifier = iso.verifier().await.unwrap();
+    assert!(verifier.verify(&signed_by_first).is_ok());
+    assert!(verifier.verify(&signed_by_second).is_ok());
+
+    // One overlap later the old key is retired: its messages no longer verify.
+    clock.advance(overlap);
+    let verifier = iso.verifier().await.unwrap();
+    assert_eq!(
+        verifier.verify(&signed_by_first).unwrap_err().to_string(),
+        "the signing certificate is not registered for any counterparty"
+    );
+    assert!(verifier.verify(&signed_by_second).is_ok());
+    assert_eq!(sign_now().await.0, second.id);
+
+    // Both rotations are audited with the moment each key signs from.
+    let mut sql = app.raw_sql().await;
+    let created: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.signing_key_created'",
+    )
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(created, 2);
 }

@@ -128,7 +128,7 @@ pub async fn wait_for_status(app: &TestApp, key: &str, id: &str, status: &str) -
     }
 }
 
-async fn ledger_ok(app: &TestApp) {
+pub(crate) async fn ledger_ok(app: &TestApp) {
     let violations = app.services.store.ledger_check().await.unwrap();
     assert!(violations.is_empty(), "{violations:?}");
 }

@@ -191,7 +191,7 @@ async fn listeners_serve_their_route_groups() {
 }
 
 /// A client certificate signed by the environment's dev CA, written as `{name}.pem`/`.key`.
-fn client_cert(env: &Environment, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn client_cert(env: &Environment, name: &str) -> (PathBuf, PathBuf) {
     let dev = env.dev_certs();
     let ca_key = KeyPair::from_pem(&std::fs::read_to_string(&dev.ca_key).unwrap()).unwrap();
     let issuer =
