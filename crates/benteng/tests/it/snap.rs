@@ -389,7 +389,10 @@ async fn python_client_pays_and_the_transfer_completes(backend: Backend) {
     assert!(ok, "{err}");
     let (ok, _, err) = cli(env, &["tenant", "require-mtls", &tenant_id, "on"]).await;
     assert!(ok, "{err}");
-    let balance = |certificate: &[&str]| {
+    // Each call's body differs, so no two share a signature (a repeat within one second
+    // would be refused as a replay, not for its certificate).
+    let balance = |certificate: &[&str], n: usize| {
+        let body = format!(r#"{{"partnerReferenceNo":"MTLS-{n}"}}"#);
         let mut args: Vec<&str> = vec!["request"];
         args.extend_from_slice(certificate);
         args.extend([
@@ -397,13 +400,13 @@ async fn python_client_pays_and_the_transfer_completes(backend: Backend) {
             token.as_str(),
             "POST",
             "/v1.0/balance-inquiry",
-            "{}",
+            &body,
         ]);
         python(env, &base, &partner, &args)
     };
     let mut refused = (true, Value::Null);
-    for _ in 0..20 {
-        refused = balance(&[]);
+    for n in 0..20 {
+        refused = balance(&[], n);
         if !refused.0 {
             break;
         }
@@ -415,7 +418,7 @@ async fn python_client_pays_and_the_transfer_completes(backend: Backend) {
         refused.1
     );
     let key = dev.client_key.to_str().unwrap();
-    let (ok, answer) = balance(&["--cert", pem, "--key", key]);
+    let (ok, answer) = balance(&["--cert", pem, "--key", key], 99);
     assert!(ok, "{answer}");
     assert_eq!(answer["responseCode"], "2001100");
 
