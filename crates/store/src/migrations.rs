@@ -47,6 +47,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_iso20022"),
     migration!(18, "0018_kyc_evidence"),
     migration!(21, "0021_cases"),
+    migration!(22, "0022_incidents"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
