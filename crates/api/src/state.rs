@@ -56,4 +56,6 @@ pub struct AppState {
     pub operations: Arc<benteng_operations::Operations>,
     /// Webhook endpoints, signing keys and the JWKS.
     pub webhooks: Arc<benteng_webhooks::Webhooks>,
+    /// The detections in force and the address blocks this instance enforces.
+    pub incidents: Arc<crate::incidents::Incidents>,
 }

@@ -39,6 +39,7 @@ use super::{
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
         admin::screening::lists, admin::reviews::queue, admin::reviews::decide, admin::cases::list, admin::cases::show,
         admin::cases::take_next, admin::cases::propose, admin::cases::approve, admin::cases::reject,
+        admin::incidents::list, admin::incidents::show, admin::incidents::acknowledge, admin::incidents::block,
         console::sign_in_page, console::sign_in, console::style,
         console::inbox, console::take_next, console::case_page, console::propose, console::approve,
         console::reject, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
