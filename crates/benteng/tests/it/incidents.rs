@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, Environment, Process, cli, client_builder};
-use crate::people::enrol_with_code;
+use crate::people::{cli_field, enrol_with_code, staff_from_cli};
 
 /// An attacker's client, from another loopback address than the officer's.
 fn attacker(env: &Environment) -> reqwest::Client {
@@ -69,27 +69,7 @@ async fn a_failed_auth_burst_opens_a_p4_at_25_and_not_at_24() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credential_stuffing_on_two_instances_opens_one_p3_and_a_block_reaches_both() {
     let env = Environment::new(Backend::Postgres).await;
-    let (ok, out, err) = cli(
-        &env,
-        &[
-            "staff",
-            "create",
-            "--login",
-            "so@benteng.example",
-            "--role",
-            "security_officer",
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
-    let field = |out: &str, name: &str| {
-        out.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let (code, id) = (field(&out, "enrolment code:"), field(&out, "person:"));
+    let (code, id) = staff_from_cli(&env, "so@benteng.example", "security_officer").await;
     let extra = [("BENTENG_PROTECTION__UNAUTHENTICATED_PER_MINUTE", "1000")];
     let first = Process::serve_with(&env, &extra).await;
     let second = Process::serve_with(&env, &extra).await;
@@ -113,7 +93,7 @@ async fn credential_stuffing_on_two_instances_opens_one_p3_and_a_block_reaches_b
     )
     .await;
     assert!(ok, "{err}");
-    let token = field(&out, "token:");
+    let token = cli_field(&out, "token:");
 
     // 14 distinct credentials, alternating between the instances: just under.
     let bad = attacker(&env);
