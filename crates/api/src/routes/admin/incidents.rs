@@ -300,7 +300,7 @@ pub async fn block(
     let mut f = Fields::new(&body, &["network", "expires_in_secs", "reason", "incident"]);
     let network: Option<Parsed<Network, 64>> = f.required("network");
     let secs: Option<BlockSecs> = f.required("expires_in_secs");
-    let reason: Option<BoundedText<500>> = f.required("reason");
+    let reason: Option<BoundedText<2000>> = f.required("reason");
     let incident: Option<Parsed<IncidentId, 64>> = f.optional("incident");
     let request = f.build(|| {
         Some(BlockRequest {
