@@ -35,6 +35,11 @@ pub fn router_for(state: AppState, groups: &[RouteGroup]) -> Router {
                 .layer(from_fn(security_headers))
                 .layer(from_fn(problem_fallback))
                 .layer(CatchPanicLayer::new())
+                // A blocked address or network is refused before anything else runs.
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    crate::incidents::refuse_blocked,
+                ))
                 // HTTP/2 answers wait for a body nothing read, or the stream's reset can
                 // overtake them.
                 .layer(from_fn(finish_unread_bodies))

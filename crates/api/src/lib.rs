@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod error;
+pub mod incidents;
 pub mod json;
 pub mod middleware;
 pub mod protection;

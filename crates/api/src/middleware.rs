@@ -254,6 +254,27 @@ pub async fn authenticate(
             if let Err(store_error) = state.store.audit(&event).await {
                 tracing::error!(error = %store_error, "could not record a refused authentication");
             }
+            // The same refusal, once, to the detection engine: the credential presented (only
+            // hashed there, to count distinct ones) and the connection's address.
+            let credential = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes)
+                .or_else(|| session_cookie(&parts.headers).map(str::as_bytes));
+            let security_event = crate::incidents::SecurityEvent {
+                scheme: if session.is_some() {
+                    "session"
+                } else {
+                    "api_key"
+                },
+                reason: reason_label(error),
+                client_ip: client_ip(&parts.extensions),
+                credential,
+            };
+            state
+                .incidents
+                .observe(&state, &security_event, &audit_context(&parts))
+                .await;
             response
         }
     }

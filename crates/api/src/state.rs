@@ -59,4 +59,6 @@ pub struct AppState {
     /// ISO 20022 (`[iso20022]` configured): the counterparties' client certificates and the
     /// ingestion of the status reports they POST.
     pub iso20022: Option<Arc<benteng_rails::iso20022::Iso20022>>,
+    /// The detections in force and the address blocks this instance enforces.
+    pub incidents: Arc<crate::incidents::Incidents>,
 }

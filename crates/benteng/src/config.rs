@@ -38,6 +38,7 @@ pub struct Config {
     pub monitoring: MonitoringConfig,
     pub kyc: KycConfig,
     pub cases: CasesConfig,
+    pub incidents: IncidentsConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
 }
@@ -122,6 +123,31 @@ pub struct KycConfig {
     /// The largest KYC document a tenant may upload, in bytes (1 to 67108864). The document
     /// route alone takes bodies this large; every other route keeps `http.body_limit_bytes`.
     pub max_document_bytes: usize,
+}
+
+/// `[incidents]`: security detections (see docs/incidents.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// A detections file (TOML) instead of the compiled-in detections; read at start, and a
+    /// file that does not validate stops the start with its line.
+    pub detections_file: Option<PathBuf>,
+}
+
+impl IncidentsConfig {
+    /// The detections in force: the file's, or the compiled-in ones.
+    pub fn detections(&self) -> anyhow::Result<benteng_core::incidents::Detections> {
+        use anyhow::Context as _;
+        match &self.detections_file {
+            None => Ok(benteng_core::incidents::Detections::defaults()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                benteng_core::incidents::Detections::parse(&text)
+                    .with_context(|| format!("detections file {}", path.display()))
+            }
+        }
+    }
 }
 
 /// `[cases]`: compliance cases of held transfers (see docs/console.md).
@@ -474,6 +500,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             kyc: KycConfig::default(),
             cases: CasesConfig::default(),
+            incidents: IncidentsConfig::default(),
         }
     }
 }

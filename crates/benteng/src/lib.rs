@@ -318,7 +318,16 @@ impl Server {
             ),
             webhooks,
             iso20022,
+            incidents: Arc::new(benteng_api::incidents::Incidents::new(
+                config.incidents.detections()?,
+            )),
         };
+        // Blocks in force before the first request, then kept current.
+        state
+            .incidents
+            .reload_blocks(&state.store, state.payments.now())
+            .await;
+        state.incidents.spawn_block_sync(&state);
         protection_sweep(
             services.store.clone(),
             Duration::from_secs(config.protection.sweep_interval_secs.max(1)),

@@ -157,3 +157,13 @@ define_id!(
     DeliveryId,
     "delivery"
 );
+define_id!(
+    /// A security incident: one ongoing attack or failure, with its clocks.
+    IncidentId,
+    "incident"
+);
+define_id!(
+    /// A block of a client address or network.
+    BlockId,
+    "block"
+);

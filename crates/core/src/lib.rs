@@ -15,6 +15,7 @@ pub mod country;
 pub mod currency;
 pub mod iban;
 pub mod ids;
+pub mod incidents;
 pub mod kyc;
 pub mod money;
 pub mod network;

@@ -92,10 +92,12 @@ pub enum Permission {
     /// Review tenants' KYC evidence (read documents, verify or reject items) and propose or
     /// approve a KYC level change.
     KycReview,
+    /// See security incidents, acknowledge them and contain them (block addresses).
+    IncidentsRespond,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::CredentialsWrite,
@@ -110,6 +112,7 @@ impl Permission {
         Permission::ReviewsDecide,
         Permission::ReviewsApprove,
         Permission::KycReview,
+        Permission::IncidentsRespond,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -128,6 +131,7 @@ impl Permission {
             Permission::ReviewsDecide => "reviews:decide",
             Permission::ReviewsApprove => "reviews:approve",
             Permission::KycReview => "kyc:review",
+            Permission::IncidentsRespond => "incidents:respond",
         }
     }
 }
@@ -285,6 +289,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::CredentialsRevoke,
             P::AuditRead,
             P::StaffRead,
+            P::IncidentsRespond,
         ],
     ),
     (StaffRole::Support, &[P::TenantsRead]),

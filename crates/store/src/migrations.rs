@@ -49,6 +49,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_webhook_events_more"),
     migration!(20, "0020_iso20022_delivery_and_rotation"),
     migration!(21, "0021_cases"),
+    migration!(22, "0022_incidents"),
 ];
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.

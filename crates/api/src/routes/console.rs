@@ -69,6 +69,16 @@ pub(super) fn routes(routes: Routes) -> Routes {
             Needs::on_post(Permission::ReviewsApprove.into()),
             axum::routing::post(reject),
         )
+        .staff(
+            "/console/incidents/{id}",
+            Needs::on_get(Permission::IncidentsRespond.into()),
+            get(incident_page),
+        )
+        .staff(
+            "/console/incidents/{id}/block",
+            Needs::on_post(Permission::IncidentsRespond.into()),
+            axum::routing::post(block_address),
+        )
 }
 
 // ----- HTML -----
@@ -742,5 +752,125 @@ mod tests {
             esc("Tom & \"Jerry\" <b>"),
             "Tom &amp; &quot;Jerry&quot; &lt;b&gt;"
         );
+    }
+}
+
+// ----- incidents -----
+
+/// The incident page's body: its clocks, its detections, and the form that blocks its address.
+fn incident_body(
+    incident: &benteng_store::IncidentRow,
+    detections: &[benteng_store::LinkedDetection],
+    csrf: &str,
+) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p>{}</p><dl><dt>Severity</dt><dd>{}</dd><dt>State</dt><dd>{}</dd>\
+         <dt>Opened</dt><dd>{}</dd><dt>Acknowledge by</dt><dd>{}</dd>\
+         <dt>Contain by</dt><dd>{}</dd><dt>Address</dt><dd>{}</dd></dl>",
+        esc(&incident.title),
+        esc(incident.severity.as_str()),
+        esc(incident.state.as_str()),
+        esc(&time_text(incident.opened_at)),
+        esc(&time_text(incident.acknowledge_by)),
+        esc(&time_text(incident.contain_by)),
+        esc(incident.client_address.as_deref().unwrap_or("-")),
+    );
+    body.push_str(
+        "<h2>Detections</h2><table><thead><tr><th>Detection</th><th>Severity</th>\
+         <th>Count</th><th>Window (s)</th><th>Fired</th></tr></thead><tbody>",
+    );
+    for d in detections {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.detection),
+            esc(d.severity.as_str()),
+            d.count,
+            d.window_secs,
+            esc(&time_text(d.fired_at)),
+        );
+    }
+    body.push_str("</tbody></table>");
+    let _ = write!(
+        body,
+        "<h2>Block this address</h2>\
+         <form method=\"post\" action=\"/console/incidents/{}/block\">{csrf}\
+         <label for=\"network\">Address or network</label>\
+         <input id=\"network\" name=\"network\" type=\"text\" value=\"{}\" required>\
+         <label for=\"hours\">For (hours, 1 to 720)</label>\
+         <input id=\"hours\" name=\"hours\" type=\"text\" inputmode=\"numeric\" value=\"4\" required>\
+         <label for=\"reason\">Reason</label>\
+         <input id=\"reason\" name=\"reason\" type=\"text\" required>\
+         <button type=\"submit\">Block</button></form>",
+        esc(&incident.id.to_string()),
+        esc(incident.client_address.as_deref().unwrap_or("")),
+    );
+    body
+}
+
+/// An incident page (HTML): its clocks, linked detections and the block form.
+#[utoipa::path(get, path = "/console/incidents/{id}", tag = "console",
+    security(("staff_session" = ["incidents:respond"])),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn incident_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result: ApiResult<Response> = async {
+        let id: benteng_core::ids::IncidentId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let incident = state.store.incident(id).await?;
+        let detections = state.store.incident_detections(id).await?;
+        let body = incident_body(&incident, &detections, &csrf_field(&state, &headers));
+        Ok(page(StatusCode::OK, "Incident", Some(&staff), &body))
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(e, &staff, INBOX))
+}
+
+/// Blocks an address or network for the incident (form): the operator API's block.
+#[utoipa::path(post, path = "/console/incidents/{id}/block", tag = "console",
+    security(("staff_session" = ["incidents:respond"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn block_address(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let back = format!(
+        "/console/incidents/{}",
+        id.chars().take(36).collect::<String>()
+    );
+    let result: ApiResult<()> = async {
+        let incident: benteng_core::ids::IncidentId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["network", "hours", "reason"])?;
+        let network: benteng_core::network::Network = field(&fields, "network")?
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid("network", "invalid_value", "not an address or CIDR"))?;
+        let hours: u32 = field(&fields, "hours")?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|h| (1..=720).contains(h))
+            .ok_or_else(|| ApiError::invalid("hours", "out_of_range", "must be 1 to 720"))?;
+        let reason = comment_text(&fields, "reason")?;
+        let request = super::admin::incidents::BlockRequest {
+            network,
+            expires_in_secs: hours * 3600,
+            reason: reason.as_str().to_owned(),
+            incident: Some(incident),
+        };
+        super::admin::incidents::block_network(&state, &staff, &request).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&back),
+        Err(e) => refused(e, &staff, &back),
     }
 }

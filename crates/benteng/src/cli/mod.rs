@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod case;
 mod devcerts;
+mod incident;
 mod iso20022;
 mod keys;
 mod kyc;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Compliance cases: the inbox and a case's log.
     #[command(subcommand)]
     Case(case::CaseCommand),
+    /// Security incidents: the list and one incident with its detections.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
     /// KYC levels and evidence items of a tenant (onboarding, break-glass).
     #[command(subcommand)]
     Kyc(kyc::KycCommand),
@@ -154,6 +158,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Case(command) => {
             case::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Incident(command) => {
+            incident::run(Services::connect_for_command(config).await?, command).await
         }
         Command::Kyc(command) => {
             kyc::run(Services::connect_for_command(config).await?, command).await

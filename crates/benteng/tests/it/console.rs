@@ -20,7 +20,8 @@ use crate::people::{
 on_both_backends!(
     a_held_transfer_is_released_in_the_browser_with_four_eyes,
     a_held_transfer_is_blocked_in_the_browser_and_the_funds_return,
-    case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
+    case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers,
+    a_security_officer_blocks_an_incident_s_address_from_its_page
 );
 
 /// A hostile recipient name: it must come out of every page as text.
@@ -625,4 +626,86 @@ async fn case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers
     );
     let (ok, _, err) = crate::harness::cli(&app.env, &["case", "list", "--sort", "age"]).await;
     assert!(!ok && err.contains("--sort"), "{err}");
+}
+
+/// The incident page: a credential-stuffing run opens an incident; a security officer (not
+/// support) sees it in the console and blocks its address with the page's form, with the
+/// CSRF field; the address is refused from then on and the incident is contained.
+async fn a_security_officer_blocks_an_incident_s_address_from_its_page(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.protection.unauthenticated_per_minute = 1000;
+    })
+    .await;
+    let officer = enrol(&app, "so@benteng.example", &[StaffRole::SecurityOfficer]).await;
+    let officer = sign_in(&app, &officer).await;
+    let support = enrol(&app, "sue@benteng.example", &[StaffRole::Support]).await;
+    let support = sign_in(&app, &support).await;
+    let attacker = crate::harness::client_builder(&app.environment().dev_certs().ca_cert)
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .build()
+        .unwrap();
+    let attempt = |n: usize| {
+        attacker
+            .get(app.url("/v1/tenant"))
+            .bearer_auth(format!("sk_live_guess{n}"))
+            .send()
+    };
+    for n in 0..15 {
+        assert_eq!(attempt(n).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let list: Value = get(&app.client, app.url("/admin/v1/incidents"), &officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let incident = list[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/console/incidents/{incident}");
+
+    let refused = get(&app.client, app.url(&path), &support).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = get(&app.client, app.url(&path), &officer).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("credential_stuffing") && html.contains("P3"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"127.0.0.2\""), "{html}");
+
+    let block = format!("{path}/block");
+    let fields = [
+        ("network", "127.0.0.2"),
+        ("hours", "4"),
+        ("reason", "stuffing"),
+    ];
+    // Without the CSRF field, and with hours out of range: nothing is blocked.
+    let missing = form_post(&app, &block, &officer, &fields).await;
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let bad = [
+        ("network", "127.0.0.2"),
+        ("hours", "0"),
+        ("reason", "stuffing"),
+        ("csrf_token", officer.csrf.as_str()),
+    ];
+    let bad = form_post(&app, &block, &officer, &bad).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        attempt(99).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let mut good = fields.to_vec();
+    good.push(("csrf_token", officer.csrf.as_str()));
+    let blocked = form_post(&app, &block, &officer, &good).await;
+    assert_eq!(blocked.status(), StatusCode::OK);
+    assert_eq!(blocked.url().path(), path);
+    assert!(blocked.text().await.unwrap().contains("contained"));
+    assert_eq!(attempt(0).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let events = audit_types(&app).await;
+    assert!(
+        events.iter().any(|e| e["event_type"] == "address.blocked"
+            && e["changes"]["network"]["to"] == "127.0.0.2/32"),
+        "{events:?}"
+    );
 }

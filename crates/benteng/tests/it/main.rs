@@ -9,6 +9,7 @@ mod cli;
 mod console;
 mod data_protection;
 mod http2;
+mod incidents;
 mod iso20022;
 mod kyc;
 mod monitoring;

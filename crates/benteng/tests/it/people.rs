@@ -705,6 +705,25 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
     }
 }
 
+/// A person created from the host with `role`: their enrolment code and person id.
+pub(crate) async fn staff_from_cli(env: &Environment, login: &str, role: &str) -> (String, String) {
+    let (ok, out, err) = cli(env, &["staff", "create", "--login", login, "--role", role]).await;
+    assert!(ok, "{err}");
+    (
+        cli_field(&out, "enrolment code:"),
+        cli_field(&out, "person:"),
+    )
+}
+
+/// The value of a `name: value` line of a CLI's output.
+pub(crate) fn cli_field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 /// Two instances on PostgreSQL + Redis: signing out everywhere on one reaches the other
 /// within a second; the first admin comes from the CLI.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::harness::{Backend, Environment, Process, TestApp, cli};
 use crate::people::{
-    Session, app, audit_types, enrol, enrol_with_code, next_code, post, problem_type, sign_in,
-    sign_in_at,
+    Session, app, audit_types, cli_field, enrol, enrol_with_code, next_code, post, problem_type,
+    sign_in, sign_in_at, staff_from_cli,
 };
 
 const PERMISSION_DENIED: &str = "https://benteng.dev/problems/insufficient-permission";
@@ -355,27 +355,7 @@ async fn revoked_expired_forged_and_malformed_tokens_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_token_reaches_every_instance_within_a_second() {
     let env = Environment::new(Backend::Postgres).await;
-    let (ok, out, err) = cli(
-        &env,
-        &[
-            "staff",
-            "create",
-            "--login",
-            "root@benteng.example",
-            "--role",
-            "admin",
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
-    let field = |out: &str, name: &str| {
-        out.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let (code, id) = (field(&out, "enrolment code:"), field(&out, "person:"));
+    let (code, id) = staff_from_cli(&env, "root@benteng.example", "admin").await;
     let first = Process::serve(&env).await;
     let second = Process::serve(&env).await;
     let client = env.client();
@@ -401,7 +381,7 @@ async fn revoking_a_token_reaches_every_instance_within_a_second() {
         )
         .await;
         assert!(ok, "{err}");
-        (field(&out, "token:"), field(&out, "id:"))
+        (cli_field(&out, "token:"), cli_field(&out, "id:"))
     };
     let (token, token_id) = issue_from_cli().await;
     let (cli_revoked, cli_revoked_id) = issue_from_cli().await;

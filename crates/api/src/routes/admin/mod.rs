@@ -7,6 +7,7 @@ pub(super) mod approvals;
 pub(super) mod audit;
 pub(crate) mod cases;
 pub(super) mod credentials;
+pub(crate) mod incidents;
 pub(super) mod kyc;
 pub(super) mod people;
 pub(super) mod reviews;
@@ -41,6 +42,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = screening::routes(routes);
     let routes = reviews::routes(routes);
     let routes = cases::routes(routes);
+    let routes = incidents::routes(routes);
     let routes = webhooks::routes(routes);
     let routes = kyc::routes(routes);
     audit::routes(routes)
