@@ -53,6 +53,22 @@ pub fn describe_metrics() {
     describe_counter!("auth_failures_total", "Refused authentications, by reason");
     describe_counter!("rate_limited_total", "Requests refused with 429, by limit");
     describe_counter!(
+        "security_events_total",
+        "Security events fed to the detections (refused authentications), by scheme and reason"
+    );
+    describe_counter!(
+        "detections_fired_total",
+        "Detections that reached their threshold (each opens or joins an incident), by detection"
+    );
+    describe_counter!(
+        "detection_errors_total",
+        "Security events a detection could not count (shared state unreachable)"
+    );
+    describe_counter!(
+        "blocked_requests_total",
+        "Requests refused because their address is blocked (incident containment)"
+    );
+    describe_counter!(
         "idempotency_total",
         "Idempotency-key outcomes: first use, replay, conflict, in flight"
     );
