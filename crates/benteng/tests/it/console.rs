@@ -197,7 +197,13 @@ impl Browser {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap())
             .unwrap();
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/").to_owned() + file;
+        // Into docs/ only when asked (BENTENG_DOCS_SCREENSHOTS=1), so a test run leaves the
+        // tree as it found it.
+        let path = if std::env::var_os("BENTENG_DOCS_SCREENSHOTS").is_some() {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/")).join(file)
+        } else {
+            std::env::temp_dir().join(format!("benteng-{}-{file}", std::process::id()))
+        };
         std::fs::write(path, bytes).unwrap();
     }
 
