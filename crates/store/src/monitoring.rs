@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use crate::payment_writes::PaymentWrite;
 use crate::rows::{parsed, time_at, to_micros};
-use crate::{Store, StoreError, StoreResult};
+use crate::{Backend, Store, StoreError, StoreResult};
 
 /// The monitoring part of a transfer's decision, as written with the transfer.
 #[derive(Debug, Clone)]
@@ -115,10 +115,53 @@ fn score_at(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<u8> {
     u8::try_from(score).map_err(|_| StoreError::Corrupt(format!("{column} {score} out of range")))
 }
 
+// The statements that record a decision. The decision's row binds $1–$14 (see
+// `record_monitoring`); counting the transfer adds $15, whether it is near the structuring band.
+macro_rules! decision_insert {
+    () => {
+        "INSERT INTO transfer_monitoring (transfer_id, tenant_id, rule_set, risk_score, verdict, \
+         amount_usd_cents, rules, environment, country, bank_country, currency, screening_score, \
+         screening_verdict, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    };
+}
+
+// Observations never go back in time: windows are found by `observed_at`.
+macro_rules! count_totals {
+    () => {
+        "UPDATE monitoring_totals SET seq = seq + 1, usd_cents = usd_cents + $6, \
+         near_threshold = near_threshold + $15, \
+         last_at = CASE WHEN last_at > $14 THEN last_at ELSE $14 END \
+         WHERE tenant_id = $2 AND environment = $8 \
+         RETURNING seq, usd_cents, near_threshold, last_at"
+    };
+}
+
+// The observation carries the totals after the transfer, read from `$totals`.
+macro_rules! observation_insert {
+    ($totals:literal) => {
+        concat!(
+            "INSERT INTO monitoring_observations (tenant_id, environment, seq, transfer_id, \
+             observed_at, usd_cents, near_threshold, total_usd_cents, total_near) \
+             SELECT $2, $8, seq, $1, last_at, $6, $15, usd_cents, near_threshold FROM ",
+            $totals
+        )
+    };
+}
+
+macro_rules! corridor_insert {
+    () => {
+        "INSERT INTO monitoring_corridors (tenant_id, environment, country, currency, \
+         first_transfer_id, first_seen_at) VALUES ($2, $8, $9, $11, $1, $14) \
+         ON CONFLICT (tenant_id, environment, country, currency) DO NOTHING"
+    };
+}
+
 impl PaymentWrite {
     /// Locks the tenant's monitoring totals (taken first, held to the commit) and reads what
     /// the rules need: the windows' sums before this transfer, whether the corridor is known,
-    /// and the tenant's KYC level.
+    /// and the tenant's KYC level. One statement, except when a corridor not yet seen might
+    /// have been opened by a transfer that committed while this one waited for the lock.
     pub async fn monitoring_history(
         &mut self,
         tenant: TenantId,
@@ -128,39 +171,42 @@ impl PaymentWrite {
         now: OffsetDateTime,
     ) -> StoreResult<Aggregates> {
         let conn = self.conn();
-        let totals = sqlx::query(
-            "INSERT INTO monitoring_totals (tenant_id, environment, seq, usd_cents, \
-             near_threshold, last_at) VALUES ($1, $2, 0, 0, 0, $3) \
-             ON CONFLICT (tenant_id, environment) DO UPDATE SET seq = monitoring_totals.seq \
-             RETURNING usd_cents, near_threshold",
-        )
-        .bind(tenant.to_string())
-        .bind(environment.as_str())
-        .bind(to_micros(now))
-        .fetch_one(&mut *conn)
-        .await?;
-        let total_usd: i64 = totals.try_get("usd_cents")?;
-        let total_near: i64 = totals.try_get("near_threshold")?;
         // No rule, no window: one that starts after every row holds nothing.
         let since =
             |window: Option<time::Duration>| window.map_or(i64::MAX, |w| to_micros(now - w));
+        // The upsert takes the lock and returns the totals as they are now. The subqueries read
+        // the statement's snapshot, which on PostgreSQL is older when the upsert had to wait:
+        // it misses the transfers committed during the wait. Those are the tenant's newest
+        // rows, so a window's first row (its base) is still right; a window that was empty in
+        // the snapshot starts at the snapshot's totals. Only `seq` moves with counted transfers,
+        // so equal `seq`s mean the snapshot missed nothing.
         let row = sqlx::query(
-            "SELECT \
+            "INSERT INTO monitoring_totals (tenant_id, environment, seq, usd_cents, \
+             near_threshold, last_at) VALUES ($1, $2, 0, 0, 0, $3) \
+             ON CONFLICT (tenant_id, environment) DO UPDATE SET seq = monitoring_totals.seq \
+             RETURNING seq, usd_cents, near_threshold, \
+             (SELECT seq FROM monitoring_totals \
+              WHERE tenant_id = $1 AND environment = $2) AS seen_seq, \
+             (SELECT usd_cents FROM monitoring_totals \
+              WHERE tenant_id = $1 AND environment = $2) AS seen_usd_cents, \
+             (SELECT near_threshold FROM monitoring_totals \
+              WHERE tenant_id = $1 AND environment = $2) AS seen_near, \
              (SELECT total_usd_cents - usd_cents FROM monitoring_observations \
-              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $3 \
+              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $4 \
               ORDER BY observed_at, seq LIMIT 1) AS velocity_base, \
              (SELECT total_near - near_threshold FROM monitoring_observations \
-              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $4 \
+              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $5 \
               ORDER BY observed_at, seq LIMIT 1) AS near_base, \
              (SELECT total_usd_cents - usd_cents FROM monitoring_observations \
-              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $5 \
+              WHERE tenant_id = $1 AND environment = $2 AND observed_at >= $6 \
               ORDER BY observed_at, seq LIMIT 1) AS volume_base, \
              (SELECT country FROM monitoring_corridors WHERE tenant_id = $1 \
-              AND environment = $2 AND country = $6 AND currency = $7) AS corridor, \
+              AND environment = $2 AND country = $7 AND currency = $8) AS corridor, \
              (SELECT level FROM kyc_profiles WHERE tenant_id = $1) AS kyc_level",
         )
         .bind(tenant.to_string())
         .bind(environment.as_str())
+        .bind(to_micros(now))
         .bind(since(lookback.velocity))
         .bind(since(lookback.structuring))
         .bind(to_micros(now - VOLUME_WINDOW))
@@ -168,17 +214,41 @@ impl PaymentWrite {
         .bind(corridor.currency.code())
         .fetch_one(&mut *conn)
         .await?;
-        let window = |base: Option<i64>, total: i64| base.map_or(0, |base| total - base);
+        let seq: i64 = row.try_get("seq")?;
+        let total_usd: i64 = row.try_get("usd_cents")?;
+        let total_near: i64 = row.try_get("near_threshold")?;
+        let seen_seq = row.try_get::<Option<i64>, _>("seen_seq")?.unwrap_or(0);
+        let seen_usd = row
+            .try_get::<Option<i64>, _>("seen_usd_cents")?
+            .unwrap_or(0);
+        let seen_near = row.try_get::<Option<i64>, _>("seen_near")?.unwrap_or(0);
+        let window = |rule: Option<time::Duration>, base: Option<i64>, seen: i64, total: i64| {
+            rule.map_or(0, |_| total - base.unwrap_or(seen))
+        };
         let velocity_base: Option<i64> = row.try_get("velocity_base")?;
         let near_base: Option<i64> = row.try_get("near_base")?;
         let volume_base: Option<i64> = row.try_get("volume_base")?;
-        let corridor: Option<String> = row.try_get("corridor")?;
+        let mut corridor_seen = row.try_get::<Option<String>, _>("corridor")?.is_some();
         let level = kyc_level(row.try_get("kyc_level")?)?;
+        if !corridor_seen && seq != seen_seq {
+            corridor_seen = sqlx::query(
+                "SELECT 1 FROM monitoring_corridors WHERE tenant_id = $1 \
+                 AND environment = $2 AND country = $3 AND currency = $4",
+            )
+            .bind(tenant.to_string())
+            .bind(environment.as_str())
+            .bind(corridor.country.as_str())
+            .bind(corridor.currency.code())
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+        }
+        let near = window(lookback.structuring, near_base, seen_near, total_near);
         Ok(Aggregates {
-            velocity_sum: window(velocity_base, total_usd),
-            near_threshold: u32::try_from(window(near_base, total_near)).unwrap_or(u32::MAX),
-            volume_30d: window(volume_base, total_usd),
-            corridor_seen: corridor.is_some(),
+            velocity_sum: window(lookback.velocity, velocity_base, seen_usd, total_usd),
+            near_threshold: u32::try_from(near).unwrap_or(u32::MAX),
+            volume_30d: window(Some(VOLUME_WINDOW), volume_base, seen_usd, total_usd),
+            corridor_seen,
             kyc: KycStanding {
                 level,
                 verified: Vec::new(),
@@ -190,83 +260,51 @@ impl PaymentWrite {
     /// it into the tenant's totals and corridors. After [`PaymentWrite::monitoring_history`]
     /// and the transfer's own row.
     pub async fn record_monitoring(&mut self, write: &MonitoringWrite) -> StoreResult<()> {
+        let backend = self.backend();
         let conn = self.conn();
-        let tenant = write.tenant.to_string();
-        let environment = write.environment.as_str();
-        let at = to_micros(write.at);
-        if write.counted {
-            let near = i64::from(write.near_threshold);
-            let totals = sqlx::query(
-                "UPDATE monitoring_totals SET seq = seq + 1, usd_cents = usd_cents + $3, \
-                 near_threshold = near_threshold + $4, \
-                 last_at = CASE WHEN last_at > $5 THEN last_at ELSE $5 END \
-                 WHERE tenant_id = $1 AND environment = $2 \
-                 RETURNING seq, usd_cents, near_threshold, last_at",
-            )
-            .bind(&tenant)
-            .bind(environment)
-            .bind(write.amount_usd_cents)
-            .bind(near)
-            .bind(at)
-            .fetch_one(&mut *conn)
-            .await?;
-            let seq: i64 = totals.try_get("seq")?;
-            let total_usd: i64 = totals.try_get("usd_cents")?;
-            let total_near: i64 = totals.try_get("near_threshold")?;
-            // Never before an earlier row: windows are found by time.
-            let observed_at: i64 = totals.try_get("last_at")?;
-            sqlx::query(
-                "INSERT INTO monitoring_observations (tenant_id, environment, seq, transfer_id, \
-                 observed_at, usd_cents, near_threshold, total_usd_cents, total_near) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&tenant)
-            .bind(environment)
-            .bind(seq)
-            .bind(write.transfer.to_string())
-            .bind(observed_at)
-            .bind(write.amount_usd_cents)
-            .bind(near)
-            .bind(total_usd)
-            .bind(total_near)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "INSERT INTO monitoring_corridors (tenant_id, environment, country, currency, \
-                 first_transfer_id, first_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (tenant_id, environment, country, currency) DO NOTHING",
-            )
-            .bind(&tenant)
-            .bind(environment)
-            .bind(write.corridor.country.as_str())
-            .bind(write.corridor.currency.code())
-            .bind(write.transfer.to_string())
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+        let near = i64::from(write.near_threshold);
+        let statements: &[&'static str] = match (write.counted, backend) {
+            (false, _) => &[decision_insert!()],
+            // One round trip to the network database while the tenant's lock is held.
+            (true, Backend::Postgres) => &[concat!(
+                "WITH counted AS (",
+                count_totals!(),
+                "), observed AS (",
+                observation_insert!("counted"),
+                "), corridor AS (",
+                corridor_insert!(),
+                ") ",
+                decision_insert!()
+            )],
+            // SQLite has no writes inside WITH; it is in-process, so four statements cost little.
+            (true, Backend::Sqlite) => &[
+                decision_insert!(),
+                count_totals!(),
+                observation_insert!("monitoring_totals WHERE tenant_id = $2 AND environment = $8"),
+                corridor_insert!(),
+            ],
+        };
+        // PostgreSQL wants exactly the parameters a statement names; SQLite ignores the rest.
+        let binds_near = write.counted || backend == Backend::Sqlite;
+        for statement in statements {
+            let query = sqlx::query(*statement)
+                .bind(write.transfer.to_string())
+                .bind(write.tenant.to_string())
+                .bind(&write.rule_set)
+                .bind(i64::from(write.risk_score))
+                .bind(write.verdict.as_str())
+                .bind(write.amount_usd_cents)
+                .bind(&write.rules)
+                .bind(write.environment.as_str())
+                .bind(write.corridor.country.as_str())
+                .bind(write.bank_country.clone())
+                .bind(write.corridor.currency.code())
+                .bind(i64::from(write.screening_score))
+                .bind(write.screening_verdict.as_str())
+                .bind(to_micros(write.at));
+            let query = if binds_near { query.bind(near) } else { query };
+            query.execute(&mut *conn).await?;
         }
-        sqlx::query(
-            "INSERT INTO transfer_monitoring (transfer_id, tenant_id, rule_set, risk_score, \
-             verdict, amount_usd_cents, rules, environment, country, bank_country, currency, \
-             screening_score, screening_verdict, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(write.transfer.to_string())
-        .bind(&tenant)
-        .bind(&write.rule_set)
-        .bind(i64::from(write.risk_score))
-        .bind(write.verdict.as_str())
-        .bind(write.amount_usd_cents)
-        .bind(&write.rules)
-        .bind(environment)
-        .bind(write.corridor.country.as_str())
-        .bind(write.bank_country.clone())
-        .bind(write.corridor.currency.code())
-        .bind(i64::from(write.screening_score))
-        .bind(write.screening_verdict.as_str())
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
         Ok(())
     }
 

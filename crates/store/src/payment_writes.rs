@@ -114,6 +114,7 @@ pub struct BatchItemRow {
 /// One transaction of money writes.
 pub struct PaymentWrite {
     tx: Transaction<'static, Any>,
+    backend: crate::Backend,
     known: KnownAccounts,
     reserved: Vec<Posting>,
     /// How many postings were reserved when the current batch item began.
@@ -124,6 +125,7 @@ impl Store {
     pub async fn begin_payment(&self) -> StoreResult<PaymentWrite> {
         Ok(PaymentWrite {
             tx: self.pool.begin().await?,
+            backend: self.backend,
             known: self.known_accounts.clone(),
             reserved: Vec::new(),
             item_reserved: 0,
@@ -135,6 +137,10 @@ impl PaymentWrite {
     /// The transaction's connection, for the other rooms of the store that write in it.
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
+    }
+
+    pub(crate) fn backend(&self) -> crate::Backend {
+        self.backend
     }
 
     /// Takes the quote, inserts the transfer with its history, audit events, screenings and

@@ -922,3 +922,41 @@ async fn held_transfers_are_released_or_blocked_by_an_analyst_once(backend: Back
     assert_eq!(reviewed[1]["actor"]["by"], "staff:ana@benteng.example");
     assert_eq!(reviewed[1]["changes"]["decision"]["to"], "block");
 }
+
+/// One tenant's transfers sent at once to two processes on PostgreSQL: each is scored on a
+/// history that holds every transfer committed before it, whichever instance wrote it and
+/// however long it waited for the tenant's totals. So the velocity sums are 100, 200, … with
+/// no two alike, and exactly one transfer opens the corridor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_transfers_of_one_tenant_never_share_a_history() {
+    let env = Environment::new(Backend::Postgres).await;
+    let key = cli_tenant(&env, "PT Serentak").await;
+    let (one, two) = (Process::serve(&env).await, Process::serve(&env).await);
+    let client = client_builder(&env.data_dir.path().join("tls/dev-ca.pem"))
+        .build()
+        .unwrap();
+    let payers = [&one, &two].map(|process| Payer {
+        client: client.clone(),
+        base: process.url(""),
+        key: key.clone(),
+    });
+    let recipient = payers[0]
+        .recipient("Handel und Partner", "DE89370400440532013000")
+        .await;
+    const SENT: usize = 8;
+    let transfers =
+        futures::future::join_all((0..SENT).map(|n| payers[n % 2].pay(&recipient, "100.00"))).await;
+    let mut sums = Vec::new();
+    let mut corridor_openers = 0;
+    for transfer in &transfers {
+        let event = decision_event(&env, transfer["id"].as_str().unwrap()).await;
+        sums.push(rule(&event, "velocity")["inputs"]["sum_usd"].clone());
+        if rule(&event, "first_corridor")["hit"] == true {
+            corridor_openers += 1;
+        }
+    }
+    sums.sort_by_key(|sum| sum.as_str().map(|s| s.parse::<f64>().unwrap_or(0.0) as i64));
+    let expected: Vec<Value> = (1..=SENT).map(|n| json!(format!("{n}00.00"))).collect();
+    assert_eq!(sums, expected, "each transfer saw every one before it");
+    assert_eq!(corridor_openers, 1, "one transfer opens the corridor");
+}
