@@ -35,6 +35,9 @@ use crate::{DNS_TIMEOUT, WebhookError, Webhooks, resolve_checked};
 /// sees it in the endpoint's `enabled` and `disabled_reason`.
 pub const DISABLE_AFTER: time::Duration = time::Duration::days(5);
 
+/// How long back-to-back passes may run before the worker's other duties get a turn.
+const DRAIN_TURN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The most of a receiver's answer that is read and kept.
 pub const EXCERPT_BYTES: usize = 2048;
 
@@ -116,15 +119,31 @@ impl DeliveryWorker {
                         tracing::warn!(%error, "API key expiry notices failed");
                     }
                 }
-                if let Err(error) = worker.clone().pass().await {
-                    tracing::warn!(%error, "webhook delivery pass failed");
-                }
+                worker.clone().drain().await;
                 if last_stats.is_none_or(|at| at.elapsed().as_secs() >= 10) {
                     last_stats = Some(Instant::now());
                     worker.publish_stats().await;
                 }
             }
         })
+    }
+
+    /// Passes back to back while they come back full (a backlog drains at the receivers' pace,
+    /// not one batch per poll interval), for at most a few seconds so the key schedule and the
+    /// queue's metrics still get their turn.
+    async fn drain(self: Arc<Self>) {
+        let started = Instant::now();
+        let full = usize::try_from(self.webhooks.settings.batch).unwrap_or(usize::MAX);
+        loop {
+            match self.clone().pass().await {
+                Ok(tried) if tried >= full && started.elapsed() < DRAIN_TURN => {}
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "webhook delivery pass failed");
+                    return;
+                }
+            }
+        }
     }
 
     /// Claims a batch and attempts each delivery concurrently; returns how many were tried.
