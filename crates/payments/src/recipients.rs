@@ -6,7 +6,7 @@ use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::country::CountryCode;
 use benteng_core::ids::RecipientId;
 use benteng_core::payments::recipient::{Address, BankAccount, NationalId, RecipientKind};
-use benteng_core::text::Name;
+use benteng_core::text::{Bic, Name};
 use benteng_store::{RecipientRow, StoreError};
 use benteng_vault::{Aad, KeyPurpose};
 
@@ -21,6 +21,9 @@ pub struct NewRecipient {
     pub address: Option<Address>,
     pub bank_account: BankAccount,
     pub national_id: Option<NationalId>,
+    /// The recipient's bank (ISO 9362), where known: ISO 20022 messages name it as the
+    /// creditor agent.
+    pub bic: Option<Bic>,
 }
 
 impl NewRecipient {
@@ -140,6 +143,7 @@ impl Payments {
             bank_account_last4: new.bank_account.last4(),
             bank_account_index: index,
             national_id_sealed,
+            bic: new.bic,
             created_at: self.clock.now(),
         };
         // Tier 1 and 2 data stays out of the trail: the scheme and last four only.
@@ -160,6 +164,11 @@ impl Payments {
             serde_json::Value::Null,
             row.country.as_str().into(),
         );
+        // A bank's identifier, not the person's: recorded as given.
+        let event = match &row.bic {
+            Some(bic) => event.change("bic", serde_json::Value::Null, bic.as_str().into()),
+            None => event,
+        };
         match self.store.insert_recipient(&row, &event).await {
             Ok(()) => Ok(row),
             Err(StoreError::Conflict) => Err(Refusal::Unavailable),

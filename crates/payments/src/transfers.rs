@@ -323,6 +323,7 @@ impl Payments {
                     address: None,
                     bank_account: payment.account.clone(),
                     national_id: None,
+                    bic: None,
                 },
                 audit,
             )

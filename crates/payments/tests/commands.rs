@@ -134,6 +134,7 @@ impl World {
                     address: None,
                     bank_account: BankAccount::Iban(Iban::parse(iban).unwrap()),
                     national_id: None,
+                    bic: None,
                 },
                 &self.audit,
             )

@@ -5,7 +5,7 @@ use benteng_core::audit::AuditEvent;
 use benteng_core::country::CountryCode;
 use benteng_core::ids::{RecipientId, TenantId};
 use benteng_core::payments::recipient::{Address, RecipientKind};
-use benteng_core::text::Name;
+use benteng_core::text::{Bic, Name};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -29,19 +29,22 @@ pub struct RecipientRow {
     pub bank_account_last4: String,
     pub bank_account_index: String,
     pub national_id_sealed: Option<String>,
+    /// The recipient's bank, where the tenant gave it (ISO 9362).
+    pub bic: Option<Bic>,
     pub created_at: OffsetDateTime,
 }
 
 macro_rules! recipient_columns {
     () => {
         "id, tenant_id, environment, kind, name, country, address, bank_scheme, bank_account_sealed, \
-         bank_account_last4, bank_account_index, national_id_sealed, created_at"
+         bank_account_last4, bank_account_index, national_id_sealed, bic, created_at"
     };
 }
 
 fn recipient_from_row(row: &AnyRow) -> StoreResult<RecipientRow> {
     let kind: String = row.try_get("kind")?;
     let address: Option<String> = row.try_get("address")?;
+    let bic: Option<String> = row.try_get("bic")?;
     Ok(RecipientRow {
         id: parsed(row, "id")?,
         tenant_id: parsed(row, "tenant_id")?,
@@ -58,6 +61,10 @@ fn recipient_from_row(row: &AnyRow) -> StoreResult<RecipientRow> {
         bank_account_last4: row.try_get("bank_account_last4")?,
         bank_account_index: row.try_get("bank_account_index")?,
         national_id_sealed: row.try_get("national_id_sealed")?,
+        bic: bic
+            .map(|text| Bic::parse(&text))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("bic".to_owned()))?,
         created_at: time_at(row, "created_at")?,
     })
 }
@@ -79,8 +86,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO recipients (id, tenant_id, kind, name, country, address, bank_scheme, \
              bank_account_sealed, bank_account_last4, bank_account_index, national_id_sealed, \
-             created_at, environment) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             created_at, environment, bic) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(recipient.id.to_string())
         .bind(recipient.tenant_id.to_string())
@@ -95,6 +102,7 @@ impl Store {
         .bind(recipient.national_id_sealed.as_deref())
         .bind(to_micros(recipient.created_at))
         .bind(recipient.environment.as_str())
+        .bind(recipient.bic.as_ref().map(Bic::as_str))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;

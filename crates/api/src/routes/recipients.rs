@@ -12,7 +12,7 @@ use benteng_core::iban::Iban;
 use benteng_core::ids::RecipientId;
 use benteng_core::payments::recipient::{Address, BankAccount, NationalId, RecipientKind};
 use benteng_core::strict_json::{FieldIssue, Fields, FromJsonField, JsonValue, enum_field};
-use benteng_core::text::{BoundedText, IdnAccountNumber, IdnBankCode, Name};
+use benteng_core::text::{Bic, BoundedText, IdnAccountNumber, IdnBankCode, Name};
 use benteng_payments::recipients::NewRecipient;
 use benteng_store::RecipientRow;
 use serde::Serialize;
@@ -75,6 +75,8 @@ pub struct RecipientView {
     #[schema(value_type = Option<Object>)]
     address: Option<Address>,
     bank_account: BankAccountView,
+    /// The recipient's bank (ISO 9362 BIC), when it was given.
+    bic: Option<String>,
     has_national_id: bool,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
@@ -93,6 +95,7 @@ impl From<&RecipientRow> for RecipientView {
                 scheme: row.bank_scheme.clone(),
                 last4: row.bank_account_last4.clone(),
             },
+            bic: row.bic.as_ref().map(|bic| bic.as_str().to_owned()),
             has_national_id: row.national_id_sealed.is_some(),
             created_at: row.created_at,
         }
@@ -110,12 +113,14 @@ fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, A
             "address",
             "bank_account",
             "national_id",
+            "bic",
         ],
     );
     let kind: Option<Kind> = f.required("type");
     let name: Option<Name> = f.required("name");
     let country: Option<CountryCode> = f.required("country");
     let national_id: Option<NationalId> = f.optional("national_id");
+    let bic: Option<Bic> = f.optional("bic");
     let address = f.optional_object(
         "address",
         &["line1", "line2", "city", "postal_code", "country"],
@@ -168,13 +173,14 @@ fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, A
             address,
             bank_account: bank_account?,
             national_id,
+            bic,
         })
     })?)
 }
 
 /// Add a recipient.
 #[utoipa::path(post, path = "/v1/recipients", tag = "payments", security(("api_key" = ["recipients:write"])),
-    request_body(content = Object, description = "type, name, country, address?, bank_account {iban | account_number + bank_code}, national_id?"),
+    request_body(content = Object, description = "type, name, country, address?, bank_account {iban | account_number + bank_code}, national_id?, bic? (ISO 9362, 8 or 11 characters)"),
     responses((status = 201, body = RecipientView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(
