@@ -64,8 +64,21 @@ pub struct Iso20022Config {
     pub town_name: String,
     /// ISO 3166 alpha-2.
     pub country: String,
-    /// The BIC messages go to: `AppHdr/To`, the instructed agent.
+    /// The BIC messages go to: `AppHdr/To`, the instructed agent (pacs.008), the partner bank
+    /// holding the platform's account (pain.001).
     pub counterparty_bic: String,
+    /// What this counterparty is sent: `"pacs.008"` (one FI-to-FI message per transfer, the
+    /// default) or `"pain.001"` (batches of a tenant's transfers in one currency, closed by
+    /// `batch_window_ms` / `batch_max_transfers`).
+    #[serde(default)]
+    pub message: OutgoingMessage,
+    /// pain.001: a batch is closed when its oldest transfer has waited this long since it was
+    /// submitted.
+    #[serde(default = "default_batch_window_ms")]
+    pub batch_window_ms: u64,
+    /// pain.001: a batch is closed as soon as it holds this many transfers (1 to 1000).
+    #[serde(default = "default_batch_max_transfers")]
+    pub batch_max_transfers: usize,
     /// Counterparties whose signatures are accepted, each with the one certificate it signs
     /// with (DER or PEM file). Several entries with one name during a rotation overlap.
     #[serde(default)]
@@ -97,6 +110,26 @@ pub struct Iso20022Config {
     pub simulate_counterparty: bool,
     #[serde(default)]
     pub simulated_delay_ms: u64,
+}
+
+/// `iso20022.message`: what the counterparty is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutgoingMessage {
+    /// One pacs.008.001.08 per transfer.
+    #[default]
+    #[serde(rename = "pacs.008")]
+    Pacs008,
+    /// pain.001.001.09 batches.
+    #[serde(rename = "pain.001")]
+    Pain001,
+}
+
+fn default_batch_window_ms() -> u64 {
+    60_000
+}
+
+fn default_batch_max_transfers() -> usize {
+    benteng_iso20022::message::MAX_BATCH
 }
 
 fn default_max_message_bytes() -> usize {

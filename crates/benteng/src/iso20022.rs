@@ -1,7 +1,8 @@
 //! ISO 20022 wiring: the platform's identity from `[iso20022]`, its XMLDSig signing keys (RSA
 //! 3072, PKCS#8 wrapped by the KEK like the data keys, in `iso20022_signing_keys`, rotated with
 //! an overlap), the registered counterparties (signing certificates, TLS client certificates),
-//! and the rail (file drops or HTTPS). The message format and the signature profile are in
+//! what the counterparty is sent (pacs.008 per transfer or pain.001 batches), and the rail (file
+//! drops or HTTPS). The message format and the signature profile are in
 //! `crates/iso20022`; rendering, ingestion and the rail in `crates/rails/src/iso20022.rs`.
 
 use anyhow::Context;
@@ -15,8 +16,10 @@ use benteng_iso20022::{Platform, PostalAddress, Signer};
 use benteng_store::StoredSigningKey;
 use zeroize::Zeroizing;
 
+use benteng_rails::iso20022::{Batching, Outgoing};
+
 use crate::Services;
-use crate::config::Iso20022Config;
+use crate::config::{Iso20022Config, OutgoingMessage};
 
 /// How long a signing certificate is valid (the key registry's yearly rotation).
 const CERTIFICATE_DAYS: i64 = 365;
@@ -146,6 +149,29 @@ pub fn context(
         counterparties,
         client_certificates,
         max_message_bytes: settings.max_message_bytes,
+        outgoing: outgoing(settings)?,
+    })
+}
+
+/// `iso20022.message` and the batch settings, checked.
+pub fn outgoing(settings: &Iso20022Config) -> anyhow::Result<Outgoing> {
+    Ok(match settings.message {
+        OutgoingMessage::Pacs008 => Outgoing::Pacs008,
+        OutgoingMessage::Pain001 => {
+            let max = benteng_iso20022::message::MAX_BATCH;
+            anyhow::ensure!(
+                (1..=max).contains(&settings.batch_max_transfers),
+                "iso20022.batch_max_transfers must be 1 to {max}"
+            );
+            let window = i64::try_from(settings.batch_window_ms)
+                .ok()
+                .filter(|ms| *ms <= 86_400_000)
+                .context("iso20022.batch_window_ms must be at most 86400000 (a day)")?;
+            Outgoing::Pain001(Batching {
+                window: time::Duration::milliseconds(window),
+                max_transfers: settings.batch_max_transfers,
+            })
+        }
     })
 }
 
@@ -278,6 +304,7 @@ pub fn spawn_rail(
             ),
         }
     }
+    let batching = matches!(iso.outgoing, Outgoing::Pain001(_));
     let rail = Arc::new(Iso20022Rail {
         iso,
         payments: payments.clone(),
@@ -285,6 +312,9 @@ pub fn spawn_rail(
         inbox: settings.inbox_dir.clone(),
     });
     rail.clone().spawn_inbox(poll_interval);
+    if batching {
+        rail.clone().spawn_batcher(poll_interval);
+    }
     benteng_rails::RailWorker {
         payments,
         rail,

@@ -14,8 +14,8 @@ mod writer;
 pub use charset::{CharsetError, SepaText};
 pub use message::{
     CreditTransfer, Creditor, Header, MessageError, MessageId, MessageKind, PaymentReturn,
-    Platform, PostalAddress, StatusOutcome, TransactionStatus, UnsignedMessage, pacs002, pacs004,
-    pacs008, pain001,
+    Platform, PostalAddress, StatusOutcome, TransactionStatus, UnsignedMessage, check_transfer,
+    pacs002, pacs004, pacs008, pain001,
 };
 pub use sign::{KeyError, SignError, SignedMessage, Signer};
 pub use verify::{Payload, ReferenceKind, Registry, Verified, Verifier, VerifyError};

@@ -440,6 +440,13 @@ impl Transaction {
     }
 }
 
+/// Whether a transfer can be carried (currency, amount, every free-text field in the SEPA
+/// Latin set and within its length), without rendering a message: a batch leaves out the
+/// transfers that cannot, naming why, instead of failing whole.
+pub fn check_transfer(transfer: &CreditTransfer) -> Result<(), MessageError> {
+    Transaction::new(transfer).map(|_| ())
+}
+
 /// pacs.008.001.08 for one transfer, from the platform to `header.to`.
 pub fn pacs008(
     platform: &Platform,

@@ -184,6 +184,8 @@ pub enum Payload {
         end_to_end_ids: Vec<String>,
         /// Each transaction's amount, in the order of `end_to_end_ids`.
         amounts: Vec<Money>,
+        /// Each transaction's unstructured remittance (`RmtInf/Ustrd`), in the same order.
+        remittances: Vec<Option<String>>,
     },
     Returns {
         message_id: MessageId,
@@ -678,7 +680,9 @@ fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, Ve
         MessageKind::Pacs008 | MessageKind::Pain001 => {
             let mut end_to_end_ids = Vec::new();
             let mut amounts = Vec::new();
+            let mut remittances = Vec::new();
             for tx in body.descendants().filter(|n| named(*n, "CdtTrfTxInf")) {
+                remittances.push(text_of(tx, &["RmtInf", "Ustrd"]).map(str::to_owned));
                 end_to_end_ids.push(
                     text_of(tx, &["PmtId", "EndToEndId"])
                         .ok_or(VerifyError::Content(
@@ -697,6 +701,7 @@ fn read_payload(kind: MessageKind, document: Node<'_, '_>) -> Result<Payload, Ve
                 message_id,
                 end_to_end_ids,
                 amounts,
+                remittances,
             })
         }
     }

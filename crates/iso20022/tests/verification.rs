@@ -42,10 +42,20 @@ fn signed_messages_verify_and_say_what_they_carry() {
     let pain001 = signed_pain001();
     let verified = verifier().verify(pain001.as_bytes()).unwrap();
     assert_eq!(verified.kind, MessageKind::Pain001);
-    let Payload::CreditTransfers { end_to_end_ids, .. } = verified.payload else {
+    let Payload::CreditTransfers {
+        end_to_end_ids,
+        remittances,
+        ..
+    } = verified.payload
+    else {
         panic!("pain.001 payload");
     };
     assert_eq!(end_to_end_ids.len(), 3);
+    assert_eq!(
+        remittances,
+        vec![Some("Invoice 2026/117 - December".to_owned()); 3],
+        "each transaction's remittance, transliterated"
+    );
 
     let report = signed_pacs002(bank_identity(), "RJCT", Some("AC04"));
     let verified = verifier().verify(report.as_bytes()).unwrap();

@@ -1,5 +1,6 @@
 //! The ISO 20022 rail (SEPA/SWIFT CBPR+ style, see docs/iso20022.md): a transfer leaves as a
-//! signed pacs.008 written to a file drop or POSTed to the counterparty's HTTPS endpoint
+//! signed pacs.008 of its own, or in a signed pain.001 batch of its tenant's transfers in its
+//! currency ([`Outgoing`]), written to a file drop or POSTed to the counterparty's HTTPS endpoint
 //! through the pinned outbound client, and its outcome comes back as a signed pacs.002 read
 //! from a file drop or POSTed to the platform over mTLS. Status reports are verified and
 //! applied by [`Iso20022::ingest`], the one path the inbox, the HTTPS route and
@@ -52,6 +53,27 @@ fn unavailable(what: &str, error: impl std::fmt::Display) -> Iso20022Error {
     Iso20022Error::Unavailable(format!("{what}: {error}"))
 }
 
+/// The rail's name, as transfers routed to it carry it.
+pub const RAIL: &str = "iso20022";
+
+/// How transfers leave for the counterparty (`iso20022.message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outgoing {
+    /// One pacs.008 per transfer, signed and handed over when the worker submits it.
+    Pacs008,
+    /// pain.001 batches: a tenant's submitted transfers in one currency, closed by [`Batching`].
+    Pain001(Batching),
+}
+
+/// When a pain.001 batch is closed: when its oldest transfer has waited `window` since it was
+/// submitted, or as soon as it holds `max_transfers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    pub window: time::Duration,
+    /// 1 to [`benteng_iso20022::message::MAX_BATCH`].
+    pub max_transfers: usize,
+}
+
 /// Everything the rail, the CLI and the simulated counterparty share.
 pub struct Iso20022 {
     pub store: Store,
@@ -66,11 +88,16 @@ pub struct Iso20022 {
     /// when it POSTs status reports (mTLS).
     pub client_certificates: Vec<(String, String)>,
     pub max_message_bytes: usize,
+    /// pacs.008 per transfer, or pain.001 batches.
+    pub outgoing: Outgoing,
 }
 
 /// How long a rotation's new signing key is handed to the counterparties before it signs, and
 /// how long the old one is still accepted after that.
 pub const KEY_OVERLAP: time::Duration = time::Duration::days(14);
+
+/// How many waiting transfers one batching pass reads (the rest wait for the next pass).
+const BATCH_QUEUE: u32 = 10_000;
 
 /// Each signing key with its place in the rotation timeline at `now` (oldest first). A key
 /// retired by hand (`retired_at`) is retired whatever its timeline says.
@@ -199,6 +226,227 @@ impl Iso20022 {
                 transfer.status
             )));
         }
+        let credit = self.credit_transfer(&transfer).await?;
+        let now = self.clock.now();
+        let header = Header {
+            message_id: MessageId::new(),
+            created_at: now,
+            settlement_date: now.date(),
+            to: self.counterparty_bic.clone(),
+        };
+        let unsigned = benteng_iso20022::pacs008(&self.platform, &header, &credit)
+            .map_err(|e| Iso20022Error::Refused(e.to_string()))?;
+        let (key_id, signed_xml) = self.sign(&unsigned).await?;
+        let stored = StoredIsoMessage {
+            message_id: header.message_id.to_string(),
+            kind: kind.to_owned(),
+            direction: "out".to_owned(),
+            transfer_id: Some(transfer_id),
+            tenant_id: Some(transfer.tenant_id),
+            signing_key_id: Some(key_id),
+            counterparty: Some(self.counterparty_bic.as_str().to_owned()),
+            signed_xml,
+            created_at: now,
+            delivered_at: None,
+        };
+        match self.store.insert_iso20022_message(&stored, context).await {
+            Ok(()) => Ok(stored),
+            Err(StoreError::Conflict) => self
+                .store
+                .iso20022_message_for_transfer(transfer_id, kind)
+                .await?
+                .ok_or(Iso20022Error::Store(StoreError::NotFound)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Signs a rendered message with the key that signs now: (key id, the signed text).
+    async fn sign(
+        &self,
+        unsigned: &benteng_iso20022::UnsignedMessage,
+    ) -> Result<(String, String), Iso20022Error> {
+        let (key_id, signer) = self.active_signer().await?;
+        let signed = signer
+            .sign(unsigned)
+            .map_err(|e| unavailable("signing", e))?;
+        let signed_xml =
+            String::from_utf8(signed.into_bytes()).map_err(|e| unavailable("signing", e))?;
+        Ok((key_id, signed_xml))
+    }
+
+    /// The signed message carrying a stored transfer, as `benteng iso20022 render` prints it:
+    /// its pacs.008 or the pain.001 batch it is in, whichever was signed. With pacs.008 out,
+    /// a transfer not signed yet is rendered, signed and stored now
+    /// ([`Iso20022::pacs008_for_transfer`]); with pain.001 batches, only the rail makes
+    /// batches (or `benteng iso20022 batch`), so a transfer still waiting for one is refused.
+    pub async fn message_for_transfer(
+        &self,
+        transfer_id: TransferId,
+        context: &AuditContext,
+    ) -> Result<StoredIsoMessage, Iso20022Error> {
+        if let Some(batch) = self.store.iso20022_batch_of_transfer(transfer_id).await? {
+            return Ok(batch);
+        }
+        if let Some(stored) = self
+            .store
+            .iso20022_message_for_transfer(transfer_id, MessageKind::Pacs008.definition())
+            .await?
+        {
+            return Ok(stored);
+        }
+        match self.outgoing {
+            Outgoing::Pacs008 => self.pacs008_for_transfer(transfer_id, context).await,
+            Outgoing::Pain001(batching) => {
+                let transfer = match self.store.transfer_by_id(transfer_id).await {
+                    Err(StoreError::NotFound) => {
+                        return Err(Iso20022Error::Refused("no such transfer".to_owned()));
+                    }
+                    other => other?,
+                };
+                Err(Iso20022Error::Refused(format!(
+                    "transfer is {} and in no pain.001 batch yet; the rail batches submitted \
+                     transfers within {} s (or run `benteng iso20022 batch`)",
+                    transfer.status,
+                    batching.window.whole_seconds()
+                )))
+            }
+        }
+    }
+
+    /// A message we sent, by its message id (`BizMsgIdr`).
+    pub async fn sent_message(&self, message_id: &str) -> Result<StoredIsoMessage, Iso20022Error> {
+        self.store
+            .iso20022_message(message_id)
+            .await?
+            .filter(|m| m.direction == "out")
+            .ok_or_else(|| Iso20022Error::Refused(format!("no message {message_id} was sent")))
+    }
+
+    /// Makes the pain.001 batches that are due: the submitted transfers of this rail that no
+    /// message carries yet, grouped by tenant and currency (oldest first), cut at
+    /// `max_transfers`; a group is due when full or when its oldest transfer has waited the
+    /// window (`now`: every group is due). A transfer that cannot be carried (not an IBAN, text
+    /// outside the SEPA set) fails with the reason and the rest of its group goes on. Each batch
+    /// is signed and stored with the transfers it carries in one transaction; another instance
+    /// that batched one of them first wins, and this one stores nothing. Returns the batches
+    /// made (their delivery is the rail's).
+    pub async fn make_batches(
+        &self,
+        payments: &Payments,
+        batching: Batching,
+        now: bool,
+        context: &AuditContext,
+    ) -> Result<Vec<StoredIsoMessage>, Iso20022Error> {
+        let at = self.clock.now();
+        let queue = self.store.iso20022_unbatched(RAIL, BATCH_QUEUE).await?;
+        // (tenant, currency) → its transfers, oldest first (the queue's order).
+        let mut groups: Vec<(
+            (benteng_core::ids::TenantId, &'static str),
+            Vec<TransferRecord>,
+        )> = Vec::new();
+        for transfer in queue {
+            let key = (transfer.tenant_id, transfer.target.currency().code());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(transfer),
+                None => groups.push((key, vec![transfer])),
+            }
+        }
+        let max = batching
+            .max_transfers
+            .clamp(1, benteng_iso20022::message::MAX_BATCH);
+        let mut made = Vec::new();
+        for (_, members) in groups {
+            for chunk in members.chunks(max) {
+                let waited = chunk
+                    .first()
+                    .is_some_and(|t| at - t.updated_at >= batching.window);
+                if !(now || chunk.len() == max || waited) {
+                    break;
+                }
+                if let Some(batch) = self.batch(payments, chunk, context).await? {
+                    made.push(batch);
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    /// One pain.001 of one tenant's transfers in one currency (see [`Iso20022::make_batches`]).
+    async fn batch(
+        &self,
+        payments: &Payments,
+        transfers: &[TransferRecord],
+        context: &AuditContext,
+    ) -> Result<Option<StoredIsoMessage>, Iso20022Error> {
+        let mut credits = Vec::with_capacity(transfers.len());
+        for transfer in transfers {
+            let refused = match self.credit_transfer(transfer).await {
+                Ok(credit) => match benteng_iso20022::check_transfer(&credit) {
+                    Ok(()) => {
+                        credits.push(credit);
+                        continue;
+                    }
+                    Err(error) => error.to_string(),
+                },
+                Err(Iso20022Error::Refused(reason)) => reason,
+                Err(other) => return Err(other),
+            };
+            tracing::warn!(transfer = %transfer.id, reason = %refused, "left out of a pain.001");
+            payments
+                .move_transfer(
+                    transfer,
+                    TransferStatus::Failed,
+                    &format!("cannot be sent in a pain.001: {refused}"),
+                    context,
+                )
+                .await?;
+        }
+        let Some(first) = transfers.first() else {
+            return Ok(None);
+        };
+        if credits.is_empty() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let header = Header {
+            message_id: MessageId::new(),
+            created_at: now,
+            settlement_date: now.date(),
+            to: self.counterparty_bic.clone(),
+        };
+        let unsigned = benteng_iso20022::pain001(&self.platform, &header, &credits)
+            .map_err(|e| Iso20022Error::Refused(e.to_string()))?;
+        let (key_id, signed_xml) = self.sign(&unsigned).await?;
+        let stored = StoredIsoMessage {
+            message_id: header.message_id.to_string(),
+            kind: MessageKind::Pain001.definition().to_owned(),
+            direction: "out".to_owned(),
+            transfer_id: None,
+            tenant_id: Some(first.tenant_id),
+            signing_key_id: Some(key_id),
+            counterparty: Some(self.counterparty_bic.as_str().to_owned()),
+            signed_xml,
+            created_at: now,
+            delivered_at: None,
+        };
+        let carried: Vec<TransferId> = credits.iter().map(|c| c.transfer_id).collect();
+        match self
+            .store
+            .insert_iso20022_batch(&stored, &carried, context)
+            .await
+        {
+            Ok(()) => Ok(Some(stored)),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What a message says about a stored transfer: the amount it receives, the recipient
+    /// (name, IBAN unsealed only here, BIC where known, address) and the reference.
+    async fn credit_transfer(
+        &self,
+        transfer: &TransferRecord,
+    ) -> Result<CreditTransfer, Iso20022Error> {
         let recipient = self
             .store
             .recipient(
@@ -233,52 +481,17 @@ impl Iso20022 {
             country: a.country,
         });
         let credit = CreditTransfer {
-            transfer_id,
+            transfer_id: transfer.id,
             amount: transfer.target,
             creditor: Creditor {
                 name: recipient.name.as_str().to_owned(),
                 iban,
-                bic: None,
+                bic: recipient.bic.clone(),
                 address,
             },
             remittance: Some(transfer.reference.clone()).filter(|r| !r.is_empty()),
         };
-        let now = self.clock.now();
-        let header = Header {
-            message_id: MessageId::new(),
-            created_at: now,
-            settlement_date: now.date(),
-            to: self.counterparty_bic.clone(),
-        };
-        let unsigned = benteng_iso20022::pacs008(&self.platform, &header, &credit)
-            .map_err(|e| Iso20022Error::Refused(e.to_string()))?;
-        let (key_id, signer) = self.active_signer().await?;
-        let signed = signer
-            .sign(&unsigned)
-            .map_err(|e| unavailable("signing", e))?;
-        let signed_xml =
-            String::from_utf8(signed.into_bytes()).map_err(|e| unavailable("signing", e))?;
-        let stored = StoredIsoMessage {
-            message_id: header.message_id.to_string(),
-            kind: kind.to_owned(),
-            direction: "out".to_owned(),
-            transfer_id: Some(transfer_id),
-            tenant_id: Some(transfer.tenant_id),
-            signing_key_id: Some(key_id),
-            counterparty: Some(self.counterparty_bic.as_str().to_owned()),
-            signed_xml,
-            created_at: now,
-            delivered_at: None,
-        };
-        match self.store.insert_iso20022_message(&stored, context).await {
-            Ok(()) => Ok(stored),
-            Err(StoreError::Conflict) => self
-                .store
-                .iso20022_message_for_transfer(transfer_id, kind)
-                .await?
-                .ok_or(Iso20022Error::Store(StoreError::NotFound)),
-            Err(e) => Err(e.into()),
-        }
+        Ok(credit)
     }
 
     /// The counterparty whose registered TLS client certificate has this SHA-256 (lowercase
@@ -404,6 +617,8 @@ impl Iso20022 {
 
         // Check every transaction before moving anything.
         let mut plan: Vec<(TransferRecord, Effect)> = Vec::with_capacity(items.len());
+        let mut batches: std::collections::HashMap<String, Vec<TransferId>> =
+            std::collections::HashMap::new();
         for (original, original_kind, end_to_end, effect) in items {
             let original = original.to_string();
             let sent = self
@@ -423,12 +638,27 @@ impl Iso20022 {
                 );
                 return Err(self.refuse(bytes, context, reason).await);
             }
-            let Some(transfer_id) = sent.transfer_id else {
-                let reason = format!("{original} carries no transfer");
+            // A pacs.008 carries one transfer; a pain.001 batch, the transfers stored with it.
+            let carried = match sent.transfer_id {
+                Some(transfer_id) => vec![transfer_id],
+                None => match batches.get(&original) {
+                    Some(members) => members.clone(),
+                    None => {
+                        let members = self.store.iso20022_batch_transfers(&original).await?;
+                        batches.insert(original.clone(), members.clone());
+                        members
+                    }
+                },
+            };
+            let Some(transfer_id) = carried
+                .into_iter()
+                .find(|id| end_to_end == benteng_iso20022::message::end_to_end_id(id))
+            else {
+                let reason = format!("end-to-end id is not one that {original} carried");
                 return Err(self.refuse(bytes, context, reason).await);
             };
-            if end_to_end != benteng_iso20022::message::end_to_end_id(&transfer_id) {
-                let reason = format!("end-to-end id is not the one {original} carried");
+            if plan.iter().any(|(planned, _)| planned.id == transfer_id) {
+                let reason = format!("end-to-end id {end_to_end} appears twice");
                 return Err(self.refuse(bytes, context, reason).await);
             }
             let transfer = self.store.transfer_by_id(transfer_id).await?;
@@ -603,7 +833,9 @@ enum Undelivered {
 
 /// The rail: `submit` signs the transfer's pacs.008 (stored first, so a retry sends the same
 /// bytes under the same message id) and hands it over ([`Outbound`]); one that could not be
-/// delivered is sent again on the worker's next pass (`outcome`). Outcomes arrive as signed
+/// delivered is sent again on the worker's next pass (`outcome`). With pain.001 batches,
+/// `submit` only claims the transfer and [`Iso20022Rail::batch_pass`] batches, signs, stores
+/// and hands over, sending an undelivered batch's bytes again on later passes. Outcomes arrive as signed
 /// pacs.002: files in `inbox` (drained every poll; ingested files go to `inbox/done/`, refused
 /// ones to `inbox/refused/`) or POSTs on the mTLS route, both through [`Iso20022::ingest`].
 pub struct Iso20022Rail {
@@ -663,6 +895,60 @@ impl Iso20022Rail {
             tracing::warn!(%error, message = %message.message_id, "recording a delivery");
         }
         Ok(())
+    }
+
+    /// With pain.001 batches: makes the batches that are due every `interval` and hands over
+    /// every stored batch not delivered yet (the same bytes again after a failure).
+    pub fn spawn_batcher(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if let Err(error) = self.batch_pass().await {
+                    tracing::warn!(%error, "pain.001 batching pass failed");
+                }
+            }
+        })
+    }
+
+    /// One batching pass (see [`Iso20022Rail::spawn_batcher`]); nothing with pacs.008 out.
+    /// Returns how many batches were handed over.
+    pub async fn batch_pass(&self) -> Result<usize, Iso20022Error> {
+        let Outgoing::Pain001(batching) = self.iso.outgoing else {
+            return Ok(0);
+        };
+        let context = self.context();
+        self.iso
+            .make_batches(&self.payments, batching, false, &context)
+            .await?;
+        let mut delivered = 0;
+        for batch in self.iso.store.iso20022_undelivered_batches(100).await? {
+            match self.deliver(&batch).await {
+                Ok(()) => delivered += 1,
+                Err(Undelivered::Later(reason)) => {
+                    tracing::warn!(message = %batch.message_id, %reason, "pain.001 not delivered yet");
+                }
+                Err(Undelivered::Refused(reason)) => {
+                    // The bank will not take it: each transfer it carries fails.
+                    tracing::warn!(message = %batch.message_id, %reason, "pain.001 refused");
+                    for id in self
+                        .iso
+                        .store
+                        .iso20022_batch_transfers(&batch.message_id)
+                        .await?
+                    {
+                        let transfer = self.iso.store.transfer_by_id(id).await?;
+                        if transfer.status == TransferStatus::Submitted {
+                            self.payments
+                                .move_transfer(&transfer, TransferStatus::Failed, &reason, &context)
+                                .await?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(delivered)
     }
 
     /// Drains the inbox every `interval`, whether or not transfers are in flight (a report
@@ -727,10 +1013,14 @@ impl Iso20022Rail {
 #[async_trait]
 impl Rail for Iso20022Rail {
     fn name(&self) -> &'static str {
-        "iso20022"
+        RAIL
     }
 
     async fn submit(&self, transfer: &TransferRecord) -> Result<(), RailError> {
+        if let Outgoing::Pain001(_) = self.iso.outgoing {
+            // Claimed (SUBMITTED) and left for its batch: `batch_pass` signs and sends it.
+            return Ok(());
+        }
         let message = self
             .iso
             .pacs008_for_transfer(transfer.id, &self.context())
@@ -769,10 +1059,12 @@ impl Rail for Iso20022Rail {
     }
 }
 
-/// A bank for tests and demos: verifies each pacs.008 (the platform's signature) and answers
-/// with a pacs.002 signed with its own key: ACSC, or RJCT AC04 when the remittance text
-/// contains `REJECT`; with `RETURN` it settles and then returns the funds (pacs.004, AC04). [`SimulatedCounterparty::spawn_file_drop`] plays it over the file drops;
-/// over HTTPS the caller serves [`SimulatedCounterparty::answer`] and POSTs the report back.
+/// A bank for tests and demos: verifies each pacs.008 or pain.001 (the platform's signature)
+/// and answers with a pacs.002 signed with its own key, one status per transaction: ACSC, or
+/// RJCT AC04 when that transaction's remittance contains `REJECT`; with `RETURN` it settles and
+/// then returns the funds (pacs.004, AC04). [`SimulatedCounterparty::spawn_file_drop`] plays it
+/// over the file drops; over HTTPS the caller serves [`SimulatedCounterparty::answer`] and
+/// POSTs the report back.
 pub struct SimulatedCounterparty {
     pub iso: Arc<Iso20022>,
     pub signer: Signer,
@@ -780,7 +1072,7 @@ pub struct SimulatedCounterparty {
 }
 
 impl SimulatedCounterparty {
-    /// Takes each pacs.008 from the platform's outbox (to `outbox/taken/`) and after `delay`
+    /// Takes each message from the platform's outbox (to `outbox/taken/`) and after `delay`
     /// drops the answer in the platform's inbox.
     pub fn spawn_file_drop(
         self,
@@ -821,8 +1113,9 @@ impl SimulatedCounterparty {
     }
 
     /// The signed messages answering a signed pacs.008 or pain.001, each with a file name: a
-    /// pacs.002 (ACSC, or RJCT AC04 when the remittance contains `REJECT`) and, when it
-    /// contains `RETURN`, a pacs.004 sending the funds back (AC04) after settling.
+    /// pacs.002 with each transaction's status (ACSC, or RJCT AC04 when its remittance contains
+    /// `REJECT`) and, when some transaction's remittance contains `RETURN`, a pacs.004 sending
+    /// those funds back (AC04) after settling.
     pub async fn answer(&self, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         let verifier = self.iso.verifier().await.map_err(|e| e.to_string())?;
         let verified = verifier.verify(bytes).map_err(|e| e.to_string())?;
@@ -830,36 +1123,48 @@ impl SimulatedCounterparty {
             message_id,
             end_to_end_ids,
             amounts,
+            remittances,
         } = verified.payload
         else {
             return Err("not a credit transfer".to_owned());
         };
-        let text = std::str::from_utf8(bytes).unwrap_or("");
-        let (reject, give_back) = (text.contains("REJECT"), text.contains("RETURN"));
+        // Each transaction by its own remittance text (a batch carries several).
+        let asks = |index: usize, word: &str| {
+            remittances
+                .get(index)
+                .and_then(Option::as_deref)
+                .is_some_and(|r| r.contains(word))
+        };
         let statuses: Vec<TransactionStatus> = end_to_end_ids
             .iter()
-            .map(|e2e| TransactionStatus {
-                original_message_id: message_id.clone(),
-                original_kind: verified.kind,
-                original_end_to_end_id: e2e.clone(),
-                status: if reject { "RJCT" } else { "ACSC" }.to_owned(),
-                reason: reject.then(|| "AC04".to_owned()),
+            .enumerate()
+            .map(|(index, e2e)| {
+                let reject = asks(index, "REJECT");
+                TransactionStatus {
+                    original_message_id: message_id.clone(),
+                    original_kind: verified.kind,
+                    original_end_to_end_id: e2e.clone(),
+                    status: if reject { "RJCT" } else { "ACSC" }.to_owned(),
+                    reason: reject.then(|| "AC04".to_owned()),
+                }
             })
             .collect();
         let mut answers =
             vec![self.sign(|header| benteng_iso20022::pacs002(&self.bic, header, &statuses))?];
-        if give_back && !reject {
-            let returns: Vec<PaymentReturn> = end_to_end_ids
-                .into_iter()
-                .zip(amounts)
-                .map(|(e2e, amount)| PaymentReturn {
-                    original_message_id: message_id.clone(),
-                    original_kind: verified.kind,
-                    original_end_to_end_id: e2e,
-                    amount,
-                    reason: "AC04".to_owned(),
-                })
-                .collect();
+        let returns: Vec<PaymentReturn> = end_to_end_ids
+            .into_iter()
+            .zip(amounts)
+            .enumerate()
+            .filter(|(index, _)| asks(*index, "RETURN") && !asks(*index, "REJECT"))
+            .map(|(_, (e2e, amount))| PaymentReturn {
+                original_message_id: message_id.clone(),
+                original_kind: verified.kind,
+                original_end_to_end_id: e2e,
+                amount,
+                reason: "AC04".to_owned(),
+            })
+            .collect();
+        if !returns.is_empty() {
             answers
                 .push(self.sign(|header| benteng_iso20022::pacs004(&self.bic, header, &returns))?);
         }

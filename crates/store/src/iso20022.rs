@@ -1,12 +1,13 @@
-//! ISO 20022 (migration 0017): the platform's XMLDSig signing keys (wrapped by the KEK; the
-//! store keeps them opaque) and the signed messages, stored as the exact bytes sent or received.
+//! ISO 20022 (migrations 0017, 0020, 0025): the platform's XMLDSig signing keys (wrapped by the
+//! KEK; the store keeps them opaque), the signed messages, stored as the exact bytes sent or
+//! received, and which transfers each pain.001 batch carries.
 
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{TenantId, TransferId};
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::rows::{optional_time_at, time_at, to_micros};
+use crate::rows::{insert_rows, optional_time_at, time_at, to_micros};
 use crate::transfers::TransferRecord;
 use crate::{Store, StoreError, StoreResult};
 
@@ -30,7 +31,7 @@ pub struct StoredSigningKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredIsoMessage {
     pub message_id: String,
-    /// `pacs.008.001.08`, `pain.001.001.09`, `pacs.002.001.10`.
+    /// `pacs.008.001.08`, `pain.001.001.09`, `pacs.002.001.10`, `pacs.004.001.09`.
     pub kind: String,
     /// `out` or `in`.
     pub direction: String,
@@ -44,6 +45,9 @@ pub struct StoredIsoMessage {
     /// it); `None` until then.
     pub delivered_at: Option<OffsetDateTime>,
 }
+
+/// The message kind a batch is stored as.
+const BATCH_KIND: &str = "pain.001.001.09";
 
 macro_rules! message_columns {
     () => {
@@ -249,6 +253,155 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// Stores a signed pain.001 and the transfers it carries (in message order) in one
+    /// transaction, with its audit event naming the tenant and the count. `Conflict` when one of
+    /// the transfers is already in a batch (another instance made it first): nothing is stored.
+    pub async fn insert_iso20022_batch(
+        &self,
+        message: &StoredIsoMessage,
+        transfers: &[TransferId],
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let Some(tenant) = message.tenant_id else {
+            return Err(StoreError::Corrupt(
+                "a batch belongs to one tenant".to_owned(),
+            ));
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(concat!(
+            "INSERT INTO iso20022_messages (",
+            message_columns!(),
+            ") VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&message.message_id)
+        .bind(&message.kind)
+        .bind(&message.direction)
+        .bind(tenant.to_string())
+        .bind(message.signing_key_id.clone())
+        .bind(message.counterparty.clone())
+        .bind(&message.signed_xml)
+        .bind(to_micros(message.created_at))
+        .bind(message.delivered_at.map(to_micros))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        // 250 rows (1,000 parameters) per statement, well under both backends' limits.
+        for (chunk_index, chunk) in transfers.chunks(250).enumerate() {
+            let mut query = sqlx::query(insert_rows(
+                "INSERT INTO iso20022_batch_transfers (transfer_id, message_id, tenant_id, \
+                 position) VALUES",
+                chunk.len(),
+                4,
+            ));
+            for (offset, transfer) in chunk.iter().enumerate() {
+                let position = i64::try_from(chunk_index * 250 + offset)
+                    .map_err(|_| StoreError::Corrupt("batch position".to_owned()))?;
+                query = query
+                    .bind(transfer.to_string())
+                    .bind(&message.message_id)
+                    .bind(tenant.to_string())
+                    .bind(position);
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+        }
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "iso20022.message_signed",
+            Retention::Security,
+            ("iso20022_message", message.message_id.clone()),
+        )
+        .change("kind", serde_json::Value::Null, message.kind.clone().into())
+        .change("transfers", serde_json::Value::Null, transfers.len().into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The pain.001 batch carrying a transfer, if it is in one.
+    pub async fn iso20022_batch_of_transfer(
+        &self,
+        transfer: TransferId,
+    ) -> StoreResult<Option<StoredIsoMessage>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM iso20022_messages WHERE message_id = \
+             (SELECT message_id FROM iso20022_batch_transfers WHERE transfer_id = $1)"
+        ))
+        .bind(transfer.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// The transfers a batch carries, in message order.
+    pub async fn iso20022_batch_transfers(&self, message_id: &str) -> StoreResult<Vec<TransferId>> {
+        let rows = sqlx::query(
+            "SELECT transfer_id FROM iso20022_batch_transfers WHERE message_id = $1 \
+             ORDER BY position",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("transfer_id")?;
+                id.parse()
+                    .map_err(|_| StoreError::Corrupt("transfer_id".to_owned()))
+            })
+            .collect()
+    }
+
+    /// Submitted transfers of `rail` that no outgoing message carries yet (neither a pacs.008
+    /// nor a batch), oldest first: the queue pain.001 batches are made from.
+    pub async fn iso20022_unbatched(
+        &self,
+        rail: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<TransferRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            crate::transfers::transfer_columns!(),
+            " FROM transfers t WHERE rail = $1 AND status = 'SUBMITTED' \
+             AND NOT EXISTS (SELECT 1 FROM iso20022_batch_transfers b WHERE b.transfer_id = t.id) \
+             AND NOT EXISTS (SELECT 1 FROM iso20022_messages m \
+                             WHERE m.transfer_id = t.id AND m.direction = 'out') \
+             ORDER BY updated_at, id LIMIT $2"
+        ))
+        .bind(rail)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(crate::transfers::transfer_from_row)
+        .collect()
+    }
+
+    /// Outgoing batches not handed over yet that still carry a submitted transfer (a batch
+    /// whose transfers all moved on is not sent again).
+    pub async fn iso20022_undelivered_batches(
+        &self,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredIsoMessage>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM iso20022_messages m WHERE direction = 'out' AND kind = $1 \
+             AND delivered_at IS NULL AND EXISTS (\
+                 SELECT 1 FROM iso20022_batch_transfers b JOIN transfers t ON t.id = b.transfer_id \
+                 WHERE b.message_id = m.message_id AND t.status = 'SUBMITTED') \
+             ORDER BY created_at, message_id LIMIT $2"
+        ))
+        .bind(BATCH_KIND)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
     }
 
     /// A transfer by id alone, for operator commands (tenant APIs use `transfer`, which is

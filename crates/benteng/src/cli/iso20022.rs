@@ -1,4 +1,5 @@
-//! `benteng iso20022 …`: signed pacs.008 messages for stored transfers, verification of a
+//! `benteng iso20022 …`: the signed pacs.008 or pain.001 batch carrying a stored transfer,
+//! batches made at once (a cut-off), verification of a
 //! signed message file with the reason it is refused, ingestion of a status report, and the
 //! certificate to register with counterparties. Signing keys are made and listed by the key
 //! registry: `benteng keys rotate --purpose iso20022`, `benteng keys status`.
@@ -7,7 +8,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use benteng_iso20022::{Payload, VerifyError};
+use benteng_iso20022::{MessageId, Payload, VerifyError};
+use benteng_rails::iso20022::Outgoing;
 use clap::Subcommand;
 
 use super::cli_context;
@@ -15,12 +17,17 @@ use crate::{Services, iso20022};
 
 #[derive(Debug, Subcommand)]
 pub enum Iso20022Command {
-    /// Print the signed pacs.008 of a stored transfer (signed and stored on first use; the
-    /// stored bytes afterwards).
+    /// Print a signed message as stored: given a transfer id, the message carrying it (its
+    /// pacs.008, signed and stored on first use with `message = "pacs.008"`, or the pain.001
+    /// batch it is in); given a message id (`B` and 32 hex digits), that message we sent.
     Render {
-        /// The transfer's id.
-        transfer_id: String,
+        /// A transfer's id, or a message id (`BizMsgIdr`).
+        id: String,
     },
+    /// With `message = "pain.001"`: make the pain.001 batches of every submitted transfer that
+    /// waits for one now, without waiting for the batch window (a cut-off). Prints each batch's
+    /// message id and transfer count; the server's rail hands them over on its next pass.
+    Batch,
     /// Verify a signed message (pacs.002, pacs.004, pacs.008, pain.001): the three references, the
     /// algorithms, and a registered signer. Exits non-zero naming the check that failed.
     Verify { file: PathBuf },
@@ -36,17 +43,48 @@ pub enum Iso20022Command {
 
 pub async fn run(services: Services, command: Iso20022Command) -> anyhow::Result<()> {
     match command {
-        Iso20022Command::Render { transfer_id } => {
-            let transfer_id = transfer_id
-                .parse()
-                .map_err(|_| anyhow::anyhow!("not a transfer id (expected a UUID)"))?;
+        Iso20022Command::Render { id } => {
             let context = iso20022::context(&services, Vec::new())?;
-            let message = context
-                .pacs008_for_transfer(transfer_id, &cli_context())
-                .await?;
+            let message = if id.starts_with('B') {
+                let message_id =
+                    MessageId::parse(&id).ok_or_else(|| anyhow::anyhow!("not a message id"))?;
+                context.sent_message(message_id.as_str()).await?
+            } else {
+                let transfer_id = id.parse().map_err(|_| {
+                    anyhow::anyhow!("not a transfer id (a UUID) or a message id (B…)")
+                })?;
+                context
+                    .message_for_transfer(transfer_id, &cli_context())
+                    .await?
+            };
             std::io::stdout()
                 .write_all(message.signed_xml.as_bytes())
                 .context("writing the message")?;
+            Ok(())
+        }
+        Iso20022Command::Batch => {
+            let context = iso20022::context(&services, Vec::new())?;
+            let Outgoing::Pain001(batching) = context.outgoing else {
+                anyhow::bail!(
+                    "this counterparty is sent pacs.008 per transfer (iso20022.message); \
+                     there is nothing to batch"
+                );
+            };
+            let payments = iso20022::payments_for_moves(&services)?;
+            let made = context
+                .make_batches(&payments, batching, true, &cli_context())
+                .await?;
+            if made.is_empty() {
+                println!("no transfer waits for a batch");
+            }
+            for batch in made {
+                let count = services
+                    .store
+                    .iso20022_batch_transfers(&batch.message_id)
+                    .await?
+                    .len();
+                println!("{} pain.001 with {count} transfer(s)", batch.message_id);
+            }
             Ok(())
         }
         Iso20022Command::Verify { file } => {

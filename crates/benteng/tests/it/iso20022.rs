@@ -17,7 +17,10 @@ on_both_backends!(
     a_transfer_is_signed_verified_and_settled_by_a_signed_pacs002,
     iban_transfers_complete_through_the_rail_and_the_simulated_counterparty,
     the_rail_talks_https_both_ways_pinned_out_and_mtls_in,
-    a_rotated_signing_key_signs_after_the_overlap_and_the_old_one_verifies_until_it_ends
+    a_rotated_signing_key_signs_after_the_overlap_and_the_old_one_verifies_until_it_ends,
+    a_recipient_s_bic_is_checked_stored_and_sent_as_the_creditor_agent,
+    pain001_batches_go_through_the_rail_and_each_transfer_completes_on_its_own,
+    a_pain001_batch_goes_out_over_https_and_its_report_comes_back_over_mtls
 );
 
 const PARTNER_BIC: &str = "PRTNDEFFXXX";
@@ -332,7 +335,7 @@ certificate_file = "{}"
         // The first transfer's end-to-end id on the second transfer's message.
         (
             status_report(&bank, &second_message, &end_to_end),
-            "end-to-end id is not the one",
+            "end-to-end id is not one that",
         ),
         (
             String::from_utf8(report_with(
@@ -419,6 +422,9 @@ fn rail_config(
         town_name: "Amsterdam".into(),
         country: "NL".into(),
         counterparty_bic: PARTNER_BIC.into(),
+        message: benteng::config::OutgoingMessage::Pacs008,
+        batch_window_ms: 60_000,
+        batch_max_transfers: 1000,
         counterparties: Vec::new(),
         max_message_bytes: benteng_iso20022::verify::DEFAULT_MAX_BYTES,
         outbox_dir: Some(outbox.to_path_buf()),
@@ -973,4 +979,530 @@ async fn a_rotated_signing_key_signs_after_the_overlap_and_the_old_one_verifies_
     .unwrap()
     .get("n");
     assert_eq!(created, 2);
+}
+
+/// The shared test data (`../shared/testdata/iso20022`, beside the repository).
+fn testdata() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        here.join("../../../shared/testdata/iso20022"),
+        here.join("../../../../shared/testdata/iso20022"),
+    ]
+    .into_iter()
+    .find(|candidate| candidate.is_dir())
+    .expect("testdata/iso20022 beside the repository")
+}
+
+/// The `AppHdr` or `Document` of an envelope as a standalone document (each declares its own
+/// default namespace, and the signature its `ds` prefix).
+fn envelope_part(xml: &str, local: &str) -> String {
+    let start = xml.find(&format!("<{local} ")).unwrap();
+    let close = format!("</{local}>");
+    let end = xml.find(&close).unwrap() + close.len();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        &xml[start..end]
+    )
+}
+
+/// The message without the indentation between elements, to look for nested elements.
+fn compact(xml: &str) -> String {
+    xml.lines().map(str::trim).collect()
+}
+
+fn run_tool(program: &str, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} could not run ({e}); scripts/test installs it"));
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// `xmllint --schema` on the AppHdr (head.001.001.02) and the Document (`document_xsd`).
+fn schema_valid(dir: &std::path::Path, xml: &str, document_xsd: &str) -> Result<(), String> {
+    for (local, xsd) in [
+        ("AppHdr", "head.001.001.02.xsd"),
+        ("Document", document_xsd),
+    ] {
+        let file = dir.join(format!("{local}.xml"));
+        std::fs::write(&file, envelope_part(xml, local)).unwrap();
+        let schema = testdata().join("xsd").join(xsd);
+        let (ok, said) = run_tool(
+            "xmllint",
+            &[
+                "--noout",
+                "--nonet",
+                "--schema",
+                schema.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
+        );
+        if !ok {
+            return Err(format!("{local} against {xsd}: {said}"));
+        }
+    }
+    Ok(())
+}
+
+/// xmlsec1 on the AppHdr as the standalone document it was digested as: what it says about
+/// the SignedInfo references (it checks the AppHdr and KeyInfo ones and cannot resolve the
+/// URI-less Document reference; the library's interop tests cover that one independently).
+fn xmlsec1_says(dir: &std::path::Path, xml: &str, cert_pem: &str) -> String {
+    let cert = dir.join("signer.pem");
+    std::fs::write(&cert, cert_pem).unwrap();
+    let file = dir.join("apphdr.xml");
+    std::fs::write(&file, envelope_part(xml, "AppHdr")).unwrap();
+    run_tool(
+        "xmlsec1",
+        &[
+            "--verify",
+            "--print-debug",
+            "--insecure",
+            "--pubkey-cert-pem",
+            cert.to_str().unwrap(),
+            "--enabled-reference-uris",
+            "empty,same-doc",
+            file.to_str().unwrap(),
+        ],
+    )
+    .1
+}
+
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+/// A recipient with an IBAN and, when given, its bank's BIC: its id.
+async fn recipient_with_bic(app: &TestApp, key: &str, iban: &str, bic: Option<&str>) -> String {
+    let mut body = serde_json::json!({"type": "business", "name": "Lindqvist & Søn ApS",
+        "country": "DE", "address": {"line1": "Königsallee 12", "city": "Düsseldorf",
+        "postal_code": "40212", "country": "DE"}, "bank_account": {"iban": iban}});
+    if let Some(bic) = bic {
+        body["bic"] = bic.into();
+    }
+    let response = app.post_json("/v1/recipients", key, &body).await;
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let created: serde_json::Value = response.json().await.unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_recipient_s_bic_is_checked_stored_and_sent_as_the_creditor_agent(backend: Backend) {
+    let drops = tempfile::tempdir().unwrap();
+    let (outbox, inbox) = (drops.path().join("outbox"), drops.path().join("inbox"));
+    let app = TestApp::spawn_with(backend, |config| {
+        config.iso20022 = Some(rail_config(&outbox, &inbox));
+        config.rail.sandbox_settle_after_ms = 600_000;
+    })
+    .await;
+    benteng::iso20022::rotate_signing_key(
+        &app.services,
+        &benteng_core::audit::AuditContext::system("test"),
+    )
+    .await
+    .unwrap();
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "1000.00", Currency::EUR).await;
+
+    // Refused with problem+json naming the field: the wrong length, a country that is not
+    // one, lower case. Nothing stored.
+    for (bic, code) in [
+        ("COBADEFF1", "invalid_format"),
+        ("COBAQQFFXXX", "unknown_value"),
+        ("cobadeffxxx", "invalid_format"),
+        ("COBADE", "invalid_format"),
+    ] {
+        let response = app
+            .post_json(
+                "/v1/recipients",
+                &key,
+                &serde_json::json!({"type": "business", "name": "Bank Kunde", "country": "DE",
+                    "bank_account": {"iban": "DE89370400440532013000"}, "bic": bic}),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{bic}"
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "bic", "{problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{bic}: {problem}");
+    }
+    let listed: serde_json::Value = app
+        .get("/v1/recipients", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0);
+
+    // Stored and shown; one without a BIC shows null.
+    let with = recipient_with_bic(&app, &key, "DE89370400440532013000", Some("COBADEFFXXX")).await;
+    let shown: serde_json::Value = app
+        .get(&format!("/v1/recipients/{with}"), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["bic"], "COBADEFFXXX");
+    let without = recipient_with_bic(&app, &key, "GB29NWBK60161331926819", None).await;
+    let shown: serde_json::Value = app
+        .get(&format!("/v1/recipients/{without}"), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(shown["bic"].is_null(), "{shown}");
+
+    // The pacs.008 names it as the creditor agent; the one without names no bank.
+    let paid = iban_transfer(&app, &key, &with, "Invoice 11").await;
+    let other = iban_transfer(&app, &key, &without, "Invoice 12").await;
+    wait_for_status(&app, &key, &paid, "COMPLETED").await;
+    wait_for_status(&app, &key, &other, "COMPLETED").await;
+    let check = tempfile::tempdir().unwrap();
+    let mut seen = 0;
+    for file in files(&outbox.join("taken")) {
+        let xml = std::fs::read_to_string(&file).unwrap();
+        schema_valid(check.path(), &xml, "pacs.008.001.08.xsd").unwrap();
+        let agent = "<CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></CdtrAgt>";
+        if xml.contains(&paid.replace('-', "")) {
+            assert!(compact(&xml).contains(agent), "{xml}");
+            seen += 1;
+        } else {
+            assert!(
+                compact(&xml).contains("<CdtrAgt><FinInstnId></FinInstnId></CdtrAgt>"),
+                "{xml}"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 2);
+}
+
+/// pain.001 batches through the rail: a tenant's transfers in one currency, closed at the
+/// batch size or by `benteng iso20022 batch`, each signed (three references), stored and
+/// handed over once, valid against the XSDs (xmllint) with an AppHdr signature xmlsec1
+/// verifies; the simulated bank's signed pacs.002/pacs.004 move each transfer on its own.
+async fn pain001_batches_go_through_the_rail_and_each_transfer_completes_on_its_own(
+    backend: Backend,
+) {
+    let drops = tempfile::tempdir().unwrap();
+    let (outbox, inbox) = (drops.path().join("outbox"), drops.path().join("inbox"));
+    let mut rail = rail_config(&outbox, &inbox);
+    rail.message = benteng::config::OutgoingMessage::Pain001;
+    // Closed by size (3) here; the window is far, so the rest waits for the cut-off.
+    rail.batch_max_transfers = 3;
+    rail.batch_window_ms = 600_000;
+    let app = TestApp::spawn_with(backend, |config| {
+        config.iso20022 = Some(rail);
+        config.rail.sandbox_settle_after_ms = 600_000;
+    })
+    .await;
+    let key_row = benteng::iso20022::rotate_signing_key(
+        &app.services,
+        &benteng_core::audit::AuditContext::system("test"),
+    )
+    .await
+    .unwrap();
+    let platform_cert = benteng::iso20022::certificate_der(&key_row).unwrap();
+    // The CLI's view of the same counterparty: sent pain.001 batches.
+    let config_file = app.data_dir().join("iso20022-pain001.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            r#"
+[iso20022]
+name = "Benteng Payments B.V."
+bic = "BNTGNL2AXXX"
+iban = "NL91ABNA0417164300"
+town_name = "Amsterdam"
+country = "NL"
+counterparty_bic = "{PARTNER_BIC}"
+message = "pain.001"
+batch_max_transfers = 3
+batch_window_ms = 600000
+"#
+        ),
+    )
+    .unwrap();
+    let config = config_file.to_str().unwrap().to_owned();
+    let env = app.environment();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--config".to_owned(), config.clone()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        async move {
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            cli_with_env(env, &[], &all).await
+        }
+    };
+
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "1000.00", Currency::EUR).await;
+    let banked =
+        recipient_with_bic(&app, &key, "DE89370400440532013000", Some("COBADEFFXXX")).await;
+    let (other_tenant, other_key) = app.tenant_with_key().await;
+    fund(&app, other_tenant.id, "1000.00", Currency::EUR).await;
+    let unbanked = recipient_with_bic(&app, &other_key, "GB29NWBK60161331926819", None).await;
+
+    let mut ids = Vec::new();
+    for reference in ["Invoice 1", "please REJECT", "please RETURN"] {
+        ids.push(iban_transfer(&app, &key, &banked, reference).await);
+    }
+    // The first three make one batch as soon as they are submitted (the size).
+    let completed = wait_for_status(&app, &key, &ids[0], "COMPLETED").await;
+    let history = completed["history"].to_string();
+    assert!(history.contains("submitted to iso20022"), "{history}");
+    assert!(
+        history.contains("simulated counterparty reported ACSC"),
+        "{history}"
+    );
+    wait_for_status(&app, &key, &ids[1], "FAILED").await;
+    let returned = wait_for_status(&app, &key, &ids[2], "RETURNED").await;
+    assert!(
+        returned["history"]
+            .to_string()
+            .contains("simulated counterparty returned 100.00 EUR: AC04"),
+        "{returned}"
+    );
+
+    // A fourth, and one of another tenant: under the size, within the window, they wait.
+    let fourth = iban_transfer(&app, &key, &banked, "Invoice 4").await;
+    let others = iban_transfer(&app, &other_key, &unbanked, "Invoice 5").await;
+    wait_for_status(&app, &key, &fourth, "SUBMITTED").await;
+    wait_for_status(&app, &other_key, &others, "SUBMITTED").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (ok, _, err) = cli(&["iso20022", "render", &fourth]).await;
+    assert!(!ok);
+    assert!(err.contains("in no pain.001 batch yet"), "{err}");
+    // The cut-off: one batch per tenant, then nothing left.
+    let (ok, out, err) = cli(&["iso20022", "batch"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.ends_with("pain.001 with 1 transfer(s)"))
+            .count(),
+        2,
+        "{out}"
+    );
+    let (ok, out, _) = cli(&["iso20022", "batch"]).await;
+    assert!(ok);
+    assert!(out.contains("no transfer waits for a batch"), "{out}");
+    wait_for_status(&app, &key, &fourth, "COMPLETED").await;
+    wait_for_status(&app, &other_key, &others, "COMPLETED").await;
+    // Two paid (100.50 each), the rejected one voided, the returned one's principal back
+    // and its fee kept: 1000 − 2 × 100.50 − 0.50.
+    assert_eq!(
+        crate::payments::balance(&app, &key, "EUR").await,
+        ("798.50".to_owned(), "0.00".to_owned())
+    );
+    crate::payments::ledger_ok(&app).await;
+
+    // What the bank took: three pain.001 signed by the platform, nothing else.
+    let sent = files(&outbox.join("taken"));
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let mut registry = Registry::new();
+    registry.register("platform", &platform_cert).unwrap();
+    let verifier = Verifier::new(registry);
+    let check = tempfile::tempdir().unwrap();
+    let platform_pem = pem_of(&platform_cert);
+    let mut first_batch = None;
+    for file in &sent {
+        let xml = std::fs::read_to_string(file).unwrap();
+        let verified = verifier.verify(xml.as_bytes()).unwrap();
+        assert_eq!(verified.kind, MessageKind::Pain001);
+        schema_valid(check.path(), &xml, "pain.001.001.09.xsd").unwrap();
+        let said = xmlsec1_says(check.path(), &xml, &platform_pem);
+        assert!(
+            said.contains("SignedInfo References (ok/all): 2/3"),
+            "{said}"
+        );
+        // What was sent is what is stored, byte for byte.
+        let message_id = between(&xml, "<BizMsgIdr>", "</BizMsgIdr>").to_owned();
+        let (ok, stored, err) = cli(&["iso20022", "render", &message_id]).await;
+        assert!(ok, "{err}");
+        assert_eq!(stored, xml);
+        if xml.contains("<NbOfTxs>3</NbOfTxs>") {
+            first_batch = Some(xml);
+        }
+    }
+    let first = first_batch.expect("the batch of three");
+    for id in &ids {
+        assert!(first.contains(&format!("<EndToEndId>{}</EndToEndId>", id.replace('-', ""))));
+    }
+    assert!(first.contains("<CtrlSum>300.00</CtrlSum>"), "{first}");
+    assert!(
+        compact(&first)
+            .contains("<CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></CdtrAgt>")
+    );
+    assert!(
+        first.contains("<Nm>Lindqvist + Son ApS</Nm>"),
+        "transliterated: {first}"
+    );
+    // `render` of any transfer it carries prints that batch.
+    let (ok, rendered, err) = cli(&["iso20022", "render", &ids[1]]).await;
+    assert!(ok, "{err}");
+    assert_eq!(rendered, first);
+
+    // The outside verifiers can fail: a changed code breaks the schema, a changed AppHdr the
+    // signature.
+    let broken = first.replacen("<PmtMtd>TRF</PmtMtd>", "<PmtMtd>XXX</PmtMtd>", 1);
+    assert!(schema_valid(check.path(), &broken, "pain.001.001.09.xsd").is_err());
+    let created = between(&first, "<CreDt>", "</CreDt>");
+    let moved = first.replacen(
+        &format!("<CreDt>{created}</CreDt>"),
+        "<CreDt>2000-01-01T00:00:00+00:00</CreDt>",
+        1,
+    );
+    let said = xmlsec1_says(check.path(), &moved, &platform_pem);
+    assert!(
+        said.contains("SignedInfo References (ok/all): 0/1"),
+        "{said}"
+    );
+
+    // Stored once: three batches carrying five transfers, each transfer in one; the reports
+    // ingested (a pacs.002 per batch and the pacs.004), none refused.
+    let mut sql = app.raw_sql().await;
+    for (query, expected) in [
+        (
+            "SELECT COUNT(*) AS n FROM iso20022_messages WHERE direction = 'out'",
+            3,
+        ),
+        ("SELECT COUNT(*) AS n FROM iso20022_batch_transfers", 5),
+        (
+            "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'iso20022.message_signed'",
+            3,
+        ),
+    ] {
+        let n: i64 = sqlx::query(query)
+            .fetch_one(&mut sql)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(n, expected, "{query}");
+    }
+    assert_eq!(files(&inbox.join("done")).len(), 4);
+    assert!(files(&inbox.join("refused")).is_empty());
+    assert_eq!(refused_events(&app).await, 0);
+    let cause: String = sqlx::query(
+        "SELECT cause FROM transfer_events WHERE transfer_id = $1 AND to_status = 'FAILED'",
+    )
+    .bind(&ids[1])
+    .fetch_one(&mut sql)
+    .await
+    .unwrap()
+    .get("cause");
+    assert!(
+        cause.contains("simulated counterparty rejected it: AC04"),
+        "{cause}"
+    );
+}
+
+/// The same batches over HTTPS: the pain.001 POSTed through the pinned client, the bank's
+/// signed pacs.002 back over mTLS, each transfer moved on its own; the bank received exactly
+/// the stored bytes.
+async fn a_pain001_batch_goes_out_over_https_and_its_report_comes_back_over_mtls(backend: Backend) {
+    let env = crate::harness::Environment::new(backend).await;
+    let dev = benteng_transport::generate_dev_certs(&env.data_dir.path().join("tls")).unwrap();
+    let server_pem = std::fs::read(&dev.server_cert).unwrap();
+    let leaf = benteng_transport::tls::certs_from_pem(&server_pem).unwrap();
+    let pin = benteng_transport::client::spki_pin_base64(leaf[0].as_ref()).unwrap();
+    let bank_identity = identity("partner bank");
+    let signing_cert = env.data_dir.path().join("bank-signing.pem");
+    std::fs::write(&signing_cert, &bank_identity.cert_pem).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bank_url = format!("https://{}/pacs008", listener.local_addr().unwrap());
+    let mut config = https_config(env.data_dir.path(), bank_url, &dev, pin, &signing_cert);
+    config.message = benteng::config::OutgoingMessage::Pain001;
+    config.batch_max_transfers = 2;
+    config.batch_window_ms = 600_000;
+    let app = TestApp::spawn_in_with(env, |c| {
+        c.iso20022 = Some(config);
+        c.rail.sandbox_settle_after_ms = 600_000;
+    })
+    .await;
+    let context = benteng_core::audit::AuditContext::system("test");
+    benteng::iso20022::rotate_signing_key(&app.services, &context)
+        .await
+        .unwrap();
+    let bank_client = app
+        .env
+        .client_with_identity(&dev.client_cert, &dev.client_key);
+    let bank = serve_bank(
+        listener,
+        &dev,
+        benteng_rails::iso20022::SimulatedCounterparty {
+            iso: std::sync::Arc::new(
+                benteng::iso20022::context(&app.services, Vec::new()).unwrap(),
+            ),
+            signer: Signer::new(&bank_identity.pkcs8, &bank_identity.cert_der).unwrap(),
+            bic: Bic::parse(PARTNER_BIC).unwrap(),
+        },
+        bank_client,
+        app.url("/iso20022/status-reports"),
+    )
+    .await;
+
+    let (tenant, key) = app.tenant_with_key().await;
+    fund(&app, tenant.id, "1000.00", Currency::EUR).await;
+    let recipient = recipient(&app, &key, "DE89370400440532013000").await;
+    let paid = iban_transfer(&app, &key, &recipient, "Invoice 20").await;
+    let rejected = iban_transfer(&app, &key, &recipient, "please REJECT").await;
+    let completed = wait_for_status(&app, &key, &paid, "COMPLETED").await;
+    assert!(
+        completed["history"]
+            .to_string()
+            .contains("partner bank reported ACSC"),
+        "{completed}"
+    );
+    wait_for_status(&app, &key, &rejected, "FAILED").await;
+
+    let mut sql = app.raw_sql().await;
+    let mut stored: Vec<(String, String, Option<i64>)> = Vec::new();
+    for _ in 0..100 {
+        stored = sqlx::query(
+            "SELECT kind, signed_xml, delivered_at FROM iso20022_messages WHERE direction = 'out'",
+        )
+        .fetch_all(&mut sql)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+        if stored.iter().all(|(_, _, delivered)| delivered.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored.len(), 1, "one batch");
+    let (kind, xml, delivered_at) = &stored[0];
+    assert_eq!(kind, "pain.001.001.09");
+    assert!(delivered_at.is_some());
+    let received = bank.received.lock().unwrap().clone();
+    assert!(!received.is_empty());
+    assert!(
+        received.iter().all(|r| r.as_slice() == xml.as_bytes()),
+        "the bank received bytes that were not stored"
+    );
+    assert_eq!(refused_events(&app).await, 0);
 }
