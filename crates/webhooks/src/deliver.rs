@@ -128,15 +128,15 @@ impl DeliveryWorker {
         })
     }
 
-    /// Passes back to back while they come back full (a backlog drains at the receivers' pace,
-    /// not one batch per poll interval), for at most a few seconds so the key schedule and the
-    /// queue's metrics still get their turn.
+    /// Passes back to back while they find work (a backlog drains at the receivers' pace, not
+    /// one batch per poll interval; the per-endpoint throttle can make a busy pass claim less
+    /// than a batch), for at most a few seconds so the key schedule and the queue's metrics
+    /// still get their turn.
     async fn drain(self: Arc<Self>) {
         let started = Instant::now();
-        let full = usize::try_from(self.webhooks.settings.batch).unwrap_or(usize::MAX);
         loop {
             match self.clone().pass().await {
-                Ok(tried) if tried >= full && started.elapsed() < DRAIN_TURN => {}
+                Ok(tried) if tried > 0 && started.elapsed() < DRAIN_TURN => {}
                 Ok(_) => return,
                 Err(error) => {
                     tracing::warn!(%error, "webhook delivery pass failed");
