@@ -186,7 +186,19 @@ fn from_side<W: Write>(
     }
 }
 
-fn person<W: Write>(w: &mut XmlWriter<W>, r: &Counterparty) -> std::io::Result<()> {
+/// Where a counterparty without a reportable account keeps its IBAN: the comments.
+fn iban_comment(r: &Counterparty, with_account: bool) -> Option<String> {
+    if with_account {
+        return None;
+    }
+    r.iban.as_ref().map(|iban| format!("IBAN {iban}"))
+}
+
+fn person<W: Write>(
+    w: &mut XmlWriter<W>,
+    r: &Counterparty,
+    with_account: bool,
+) -> std::io::Result<()> {
     w.leaf("last_name", &r.name)?;
     w.leaf_opt("id_number", r.national_id.as_deref())?;
     if let Some(a) = &r.address {
@@ -194,10 +206,14 @@ fn person<W: Write>(w: &mut XmlWriter<W>, r: &Counterparty) -> std::io::Result<(
         address(w, a, "R")?;
         w.close()?;
     }
-    Ok(())
+    w.leaf_opt("comments", iban_comment(r, with_account).as_deref())
 }
 
-fn entity_body<W: Write>(w: &mut XmlWriter<W>, r: &Counterparty) -> std::io::Result<()> {
+fn entity_body<W: Write>(
+    w: &mut XmlWriter<W>,
+    r: &Counterparty,
+    with_account: bool,
+) -> std::io::Result<()> {
     w.leaf("name", &r.name)?;
     w.leaf_opt("incorporation_number", r.national_id.as_deref())?;
     if let Some(a) = &r.address {
@@ -205,7 +221,7 @@ fn entity_body<W: Write>(w: &mut XmlWriter<W>, r: &Counterparty) -> std::io::Res
         address(w, a, "K")?;
         w.close()?;
     }
-    Ok(())
+    w.leaf_opt("comments", iban_comment(r, with_account).as_deref())
 }
 
 fn to_side<W: Write>(
@@ -237,12 +253,12 @@ fn to_side<W: Write>(
             w.leaf_opt("iban", r.iban.as_deref())?;
             if business {
                 w.open("t_entity")?;
-                entity_body(w, r)?;
+                entity_body(w, r, true)?;
                 w.close()?;
             } else {
                 w.open("signatory")?;
                 w.open("t_person")?;
-                person(w, r)?;
+                person(w, r, true)?;
                 w.close()?;
                 w.close()?;
             }
@@ -250,12 +266,12 @@ fn to_side<W: Write>(
         }
         _ if business => {
             w.open("to_entity")?;
-            entity_body(w, r)?;
+            entity_body(w, r, false)?;
             w.close()?;
         }
         _ => {
             w.open("to_person")?;
-            person(w, r)?;
+            person(w, r, false)?;
             w.close()?;
         }
     }

@@ -144,11 +144,18 @@ fn an_ltkm_with_foreign_sides_business_recipients_and_no_account_validates() {
     content.transactions[1].recipient.account = None;
     content.transactions[1].recipient.institution_code = None;
     content.indicators.clear();
+    let mut third = transaction(3);
+    third.recipient.account = None;
+    content.transactions.push(third);
     let xml = ltkm(&content).unwrap();
     let (ok, said) = xmllint(&xml);
     assert!(ok, "{said}\n{}", String::from_utf8_lossy(&xml));
     let text = String::from_utf8(xml).unwrap();
     assert!(text.contains("invoice &lt;1&gt; &amp; co"), "{text}");
+    assert!(
+        text.contains("<comments>IBAN DE89370400440532013000</comments>"),
+        "{text}"
+    );
     assert!(text.contains("<foreign_currency_code>USD</foreign_currency_code>"));
     assert!(text.contains("<date_transaction>2026-12-03T11:05:06</date_transaction>"));
 }
