@@ -35,7 +35,12 @@ fn transfer(n: u64) -> Transaction {
         local_amount: Some(Decimal::new(1_000_000 + (n as i64 % 1000) * 100, 0)),
         transmode: "TKLNS".to_owned(),
         recipient: Counterparty {
-            kind: if n % 2 == 0 { "business" } else { "individual" }.to_owned(),
+            kind: if n.is_multiple_of(2) {
+                "business"
+            } else {
+                "individual"
+            }
+            .to_owned(),
             name: format!("Supplier {n} GmbH"),
             country: "DE".to_owned(),
             account: None,
@@ -70,7 +75,9 @@ fn write_all<W: Write>(out: W, count: u64) -> (W, u64) {
     .unwrap();
     for n in 0..count {
         // Each transfer is made, written and dropped, as the store's pages are.
-        writer.transaction("PT Contoh Dagang", &transfer(n)).unwrap();
+        writer
+            .transaction("PT Contoh Dagang", &transfer(n))
+            .unwrap();
     }
     writer.finish().unwrap()
 }
