@@ -674,12 +674,24 @@ impl Operations {
         context: &AuditContext,
     ) -> Result<ReportRow, OpsRefusal> {
         Self::may_file(actor)?;
+        let settings = self.reports_settings()?;
+        let detail = self.detail(self.store.report(id).await?)?;
+        let now = self.clock.now();
+        // A DAML request starts the NCA's clock when the SAR is filed.
+        let daml_due_at = if detail.kind == ReportKind::UkSar && detail.content.daml_requested {
+            Some(settings.daml.due(now).map_err(|error| {
+                tracing::error!(%error, "a DAML deadline could not be computed");
+                OpsRefusal::Unavailable
+            })?)
+        } else {
+            None
+        };
         let staff_only = AuditContext {
             tenant_id: None,
             ..context.clone()
         };
         self.store
-            .mark_report_submitted(id, fiu_reference, self.clock.now(), &staff_only)
+            .mark_report_submitted(id, fiu_reference, now, daml_due_at, &staff_only)
             .await
             .map_err(|e| match e {
                 benteng_store::StoreError::Conflict => {

@@ -79,6 +79,9 @@ pub struct ReportRow {
     pub superseded_by: Option<ReportId>,
     pub due_at: OffsetDateTime,
     pub warn_at: OffsetDateTime,
+    /// A submitted UK SAR with a DAML request: when the NCA's notice period ends (silence
+    /// is consent then).
+    pub daml_due_at: Option<OffsetDateTime>,
 }
 
 /// A new draft.
@@ -100,7 +103,8 @@ macro_rules! report_columns {
     () => {
         "id, kind, case_id, status, version, content_sealed, content_sha256, created_by, \
          created_at, updated_by, updated_at, approval_id, approved_by, approved_at, \
-         submitted_at, fiu_reference, withdrawn_at, supersedes, superseded_by, due_at, warn_at"
+         submitted_at, fiu_reference, withdrawn_at, supersedes, superseded_by, due_at, warn_at, \
+         daml_due_at"
     };
 }
 
@@ -136,6 +140,7 @@ fn report_from_row(row: &AnyRow) -> StoreResult<ReportRow> {
         superseded_by: optional(row, "superseded_by")?,
         due_at: time_at(row, "due_at")?,
         warn_at: time_at(row, "warn_at")?,
+        daml_due_at: optional_time_at(row, "daml_due_at")?,
     })
 }
 
@@ -385,21 +390,24 @@ impl Store {
         Ok(())
     }
 
-    /// Approved → submitted, recording the FIU's reference; `Conflict` from any other status.
+    /// Approved → submitted, recording the FIU's reference (and when a DAML request's notice
+    /// period ends); `Conflict` from any other status.
     pub async fn mark_report_submitted(
         &self,
         id: ReportId,
         fiu_reference: &str,
         at: OffsetDateTime,
+        daml_due_at: Option<OffsetDateTime>,
         context: &AuditContext,
     ) -> StoreResult<ReportRow> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
-            "UPDATE reports SET status = 'submitted', fiu_reference = $1, submitted_at = $2 \
-             WHERE id = $3 AND status = 'approved'",
+            "UPDATE reports SET status = 'submitted', fiu_reference = $1, submitted_at = $2, \
+             daml_due_at = $3 WHERE id = $4 AND status = 'approved'",
         )
         .bind(fiu_reference)
         .bind(to_micros(at))
+        .bind(daml_due_at.map(to_micros))
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
@@ -409,7 +417,12 @@ impl Store {
         let audit = event(context, "report.submitted", id)
             .at(at)
             .change("status", "approved".into(), "submitted".into())
-            .change("fiu_reference", Value::Null, fiu_reference.into());
+            .change("fiu_reference", Value::Null, fiu_reference.into())
+            .change(
+                "daml_due_at",
+                Value::Null,
+                daml_due_at.map_or(Value::Null, |d| to_micros(d).into()),
+            );
         crate::audit::record(&mut tx, &audit).await?;
         tx.commit().await?;
         self.report(id).await

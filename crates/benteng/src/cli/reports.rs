@@ -154,7 +154,7 @@ pub(super) async fn run(services: Services, command: ReportsCommand) -> anyhow::
                 .map_err(refused("report"))?;
             for (row, clock) in rows {
                 println!(
-                    "{}  {:<6}  {:<9}  v{:<3}  due {}  {:<8}  case {}  fiu-ref {}",
+                    "{}  {:<6}  {:<9}  v{:<3}  due {}  {:<8}  case {}  fiu-ref {}  daml-due {}",
                     row.id,
                     row.kind,
                     row.status.as_str(),
@@ -163,6 +163,7 @@ pub(super) async fn run(services: Services, command: ReportsCommand) -> anyhow::
                     clock.as_str(),
                     row.case_id.map_or("-".to_owned(), |c| c.to_string()),
                     row.fiu_reference.as_deref().unwrap_or("-").escape_debug(),
+                    row.daml_due_at.map_or("-".to_owned(), timestamp),
                 );
             }
         }

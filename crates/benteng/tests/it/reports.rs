@@ -593,6 +593,29 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
         .unwrap();
     assert!(html.contains("XXS99XX") && html.contains("XXSNEXX"));
     assert!(html.contains("Tehran &lt;Trading&gt; &amp; Sons") && !html.contains("<Trading>"));
+    // Filing the SAR with its DAML request starts the NCA's 7 working days.
+    let filed = post(
+        &app.client,
+        url("/submitted"),
+        &d.second,
+        &json!({"fiu_reference": "SAR-NCA-1"}),
+    )
+    .await;
+    assert_eq!(filed.status(), StatusCode::OK);
+    let filed: Value = filed.json().await.unwrap();
+    let daml_due = time::OffsetDateTime::parse(
+        filed["daml_due_at"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{filed}")),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    // Seven working days span at least nine calendar days (a weekend) and at most fifteen.
+    let span = daml_due - clock.now();
+    assert!(
+        span >= time::Duration::days(9) && span <= time::Duration::days(15),
+        "{span}"
+    );
 
     // The LTKM's clock: 3 working days in Jakarta; running, then alerting, then breached.
     let ltkm = create(&d, "ltkm").await;

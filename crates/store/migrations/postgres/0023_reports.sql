@@ -26,6 +26,8 @@ CREATE TABLE reports (
     superseded_by   TEXT REFERENCES reports (id),
     due_at          BIGINT NOT NULL,
     warn_at         BIGINT NOT NULL,
+    -- A UK SAR with a DAML request: when the NCA's 7 working days run out (set on submission).
+    daml_due_at     BIGINT,
     -- The second officer is not the one who last wrote the content.
     CHECK (approved_by IS NULL OR approved_by <> updated_by),
     CHECK (status NOT IN ('approved', 'submitted') OR approved_by IS NOT NULL),

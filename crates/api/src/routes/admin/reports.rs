@@ -107,6 +107,10 @@ pub struct ReportView {
     pub warn_at: OffsetDateTime,
     /// `running`, `due_soon` (alerting) or `breached`; `running` once submitted or withdrawn.
     pub clock: &'static str,
+    /// A submitted UK SAR with a DAML request: when the NCA's 7 working days end.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub daml_due_at: Option<OffsetDateTime>,
 }
 
 impl ReportView {
@@ -128,6 +132,7 @@ impl ReportView {
             due_at: row.due_at,
             warn_at: row.warn_at,
             clock: clock.as_str(),
+            daml_due_at: row.daml_due_at,
         }
     }
 }
