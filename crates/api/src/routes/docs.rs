@@ -46,7 +46,7 @@ use super::{
         admin::reports::supersede,
         console::sign_in_page, console::sign_in, console::style,
         console::inbox, console::take_next, console::case_page, console::propose, console::approve,
-        console::reject, console::incident_page, console::block_address, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
+        console::reject, console::incident_page, console::block_address, console::reports_page, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
         admin::tokens::revoke, admin::tokens::revoke_all,
         webhooks::jwks, webhooks::list, webhooks::create, webhooks::show, webhooks::update,
         webhooks::delete, webhooks::test, webhooks::deliveries, webhooks::attempts,

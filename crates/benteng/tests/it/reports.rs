@@ -685,4 +685,14 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
     .await
     .unwrap();
     assert_eq!(listed[0]["clock"], "breached", "{listed}");
+
+    // The console's reports tab shows the same clocks, to compliance officers only.
+    let tab = get(&app.client, app.url("/console/reports"), &d.officer).await;
+    assert_eq!(tab.status(), StatusCode::OK);
+    let tab = tab.text().await.unwrap();
+    assert!(tab.contains(listed[0]["id"].as_str().unwrap()), "{tab}");
+    assert!(tab.contains("<tr class=\"clock-breached\">"), "{tab}");
+    assert!(tab.contains("SAR-NCA-1") && tab.contains("href=\"/console/reports\""));
+    let refused = get(&app.client, app.url("/console/reports"), &d.analyst).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
