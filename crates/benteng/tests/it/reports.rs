@@ -258,16 +258,73 @@ async fn an_ltkm_from_a_held_transfer_is_completed_approved_by_a_second_officer_
         "{text}"
     );
 
-    // Submitted with the FIU's reference; then frozen: never edited, only superseded.
-    let submitted = post(
-        &app.client,
-        url("/submitted"),
-        &d.second,
-        &json!({"fiu_reference": "PPATK-2026-000123"}),
+    // The same from the host: the list with its clock, and the export to a file.
+    let envs = [
+        ("BENTENG_REPORTS__RENTITY_ID", "4242"),
+        ("BENTENG_REPORTS__ENTITY_NAME", "PT Benteng Pembayaran"),
+    ];
+    let (ok, listed, err) = cli_with_env(
+        &app.env,
+        &envs,
+        &["reports", "list", "--as", "oz@benteng.example"],
     )
     .await;
-    assert_eq!(submitted.status(), StatusCode::OK);
-    let submitted: Value = submitted.json().await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        listed.contains(&id) && listed.contains("approved") && listed.contains("running"),
+        "{listed}"
+    );
+    let (ok, _, err) = cli_with_env(
+        &app.env,
+        &envs,
+        &["reports", "list", "--as", "ana@benteng.example"],
+    )
+    .await;
+    assert!(!ok && err.contains("reports:file"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ltkm.xml");
+    let file_arg = file.display().to_string();
+    let (ok, _, err) = cli_with_env(
+        &app.env,
+        &envs,
+        &[
+            "reports",
+            "export",
+            &id,
+            "--format",
+            "goaml",
+            "--out",
+            &file_arg,
+            "--as",
+            "oz@benteng.example",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (valid, said) = xmllint(&std::fs::read(&file).unwrap());
+    assert!(valid, "{said}");
+
+    // Submitted with the FIU's reference; then frozen: never edited, only superseded.
+    let (ok, said, err) = cli_with_env(
+        &app.env,
+        &envs,
+        &[
+            "reports",
+            "mark-submitted",
+            &id,
+            "--fiu-reference",
+            "PPATK-2026-000123",
+            "--as",
+            "oz@benteng.example",
+        ],
+    )
+    .await;
+    assert!(ok && said.contains("submitted"), "{err}");
+    let submitted: Value = get(&app.client, url(""), &d.second)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(submitted["status"], "submitted");
     assert_eq!(submitted["fiu_reference"], "PPATK-2026-000123");
     let again = post(
