@@ -39,6 +39,7 @@ pub struct Config {
     pub kyc: KycConfig,
     pub cases: CasesConfig,
     pub incidents: IncidentsConfig,
+    pub reports: ReportsConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
 }
@@ -180,6 +181,79 @@ impl IncidentsConfig {
                     .with_context(|| format!("detections file {}", path.display()))
             }
         }
+    }
+}
+
+/// `[reports]`: regulatory reports (see docs/reports.md): the reporting entity as the FIU
+/// knows it, and each report type's deadline clock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// The reporting entity's legal name.
+    pub entity_name: String,
+    /// The id PPATK's goAML gave the reporting entity (0: not registered; exports are refused
+    /// naming it).
+    pub rentity_id: u32,
+    pub branch: Option<String>,
+    /// The FIU's country (ISO 3166 alpha-2) and local currency.
+    pub country: String,
+    pub local_currency: String,
+    /// PPATK transmode codes of cross-border and domestic transfers.
+    pub cross_border_transmode: String,
+    pub domestic_transmode: String,
+    /// Deadline clocks: working days on a calendar (`ID`, `GB`, `EU`), alerting `warn_hours`
+    /// before.
+    pub ltkm: benteng_reports::deadlines::DeadlineRule,
+    pub uk_sar: benteng_reports::deadlines::DeadlineRule,
+    pub daml: benteng_reports::deadlines::DeadlineRule,
+    /// How often the deadline clocks are checked (metrics and alerts), in seconds.
+    pub check_interval_secs: u64,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        let settings = benteng_operations::ReportsSettings::default();
+        Self {
+            entity_name: String::new(),
+            rentity_id: 0,
+            branch: None,
+            country: settings.entity.country,
+            local_currency: settings.entity.local_currency,
+            cross_border_transmode: settings.cross_border_transmode,
+            domestic_transmode: settings.domestic_transmode,
+            ltkm: settings.ltkm,
+            uk_sar: settings.uk_sar,
+            daml: settings.daml,
+            check_interval_secs: 60,
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The settings the operators' layer uses; refused when a calendar is unknown.
+    pub fn settings(&self) -> anyhow::Result<benteng_operations::ReportsSettings> {
+        for (name, rule) in [
+            ("ltkm", &self.ltkm),
+            ("uk_sar", &self.uk_sar),
+            ("daml", &self.daml),
+        ] {
+            benteng_reports::deadlines::calendar(&rule.calendar)
+                .map_err(|e| anyhow::anyhow!("reports.{name}.calendar: {e}"))?;
+        }
+        Ok(benteng_operations::ReportsSettings {
+            entity: benteng_reports::content::ReportingEntity {
+                name: self.entity_name.clone(),
+                rentity_id: self.rentity_id,
+                branch: self.branch.clone(),
+                country: self.country.clone(),
+                local_currency: self.local_currency.clone(),
+            },
+            ltkm: self.ltkm.clone(),
+            uk_sar: self.uk_sar.clone(),
+            daml: self.daml.clone(),
+            cross_border_transmode: self.cross_border_transmode.clone(),
+            domestic_transmode: self.domestic_transmode.clone(),
+        })
     }
 }
 
@@ -534,6 +608,7 @@ impl Default for Config {
             kyc: KycConfig::default(),
             cases: CasesConfig::default(),
             incidents: IncidentsConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }

@@ -314,6 +314,10 @@ impl Server {
                     .with_kyc_evidence(
                         services.protection.keyring.clone(),
                         config.kyc.max_document_bytes,
+                    )
+                    .with_reports(
+                        config.reports.settings()?,
+                        services.protection.keyring.clone(),
                     ),
             ),
             webhooks,
@@ -328,6 +332,11 @@ impl Server {
             .reload_blocks(&state.store, state.payments.now())
             .await;
         state.incidents.spawn_block_sync(&state);
+        spawn_report_clocks(
+            services.store.clone(),
+            services.clock.clone(),
+            Duration::from_secs(config.reports.check_interval_secs.max(1)),
+        );
         protection_sweep(
             services.store.clone(),
             Duration::from_secs(config.protection.sweep_interval_secs.max(1)),
@@ -442,6 +451,50 @@ fn spawn_data_key_refresh(store: Store, keyring: Arc<benteng_vault::Keyring>) {
             ticker.tick().await;
             if let Err(error) = data_protection::load_keys(&store, &keyring).await {
                 tracing::warn!(error = %format!("{error:#}"), "refreshing data keys failed");
+            }
+        }
+    });
+}
+
+/// Checks the regulatory reports' deadline clocks every `interval`: the counts per kind in
+/// `/metrics` (open, inside the warning window, past the deadline) and a warning in the log
+/// for each report inside its warning window or past its deadline, so an alert fires before a
+/// breach. Reads only; every instance reports the same numbers from the database.
+fn spawn_report_clocks(store: Store, clock: Arc<dyn Clock>, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            let now = clock.now();
+            let counts = match store.report_clocks(now).await {
+                Ok(counts) => counts,
+                Err(error) => {
+                    tracing::warn!(%error, "checking the reports' deadlines failed");
+                    continue;
+                }
+            };
+            for kind in benteng_reports::ReportKind::ALL {
+                let (open, soon, overdue) = counts
+                    .iter()
+                    .find(|(k, ..)| k == kind.as_str())
+                    .map_or((0, 0, 0), |(_, o, s, d)| (*o, *s, *d));
+                let label = [("kind", kind.as_str())];
+                metrics::gauge!("regulatory_reports_open", &label).set(open as f64);
+                metrics::gauge!("regulatory_reports_due_soon", &label).set(soon as f64);
+                metrics::gauge!("regulatory_reports_overdue", &label).set(overdue as f64);
+                if overdue > 0 {
+                    tracing::error!(
+                        kind = kind.as_str(),
+                        overdue,
+                        "regulatory reports are past their deadline"
+                    );
+                } else if soon > 0 {
+                    tracing::warn!(
+                        kind = kind.as_str(),
+                        due_soon = soon,
+                        "regulatory reports are due soon"
+                    );
+                }
             }
         }
     });

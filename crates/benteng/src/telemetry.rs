@@ -102,4 +102,16 @@ pub fn describe_metrics() {
         Unit::Seconds,
         "Age of the oldest webhook delivery that is due"
     );
+    describe_gauge!(
+        "regulatory_reports_open",
+        "Regulatory reports not yet submitted or withdrawn (draft or approved), by kind"
+    );
+    describe_gauge!(
+        "regulatory_reports_due_soon",
+        "Open regulatory reports inside their deadline's warning window (alert: file them), by kind"
+    );
+    describe_gauge!(
+        "regulatory_reports_overdue",
+        "Open regulatory reports past their deadline, by kind"
+    );
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cases::ReviewDecision;
-use crate::ids::{CaseId, PersonId, TenantId, TransferId};
+use crate::ids::{CaseId, PersonId, ReportId, TenantId, TransferId};
 use crate::kyc::KycLevel;
 use crate::roles::{Permission, StaffRole};
 use crate::tenant::Tier;
@@ -31,6 +31,10 @@ pub enum Action {
         transfer: TransferId,
         decision: ReviewDecision,
     },
+    /// Approve a regulatory report's draft at `version` (an edit after the proposal makes
+    /// the approval fail); the approver must be a compliance officer who did not write the
+    /// content last.
+    ApproveReport { report: ReportId, version: u32 },
 }
 
 impl Action {
@@ -41,6 +45,7 @@ impl Action {
             Action::GrantRole { .. } => "grant_role",
             Action::ChangeKycLevel { .. } => "change_kyc_level",
             Action::DecideHeldTransfer { .. } => "decide_held_transfer",
+            Action::ApproveReport { .. } => "approve_report",
         }
     }
 
@@ -62,6 +67,7 @@ impl Action {
             Action::GrantRole { .. } => Permission::StaffWrite,
             Action::ChangeKycLevel { .. } => Permission::KycReview,
             Action::DecideHeldTransfer { .. } => Permission::ReviewsDecide,
+            Action::ApproveReport { .. } => Permission::ReportsFile,
         }
     }
 }

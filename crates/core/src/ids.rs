@@ -167,3 +167,8 @@ define_id!(
     BlockId,
     "block"
 );
+define_id!(
+    /// A regulatory report (LTKM, UK SAR): staff only, never shown to a tenant.
+    ReportId,
+    "report"
+);

@@ -94,10 +94,12 @@ pub enum Permission {
     KycReview,
     /// See security incidents, acknowledge them and contain them (block addresses).
     IncidentsRespond,
+    /// Draft, approve, export and file regulatory reports (LTKM, IFTI, SAR): the MLRO's.
+    ReportsFile,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::CredentialsWrite,
@@ -113,6 +115,7 @@ impl Permission {
         Permission::ReviewsApprove,
         Permission::KycReview,
         Permission::IncidentsRespond,
+        Permission::ReportsFile,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -132,6 +135,7 @@ impl Permission {
             Permission::ReviewsApprove => "reviews:approve",
             Permission::KycReview => "kyc:review",
             Permission::IncidentsRespond => "incidents:respond",
+            Permission::ReportsFile => "reports:file",
         }
     }
 }
@@ -280,6 +284,7 @@ pub const GRANTS: &[(StaffRole, &[Permission])] = &[
             P::ListsWrite,
             P::AuditRead,
             P::KycReview,
+            P::ReportsFile,
         ],
     ),
     (
@@ -495,6 +500,9 @@ mod tests {
         assert!(admin.permits(Permission::StaffWrite));
         // Admins run the platform; they do not read personal data or search the lists.
         assert!(!admin.permits(Permission::PersonalDataRead));
+        // Reports are the compliance officer's alone (not an analyst's, not an admin's).
+        assert!(!analyst.permits(Permission::ReportsFile));
+        assert!(!admin.permits(Permission::ReportsFile));
         assert!(!Roles::empty().permits(Permission::TenantsRead));
     }
 

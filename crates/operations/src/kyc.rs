@@ -155,7 +155,7 @@ fn status_name(text: &str) -> &'static str {
 }
 
 impl Operations {
-    fn keyring(&self) -> Result<&benteng_vault::Keyring, OpsRefusal> {
+    pub(crate) fn keyring(&self) -> Result<&benteng_vault::Keyring, OpsRefusal> {
         self.keyring.as_deref().ok_or_else(|| {
             tracing::error!("KYC evidence command without the data keys");
             OpsRefusal::Unavailable

@@ -13,6 +13,7 @@
 
 mod credentials;
 mod kyc;
+mod reports;
 mod screening;
 
 /// The screening library's query and match types, for callers building a search.
@@ -21,6 +22,7 @@ pub use credentials::{
     CertFingerprint, KeyLifetime, KeyRequest, KeyScopes, LifetimeOutOfRange, NotAFingerprint,
 };
 pub use kyc::{ItemStatus, KycOverview, OwnerInput};
+pub use reports::{ExportFormat, Exported, IftiSummary, ReportDetail, ReportsSettings};
 pub use screening::{
     BadReason, ClearanceReason, ClearanceRequest, EntryRef, NotAParty, NotAnEntry, PartyRef,
     SearchResult,
@@ -60,6 +62,9 @@ pub enum OpsRefusal {
     },
     #[error("operations are unavailable right now")]
     Unavailable,
+    /// A report lacks what its format needs: every field and its problem (422).
+    #[error("the report is incomplete")]
+    Incomplete(Vec<(String, String)>),
 }
 
 impl From<StoreError> for OpsRefusal {
@@ -97,6 +102,9 @@ pub struct Operations {
     keyring: Option<Arc<benteng_vault::Keyring>>,
     /// The cap on one KYC document, in bytes.
     max_document_bytes: usize,
+    /// Where regulatory reports go and their deadlines; without it report commands are
+    /// unavailable.
+    reports: Option<Arc<ReportsSettings>>,
 }
 
 impl Operations {
@@ -116,7 +124,20 @@ impl Operations {
             screening: None,
             keyring: None,
             max_document_bytes: benteng_core::kyc::DEFAULT_MAX_DOCUMENT_BYTES,
+            reports: None,
         }
+    }
+
+    /// With the reports' configuration and the data keys their content is sealed with.
+    #[must_use]
+    pub fn with_reports(
+        mut self,
+        settings: ReportsSettings,
+        keyring: Arc<benteng_vault::Keyring>,
+    ) -> Self {
+        self.reports = Some(Arc::new(settings));
+        self.keyring = Some(keyring);
+        self
     }
 
     /// With the data keys KYC evidence is sealed with, and the cap on one document.
@@ -425,7 +446,9 @@ impl Operations {
                     self.tenant_changed(tenant).await;
                 }
                 Action::GrantRole { person, .. } => self.people.person_changed(person).await,
-                Action::ChangeKycLevel { .. } | Action::DecideHeldTransfer { .. } => {}
+                Action::ChangeKycLevel { .. }
+                | Action::DecideHeldTransfer { .. }
+                | Action::ApproveReport { .. } => {}
             }
         }
         Ok(decided)

@@ -142,7 +142,7 @@ impl Store {
             return Ok(decided);
         };
         if approve {
-            apply(&mut tx, &pending.action, context).await?;
+            apply(&mut tx, &pending, decider, context).await?;
         }
         tx.commit().await?;
         Ok(Ok(pending))
@@ -277,10 +277,11 @@ pub(crate) async fn claim_in(
 /// An approved action's change, in the approval's transaction, with the change's own event.
 async fn apply(
     conn: &mut sqlx::AnyConnection,
-    action: &Action,
+    pending: &PendingAction,
+    decider: PersonId,
     context: &AuditContext,
 ) -> StoreResult<()> {
-    match *action {
+    match pending.action {
         Action::DisableRequireMtls { tenant } => {
             crate::tenant_certs::set_require_mtls_in(conn, tenant, false, context).await
         }
@@ -306,5 +307,8 @@ async fn apply(
         }
         // Moves money: applied by the payments layer in its move's transaction, never here.
         Action::DecideHeldTransfer { .. } => Err(StoreError::Conflict),
+        Action::ApproveReport { report, version } => {
+            crate::reports::approve_in(conn, pending, report, version, decider, context).await
+        }
     }
 }

@@ -26,6 +26,7 @@ mod people;
 mod protection;
 mod quotes;
 mod recipients;
+mod reports;
 mod rows;
 mod screening;
 mod sealed;
@@ -62,6 +63,7 @@ pub use payment_writes::{
 pub use people::{NewPerson, PersonRow, PersonStatus, SessionRow};
 pub use protection::{IdempotencyClaim, IdempotencyRecord, VolumeCharge};
 pub use recipients::RecipientRow;
+pub use reports::{NewReport, ReportRow, ReportStatus};
 pub use screening::{
     Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,
     ScreeningParty, ScreeningRun,

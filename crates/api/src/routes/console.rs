@@ -79,6 +79,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             Needs::on_post(Permission::IncidentsRespond.into()),
             axum::routing::post(block_address),
         )
+        .staff(
+            "/console/reports",
+            Needs::on_get(Permission::ReportsFile.into()),
+            get(reports_page),
+        )
 }
 
 // ----- HTML -----
@@ -112,6 +117,9 @@ fn page(status: StatusCode, title: &str, who: Option<&Staff>, body: &str) -> Res
     html.push_str("<link rel=\"stylesheet\" href=\"/console/static/console.css\"></head><body>");
     html.push_str("<header><a class=\"brand\" href=\"/console/cases\">benteng · compliance</a>");
     if let Some(Staff(person, _)) = who {
+        if person.permits(Permission::ReportsFile) {
+            html.push_str("<a class=\"tab\" href=\"/console/reports\">Reports</a>");
+        }
         let roles: Vec<&str> = person.roles.iter().map(|r| r.as_str()).collect();
         let _ = write!(
             html,
@@ -735,6 +743,62 @@ pub async fn reject(
     body: Bytes,
 ) -> Response {
     decide(state, staff, id, proposal, body, false).await
+}
+
+/// The reports tab's table: every report soonest due first, with its clock; already escaped.
+pub fn reports_body(
+    rows: &[(
+        benteng_store::ReportRow,
+        benteng_reports::deadlines::ClockState,
+    )],
+) -> String {
+    let mut body = format!(
+        "<p class=\"count\">{} report(s)</p><table class=\"inbox reports\"><thead><tr>\
+         <th>Report</th><th>Kind</th><th>Status</th><th>Due</th><th>Clock</th><th>Case</th>\
+         <th>FIU reference</th><th>DAML due</th></tr></thead><tbody>",
+        rows.len()
+    );
+    for (row, clock) in rows {
+        let case = row.case_id.map_or_else(String::new, |c| {
+            format!("<a href=\"/console/cases/{c}\">{}</a>", esc(&c.to_string()))
+        });
+        let _ = write!(
+            body,
+            "<tr class=\"clock-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{case}</td><td>{}</td><td>{}</td></tr>",
+            clock.as_str(),
+            esc(&row.id.to_string()),
+            esc(&row.kind),
+            esc(row.status.as_str()),
+            esc(&time_text(row.due_at)),
+            esc(clock.as_str()),
+            esc(row.fiu_reference.as_deref().unwrap_or("")),
+            esc(&row.daml_due_at.map(time_text).unwrap_or_default()),
+        );
+    }
+    body.push_str(
+        "</tbody></table><p>Drafting, approval and export go through the operator \
+                   API (<code>/admin/v1/reports</code>) or <code>benteng reports</code>.</p>",
+    );
+    body
+}
+
+/// The reports tab (HTML): regulatory reports and their deadline clocks (`reports:file`).
+#[utoipa::path(get, path = "/console/reports", tag = "console",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn reports_page(State(state): State<AppState>, staff: Staff) -> Response {
+    let result: ApiResult<Response> = async {
+        let rows = state.operations.reports(&staff.0, None).await?;
+        Ok(page(
+            StatusCode::OK,
+            "Reports",
+            Some(&staff),
+            &reports_body(&rows),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(e, &staff, INBOX))
 }
 
 #[cfg(test)]

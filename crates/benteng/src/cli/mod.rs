@@ -15,6 +15,7 @@ mod kyc;
 mod ledger;
 mod lists;
 mod monitoring;
+mod reports;
 mod screen;
 mod snap;
 mod staff;
@@ -90,6 +91,9 @@ pub enum Command {
     /// Security incidents: the list and one incident with its detections.
     #[command(subcommand)]
     Incident(incident::IncidentCommand),
+    /// Regulatory reports: the list with deadline clocks, export, FIU reference, IFTI.
+    #[command(subcommand)]
+    Reports(reports::ReportsCommand),
     /// KYC levels and evidence items of a tenant (onboarding, break-glass).
     #[command(subcommand)]
     Kyc(kyc::KycCommand),
@@ -161,6 +165,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Incident(command) => {
             incident::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Reports(command) => {
+            reports::run(Services::connect_for_command(config).await?, command).await
         }
         Command::Kyc(command) => {
             kyc::run(Services::connect_for_command(config).await?, command).await

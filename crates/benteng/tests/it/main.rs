@@ -20,6 +20,7 @@ mod operator_api;
 mod payments;
 mod people;
 mod protection;
+mod reports;
 mod scopes;
 mod screening;
 mod snap;

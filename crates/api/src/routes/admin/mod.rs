@@ -10,6 +10,7 @@ pub(super) mod credentials;
 pub(crate) mod incidents;
 pub(super) mod kyc;
 pub(super) mod people;
+pub(crate) mod reports;
 pub(super) mod reviews;
 pub(super) mod screening;
 pub(crate) mod session;
@@ -43,6 +44,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = reviews::routes(routes);
     let routes = cases::routes(routes);
     let routes = incidents::routes(routes);
+    let routes = reports::routes(routes);
     let routes = webhooks::routes(routes);
     let routes = kyc::routes(routes);
     audit::routes(routes)
@@ -130,6 +132,16 @@ impl From<OpsRefusal> for ApiError {
             OpsRefusal::Unavailable => ApiError::Unavailable {
                 retry_after_secs: 1,
             },
+            OpsRefusal::Incomplete(missing) => ApiError::Validation(
+                missing
+                    .into_iter()
+                    .map(|(field, message)| crate::error::FieldProblem {
+                        field,
+                        code: "report_incomplete".to_owned(),
+                        message,
+                    })
+                    .collect(),
+            ),
         }
     }
 }

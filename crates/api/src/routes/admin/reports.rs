@@ -1,0 +1,598 @@
+//! Regulatory reports on the operator API (`reports:file`, the compliance officer's): start a
+//! report from a case, complete it, ask a second officer to approve it, approve or reject it,
+//! export it in its FIU's format (goAML XML for an LTKM; JSON or printable HTML for a UK SAR),
+//! mark it submitted with the FIU's reference, withdraw it, or supersede a submitted one.
+//! Nothing here is mounted on a tenant route, and nothing of it reaches a tenant.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use benteng_core::ids::{CaseId, ReportId};
+use benteng_core::roles::Permission;
+use benteng_core::strict_json::{FieldIssue, Fields, FromJsonField, JsonValue, enum_field};
+use benteng_core::text::BoundedText;
+use benteng_operations::{ExportFormat, ReportDetail};
+use benteng_reports::content::Address;
+use benteng_reports::deadlines::ClockState;
+use benteng_reports::{Missing, ReportContent, ReportKind};
+use benteng_store::{ReportRow, ReportStatus};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Parsed, PendingActionView, path_id};
+use crate::error::{ApiError, ApiResult};
+use crate::json::JsonBody;
+use crate::middleware::Staff;
+use crate::routes::paging::QueryParams;
+use crate::routes::{Needs, Routes};
+use crate::state::AppState;
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    let file = Permission::ReportsFile.into();
+    routes
+        .staff(
+            "/admin/v1/reports",
+            Needs::on_get(file).and_post(file),
+            get(list).post(create),
+        )
+        .staff("/admin/v1/reports/{id}", Needs::on_get(file), get(show))
+        .staff(
+            "/admin/v1/reports/{id}/content",
+            Needs::on_post(file),
+            post(update),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/request-approval",
+            Needs::on_post(file),
+            post(request_approval),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/approve",
+            Needs::on_post(file),
+            post(approve),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/reject",
+            Needs::on_post(file),
+            post(reject),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/export",
+            Needs::on_get(file),
+            get(export),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/submitted",
+            Needs::on_post(file),
+            post(mark_submitted),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/withdraw",
+            Needs::on_post(file),
+            post(withdraw),
+        )
+        .staff(
+            "/admin/v1/reports/{id}/supersede",
+            Needs::on_post(file),
+            post(supersede),
+        )
+}
+
+/// A report without its content: where it stands and its deadline clock.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReportView {
+    pub id: String,
+    /// `ltkm` or `uk_sar`.
+    pub kind: String,
+    pub fiu: &'static str,
+    pub case: Option<String>,
+    /// `draft`, `approved`, `submitted` or `withdrawn`.
+    pub status: &'static str,
+    pub version: u32,
+    pub created_by: String,
+    pub updated_by: String,
+    pub approved_by: Option<String>,
+    pub pending_approval: Option<String>,
+    pub fiu_reference: Option<String>,
+    pub supersedes: Option<String>,
+    pub superseded_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String)]
+    pub due_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String)]
+    pub warn_at: OffsetDateTime,
+    /// `running`, `due_soon` (alerting) or `breached`; `running` once submitted or withdrawn.
+    pub clock: &'static str,
+    /// A submitted UK SAR with a DAML request: when the NCA's 7 working days end.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub daml_due_at: Option<OffsetDateTime>,
+}
+
+impl ReportView {
+    pub(crate) fn of(row: &ReportRow, clock: ClockState) -> Self {
+        Self {
+            id: row.id.to_string(),
+            kind: row.kind.clone(),
+            fiu: row.kind.parse::<ReportKind>().map_or("", ReportKind::fiu),
+            case: row.case_id.map(|c| c.to_string()),
+            status: row.status.as_str(),
+            version: row.version,
+            created_by: row.created_by.to_string(),
+            updated_by: row.updated_by.to_string(),
+            approved_by: row.approved_by.map(|p| p.to_string()),
+            pending_approval: row.approval_id.map(|p| p.to_string()),
+            fiu_reference: row.fiu_reference.clone(),
+            supersedes: row.supersedes.map(|r| r.to_string()),
+            superseded_by: row.superseded_by.map(|r| r.to_string()),
+            due_at: row.due_at,
+            warn_at: row.warn_at,
+            clock: clock.as_str(),
+            daml_due_at: row.daml_due_at,
+        }
+    }
+}
+
+/// A report with its content in clear and what it still lacks.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReportDetailView {
+    #[serde(flatten)]
+    pub report: ReportView,
+    #[schema(value_type = Object)]
+    pub content: ReportContent,
+    #[schema(value_type = Vec<Object>)]
+    pub missing: Vec<Missing>,
+}
+
+impl From<&ReportDetail> for ReportDetailView {
+    fn from(detail: &ReportDetail) -> Self {
+        Self {
+            report: ReportView::of(&detail.row, detail.clock),
+            content: detail.content.clone(),
+            missing: detail.missing.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Kind(ReportKind);
+
+impl FromJsonField for Kind {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        enum_field(
+            value,
+            &[
+                ("ltkm", Kind(ReportKind::Ltkm)),
+                ("uk_sar", Kind(ReportKind::UkSar)),
+            ],
+        )
+    }
+}
+
+/// The reports, soonest due first (`?status=draft|approved|submitted|withdrawn`).
+#[utoipa::path(get, path = "/admin/v1/reports", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    params(("status" = Option<String>, Query)),
+    responses((status = 200, body = Vec<ReportView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Staff(actor, _): Staff,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Vec<ReportView>>> {
+    let params = QueryParams::parse(query.as_deref(), &["status"])?;
+    let status = params
+        .get("status")
+        .map(|s| s.parse::<ReportStatus>())
+        .transpose()
+        .map_err(|e| ApiError::invalid("status", "invalid_value", e))?;
+    let rows = state.operations.reports(&actor, status).await?;
+    Ok(Json(
+        rows.iter()
+            .map(|(row, clock)| ReportView::of(row, *clock))
+            .collect(),
+    ))
+}
+
+/// Starts a report from a case (`{"case", "kind": "ltkm" | "uk_sar"}`), filled from what
+/// benteng knows; its deadline clock starts now.
+#[utoipa::path(post, path = "/admin/v1/reports", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 201, body = ReportDetailView), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let mut f = Fields::new(&body, &["case", "kind"]);
+    let case: Option<Parsed<CaseId, 64>> = f.required("case");
+    let kind: Option<Kind> = f.required("kind");
+    let (case, kind) = f.build(|| Some((case?.0, kind?.0)))?;
+    let detail = state
+        .operations
+        .create_report(&actor, case, kind, &context)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ReportDetailView::from(&detail))).into_response())
+}
+
+/// A report with its content (audited: it holds Tier 1 identifiers).
+#[utoipa::path(get, path = "/admin/v1/reports/{id}", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, body = ReportDetailView), (status = 404, body = crate::error::Problem)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReportDetailView>> {
+    let id: ReportId = path_id(&id)?;
+    let detail = state.operations.report(&actor, id, &context).await?;
+    Ok(Json(ReportDetailView::from(&detail)))
+}
+
+/// Free text for a report: up to `MAX` characters, new lines allowed, and only what XML can
+/// carry (anything else is refused naming the field and the character).
+struct ReportText<const MAX: usize>(String);
+
+impl<const MAX: usize> FromJsonField for ReportText<MAX> {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        let JsonValue::String(text) = value else {
+            return Err(FieldIssue::invalid_type("a string"));
+        };
+        if text.chars().count() > MAX {
+            return Err(FieldIssue::new(
+                "too_long",
+                format!("at most {MAX} characters"),
+            ));
+        }
+        if let Some(c) = text
+            .chars()
+            .find(|c| !benteng_reports::xml::is_xml_char(*c))
+        {
+            return Err(FieldIssue::new(
+                "invalid_character",
+                format!("contains U+{:04X}, which XML cannot carry", u32::from(c)),
+            ));
+        }
+        Ok(Self(text.clone()))
+    }
+}
+
+/// A decimal amount written as a string.
+struct DecimalText(Decimal);
+
+impl FromJsonField for DecimalText {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        match value {
+            JsonValue::String(text) if text.len() <= 40 => text
+                .parse::<Decimal>()
+                .ok()
+                .filter(|d| !d.is_sign_negative())
+                .map(DecimalText)
+                .ok_or_else(|| FieldIssue::new("invalid_value", "a non-negative decimal string")),
+            _ => Err(FieldIssue::invalid_type(
+                "a decimal string such as \"1500000.00\"",
+            )),
+        }
+    }
+}
+
+struct TransactionPatch {
+    number: String,
+    local_amount: Option<Decimal>,
+    institution_code: Option<String>,
+    transmode: Option<String>,
+}
+
+/// Completes a draft (`{"version", "reason"?, "action"?, "indicators"?, "daml_requested"?,
+/// "subject"?: {business, legal_form, incorporation_number, incorporation_country, address},
+/// "transactions"?: [{number, local_amount?, institution_code?, transmode?}]}`): the fields
+/// given replace the draft's; 409 when the draft moved past `version` or is not a draft.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/content", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, body = ReportDetailView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<ReportDetailView>> {
+    let id: ReportId = path_id(&id)?;
+    let mut f = Fields::new(
+        &body,
+        &[
+            "version",
+            "reason",
+            "action",
+            "indicators",
+            "daml_requested",
+            "subject",
+            "transactions",
+        ],
+    );
+    let version: Option<u32> = f.required("version");
+    let reason: Option<ReportText<20000>> = f.optional("reason");
+    let action: Option<ReportText<4000>> = f.optional("action");
+    let indicators: Option<Vec<BoundedText<16>>> = if f.is_present("indicators") {
+        f.required_list("indicators", 0..=50)
+    } else {
+        None
+    };
+    let daml: Option<bool> = f.optional("daml_requested");
+    let subject = f.optional_object(
+        "subject",
+        &[
+            "business",
+            "legal_form",
+            "incorporation_number",
+            "incorporation_country",
+            "address",
+        ],
+        |s| {
+            let business: Option<ReportText<255>> = s.optional("business");
+            let legal_form: Option<BoundedText<8>> = s.optional("legal_form");
+            let number: Option<ReportText<50>> = s.optional("incorporation_number");
+            let country: Option<BoundedText<2>> = s.optional("incorporation_country");
+            let address = s.optional_object(
+                "address",
+                &["line", "city", "postal_code", "country"],
+                |a| {
+                    let line: Option<ReportText<255>> = a.required("line");
+                    let city: Option<ReportText<255>> = a.required("city");
+                    let postal: Option<ReportText<10>> = a.optional("postal_code");
+                    let country: Option<BoundedText<2>> = a.required("country");
+                    Some(Address {
+                        line: line?.0,
+                        city: city?.0,
+                        postal_code: postal.map(|p| p.0),
+                        country: country?.as_str().to_owned(),
+                    })
+                },
+            );
+            Some((
+                business.map(|b| b.0),
+                legal_form.map(|l| l.as_str().to_owned()),
+                number.map(|n| n.0),
+                country.map(|c| c.as_str().to_owned()),
+                address,
+            ))
+        },
+    );
+    let transactions = if f.is_present("transactions") {
+        f.required_object_list(
+            "transactions",
+            0..=1000,
+            &["number", "local_amount", "institution_code", "transmode"],
+            |t| {
+                let number: Option<BoundedText<50>> = t.required("number");
+                let local: Option<DecimalText> = t.optional("local_amount");
+                let institution: Option<ReportText<50>> = t.optional("institution_code");
+                let transmode: Option<BoundedText<8>> = t.optional("transmode");
+                Some(TransactionPatch {
+                    number: number?.as_str().to_owned(),
+                    local_amount: local.map(|l| l.0),
+                    institution_code: institution.map(|i| i.0),
+                    transmode: transmode.map(|m| m.as_str().to_owned()),
+                })
+            },
+        )
+    } else {
+        None
+    };
+    f.finish()?;
+    let Some(version) = version else {
+        return Err(ApiError::invalid("version", "required", "is required"));
+    };
+    let current = state.operations.report(&actor, id, &context).await?;
+    let mut content = current.content;
+    if let Some(reason) = reason {
+        content.reason = Some(reason.0);
+    }
+    if let Some(action) = action {
+        content.action = Some(action.0);
+    }
+    if let Some(indicators) = indicators {
+        content.indicators = indicators.iter().map(|i| i.as_str().to_owned()).collect();
+    }
+    if let Some(daml) = daml {
+        content.daml_requested = daml;
+    }
+    if let Some((business, legal_form, number, country, address)) = subject {
+        let s = &mut content.subject;
+        s.business = business.or(s.business.take());
+        s.legal_form = legal_form.or(s.legal_form.take());
+        s.incorporation_number = number.or(s.incorporation_number.take());
+        s.incorporation_country = country.or(s.incorporation_country.take());
+        s.address = address.or(s.address.take());
+    }
+    for (i, patch) in transactions.unwrap_or_default().into_iter().enumerate() {
+        let Some(t) = content
+            .transactions
+            .iter_mut()
+            .find(|t| t.number == patch.number)
+        else {
+            return Err(ApiError::invalid(
+                &format!("transactions[{i}].number"),
+                "invalid_value",
+                "not a transaction of this report",
+            ));
+        };
+        if let Some(amount) = patch.local_amount {
+            t.local_amount = Some(amount);
+        }
+        if let Some(code) = patch.institution_code {
+            t.recipient.institution_code = Some(code);
+        }
+        if let Some(mode) = patch.transmode {
+            t.transmode = mode;
+        }
+    }
+    let detail = state
+        .operations
+        .update_report(&actor, id, version, content, &context)
+        .await?;
+    Ok(Json(ReportDetailView::from(&detail)))
+}
+
+/// Asks a second officer to approve the draft as it stands (202 with the four-eyes request);
+/// 422 listing every missing field when it is incomplete.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/request-approval", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 202, body = PendingActionView), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn request_approval(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id: ReportId = path_id(&id)?;
+    let pending = state
+        .operations
+        .request_report_approval(&actor, id, &context)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(PendingActionView::from(&pending)),
+    )
+        .into_response())
+}
+
+async fn decide(
+    state: &AppState,
+    staff: Staff,
+    id: &str,
+    approve: bool,
+) -> ApiResult<Json<ReportDetailView>> {
+    let Staff(actor, context) = staff;
+    let id: ReportId = path_id(id)?;
+    let detail = state
+        .operations
+        .decide_report(&actor, id, approve, &context)
+        .await?;
+    Ok(Json(ReportDetailView::from(&detail)))
+}
+
+/// The second officer approves the pending approval (not its proposer, not the content's
+/// last editor: 403).
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/approve", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, body = ReportDetailView), (status = 403, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReportDetailView>> {
+    decide(&state, staff, &id, true).await
+}
+
+/// Rejects the pending approval: the report stays a draft.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/reject", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, body = ReportDetailView), (status = 409, body = crate::error::Problem)))]
+pub async fn reject(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReportDetailView>> {
+    decide(&state, staff, &id, false).await
+}
+
+/// The approved report in its FIU's format (`?format=goaml` for an LTKM, `json` or `html`
+/// for a UK SAR), as an attachment; audited with the file's digest.
+#[utoipa::path(get, path = "/admin/v1/reports/{id}/export", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    params(("format" = String, Query)),
+    responses((status = 200, content_type = "application/xml"), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let id: ReportId = path_id(&id)?;
+    let params = QueryParams::parse(query.as_deref(), &["format"])?;
+    let format: ExportFormat = params
+        .get("format")
+        .ok_or_else(|| ApiError::invalid("format", "required", "goaml, json or html"))?
+        .parse()
+        .map_err(|e| ApiError::invalid("format", "invalid_value", e))?;
+    let exported = state
+        .operations
+        .export_report(&actor, id, format, &context)
+        .await?;
+    let disposition = format!("attachment; filename=\"{}\"", exported.file_name);
+    Ok((
+        [
+            (header::CONTENT_TYPE, exported.content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        exported.bytes,
+    )
+        .into_response())
+}
+
+/// Records that the approved report was filed (`{"fiu_reference"}`); 409 unless approved.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/submitted", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, body = ReportView), (status = 409, body = crate::error::Problem)))]
+pub async fn mark_submitted(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<ReportView>> {
+    let id: ReportId = path_id(&id)?;
+    let mut f = Fields::new(&body, &["fiu_reference"]);
+    let reference: Option<BoundedText<255>> = f.required("fiu_reference");
+    let reference = f.build(|| reference)?;
+    let row = state
+        .operations
+        .mark_report_submitted(&actor, id, reference.as_str(), &context)
+        .await?;
+    Ok(Json(ReportView::of(&row, ClockState::Running)))
+}
+
+/// Withdraws a draft or approved report (`{"reason"}`); a submitted one is superseded instead.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/withdraw", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 200, body = ReportView), (status = 409, body = crate::error::Problem)))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<ReportView>> {
+    let id: ReportId = path_id(&id)?;
+    let mut f = Fields::new(&body, &["reason"]);
+    let reason: Option<BoundedText<2000>> = f.required("reason");
+    let reason = f.build(|| reason)?;
+    let row = state
+        .operations
+        .withdraw_report(&actor, id, reason.as_str(), &context)
+        .await?;
+    Ok(Json(ReportView::of(&row, ClockState::Running)))
+}
+
+/// Starts a new draft superseding a submitted report, from its content.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/supersede", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    responses((status = 201, body = ReportDetailView), (status = 409, body = crate::error::Problem)))]
+pub async fn supersede(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id: ReportId = path_id(&id)?;
+    let detail = state
+        .operations
+        .supersede_report(&actor, id, &context)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ReportDetailView::from(&detail))).into_response())
+}

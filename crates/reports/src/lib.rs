@@ -1,0 +1,15 @@
+//! Regulatory reports without I/O (DECISIONS.md, "Regulatory reporting"): what a report says
+//! ([`content::ReportContent`], stored sealed by the operator layer), the checks that refuse
+//! an incomplete one with every missing field listed ([`content::Missing`]), and its formats:
+//! goAML XML for PPATK (LTKM from a case, IFTI streamed over a period's transfers,
+//! [`goaml`]), the UK SAR structured export (JSON and printable HTML, [`sar`]); the code lists
+//! as data ([`codes`]) and the deadline clocks in working days ([`deadlines`]).
+
+pub mod codes;
+pub mod content;
+pub mod deadlines;
+pub mod goaml;
+pub mod sar;
+pub mod xml;
+
+pub use content::{Missing, ReportContent, ReportKind};
