@@ -50,6 +50,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_iso20022_delivery_and_rotation"),
     migration!(21, "0021_cases"),
     migration!(22, "0022_incidents"),
+    migration!(24, "0024_fapi"),
     migration!(25, "0025_iso20022_batches_and_recipient_bic"),
 ];
 

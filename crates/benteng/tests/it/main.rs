@@ -8,6 +8,7 @@ mod authentication;
 mod cli;
 mod console;
 mod data_protection;
+mod fapi;
 mod http2;
 mod incidents;
 mod iso20022;
