@@ -15,7 +15,7 @@ use crate::harness::{Backend, TestApp, client_builder, on_both_backends};
 use crate::payments::{fund, quote, recipient, transfer_body};
 use crate::people::{Enrolled, PASSWORD, enrol_at, next_code};
 
-const REDIRECT: &str = "https://tpp.example/cb";
+pub(crate) const REDIRECT: &str = "https://tpp.example/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -52,6 +52,11 @@ pub(crate) struct Tpp {
 }
 
 impl Tpp {
+    /// The private key, PKCS#8 DER in base64url, for the outside client.
+    pub(crate) fn pkcs8(&self) -> String {
+        b64url(&self.key.to_pkcs8().unwrap())
+    }
+
     fn jwks(&self) -> Value {
         json!({"keys": [self.key.public_jwk("tpp-1")]})
     }
@@ -141,6 +146,13 @@ pub(crate) struct Setup {
     pub(crate) key: String,
     recovery: std::sync::Mutex<Vec<String>>,
     pub(crate) tenant: benteng_core::tenant::Tenant,
+}
+
+impl Setup {
+    /// The payer's next second factor (for the outside client).
+    pub(crate) fn next_second_factor(&self) -> String {
+        self.second_factor()
+    }
 }
 
 impl Setup {
@@ -356,8 +368,14 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, String) {
 
 /// A server, a funded tenant with an API key, a payer who enrolled, and a registered TPP.
 pub(crate) async fn setup(backend: Backend) -> Setup {
+    setup_with(backend, None).await
+}
+
+/// [`setup`] with the server's issuer configured (`None`: its bound address).
+pub(crate) async fn setup_with(backend: Backend, issuer: Option<String>) -> Setup {
     let app = TestApp::spawn_with(backend, |config| {
         config.protection.unauthenticated_per_minute = 100_000;
+        config.fapi.issuer = issuer;
     })
     .await;
     let (tenant, key) = app.tenant_with_key().await;

@@ -9,6 +9,7 @@ mod cli;
 mod console;
 mod data_protection;
 mod fapi;
+mod fapi_node;
 mod http2;
 mod incidents;
 mod iso20022;
