@@ -1162,3 +1162,109 @@ on_both_backends!(
     request_uris_and_codes_are_single_use_short_lived_and_bound,
     operators_register_clients_with_public_keys_and_https_redirects,
 );
+
+async fn the_operator_api_and_the_cli_register_clients(backend: Backend) {
+    use benteng_core::roles::StaffRole;
+    let s = setup(backend).await;
+    let admin = crate::people::enrol(&s.app, "adi@benteng.example", &[StaffRole::Admin]).await;
+    let support = crate::people::enrol(&s.app, "sam@benteng.example", &[StaffRole::Support]).await;
+    let admin = crate::people::sign_in(&s.app, &admin).await;
+    let support = crate::people::sign_in(&s.app, &support).await;
+    let key = EcSigningKey::generate().unwrap();
+    let body = json!({"client_id": "tpp-api", "name": "Via the API",
+        "jwks": {"keys": [key.public_jwk("k1")]}, "redirect_uris": [REDIRECT],
+        "scopes": "transfers:read"});
+    let url = s.url("/admin/v1/fapi/clients");
+    // Support reads tenants but may not register clients.
+    let refused = crate::people::post(&s.app.client, url.clone(), &support, &body).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let mut http = body.clone();
+    http["redirect_uris"] = json!(["http://tpp.example/cb"]);
+    let invalid = crate::people::post(&s.app.client, url.clone(), &admin, &http).await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let created = crate::people::post(&s.app.client, url.clone(), &admin, &body).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let again = crate::people::post(&s.app.client, url.clone(), &admin, &body).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let listed: Value = crate::people::get(&s.app.client, url.clone(), &support)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["tpp-api", "tpp-eu-1"]);
+    let disable = crate::people::post(
+        &s.app.client,
+        s.url("/admin/v1/fapi/clients/tpp-api/disable"),
+        &admin,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(disable.status(), StatusCode::NO_CONTENT);
+    use sqlx::Row;
+    let mut conn = s.app.raw_sql().await;
+    let events: Vec<String> = sqlx::query(
+        "SELECT event_type FROM audit_events WHERE event_type LIKE 'fapi.client%' \
+         ORDER BY occurred_at",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>("event_type"))
+    .collect();
+    assert_eq!(
+        events,
+        [
+            "fapi.client_registered",
+            "fapi.client_registered",
+            "fapi.client_status_changed"
+        ]
+    );
+
+    // The CLI, on the same environment.
+    let env = s.app.environment();
+    let jwks = env.data_dir.path().join("tpp-cli.jwks.json");
+    std::fs::write(&jwks, json!({"keys": [key.public_jwk("k9")]}).to_string()).unwrap();
+    let jwks = jwks.to_str().unwrap();
+    let args = |redirect: &'static str| {
+        vec![
+            "fapi",
+            "client",
+            "add",
+            "--id",
+            "tpp-cli",
+            "--name",
+            "Via the CLI",
+            "--jwks",
+            jwks,
+            "--redirect-uri",
+            redirect,
+            "--scopes",
+            "transfers:read",
+        ]
+    };
+    let (ok, _, err) = crate::harness::cli(env, &args("http://tpp.example/cb")).await;
+    assert!(!ok && err.contains("https"), "{err}");
+    let (ok, out, err) = crate::harness::cli(env, &args(REDIRECT)).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "tpp-cli");
+    let (ok, out, _) = crate::harness::cli(env, &["fapi", "client", "list"]).await;
+    assert!(
+        ok && out.contains("tpp-cli") && out.contains("tpp-api"),
+        "{out}"
+    );
+    let (ok, out, err) = crate::harness::cli(env, &["keys", "status"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("fapi") && out.contains("signing JARM responses"),
+        "{out}"
+    );
+}
+
+on_both_backends!(the_operator_api_and_the_cli_register_clients);
