@@ -16,9 +16,12 @@ const issuer = new URL(env('FAPI_ISSUER'));
 const redirectUri = env('FAPI_REDIRECT_URI');
 const clientId = env('FAPI_CLIENT_ID');
 
+// The client's key: EC P-256 (ES256) or RSA (PS256), as registered.
 const pkcs8 = Buffer.from(env('FAPI_CLIENT_KEY_PKCS8'), 'base64');
-const clientKey = await crypto.subtle.importKey(
-  'pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+const keyAlgorithm = env('FAPI_CLIENT_ALG') === 'PS256'
+  ? { name: 'RSA-PSS', hash: 'SHA-256' }
+  : { name: 'ECDSA', namedCurve: 'P-256' };
+const clientKey = await crypto.subtle.importKey('pkcs8', pkcs8, keyAlgorithm, false, ['sign']);
 const signingKey = { key: clientKey, kid: env('FAPI_CLIENT_KID') };
 
 const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer));
@@ -28,7 +31,7 @@ const client = {
   authorization_signed_response_alg: 'ES256',
 };
 const clientAuth = oauth.PrivateKeyJwt(signingKey);
-const dpopKeys = await oauth.generateKeyPair('ES256');
+const dpopKeys = await oauth.generateKeyPair(env('FAPI_DPOP_ALG'));
 const DPoP = oauth.DPoP(client, dpopKeys);
 
 // PAR with a signed request object (JAR) and PKCE S256.
@@ -93,4 +96,7 @@ const transfer = await oauth.protectedResourceRequest(tokens.access_token, 'POST
   new URL('/v1/transfers', issuer), headers, env('FAPI_TRANSFER_BODY'), { DPoP });
 const body = await transfer.json();
 if (transfer.status !== 201) throw new Error(`transfer: ${transfer.status} ${JSON.stringify(body)}`);
-console.log(JSON.stringify({ transfer_id: body.id, status: body.status, scope: tokens.scope }));
+console.log(JSON.stringify({
+  transfer_id: body.id, status: body.status, scope: tokens.scope,
+  client_alg: env('FAPI_CLIENT_ALG'), dpop_alg: env('FAPI_DPOP_ALG'),
+}));
