@@ -1268,3 +1268,47 @@ async fn the_operator_api_and_the_cli_register_clients(backend: Backend) {
 }
 
 on_both_backends!(the_operator_api_and_the_cli_register_clients);
+
+/// The DPoP `jti` cache is the shared state's: a proof accepted by one instance is refused by
+/// another (PostgreSQL + Redis, as a deployment runs), which also accepts the token itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_replayed_on_another_instance_is_refused() {
+    let s = setup(Backend::Postgres).await;
+    let dpop = Dpop::new();
+    let code = s.code(&s.tpp.request_object(|_| {}), Some(&dpop)).await;
+    let issued: Value = s.token(&code, &dpop).await.json().await.unwrap();
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    // The second instance has the same issuer (a deployment configures one).
+    let issuer = format!("https://{}", s.app.address);
+    let other = crate::harness::Process::serve_with(
+        s.app.environment(),
+        &[("BENTENG_FAPI__ISSUER", issuer.as_str())],
+    )
+    .await;
+    let url = s.url("/v1/transfers");
+    let send = |base: String, proof: String| {
+        s.browser
+            .get(base)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    let proof = dpop.proof("GET", &url, Some(&token));
+    let first = send(url.clone(), proof.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let replayed = send(other.url("/v1/transfers"), proof).await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_dpop_proof")
+    );
+    let fresh = send(
+        other.url("/v1/transfers"),
+        dpop.proof("GET", &url, Some(&token)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fresh.status(), StatusCode::OK);
+}
