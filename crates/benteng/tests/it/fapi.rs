@@ -612,6 +612,21 @@ async fn the_resource_server_refuses_tokens_without_their_proof(backend: Backend
             "{what}: {challenge}"
         );
     }
+    // Clock skew: a proof 8 s ahead or 50 s old is accepted, 70 s ahead is not.
+    for (offset, expected) in [
+        (8, StatusCode::OK),
+        (-50, StatusCode::OK),
+        (70, StatusCode::UNAUTHORIZED),
+    ] {
+        let proof = dpop.proof_with("GET", &url, Some(&token), |_, c| {
+            c["iat"] = (now() + offset).into();
+        });
+        assert_eq!(
+            get(vec![proof], "DPoP").await.unwrap().status(),
+            expected,
+            "iat {offset:+}"
+        );
+    }
     // A replayed proof.
     let proof = dpop.proof("GET", &url, Some(&token));
     assert_eq!(
@@ -676,6 +691,15 @@ async fn par_refuses_what_fapi_forbids_and_stores_nothing(backend: Backend) {
     let replayed = s.tpp.assertion();
     assert_eq!(
         s.par(&replayed, &good, &[]).await.status(),
+        StatusCode::CREATED
+    );
+    // An assertion with iat and nbf 8 s ahead is accepted (clock skew).
+    let ahead = s.tpp.assertion_with(issuer.clone().into(), |c| {
+        c["iat"] = (now() + 8).into();
+        c["nbf"] = (now() + 8).into();
+    });
+    assert_eq!(
+        s.par(&ahead, &good, &[]).await.status(),
         StatusCode::CREATED
     );
     let before = s.count("fapi_requests").await;
