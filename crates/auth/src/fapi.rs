@@ -52,6 +52,7 @@ pub const PAR_PATH: &str = "/oauth2/par";
 pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
 pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const JWKS_PATH: &str = "/oauth2/jwks";
+pub const REVOKE_PATH: &str = "/oauth2/revoke";
 const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The prefix of this server's access tokens (so the Authenticator can tell them apart).
@@ -400,6 +401,8 @@ impl FapiServer {
             "pushed_authorization_request_endpoint": format!("{issuer}{PAR_PATH}"),
             "require_pushed_authorization_requests": true,
             "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+            "revocation_endpoint": format!("{issuer}{REVOKE_PATH}"),
+            "revocation_endpoint_auth_methods_supported": ["private_key_jwt"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["jwt", "query.jwt"],
             "grant_types_supported": ["authorization_code"],
@@ -1212,6 +1215,29 @@ impl FapiServer {
             expires_in: ACCESS_TOKEN_TTL.as_secs(),
             scope: row.scopes,
         })
+    }
+
+    /// Token revocation (RFC 7009): the client authenticates as at the token endpoint and
+    /// names one of its access tokens; the answer is the same whether or not the token was
+    /// live (or the client's), so it tells nothing.
+    pub async fn revoke(&self, params: &Params, context: &AuditContext) -> Result<(), OAuthError> {
+        let client = self.authenticate_client(params).await?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        if let Some(hint) = params.get("token_type_hint")
+            && hint != "access_token"
+        {
+            return Err(OAuthError::new(
+                "unsupported_token_type",
+                "only access tokens are issued here",
+            ));
+        }
+        self.store
+            .revoke_fapi_token(&hash_hex(token), &client.client_id, self.now(), context)
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 
     // ----- the resource server -----

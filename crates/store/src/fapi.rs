@@ -471,6 +471,46 @@ impl Store {
         Ok(revoked)
     }
 
+    /// Revokes one token of `client_id` (RFC 7009); answers whether a live token was revoked.
+    /// Audited only when it was.
+    pub async fn revoke_fapi_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT id, tenant_id FROM fapi_tokens \
+             WHERE token_hash = $1 AND client_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let id: String = row.try_get("id")?;
+        let tenant: TenantId = parsed(&row, "tenant_id")?;
+        sqlx::query("UPDATE fapi_tokens SET revoked_at = $1 WHERE id = $2")
+            .bind(to_micros(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let event = AuditEvent::new(
+            &context.for_tenant(tenant),
+            "fapi.token_revoked",
+            Retention::Security,
+            ("fapi_token", id),
+        )
+        .change("client_id", Value::Null, client_id.into());
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn fapi_token(&self, token_hash: &str) -> StoreResult<Option<FapiTokenRow>> {
         sqlx::query(
             "SELECT id, token_hash, code_hash, client_id, tenant_id, person_id, scopes, jkt, \

@@ -49,6 +49,7 @@ pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[
     ("POST", benteng_auth::fapi::PAR_PATH),
     ("POST", benteng_auth::fapi::TOKEN_PATH),
     ("POST", benteng_auth::fapi::AUTHORIZE_PATH),
+    ("POST", benteng_auth::fapi::REVOKE_PATH),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,7 +54,7 @@ use super::{
         admin::kyc::propose_upgrade, admin::kyc::reject_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
         admin::kyc::review_item, iso20022::status_report,
         oauth::metadata, oauth::metadata_rfc8414, oauth::jwks, oauth::par, oauth::authorize_page,
-        oauth::authorize_decide, oauth::token, admin::fapi_clients::list,
+        oauth::authorize_decide, oauth::token, oauth::revoke, admin::fapi_clients::list,
         admin::fapi_clients::register, admin::fapi_clients::disable, admin::fapi_clients::enable),
 
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),

@@ -20,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use benteng_auth::FapiServer;
 use benteng_auth::fapi::{
-    AUTHORIZE_PATH, ConsentError, Decision, JWKS_PATH, OAuthError, PAR_PATH, TOKEN_PATH,
+    AUTHORIZE_PATH, ConsentError, Decision, JWKS_PATH, OAuthError, PAR_PATH, REVOKE_PATH,
+    TOKEN_PATH,
 };
 use benteng_crypto::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -41,6 +42,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .public(PAR_PATH, post(par))
         .public(AUTHORIZE_PATH, get(authorize_page).post(authorize_decide))
         .public(TOKEN_PATH, post(token))
+        .public(REVOKE_PATH, post(revoke))
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -213,6 +215,27 @@ pub async fn token(
             }))
             .into_response(),
         ),
+        Err(error) => oauth_error(&error),
+    }
+}
+
+/// Token revocation (RFC 7009): 200 whether or not the token was live.
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "fapi",
+    responses((status = 200), (status = 400, body = Object), (status = 401, body = Object)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Audit(context): Audit,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let outcome = async {
+        let server = fapi(&state)?;
+        let params = form_body(&headers, &body)?;
+        server.revoke(&params, &context).await
+    }
+    .await;
+    match outcome {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(error) => oauth_error(&error),
     }
 }

@@ -1111,6 +1111,93 @@ async fn request_uris_and_codes_are_single_use_short_lived_and_bound(backend: Ba
     assert_eq!(s.count("fapi_tokens").await, 1);
 }
 
+async fn a_client_revokes_its_token_and_only_its_own(backend: Backend) {
+    let s = setup(backend).await;
+    let dpop = Dpop::new();
+    let code = s.code(&s.tpp.request_object(|_| {}), Some(&dpop)).await;
+    let issued: Value = s.token(&code, &dpop).await.json().await.unwrap();
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    let url = s.url("/v1/transfers");
+    let use_token = || {
+        s.browser
+            .get(&url)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", dpop.proof("GET", &url, Some(&token)))
+            .send()
+    };
+    assert_eq!(use_token().await.unwrap().status(), StatusCode::OK);
+    let s = &s;
+    let revoke = |assertion: String, token: String| async move {
+        s.form(
+            "/oauth2/revoke",
+            &[
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+                ("token", &token),
+            ],
+            &[],
+        )
+        .await
+    };
+    // Without client authentication: refused, the token still works.
+    let anonymous = revoke("not-a-jwt".into(), token.clone()).await;
+    assert_eq!(
+        error_of(anonymous).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    // Another client (registered, authenticated) cannot revoke it; the answer tells nothing.
+    let key = EcSigningKey::generate().unwrap();
+    s.app
+        .services
+        .fapi
+        .register_client(
+            benteng_auth::fapi::NewClient {
+                client_id: "tpp-other".into(),
+                name: "Other".into(),
+                jwks: json!({"keys": [key.public_jwk("o1")]}),
+                redirect_uris: vec![REDIRECT.into()],
+                scopes: "transfers:read".into(),
+                profile: "fapi2".into(),
+                token_auth: "private_key_jwt".into(),
+                sender_constraint: "dpop".into(),
+            },
+            &AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let other = Tpp {
+        id: "tpp-other".into(),
+        key,
+        issuer: s.tpp.issuer.clone(),
+    };
+    let foreign = other.key.sign(
+        &header(&[("kid", "o1".into())]),
+        &json!({"iss": other.id, "sub": other.id, "aud": other.issuer, "jti": jti(),
+            "iat": now(), "exp": now() + 60}),
+    );
+    let foreign = revoke(foreign.unwrap(), token.clone()).await;
+    assert_eq!(foreign.status(), StatusCode::OK);
+    assert_eq!(use_token().await.unwrap().status(), StatusCode::OK);
+    // Its own client revokes it: refused from then on; an unknown token answers the same 200.
+    assert_eq!(
+        revoke(s.tpp.assertion(), token.clone()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        use_token().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        revoke(s.tpp.assertion(), "bt_at_unknown".into())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
 async fn operators_register_clients_with_public_keys_and_https_redirects(backend: Backend) {
     let s = setup(backend).await;
     let fapi = &s.app.services.fapi;
@@ -1185,6 +1272,7 @@ on_both_backends!(
     par_refuses_what_fapi_forbids_and_stores_nothing,
     request_uris_and_codes_are_single_use_short_lived_and_bound,
     operators_register_clients_with_public_keys_and_https_redirects,
+    a_client_revokes_its_token_and_only_its_own,
 );
 
 async fn the_operator_api_and_the_cli_register_clients(backend: Backend) {

@@ -133,6 +133,7 @@ async fn every_non_public_route_demands_authentication(backend: Backend) {
             "/oauth2/par",
             "/oauth2/authorize",
             "/oauth2/token",
+            "/oauth2/revoke",
             // SNAP's token endpoint: its own credentials (the partner's RSA signature).
             "/v1.0/access-token/b2b"
         ]
