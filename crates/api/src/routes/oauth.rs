@@ -53,6 +53,13 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
+/// A refusal at `endpoint`, counted by its error code.
+fn refused(endpoint: &'static str, error: &OAuthError) -> Response {
+    metrics::counter!("fapi_refusals_total", "endpoint" => endpoint, "error" => error.code)
+        .increment(1);
+    oauth_error(error)
+}
+
 fn oauth_error(error: &OAuthError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = (
@@ -184,7 +191,7 @@ pub async fn par(
             )
                 .into_response(),
         ),
-        Err(error) => oauth_error(&error),
+        Err(error) => refused("par", &error),
     }
 }
 
@@ -206,16 +213,19 @@ pub async fn token(
     }
     .await;
     match outcome {
-        Ok(issued) => no_store(
-            Json(json!({
-                "access_token": issued.access_token.expose_secret(),
-                "token_type": "DPoP",
-                "expires_in": issued.expires_in,
-                "scope": issued.scope,
-            }))
-            .into_response(),
-        ),
-        Err(error) => oauth_error(&error),
+        Ok(issued) => {
+            metrics::counter!("fapi_tokens_issued_total").increment(1);
+            no_store(
+                Json(json!({
+                    "access_token": issued.access_token.expose_secret(),
+                    "token_type": "DPoP",
+                    "expires_in": issued.expires_in,
+                    "scope": issued.scope,
+                }))
+                .into_response(),
+            )
+        }
+        Err(error) => refused("token", &error),
     }
 }
 
@@ -236,7 +246,7 @@ pub async fn revoke(
     .await;
     match outcome {
         Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(error) => oauth_error(&error),
+        Err(error) => refused("revoke", &error),
     }
 }
 

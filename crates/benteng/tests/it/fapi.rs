@@ -519,6 +519,8 @@ async fn a_tpp_pays_with_a_dpop_bound_token_after_the_users_consent(backend: Bac
     .map(|r| r.get::<String, _>("document"))
     .collect();
     assert_eq!(actors.len(), 3, "{actors:?}");
+    let metrics = s.app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("fapi_tokens_issued_total 1"), "{metrics}");
     let _ = s.tenant.id;
 }
 
