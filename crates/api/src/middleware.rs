@@ -84,6 +84,11 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
 /// This is the one place where the route family decides the error format: SNAP paths
 /// (`/v1.0/…`) answer in SNAP's `{"responseCode","responseMessage"}`, everything else in
 /// problem+json.
+/// Marks a response whose error body is in its protocol's own format (the OAuth endpoints'
+/// RFC 6749 JSON, the consent page's HTML): `problem_fallback` leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnFormat;
+
 pub async fn problem_fallback(request: Request, next: Next) -> Response {
     let snap_service = crate::snap_format::service_for_path(request.uri().path());
     let response = next.run(request).await;
@@ -95,7 +100,8 @@ pub async fn problem_fallback(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == PROBLEM_CONTENT_TYPE.as_bytes());
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    let own = response.extensions().get::<OwnFormat>().is_some();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || own {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
@@ -185,6 +191,8 @@ pub async fn authenticate(
         client_ip: client_ip(request.extensions()),
     };
     let guard = IpGuard::of(&state, request.extensions());
+    let dpop_scheme =
+        matches!(&authorization, Some(Ok(value)) if benteng_auth::is_dpop_scheme(value));
     // A tenant user's browser: the session cookie, when no Authorization header is present.
     let session = authorization
         .is_none()
@@ -209,6 +217,33 @@ pub async fn authenticate(
             }
         }
         (Err(error), _) => Err(error),
+        // FAPI 2.0: a DPoP-bound access token with its proof (RFC 9449 §7).
+        (Ok(Some(value)), _) if benteng_auth::is_dpop_scheme(value) => {
+            if let Some(guard) = &guard
+                && let Some(refusal) = guard.refuse_if_blocked(&state).await
+            {
+                return refusal;
+            }
+            let proofs: Result<Vec<&str>, AuthError> = request
+                .headers()
+                .get_all("dpop")
+                .iter()
+                .map(|v| v.to_str().map_err(|_| AuthError::DpopProof))
+                .collect();
+            match proofs {
+                Ok(proofs) => {
+                    let target = benteng_auth::fapi::ProofTarget {
+                        method: request.method().as_str(),
+                        path: request.uri().path(),
+                    };
+                    state
+                        .auth
+                        .authenticate_dpop(value, &proofs, target, &facts)
+                        .await
+                }
+                Err(error) => Err(error),
+            }
+        }
         (Ok(value), _) => match state.auth.authenticate_cached(value, &facts).await {
             Some(outcome) => outcome,
             None => {
@@ -228,6 +263,9 @@ pub async fn authenticate(
         }
         Err(error) => {
             let mut response = ApiError::from(error).into_response();
+            if dpop_scheme {
+                dpop_challenge(&mut response, error);
+            }
             if response.status() == StatusCode::UNAUTHORIZED
                 && let Some(guard) = &guard
             {
@@ -244,7 +282,10 @@ pub async fn authenticate(
                 &audit_context(&parts),
                 "auth.failed",
                 benteng_core::audit::Retention::Access,
-                ("credential", "api_key".to_owned()),
+                (
+                    "credential",
+                    if dpop_scheme { "fapi_token" } else { "api_key" }.to_owned(),
+                ),
             )
             .change(
                 "reason",
@@ -264,6 +305,8 @@ pub async fn authenticate(
             let security_event = crate::incidents::SecurityEvent {
                 scheme: if session.is_some() {
                     "session"
+                } else if dpop_scheme {
+                    "fapi"
                 } else {
                     "api_key"
                 },
@@ -644,6 +687,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
     }
 }
 
+/// RFC 9449 §7.1 / RFC 6750 §3: the DPoP scheme's challenge replaces the Bearer one on a
+/// refused DPoP request.
+fn dpop_challenge(response: &mut Response, error: AuthError) {
+    let code = match error {
+        AuthError::DpopProof => Some("invalid_dpop_proof"),
+        AuthError::MissingScope(_) => Some("insufficient_scope"),
+        AuthError::Missing => None,
+        AuthError::Unavailable => Some("temporarily_unavailable"),
+        _ => Some("invalid_token"),
+    };
+    let challenge = match code {
+        Some(code) => format!(r#"DPoP algs="PS256 ES256 EdDSA", error="{code}""#),
+        None => r#"DPoP algs="PS256 ES256 EdDSA""#.to_owned(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+}
+
 fn reason_label(error: AuthError) -> &'static str {
     match error {
         AuthError::Missing => "missing",
@@ -657,6 +721,7 @@ fn reason_label(error: AuthError) -> &'static str {
         AuthError::ClientCertificateForeign => "client_certificate_foreign",
         AuthError::MissingScope(_) => "missing_scope",
         AuthError::NetworkNotAllowed => "network_not_allowed",
+        AuthError::DpopProof => "dpop_proof",
     }
 }
 
@@ -705,6 +770,10 @@ pub fn audit_context(parts: &Parts) -> benteng_core::audit::AuditContext {
         Some(benteng_auth::Credential::Session { person, session }) => {
             (format!("user:{person}"), Some(session.to_string()))
         }
+        // A FAPI client acting on a tenant user's consent: the client, and its token.
+        Some(benteng_auth::Credential::Fapi {
+            client_id, token, ..
+        }) => (format!("fapi:{client_id}"), Some(format!("token:{token}"))),
         _ => ("api".to_owned(), None),
     };
     benteng_core::audit::AuditContext {

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod cache;
+pub mod fapi;
 mod people;
 pub mod snap;
 
@@ -18,6 +19,7 @@ use benteng_core::scopes::{Scope, Scopes};
 use benteng_core::tenant::Tenant;
 
 pub use api_keys::{ApiKeyAuthenticator, IssuedKey, KeyAdminError};
+pub use fapi::FapiServer;
 pub use people::{
     Audience, Created, EnrolmentError, EnrolmentStarted, IssueTokenError, IssuedToken,
     PeopleAuthenticator, SessionPolicy, SignInError, SignedIn, StaffCredential, StaffPrincipal,
@@ -44,7 +46,9 @@ impl Principal {
     pub fn environment(&self) -> KeyEnvironment {
         match &self.credential {
             Credential::ApiKey { environment, .. } => *environment,
-            Credential::Snap { .. } | Credential::Session { .. } => KeyEnvironment::Live,
+            Credential::Snap { .. } | Credential::Session { .. } | Credential::Fapi { .. } => {
+                KeyEnvironment::Live
+            }
         }
     }
 }
@@ -69,6 +73,13 @@ pub enum Credential {
     Session {
         person: benteng_core::ids::PersonId,
         session: uuid::Uuid,
+    },
+    /// A FAPI 2.0 access token with its DPoP proof: a registered client acting for the tenant
+    /// whose user consented; the scopes are the consent's.
+    Fapi {
+        client_id: String,
+        token: uuid::Uuid,
+        person: benteng_core::ids::PersonId,
     },
 }
 
@@ -104,6 +115,9 @@ pub enum AuthError {
     /// unknown).
     #[error("the credentials may not be used from this network")]
     NetworkNotAllowed,
+    /// A DPoP-bound token came without a valid proof of its key (RFC 9449).
+    #[error("the DPoP proof is invalid")]
+    DpopProof,
 }
 
 /// What the request tells authentication besides its credentials: the facts a key's
@@ -126,6 +140,7 @@ pub struct Authenticator {
     api_keys: Arc<ApiKeyAuthenticator>,
     snap: Option<Arc<SnapAuthenticator>>,
     people: Option<Arc<PeopleAuthenticator>>,
+    fapi: Option<Arc<FapiServer>>,
 }
 
 impl Authenticator {
@@ -134,6 +149,7 @@ impl Authenticator {
             api_keys,
             snap: None,
             people: None,
+            fapi: None,
         }
     }
 
@@ -259,6 +275,49 @@ impl Authenticator {
             .await
     }
 
+    /// Adds the FAPI 2.0 scheme (DPoP-bound access tokens).
+    #[must_use]
+    pub fn with_fapi(mut self, fapi: Arc<FapiServer>) -> Self {
+        self.fapi = Some(fapi);
+        self
+    }
+
+    pub fn fapi(&self) -> Option<&Arc<FapiServer>> {
+        self.fapi.as_ref()
+    }
+
+    /// The third scheme: `Authorization: DPoP <token>` with exactly one `DPoP` proof header
+    /// for this request (RFC 9449 §7). The tenant is the consenting user's, the scopes the
+    /// consent's; the route's scope is checked as for keys.
+    pub async fn authenticate_dpop(
+        &self,
+        authorization: &str,
+        proofs: &[&str],
+        target: fapi::ProofTarget<'_>,
+        facts: &RequestFacts<'_>,
+    ) -> Result<Principal, AuthError> {
+        let fapi = self.fapi.as_ref().ok_or(AuthError::Unknown)?;
+        let token = dpop_token(authorization)?;
+        let access = fapi.authenticate(token, proofs, target).await?;
+        let tenant = fapi.tenant_of(&access).await?.ok_or(AuthError::Unknown)?;
+        if !tenant.is_active() {
+            return Err(AuthError::TenantSuspended);
+        }
+        if !access.scopes.contains(facts.needs) {
+            return Err(AuthError::MissingScope(facts.needs));
+        }
+        Ok(Principal {
+            tenant,
+            credential: Credential::Fapi {
+                client_id: access.token.client_id.clone(),
+                token: access.token.id,
+                person: access.token.person_id,
+            },
+            client_cert_fingerprint: facts.client_cert_fingerprint.map(str::to_owned),
+            scopes: access.scopes,
+        })
+    }
+
     pub fn api_keys(&self) -> &ApiKeyAuthenticator {
         &self.api_keys
     }
@@ -297,6 +356,26 @@ fn bearer(value: &str) -> Result<&str, AuthError> {
         return Err(AuthError::Malformed);
     }
     Ok(token.trim_start_matches(' '))
+}
+
+/// Whether an `Authorization` value uses the DPoP scheme (the name is case-insensitive).
+pub fn is_dpop_scheme(value: &str) -> bool {
+    value
+        .split_once(' ')
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"))
+}
+
+/// The token of a `DPoP` `Authorization` value.
+fn dpop_token(value: &str) -> Result<&str, AuthError> {
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("dpop") {
+        return Err(AuthError::Malformed);
+    }
+    let token = token.trim_start_matches(' ');
+    if token.is_empty() || token.contains(' ') {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token)
 }
 
 /// The API key of a `Bearer` `Authorization` value.

@@ -40,6 +40,7 @@ pub struct Config {
     pub cases: CasesConfig,
     pub incidents: IncidentsConfig,
     pub reports: ReportsConfig,
+    pub fapi: FapiConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
 }
@@ -255,6 +256,15 @@ impl ReportsConfig {
             domestic_transmode: self.domestic_transmode.clone(),
         })
     }
+}
+
+/// `[fapi]`: the FAPI 2.0 authorization server (see docs/fapi.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FapiConfig {
+    /// The issuer identifier: the `https://` origin clients reach the API listener at (no
+    /// trailing slash). Unset: the API listener's bound address (development and tests only).
+    pub issuer: Option<String>,
 }
 
 /// `[cases]`: compliance cases of held transfers (see docs/console.md).
@@ -607,6 +617,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             kyc: KycConfig::default(),
             cases: CasesConfig::default(),
+            fapi: FapiConfig::default(),
             incidents: IncidentsConfig::default(),
             reports: ReportsConfig::default(),
         }

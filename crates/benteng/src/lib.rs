@@ -39,6 +39,8 @@ pub struct Services {
     pub snap: Arc<SnapAuthenticator>,
     /// Staff: enrolment, sign-in and sessions (invalidated like the API keys' caches).
     pub people: Arc<PeopleAuthenticator>,
+    /// The FAPI 2.0 authorization server (clients, PAR, consent, tokens, DPoP).
+    pub fapi: Arc<benteng_auth::FapiServer>,
     pub protection: data_protection::DataProtection,
     /// The one clock the payment flow decides with (a test may hand in its own).
     pub clock: Arc<dyn Clock>,
@@ -118,6 +120,20 @@ impl Services {
             config.people.session_policy(),
             clock.clone(),
         ));
+        if let Some(issuer) = &config.fapi.issuer {
+            anyhow::ensure!(
+                issuer.starts_with("https://") && !issuer.ends_with('/'),
+                "fapi.issuer must be an https:// origin without a trailing slash"
+            );
+        }
+        let fapi = Arc::new(benteng_auth::FapiServer::new(
+            store.clone(),
+            shared.clone(),
+            protection.keyring.clone(),
+            people.clone(),
+            clock.clone(),
+            config.fapi.issuer.clone(),
+        ));
         Ok(Self {
             config,
             store,
@@ -125,6 +141,7 @@ impl Services {
             api_keys,
             snap,
             people,
+            fapi,
             protection,
             clock,
         })
@@ -297,7 +314,8 @@ impl Server {
             shared: services.shared.clone(),
             auth: Authenticator::new(services.api_keys.clone())
                 .with_snap(services.snap.clone())
-                .with_people(services.people.clone()),
+                .with_people(services.people.clone())
+                .with_fapi(services.fapi.clone()),
             metrics,
             limits: Arc::new(HttpLimits {
                 body_limit_bytes: config.http.body_limit_bytes,
@@ -341,8 +359,20 @@ impl Server {
             services.store.clone(),
             Duration::from_secs(config.protection.sweep_interval_secs.max(1)),
         );
-        let listeners = listeners::bind_all(config)
-            .await?
+        if let Err(error) = services.fapi.ensure_signing_key().await {
+            tracing::warn!(%error, "FAPI signing key");
+        }
+        let bound = listeners::bind_all(config).await?;
+        // Without a configured issuer (development), the first listener serving the API names
+        // it by its bound address.
+        if let Some(api) = bound
+            .iter()
+            .find(|l| l.groups.contains(&benteng_api::RouteGroup::Api))
+        {
+            let address = api.local_addr()?;
+            services.fapi.default_issuer(format!("https://{address}"));
+        }
+        let listeners = bound
             .into_iter()
             .map(|bound| {
                 let router = benteng_api::router_for(state.clone(), &bound.groups);

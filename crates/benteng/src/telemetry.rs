@@ -53,6 +53,14 @@ pub fn describe_metrics() {
     describe_counter!("auth_failures_total", "Refused authentications, by reason");
     describe_counter!("rate_limited_total", "Requests refused with 429, by limit");
     describe_counter!(
+        "fapi_refusals_total",
+        "FAPI authorization-server requests refused, by endpoint and OAuth error code"
+    );
+    describe_counter!(
+        "fapi_tokens_issued_total",
+        "DPoP-bound access tokens issued by the FAPI token endpoint"
+    );
+    describe_counter!(
         "security_events_total",
         "Security events fed to the detections (refused authentications), by scheme and reason"
     );

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 mod base32;
+pub mod jose;
 pub mod jws;
 pub mod password;
 pub mod recovery;

@@ -51,6 +51,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_cases"),
     migration!(22, "0022_incidents"),
     migration!(23, "0023_reports"),
+    migration!(24, "0024_fapi"),
     migration!(25, "0025_iso20022_batches_and_recipient_bic"),
 ];
 

@@ -44,6 +44,12 @@ pub const TOKEN_ENDPOINTS: &[(&str, &str)] = &[
         "POST",
         crate::routes::admin::session::TENANT_ENROLMENT_FINISH_PATH,
     ),
+    // FAPI 2.0: client authentication at PAR and the token endpoint, and the tenant user's
+    // sign-in on the consent page.
+    ("POST", benteng_auth::fapi::PAR_PATH),
+    ("POST", benteng_auth::fapi::TOKEN_PATH),
+    ("POST", benteng_auth::fapi::AUTHORIZE_PATH),
+    ("POST", benteng_auth::fapi::REVOKE_PATH),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

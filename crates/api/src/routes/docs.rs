@@ -12,8 +12,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    Routes, StaffNeed, admin, audit, balances, console, health, iso20022, kyc, quotes, recipients,
-    snap, tenant, transfers, webhooks,
+    Routes, StaffNeed, admin, audit, balances, console, health, iso20022, kyc, oauth, quotes,
+    recipients, snap, tenant, transfers, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -56,11 +56,14 @@ use super::{
         kyc::overview, kyc::upload,
         kyc::beneficial_owners, kyc::upgrade_request, admin::kyc::upgrade_requests,
         admin::kyc::propose_upgrade, admin::kyc::reject_upgrade, admin::kyc::tenant_kyc, admin::kyc::document,
-        admin::kyc::review_item, iso20022::status_report),
+        admin::kyc::review_item, iso20022::status_report,
+        oauth::metadata, oauth::metadata_rfc8414, oauth::jwks, oauth::par, oauth::authorize_page,
+        oauth::authorize_decide, oauth::token, oauth::revoke, admin::fapi_clients::list,
+        admin::fapi_clients::register, admin::fapi_clients::disable, admin::fapi_clients::enable),
 
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&BearerKeys, &StaffTokens),
-    tags((name = "operations"), (name = "tenant"), (name = "payments"), (name = "snap"),
+    tags((name = "operations"), (name = "fapi", description = "The FAPI 2.0 authorization server: discovery, PAR, the consent page, the token endpoint."), (name = "tenant"), (name = "payments"), (name = "snap"),
         (name = "console", description = "The compliance console: HTML pages and forms for staff sessions, over the same functions as the operator API's cases."),
         (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals, tenants, credentials, screening, lists and the audit trail. Each operation names the permission it needs."))
 )]

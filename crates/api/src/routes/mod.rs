@@ -12,6 +12,7 @@ mod docs;
 mod health;
 pub(crate) mod iso20022;
 pub(crate) mod kyc;
+pub(crate) mod oauth;
 mod paging;
 mod quotes;
 mod recipients;
@@ -233,6 +234,7 @@ fn all() -> Routes {
     let routes = transfers::routes(routes);
     let routes = webhooks::routes(routes);
     let routes = iso20022::routes(routes);
+    let routes = oauth::routes(routes);
     snap::routes(routes)
 }
 

@@ -274,7 +274,7 @@ async fn create_transfer(
     let request = parse_transfer(body)?;
     let client_id = match &caller.credential {
         Credential::Snap { client_id, .. } => client_id.clone(),
-        Credential::ApiKey { .. } | Credential::Session { .. } => {
+        Credential::ApiKey { .. } | Credential::Session { .. } | Credential::Fapi { .. } => {
             return Err(SnapError::unauthorized("Credential"));
         }
     };

@@ -236,6 +236,32 @@ async fn status(services: &Services) -> anyhow::Result<()> {
             format!("RSA 3072, sealed; {note}"),
         );
     }
+    let fapi_keys = services
+        .fapi
+        .key_timeline()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (key, place) in fapi_keys {
+        use benteng_core::rotation::Phase;
+        let note = match (place.phase, place.superseded_at) {
+            (Phase::Published, _) => {
+                format!("in the JWKS; signs from {}", timestamp(key.signs_from))
+            }
+            (Phase::Signing, _) => "signing JARM responses; in the JWKS".to_owned(),
+            (Phase::Retiring, Some(at)) => format!(
+                "no longer signs; in the JWKS until {}",
+                timestamp(at + benteng_core::webhooks::KEY_OVERLAP)
+            ),
+            _ => "retired (not in the JWKS)".to_owned(),
+        };
+        row(
+            "fapi",
+            &key.kid,
+            Some(key.signs_from),
+            benteng_core::webhooks::KEY_PERIOD,
+            format!("ES256 (P-256), sealed; {note}"),
+        );
+    }
     if let Some(unreadable) = usage.get("unreadable") {
         println!("WARNING: {unreadable} stored values are not in the sealed format");
     }
@@ -290,7 +316,7 @@ fn purpose(text: &str) -> anyhow::Result<KeyPurpose> {
         .parse()
         .map_err(|_| anyhow::anyhow!("not a key purpose"))?;
     if columns_of(purpose.as_str()).is_empty() {
-        bail!("--purpose must be bank_account, national_id, webhook or iso20022");
+        bail!("--purpose must be bank_account, national_id, webhook, iso20022 or fapi");
     }
     Ok(purpose)
 }
@@ -321,6 +347,14 @@ pub(super) async fn run(services: Services, command: KeysCommand) -> anyhow::Res
                 key.kid,
                 timestamp(key.signs_from)
             );
+        }
+        KeysCommand::Rotate { purpose: text } if text == "fapi" => {
+            let kid = services
+                .fapi
+                .rotate(&cli_context())
+                .await
+                .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
+            println!("new FAPI signing key {kid} is in the JWKS now and signs 14 days from now");
         }
         KeysCommand::Rotate { purpose: text } if text == "iso20022" => {
             let key = crate::iso20022::rotate_signing_key(&services, &cli_context()).await?;

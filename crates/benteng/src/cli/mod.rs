@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod case;
 mod devcerts;
+mod fapi;
 mod incident;
 mod iso20022;
 mod keys;
@@ -107,6 +108,9 @@ pub enum Command {
     /// signing key.
     #[command(subcommand)]
     Iso20022(iso20022::Iso20022Command),
+    /// FAPI 2.0: the clients (third-party providers) operators register.
+    #[command(subcommand)]
+    Fapi(fapi::FapiCommand),
     /// Print the effective configuration (secrets redacted).
     Config,
     /// Create development TLS certificates (dev CA, server, client) in DIR; never for production.
@@ -184,6 +188,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Iso20022(command) => {
             iso20022::run(Services::connect_for_command(config).await?, command).await
+        }
+        Command::Fapi(command) => {
+            fapi::run(Services::connect_for_command(config).await?, command).await
         }
         Command::DevCerts { dir, force } => devcerts::run(&dir, force),
         Command::Lists(command) => {

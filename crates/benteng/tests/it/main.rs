@@ -8,6 +8,8 @@ mod authentication;
 mod cli;
 mod console;
 mod data_protection;
+mod fapi;
+mod fapi_node;
 mod http2;
 mod incidents;
 mod iso20022;

@@ -124,6 +124,16 @@ async fn every_non_public_route_demands_authentication(backend: Backend) {
             "/v1/enrolment/finish",
             // The webhook signing keys' public halves: receivers fetch them without a key.
             "/v1/.well-known/jwks.json",
+            // FAPI 2.0: discovery and the server's public keys; PAR and the token endpoint
+            // authenticate the client themselves (private_key_jwt), the consent page the
+            // tenant user (password and second factor).
+            "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+            "/oauth2/jwks",
+            "/oauth2/par",
+            "/oauth2/authorize",
+            "/oauth2/token",
+            "/oauth2/revoke",
             // SNAP's token endpoint: its own credentials (the partner's RSA signature).
             "/v1.0/access-token/b2b"
         ]

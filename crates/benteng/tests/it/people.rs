@@ -67,7 +67,7 @@ pub(crate) async fn enrol_with_code(
 }
 
 /// Enrols at `prefix` (`…/admin/v1` for staff, `…/v1` for tenant users).
-async fn enrol_at(
+pub(crate) async fn enrol_at(
     client: &reqwest::Client,
     prefix: &str,
     login: &str,

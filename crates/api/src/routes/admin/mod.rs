@@ -7,6 +7,7 @@ pub(super) mod approvals;
 pub(super) mod audit;
 pub(crate) mod cases;
 pub(super) mod credentials;
+pub(super) mod fapi_clients;
 pub(crate) mod incidents;
 pub(super) mod kyc;
 pub(super) mod people;
@@ -40,6 +41,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     let routes = tenant_users::routes(routes);
     let routes = tenants::routes(routes);
     let routes = credentials::routes(routes);
+    let routes = fapi_clients::routes(routes);
     let routes = screening::routes(routes);
     let routes = reviews::routes(routes);
     let routes = cases::routes(routes);
