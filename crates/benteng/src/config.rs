@@ -724,7 +724,10 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment.merge(EnvStrings).extract_lossy().map_err(Box::new)
+        figment
+            .merge(EnvStrings(std::env::vars().collect()))
+            .extract_lossy()
+            .map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
@@ -742,8 +745,10 @@ impl Config {
 /// `BENTENG_*` environment variables, every value kept as the exact text given. (Figment's own
 /// `Env` parses values, so a numeric PIN or an all-digit hex secret would turn into a number and
 /// lose leading zeros or precision.) Numbers and booleans are converted where a key wants them,
-/// by `extract_lossy`. `BENTENG_TEST_*` configure the test suite and are skipped.
-struct EnvStrings;
+/// by `extract_lossy`. A value written as a list, `[…]`, is read as one (list settings such as
+/// `webhooks.allow_private`); one that does not parse stays text and its key says what is
+/// wrong. `BENTENG_TEST_*` configure the test suite and are skipped.
+struct EnvStrings(Vec<(String, String)>);
 
 impl figment::Provider for EnvStrings {
     fn metadata(&self) -> figment::Metadata {
@@ -755,7 +760,7 @@ impl figment::Provider for EnvStrings {
     ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         use figment::value::{Dict, Value};
         let mut root = Dict::new();
-        for (name, value) in std::env::vars() {
+        for (name, value) in &self.0 {
             let Some(key) = name.strip_prefix("BENTENG_") else {
                 continue;
             };
@@ -768,7 +773,15 @@ impl figment::Provider for EnvStrings {
             let mut dict = &mut root;
             for (i, segment) in path.iter().enumerate() {
                 if i + 1 == path.len() {
-                    dict.insert((*segment).to_owned(), Value::from(value.clone()));
+                    let list = value
+                        .starts_with('[')
+                        .then(|| value.parse::<Value>().ok())
+                        .flatten()
+                        .filter(|parsed| matches!(parsed, Value::Array(..)));
+                    dict.insert(
+                        (*segment).to_owned(),
+                        list.unwrap_or_else(|| Value::from(value.clone())),
+                    );
                     break;
                 }
                 let entry = dict
@@ -812,6 +825,39 @@ impl PeopleConfig {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Config, Box<figment::Error>> {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(EnvStrings(vars))
+            .extract_lossy()
+            .map_err(Box::new)
+    }
+
+    #[test]
+    fn list_settings_come_from_the_environment_and_text_stays_text() {
+        let config = from_env(&[
+            (
+                "BENTENG_WEBHOOKS__ALLOW_PRIVATE",
+                r#"["127.0.0.0/8", "10.0.0.0/8"]"#,
+            ),
+            ("BENTENG_WEBHOOKS__ALLOW_HTTP", "true"),
+            ("BENTENG_LOG__LEVEL", "0042"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.webhooks.allow_private,
+            vec!["127.0.0.0/8".to_owned(), "10.0.0.0/8".to_owned()]
+        );
+        assert!(config.webhooks.allow_http);
+        assert_eq!(config.log.level, "0042", "digits stay text");
+        // Not a list: refused by the key, never half-read.
+        let error = from_env(&[("BENTENG_WEBHOOKS__ALLOW_PRIVATE", "[127.0.0.0/8")]).unwrap_err();
+        assert!(error.to_string().contains("allow_private"), "{error}");
+    }
 
     #[test]
     fn case_settings_out_of_range_are_refused() {
