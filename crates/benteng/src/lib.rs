@@ -350,7 +350,7 @@ impl Server {
             .reload_blocks(&state.store, state.payments.now())
             .await;
         state.incidents.spawn_block_sync(&state);
-        spawn_report_clocks(
+        spawn_compliance_clocks(
             services.store.clone(),
             services.clock.clone(),
             Duration::from_secs(config.reports.check_interval_secs.max(1)),
@@ -486,16 +486,20 @@ fn spawn_data_key_refresh(store: Store, keyring: Arc<benteng_vault::Keyring>) {
     });
 }
 
-/// Checks the regulatory reports' deadline clocks every `interval`: the counts per kind in
-/// `/metrics` (open, inside the warning window, past the deadline) and a warning in the log
-/// for each report inside its warning window or past its deadline, so an alert fires before a
-/// breach. Reads only; every instance reports the same numbers from the database.
-fn spawn_report_clocks(store: Store, clock: Arc<dyn Clock>, interval: Duration) {
+/// Checks compliance's clocks every `interval`: the regulatory reports' deadlines and the
+/// cases' SLAs. Counts go to `/metrics` (reports per kind: open, inside the warning window, past
+/// the deadline; cases per inbox: open, past their SLA), and the log warns for each report
+/// inside its warning window and errs for anything past due, so an alert fires before a breach
+/// (and when an SLA is missed). Reads only; every instance reports the same numbers.
+fn spawn_compliance_clocks(store: Store, clock: Arc<dyn Clock>, interval: Duration) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
+        // Inboxes seen before: one whose cases all closed reads 0, not its last count.
+        let mut inboxes = std::collections::BTreeSet::new();
         loop {
             ticks.tick().await;
             let now = clock.now();
+            case_clocks(&store, now, &mut inboxes).await;
             let counts = match store.report_clocks(now).await {
                 Ok(counts) => counts,
                 Err(error) => {
@@ -528,6 +532,34 @@ fn spawn_report_clocks(store: Store, clock: Arc<dyn Clock>, interval: Duration) 
             }
         }
     });
+}
+
+/// One pass of the cases' SLA clocks (see [`spawn_compliance_clocks`]).
+async fn case_clocks(
+    store: &Store,
+    now: time::OffsetDateTime,
+    inboxes: &mut std::collections::BTreeSet<String>,
+) {
+    let counts = match store.case_clocks(now).await {
+        Ok(counts) => counts,
+        Err(error) => {
+            tracing::warn!(%error, "checking the cases' SLAs failed");
+            return;
+        }
+    };
+    inboxes.extend(counts.iter().map(|(inbox, ..)| inbox.clone()));
+    for inbox in inboxes.iter() {
+        let (open, overdue) = counts
+            .iter()
+            .find(|(i, ..)| i == inbox)
+            .map_or((0, 0), |(_, o, d)| (*o, *d));
+        let label = [("inbox", inbox.clone())];
+        metrics::gauge!("cases_open", &label).set(open as f64);
+        metrics::gauge!("cases_overdue", &label).set(overdue as f64);
+        if overdue > 0 {
+            tracing::error!(inbox = %inbox, overdue, "cases are past their SLA");
+        }
+    }
 }
 
 /// Deletes expired idempotency records (and old volume counters) every `interval`.

@@ -122,4 +122,9 @@ pub fn describe_metrics() {
         "regulatory_reports_overdue",
         "Open regulatory reports past their deadline, by kind"
     );
+    describe_gauge!("cases_open", "Compliance cases not closed, by inbox");
+    describe_gauge!(
+        "cases_overdue",
+        "Compliance cases not closed and past their SLA, by inbox"
+    );
 }

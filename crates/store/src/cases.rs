@@ -311,6 +311,27 @@ pub(crate) async fn apply_decision_in(
 }
 
 impl Store {
+    /// Open cases per inbox, and how many of them are past their SLA at `now` (for `/metrics`).
+    pub async fn case_clocks(&self, now: OffsetDateTime) -> StoreResult<Vec<(String, i64, i64)>> {
+        sqlx::query(
+            "SELECT inbox, COUNT(*) AS open, \
+             SUM(CASE WHEN sla_due_at <= $1 THEN 1 ELSE 0 END) AS overdue \
+             FROM cases WHERE status <> 'closed' GROUP BY inbox ORDER BY inbox",
+        )
+        .bind(to_micros(now))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("inbox")?,
+                row.try_get("open")?,
+                row.try_get::<Option<i64>, _>("overdue")?.unwrap_or(0),
+            ))
+        })
+        .collect()
+    }
+
     pub async fn case(&self, id: CaseId) -> StoreResult<CaseRow> {
         let sql = concat!("SELECT ", case_columns!(), " FROM cases WHERE id = $1");
         let row = sqlx::query(sql)

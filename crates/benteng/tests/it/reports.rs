@@ -689,12 +689,19 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
     .unwrap();
     assert_eq!(due - warn, time::Duration::hours(24));
     assert!(due - clock.now() >= time::Duration::days(3), "{due}");
-    let metric = |text: &str, name: &str| -> Option<String> {
+    let metric = |text: &str, series: &str| -> Option<String> {
         text.lines()
-            .find(|l| l.starts_with(&format!("{name}{{kind=\"ltkm\"}}")))
+            .find(|l| l.starts_with(&format!("{series} ")))
             .map(|l| l.rsplit(' ').next().unwrap().to_owned())
     };
+    // A family of gauges by its label: the LTKM's report clocks, the payments inbox's cases.
     let wait_for = |name: &'static str, want: &'static str| async move {
+        let label = if name.starts_with("cases_") {
+            "inbox=\"payments\""
+        } else {
+            "kind=\"ltkm\""
+        };
+        let series = format!("{name}{{{label}}}");
         for _ in 0..100 {
             let text = app
                 .client
@@ -709,7 +716,7 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
                 text.contains(&format!("# HELP {name} ")),
                 "{name} has no HELP line"
             );
-            if metric(&text, name).as_deref() == Some(want) {
+            if metric(&text, &series).as_deref() == Some(want) {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -718,6 +725,9 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
     };
     wait_for("regulatory_reports_open", "1").await;
     wait_for("regulatory_reports_due_soon", "0").await;
+    // The held transfer's case is open and inside its 24-hour SLA…
+    wait_for("cases_open", "1").await;
+    wait_for("cases_overdue", "0").await;
     clock.advance(warn - clock.now() + time::Duration::minutes(1));
     wait_for("regulatory_reports_due_soon", "1").await;
     let listed: Value = get(
@@ -732,6 +742,8 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
     assert_eq!(listed[0]["clock"], "due_soon", "{listed}");
     clock.advance(due - clock.now() + time::Duration::minutes(1));
     wait_for("regulatory_reports_overdue", "1").await;
+    // …and days later, past it.
+    wait_for("cases_overdue", "1").await;
     let listed: Value = get(
         &app.client,
         app.url("/admin/v1/reports?status=draft"),
