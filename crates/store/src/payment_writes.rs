@@ -231,7 +231,7 @@ impl PaymentWrite {
             query.execute(&mut *conn).await?;
         }
         crate::audit::record_all(conn, &write.events).await?;
-        crate::webhooks::insert_new_notices(conn, &write.notices).await?;
+        crate::webhooks::insert_new_notices(conn, self.backend, &write.notices).await?;
         crate::screening::insert_transfer_screenings(
             conn,
             &write.screenings,

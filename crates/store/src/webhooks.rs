@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use crate::rows::{optional_time_at, parsed, time_at, to_micros};
-use crate::{Store, StoreError, StoreResult};
+use crate::{Backend, Store, StoreError, StoreResult};
 
 /// An endpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,21 +170,53 @@ macro_rules! snap_scope {
     };
 }
 
+/// One delivery per (event `ev` from `$events`, subscribed enabled endpoint of the tenant's
+/// environment), due at once; `$filter` (ending in `AND`, or empty) picks the events.
+macro_rules! fan_out_from {
+    ($events:literal, $filter:literal) => {
+        concat!(
+            "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, object_id, \
+             sequence, state, attempts, next_attempt_at, created_at) \
+             SELECT ev.id, e.id, ev.tenant_id, ev.object_id, ev.sequence, 'pending', 0, \
+             ev.created_at, ev.created_at FROM ",
+            $events,
+            " JOIN webhook_endpoints e \
+             ON e.tenant_id = ev.tenant_id AND e.environment = ev.environment WHERE ",
+            $filter,
+            " ev.event_type <> 'webhook.test' AND e.enabled = 1 AND e.deleted_at IS NULL \
+             AND (e.event_types = '*' \
+             OR (' ' || e.event_types || ' ') LIKE ('% ' || ev.event_type || ' %')) AND ",
+            snap_scope!()
+        )
+    };
+}
+
 /// Writes a new object's first events, numbered 1, 2… in order, and schedules their
-/// deliveries: two statements whatever their number.
+/// deliveries: one statement on PostgreSQL (a data-modifying `WITH`), two on SQLite.
 pub(crate) async fn insert_new_notices(
     conn: &mut AnyConnection,
+    backend: Backend,
     notices: &[Notice],
 ) -> StoreResult<()> {
     let Some(first) = notices.first() else {
         return Ok(());
     };
-    let mut query = sqlx::query(crate::rows::insert_rows(
+    let insert = crate::rows::insert_rows(
         "INSERT INTO webhook_events (id, tenant_id, environment, event_type, object_type, \
          object_id, sequence, data, created_at) VALUES",
         notices.len(),
         9,
-    ));
+    );
+    let statement = match backend {
+        Backend::Postgres => sqlx::AssertSqlSafe(format!(
+            "WITH ev AS ({} RETURNING id, tenant_id, environment, event_type, object_id, \
+             sequence, created_at) {}",
+            insert.0,
+            fan_out_from!("ev", "")
+        )),
+        Backend::Sqlite => insert,
+    };
+    let mut query = sqlx::query(statement);
     for (sequence, notice) in (1_i64..).zip(notices) {
         query = query
             .bind(notice.id.to_string())
@@ -198,8 +230,11 @@ pub(crate) async fn insert_new_notices(
             .bind(to_micros(notice.created_at));
     }
     query.execute(&mut *conn).await?;
-    let last = i64::try_from(notices.len()).unwrap_or(i64::MAX);
-    fan_out(conn, &first.object_type, &first.object_id, 1, last).await
+    if backend == Backend::Sqlite {
+        let last = i64::try_from(notices.len()).unwrap_or(i64::MAX);
+        fan_out(conn, &first.object_type, &first.object_id, 1, last).await?;
+    }
+    Ok(())
 }
 
 /// Writes an object's next event (its sequence one above the last) and schedules its
@@ -245,19 +280,9 @@ async fn fan_out(
     from: i64,
     to: i64,
 ) -> StoreResult<()> {
-    sqlx::query(concat!(
-        "INSERT INTO webhook_deliveries (event_id, endpoint_id, tenant_id, object_id, sequence, \
-         state, attempts, next_attempt_at, created_at) \
-         SELECT ev.id, e.id, ev.tenant_id, ev.object_id, ev.sequence, 'pending', 0, \
-         ev.created_at, ev.created_at \
-         FROM webhook_events ev JOIN webhook_endpoints e \
-         ON e.tenant_id = ev.tenant_id AND e.environment = ev.environment \
-         WHERE ev.object_type = $1 AND ev.object_id = $2 AND ev.sequence BETWEEN $3 AND $4 \
-         AND ev.event_type <> 'webhook.test' \
-         AND e.enabled = 1 AND e.deleted_at IS NULL \
-         AND (e.event_types = '*' OR (' ' || e.event_types || ' ') LIKE ('% ' || ev.event_type || ' %')) \
-         AND ",
-        snap_scope!()
+    sqlx::query(fan_out_from!(
+        "webhook_events ev",
+        "ev.object_type = $1 AND ev.object_id = $2 AND ev.sequence BETWEEN $3 AND $4 AND"
     ))
     .bind(object_type.to_owned())
     .bind(object_id.to_owned())
