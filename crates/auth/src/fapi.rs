@@ -14,7 +14,6 @@ use std::time::Duration;
 use benteng_core::audit::AuditContext;
 use benteng_core::clock::Clock;
 use benteng_core::scopes::Scopes;
-use benteng_core::tenant::Tenant;
 use benteng_crypto::jose::{
     CompactJws, EcSigningKey, FapiAlg, JoseError, PublicJwk, sha256_b64url,
 };
@@ -1284,15 +1283,6 @@ impl FapiServer {
         }
         let scopes = row.scopes.parse().map_err(|_| AuthError::Unknown)?;
         Ok(FapiAccess { token: row, scopes })
-    }
-
-    /// The tenant of a verified token, for the Authenticator.
-    pub async fn tenant_of(&self, access: &FapiAccess) -> Result<Option<Tenant>, AuthError> {
-        match self.store.tenant(access.token.tenant_id).await {
-            Ok(tenant) => Ok(Some(tenant)),
-            Err(StoreError::NotFound) => Ok(None),
-            Err(_) => Err(AuthError::Unavailable),
-        }
     }
 }
 

@@ -299,14 +299,11 @@ impl Authenticator {
         let fapi = self.fapi.as_ref().ok_or(AuthError::Unknown)?;
         let token = dpop_token(authorization)?;
         let access = fapi.authenticate(token, proofs, target).await?;
-        let tenant = fapi.tenant_of(&access).await?.ok_or(AuthError::Unknown)?;
+        let (tenant, mtls) = self.api_keys.tenant_binding(access.token.tenant_id).await?;
         if !tenant.is_active() {
             return Err(AuthError::TenantSuspended);
         }
-        if !access.scopes.contains(facts.needs) {
-            return Err(AuthError::MissingScope(facts.needs));
-        }
-        Ok(Principal {
+        let principal = Principal {
             tenant,
             credential: Credential::Fapi {
                 client_id: access.token.client_id.clone(),
@@ -315,7 +312,16 @@ impl Authenticator {
             },
             client_cert_fingerprint: facts.client_cert_fingerprint.map(str::to_owned),
             scopes: access.scopes,
-        })
+        };
+        // A tenant that requires its registered client certificate requires it on every
+        // request made for it, a third party's included: a consent does not lift it.
+        self.api_keys
+            .check_client_certificate(&principal, &mtls, facts.client_cert_fingerprint)
+            .await?;
+        if !principal.scopes.contains(facts.needs) {
+            return Err(AuthError::MissingScope(facts.needs));
+        }
+        Ok(principal)
     }
 
     pub fn api_keys(&self) -> &ApiKeyAuthenticator {

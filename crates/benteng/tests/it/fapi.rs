@@ -505,6 +505,24 @@ async fn a_tpp_pays_with_a_dpop_bound_token_after_the_users_consent(backend: Bac
         )
         .await;
     assert_eq!(listed.status(), StatusCode::OK);
+    // A tenant that requires its registered client certificate requires it of a third party's
+    // token too: the consent does not lift it.
+    s.app
+        .services
+        .store
+        .set_tenant_require_mtls(
+            s.tenant.id,
+            true,
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let refused = pay(dpop.proof("POST", &url, Some(token)), "DPoP")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let problem = refused.text().await.unwrap();
+    assert!(problem.contains("client certificate"), "{problem}");
     // The audit trail names the client and its token.
     use sqlx::Row;
     let mut conn = s.app.raw_sql().await;
@@ -521,7 +539,6 @@ async fn a_tpp_pays_with_a_dpop_bound_token_after_the_users_consent(backend: Bac
     assert_eq!(actors.len(), 3, "{actors:?}");
     let metrics = s.app.get("/metrics", None).await.text().await.unwrap();
     assert!(metrics.contains("fapi_tokens_issued_total 1"), "{metrics}");
-    let _ = s.tenant.id;
 }
 
 async fn the_resource_server_refuses_tokens_without_their_proof(backend: Backend) {
