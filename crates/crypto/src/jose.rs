@@ -108,7 +108,12 @@ impl PublicJwk {
             Some("RSA") => {
                 let n = strip_zeros(bytes("n")?);
                 let e = strip_zeros(bytes("e")?);
-                if n.len() * 8 < MIN_CLIENT_RSA_BITS || e.is_empty() || e.len() > 4 {
+                // The exponent must be odd and at least 3 (e = 1 would make any "signature"
+                // verify): refused here, not left to the verifier.
+                let exponent_ok = e.len() <= 4
+                    && e.last().is_some_and(|low| low & 1 == 1)
+                    && (e.len() > 1 || e[0] >= 3);
+                if n.len() * 8 < MIN_CLIENT_RSA_BITS || !exponent_ok {
                     return Err(JoseError::BadKey);
                 }
                 KeyMaterial::Rsa { n, e }
@@ -542,6 +547,16 @@ mod tests {
         assert_eq!(PublicJwk::from_value(&oct), Err(JoseError::PrivateKey));
         let small = json!({"kty": "RSA", "n": b64url(&[0xff; 128]), "e": "AQAB"});
         assert_eq!(PublicJwk::from_value(&small), Err(JoseError::BadKey));
+        let rsa = |e: &[u8]| json!({"kty": "RSA", "n": b64url(&[0xff; 256]), "e": b64url(e)});
+        assert!(PublicJwk::from_value(&rsa(&[1, 0, 1])).is_ok(), "65537");
+        assert!(PublicJwk::from_value(&rsa(&[3])).is_ok(), "3");
+        for weak in [&[1][..], &[0, 1], &[1, 0, 0], &[2], &[]] {
+            assert_eq!(
+                PublicJwk::from_value(&rsa(weak)),
+                Err(JoseError::BadKey),
+                "e = {weak:?}"
+            );
+        }
         let mut rs = key.public_jwk("k");
         rs["alg"] = "RS256".into();
         assert_eq!(PublicJwk::from_value(&rs), Err(JoseError::AlgorithmRefused));
