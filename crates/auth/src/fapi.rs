@@ -21,7 +21,8 @@ use benteng_crypto::jws::b64url;
 use benteng_crypto::{ExposeSecret, SecretString};
 use benteng_shared_state::SharedStateHandle;
 use benteng_store::{
-    FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow, Store, StoreError,
+    FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow, PersonStatus,
+    Store, StoreError,
 };
 use benteng_vault::{Aad, KeyPurpose, Keyring};
 use serde_json::{Map, Value, json};
@@ -1240,6 +1241,28 @@ impl FapiServer {
     }
 
     // ----- the resource server -----
+
+    /// The consenting person's tenant role now. A person disabled, or moved out of the tenant,
+    /// since the consent no longer lends it to a third party; a narrower role narrows what the
+    /// token can do (checked by the Authenticator per request).
+    pub async fn consenting_role(
+        &self,
+        access: &FapiAccess,
+    ) -> Result<benteng_core::roles::TenantRole, AuthError> {
+        let person = match self.store.person(access.token.person_id).await {
+            Ok(person) => person,
+            Err(StoreError::NotFound) => return Err(AuthError::Unknown),
+            Err(_) => return Err(AuthError::Unavailable),
+        };
+        match person.tenant {
+            Some((tenant, role))
+                if person.status == PersonStatus::Active && tenant == access.token.tenant_id =>
+            {
+                Ok(role)
+            }
+            _ => Err(AuthError::Unknown),
+        }
+    }
 
     /// A DPoP-bound access token with its proof, on a resource request.
     pub async fn authenticate(

@@ -200,7 +200,7 @@ impl Authenticator {
         self.api_keys
             .check_client_certificate(&principal, &mtls, facts.client_cert_fingerprint)
             .await?;
-        if !principal.scopes.contains(facts.needs) {
+        if !principal.scopes.contains(facts.needs) || !role.scopes().contains(facts.needs) {
             return Err(AuthError::MissingScope(facts.needs));
         }
         Ok(principal)
@@ -299,6 +299,7 @@ impl Authenticator {
         let fapi = self.fapi.as_ref().ok_or(AuthError::Unknown)?;
         let token = dpop_token(authorization)?;
         let access = fapi.authenticate(token, proofs, target).await?;
+        let role = fapi.consenting_role(&access).await?;
         let (tenant, mtls) = self.api_keys.tenant_binding(access.token.tenant_id).await?;
         if !tenant.is_active() {
             return Err(AuthError::TenantSuspended);
@@ -318,7 +319,7 @@ impl Authenticator {
         self.api_keys
             .check_client_certificate(&principal, &mtls, facts.client_cert_fingerprint)
             .await?;
-        if !principal.scopes.contains(facts.needs) {
+        if !principal.scopes.contains(facts.needs) || !role.scopes().contains(facts.needs) {
             return Err(AuthError::MissingScope(facts.needs));
         }
         Ok(principal)

@@ -505,6 +505,22 @@ async fn a_tpp_pays_with_a_dpop_bound_token_after_the_users_consent(backend: Bac
         )
         .await;
     assert_eq!(listed.status(), StatusCode::OK);
+    // The consent lends the user's standing: once the user is disabled the token does nothing.
+    let person: benteng_core::ids::PersonId = s.user.id.parse().unwrap();
+    let system = benteng_core::audit::AuditContext::system("test");
+    let store = &s.app.services.store;
+    store
+        .set_person_status(person, benteng_store::PersonStatus::Disabled, &system)
+        .await
+        .unwrap();
+    let refused = pay(dpop.proof("POST", &url, Some(token)), "DPoP")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    store
+        .set_person_status(person, benteng_store::PersonStatus::Active, &system)
+        .await
+        .unwrap();
     // A tenant that requires its registered client certificate requires it of a third party's
     // token too: the consent does not lift it.
     s.app
