@@ -75,6 +75,15 @@ impl AuditContext {
             ..self.clone()
         }
     }
+
+    /// The same actor, filed under no tenant: for compliance's events, which stay outside the
+    /// tenant's trail (no tip-off).
+    pub fn staff_only(&self) -> Self {
+        Self {
+            tenant_id: None,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

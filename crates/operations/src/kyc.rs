@@ -246,10 +246,7 @@ impl Operations {
         .change("item", serde_json::Value::Null, item.as_str().into())
         .change("status", serde_json::Value::Null, "submitted".into());
         // Compliance's, not the tenant's: outside the tenant's trail (no tip-off).
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         let alert_event = alert.as_ref().map(|alert| {
             AuditEvent::new(
                 &staff_only,

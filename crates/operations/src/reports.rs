@@ -411,10 +411,7 @@ impl Operations {
     ) -> Result<ReportDetail, OpsRefusal> {
         Self::may_file(actor)?;
         let detail = self.detail(self.store.report(id).await?)?;
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         let event = AuditEvent::new(
             &staff_only,
             "report.read",
@@ -529,10 +526,7 @@ impl Operations {
             decided_by: None,
             decided_at: None,
         };
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         self.store
             .request_report_approval(id, detail.row.version, &pending, &staff_only)
             .await
@@ -566,10 +560,7 @@ impl Operations {
                 "a report is approved by someone other than the officer who wrote it",
             ));
         }
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         self.decide(actor, pending, approve, &staff_only).await?;
         self.detail(self.store.report(id).await?)
     }
@@ -641,10 +632,7 @@ impl Operations {
                 });
             }
         };
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         let event = AuditEvent::new(
             &staff_only,
             "report.exported",
@@ -686,10 +674,7 @@ impl Operations {
         } else {
             None
         };
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         self.store
             .mark_report_submitted(id, fiu_reference, now, daml_due_at, &staff_only)
             .await
@@ -710,10 +695,7 @@ impl Operations {
         context: &AuditContext,
     ) -> Result<ReportRow, OpsRefusal> {
         Self::may_file(actor)?;
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         self.store
             .withdraw_report(id, reason, self.clock.now(), &staff_only)
             .await
@@ -748,10 +730,7 @@ impl Operations {
             OpsRefusal::Unavailable
         })?;
         let (content_sealed, content_sha256) = self.seal_content(new_id, &old.content)?;
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         self.store
             .supersede_report(
                 &NewReport {
@@ -868,10 +847,7 @@ impl Operations {
             }
         }
         let (out, transfers) = writer.finish().map_err(refused)?;
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..context.clone()
-        };
+        let staff_only = context.staff_only();
         let event = AuditEvent::new(
             &staff_only,
             "report.ifti_generated",

@@ -122,10 +122,7 @@ impl Payments {
             decided_by: None,
             decided_at: None,
         };
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..audit.clone()
-        };
+        let staff_only = audit.staff_only();
         let data = serde_json::json!({
             "transfer": transfer.to_string(),
             "decision": decision.as_str(),
@@ -233,10 +230,7 @@ impl Payments {
             self.decide_held(transfer, decision, &reason, audit, Some(four_eyes))
                 .await?;
         } else {
-            let staff_only = AuditContext {
-                tenant_id: None,
-                ..audit.clone()
-            };
+            let staff_only = audit.staff_only();
             let data = serde_json::json!({
                 "transfer": transfer.to_string(),
                 "decision": decision.as_str(),

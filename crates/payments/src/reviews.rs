@@ -80,10 +80,7 @@ impl Payments {
             ReviewDecision::Block => (TransferStatus::Blocked, "compliance review: blocked"),
         };
         // The reason is for compliance staff: not filed under the tenant.
-        let staff_only = AuditContext {
-            tenant_id: None,
-            ..audit.clone()
-        };
+        let staff_only = audit.staff_only();
         let reviewed = AuditEvent::new(
             &staff_only,
             "transfer.reviewed",

@@ -616,10 +616,7 @@ pub(crate) fn alert_event(
     alert: &NewAlert,
     at: OffsetDateTime,
 ) -> AuditEvent {
-    let context = AuditContext {
-        tenant_id: None,
-        ..audit.clone()
-    };
+    let context = audit.staff_only();
     AuditEvent::new(
         &context,
         "alert.raised",

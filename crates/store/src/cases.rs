@@ -238,10 +238,7 @@ pub(crate) async fn open_or_join_in(
     )
     .await?;
     // Staff-only: not filed under the tenant (no tip-off).
-    let staff_only = AuditContext {
-        tenant_id: None,
-        ..context.clone()
-    };
+    let staff_only = context.staff_only();
     let event = AuditEvent::new(
         &staff_only,
         if opened {

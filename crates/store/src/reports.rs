@@ -146,10 +146,7 @@ fn report_from_row(row: &AnyRow) -> StoreResult<ReportRow> {
 
 /// A report's audit event: staff only (no tenant), security retention, never the content.
 fn event(context: &AuditContext, event_type: &str, report: ReportId) -> AuditEvent {
-    let staff_only = AuditContext {
-        tenant_id: None,
-        ..context.clone()
-    };
+    let staff_only = context.staff_only();
     AuditEvent::new(
         &staff_only,
         event_type,
