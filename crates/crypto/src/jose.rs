@@ -400,11 +400,20 @@ impl EcSigningKey {
     /// A compact JWS of `claims` with the header `{"alg":"ES256","typ":typ,"kid":kid}` (and
     /// `extra` header members).
     pub fn sign(&self, header: &Map<String, Value>, claims: &Value) -> Result<String, CryptoError> {
+        self.sign_payload(header, claims.to_string().as_bytes())
+    }
+
+    /// A compact JWS of `payload`, exactly these bytes, with `header` (its `alg` set to ES256).
+    pub fn sign_payload(
+        &self,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<String, CryptoError> {
         let mut header = header.clone();
         header.insert("alg".into(), "ES256".into());
         let mut input = b64url(Value::Object(header).to_string().as_bytes());
         input.push('.');
-        input.push_str(&b64url(claims.to_string().as_bytes()));
+        input.push_str(&b64url(payload));
         let signature = self
             .pair
             .sign(&SystemRandom::new(), input.as_bytes())

@@ -1,6 +1,7 @@
 //! JSON Web Signatures for outgoing webhooks: RSA signing keys (3072 bits or more), compact
-//! JWS (RFC 7515) with RS256 (RSASSA-PKCS1-v1_5 SHA-256) or PS256 (RSASSA-PSS SHA-256), and the
-//! public half as a JWK (RFC 7517) for a JWKS. The private key leaves this type only as PKCS#8
+//! JWS (RFC 7515) with RS256 (RSASSA-PKCS1-v1_5 SHA-256) or PS256 (RSASSA-PSS SHA-256), or
+//! ES256 with a P-256 key ([`crate::jose::EcSigningKey`]), and the public half as a JWK
+//! (RFC 7517) for a JWKS. The private key leaves this type only as PKCS#8
 //! for sealing under the KEK; a JWK never carries private members.
 
 use aws_lc_rs::encoding::AsDer;
@@ -20,6 +21,7 @@ pub const MIN_RSA_BITS: usize = 3072;
 pub enum JwsAlg {
     Rs256,
     Ps256,
+    Es256,
 }
 
 impl JwsAlg {
@@ -27,6 +29,7 @@ impl JwsAlg {
         match self {
             Self::Rs256 => "RS256",
             Self::Ps256 => "PS256",
+            Self::Es256 => "ES256",
         }
     }
 
@@ -34,15 +37,37 @@ impl JwsAlg {
         match text {
             "RS256" => Some(Self::Rs256),
             "PS256" => Some(Self::Ps256),
+            "ES256" => Some(Self::Es256),
             _ => None,
         }
     }
 
-    fn encoding(self) -> &'static dyn signature::RsaEncoding {
+    /// The RSA padding of an RSA algorithm; `None` for ES256.
+    fn rsa_encoding(self) -> Option<&'static dyn signature::RsaEncoding> {
         match self {
-            Self::Rs256 => &signature::RSA_PKCS1_SHA256,
-            Self::Ps256 => &signature::RSA_PSS_SHA256,
+            Self::Rs256 => Some(&signature::RSA_PKCS1_SHA256),
+            Self::Ps256 => Some(&signature::RSA_PSS_SHA256),
+            Self::Es256 => None,
         }
+    }
+}
+
+/// The protected header of a webhook JWS: `{"alg", "kid", "iat", "typ"}`.
+fn protected_header(alg: JwsAlg, kid: &str, iat: i64) -> Value {
+    json!({ "alg": alg.as_str(), "kid": kid, "iat": iat, "typ": "JOSE" })
+}
+
+/// A compact ES256 JWS of `payload` (the exact bytes sent), with the same protected header as
+/// [`RsaSigningKey::sign_compact`]'s.
+pub fn sign_compact_es256(
+    key: &crate::jose::EcSigningKey,
+    kid: &str,
+    iat: i64,
+    payload: &[u8],
+) -> Result<String, CryptoError> {
+    match protected_header(JwsAlg::Es256, kid, iat) {
+        Value::Object(header) => key.sign_payload(&header, payload),
+        _ => Err(CryptoError::InvalidKey),
     }
 }
 
@@ -95,7 +120,7 @@ impl RsaSigningKey {
     }
 
     /// A compact JWS of `payload` (the exact bytes sent) with the protected header
-    /// `{"alg", "kid", "iat", "typ"}`.
+    /// `{"alg", "kid", "iat", "typ"}`; ES256 is refused (it is not an RSA algorithm).
     pub fn sign_compact(
         &self,
         alg: JwsAlg,
@@ -103,14 +128,15 @@ impl RsaSigningKey {
         iat: i64,
         payload: &[u8],
     ) -> Result<String, CryptoError> {
-        let header = json!({ "alg": alg.as_str(), "kid": kid, "iat": iat, "typ": "JOSE" });
+        let encoding = alg.rsa_encoding().ok_or(CryptoError::InvalidKey)?;
+        let header = protected_header(alg, kid, iat);
         let mut signing_input = b64url(header.to_string().as_bytes());
         signing_input.push('.');
         signing_input.push_str(&b64url(payload));
         let mut signature = vec![0u8; self.pair.public_modulus_len()];
         self.pair
             .sign(
-                alg.encoding(),
+                encoding,
                 &SystemRandom::new(),
                 signing_input.as_bytes(),
                 &mut signature,
@@ -141,6 +167,7 @@ pub fn verify_compact(token: &str, n: &str, e: &str) -> Result<Vec<u8>, CryptoEr
     let params = match alg {
         JwsAlg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         JwsAlg::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+        JwsAlg::Es256 => return Err(CryptoError::InvalidKey),
     };
     let public = signature::RsaPublicKeyComponents {
         n: from_b64url(n)?,

@@ -3,6 +3,11 @@
 //! A small runner instead of sqlx's: it works through the `Any` driver, records a checksum of
 //! each applied script (an edited script is refused, not silently skipped), and serialises
 //! concurrent starts with an advisory lock on PostgreSQL (SQLite has one writer anyway).
+//!
+//! A SQLite script whose first line is [`SQLITE_REBUILD`] may rebuild a table that others
+//! reference (the only way SQLite changes a CHECK): the runner turns foreign keys off around it
+//! (a no-op inside a transaction, so before `BEGIN`) and refuses to commit unless
+//! `PRAGMA foreign_key_check` finds nothing, as SQLite's documented procedure asks.
 
 use sqlx::{AnyPool, Row};
 
@@ -53,7 +58,11 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(23, "0023_reports"),
     migration!(24, "0024_fapi"),
     migration!(25, "0025_iso20022_batches_and_recipient_bic"),
+    migration!(26, "0026_webhooks_es256"),
 ];
+
+/// The first line of a SQLite script that rebuilds a referenced table.
+pub const SQLITE_REBUILD: &str = "-- benteng: rebuild";
 
 /// Arbitrary constant naming benteng's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x0062_656e_7465_6e67;
@@ -77,6 +86,14 @@ pub(crate) async fn apply(pool: &AnyPool, backend: Backend) -> StoreResult<Vec<i
 }
 
 async fn apply_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> StoreResult<Vec<i64>> {
+    apply_list(conn, backend, MIGRATIONS).await
+}
+
+async fn apply_list(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    migrations: &[Migration],
+) -> StoreResult<Vec<i64>> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version BIGINT PRIMARY KEY,
@@ -95,7 +112,7 @@ async fn apply_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Store
     }
 
     let mut newly_applied = Vec::new();
-    for migration in MIGRATIONS {
+    for migration in migrations {
         let script = match backend {
             Backend::Sqlite => migration.sqlite,
             Backend::Postgres => migration.postgres,
@@ -109,19 +126,19 @@ async fn apply_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Store
             }
             continue;
         }
-        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-        sqlx::raw_sql(script).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(migration.version)
-        .bind(migration.name)
-        .bind(&checksum)
-        .bind(crate::rows::now_micros())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let rebuild = backend == Backend::Sqlite && script.starts_with(SQLITE_REBUILD);
+        if rebuild {
+            sqlx::raw_sql("PRAGMA foreign_keys = OFF")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let applied = apply_one(conn, migration, script, &checksum, rebuild).await;
+        if rebuild {
+            sqlx::raw_sql("PRAGMA foreign_keys = ON")
+                .execute(&mut *conn)
+                .await?;
+        }
+        applied?;
         tracing::info!(
             version = migration.version,
             name = migration.name,
@@ -132,8 +149,45 @@ async fn apply_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> Store
     Ok(newly_applied)
 }
 
+/// One script and its `schema_migrations` row, in one transaction.
+async fn apply_one(
+    conn: &mut sqlx::AnyConnection,
+    migration: &Migration,
+    script: &'static str,
+    checksum: &str,
+    rebuild: bool,
+) -> StoreResult<()> {
+    let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+    sqlx::raw_sql(script).execute(&mut *tx).await?;
+    if rebuild {
+        let dangling = sqlx::raw_sql("PRAGMA foreign_key_check")
+            .fetch_all(&mut *tx)
+            .await?;
+        if !dangling.is_empty() {
+            return Err(StoreError::Corrupt(format!(
+                "migration {} leaves {} rows pointing at nothing",
+                migration.version,
+                dangling.len()
+            )));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(migration.version)
+    .bind(migration.name)
+    .bind(checksum)
+    .bind(crate::rows::now_micros())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -163,5 +217,115 @@ mod tests {
                 .collect();
             assert_eq!(files, listed, "{dir}");
         }
+    }
+
+    const PARENT_AND_CHILD: Migration = Migration {
+        version: 1,
+        name: "0001_parent_and_child",
+        sqlite: "CREATE TABLE parent (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('a'))) STRICT;
+                 CREATE TABLE child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES parent (id)) STRICT;
+                 INSERT INTO parent VALUES ('p1', 'a'), ('p2', 'a');
+                 INSERT INTO child VALUES ('c1', 'p1'), ('c2', 'p2');",
+        postgres: "",
+    };
+
+    /// Widens parent's CHECK by rebuilding it; `$keep` chooses the rows copied.
+    macro_rules! widen {
+        ($marker:expr, $keep:literal) => {
+            Migration {
+                version: 2,
+                name: "0002_widen_parent",
+                sqlite: concat!(
+                    $marker,
+                    "\nCREATE TABLE parent_rebuilt (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('a', 'b'))) STRICT;
+                     INSERT INTO parent_rebuilt SELECT id, kind FROM parent WHERE ",
+                    $keep,
+                    ";
+                     DROP TABLE parent;
+                     ALTER TABLE parent_rebuilt RENAME TO parent;"
+                ),
+                postgres: "",
+            }
+        };
+    }
+
+    async fn fresh() -> (crate::Store, sqlx::pool::PoolConnection<sqlx::Any>) {
+        let store = crate::Store::connect("sqlite::memory:", &crate::StoreOptions::default())
+            .await
+            .unwrap();
+        let conn = store.pool.acquire().await.unwrap();
+        (store, conn)
+    }
+
+    async fn count(conn: &mut sqlx::AnyConnection, sql: &'static str) -> i64 {
+        sqlx::query(sql)
+            .fetch_one(conn)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_rebuild_keeps_the_rows_that_point_at_the_rebuilt_table() {
+        let (_store, mut conn) = fresh().await;
+        let applied = apply_list(
+            &mut conn,
+            Backend::Sqlite,
+            &[PARENT_AND_CHILD, widen!("-- benteng: rebuild", "1")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(applied, [1, 2]);
+        sqlx::raw_sql("INSERT INTO parent VALUES ('p3', 'b')")
+            .execute(&mut *conn)
+            .await
+            .expect("the widened CHECK takes 'b'");
+        assert_eq!(count(&mut conn, "SELECT count(*) FROM child").await, 2);
+        assert_eq!(count(&mut conn, "PRAGMA foreign_keys").await, 1);
+        let dangling = sqlx::raw_sql("INSERT INTO child VALUES ('c3', 'nowhere')")
+            .execute(&mut *conn)
+            .await;
+        assert!(dangling.is_err(), "references are enforced again");
+    }
+
+    #[tokio::test]
+    async fn without_the_rebuild_line_a_referenced_table_cannot_be_dropped() {
+        let (_store, mut conn) = fresh().await;
+        let refused = apply_list(
+            &mut conn,
+            Backend::Sqlite,
+            &[PARENT_AND_CHILD, widen!("", "1")],
+        )
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(
+            count(&mut conn, "SELECT count(*) FROM schema_migrations").await,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rebuild_that_leaves_rows_pointing_at_nothing_is_rolled_back() {
+        let (_store, mut conn) = fresh().await;
+        let refused = apply_list(
+            &mut conn,
+            Backend::Sqlite,
+            &[
+                PARENT_AND_CHILD,
+                widen!("-- benteng: rebuild", "id <> 'p1'"),
+            ],
+        )
+        .await;
+        assert!(
+            matches!(&refused, Err(StoreError::Corrupt(why)) if why.contains("1 rows")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            count(&mut conn, "SELECT count(*) FROM schema_migrations").await,
+            1
+        );
+        assert_eq!(count(&mut conn, "SELECT count(*) FROM parent").await, 2);
+        assert_eq!(count(&mut conn, "PRAGMA foreign_keys").await, 1);
     }
 }

@@ -105,6 +105,10 @@ pub struct SigningKeyRow {
     pub generation: i64,
     pub public_jwk: String,
     pub sealed_private: String,
+    /// The generation's P-256 half (ES256), public JWK and sealed PKCS#8; `None` on
+    /// generations made before ES256 existed.
+    pub ec_public_jwk: Option<String>,
+    pub ec_sealed_private: Option<String>,
     pub created_at: OffsetDateTime,
     pub signs_from: OffsetDateTime,
 }
@@ -1084,7 +1088,8 @@ impl Store {
     /// Every webhook signing key, oldest first.
     pub async fn webhook_signing_keys(&self) -> StoreResult<Vec<SigningKeyRow>> {
         let rows = sqlx::query(
-            "SELECT kid, generation, public_jwk, sealed_private, created_at, signs_from \
+            "SELECT kid, generation, public_jwk, sealed_private, ec_public_jwk, \
+             ec_sealed_private, created_at, signs_from \
              FROM webhook_signing_keys ORDER BY generation",
         )
         .fetch_all(&self.pool)
@@ -1096,6 +1101,8 @@ impl Store {
                     generation: row.try_get("generation")?,
                     public_jwk: row.try_get("public_jwk")?,
                     sealed_private: row.try_get("sealed_private")?,
+                    ec_public_jwk: row.try_get("ec_public_jwk")?,
+                    ec_sealed_private: row.try_get("ec_sealed_private")?,
                     created_at: time_at(row, "created_at")?,
                     signs_from: time_at(row, "signs_from")?,
                 })
@@ -1113,12 +1120,15 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO webhook_signing_keys (kid, generation, public_jwk, sealed_private, \
-             created_at, signs_from) VALUES ($1, $2, $3, $4, $5, $6)",
+             ec_public_jwk, ec_sealed_private, created_at, signs_from) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(key.kid.clone())
         .bind(key.generation)
         .bind(key.public_jwk.clone())
         .bind(key.sealed_private.clone())
+        .bind(key.ec_public_jwk.clone())
+        .bind(key.ec_sealed_private.clone())
         .bind(to_micros(key.created_at))
         .bind(to_micros(key.signs_from))
         .execute(&mut *tx)

@@ -27,7 +27,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::keys::kid_for;
+use crate::keys::GenerationSigner;
 use crate::{DNS_TIMEOUT, WebhookError, Webhooks, resolve_checked};
 
 /// An endpoint whose every attempt failed for this long is disabled (with its reason and an
@@ -317,14 +317,17 @@ impl DeliveryWorker {
         if let Err(error) = resolve_checked(&url, &self.webhooks.settings.policy).await {
             return failed("refused_address", error.to_string());
         }
-        let (kid, key) = match self.webhooks.keys.signer().await {
+        let signer = match self.webhooks.keys.signer().await {
             Ok(signer) => signer,
             Err(error) => return failed("no_signing_key", error.to_string()),
         };
         let iat = now.unix_timestamp();
         let signed = match claim.endpoint.snap_partner_id {
-            Some(partner) => self.snap_signed(claim, partner, &url, &key, now).await,
-            None => jws_signed(claim, &kid, &key, iat),
+            Some(partner) => {
+                self.snap_signed(claim, partner, &url, &signer.rsa, now)
+                    .await
+            }
+            None => jws_signed(claim, &signer, iat),
         };
         let (body, headers) = match signed {
             Ok(signed) => signed,
@@ -393,17 +396,12 @@ type Signed = Result<(Vec<u8>, Vec<(&'static str, String)>), String>;
 
 /// A tenant endpoint's delivery: the event JSON, signed as a compact JWS in
 /// `webhook-signature` (`v1jws,…`).
-fn jws_signed(
-    claim: &ClaimedDelivery,
-    kid: &str,
-    key: &benteng_crypto::jws::RsaSigningKey,
-    iat: i64,
-) -> Signed {
+fn jws_signed(claim: &ClaimedDelivery, signer: &GenerationSigner, iat: i64) -> Signed {
     let body =
         serde_json::to_vec(&claim.notice.payload(claim.sequence)).map_err(|e| e.to_string())?;
     let alg = JwsAlg::parse(&claim.endpoint.alg).unwrap_or(JwsAlg::Rs256);
-    let jws = key
-        .sign_compact(alg, &kid_for(kid, alg), iat, &body)
+    let jws = signer
+        .sign_compact(alg, iat, &body)
         .map_err(|e| e.to_string())?;
     Ok((body, vec![("webhook-signature", format!("v1jws,{jws}"))]))
 }

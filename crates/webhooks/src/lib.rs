@@ -33,6 +33,9 @@ pub enum WebhookError {
     NotFound,
     #[error("no webhook signing key signs yet")]
     NoSigningKey,
+    /// The generation signing now was made before ES256 existed (its successor will sign it).
+    #[error("no signing key with a P-256 half signs yet")]
+    NoEs256Key,
     #[error("signing key: {0}")]
     Key(String),
     #[error(transparent)]
@@ -182,6 +185,15 @@ impl Webhooks {
         EndpointUrl::parse(text, self.settings.allow_http)
     }
 
+    /// ES256 is refused while the generation signing now has no P-256 half (one made before
+    /// ES256 existed): its deliveries could not be signed until the successor signs.
+    async fn check_alg(&self, alg: JwsAlg) -> Result<(), WebhookError> {
+        if alg == JwsAlg::Es256 && !self.keys.signs_es256().await? {
+            return Err(WebhookError::NoEs256Key);
+        }
+        Ok(())
+    }
+
     /// Creates an endpoint after checking where its URL leads; audited `webhook_endpoint.created`.
     pub async fn create_endpoint(
         &self,
@@ -191,6 +203,7 @@ impl Webhooks {
         audit: &AuditContext,
     ) -> Result<EndpointRow, WebhookError> {
         resolve_checked(&new.url, &self.settings.policy).await?;
+        self.check_alg(new.alg).await?;
         let now = self.clock.now();
         let row = EndpointRow {
             id: EndpointId::new(),
@@ -229,6 +242,9 @@ impl Webhooks {
         let before = self.store.webhook_endpoint(Some(tenant), id).await?;
         if let Some(url) = &change.url {
             resolve_checked(url, &self.settings.policy).await?;
+        }
+        if let Some(alg) = change.alg {
+            self.check_alg(alg).await?;
         }
         let now = self.clock.now();
         let mut after = before.clone();

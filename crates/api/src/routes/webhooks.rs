@@ -114,6 +114,12 @@ impl From<WebhookError> for ApiError {
         match error {
             WebhookError::Destination(why) => ApiError::invalid("url", "not_public", &why),
             WebhookError::NotFound => ApiError::NotFound,
+            WebhookError::NoEs256Key => ApiError::invalid(
+                "alg",
+                "not_available_yet",
+                "ES256 signs once this deployment's next signing key does (up to 14 days \
+                 after an upgrade); choose RS256 or PS256 until then",
+            ),
             WebhookError::Store(error) => error.into(),
             other => {
                 tracing::error!(error = %other, "webhooks");
@@ -130,7 +136,7 @@ pub struct EndpointView {
     /// `["*"]` or event type names.
     event_types: Vec<&'static str>,
     description: String,
-    /// The JWS algorithm deliveries are signed with: `RS256` or `PS256`.
+    /// The JWS algorithm deliveries are signed with: `RS256`, `PS256` or `ES256`.
     alg: String,
     enabled: bool,
     disabled_reason: Option<String>,
@@ -232,7 +238,7 @@ impl FromJsonField for AlgField {
         match value {
             JsonValue::String(text) => JwsAlg::parse(text)
                 .map(AlgField)
-                .ok_or_else(|| FieldIssue::new("invalid_value", "RS256 or PS256")),
+                .ok_or_else(|| FieldIssue::new("invalid_value", "RS256, PS256 or ES256")),
             _ => Err(FieldIssue::invalid_type("a string")),
         }
     }
@@ -345,7 +351,7 @@ pub async fn list(
 }
 
 /// Adds an endpoint: `url` (https, at most 2048 bytes, resolving to public addresses only),
-/// `event_types` (`["*"]` or names), `description`, `alg` (`RS256` default, or `PS256`).
+/// `event_types` (`["*"]` or names), `description`, `alg` (`RS256` default, `PS256` or `ES256`).
 #[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
     request_body(content = Object, description = "url, event_types, description?, alg?"),

@@ -25,6 +25,8 @@ on_both_backends!(
     an_endpoint_failing_for_five_days_is_disabled,
     every_event_type_is_written_with_its_change,
     an_endpoint_never_has_more_than_its_throttle_in_flight,
+    an_es256_endpoint_s_deliveries_verify_with_the_published_p256_key,
+    a_disabled_endpoint_and_a_rolled_back_transfer_send_nothing,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -503,6 +505,201 @@ async fn every_delivery_verifies_with_jwcrypto_and_the_published_jwks(backend: B
     assert_eq!(listed["data"], json!([]));
 }
 
+/// The JWS header of a delivery's `webhook-signature`.
+fn signature_header(received: &Received) -> Value {
+    let token = received.signature.trim_start_matches("v1jws,");
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&benteng_crypto::jose::b64url_decode(header).unwrap()).unwrap()
+}
+
+async fn an_es256_endpoint_s_deliveries_verify_with_the_published_p256_key(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let response = app
+        .post_json(
+            "/v1/webhook-endpoints",
+            &key,
+            &json!({"url": format!("{base}/hook"), "event_types": transfer_events(),
+                    "alg": "ES256"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let endpoint: Value = response.json().await.unwrap();
+    assert_eq!(endpoint["alg"], "ES256");
+
+    let id = make_transfer(&app, &key, tenant.id).await;
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+    wait_until("four deliveries", async || inbox.lock().unwrap().len() >= 4).await;
+    let received = inbox.lock().unwrap().clone();
+    let jwks: Value = reqwest_public(&app, "/v1/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let p256: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "EC")
+        .collect();
+    assert_eq!(p256.len(), 1, "{jwks}");
+    assert_eq!(p256[0]["crv"], "P-256");
+    assert_eq!(p256[0]["alg"], "ES256");
+    assert!(p256[0].get("d").is_none(), "{jwks}");
+    for delivery in &received {
+        let header = signature_header(delivery);
+        assert_eq!(header["alg"], "ES256", "{header}");
+        assert_eq!(header["kid"], p256[0]["kid"], "{header}");
+    }
+
+    // The verifier is first seen to refuse: without the P-256 key, and with a changed body.
+    let dir = tempfile::tempdir().unwrap();
+    let rsa_only: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "RSA")
+        .collect();
+    let (ok, said) = jwcrypto_verifies(dir.path(), &json!({ "keys": rsa_only }), &received).await;
+    assert!(!ok, "nothing verifies without the P-256 key: {said}");
+    let mut tampered = received.clone();
+    tampered[3].body = tampered[3].body.replace("COMPLETED", "FAILED");
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &tampered).await;
+    assert!(!ok, "a tampered body must not verify: {said}");
+
+    let (ok, said) = jwcrypto_verifies(dir.path(), &jwks, &received).await;
+    assert!(ok, "{said}");
+    assert_eq!(
+        said.lines().filter(|l| l.starts_with("verified")).count(),
+        4
+    );
+
+    // An unknown algorithm is refused by name, and stores nothing.
+    let before = endpoint_count(&app).await;
+    let response = app
+        .post_json(
+            "/v1/webhook-endpoints",
+            &key,
+            &json!({"url": format!("{base}/hook"), "event_types": ["*"], "alg": "HS256"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "alg", "{problem}");
+    assert_eq!(endpoint_count(&app).await, before);
+}
+
+/// A disabled endpoint is given no deliveries, and a transfer whose transaction rolled back
+/// (refused for insufficient funds after its events were written) leaves no event at all.
+async fn a_disabled_endpoint_and_a_rolled_back_transfer_send_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, webhook_config).await;
+    let (live_base, live_inbox) = receiver().await;
+    let (off_base, off_inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let live = add_endpoint(&app, &key, &format!("{live_base}/hook"), json!(["*"])).await;
+    assert_eq!(live.status(), StatusCode::CREATED);
+    let off: Value = add_endpoint(&app, &key, &format!("{off_base}/hook"), json!(["*"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let off_id = off["id"].as_str().unwrap();
+    let response = app
+        .post_json(
+            &format!("/v1/webhook-endpoints/{off_id}"),
+            &key,
+            &json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // More than the balance: refused when the reservation finds the funds short, after the
+    // transfer, its history and its events were written in the same transaction.
+    fund(&app, tenant.id, "1000.00", Currency::IDR).await;
+    let recipient = recipient(&app, &key, IBAN).await;
+    let q = quote(
+        &app,
+        &key,
+        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
+    )
+    .await;
+    let refused = app
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &transfer_body(&q, &recipient, "INV-SHORT"),
+        )
+        .await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    fund(&app, tenant.id, "1000000.00", Currency::IDR).await;
+    let q = quote(
+        &app,
+        &key,
+        "source_currency=IDR&target_currency=EUR&source_amount=500000.00",
+    )
+    .await;
+    let response = app
+        .post_json(
+            "/v1/transfers",
+            &key,
+            &transfer_body(&q, &recipient, "INV-PAID"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let paid: Value = response.json().await.unwrap();
+    let id = paid["id"].as_str().unwrap().to_owned();
+    wait_for_status(&app, &key, &id, "COMPLETED").await;
+
+    // The live endpoint's last event is the completed transfer's; deliveries go out in order
+    // per object, so by then everything written before it has been delivered too.
+    wait_until("the completed transfer's delivery", async || {
+        live_inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.body.contains("transfer.completed"))
+    })
+    .await;
+    let events: Vec<Value> = live_inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let transfers: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["event_type"].as_str().unwrap().starts_with("transfer."))
+        .map(|e| e["data"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(transfers, [id.as_str()].into(), "{events:?}");
+    let created = app
+        .services
+        .store
+        .webhook_events(tenant.id, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n.event_type.as_str() == "transfer.created")
+        .count();
+    assert_eq!(
+        created, 1,
+        "the refused transfer's event was rolled back with it"
+    );
+
+    assert!(off_inbox.lock().unwrap().is_empty());
+    let deliveries: Value = app
+        .get(
+            &format!("/v1/webhook-endpoints/{off_id}/deliveries"),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deliveries["data"], json!([]), "{deliveries}");
+}
+
 async fn reqwest_public(app: &TestApp, path: &str) -> reqwest::Response {
     app.get(path, None).await
 }
@@ -734,10 +931,10 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     let webhooks = app.services.webhooks().unwrap();
     let first = kids().await;
     assert_eq!(first.len(), 1, "the first key signs at once");
-    let (signing, old_key) = webhooks.keys.signer().await.unwrap();
-    assert_eq!(signing, first[0]);
+    let old_key = webhooks.keys.signer().await.unwrap();
+    assert_eq!(old_key.kid, first[0]);
     let old_token = old_key
-        .sign_compact(benteng_crypto::jws::JwsAlg::Rs256, &signing, 0, b"{}")
+        .sign_compact(benteng_crypto::jws::JwsAlg::Rs256, 0, b"{}")
         .unwrap();
 
     // A rotation through the CLI's path: the new key is published at once, and does not sign.
@@ -752,7 +949,7 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
     let both = kids().await;
     assert_eq!(both.len(), 2, "{both:?}");
     let new_kid = both.iter().find(|k| **k != first[0]).unwrap().clone();
-    assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+    assert_eq!(webhooks.keys.signer().await.unwrap().kid, first[0]);
     // What a receiver caches now, before the new key ever signed.
     let jwks_before_switch = jwks_now().await;
     let signed_by_old = deliver().await;
@@ -769,10 +966,10 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key_14_days(backend
 
     // 13 days on: still the old key signs.
     clock.advance(time::Duration::days(13));
-    assert_eq!(webhooks.keys.signer().await.unwrap().0, first[0]);
+    assert_eq!(webhooks.keys.signer().await.unwrap().kid, first[0]);
     // 14 days on: the new key signs; the old one still verifies (it is in the JWKS).
     clock.advance(time::Duration::days(1) + time::Duration::minutes(1));
-    assert_eq!(webhooks.keys.signer().await.unwrap().0, new_kid);
+    assert_eq!(webhooks.keys.signer().await.unwrap().kid, new_kid);
     // The new key's first signature verifies with the set fetched before it signed.
     let signed_by_new = deliver().await;
     let (ok, said) = jwcrypto_verifies(
