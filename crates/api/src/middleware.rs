@@ -115,6 +115,8 @@ pub async fn problem_fallback(request: Request, next: Next) -> Response {
 /// The spec's security headers, on every response including errors, plus `no-store`: API
 /// answers carry account data and must not sit in shared caches. The one exception is a
 /// response its handler marked `public` (the JWKS: public keys, meant to be cached).
+/// A page may set a stricter content security or referrer policy of its own (the FAPI consent
+/// page does); every other response gets the defaults.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let public = response.status().is_success()
@@ -137,6 +139,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         ("cache-control", "no-store"),
     ] {
         if public && name == "cache-control" {
+            continue;
+        }
+        if matches!(name, "content-security-policy" | "referrer-policy")
+            && headers.contains_key(name)
+        {
             continue;
         }
         headers.insert(

@@ -618,14 +618,20 @@ impl FapiServer {
                 "client_id does not match the assertion",
             ));
         }
+        // One answer whether the client is unknown, disabled or the signature is wrong: the
+        // token endpoint must not tell who is registered.
+        let not_verified = || {
+            OAuthError::invalid_client(
+                "the client assertion does not verify with a registered client's keys",
+            )
+        };
         let client = self
             .active_client(client_id)
             .await?
-            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+            .ok_or_else(not_verified)?;
         let jwks: Value = serde_json::from_str(&client.jwks)
             .map_err(|_| OAuthError::new("server_error", "the client's keys are unreadable"))?;
-        jws.verify_with_set(&jwks)
-            .map_err(|_| OAuthError::invalid_client("the client assertion does not verify"))?;
+        jws.verify_with_set(&jwks).map_err(|_| not_verified())?;
         let issuer = self.issuer()?;
         match jws.claims.get("aud") {
             Some(Value::String(aud)) if aud == issuer => {}

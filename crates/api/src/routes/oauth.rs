@@ -23,11 +23,14 @@ use benteng_auth::fapi::{
     AUTHORIZE_PATH, ConsentError, Decision, JWKS_PATH, OAuthError, PAR_PATH, REVOKE_PATH,
     TOKEN_PATH,
 };
+use benteng_core::audit::{AuditContext, AuditEvent, Retention};
+use benteng_crypto::jose::CompactJws;
 use benteng_crypto::{ExposeSecret, SecretString};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Routes;
 use super::console::esc;
+use crate::incidents::SecurityEvent;
 use crate::middleware::{Audit, OwnFormat};
 use crate::state::AppState;
 
@@ -53,11 +56,58 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// A refusal at `endpoint`, counted by its error code.
-fn refused(endpoint: &'static str, error: &OAuthError) -> Response {
+/// A refusal at `endpoint`, counted by its error code. A refused client authentication is a
+/// refused credential like any other: audited `auth.failed` and fed to the incident
+/// detections, counted by the client it claimed to be.
+async fn refused(
+    state: &AppState,
+    context: &AuditContext,
+    endpoint: &'static str,
+    body: &[u8],
+    error: &OAuthError,
+) -> Response {
     metrics::counter!("fapi_refusals_total", "endpoint" => endpoint, "error" => error.code)
         .increment(1);
+    if error.code == "invalid_client" {
+        let claimed = claimed_client(body);
+        let event = AuditEvent::new(
+            context,
+            "auth.failed",
+            Retention::Access,
+            ("credential", "fapi_client".to_owned()),
+        )
+        .change("reason", Value::Null, "invalid_client".into())
+        .change("endpoint", Value::Null, endpoint.into());
+        if let Err(store_error) = state.store.audit(&event).await {
+            tracing::error!(error = %store_error, "could not record a refused client authentication");
+        }
+        let security_event = SecurityEvent {
+            scheme: "fapi_client",
+            reason: "invalid_client",
+            client_ip: context.ip.as_deref().and_then(|ip| ip.parse().ok()),
+            credential: claimed.as_deref().map(str::as_bytes),
+        };
+        state
+            .incidents
+            .observe(state, &security_event, context)
+            .await;
+    }
     oauth_error(error)
+}
+
+/// The client a refused request claimed to be: its `client_id`, or its assertion's `iss`
+/// (unverified: only to count distinct claimed clients).
+fn claimed_client(body: &[u8]) -> Option<String> {
+    let mut assertion = None;
+    for (name, value) in form_urlencoded::parse(body) {
+        match name.as_ref() {
+            "client_id" => return Some(value.into_owned()),
+            "client_assertion" => assertion = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let jws = CompactJws::parse(&assertion?).ok()?;
+    jws.claim_str("iss").map(str::to_owned)
 }
 
 fn oauth_error(error: &OAuthError) -> Response {
@@ -191,7 +241,7 @@ pub async fn par(
             )
                 .into_response(),
         ),
-        Err(error) => refused("par", &error),
+        Err(error) => refused(&state, &context, "par", &body, &error).await,
     }
 }
 
@@ -225,7 +275,7 @@ pub async fn token(
                 .into_response(),
             )
         }
-        Err(error) => refused("token", &error),
+        Err(error) => refused(&state, &context, "token", &body, &error).await,
     }
 }
 
@@ -246,11 +296,15 @@ pub async fn revoke(
     .await;
     match outcome {
         Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(error) => refused("revoke", &error),
+        Err(error) => refused(&state, &context, "revoke", &body, &error).await,
     }
 }
 
 // ----- the consent page -----
+
+/// The consent page's own policy, stricter than every response's `default-src 'self'`.
+pub(crate) const CONSENT_PAGE_CSP: &str =
+    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let mut page = String::with_capacity(body.len() + 512);
@@ -273,8 +327,17 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
     response.extensions_mut().insert(OwnFormat);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The page may not be framed (clickjacking a consent).
+    // The page may not be framed (clickjacking a consent), loads nothing, posts only here,
+    // and its address (which carries the request_uri) is never sent as a referrer.
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONSENT_PAGE_CSP),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 

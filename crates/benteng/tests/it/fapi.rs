@@ -1308,7 +1308,113 @@ on_both_backends!(
     request_uris_and_codes_are_single_use_short_lived_and_bound,
     operators_register_clients_with_public_keys_and_https_redirects,
     a_client_revokes_its_token_and_only_its_own,
+    a_refused_client_learns_nothing_and_is_counted_like_any_refused_credential,
 );
+
+/// An unknown client and a registered one with the wrong key get the same answer (nobody
+/// learns who is registered), and refused client authentications are audited and reach the
+/// incident detections: the 25th in 5 minutes from one address opens a P4, the 24th does not.
+async fn a_refused_client_learns_nothing_and_is_counted_like_any_refused_credential(
+    backend: Backend,
+) {
+    let s = setup(backend).await;
+    let good = s.tpp.request_object(|_| {});
+    let impostor = Tpp {
+        id: s.tpp.id.clone(),
+        key: EcSigningKey::generate().unwrap(),
+        issuer: s.tpp.issuer.clone(),
+    };
+    let stranger = Tpp {
+        id: "tpp-nobody".into(),
+        key: EcSigningKey::generate().unwrap(),
+        issuer: s.tpp.issuer.clone(),
+    };
+    // PAR as each would send it, naming itself.
+    let par_as = async |tpp: &Tpp| {
+        s.form(
+            "/oauth2/par",
+            &[
+                ("client_id", &tpp.id),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &tpp.assertion()),
+                ("request", &good),
+            ],
+            &[],
+        )
+        .await
+    };
+    let mut answers = Vec::new();
+    for tpp in [&impostor, &stranger] {
+        let response = par_as(tpp).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client");
+        answers.push(body["error_description"].clone());
+    }
+    assert_eq!(answers[0], answers[1], "the answers tell the clients apart");
+
+    for _ in 0..22 {
+        let response = par_as(&stranger).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let incidents = async || s.app.services.store.incidents(10).await.unwrap();
+    assert!(incidents().await.is_empty(), "24 refusals stay under");
+    let response = par_as(&impostor).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let opened = incidents().await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].severity.to_string(), "P4");
+    assert_eq!(opened[0].client_address.as_deref(), Some("127.0.0.1"));
+
+    let documents = s
+        .app
+        .services
+        .store
+        .audit_documents(None, None, 0, i64::MAX, None, 10_000)
+        .await
+        .unwrap();
+    let refusals = documents
+        .items
+        .iter()
+        .map(|document| serde_json::from_str::<Value>(document).unwrap())
+        .filter(|e| e["event_type"] == "auth.failed" && e["resource"]["id"] == "fapi_client")
+        .inspect(|e| assert_eq!(e["actor"]["ip"], "127.0.0.1", "{e}"))
+        .count();
+    assert_eq!(refusals, 25);
+
+    // The consent page's own policies: it loads nothing, posts only here, is never framed,
+    // and its address (with the request_uri) is never sent on as a referrer.
+    let request_uri = s.pushed(&s.tpp.request_object(|_| {}), None).await;
+    let page = s
+        .browser
+        .get(s.url(&format!(
+            "/oauth2/authorize?{}",
+            query(&[("client_id", &s.tpp.id), ("request_uri", &request_uri)])
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    // Every other answer keeps the defaults.
+    let other = s.app.get("/v1/tenant", None).await;
+    assert_eq!(
+        other.headers()["content-security-policy"],
+        "default-src 'self'"
+    );
+    assert_eq!(
+        other.headers()["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
+}
 
 async fn the_operator_api_and_the_cli_register_clients(backend: Backend) {
     use benteng_core::roles::StaffRole;
