@@ -167,6 +167,10 @@ pub struct IncidentsConfig {
     /// A detections file (TOML) instead of the compiled-in detections; read at start, and a
     /// file that does not validate stops the start with its line.
     pub detections_file: Option<PathBuf>,
+    /// Where incident alerts go (a chat or paging tool's webhook): `https://` (or `http://`
+    /// where `webhooks.allow_http` allows it), checked like tenant endpoints against
+    /// `webhooks.allow_private`. Unset: no alerts are sent (incidents still open).
+    pub notify_url: Option<String>,
 }
 
 impl IncidentsConfig {

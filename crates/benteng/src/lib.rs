@@ -302,6 +302,14 @@ impl Server {
         benteng_webhooks::DeliveryWorker::new(webhooks.clone())
             .context("webhook delivery client")?
             .spawn();
+        if let Some(url) = &config.incidents.notify_url {
+            let url = webhooks
+                .parse_url(url)
+                .map_err(|e| anyhow::anyhow!("incidents.notify_url: {e}"))?;
+            benteng_webhooks::alerts::IncidentAlerts::new(webhooks.clone(), url)
+                .context("incident alert client")?
+                .spawn();
+        }
         spawn_audit_sealer(services.store.clone());
         monitoring::spawn_post_event_scan(
             services.store.clone(),

@@ -113,7 +113,8 @@ fn clock(at: OffsetDateTime, within: std::time::Duration) -> i64 {
 impl Store {
     /// Opens the incident of the firing's dedup key, or joins the ongoing one: the link is
     /// recorded, a more severe detection raises the severity and pulls the clocks in (from the
-    /// incident's opening). Audited `incident.opened` or `incident.detection_linked`.
+    /// incident's opening). Audited `incident.opened` or `incident.detection_linked`. Opening
+    /// and raising make the incident's alert due.
     pub async fn record_detection(
         &self,
         fired: &DetectionFired,
@@ -124,8 +125,8 @@ impl Store {
         let new_id = IncidentId::new();
         let opened = sqlx::query(
             "INSERT INTO incidents (id, dedup_key, title, severity, state, client_address, \
-             opened_at, acknowledge_by, contain_by, updated_at) \
-             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $6) \
+             opened_at, acknowledge_by, contain_by, updated_at, notify_due_at) \
+             VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $6, $6) \
              ON CONFLICT (dedup_key) WHERE state <> 'resolved' DO NOTHING",
         )
         .bind(new_id.to_string())
@@ -158,7 +159,7 @@ impl Store {
                     "UPDATE incidents SET severity = $1, title = $2, \
                      acknowledge_by = CASE WHEN acknowledge_by > $3 THEN $3 ELSE acknowledge_by END, \
                      contain_by = CASE WHEN contain_by > $4 THEN $4 ELSE contain_by END, \
-                     updated_at = $5 WHERE id = $6",
+                     updated_at = $5, notify_due_at = $5, notified_at = NULL WHERE id = $6",
                 )
                 .bind(fired.severity.as_str())
                 .bind(&fired.title)
@@ -209,6 +210,69 @@ impl Store {
         crate::audit::record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Claims up to `limit` incidents whose alert is due at `now` for `lease` (their due time
+    /// moves past it, so no other instance takes them meanwhile); oldest due first.
+    pub async fn claim_incident_alerts(
+        &self,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<IncidentRow>> {
+        let rows = sqlx::query(
+            "UPDATE incidents SET notify_due_at = $1 \
+             WHERE notified_at IS NULL AND notify_due_at <= $2 AND id IN \
+             (SELECT id FROM incidents WHERE notified_at IS NULL AND notify_due_at <= $2 \
+              ORDER BY notify_due_at LIMIT $3) RETURNING id",
+        )
+        .bind(clock(now, lease))
+        .bind(to_micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            claimed.push(self.incident(parsed(row, "id")?).await?);
+        }
+        Ok(claimed)
+    }
+
+    /// Records that the incident's alert, at `severity`, reached the channel. A rise in
+    /// severity after the claim made it due again, and that alert still goes. Audited
+    /// `incident.alerted`.
+    pub async fn mark_incident_alerted(
+        &self,
+        id: IncidentId,
+        severity: Severity,
+        at: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE incidents SET notified_at = $1, notify_due_at = NULL \
+             WHERE id = $2 AND severity = $3 AND notified_at IS NULL",
+        )
+        .bind(to_micros(at))
+        .bind(id.to_string())
+        .bind(severity.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let event = AuditEvent::new(
+            context,
+            "incident.alerted",
+            Retention::Security,
+            ("incident", id.to_string()),
+        )
+        .at(at)
+        .change(
+            "severity",
+            serde_json::Value::Null,
+            severity.as_str().into(),
+        );
+        crate::audit::record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn incident(&self, id: IncidentId) -> StoreResult<IncidentRow> {

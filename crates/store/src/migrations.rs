@@ -59,6 +59,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(24, "0024_fapi"),
     migration!(25, "0025_iso20022_batches_and_recipient_bic"),
     migration!(26, "0026_webhooks_es256"),
+    migration!(27, "0027_incident_alerts"),
 ];
 
 /// The first line of a SQLite script that rebuilds a referenced table.

@@ -65,6 +65,29 @@ impl Resolve for PolicyResolver {
     }
 }
 
+/// The client every outgoing webhook goes through: no redirects, no proxy, the operator's
+/// timeouts, and names resolved only to addresses the policy permits.
+pub(crate) fn delivery_client(
+    settings: &crate::WebhookSettings,
+    user_agent: &'static str,
+) -> Result<reqwest::Client, WebhookError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(settings.request_timeout)
+        .connect_timeout(
+            settings
+                .request_timeout
+                .min(std::time::Duration::from_secs(5)),
+        )
+        .user_agent(user_agent)
+        .dns_resolver(Arc::new(PolicyResolver {
+            policy: settings.policy.clone(),
+        }))
+        .build()
+        .map_err(|e| WebhookError::Destination(format!("HTTP client: {e}")))
+}
+
 pub struct DeliveryWorker {
     webhooks: Arc<Webhooks>,
     client: reqwest::Client,
@@ -81,22 +104,7 @@ struct Sent {
 
 impl DeliveryWorker {
     pub fn new(webhooks: Arc<Webhooks>) -> Result<Self, WebhookError> {
-        let settings = &webhooks.settings;
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(settings.request_timeout)
-            .connect_timeout(
-                settings
-                    .request_timeout
-                    .min(std::time::Duration::from_secs(5)),
-            )
-            .user_agent("benteng-webhooks/1")
-            .dns_resolver(Arc::new(PolicyResolver {
-                policy: settings.policy.clone(),
-            }))
-            .build()
-            .map_err(|e| WebhookError::Destination(format!("HTTP client: {e}")))?;
+        let client = delivery_client(&webhooks.settings, "benteng-webhooks/1")?;
         Ok(Self { webhooks, client })
     }
 

@@ -4,6 +4,7 @@
 //! The events themselves are written by whoever makes the change, in its transaction (the
 //! outbox, `benteng_store`); this crate only reads them back and sends them.
 
+pub mod alerts;
 pub mod deliver;
 pub mod keys;
 pub mod snap;

@@ -70,7 +70,15 @@ async fn a_failed_auth_burst_opens_a_p4_at_25_and_not_at_24() {
 async fn credential_stuffing_on_two_instances_opens_one_p3_and_a_block_reaches_both() {
     let env = Environment::new(Backend::Postgres).await;
     let (code, id) = staff_from_cli(&env, "so@benteng.example", "security_officer").await;
-    let extra = [("BENTENG_PROTECTION__UNAUTHENTICATED_PER_MINUTE", "1000")];
+    // Alerts go to a local receiver, as to a paging tool's webhook.
+    let (channel, alerts) = crate::webhooks::receiver().await;
+    let notify_url = format!("{channel}/hook");
+    let extra = [
+        ("BENTENG_PROTECTION__UNAUTHENTICATED_PER_MINUTE", "1000"),
+        ("BENTENG_INCIDENTS__NOTIFY_URL", notify_url.as_str()),
+        ("BENTENG_WEBHOOKS__ALLOW_HTTP", "true"),
+        ("BENTENG_WEBHOOKS__ALLOW_PRIVATE", r#"["127.0.0.0/8"]"#),
+    ];
     let first = Process::serve_with(&env, &extra).await;
     let second = Process::serve_with(&env, &extra).await;
     let officer = env.client();
@@ -114,7 +122,9 @@ async fn credential_stuffing_on_two_instances_opens_one_p3_and_a_block_reaches_b
         }
     };
     assert!(listed(first.url("/admin/v1/incidents")).await.is_empty());
+    assert!(alerts.lock().unwrap().is_empty());
     // The fifteenth opens the incident; more join it.
+    let attacked = Instant::now();
     for n in 14..40 {
         refused(&bad, &targets[n % 2], n).await;
     }
@@ -127,6 +137,38 @@ async fn credential_stuffing_on_two_instances_opens_one_p3_and_a_block_reaches_b
     let incident_id = incident["id"].as_str().unwrap().to_owned();
     let (ok, shown, err) = cli(&env, &["incident", "show", &incident_id]).await;
     assert!(ok && shown.contains("credential_stuffing"), "{shown}{err}");
+
+    // One alert reaches the channel within 5 s, from one of the two instances, signed like a
+    // tenant webhook: jwcrypto verifies it with benteng's JWKS alone, and not once altered.
+    while alerts.lock().unwrap().is_empty() {
+        assert!(
+            attacked.elapsed() < Duration::from_secs(5),
+            "no alert within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = alerts.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].id, format!("{incident_id}.P3"));
+    let alert: Value = serde_json::from_str(&received[0].body).unwrap();
+    assert_eq!(alert["event_type"], "incident.alert");
+    assert_eq!(alert["data"]["id"], incident_id.as_str());
+    assert_eq!(alert["data"]["severity"], "P3");
+    let jwks: Value = officer
+        .get(first.url("/v1/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut altered = received.clone();
+    altered[0].body = altered[0].body.replace("P3", "P4");
+    let (ok, said) = crate::webhooks::jwcrypto_verifies(dir.path(), &jwks, &altered).await;
+    assert!(!ok, "an altered alert must not verify: {said}");
+    let (ok, said) = crate::webhooks::jwcrypto_verifies(dir.path(), &jwks, &received).await;
+    assert!(ok, "{said}");
 
     // The officer contains it from the operator API.
     let blocked = officer
