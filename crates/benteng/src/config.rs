@@ -161,9 +161,12 @@ pub struct KycConfig {
 }
 
 /// `[incidents]`: security detections (see docs/incidents.md).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IncidentsConfig {
+    /// How often each instance verifies the audit chains; a break opens (or joins) a P1
+    /// incident. 0: never (`benteng audit verify` still does).
+    pub audit_verify_interval_secs: u64,
     /// A detections file (TOML) instead of the compiled-in detections; read at start, and a
     /// file that does not validate stops the start with its line.
     pub detections_file: Option<PathBuf>,
@@ -171,6 +174,16 @@ pub struct IncidentsConfig {
     /// where `webhooks.allow_http` allows it), checked like tenant endpoints against
     /// `webhooks.allow_private`. Unset: no alerts are sent (incidents still open).
     pub notify_url: Option<String>,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self {
+            audit_verify_interval_secs: 300,
+            detections_file: None,
+            notify_url: None,
+        }
+    }
 }
 
 impl IncidentsConfig {

@@ -311,6 +311,11 @@ impl Server {
                 .spawn();
         }
         spawn_audit_sealer(services.store.clone());
+        spawn_audit_verifier(
+            services.store.clone(),
+            services.clock.clone(),
+            config.incidents.audit_verify_interval_secs,
+        );
         monitoring::spawn_post_event_scan(
             services.store.clone(),
             services.clock.clone(),
@@ -475,6 +480,46 @@ fn spawn_audit_sealer(store: Store) {
             };
             if let Err(error) = sealed {
                 tracing::warn!(%error, "audit sealing failed");
+            }
+        }
+    });
+}
+
+/// Verifies the audit chains every `interval_secs` (0: never); a break opens or joins the P1
+/// incident of a broken trail, and is logged at error every time it is seen.
+fn spawn_audit_verifier(
+    store: Store,
+    clock: Arc<dyn benteng_core::clock::Clock>,
+    interval_secs: u64,
+) {
+    if interval_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(interval_secs));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let report = match store.verify_audit().await {
+                Ok(report) => report,
+                Err(error) => {
+                    tracing::warn!(%error, "audit verification could not run");
+                    continue;
+                }
+            };
+            let Some(broken) = report.first_break else {
+                continue;
+            };
+            tracing::error!(
+                class = broken.retention.as_str(),
+                position = broken.position,
+                event = %broken.event_id,
+                problem = %broken.problem,
+                "the audit trail does not verify"
+            );
+            let context = benteng_core::audit::AuditContext::system("audit-verifier");
+            if let Err(error) = store.report_audit_break(&broken, clock.now(), &context).await {
+                tracing::error!(%error, "could not open the audit-trail incident");
             }
         }
     });

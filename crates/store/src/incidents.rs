@@ -212,6 +212,32 @@ impl Store {
         Ok(id)
     }
 
+    /// Opens (or joins) the P1 incident of a broken audit trail: an edited, removed or
+    /// reordered row found by verification, whoever ran it.
+    pub async fn report_audit_break(
+        &self,
+        broken: &crate::AuditBreak,
+        at: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<IncidentId> {
+        let fired = DetectionFired {
+            dedup_key: "audit_chain".to_owned(),
+            title: format!(
+                "Audit trail broken: {} chain at position {} ({})",
+                broken.retention.as_str(),
+                broken.position,
+                broken.problem
+            ),
+            client_address: None,
+            detection: "audit_chain_broken".to_owned(),
+            severity: Severity::P1,
+            count: 1,
+            window_secs: 0,
+            at,
+        };
+        self.record_detection(&fired, context).await
+    }
+
     /// Claims up to `limit` incidents whose alert is due at `now` for `lease` (their due time
     /// moves past it, so no other instance takes them meanwhile); oldest due first.
     pub async fn claim_incident_alerts(

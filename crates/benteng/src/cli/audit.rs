@@ -64,6 +64,10 @@ pub(super) async fn run(services: Services, command: AuditCommand) -> anyhow::Re
                     broken.event_id,
                     broken.problem
                 );
+                let incident = store
+                    .report_audit_break(&broken, services.clock.now(), &cli_context())
+                    .await?;
+                println!("P1 incident {incident} is open (or joined)");
                 bail!("the audit trail does not verify");
             }
             if report.unsealed > 0 {

@@ -284,7 +284,11 @@ async fn the_trail_refuses_update_and_delete(backend: Backend) {
 }
 
 async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The server verifies the chains every second here (every 5 minutes by default).
+    let app = TestApp::spawn_with(backend, |config| {
+        config.incidents.audit_verify_interval_secs = 1;
+    })
+    .await;
     transfer_flow(&app).await;
     app.services.store.seal_audit().await.unwrap();
     let mut conn = app.raw_sql().await;
@@ -307,12 +311,40 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
         .execute(&mut conn)
         .await
         .unwrap();
+    // The running server finds it and opens a P1 incident with the spec's 15-minute clock.
+    let started = std::time::Instant::now();
+    let incident = loop {
+        let open = app.services.store.incidents(10).await.unwrap();
+        if let Some(incident) = open.into_iter().next() {
+            break incident;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "no incident within 5 s of the tampering"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(incident.severity.as_str(), "P1");
+    assert!(
+        incident
+            .title
+            .contains(&format!("position {}", victim.1)),
+        "{}",
+        incident.title
+    );
+    assert_eq!(
+        incident.acknowledge_by - incident.opened_at,
+        time::Duration::minutes(15)
+    );
     let (ok, out, _) = cli(app.environment(), &["audit", "verify"]).await;
     assert!(!ok, "verify must fail: {out}");
     assert!(
         out.contains(&victim.0) && out.contains(&format!("position {}", victim.1)),
         "{out}"
     );
+    // The command's finding joins the same incident; nothing opens a second one.
+    assert!(out.contains(&incident.id.to_string()), "{out}");
+    assert_eq!(app.services.store.incidents(10).await.unwrap().len(), 1);
 
     // Hiding an event from its tenant by editing the indexed column is caught too.
     let app = TestApp::spawn(backend).await;
