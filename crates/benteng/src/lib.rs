@@ -518,7 +518,10 @@ fn spawn_audit_verifier(
                 "the audit trail does not verify"
             );
             let context = benteng_core::audit::AuditContext::system("audit-verifier");
-            if let Err(error) = store.report_audit_break(&broken, clock.now(), &context).await {
+            if let Err(error) = store
+                .report_audit_break(&broken, clock.now(), &context)
+                .await
+            {
                 tracing::error!(%error, "could not open the audit-trail incident");
             }
         }

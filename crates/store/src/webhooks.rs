@@ -696,11 +696,14 @@ impl Store {
     /// earlier event of its object is still pending for the same endpoint (per-object order);
     /// each claim is a conditional update only one worker can win, and a crashed worker's
     /// claim lapses at `lock_until`. The per-endpoint throttle: a claim is won only while its
-    /// endpoint has fewer than `per_endpoint` deliveries claimed (in flight).
+    /// endpoint has fewer than `per_endpoint` deliveries in flight, a claim counting as in
+    /// flight while its lock ends after `in_flight_after` (claims younger than an attempt can
+    /// last: a dead worker's claims stop holding the endpoint's places long before they lapse).
     pub async fn claim_webhook_deliveries(
         &self,
         now: OffsetDateTime,
         lock_until: OffsetDateTime,
+        in_flight_after: OffsetDateTime,
         limit: u32,
         per_endpoint: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
@@ -730,7 +733,7 @@ impl Store {
                  attempts = attempts + 1 WHERE event_id = $3 AND endpoint_id = $4 \
                  AND state = 'pending' AND (locked_until IS NULL OR locked_until <= $5) \
                  AND (SELECT COUNT(*) FROM webhook_deliveries f WHERE f.endpoint_id = $4 \
-                      AND f.state = 'pending' AND f.locked_until > $5) < $6",
+                      AND f.state = 'pending' AND f.locked_until > $7) < $6",
             )
             .bind(to_micros(lock_until))
             .bind(token.clone())
@@ -738,6 +741,7 @@ impl Store {
             .bind(endpoint_id.clone())
             .bind(now_us)
             .bind(i64::from(per_endpoint))
+            .bind(to_micros(in_flight_after.max(now)))
             .execute(&self.pool)
             .await?;
             if won.rows_affected() != 1 {

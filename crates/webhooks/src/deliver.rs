@@ -161,12 +161,19 @@ impl DeliveryWorker {
         let lock_until = now
             + time::Duration::try_from(settings.visibility_timeout)
                 .unwrap_or(time::Duration::minutes(1));
+        // The longest an attempt can run: its DNS answer, its request, and a margin. An older
+        // claim is a dead worker's and no longer takes a place in its endpoint's throttle.
+        let attempt_bound = time::Duration::try_from(
+            settings.request_timeout + DNS_TIMEOUT + std::time::Duration::from_secs(5),
+        )
+        .unwrap_or(time::Duration::minutes(1));
         let claimed = self
             .webhooks
             .store
             .claim_webhook_deliveries(
                 now,
                 lock_until,
+                lock_until - attempt_bound,
                 settings.batch,
                 settings.per_endpoint_in_flight,
             )

@@ -326,9 +326,7 @@ async fn tampering_behind_the_triggers_back_is_detected(backend: Backend) {
     };
     assert_eq!(incident.severity.as_str(), "P1");
     assert!(
-        incident
-            .title
-            .contains(&format!("position {}", victim.1)),
+        incident.title.contains(&format!("position {}", victim.1)),
         "{}",
         incident.title
     );

@@ -27,6 +27,7 @@ on_both_backends!(
     an_endpoint_never_has_more_than_its_throttle_in_flight,
     an_es256_endpoint_s_deliveries_verify_with_the_published_p256_key,
     a_disabled_endpoint_and_a_rolled_back_transfer_send_nothing,
+    a_dead_worker_s_claims_stop_holding_the_throttle_before_they_lapse,
 );
 
 /// What a receiver got: the headers that matter and the raw body.
@@ -698,6 +699,74 @@ async fn a_disabled_endpoint_and_a_rolled_back_transfer_send_nothing(backend: Ba
         .await
         .unwrap();
     assert_eq!(deliveries["data"], json!([]), "{deliveries}");
+}
+
+/// A worker killed mid-attempt leaves its claims locked until they lapse (60 s), so that no
+/// delivery is sent twice at once; but once they are older than any attempt can run, they no
+/// longer take the endpoint's places in the throttle, and its other deliveries go on.
+async fn a_dead_worker_s_claims_stop_holding_the_throttle_before_they_lapse(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    // The server's own worker polls once at start and then hourly: this test runs its passes.
+    let app = TestApp::spawn_with_clock(
+        backend,
+        |config| {
+            webhook_config(config);
+            config.webhooks.poll_interval_ms = 3_600_000;
+            config.webhooks.per_endpoint_in_flight = 2;
+        },
+        clock.clone(),
+    )
+    .await;
+    let worker = Arc::new(
+        benteng_webhooks::DeliveryWorker::new(Arc::new(app.services.webhooks().unwrap())).unwrap(),
+    );
+    let (base, inbox) = receiver().await;
+    let (tenant, key) = app.tenant_with_key().await;
+    let endpoint: Value = add_endpoint(
+        &app,
+        &key,
+        &format!("{base}/hook"),
+        json!(["balance.credited", "transfer.created"]),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    fund(&app, tenant.id, "100.00", Currency::IDR).await;
+    fund(&app, tenant.id, "100.00", Currency::USD).await;
+    // A transfer: its transfer.created is another object's, free of the balances' order.
+    let transfer = make_transfer(&app, &key, tenant.id).await;
+    // The clock moves past every event's time; the balances' three deliveries were claimed
+    // then by a worker that died: locked for the visibility timeout, no attempt recorded.
+    let claimed_at = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    clock.advance(claimed_at - benteng_core::clock::Clock::now(&*clock));
+    // Stored times are microseconds since the epoch.
+    let dead_until = claimed_at + time::Duration::seconds(60);
+    let dead_until = i64::try_from(dead_until.unix_timestamp_nanos() / 1000).unwrap();
+    let mut conn = app.raw_sql().await;
+    let locked = sqlx::query(
+        "UPDATE webhook_deliveries SET locked_until = $1, lock_token = 'dead-worker', \
+         attempts = 1 WHERE endpoint_id = $2 AND state = 'pending' AND object_id <> $3",
+    )
+    .bind(dead_until)
+    .bind(endpoint.clone())
+    .bind(transfer.clone())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(locked.rows_affected(), 3, "three fundings");
+
+    // While the dead claims are young they hold the endpoint's places: nothing goes.
+    assert_eq!(worker.clone().pass().await.unwrap(), 0);
+    // Once they are older than an attempt can run (2 s request timeout, DNS 5 s, margin 5 s),
+    // well before they lapse, the transfer's event goes; the dead ones stay locked.
+    clock.advance(time::Duration::seconds(15));
+    assert_eq!(worker.clone().pass().await.unwrap(), 1);
+    let received = inbox.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(received[0].body.contains(&transfer), "{}", received[0].body);
+    assert!(received[0].body.contains("transfer.created"));
 }
 
 async fn reqwest_public(app: &TestApp, path: &str) -> reqwest::Response {
