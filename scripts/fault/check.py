@@ -16,7 +16,8 @@ Per request (one idempotency key):
 Over the store: no transfer the history does not know; each tenant's available balance equals
 its funding minus what its transfers hold (source + fee, unless voided); every transfer has its
 audit events (initiated, and one status change per move in its history); `benteng ledger
-check` and `benteng audit verify` pass (with --bin; their environment is the caller's).
+check` and `benteng audit verify` pass (with --bin; their environment is the caller's); with
+--webhooks, every transfer's events were received at least once and none that the outbox lacks.
 
 Prints the counts and exits 1 when anything failed. Standard library and psql only.
 """
@@ -96,12 +97,48 @@ def acknowledged_transfers(request, body):
     return [(body["id"], body.get("status"))]
 
 
+def check_webhooks(args, transfers, counts, failures):
+    """Every transfer has its `transfer.created` event; every delivery of a transfer event was
+    received at least once; nothing was received that the outbox does not hold."""
+    received = defaultdict(int)
+    with open(args.webhooks, encoding="utf-8") as file:
+        for line in file:
+            if line.strip():
+                received[json.loads(line).get("event_id")] += 1
+    events = query(
+        args.db,
+        "SELECT e.id, e.event_type, e.object_id, d.state FROM webhook_events e "
+        "JOIN webhook_deliveries d ON d.event_id = e.id WHERE e.object_type = 'transfer'",
+    )
+    outbox = {row["id"] for row in query(args.db, "SELECT id FROM webhook_events")}
+    created = {row["object_id"] for row in events if row["event_type"] == "transfer.created"}
+    counts["webhook deliveries"] = len(events)
+    counts["webhook events received"] = len(received)
+    counts["webhook events received twice or more"] = sum(1 for n in received.values() if n > 1)
+    for transfer_id in transfers:
+        if transfer_id not in created:
+            counts["webhook events missing"] += 1
+            failures.append(f"transfer {transfer_id}: no transfer.created event for its endpoint")
+    for row in events:
+        if row["state"] != "delivered" or row["id"] not in received:
+            counts["undelivered"] += 1
+            failures.append(
+                f"event {row['id']} ({row['event_type']}): {row['state']}, "
+                f"received {received.get(row['id'], 0)} times"
+            )
+    for event_id in received:
+        if event_id not in outbox:
+            counts["phantom webhook events"] += 1
+            failures.append(f"received event {event_id} is not in the outbox")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--history", required=True)
     parser.add_argument("--tenants", required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--bin")
+    parser.add_argument("--webhooks", help="the local receiver's record (JSON lines)")
     args = parser.parse_args()
 
     requests, attempts, reads = load_history(args.history)
@@ -251,6 +288,9 @@ def main():
                 f"transfer {transfer_id}: audit {dict(events)} for {moves} moves in its history"
             )
 
+    if args.webhooks:
+        check_webhooks(args, transfers, counts, failures)
+
     if args.bin:
         for verb in (["ledger", "check"], ["audit", "verify"]):
             done = subprocess.run([args.bin, *verb], capture_output=True, text=True, timeout=600)
@@ -266,7 +306,8 @@ def main():
         counts[f"store {row['status']}"] += 1
     if counts["acknowledged"] == 0:
         failures.append("nothing was acknowledged: the run proves nothing")
-    for name in ("lost", "duplicated", "unresolved", "bad_5xx"):
+    for name in ("lost", "duplicated", "unresolved", "bad_5xx") + (
+            ("undelivered",) if args.webhooks else ()):
         counts.setdefault(name, 0)
     print("CHECK | " + " | ".join(f"{k} {v}" for k, v in sorted(counts.items())) + " |")
     for failure in failures[:40]:

@@ -16,6 +16,7 @@ transfer duplicated) must make the checker fail: its negative controls.
 """
 
 import argparse
+import http.server
 import json
 import os
 import random
@@ -26,6 +27,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -253,6 +255,45 @@ backend benteng
         stop_process(self.process)
 
 
+class WebhookSink:
+    """A local receiver: records each delivery's event id, type and object as a JSON line and
+    answers 200 (duplicates are expected: delivery is at least once)."""
+
+    def __init__(self, path):
+        self.port = free_port()
+        self.file = open(path, "a", encoding="utf-8")
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                try:
+                    event = json.loads(body)
+                    line = json.dumps({"event_id": event["event_id"],
+                                       "event_type": event["event_type"],
+                                       "object_id": event["data"]["id"]})
+                except (ValueError, KeyError, TypeError):
+                    line = json.dumps({"malformed": body[:200].decode("utf-8", "replace")})
+                with sink.lock:
+                    sink.file.write(line + "\n")
+                    sink.file.flush()
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        with self.lock:
+            self.file.close()
+
+
 class Suite:
     def __init__(self, args):
         self.args = args
@@ -261,6 +302,8 @@ class Suite:
         os.chmod(self.work, 0o755)
         self.history_path = os.path.join(self.work, "history.jsonl")
         self.tenants_path = os.path.join(self.work, "tenants.json")
+        self.webhooks_path = os.path.join(self.work, "webhooks.jsonl")
+        self.sink = None
         self.faults = {}
         self.postgres = self.redis = self.haproxy = None
         self.proxies = {}
@@ -318,7 +361,11 @@ class Suite:
         config = os.path.join(self.work, "benteng.toml")
         with open(config, "w") as f:
             f.write('[protection.endpoints]\n"POST /v1/transfers" = 1000000\n'
-                    '"POST /v1/batches" = 1000000\n"GET /v1/quotes" = 1000000\n')
+                    '"POST /v1/batches" = 1000000\n"GET /v1/quotes" = 1000000\n'
+                    # Deliveries to the local sink; a killed worker's claim lapses in 20 s.
+                    '[webhooks]\nallow_private = ["127.0.0.0/8"]\nallow_http = true\n'
+                    'request_timeout_secs = 5\nvisibility_timeout_secs = 20\n'
+                    'poll_interval_ms = 200\n')
         self.env["BENTENG_CONFIG"] = config
         self.cli("migrate")
         baseline = os.path.join(self.work, "baseline.csv")
@@ -352,6 +399,16 @@ class Suite:
             )
             with urllib.request.urlopen(request, context=context, timeout=30) as r:
                 tenant["recipient"] = json.loads(r.read())["id"]
+        self.sink = WebhookSink(self.webhooks_path)
+        for n, tenant in enumerate(tenants):
+            request = urllib.request.Request(
+                f"https://127.0.0.1:{self.haproxy.port}/v1/webhook-endpoints", method="POST",
+                headers={"authorization": tenant["auth"], "content-type": "application/json"},
+                data=json.dumps({"url": f"http://127.0.0.1:{self.sink.port}/hook/{n}",
+                                 "event_types": ["*"]}).encode(),
+            )
+            with urllib.request.urlopen(request, context=context, timeout=30) as r:
+                r.read()
         with open(self.tenants_path, "w") as f:
             json.dump([{k: t[k] for k in ("id", "funding_minor")} for t in tenants], f)
         self.tenants = tenants
@@ -439,19 +496,33 @@ class Suite:
         history.close()
         self.run_seconds = time.time() - started
         log(f"load over after {self.run_seconds:.0f} s: {load.sent} requests, {left} unsettled")
+        self.drain_webhooks()
         for instance in self.instances:
             instance.stop()
         self.haproxy.stop()
         return self.check()
 
+    def drain_webhooks(self, within=120):
+        """Lets the instances deliver what is pending (a killed worker's claims lapse first)."""
+        deadline = time.time() + within
+        pending = None
+        while time.time() < deadline:
+            pending = Postgres.psql(
+                self.postgres.url, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'")
+            if pending == "0":
+                break
+            time.sleep(1)
+        log(f"webhook deliveries still pending: {pending}")
+
     # -- judgement ------------------------------------------------------------------------
 
-    def checker(self, db_url):
+    def checker(self, db_url, webhooks=None):
         env = dict(self.env, BENTENG_DATABASE__URL=db_url,
                    BENTENG_CACHE__URL=f"redis://127.0.0.1:{self.redis.port}")
         done = subprocess.run(
             [sys.executable, os.path.join(HERE, "check.py"), "--history", self.history_path,
-             "--tenants", self.tenants_path, "--db", db_url, "--bin", self.args.bin],
+             "--tenants", self.tenants_path, "--db", db_url, "--bin", self.args.bin,
+             "--webhooks", webhooks or self.webhooks_path],
             env=env, capture_output=True, text=True, timeout=1200,
         )
         return done.returncode, done.stdout + done.stderr
@@ -501,19 +572,34 @@ class Suite:
                 "target_amount, fee_amount, reference, status, risk_score, rail, created_at, "
                 f"updated_at, environment FROM transfers WHERE id = '{acked}'"),
         }
+        # A receiver's record missing one delivery (the first transfer event it got).
+        missing_delivery = os.path.join(self.work, "webhooks-one-missing.jsonl")
+        with open(self.webhooks_path) as src, open(missing_delivery, "w") as dst:
+            dropped = None
+            for line in src:
+                if dropped is None and '"transfer.' in line:
+                    dropped = json.loads(line)["event_id"]
+                    continue
+                if dropped is not None and dropped in line:
+                    continue
+                dst.write(line)
         status = 0
-        for what, url in controls.items():
-            code, output = self.checker(url)
+        runs = [(what, url, None) for what, url in controls.items()]
+        runs.append(("undelivered", self.postgres.url, missing_delivery))
+        for what, url, webhooks in runs:
+            code, output = self.checker(url, webhooks)
             line = next((l for l in output.splitlines() if l.startswith("CHECK |")), "")
             counted = f"| {what} 1 |" in line or f" {what} 1 " in line
             verdict = "ok" if code != 0 and counted else "NOT CAUGHT"
-            print(f"NEGATIVE CONTROL | {what}: one broken row | checker exit {code} | {verdict} |")
+            print(f"NEGATIVE CONTROL | {what}: one broken record | checker exit {code} | {verdict} |")
             if verdict != "ok":
                 print(output)
                 status = 1
         return status
 
     def tear_down(self, keep):
+        if self.sink:
+            self.sink.stop()
         for instance in self.instances:
             instance.kill9()
         if self.haproxy:
