@@ -156,7 +156,7 @@ class Proxy:
         self.port = free_port()
         self.control_port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "proxy.py"), "--listen", str(self.port),
+            [sys.executable, "-B", os.path.join(HERE, "proxy.py"), "--listen", str(self.port),
              "--control", str(self.control_port), "--upstream", f"127.0.0.1:{upstream_port}"],
             stdout=open(os.path.join(work, f"proxy-{name}.log"), "a"), stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -520,7 +520,7 @@ class Suite:
         env = dict(self.env, BENTENG_DATABASE__URL=db_url,
                    BENTENG_CACHE__URL=f"redis://127.0.0.1:{self.redis.port}")
         done = subprocess.run(
-            [sys.executable, os.path.join(HERE, "check.py"), "--history", self.history_path,
+            [sys.executable, "-B", os.path.join(HERE, "check.py"), "--history", self.history_path,
              "--tenants", self.tenants_path, "--db", db_url, "--bin", self.args.bin,
              "--webhooks", webhooks or self.webhooks_path],
             env=env, capture_output=True, text=True, timeout=1200,
