@@ -183,9 +183,11 @@ class Instance:
         self.skew = 0
 
     def start(self, skew, ca):
+        if skew and not os.path.exists(FAKETIME):
+            raise SystemExit(f"clock skew needs libfaketime ({FAKETIME}); or run with --no-skew")
         self.skew = skew
         env = dict(self.env, BENTENG_SERVER__BIND=f"127.0.0.1:{self.port}")
-        if skew and os.path.exists(FAKETIME):
+        if skew:
             env.update(LD_PRELOAD=FAKETIME, FAKETIME=f"{skew:+d}s", FAKETIME_DONT_FAKE_MONOTONIC="1",
                        FAKETIME_NO_CACHE="1")
         with open(self.log_path, "a") as out:
