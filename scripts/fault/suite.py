@@ -16,6 +16,7 @@ transfer duplicated) must make the checker fail: its negative controls.
 """
 
 import argparse
+import glob
 import http.server
 import json
 import os
@@ -35,7 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loadgen import History, LoadGenerator  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+# libfaketime (Debian package libfaketime), wherever the architecture puts it.
+FAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))),
+                "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 # Clock skew between instances: at most this many seconds either way. benteng has no setting
 # that moves its clock; the offset is applied from outside with libfaketime (wall clock only).
 MAX_SKEW_SECS = 2
