@@ -71,6 +71,9 @@ pub struct Query {
     /// Nationality / country (ISO alpha-2 or English name), when known.
     #[serde(default)]
     pub country: Option<String>,
+    /// Document numbers of the party (passport, national id, registration, IMO…), when known.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
     /// Maximum number of results (capped at [`MAX_LIMIT`]).
     #[serde(default = "default_limit")]
     pub limit: usize,
@@ -94,6 +97,7 @@ impl Query {
             entity_type: None,
             dob: None,
             country: None,
+            identifiers: Vec::new(),
             limit: DEFAULT_LIMIT,
             min_score: DEFAULT_MIN_SCORE,
         }
