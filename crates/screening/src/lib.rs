@@ -31,6 +31,7 @@
 //! hit must block). Defaults: [`REVIEW_THRESHOLD`] = 50, [`BLOCK_THRESHOLD`] = 80
 //! (`> 80` block, `50..=80` review, `< 50` approve), see [`Decision`].
 
+mod common;
 mod country;
 mod diff;
 mod matching;

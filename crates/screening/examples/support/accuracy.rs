@@ -888,7 +888,7 @@ pub fn generate(public: &[&SanctionsList], all: &[&SanctionsList], seed: u64) ->
         }
         t[i] = c.into_iter().collect();
         if k % 4 == 3 && w.len() >= 2 {
-            // Two tokens with an edit each: a reviewer must look.
+            // Two tokens with an edit each: still the same name.
             let j = (i + 1) % w.len();
             if w[j].len() >= 4 {
                 t[j] = typo(&t[j], &mut rng);
@@ -898,7 +898,7 @@ pub fn generate(public: &[&SanctionsList], all: &[&SanctionsList], seed: u64) ->
                     e,
                     w,
                     "latin",
-                    Expect::Review,
+                    Expect::Block,
                     titled(&t)
                 );
                 continue;
@@ -946,10 +946,11 @@ pub fn generate(public: &[&SanctionsList], all: &[&SanctionsList], seed: u64) ->
                 let q = format!("{}{}", titled(core), short_form);
                 pos!(2, "form_glued", e, w, "latin", Expect::Block, q);
             }
-            _ => {
+            _ if !["CO", "CORP", "INC"].contains(&short_form) => {
                 let q = format!("{} {}", titled(core), other_form(short_form));
                 pos!(2, "other_form", e, w, "latin", Expect::Review, q);
             }
+            _ => {}
         }
     }
     let is_article = |t: &String| ["al", "el"].contains(&t.to_lowercase().as_str());
@@ -1051,8 +1052,14 @@ pub fn generate(public: &[&SanctionsList], all: &[&SanctionsList], seed: u64) ->
         }
         match k % 3 {
             0 => {
+                // An initial and a surname: a reviewer must look; with more names, it is them.
                 let q = format!("{}. {}", &given[..1].to_uppercase(), titled(&w[1..]));
-                pos!(4, "initial_given", e, w, "latin", Expect::Review, q);
+                let expect = if w.len() == 2 {
+                    Expect::Review
+                } else {
+                    Expect::Block
+                };
+                pos!(4, "initial_given", e, w, "latin", expect, q);
             }
             1 if w.len() >= 3 && w[1].len() >= 3 => {
                 let mut t = w.clone();
@@ -1071,7 +1078,12 @@ pub fn generate(public: &[&SanctionsList], all: &[&SanctionsList], seed: u64) ->
                 let first = given.chars().next().unwrap_or('a').to_ascii_uppercase();
                 let other = if first == 'K' { 'P' } else { 'K' };
                 let q = format!("{other}. {}", titled(&w[1..]));
-                pos!(4, "initial_conflict", e, w, "latin", Expect::Approve, q);
+                let expect = if w.len() == 2 {
+                    Expect::Approve
+                } else {
+                    Expect::Review
+                };
+                pos!(4, "initial_conflict", e, w, "latin", expect, q);
             }
         }
     }
@@ -1387,7 +1399,7 @@ pub fn generate(public: &[&SanctionsList], all: &[&SanctionsList], seed: u64) ->
                 e,
                 w,
                 "latin",
-                Expect::Approve,
+                Expect::Review,
                 q
             ) {
                 c.dob = Some(other);
