@@ -393,7 +393,7 @@ pub(crate) fn name_score(
     }
     // An acronym against the name it abbreviates (`IRGC`, `Islamic Revolutionary Guard Corps`).
     let mut acronym = false;
-    if (nq == 1 && e.acronyms.contains(&q.tokens[0].text))
+    if (nq == 1 && !qi[0].common && e.acronyms.contains(&q.tokens[0].text))
         || (ne == 1 && q.acronyms.contains(&e.tokens[0].text))
     {
         if score < 0.75 {
@@ -528,6 +528,26 @@ pub(crate) fn name_score(
             strong && !common[i] && q.tokens[i].text.len() > 1
         })
     };
+    // A one-word name that is not the same word as a listed one (`Parman`, `Parand`): one
+    // typo-distant word is no evidence of identity.
+    let one_word_differs = nq == 1
+        && !glued
+        && !acronym
+        && q_used[0].is_none_or(|(_, s, m, r)| {
+            // One typo in a long word still names it (`Aerocaribean`).
+            let long_typo = m == MatchMethod::Fuzzy && s >= 0.85 && q.tokens[0].text.len() >= 8;
+            s < 0.95 && r != Some("abjad") && !long_typo
+        });
+    if one_word_differs {
+        apply(
+            &mut rules,
+            &mut score,
+            |s| s.min(0.45),
+            "one_word",
+            "a one-word name that is another word",
+        );
+    }
+
     // Every token the same name on both sides (spelling variants included): not the case.
     let all_same = e_used.iter().all(|&x| x)
         && q_used

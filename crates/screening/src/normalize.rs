@@ -282,7 +282,7 @@ pub(crate) fn normalize(raw: &str) -> NormName {
         let has_next = i + 1 < raw_tokens.len();
         if let Some((len, form)) = legal_form_at(&raw_tokens[i..]) {
             forms.push(form);
-            all_words.push(form.to_string());
+            all_words.extend(raw_tokens[i..i + len].iter().map(|t| t.text.clone()));
             i += len;
             continue;
         }
@@ -444,16 +444,23 @@ fn tokenize(ascii: &[(char, bool)]) -> Vec<RawToken> {
             dotted_letters: parts.len() > 1 && parts.iter().all(|&p| p == 1),
         });
     }
-    // Pass 3: join runs of 3+ single letters spaced apart; split two dotted initials (`V.V.`).
+    // Pass 3: join runs of 3+ single letters spaced apart (and of 2 in a name written that
+    // way: `I S   B A N K`); split two dotted initials (`V.V.`).
     let single = |s: &Seg| s.text.len() == 1 && s.text.as_bytes()[0].is_ascii_alphabetic();
-    let mut out: Vec<RawToken> = Vec::new();
-    let mut k = 0;
-    while k < segs.len() && out.len() < MAX_TOKENS * 2 {
+    let run_end = |k: usize| {
         let mut end = k;
         while end < segs.len() && single(&segs[end]) && (end == k || segs[end - 1].narrow) {
             end += 1;
         }
-        if end - k >= 3 {
+        end
+    };
+    let spaced = (0..segs.len()).any(|k| run_end(k) - k >= 3);
+    let min_run = if spaced { 2 } else { 3 };
+    let mut out: Vec<RawToken> = Vec::new();
+    let mut k = 0;
+    while k < segs.len() && out.len() < MAX_TOKENS * 2 {
+        let end = run_end(k);
+        if end - k >= min_run {
             let text: String = segs[k..end].iter().map(|s| s.text.as_str()).collect();
             out.push(RawToken {
                 text: deobfuscate(&text),
@@ -491,7 +498,11 @@ fn deobfuscate(t: &str) -> String {
     let letters = t.bytes().filter(u8::is_ascii_alphabetic).count();
     let digits = t.len() - letters;
     let mut s = t.to_string();
-    if letters >= 2 && digits > 0 {
+    // A single letter with one or two digits (`J1`) may be a code, but is read as letters too:
+    // both sides of a comparison are read the same way.
+    if digits > 0
+        && (letters >= 2 || (letters == 1 && t.len() <= 3 && t.as_bytes()[0].is_ascii_alphabetic()))
+    {
         let leet = |b: u8| match b {
             b'0' => Some('o'),
             b'1' => Some('i'),
@@ -501,9 +512,8 @@ fn deobfuscate(t: &str) -> String {
             b'7' => Some('t'),
             _ => None,
         };
-        if digits <= letters
-            && t.bytes()
-                .all(|b| b.is_ascii_alphabetic() || leet(b).is_some())
+        if t.bytes()
+            .all(|b| b.is_ascii_alphabetic() || leet(b).is_some())
         {
             s = t.bytes().map(|b| leet(b).unwrap_or(b as char)).collect();
         } else {
@@ -954,5 +964,106 @@ mod tests {
         assert!(n.tokens[0].text.len() <= MAX_TOKEN_LEN);
         let many = "word ".repeat(5000);
         assert!(normalize(&many).tokens.len() <= MAX_TOKENS);
+    }
+
+    #[test]
+    fn obfuscation_is_undone() {
+        let plain = toks("Vladimir Putin");
+        for obfuscated in [
+            "V.L.A.D.I.M.I.R. P.U.T.I.N",
+            "V L A D I M I R   P U T I N",
+            "Vla*dimir Pu_tin",
+            "Vladi~mir Pu|tin",
+            "Vl4d1m1r Put1n",
+            "Vla2dimir Pu8tin",
+            "Vladdddimir Puuuutin",
+            "VLADIMIR, PUTIN",
+        ] {
+            let got = toks(obfuscated);
+            assert!(
+                got == plain || got == vec!["putin", "vladimir"],
+                "{obfuscated}: {got:?}"
+            );
+        }
+        // Glued and split names meet the plain one on the glued form.
+        let concat = normalize("Vladimir Putin").concat;
+        for form in [
+            "VLADIMIRPUTIN",
+            "Vladi mir Pu tin",
+            "V L A D I M I R P U T I N",
+        ] {
+            assert_eq!(normalize(form).concat, concat, "{form}");
+        }
+        // Another name stays another name.
+        assert_ne!(toks("V.L.A.D.I.S.L.A.V P.U.T.I.N"), plain);
+        // What is not obfuscation is left alone: initials, codes, numbers, hyphens.
+        assert_eq!(toks("J R Smith"), vec!["j", "r", "smith"]);
+        assert_eq!(toks("V.V. Putin"), vec!["v", "v", "putin"]);
+        assert_eq!(toks("S300 Boeing 737"), vec!["s300", "boeing", "737"]);
+        assert_eq!(toks("Anna-Maria Hassan"), vec!["anna", "maria", "hassan"]);
+        assert_eq!(toks("I.R.G.C."), vec!["irgc"]);
+        assert_eq!(toks("Seven Seas"), toks("7 Seas"));
+    }
+
+    #[test]
+    fn legal_forms_are_normalised_not_deleted() {
+        let forms = |s: &str| normalize(s).forms;
+        assert_eq!(toks("Rosneft Aktiengesellschaft"), vec!["rosneft"]);
+        assert_eq!(forms("Rosneft Aktiengesellschaft"), vec!["ag"]);
+        assert_eq!(forms("RosneftAG"), vec!["ag"]);
+        assert_eq!(forms("ROSNEFTLLC"), vec!["llc"]);
+        assert_eq!(forms("Acme Limited Liability Company"), vec!["llc"]);
+        assert_eq!(
+            forms("Acme Gesellschaft mit beschränkter Haftung"),
+            vec!["gmbh"]
+        );
+        assert_eq!(forms("PT Maju Jaya Tbk"), vec!["pt", "tbk"]);
+        assert!(forms_conflict(&["ag"], &["gmbh"]));
+        assert!(!forms_conflict(&["llc"], &["ltd"]));
+        assert!(!forms_conflict(&["co"], &["ag"]));
+        assert!(!forms_conflict(&[], &["ag"]));
+        // A word that merely ends like a form is not split.
+        assert!(forms("Mossag").is_empty());
+    }
+
+    #[test]
+    fn hostile_input_never_panics_and_stays_bounded() {
+        let bytes: &[u8] = b"Bu\xffdi \xc3\x28 \xe2\x82 Santoso";
+        let lossy = String::from_utf8_lossy(bytes).into_owned();
+        let inputs = [
+            String::new(),
+            " \t\n ".into(),
+            "!!! --- ... $$$ @@@ *** ~~~".into(),
+            ". ".repeat(10_000),
+            "a.".repeat(10_000),
+            "a ".repeat(10_000),
+            "1".repeat(5_000),
+            "4".repeat(50) + "a",
+            "$a$ @b@ $ @".into(),
+            "Ivan Иван محمد 王 김 \u{202E}evil\u{202C} V\u{200B}l\u{200B}a".into(),
+            "\u{0301}\u{0301}\u{0639}\u{0639}\u{0639}".into(),
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                .into(),
+            "Gesellschaft mit beschränkter".into(),
+            "Limited Liability Company".into(),
+            "X bin".into(),
+            lossy,
+        ];
+        for input in &inputs {
+            let n = normalize(input);
+            assert!(n.tokens.len() <= MAX_TOKENS, "{input:?}");
+            assert!(
+                n.tokens
+                    .iter()
+                    .all(|t| t.text.len() <= MAX_TOKEN_LEN && !t.text.is_empty())
+            );
+            assert!(n.concat.len() <= MAX_TOKENS * MAX_TOKEN_LEN);
+        }
+        assert!(normalize("!!! --- ... $$$ @@@").tokens.is_empty());
+        assert_eq!(toks("Limited Liability Company"), vec!["llc"]);
+        assert_eq!(
+            toks(&String::from_utf8_lossy(bytes)),
+            vec!["budi", "santoso"]
+        );
     }
 }
