@@ -227,9 +227,11 @@ pub(crate) fn token_similarity(q: &Token, t: &Token) -> (f64, MatchMethod, Optio
     }
     // An Arabic-script token has no short vowels: compare consonant skeletons.
     if q.abjad != t.abjad {
+        // Two-letter skeletons only between short words (`Ali`, `علي`).
+        let short = q.text.len().max(t.text.len()) <= 4;
         if q.skeletons
             .iter()
-            .any(|k| k.len() >= 2 && t.skeletons.contains(k))
+            .any(|k| (k.len() >= 3 || (short && k.len() == 2)) && t.skeletons.contains(k))
         {
             return (0.9, MatchMethod::Transliterated, Some("abjad"));
         }

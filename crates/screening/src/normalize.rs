@@ -258,8 +258,12 @@ pub(crate) fn normalize(raw: &str) -> NormName {
             ascii.push(('\'', false));
         } else if matches!(c, '\u{2010}'..='\u{2015}') {
             ascii.push(('-', false));
-        } else if c == '\u{0639}' {
-            // Arabic ain: written as an apostrophe or a vowel in Latin (`Ali`, `Umar`, `Abd`).
+        } else if matches!(
+            c,
+            '\u{0639}' | '\u{0622}' | '\u{0623}' | '\u{0625}' | '\u{0627}' | '\u{0671}'
+        ) {
+            // Arabic ain and the alifs: written as a vowel (or an apostrophe) in Latin (`Ali`,
+            // `Umar`, `Abd`, `Ahmad`, `Ismail`).
             ascii.push(('a', true));
         } else if is_cjk(c) {
             ascii.push((' ', false));

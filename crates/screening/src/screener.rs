@@ -771,17 +771,23 @@ fn candidates(index: &Index, q: &NormName, s: &mut Scratch) -> Vec<u32> {
             }
         }
     }
+    // A name written in an abjad lacks its short vowels and matches more names: look further.
+    let want = if q.tokens.iter().any(|t| t.abjad) {
+        CANDIDATES * 4
+    } else {
+        CANDIDATES
+    };
     let mut cands = std::mem::take(&mut s.touched);
-    if cands.len() > CANDIDATES {
+    if cands.len() > want {
         let acc = &s.acc;
-        cands.select_nth_unstable_by(CANDIDATES - 1, |a, b| {
+        cands.select_nth_unstable_by(want - 1, |a, b| {
             acc[*b as usize].total_cmp(&acc[*a as usize]).then(a.cmp(b))
         });
-        for &id in &cands[CANDIDATES..] {
+        for &id in &cands[want..] {
             s.acc[id as usize] = 0.0;
             s.last[id as usize] = 0;
         }
-        cands.truncate(CANDIDATES);
+        cands.truncate(want);
     }
     for &id in &cands {
         s.acc[id as usize] = 0.0;
