@@ -40,7 +40,13 @@ fn main() -> ExitCode {
         }
     };
     let mut lists: Vec<_> = lists.into_iter().map(|(l, _)| l).collect();
-    lists.push(synthetic_list());
+    match synthetic_list() {
+        Ok(l) => lists.push(l),
+        Err(e) => {
+            eprintln!("synthetic list: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/accuracy_set.tsv");
     if std::env::args().any(|a| a == "--write") {
         let public: Vec<_> = lists

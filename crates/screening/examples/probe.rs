@@ -10,7 +10,7 @@ fn main() {
     let mut lists: Vec<_> = support::load_all()
         .map(|l| l.into_iter().map(|(l, _)| l).collect())
         .unwrap_or_default();
-    lists.push(support::accuracy::synthetic_list());
+    lists.extend(support::accuracy::synthetic_list());
     let screener = Screener::new();
     screener.replace_lists(lists);
     for name in std::env::args().skip(1) {

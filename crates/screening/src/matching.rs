@@ -331,6 +331,8 @@ pub(crate) fn name_score(
     let we: Vec<f64> = ei.iter().map(|t| t.weight).collect();
     // All pair similarities, then greedy best-pair assignment.
     type Pair = (f64, usize, usize, MatchMethod, Option<&'static str>);
+    // A query token's pair: list-name token, similarity, method, rule.
+    type Paired = (usize, f64, MatchMethod, Option<&'static str>);
     let mut pairs: Vec<Pair> = Vec::with_capacity(nq * ne);
     for (i, qt) in q.tokens.iter().enumerate() {
         for (j, et) in e.tokens.iter().enumerate() {
@@ -347,7 +349,7 @@ pub(crate) fn name_score(
             .then(a.1.cmp(&b.1))
             .then(a.2.cmp(&b.2))
     });
-    let mut q_used: Vec<Option<(usize, f64, MatchMethod, Option<&'static str>)>> = vec![None; nq];
+    let mut q_used: Vec<Option<Paired>> = vec![None; nq];
     let mut e_used = vec![false; ne];
     for (s, i, j, m, r) in pairs {
         if q_used[i].is_none() && !e_used[j] {
@@ -395,13 +397,11 @@ pub(crate) fn name_score(
     }
     // An acronym against the name it abbreviates (`IRGC`, `Islamic Revolutionary Guard Corps`).
     let mut acronym = false;
-    if (nq == 1 && !qi[0].common && e.acronyms.contains(&q.tokens[0].text))
-        || (ne == 1 && q.acronyms.contains(&e.tokens[0].text))
-    {
-        if score < 0.75 {
-            score = 0.75;
-            acronym = true;
-        }
+    let acronym_pair = (nq == 1 && !qi[0].common && e.acronyms.contains(&q.tokens[0].text))
+        || (ne == 1 && q.acronyms.contains(&e.tokens[0].text));
+    if acronym_pair && score < 0.75 {
+        score = 0.75;
+        acronym = true;
     }
 
     let all_exact = q_used

@@ -598,7 +598,7 @@ impl Screener {
             // Written in Han/Hangul with other characters that read the same: another name.
             if !norm.cjk.is_empty()
                 && let Some(written) = index.cjk.get(&(li, ei))
-                && !written.iter().any(|w| *w == norm.cjk)
+                && !written.contains(&norm.cjk)
             {
                 let current =
                     name_score + adjustments.iter().map(|a| f64::from(a.delta)).sum::<f64>();

@@ -176,7 +176,7 @@ pub fn from_tsv(text: &str) -> Result<Vec<Case>, String> {
 
 /// Invented entries for what the public lists lack: names written in Han and Hangul script.
 /// None of them is a real listed party.
-pub fn synthetic_list() -> SanctionsList {
+pub fn synthetic_list() -> Result<SanctionsList, benteng_screening::ListError> {
     let source = ListSource::Generic {
         name: "eval-synthetic".into(),
     };
@@ -205,7 +205,7 @@ pub fn synthetic_list() -> SanctionsList {
             e
         })
         .collect();
-    SanctionsList::from_entries(source, entries).expect("the synthetic list is valid")
+    SanctionsList::from_entries(source, entries)
 }
 
 /// Han queries for the synthetic list: (target id, query, tag, expectation). The homophones
