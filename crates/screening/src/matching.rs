@@ -95,7 +95,15 @@ pub(crate) fn budget_levenshtein(a: &str, b: &str) -> f64 {
 /// transpositions count as one edit); `None` as soon as every alignment costs more.
 fn bounded_osa(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
     let n = b.len();
-    let mut rows = vec![0usize; 3 * (n + 1)];
+    // Three rows; on the stack for names of ordinary length.
+    let mut stack = [0usize; 3 * 48];
+    let mut heap = Vec::new();
+    let rows: &mut [usize] = if 3 * (n + 1) <= stack.len() {
+        &mut stack[..3 * (n + 1)]
+    } else {
+        heap.resize(3 * (n + 1), 0);
+        &mut heap
+    };
     let (mut pp, mut p, mut c) = (0, n + 1, 2 * (n + 1));
     for (j, cell) in rows[p..p + n + 1].iter_mut().enumerate() {
         *cell = j;
