@@ -6,12 +6,16 @@
 //!   CSV, and a [generic CSV](GENERIC_CSV_HEADER)) into a [`SanctionsList`], or fail with a typed
 //!   [`ListError`] — never a partial list. [`diff`] compares two versions of a list.
 //! * **Normalisation** – NFKC, transliteration of any script to ASCII, case/accent folding,
-//!   legal forms, Arabic articles, `SURNAME, Given` reordering, spelling variants
-//!   ([`normalize_name`]).
+//!   obfuscation undone (letters dotted or spaced apart, punctuation or digits inside words,
+//!   digits for letters, repeated letters), legal forms abbreviated and kept aside, Arabic
+//!   articles, number words, `SURNAME, Given` reordering, spelling variants ([`normalize_name`]).
 //! * **Matching** – exact, spelling-variant/phonetic (Double Metaphone and consonant skeletons),
-//!   fuzzy (budgeted Levenshtein, Jaro-Winkler) and transliterated comparisons, combined into
-//!   one 0–100 score with per-token [`Evidence`]; date of birth, nationality and entity type
-//!   adjust it.
+//!   fuzzy (budgeted edit distance, Jaro-Winkler), transliterated (abjad consonants), initials,
+//!   nicknames and acronyms, combined into one 0–100 score weighted by token rarity, with
+//!   per-token [`Evidence`]. Name rules move it (contradicting legal forms, a patronymic chain in
+//!   another order, a match carried only by common name parts, a one-word name that is another
+//!   word), and so do document numbers, date of birth, nationality and entity type; each is an
+//!   [`Adjustment`] of the match.
 //! * **Screening** – [`Screener`] keeps an inverted index over every loaded list and swaps it
 //!   atomically on reload; readers never block.
 //!
@@ -31,6 +35,7 @@
 //! hit must block). Defaults: [`REVIEW_THRESHOLD`] = 50, [`BLOCK_THRESHOLD`] = 80
 //! (`> 80` block, `50..=80` review, `< 50` approve), see [`Decision`].
 
+mod common;
 mod country;
 mod diff;
 mod matching;

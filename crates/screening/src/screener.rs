@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 
 use crate::country::country_key;
-use crate::matching::{MatchMethod, TokenEvidence, name_score};
+use crate::matching::{MatchMethod, TokenEvidence, TokenInfo, name_score};
 use crate::model::{EntityType, ListSource, PartialDate, SanctionsList};
 use crate::normalize::{NormName, Token, normalize};
 
@@ -71,6 +71,9 @@ pub struct Query {
     /// Nationality / country (ISO alpha-2 or English name), when known.
     #[serde(default)]
     pub country: Option<String>,
+    /// Document numbers of the party (passport, national id, registration, IMO…), when known.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
     /// Maximum number of results (capped at [`MAX_LIMIT`]).
     #[serde(default = "default_limit")]
     pub limit: usize,
@@ -94,6 +97,7 @@ impl Query {
             entity_type: None,
             dob: None,
             country: None,
+            identifiers: Vec::new(),
             limit: DEFAULT_LIMIT,
             min_score: DEFAULT_MIN_SCORE,
         }
@@ -194,6 +198,8 @@ struct IndexedName {
     /// 0 = primary name, i = alias i-1.
     name_ix: u16,
     norm: NormName,
+    /// Weight and commonness of each token (filled once the whole index is counted).
+    info: Vec<TokenInfo>,
 }
 
 /// An immutable index over a set of lists.
@@ -204,6 +210,9 @@ struct Index {
     postings: HashMap<u64, Vec<u32>>,
     /// Number of names containing a canonical token, by hash of the token.
     df: HashMap<u64, u32>,
+    /// Names written in Han, Kana or Hangul, by entry: a name in those scripts that reads the
+    /// same but is written with other characters is another name.
+    cjk: HashMap<(u16, u32), Vec<String>>,
 }
 
 fn fnv(tag: u8, s: &str) -> u64 {
@@ -237,10 +246,31 @@ fn token_keys(t: &Token, out: &mut Vec<u64>) {
             out.push(fnv(b'S', s));
         }
     }
+    // A glued article (`alzawahiri`).
+    if let Some(rest) = c.strip_prefix("al").or_else(|| c.strip_prefix("el"))
+        && rest.len() >= 4
+    {
+        out.push(fnv(b'D', rest));
+    }
 }
 
-fn concat_key(n: &NormName) -> Option<u64> {
-    (n.tokens.len() >= 2 || n.concat.len() >= 6).then(|| fnv(b'C', &n.concat))
+/// Keys of the glued name: with and without articles and legal forms.
+fn concat_keys(n: &NormName, out: &mut Vec<u64>) {
+    if n.tokens.len() >= 2 || n.concat.len() >= 6 {
+        out.push(fnv(b'C', &n.concat));
+    }
+    if n.concat_raw != n.concat && n.concat_raw.len() >= 6 {
+        out.push(fnv(b'C', &n.concat_raw));
+    }
+    for a in &n.acronyms {
+        out.push(fnv(b'A', a));
+    }
+    // A one-word name may be an acronym of a longer one.
+    if let [t] = n.tokens.as_slice()
+        && (3..=8).contains(&t.text.len())
+    {
+        out.push(fnv(b'A', &t.text));
+    }
 }
 
 impl Index {
@@ -251,6 +281,7 @@ impl Index {
             names: Vec::new(),
             postings: HashMap::new(),
             df: HashMap::new(),
+            cjk: HashMap::new(),
         }
     }
 
@@ -259,6 +290,7 @@ impl Index {
         let mut names = Vec::new();
         let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
         let mut df: HashMap<u64, u32> = HashMap::new();
+        let mut cjk: HashMap<(u16, u32), Vec<String>> = HashMap::new();
         let mut keys = Vec::new();
         for (li, list) in list_order.iter().enumerate() {
             for (ei, entry) in list.entries.iter().enumerate() {
@@ -273,6 +305,11 @@ impl Index {
                         continue;
                     }
                     seen_texts.push(text);
+                    if !norm.cjk.is_empty() {
+                        cjk.entry((li as u16, ei as u32))
+                            .or_default()
+                            .push(norm.cjk.clone());
+                    }
                     let id = names.len() as u32;
                     keys.clear();
                     let mut canons: Vec<&str> = Vec::new();
@@ -285,9 +322,7 @@ impl Index {
                     for c in canons {
                         *df.entry(fnv(b'D', c)).or_insert(0) += 1;
                     }
-                    if let Some(k) = concat_key(&norm) {
-                        keys.push(k);
-                    }
+                    concat_keys(&norm, &mut keys);
                     keys.sort_unstable();
                     keys.dedup();
                     for &k in &keys {
@@ -298,6 +333,7 @@ impl Index {
                         entry: ei as u32,
                         name_ix: ni.min(u16::MAX as usize) as u16,
                         norm,
+                        info: Vec::new(),
                     });
                 }
             }
@@ -305,13 +341,23 @@ impl Index {
         for p in postings.values_mut() {
             p.shrink_to_fit();
         }
-        Index {
+        let mut index = Index {
             lists,
             list_order,
             names,
             postings,
             df,
+            cjk,
+        };
+        let infos: Vec<Vec<TokenInfo>> = index
+            .names
+            .iter()
+            .map(|n| index.info(&n.norm.tokens))
+            .collect();
+        for (n, info) in index.names.iter_mut().zip(infos) {
+            n.info = info;
         }
+        index
     }
 
     fn token_weight(&self, t: &Token) -> f64 {
@@ -326,6 +372,25 @@ impl Index {
         let rarity = 0.25 + 0.75 * idf;
         let len = t.canon.len().min(10) as f64;
         rarity * (2.0 + len) / 12.0
+    }
+
+    fn df(&self, t: &Token) -> u32 {
+        self.df.get(&fnv(b'D', &t.canon)).copied().unwrap_or(0)
+    }
+
+    /// Weight and commonness of each token. Common: frequent among Indonesian names or company
+    /// names, a number, or in at least 0.2 % of listed names.
+    fn info(&self, tokens: &[Token]) -> Vec<TokenInfo> {
+        tokens
+            .iter()
+            .map(|t| TokenInfo {
+                weight: self.token_weight(t),
+                common: crate::common::common_person_part(&t.canon)
+                    || crate::common::common_org_part(&t.canon)
+                    || t.canon.bytes().all(|b| b.is_ascii_digit())
+                    || u64::from(self.df(t)) * 500 >= self.names.len() as u64,
+            })
+            .collect()
     }
 
     fn stats(&self) -> IndexStats {
@@ -495,12 +560,12 @@ impl Screener {
             let mut s = s.borrow_mut();
             candidates(&index, &norm, &mut s)
         });
-        let weight = |t: &Token| index.token_weight(t);
+        let qinfo = index.info(&norm.tokens);
         // Best name per entry.
         let mut best: HashMap<(u16, u32), (f64, u32, crate::matching::NameScore)> = HashMap::new();
         for id in candidates {
             let n = &index.names[id as usize];
-            let ns = name_score(&norm, &n.norm, &weight);
+            let ns = name_score(&norm, &qinfo, &n.norm, &n.info);
             if ns.score <= 0.0 {
                 continue;
             }
@@ -515,12 +580,36 @@ impl Screener {
         let qcountry = query.country.as_deref().and_then(country_key);
         let qtext = norm.text();
         let mut out: Vec<Match> = Vec::new();
-        for ((li, ei), (score, id, ns)) in best {
+        for ((li, ei), (_, id, ns)) in best {
             let list = &index.list_order[li as usize];
             let entry = &list.entries[ei as usize];
             let name = &index.names[id as usize];
-            let name_score = (score * 100.0).round();
-            let mut adjustments = Vec::new();
+            let name_score = (ns.raw * 100.0).round();
+            // The name rules, each from the score before it to the one after.
+            let mut adjustments: Vec<Adjustment> = Vec::new();
+            for (k, r) in ns.rules.iter().enumerate() {
+                let to = ns.rules.get(k + 1).map_or(ns.score, |n| n.before);
+                adjustments.push(Adjustment {
+                    factor: r.factor.into(),
+                    delta: ((to - r.before) * 100.0).round().clamp(-100.0, 0.0) as i8,
+                    detail: r.detail.into(),
+                });
+            }
+            // Written in Han/Hangul with other characters that read the same: another name.
+            if !norm.cjk.is_empty()
+                && let Some(written) = index.cjk.get(&(li, ei))
+                && !written.contains(&norm.cjk)
+            {
+                let current =
+                    name_score + adjustments.iter().map(|a| f64::from(a.delta)).sum::<f64>();
+                if current > 75.0 {
+                    adjustments.push(adj(
+                        "script",
+                        (75.0 - current) as i8,
+                        "reads the same, written with other characters",
+                    ));
+                }
+            }
             if let Some(qt) = query.entity_type
                 && qt != EntityType::Unknown
                 && entry.entity_type != EntityType::Unknown
@@ -556,7 +645,39 @@ impl Screener {
                     }
                 }
             }
-            let total = name_score + adjustments.iter().map(|a| f64::from(a.delta)).sum::<f64>();
+            if !query.identifiers.is_empty() {
+                let key = |v: &str| -> String {
+                    v.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .map(|c| c.to_ascii_uppercase())
+                        .collect()
+                };
+                let listed: Vec<String> = entry
+                    .identifiers
+                    .iter()
+                    .map(|i| key(&i.value))
+                    .filter(|k| k.len() >= 5)
+                    .collect();
+                if query
+                    .identifiers
+                    .iter()
+                    .map(|v| key(v))
+                    .any(|k| listed.contains(&k))
+                {
+                    adjustments.push(adj("identifier", 20, "same document number"));
+                }
+            }
+            let mut total =
+                name_score + adjustments.iter().map(|a| f64::from(a.delta)).sum::<f64>();
+            // A match carried by common name parts stays below block unless a document number
+            // or the exact date of birth backs it.
+            let common_only = ns.common_only;
+            let backed = adjustments
+                .iter()
+                .any(|a| a.factor == "identifier" || (a.factor == "dob" && a.delta >= 10));
+            if common_only && !backed && total > f64::from(BLOCK_THRESHOLD) {
+                total = f64::from(BLOCK_THRESHOLD);
+            }
             let final_score = total.clamp(0.0, 100.0) as u8;
             if final_score < query.min_score {
                 continue;
@@ -624,8 +745,10 @@ fn candidates(index: &Index, q: &NormName, s: &mut Scratch) -> Vec<u32> {
             keys.clone()
         })
         .collect();
-    if let Some(k) = concat_key(q) {
-        groups.push(vec![k]);
+    let mut glued = Vec::new();
+    concat_keys(q, &mut glued);
+    if !glued.is_empty() {
+        groups.push(glued);
     }
     for (gi, group) in groups.iter().enumerate() {
         let mark = gi as u16 + 1;
@@ -648,17 +771,23 @@ fn candidates(index: &Index, q: &NormName, s: &mut Scratch) -> Vec<u32> {
             }
         }
     }
+    // A name written in an abjad lacks its short vowels and matches more names: look further.
+    let want = if q.tokens.iter().any(|t| t.abjad) {
+        CANDIDATES * 4
+    } else {
+        CANDIDATES
+    };
     let mut cands = std::mem::take(&mut s.touched);
-    if cands.len() > CANDIDATES {
+    if cands.len() > want {
         let acc = &s.acc;
-        cands.select_nth_unstable_by(CANDIDATES - 1, |a, b| {
+        cands.select_nth_unstable_by(want - 1, |a, b| {
             acc[*b as usize].total_cmp(&acc[*a as usize]).then(a.cmp(b))
         });
-        for &id in &cands[CANDIDATES..] {
+        for &id in &cands[want..] {
             s.acc[id as usize] = 0.0;
             s.last[id as usize] = 0;
         }
-        cands.truncate(CANDIDATES);
+        cands.truncate(want);
     }
     for &id in &cands {
         s.acc[id as usize] = 0.0;

@@ -129,6 +129,14 @@ fn bad_queries() {
     assert!(s.search(&Query::new("a".repeat(10_000))).is_ok());
     assert!(s.search(&Query::new("Путин 習近平 محمد Smith")).is_ok());
     assert!(s.search(&Query::new("x")).is_ok());
+    // Obfuscation undoing keeps bad input bad and big input bounded.
+    assert_eq!(
+        s.search(&Query::new(". . . * * ~ | $$$ @@@")),
+        Err(QueryError::NoSearchableText)
+    );
+    assert!(s.search(&Query::new("a.".repeat(10_000))).is_ok());
+    assert!(s.search(&Query::new("A ".repeat(10_000))).is_ok());
+    assert!(s.search(&Query::new("4".repeat(300) + "a1b")).is_ok());
     let mut q = Query::new("Aaaa Bbbb");
     q.limit = 0;
     assert!(s.search(&q).unwrap().is_empty());

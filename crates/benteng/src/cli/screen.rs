@@ -31,6 +31,12 @@ pub struct ScreenArgs {
     /// individual or business.
     #[arg(long = "type")]
     pub kind: Option<String>,
+    /// How many matches to show, best first (1 to 100).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub limit: u8,
+    /// The lowest score a match may have to be shown (0 to 100).
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_score: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,19 +76,23 @@ pub(super) async fn run(services: Services, args: ScreenArgs) -> anyhow::Result<
             }),
             _,
         ) => clear(&services, &party, &entry, &reason, by.as_deref()).await,
-        (None, Some(name)) => search(&services, &name, args.dob, args.country, args.kind).await,
+        (None, Some(name)) => {
+            let mut query = Query::new(name);
+            query.limit = usize::from(args.limit);
+            query.min_score = args.min_score;
+            search(&services, query, args.dob, args.country, args.kind).await
+        }
         (None, None) => bail!("give a NAME to search, or `rescreen` or `clear`"),
     }
 }
 
 async fn search(
     services: &Services,
-    name: &str,
+    mut query: Query,
     dob: Option<String>,
     country: Option<String>,
     kind: Option<String>,
 ) -> anyhow::Result<()> {
-    let mut query = Query::new(name);
     if let Some(dob) = dob {
         query.dob = Some(
             dob.parse::<PartialDate>()

@@ -433,6 +433,60 @@ async fn analysts_search_the_lists_and_clear_false_positives_as_themselves() {
             "{body}"
         );
     }
+    // How many matches, and from which score: parameters, each refused with its field named.
+    for (body, field) in [
+        (json!({"name": "Someone", "limit": 0}), "limit"),
+        (json!({"name": "Someone", "limit": 101}), "limit"),
+        (json!({"name": "Someone", "limit": -1}), "limit"),
+        (json!({"name": "Someone", "limit": 2.5}), "limit"),
+        (json!({"name": "Someone", "limit": "10"}), "limit"),
+        (json!({"name": "Someone", "min_score": 101}), "min_score"),
+        (json!({"name": "Someone", "min_score": -5}), "min_score"),
+    ] {
+        let response = post(
+            &app.client,
+            app.url("/admin/v1/screening/search"),
+            &session,
+            &body,
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/problem+json")
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem.to_string().contains(field), "{problem}");
+    }
+    let search = async |body: Value| -> Value {
+        let response = post(
+            &app.client,
+            app.url("/admin/v1/screening/search"),
+            &session,
+            &body,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "{body}");
+        response.json().await.unwrap()
+    };
+    // A misspelt name: found with the default floor, gone when the floor is above its score,
+    // back when the floor is lowered again; the limit caps the number of matches.
+    let typo = "Fictitious Baselne Entry";
+    let found = search(json!({"name": typo})).await;
+    let score = found["matches"][0]["score"].as_u64().unwrap();
+    assert!((40..100).contains(&score), "{found}");
+    let above = search(json!({"name": typo, "min_score": score + 1})).await;
+    assert_eq!(above["matches"].as_array().unwrap().len(), 0, "{above}");
+    let at = search(json!({"name": typo, "min_score": score, "limit": 1})).await;
+    assert_eq!(at["matches"].as_array().unwrap().len(), 1, "{at}");
+    let none = search(json!({"name": "Quite Another Person", "min_score": 0, "limit": 100})).await;
+    assert!(none["matches"].as_array().unwrap().len() <= 100);
 
     let lists: Value = get(&app.client, app.url("/admin/v1/lists"), &support)
         .await

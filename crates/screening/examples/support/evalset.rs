@@ -107,7 +107,7 @@ fn spelling_variant(tok: &str, rng: &mut Rng) -> Option<String> {
     None
 }
 
-fn cyrillic(s: &str) -> String {
+pub fn cyrillic(s: &str) -> String {
     let lower = s.to_lowercase();
     let b: Vec<char> = lower.chars().collect();
     let mut out = String::new();
@@ -163,7 +163,7 @@ fn cyrillic(s: &str) -> String {
     out
 }
 
-fn typo(tok: &str, rng: &mut Rng) -> String {
+pub fn typo(tok: &str, rng: &mut Rng) -> String {
     let mut c: Vec<char> = tok.chars().collect();
     if c.len() < 4 {
         return tok.to_string();
@@ -181,7 +181,7 @@ fn typo(tok: &str, rng: &mut Rng) -> String {
 }
 
 /// Words of a name in reading order ("SURNAME, Given" reordered), punctuation removed.
-fn words(name: &str) -> Vec<String> {
+pub fn words(name: &str) -> Vec<String> {
     let reordered = match name.split_once(',') {
         Some((a, b)) if !b.contains(',') => format!("{} {}", b.trim(), a.trim()),
         _ => name.to_string(),
@@ -193,7 +193,7 @@ fn words(name: &str) -> Vec<String> {
         .collect()
 }
 
-fn title(w: &str) -> String {
+pub fn title(w: &str) -> String {
     let mut c = w.chars();
     match c.next() {
         Some(f) => f

@@ -36,4 +36,5 @@ pub fn load_all() -> Result<Vec<(SanctionsList, Duration)>, ListError> {
         })
         .collect()
 }
+pub mod accuracy;
 pub mod evalset;

@@ -8,7 +8,9 @@ use axum::routing::{get, post};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
 use benteng_core::text::BoundedText;
-use benteng_operations::benteng_screening::{PartialDate, Query};
+use benteng_operations::benteng_screening::{
+    DEFAULT_LIMIT, DEFAULT_MIN_SCORE, MAX_LIMIT, PartialDate, Query,
+};
 use benteng_operations::{ClearanceReason, ClearanceRequest, EntryRef, PartyRef, SearchResult};
 use benteng_store::{Clearance, ListVersion};
 use serde::Serialize;
@@ -56,7 +58,10 @@ pub struct SearchView {
 }
 
 /// Searches the loaded sanctions and PEP lists for a name (`{"name", "country"?,
-/// "birth_year"?}`). Ad hoc: no party is recorded and no clearance applies.
+/// "birth_year"?, "limit"?, "min_score"?}`). `limit` is how many matches to return, best
+/// first (1 to 100, default 10); `min_score` the lowest score a match may have to be returned
+/// (0 to 100, default 40). A value out of range, or not a whole number, is refused with a
+/// problem+json 422 naming the field. Ad hoc: no party is recorded and no clearance applies.
 #[utoipa::path(post, path = "/admin/v1/screening/search", tag = "operator",
     security(("staff_session" = ["screening:search"])),
     responses((status = 200, body = SearchView), (status = 409, body = crate::error::Problem),
@@ -66,7 +71,10 @@ pub async fn search(
     _staff: Staff,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<SearchView>> {
-    let mut f = Fields::new(&body, &["name", "country", "birth_year"]);
+    let mut f = Fields::new(
+        &body,
+        &["name", "country", "birth_year", "limit", "min_score"],
+    );
     let name: Option<BoundedText<200>> = f.required("name");
     let country: Option<BoundedText<64>> = f.optional("country");
     let birth_year: Option<u32> = f.optional("birth_year");
@@ -82,10 +90,29 @@ pub async fn search(
             None
         }
     };
-    let (name, birth_year) = f.build(|| Some((name?, birth_year?)))?;
+    let limit = match f.optional::<u32>("limit") {
+        None => Some(DEFAULT_LIMIT),
+        Some(n @ 1..=100) => usize::try_from(n).ok(),
+        Some(_) => {
+            f.reject("limit", "out_of_range", format!("must be 1 to {MAX_LIMIT}"));
+            None
+        }
+    };
+    let min_score = match f.optional::<u32>("min_score") {
+        None => Some(DEFAULT_MIN_SCORE),
+        Some(n @ 0..=100) => u8::try_from(n).ok(),
+        Some(_) => {
+            f.reject("min_score", "out_of_range", "must be 0 to 100");
+            None
+        }
+    };
+    let (name, birth_year, limit, min_score) =
+        f.build(|| Some((name?, birth_year?, limit?, min_score?)))?;
     let mut query = Query::new(name.as_str());
     query.country = country.map(|c| c.as_str().to_owned());
     query.dob = birth_year.map(PartialDate::year);
+    query.limit = limit;
+    query.min_score = min_score;
     let SearchResult {
         verdict,
         score,
