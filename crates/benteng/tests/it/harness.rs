@@ -385,7 +385,10 @@ pub fn client_builder(ca: &Path) -> reqwest::ClientBuilder {
 pub struct Process {
     /// Killed when dropped.
     child: tokio::process::Child,
+    /// The default listener's address.
     pub address: SocketAddr,
+    /// Every listener's address, in the order the server reported them (the default first).
+    pub addresses: Vec<SocketAddr>,
     /// Every log line the process wrote, kept for tests that read the logs.
     pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -397,6 +400,16 @@ impl Process {
 
     /// Like `serve`, with extra environment variables (e.g. `BENTENG_SERVER__PLAINTEXT`).
     pub async fn serve_with(env: &Environment, extra: &[(&str, &str)]) -> Self {
+        Self::serve_listeners(env, extra, 1).await
+    }
+
+    /// Like `serve_with`, for a configuration with `listeners` listeners: returns once every
+    /// one of them reported its address.
+    pub async fn serve_listeners(
+        env: &Environment,
+        extra: &[(&str, &str)],
+        listeners: usize,
+    ) -> Self {
         let mut child = command(env)
             .envs(extra.iter().copied())
             .arg("serve")
@@ -409,7 +422,8 @@ impl Process {
         let mut lines = BufReader::new(stderr).lines();
         let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = logs.clone();
-        let address = tokio::time::timeout(Duration::from_secs(60), async {
+        let addresses = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut addresses = Vec::new();
             while let Ok(Some(line)) = lines.next_line().await {
                 seen.lock().unwrap().push(line.clone());
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -418,7 +432,10 @@ impl Process {
                 if event["message"] == "listening"
                     && let Some(address) = event["address"].as_str()
                 {
-                    return address.parse::<SocketAddr>().ok();
+                    addresses.push(address.parse::<SocketAddr>().ok()?);
+                    if addresses.len() == listeners {
+                        return Some(addresses);
+                    }
                 }
             }
             None
@@ -426,7 +443,12 @@ impl Process {
         .await
         .ok()
         .flatten()
-        .expect("benteng reported its address");
+        .unwrap_or_else(|| {
+            panic!(
+                "benteng did not report {listeners} listening address(es): {:#?}",
+                logs.lock().unwrap()
+            )
+        });
         // Keep draining stderr so the child never blocks on a full pipe.
         let seen = logs.clone();
         tokio::spawn(async move {
@@ -436,7 +458,8 @@ impl Process {
         });
         Self {
             child,
-            address,
+            address: addresses[0],
+            addresses,
             logs,
         }
     }

@@ -23,6 +23,7 @@ mod payments;
 mod people;
 mod protection;
 mod reports;
+mod scanners;
 mod scopes;
 mod screening;
 mod snap;
