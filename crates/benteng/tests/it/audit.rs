@@ -469,7 +469,7 @@ async fn operator_changes_through_the_cli_are_audited_as_the_operator(backend: B
     )
     .await;
     let tenant = tenant.trim();
-    let un = crate::screening::UN;
+    let un = &crate::screening::un_list();
     let load = [
         "lists",
         "load",

@@ -572,6 +572,17 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A file or directory of the shared test data, `shared/testdata/{relative}` beside the
+/// repository (or beside a directory holding it, such as a worktree's parent): found from this
+/// crate's manifest directory upwards, never from an absolute path.
+pub fn shared_testdata(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/testdata").join(relative))
+        .find(|candidate| candidate.exists())
+        .unwrap_or_else(|| panic!("shared/testdata/{relative} beside the repository"))
+}
+
 /// Runs the scenario `$body` (an async fn taking `Backend`) once per backend.
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {

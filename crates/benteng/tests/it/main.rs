@@ -12,6 +12,7 @@ mod fapi;
 mod fapi_node;
 mod http2;
 mod incidents;
+mod invariants;
 mod iso20022;
 mod kyc;
 mod monitoring;

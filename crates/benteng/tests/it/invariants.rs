@@ -1,0 +1,348 @@
+//! Claims of the docs about the whole system, proved against the real binary: `benteng ledger
+//! check` catches a broken ledger, screening fails closed until a list is loaded and a running
+//! server picks a new list up at its next poll, two instances never pay a transfer twice.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+
+use crate::harness::{Backend, Environment, Process, cli, on_both_backends};
+
+on_both_backends!(
+    ledger_check_catches_a_broken_ledger,
+    screening_fails_closed_until_a_list_is_loaded_and_a_new_list_is_used_after_one_poll,
+);
+
+/// Runs a CLI command that must succeed; its trimmed standard output.
+async fn cli_ok(env: &Environment, args: &[&str]) -> String {
+    let (ok, out, err) = cli(env, args).await;
+    assert!(ok, "benteng {args:?}: {err}");
+    out.trim().to_owned()
+}
+
+/// A tenant made with the CLI as an operator does: enterprise tier, KYC enhanced, funded with
+/// 10,000 USD; its id and a live key.
+async fn funded_tenant(env: &Environment, name: &str) -> (String, String) {
+    let tenant = cli_ok(
+        env,
+        &["tenant", "create", "--name", name, "--tier", "enterprise"],
+    )
+    .await;
+    cli_ok(env, &["kyc", "set-level", &tenant, "enhanced"]).await;
+    cli_ok(
+        env,
+        &[
+            "ledger",
+            "fund",
+            "--tenant",
+            &tenant,
+            "--currency",
+            "USD",
+            "--amount",
+            "10000.00",
+        ],
+    )
+    .await;
+    let key = cli_ok(env, &["apikey", "issue", "--tenant", &tenant]).await;
+    (tenant, key)
+}
+
+async fn raw_sql(env: &Environment) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&env.database_url)
+        .await
+        .expect("raw connection")
+}
+
+/// A tenant's client paying one recipient over HTTPS.
+struct Payer {
+    client: reqwest::Client,
+    key: String,
+    recipient: String,
+}
+
+impl Payer {
+    async fn new(env: &Environment, base: &str, key: String) -> Self {
+        let client = env.client();
+        let response = client
+            .post(format!("{base}/v1/recipients"))
+            .bearer_auth(&key)
+            .json(
+                &json!({"type": "individual", "name": "Budi Santoso", "country": "DE",
+                "bank_account": {"iban": "DE89370400440532013000"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        let recipient = body["id"].as_str().unwrap().to_owned();
+        Self {
+            client,
+            key,
+            recipient,
+        }
+    }
+
+    /// Pays 10 USD through `base`; the transfer as created.
+    async fn pay(&self, base: &str) -> Value {
+        let quote = self.quote(base).await;
+        self.pay_quoted(base, &quote).await
+    }
+
+    /// A quote for 10 USD.
+    async fn quote(&self, base: &str) -> Value {
+        self.client
+            .get(format!(
+                "{base}/v1/quotes?source_currency=USD&target_currency=EUR&source_amount=10.00"
+            ))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Pays 10 USD on a quote taken earlier.
+    async fn pay_quoted(&self, base: &str, quote: &Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{base}/v1/transfers"))
+            .bearer_auth(&self.key)
+            .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(
+                &json!({"quote_id": quote["id"], "recipient_id": self.recipient,
+                "amount": "10.00", "currency": "USD"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    async fn transfer(&self, base: &str, id: &str) -> Value {
+        self.client
+            .get(format!("{base}/v1/transfers/{id}"))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+/// `benteng ledger check`, run as an operator runs it, passes on a sound ledger and names the
+/// broken rule for each corruption (a posting edited, a balance moved, a posting relabelled to
+/// another currency); undoing the corruption makes it pass again.
+async fn ledger_check_catches_a_broken_ledger(backend: Backend) {
+    let env = Environment::new(backend).await;
+    funded_tenant(&env, "PT Buku Besar").await;
+    let check = || cli(&env, &["ledger", "check"]);
+    let (ok, out, err) = check().await;
+    assert!(ok && out.contains("ledger ok"), "{out}{err}");
+
+    let corruptions = [
+        (
+            "UPDATE ledger_transfers SET amount = amount + 1 WHERE kind = 'funding'",
+            "UPDATE ledger_transfers SET amount = amount - 1 WHERE kind = 'funding'",
+            "a tenant balance equals the sum of its postings",
+        ),
+        (
+            "UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE no_overdraft = 1",
+            "UPDATE ledger_accounts SET credits_posted = credits_posted - 500 WHERE no_overdraft = 1",
+            "a tenant balance equals the sum of its postings",
+        ),
+        (
+            "UPDATE ledger_transfers SET currency = 'EUR' WHERE kind = 'funding'",
+            "UPDATE ledger_transfers SET currency = 'USD' WHERE kind = 'funding'",
+            "a posting's accounts share its currency",
+        ),
+    ];
+    let mut db = raw_sql(&env).await;
+    for (corrupt, undo, rule) in corruptions {
+        db.execute(sqlx::AssertSqlSafe(corrupt)).await.unwrap();
+        let (ok, out, err) = check().await;
+        assert!(!ok, "ledger check passed after `{corrupt}`: {out}");
+        assert!(out.contains(&format!("VIOLATION {rule}: ")), "{out}");
+        assert!(err.contains("ledger invariant violation"), "{err}");
+        db.execute(sqlx::AssertSqlSafe(undo)).await.unwrap();
+        let (ok, out, err) = check().await;
+        assert!(
+            ok,
+            "undoing `{corrupt}` did not restore the ledger: {out}{err}"
+        );
+    }
+}
+
+/// The real binary starts with no list: every transfer is held for review, with "no sanctions
+/// list is loaded" in its audited decision (screening cannot fail open). Once `benteng lists
+/// load` has returned, the running server approves a transfer within its next poll of the store
+/// (`screening.poll_interval_secs`, 5 s by default) plus 1 s to read the list in: the held ones
+/// were held for want of a list. (The clock starts once, when the CLI returns.)
+async fn screening_fails_closed_until_a_list_is_loaded_and_a_new_list_is_used_after_one_poll(
+    backend: Backend,
+) {
+    let env = Environment::new(backend).await;
+    let (_, key) = funded_tenant(&env, "PT Tanpa Daftar").await;
+    let server = Process::serve(&env).await;
+    let base = server.url("");
+    let payer = Payer::new(&env, &base, key).await;
+    let held = payer.pay(&base).await;
+    assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+    let (ok, trail, err) = cli(&env, &["audit", "export"]).await;
+    assert!(ok, "{err}");
+    let decision = trail
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|e| {
+            e["resource"]["id"] == held["id"] && e["changes"]["status"]["to"] == "PENDING_REVIEW"
+        })
+        .expect("the hold is audited");
+    assert!(
+        decision.to_string().contains("no sanctions list is loaded"),
+        "{decision}"
+    );
+
+    // One poll interval (the default's 5 s), then reading the list in.
+    const BOUND: Duration = Duration::from_secs(6);
+    // Quotes taken beforehand, so each probe is one request (60 paced 100 ms apart fill the
+    // bound).
+    let mut quotes = Vec::new();
+    for _ in 0..60 {
+        quotes.push(payer.quote(&base).await);
+    }
+    let un = crate::screening::un_list();
+    cli_ok(
+        &env,
+        &[
+            "lists",
+            "load",
+            "--source",
+            "un",
+            "--path",
+            &un,
+            "--no-rescreen",
+        ],
+    )
+    .await;
+    let loaded = Instant::now();
+    let mut approved_after = None;
+    for quote in &quotes {
+        let transfer = payer.pay_quoted(&base, quote).await;
+        if transfer["status"] == "APPROVED" {
+            approved_after = Some(loaded.elapsed());
+            break;
+        }
+        assert_eq!(transfer["status"], "PENDING_REVIEW", "{transfer}");
+        // Paced under the tenant's 100 transfers a minute.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = approved_after.expect("a transfer approved once the list was loaded");
+    assert!(took < BOUND, "approved only after {took:?}");
+    // The first transfer is still held: a list does not release what it did not screen.
+    let first = payer.transfer(&base, held["id"].as_str().unwrap()).await;
+    assert_eq!(first["status"], "PENDING_REVIEW", "{first}");
+}
+
+/// Two `benteng` processes on one PostgreSQL and Redis, both running the rail worker, pay a
+/// run of transfers made through either: every transfer completes, with exactly one
+/// `SUBMITTED` step in its history and one in the audit trail, and the ledger checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_never_pay_a_transfer_twice() {
+    let env = Environment::new(Backend::Postgres).await;
+    let un = crate::screening::un_list();
+    cli_ok(
+        &env,
+        &[
+            "lists",
+            "load",
+            "--source",
+            "un",
+            "--path",
+            &un,
+            "--no-rescreen",
+        ],
+    )
+    .await;
+    let (_, key) = funded_tenant(&env, "PT Dua Kali").await;
+    let first = Process::serve(&env).await;
+    let second = Process::serve(&env).await;
+    let bases = [first.url(""), second.url("")];
+    let payer = Payer::new(&env, &bases[0], key).await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let transfer = payer.pay(&bases[i % 2]).await;
+        assert_eq!(transfer["status"], "APPROVED", "{transfer}");
+        ids.push(transfer["id"].as_str().unwrap().to_owned());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for id in &ids {
+        loop {
+            let transfer = payer.transfer(&bases[1], id).await;
+            if transfer["status"] == "COMPLETED" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not completed: {transfer}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut db = raw_sql(&env).await;
+    assert_eq!(submissions(&mut db).await, ids.len() as i64);
+    assert!(paid_twice(&mut db).await.is_empty());
+    let (ok, trail, err) = cli(&env, &["audit", "export"]).await;
+    assert!(ok, "{err}");
+    for id in &ids {
+        let submitted = trail
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|e| e["resource"]["id"] == *id && e["changes"]["status"]["to"] == "SUBMITTED")
+            .count();
+        assert_eq!(
+            submitted, 1,
+            "transfer {id} was submitted {submitted} times"
+        );
+    }
+    let (ok, out, err) = cli(&env, &["ledger", "check"]).await;
+    assert!(ok, "{out}{err}");
+
+    // Negative control: a second submission of one transfer, written behind the workers' back,
+    // is what the check above looks for.
+    db.execute(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO transfer_events (transfer_id, seq, from_status, to_status, cause, at) \
+         VALUES ('{}', 1000, 'APPROVED', 'SUBMITTED', 'forged', 0)",
+        ids[0]
+    )))
+    .await
+    .unwrap();
+    assert_eq!(paid_twice(&mut db).await, vec![ids[0].clone()]);
+}
+
+/// How many `SUBMITTED` steps the transfer histories hold.
+async fn submissions(db: &mut sqlx::AnyConnection) -> i64 {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM transfer_events WHERE to_status = 'SUBMITTED'")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    count
+}
+
+/// The transfers whose history holds more than one `SUBMITTED` step.
+async fn paid_twice(db: &mut sqlx::AnyConnection) -> Vec<String> {
+    sqlx::query_as::<_, (String,)>(
+        "SELECT transfer_id FROM transfer_events WHERE to_status = 'SUBMITTED' \
+         GROUP BY transfer_id HAVING COUNT(*) > 1",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(id,)| id)
+    .collect()
+}
