@@ -583,6 +583,93 @@ pub fn shared_testdata(relative: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("shared/testdata/{relative} beside the repository"))
 }
 
+/// A private Redis a test may stop and restart. The cache URL is TCP (`redis://`), so a port is
+/// only a candidate until the server proves it owns it: ready means `INFO server` on that port
+/// answers with this child's process id (a protocol answer, not a TCP accept); a first start
+/// whose port was taken meanwhile tries another. Killed when dropped.
+pub struct PrivateRedis {
+    port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .expect("a free port")
+                .local_addr()
+                .expect("its address")
+                .port();
+            let mut redis = Self { port, child: None };
+            if redis.launch().await {
+                return redis;
+            }
+        }
+        panic!("no private Redis could own a port");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts Redis again on its port (empty: nothing is saved).
+    pub async fn restart(&mut self) {
+        assert!(
+            self.launch().await,
+            "port {} was taken while the private Redis was stopped",
+            self.port
+        );
+    }
+
+    /// Kills Redis (SIGKILL) and returns once nothing answers on its port.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill the private Redis");
+        }
+        assert_eq!(
+            redis_process_id(self.port).await,
+            None,
+            "Redis still answers"
+        );
+    }
+
+    /// Spawns redis-server on the port; whether it came up there (it exits if it cannot bind).
+    async fn launch(&mut self) -> bool {
+        let mut child = tokio::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        let pid = child.id().expect("a running child");
+        for _ in 0..400 {
+            if child.try_wait().expect("child status").is_some() {
+                return false;
+            }
+            if redis_process_id(self.port).await == Some(pid) {
+                self.child = Some(child);
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the private Redis never answered on port {}", self.port);
+    }
+}
+
+/// The process id of whichever Redis answers on `port`, if one does.
+async fn redis_process_id(port: u16) -> Option<u32> {
+    let output = tokio::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "INFO", "server"])
+        .output()
+        .await
+        .expect("redis-cli is installed (scripts/test installs redis-tools)");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("process_id:")?.parse().ok())
+}
+
 /// Runs the scenario `$body` (an async fn taking `Backend`) once per backend.
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {

@@ -1,6 +1,8 @@
 //! Claims of the docs about the whole system, proved against the real binary: `benteng ledger
 //! check` catches a broken ledger, screening fails closed until a list is loaded and a running
-//! server picks a new list up at its next poll, two instances never pay a transfer twice.
+//! server picks a new list up at its next poll, two instances never pay a transfer twice,
+//! `tenant cert remove` reaches another instance within a second, reads and authentication
+//! keep working with Redis down.
 
 use std::time::{Duration, Instant};
 
@@ -345,4 +347,155 @@ async fn paid_twice(db: &mut sqlx::AnyConnection) -> Vec<String> {
     .into_iter()
     .map(|(id,)| id)
     .collect()
+}
+
+/// `benteng tenant cert remove` reaches every instance within a second: two processes accept
+/// the tenant's key with its registered certificate (their caches warm), then, on one clock
+/// started when the CLI returns, both refuse it within 1 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cert_removal_reaches_another_instance_within_a_second() {
+    let env = Environment::new(Backend::Postgres).await;
+    benteng_transport::generate_dev_certs(&env.data_dir.path().join("tls")).unwrap();
+    let (tenant, key) = funded_tenant(&env, "PT Sertifikat").await;
+    let (cert, cert_key) = crate::tls::client_cert(&env, "tenant-cert");
+    let fingerprint = cli_ok(
+        &env,
+        &[
+            "tenant",
+            "cert",
+            "add",
+            "--tenant",
+            &tenant,
+            "--pem",
+            cert.to_str().unwrap(),
+        ],
+    )
+    .await;
+    cli_ok(&env, &["tenant", "require-mtls", &tenant, "on"]).await;
+    let first = Process::serve(&env).await;
+    let second = Process::serve(&env).await;
+    let client = env.client_with_identity(&cert, &cert_key);
+    let status = |url: String| {
+        let (client, key) = (client.clone(), key.clone());
+        async move {
+            client
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let urls = [first.url("/v1/tenant"), second.url("/v1/tenant")];
+    for url in &urls {
+        for _ in 0..3 {
+            assert_eq!(status(url.clone()).await, 200, "{url}");
+        }
+    }
+    cli_ok(
+        &env,
+        &[
+            "tenant",
+            "cert",
+            "remove",
+            "--tenant",
+            &tenant,
+            &fingerprint,
+        ],
+    )
+    .await;
+    let removed = Instant::now();
+    let mut refused = [false, false];
+    while refused.contains(&false) {
+        for (i, url) in urls.iter().enumerate() {
+            if !refused[i] {
+                let got = status(url.clone()).await;
+                assert!(got == 200 || got == 403, "{url}: {got}");
+                refused[i] = got == 403;
+            }
+        }
+        assert!(
+            removed.elapsed() < Duration::from_secs(1) || !refused.contains(&false),
+            "refused by {refused:?} only, {:?} after the removal",
+            removed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let took = removed.elapsed();
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+/// With Redis down, two instances keep serving reads and keep authenticating, from their own
+/// caches and from the database: a key they used before, a key they never saw, a refused bad
+/// key. Money-moving requests on the same instances get 503: Redis really is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_authentication_keep_working_with_redis_down() {
+    let mut redis = crate::harness::PrivateRedis::start().await;
+    let mut env = Environment::new(Backend::Postgres).await;
+    env.cache_url = redis.url();
+    let (tenant, key) = funded_tenant(&env, "PT Tanpa Redis").await;
+    let unseen = cli_ok(&env, &["apikey", "issue", "--tenant", &tenant]).await;
+    let un = crate::screening::un_list();
+    cli_ok(
+        &env,
+        &[
+            "lists",
+            "load",
+            "--source",
+            "un",
+            "--path",
+            &un,
+            "--no-rescreen",
+        ],
+    )
+    .await;
+    let first = Process::serve(&env).await;
+    let second = Process::serve(&env).await;
+    let bases = [first.url(""), second.url("")];
+    let payer = Payer::new(&env, &bases[0], key.clone()).await;
+    let paid = payer.pay(&bases[0]).await;
+    let id = paid["id"].as_str().unwrap().to_owned();
+    let quote = payer.quote(&bases[0]).await;
+    let get = |url: String, key: String| {
+        let client = payer.client.clone();
+        async move { client.get(url).bearer_auth(key).send().await.unwrap() }
+    };
+    for base in &bases {
+        assert_eq!(
+            get(format!("{base}/v1/tenant"), key.clone()).await.status(),
+            200
+        );
+    }
+
+    redis.stop().await;
+    let bad = format!("{}x", &key[..key.len() - 1]);
+    for base in &bases {
+        for credential in [&key, &unseen] {
+            let response = get(format!("{base}/v1/tenant"), credential.clone()).await;
+            assert_eq!(response.status(), 200, "{base}");
+            let response = get(format!("{base}/v1/transfers/{id}"), credential.clone()).await;
+            assert_eq!(response.status(), 200, "{base}");
+            let transfer: Value = response.json().await.unwrap();
+            assert_eq!(transfer["id"], id);
+            let response = get(format!("{base}/v1/transfers"), credential.clone()).await;
+            assert_eq!(response.status(), 200, "{base}");
+            assert!(response.text().await.unwrap().contains(&id));
+        }
+        let response = get(format!("{base}/v1/tenant"), bad.clone()).await;
+        assert_eq!(response.status(), 401, "{base}");
+        let response = payer
+            .client
+            .post(format!("{base}/v1/transfers"))
+            .bearer_auth(&key)
+            .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(
+                &json!({"quote_id": quote["id"], "recipient_id": payer.recipient,
+                "amount": "10.00", "currency": "USD"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{base}");
+    }
 }

@@ -1,8 +1,6 @@
 //! Request protection: idempotency keys, rate limits and daily volume caps, on one instance
 //! (both backends) and on two processes sharing PostgreSQL + Redis.
 
-use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
 use benteng::Services;
@@ -508,60 +506,11 @@ async fn endpoint_limit_is_shared_by_two_instances() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// A private Redis this test may stop and restart.
-pub(crate) struct PrivateRedis {
-    port: u16,
-    child: Option<tokio::process::Child>,
-}
-
-impl PrivateRedis {
-    pub(crate) async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Self { port, child: None };
-        redis.restart().await;
-        redis
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub(crate) async fn restart(&mut self) {
-        let child = tokio::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is installed");
-        self.child = Some(child);
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(address).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("private redis did not start");
-    }
-
-    pub(crate) async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-}
-
 /// With Redis stopped, money-moving requests get 503 with Retry-After and nothing is done;
 /// after a restart (Redis empty) an acknowledged transfer replays from the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fails_closed_without_redis_and_survives_its_restart() {
-    let mut redis = PrivateRedis::start().await;
+    let mut redis = crate::harness::PrivateRedis::start().await;
     let mut env = Environment::new(Backend::Postgres).await;
     env.cache_url = redis.url();
     let services = env.services_with(|_| {}).await;
@@ -629,7 +578,7 @@ async fn fails_closed_without_redis_and_survives_its_restart() {
 /// every key replays the answer its client was given.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
-    let mut redis = PrivateRedis::start().await;
+    let mut redis = crate::harness::PrivateRedis::start().await;
     let mut env = Environment::new(Backend::Postgres).await;
     env.cache_url = redis.url();
     let services = env.services_with(|_| {}).await;

@@ -977,7 +977,7 @@ async fn external_ids_are_unique_across_instances() {
 /// external-id check live in the shared state).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_fail_closed_without_the_shared_state() {
-    let mut redis = crate::protection::PrivateRedis::start().await;
+    let mut redis = crate::harness::PrivateRedis::start().await;
     let mut env = Environment::new(Backend::Postgres).await;
     env.cache_url = redis.url();
     let services = env.services_with(|_| {}).await;
