@@ -44,7 +44,13 @@ pub struct Environment {
 impl Environment {
     pub async fn new(backend: Backend) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let namespace = format!("bt_{}", uuid::Uuid::new_v4().simple());
+        // The test process's id in the name, so `scripts/test` can tell a database whose test
+        // is gone from one a concurrent run is still using.
+        let namespace = format!(
+            "bt_{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
         let (database_url, cache_url) =
             match backend {
                 Backend::Sqlite => (
@@ -73,6 +79,10 @@ impl Environment {
             cache_url,
             namespace,
         }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
     }
 
     pub fn config(&self) -> Config {
@@ -136,6 +146,41 @@ impl Environment {
             .identity(reqwest::Identity::from_pem(&pem).expect("identity"))
             .build()
             .expect("client")
+    }
+}
+
+impl Drop for Environment {
+    /// The test's PostgreSQL database goes with it, whatever still holds a connection (`WITH
+    /// (FORCE)`); a SQLite file goes with the temp dir. Drop runs inside the test's runtime, so
+    /// the statement runs on a thread of its own. Never panics: a failure is reported and left
+    /// to `scripts/test`'s sweep.
+    fn drop(&mut self) {
+        if !self.is_postgres() {
+            return;
+        }
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.namespace);
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("test database {} not dropped: {error}", self.namespace),
+            Err(_) => eprintln!("test database {} not dropped: panicked", self.namespace),
+        }
     }
 }
 
@@ -581,6 +626,36 @@ pub fn shared_testdata(relative: &str) -> PathBuf {
         .map(|dir| dir.join("shared/testdata").join(relative))
         .find(|candidate| candidate.exists())
         .unwrap_or_else(|| panic!("shared/testdata/{relative} beside the repository"))
+}
+
+/// Whether PostgreSQL holds a database named `name`.
+async fn database_exists(name: &str) -> bool {
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .expect("PostgreSQL");
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_database");
+    count == 1
+}
+
+/// A test's database is named after its process and goes when its environment does, even with
+/// a server still connected to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_drops_its_database() {
+    let env = Environment::new(Backend::Postgres).await;
+    let name = env.namespace.clone();
+    assert!(
+        name.starts_with(&format!("bt_{}_", std::process::id())),
+        "{name}"
+    );
+    let services = env.services_with(|_| {}).await;
+    assert!(database_exists(&name).await);
+    drop(env);
+    assert!(!database_exists(&name).await, "{name} is still there");
+    drop(services);
 }
 
 /// A private Redis a test may stop and restart. The cache URL is TCP (`redis://`), so a port is
