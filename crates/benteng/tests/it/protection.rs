@@ -1,6 +1,8 @@
 //! Request protection: idempotency keys, rate limits and daily volume caps, on one instance
 //! (both backends) and on two processes sharing PostgreSQL + Redis.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use benteng::Services;
@@ -597,10 +599,18 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
     for _ in 0..20 {
         requests.push((new_key(), payer.transfer_body(&bases[0], "10.00").await));
     }
+    // What the clients saw, so the test can show the load overlapped the outage: answers
+    // before the stop, 503s during it, answers after the restart.
+    let created = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let restarted = Arc::new(AtomicBool::new(false));
+    let created_after_restart = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::new();
     for (i, (key, body)) in requests.iter().cloned().enumerate() {
         let (bases, api_key) = (bases.clone(), payer.key.clone());
         let client = payer.client.clone();
+        let (created, unavailable) = (created.clone(), unavailable.clone());
+        let (restarted, created_after_restart) = (restarted.clone(), created_after_restart.clone());
         clients.push(tokio::spawn(async move {
             // Each client sends its request twice (a retry after a lost answer), then keeps
             // retrying through 503s and 409s until it has an answer.
@@ -616,12 +626,19 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
                     .unwrap();
                 match response.status() {
                     StatusCode::CREATED => {
+                        created.fetch_add(1, Ordering::SeqCst);
+                        if restarted.load(Ordering::SeqCst) {
+                            created_after_restart.fetch_add(1, Ordering::SeqCst);
+                        }
                         answers.push(response.text().await.unwrap());
                         if answers.len() == 2 {
                             return answers;
                         }
                     }
                     StatusCode::SERVICE_UNAVAILABLE | StatusCode::CONFLICT => {
+                        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                            unavailable.fetch_add(1, Ordering::SeqCst);
+                        }
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     other => panic!("unexpected {other}"),
@@ -630,10 +647,20 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
             panic!("no answer for {key}");
         }));
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Stop Redis once the load is running (a first answer), restart it once the load has hit
+    // the outage (a first 503): waits on what the clients saw, not on sleeps.
+    let seen = async |counter: &AtomicUsize, what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while counter.load(Ordering::SeqCst) == 0 {
+            assert!(std::time::Instant::now() < deadline, "no {what} seen");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    seen(&created, "answer").await;
     redis.stop().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    seen(&unavailable, "503 during the outage").await;
     redis.restart().await;
+    restarted.store(true, Ordering::SeqCst);
     let mut ids = std::collections::BTreeSet::new();
     for client in clients {
         let answers = client.await.unwrap();
@@ -642,6 +669,10 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
         ids.insert(body["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids.len(), 20);
+    assert!(
+        created_after_restart.load(Ordering::SeqCst) > 0,
+        "the load ended before the restart"
+    );
     assert_eq!(payer.transfer_count(&services).await, 20);
     assert_eq!(payer.available_usd(&services).await, "9799.00");
     assert!(services.store.ledger_check().await.unwrap().is_empty());
