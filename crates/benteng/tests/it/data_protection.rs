@@ -320,12 +320,26 @@ async fn the_embedded_default_keeps_bank_accounts_out_of_files_logs_and_backups(
     assert!(!ok && plain.is_empty(), "a truncated backup yields nothing");
 }
 
+const ID_ACCOUNT: &str = "9081726354";
+const NIK: &str = "3171098765432101";
+
 /// A PostgreSQL dump holds only ciphertext.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_dump_holds_no_bank_account_in_clear() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let (_, key) = app.tenant_with_key().await;
     recipient(&app, &key, IBAN).await;
+    // An Indonesian recipient: a local account number and a national id (NIK), sealed too.
+    let response = app
+        .post_json(
+            "/v1/recipients",
+            &key,
+            &json!({"type": "individual", "name": "Siti Rahayu", "country": "ID",
+                "bank_account": {"account_number": ID_ACCOUNT, "bank_code": "014"},
+                "national_id": NIK}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
     let url = &app.environment().database_url;
     let output = std::process::Command::new("pg_dump")
         .arg("--data-only")
@@ -345,13 +359,16 @@ async fn a_postgres_dump_holds_no_bank_account_in_clear() {
         .skip(1)
         .take_while(|line| *line != "\\.")
         .count();
-    assert_eq!(rows, 1, "the dump holds the recipient's row");
-    // ...and no spelling of the account: whole, grouped, lower case, or its account number.
+    assert_eq!(rows, 2, "the dump holds the recipients' rows");
+    // ...and no spelling of the accounts (whole, grouped, lower case, the account number inside
+    // the IBAN) or of the national id.
     for spelling in [
         IBAN,
         "DE89 3704 0044 0532 0130 00",
         &IBAN.to_lowercase(),
         "0532013000",
+        ID_ACCOUNT,
+        NIK,
     ] {
         assert!(
             !contains(&output.stdout, spelling),
