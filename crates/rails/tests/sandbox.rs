@@ -37,7 +37,9 @@ fn submitted(reference: &str, at: time::OffsetDateTime) -> TransferRecord {
 
 #[tokio::test]
 async fn outcomes_wait_for_settle_after_then_follow_the_reference() {
-    let clock = Arc::new(ManualClock::new(time::macros::datetime!(2026-12-07 09:00 UTC)));
+    let clock = Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-12-07 09:00 UTC),
+    ));
     let rail = SandboxRail {
         settle_after: Duration::from_millis(200),
         clock: clock.clone(),

@@ -300,7 +300,11 @@ async fn idempotency_semantics(backend: Backend) {
 }
 
 async fn daily_volume_cap(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The day is the clock's: held at noon UTC, so every transfer counts for one day even when
+    // the test runs across midnight.
+    let noon = time::OffsetDateTime::now_utc().replace_time(time::macros::time!(12:00));
+    let clock = Arc::new(benteng_core::clock::ManualClock::new(noon));
+    let app = TestApp::spawn_with_clock(backend, |_| {}, clock.clone()).await;
     let base = app.url("");
     // Starter: USD 10,000 a day.
     let payer = payer(
@@ -335,6 +339,13 @@ async fn daily_volume_cap(backend: Backend) {
     assert_eq!(payer.available_usd(&app.services).await, available);
     assert_eq!(payer.transfer_count(&app.services).await, 1);
     let body = payer.transfer_body(&base, "3900.00").await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&new_key()), &body)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The next UTC day has a cap of its own.
+    clock.advance(time::Duration::days(1));
+    let body = payer.transfer_body(&base, "4500.00").await;
     let response = payer
         .post(&base, "/v1/transfers", Some(&new_key()), &body)
         .await;
