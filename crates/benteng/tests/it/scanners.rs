@@ -420,7 +420,7 @@ async fn testssl(address: SocketAddr, ca: &Path, dir: &Path, headers: bool) -> V
     let mut command = tokio::process::Command::new("testssl");
     command
         .args(["--quiet", "--color", "0", "--warnings", "off"])
-        .args(["--connect-timeout", "5", "--openssl-timeout", "5"])
+        .args(["--connect-timeout", "10", "--openssl-timeout", "10"])
         .arg("--add-ca")
         .arg(ca)
         .args(["-p", "-P", "-S", "-E"]);
@@ -488,10 +488,18 @@ fn testssl_departures(findings: &[Value], key: KeyKind, requires_client_cert: bo
         ),
     }
     if requires_client_cert {
+        // testssl.sh 3.0 spots the certificate request from `s_client` output whose shape, over
+        // TLS 1.3, depends on whether the server's alert beats the client's exit; on a loaded
+        // machine it then reports the service undetermined. Either way it must not get an HTTP
+        // answer without a certificate (a weak server gives one); the refusal itself is
+        // asserted by `s_client_sees_benteng_refuse_what_its_policy_refuses`.
         expect(
             "service",
-            &|t| t.starts_with("certificate-based authentication"),
-            "client certificates required",
+            &|t| {
+                t.starts_with("certificate-based authentication")
+                    || t.starts_with("Couldn't determine service")
+            },
+            "no HTTP answer without a client certificate",
         );
     } else {
         expect("service", &|t| t == "HTTP", "HTTP");
