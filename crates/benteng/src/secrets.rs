@@ -67,19 +67,33 @@ fn read_or_create(path: &Path) -> anyhow::Result<SecretString> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    // Written whole under a temporary name, then linked into place: linking fails if the file
+    // exists, so instances starting together agree on the first secret linked and none reads a
+    // half-written (empty) file.
     let secret = generate_secret_hex()?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(
+        ".{name}.{}.new",
+        generate_secret_hex()?.expose_secret()
+    ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(secret.expose_secret().as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
+    let linked = options
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(secret.expose_secret().as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| fs::hard_link(&temporary, path));
+    let _ = fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "generated a new server secret");
             Ok(secret)
         }
-        // Another process created it first: use theirs.
+        // Another process linked its secret first: use theirs.
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
             read_private(path).with_context(|| format!("reading {}", path.display()))?
         }
@@ -93,6 +107,31 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    /// Instances starting together on a fresh data directory agree on one complete secret.
+    #[test]
+    fn concurrent_first_starts_agree_on_one_secret() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secrets").join(format!("secret-{round}"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let starts: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        read_or_create(&path).map(|s| s.expose_secret().to_owned())
+                    })
+                })
+                .collect();
+            let secrets: Vec<String> = starts
+                .into_iter()
+                .map(|start| start.join().unwrap().unwrap())
+                .collect();
+            assert_eq!(secrets[0].len(), 64, "{secrets:?}");
+            assert!(secrets.iter().all(|s| *s == secrets[0]), "{secrets:?}");
+        }
+    }
 
     #[test]
     fn a_secret_file_others_can_read_is_refused() {

@@ -18,7 +18,6 @@ fn xsd() -> PathBuf {
     for candidate in [
         here.join("../../../shared/testdata/goaml/goAMLSchemaPPATK-4.0.2.xsd"),
         here.join("../../../../shared/testdata/goaml/goAMLSchemaPPATK-4.0.2.xsd"),
-        PathBuf::from("/work/shared/testdata/goaml/goAMLSchemaPPATK-4.0.2.xsd"),
     ] {
         if candidate.is_file() {
             return candidate;

@@ -19,27 +19,23 @@ fn file_err(path: &Path, reason: impl Into<String>) -> VaultError {
     }
 }
 
-/// Reads the key at `path`, creating it (mode 0600, exclusive create, fsync) when missing.
-/// Returns the key and whether it was created.
+/// Reads the key at `path`, creating it (mode 0600, fsync) when missing. A new key is written
+/// whole under a temporary name and then linked into place, which fails if the key exists: so
+/// processes starting together on a fresh directory agree on the first one linked, and none
+/// reads a half-written file. Returns the key and whether it was created.
 pub(crate) fn load_or_create(path: &Path) -> Result<(Zeroizing<[u8; KEY_LEN]>, bool), VaultError> {
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut file) => {
-            let key = Zeroizing::new(benteng_crypto::random_bytes::<KEY_LEN>()?);
-            let mut text = Zeroizing::new(hex::encode(key.as_slice()));
-            text.push('\n');
-            let written = file
-                .write_all(text.as_bytes())
-                .and_then(|()| file.sync_all());
-            if let Err(e) = written {
-                // A half-written key file would be read back as a different (or no) key later.
-                let _ = std::fs::remove_file(path);
-                return Err(file_err(path, format!("cannot write new key: {e}")));
-            }
+    if path.exists() {
+        return Ok((load(path)?, false));
+    }
+    let key = Zeroizing::new(benteng_crypto::random_bytes::<KEY_LEN>()?);
+    let suffix = hex::encode(benteng_crypto::random_bytes::<8>()?);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.{suffix}.new"));
+    let written = write_new(&temporary, &key);
+    let linked = written.and_then(|()| std::fs::hard_link(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 // Best effort: makes the new directory entry durable too.
                 if let Ok(d) = File::open(dir) {
@@ -49,9 +45,23 @@ pub(crate) fn load_or_create(path: &Path) -> Result<(Zeroizing<[u8; KEY_LEN]>, b
             tracing::info!(path = %path.display(), "created new key file (mode 0600)");
             Ok((key, true))
         }
+        // Another process linked its key first: use that one.
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok((load(path)?, false)),
         Err(e) => Err(file_err(path, format!("cannot create: {e}"))),
     }
+}
+
+/// Writes `key` as hex to a new file at `path` (mode 0600) and syncs it.
+fn write_new(path: &Path, key: &[u8; KEY_LEN]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let mut text = Zeroizing::new(hex::encode(key));
+    text.push('\n');
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// Reads an existing key file: 64 hex digits (surrounding whitespace allowed) or 32 raw bytes.

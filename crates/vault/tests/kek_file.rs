@@ -112,3 +112,28 @@ fn a_dek_wrapped_by_one_kek_is_not_loaded_by_another() {
         Err(VaultError::AuthenticationFailed { .. })
     ));
 }
+
+/// Instances starting together on a fresh data directory all create "the" KEK at once: every
+/// one must end up with the same complete key, none may read a half-written file.
+#[test]
+fn concurrent_first_opens_agree_on_one_key() {
+    for round in 0..20 {
+        let dir = TempDir::new("kekrace");
+        let path = dir.join(&format!("kek-{round}"));
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    FileKek::open_or_create(&path).map(|kek| kek.id().to_owned())
+                })
+            })
+            .collect();
+        let ids: Vec<String> = opens
+            .into_iter()
+            .map(|open| open.join().unwrap().expect("every open succeeds"))
+            .collect();
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    }
+}

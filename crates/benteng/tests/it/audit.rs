@@ -84,9 +84,17 @@ async fn every_api_event_carries_the_client_address(backend: Backend) {
 /// earlier but committed later (a long transaction) is sealed by the full pass, not lost.
 async fn a_late_event_waits_for_the_full_sealing_pass(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    // Let the server's own sealer finish its full pass at start; its later passes are quick.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let store = &app.services.store;
+    // Wait for the server's own sealer to finish its full pass at start (the events written
+    // before it, such as the baseline list's load, are then sealed); its later passes are quick.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.verify_audit().await.unwrap().unsealed > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sealer's first pass never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let event = |age: time::Duration, kind: &str| {
         let mut event = AuditEvent::new(
             &AuditContext::system("test"),
@@ -499,7 +507,7 @@ async fn operator_changes_through_the_cli_are_audited_as_the_operator(backend: B
     )
     .await;
     let tenant = tenant.trim();
-    let un = crate::screening::UN;
+    let un = &crate::screening::un_list();
     let load = [
         "lists",
         "load",

@@ -166,15 +166,20 @@ async fn key_rotation_re_encrypts_every_value_and_keys_status_shows_it(backend: 
         .sealed_values(SealedColumn::RecipientBankAccount, "", 10)
         .await
         .unwrap();
-    for id in &ids {
+    for (id, iban) in ids.iter().zip([IBAN, IBAN_2]) {
         let value = values.iter().find(|v| &v.row_id == id).unwrap();
         assert!(!value.sealed.contains(&old_key.replace("dek_", "")));
-        keyring
-            .decrypt(
+        let plain = keyring
+            .decrypt_string(
                 &value.sealed,
                 &Aad::new(&tenant.id.to_string(), "recipients", "bank_account", id),
             )
             .unwrap();
+        // The value that went in, not merely something that decrypts.
+        assert!(
+            benteng_crypto::ExposeSecret::expose_secret(&plain).contains(iban),
+            "{id} decrypts to another account"
+        );
     }
     // The server keeps working across the rotation.
     let response = app
@@ -276,7 +281,7 @@ async fn the_embedded_default_keeps_bank_accounts_out_of_files_logs_and_backups(
     )
     .await;
     assert!(!ok && err.contains("does not decrypt"), "{err}");
-    let (_, _, _) = cli(
+    let (ok, _, err) = cli(
         &env,
         &[
             "tenant",
@@ -288,6 +293,9 @@ async fn the_embedded_default_keeps_bank_accounts_out_of_files_logs_and_backups(
         ],
     )
     .await;
+    assert!(ok, "{err}");
+    let (_, list, _) = cli(&env, &["tenant", "list"]).await;
+    assert!(list.contains("After Backup"), "{list}");
     let (ok, out, err) = cli(
         &env,
         &["backup", "restore", backup.to_str().unwrap(), "--replace"],
@@ -312,12 +320,26 @@ async fn the_embedded_default_keeps_bank_accounts_out_of_files_logs_and_backups(
     assert!(!ok && plain.is_empty(), "a truncated backup yields nothing");
 }
 
+const ID_ACCOUNT: &str = "9081726354";
+const NIK: &str = "3171098765432101";
+
 /// A PostgreSQL dump holds only ciphertext.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_dump_holds_no_bank_account_in_clear() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let (_, key) = app.tenant_with_key().await;
     recipient(&app, &key, IBAN).await;
+    // An Indonesian recipient: a local account number and a national id (NIK), sealed too.
+    let response = app
+        .post_json(
+            "/v1/recipients",
+            &key,
+            &json!({"type": "individual", "name": "Siti Rahayu", "country": "ID",
+                "bank_account": {"account_number": ID_ACCOUNT, "bank_code": "014"},
+                "national_id": NIK}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
     let url = &app.environment().database_url;
     let output = std::process::Command::new("pg_dump")
         .arg("--data-only")
@@ -329,14 +351,30 @@ async fn a_postgres_dump_holds_no_bank_account_in_clear() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        contains(&output.stdout, "recipients"),
-        "the dump has the recipients table"
-    );
-    assert!(
-        !contains(&output.stdout, IBAN),
-        "bank account in clear in the dump"
-    );
+    // The recipients table is in the dump with its row (not only its header)...
+    let dump = String::from_utf8_lossy(&output.stdout);
+    let rows = dump
+        .lines()
+        .skip_while(|line| !line.starts_with("COPY public.recipients "))
+        .skip(1)
+        .take_while(|line| *line != "\\.")
+        .count();
+    assert_eq!(rows, 2, "the dump holds the recipients' rows");
+    // ...and no spelling of the accounts (whole, grouped, lower case, the account number inside
+    // the IBAN) or of the national id.
+    for spelling in [
+        IBAN,
+        "DE89 3704 0044 0532 0130 00",
+        &IBAN.to_lowercase(),
+        "0532013000",
+        ID_ACCOUNT,
+        NIK,
+    ] {
+        assert!(
+            !contains(&output.stdout, spelling),
+            "{spelling} in clear in the dump"
+        );
+    }
     let (ok, _, err) = cli(app.environment(), &["backup", "create", "/tmp/never.bin"]).await;
     assert!(!ok && err.contains("pg_dump"), "{err}");
 }

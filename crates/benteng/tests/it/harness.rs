@@ -44,7 +44,13 @@ pub struct Environment {
 impl Environment {
     pub async fn new(backend: Backend) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let namespace = format!("bt_{}", uuid::Uuid::new_v4().simple());
+        // The test process's id in the name, so `scripts/test` can tell a database whose test
+        // is gone from one a concurrent run is still using.
+        let namespace = format!(
+            "bt_{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
         let (database_url, cache_url) =
             match backend {
                 Backend::Sqlite => (
@@ -73,6 +79,10 @@ impl Environment {
             cache_url,
             namespace,
         }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
     }
 
     pub fn config(&self) -> Config {
@@ -136,6 +146,41 @@ impl Environment {
             .identity(reqwest::Identity::from_pem(&pem).expect("identity"))
             .build()
             .expect("client")
+    }
+}
+
+impl Drop for Environment {
+    /// The test's PostgreSQL database goes with it, whatever still holds a connection (`WITH
+    /// (FORCE)`); a SQLite file goes with the temp dir. Drop runs inside the test's runtime, so
+    /// the statement runs on a thread of its own. Never panics: a failure is reported and left
+    /// to `scripts/test`'s sweep.
+    fn drop(&mut self) {
+        if !self.is_postgres() {
+            return;
+        }
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.namespace);
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("test database {} not dropped: {error}", self.namespace),
+            Err(_) => eprintln!("test database {} not dropped: panicked", self.namespace),
+        }
     }
 }
 
@@ -385,7 +430,10 @@ pub fn client_builder(ca: &Path) -> reqwest::ClientBuilder {
 pub struct Process {
     /// Killed when dropped.
     child: tokio::process::Child,
+    /// The default listener's address.
     pub address: SocketAddr,
+    /// Every listener's address, in the order the server reported them (the default first).
+    pub addresses: Vec<SocketAddr>,
     /// Every log line the process wrote, kept for tests that read the logs.
     pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -397,6 +445,16 @@ impl Process {
 
     /// Like `serve`, with extra environment variables (e.g. `BENTENG_SERVER__PLAINTEXT`).
     pub async fn serve_with(env: &Environment, extra: &[(&str, &str)]) -> Self {
+        Self::serve_listeners(env, extra, 1).await
+    }
+
+    /// Like `serve_with`, for a configuration with `listeners` listeners: returns once every
+    /// one of them reported its address.
+    pub async fn serve_listeners(
+        env: &Environment,
+        extra: &[(&str, &str)],
+        listeners: usize,
+    ) -> Self {
         let mut child = command(env)
             .envs(extra.iter().copied())
             .arg("serve")
@@ -409,7 +467,8 @@ impl Process {
         let mut lines = BufReader::new(stderr).lines();
         let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = logs.clone();
-        let address = tokio::time::timeout(Duration::from_secs(60), async {
+        let addresses = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut addresses = Vec::new();
             while let Ok(Some(line)) = lines.next_line().await {
                 seen.lock().unwrap().push(line.clone());
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -418,7 +477,10 @@ impl Process {
                 if event["message"] == "listening"
                     && let Some(address) = event["address"].as_str()
                 {
-                    return address.parse::<SocketAddr>().ok();
+                    addresses.push(address.parse::<SocketAddr>().ok()?);
+                    if addresses.len() == listeners {
+                        return Some(addresses);
+                    }
                 }
             }
             None
@@ -426,7 +488,12 @@ impl Process {
         .await
         .ok()
         .flatten()
-        .expect("benteng reported its address");
+        .unwrap_or_else(|| {
+            panic!(
+                "benteng did not report {listeners} listening address(es): {:#?}",
+                logs.lock().unwrap()
+            )
+        });
         // Keep draining stderr so the child never blocks on a full pipe.
         let seen = logs.clone();
         tokio::spawn(async move {
@@ -436,7 +503,8 @@ impl Process {
         });
         Self {
             child,
-            address,
+            address: addresses[0],
+            addresses,
             logs,
         }
     }
@@ -547,6 +615,134 @@ pub async fn run_python(
 #[allow(dead_code)]
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file or directory of the shared test data, `shared/testdata/{relative}` beside the
+/// repository (or beside a directory holding it, such as a worktree's parent): found from this
+/// crate's manifest directory upwards, never from an absolute path.
+pub fn shared_testdata(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/testdata").join(relative))
+        .find(|candidate| candidate.exists())
+        .unwrap_or_else(|| panic!("shared/testdata/{relative} beside the repository"))
+}
+
+/// Whether PostgreSQL holds a database named `name`.
+async fn database_exists(name: &str) -> bool {
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .expect("PostgreSQL");
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_database");
+    count == 1
+}
+
+/// A test's database is named after its process and goes when its environment does, even with
+/// a server still connected to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_drops_its_database() {
+    let env = Environment::new(Backend::Postgres).await;
+    let name = env.namespace.clone();
+    assert!(
+        name.starts_with(&format!("bt_{}_", std::process::id())),
+        "{name}"
+    );
+    let services = env.services_with(|_| {}).await;
+    assert!(database_exists(&name).await);
+    drop(env);
+    assert!(!database_exists(&name).await, "{name} is still there");
+    drop(services);
+}
+
+/// A private Redis a test may stop and restart. The cache URL is TCP (`redis://`), so a port is
+/// only a candidate until the server proves it owns it: ready means `INFO server` on that port
+/// answers with this child's process id (a protocol answer, not a TCP accept); a first start
+/// whose port was taken meanwhile tries another. Killed when dropped.
+pub struct PrivateRedis {
+    port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .expect("a free port")
+                .local_addr()
+                .expect("its address")
+                .port();
+            let mut redis = Self { port, child: None };
+            if redis.launch().await {
+                return redis;
+            }
+        }
+        panic!("no private Redis could own a port");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts Redis again on its port (empty: nothing is saved).
+    pub async fn restart(&mut self) {
+        assert!(
+            self.launch().await,
+            "port {} was taken while the private Redis was stopped",
+            self.port
+        );
+    }
+
+    /// Kills Redis (SIGKILL) and returns once nothing answers on its port.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill the private Redis");
+        }
+        assert_eq!(
+            redis_process_id(self.port).await,
+            None,
+            "Redis still answers"
+        );
+    }
+
+    /// Spawns redis-server on the port; whether it came up there (it exits if it cannot bind).
+    async fn launch(&mut self) -> bool {
+        let mut child = tokio::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        let pid = child.id().expect("a running child");
+        for _ in 0..400 {
+            if child.try_wait().expect("child status").is_some() {
+                return false;
+            }
+            if redis_process_id(self.port).await == Some(pid) {
+                self.child = Some(child);
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the private Redis never answered on port {}", self.port);
+    }
+}
+
+/// The process id of whichever Redis answers on `port`, if one does.
+async fn redis_process_id(port: u16) -> Option<u32> {
+    let output = tokio::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "INFO", "server"])
+        .output()
+        .await
+        .expect("redis-cli is installed (scripts/test installs redis-tools)");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("process_id:")?.parse().ok())
 }
 
 /// Runs the scenario `$body` (an async fn taking `Backend`) once per backend.

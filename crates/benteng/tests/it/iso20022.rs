@@ -983,14 +983,7 @@ async fn a_rotated_signing_key_signs_after_the_overlap_and_the_old_one_verifies_
 
 /// The shared test data (`../shared/testdata/iso20022`, beside the repository).
 fn testdata() -> std::path::PathBuf {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../../../shared/testdata/iso20022"),
-        here.join("../../../../shared/testdata/iso20022"),
-    ]
-    .into_iter()
-    .find(|candidate| candidate.is_dir())
-    .expect("testdata/iso20022 beside the repository")
+    crate::harness::shared_testdata("iso20022")
 }
 
 /// The `AppHdr` or `Document` of an envelope as a standalone document (each declares its own

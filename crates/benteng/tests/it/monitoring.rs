@@ -407,7 +407,7 @@ async fn every_rule_scores_at_its_thresholds_across_two_instances() {
             "--source",
             "un",
             "--path",
-            crate::screening::UN,
+            &crate::screening::un_list(),
         ],
     )
     .await;

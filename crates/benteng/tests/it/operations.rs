@@ -162,26 +162,33 @@ async fn every_non_public_route_demands_authentication(backend: Backend) {
     }
 }
 
+/// The body limit (`http.body_limit_bytes`, 1 MiB) at its boundary, on a route that exists: a
+/// body of exactly 1 MiB is served, one byte more is refused with a problem+json 413.
 async fn oversized_bodies_are_refused_with_413(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, key) = app.tenant_with_key().await;
-    let body = vec![b'a'; 2 * 1024 * 1024];
-    let response = app
-        .client
-        .post(app.url("/v1/tenant"))
-        .bearer_auth(&key)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    // The body limit answers before routing decides the method is wrong.
-    assert!(
-        response.status() == StatusCode::PAYLOAD_TOO_LARGE
-            || response.status() == StatusCode::METHOD_NOT_ALLOWED,
-        "{}",
-        response.status()
-    );
+    let limit = 1024 * 1024;
+    // A valid recipient, padded with trailing whitespace (still one JSON value) to `size` bytes.
+    let body = |size: usize| {
+        let mut body = serde_json::json!({"type": "individual", "name": "Budi Santoso",
+            "country": "DE", "bank_account": {"iban": "DE89370400440532013000"}})
+        .to_string()
+        .into_bytes();
+        body.resize(size, b' ');
+        body
+    };
+    let post = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/v1/recipients"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = post(body(limit)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = post(body(limit + 1)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json"

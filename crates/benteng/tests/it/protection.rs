@@ -1,8 +1,8 @@
 //! Request protection: idempotency keys, rate limits and daily volume caps, on one instance
 //! (both backends) and on two processes sharing PostgreSQL + Redis.
 
-use std::net::SocketAddr;
-use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use benteng::Services;
@@ -300,7 +300,11 @@ async fn idempotency_semantics(backend: Backend) {
 }
 
 async fn daily_volume_cap(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The day is the clock's: held at noon UTC, so every transfer counts for one day even when
+    // the test runs across midnight.
+    let noon = time::OffsetDateTime::now_utc().replace_time(time::macros::time!(12:00));
+    let clock = Arc::new(benteng_core::clock::ManualClock::new(noon));
+    let app = TestApp::spawn_with_clock(backend, |_| {}, clock.clone()).await;
     let base = app.url("");
     // Starter: USD 10,000 a day.
     let payer = payer(
@@ -335,6 +339,13 @@ async fn daily_volume_cap(backend: Backend) {
     assert_eq!(payer.available_usd(&app.services).await, available);
     assert_eq!(payer.transfer_count(&app.services).await, 1);
     let body = payer.transfer_body(&base, "3900.00").await;
+    let response = payer
+        .post(&base, "/v1/transfers", Some(&new_key()), &body)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The next UTC day has a cap of its own.
+    clock.advance(time::Duration::days(1));
+    let body = payer.transfer_body(&base, "4500.00").await;
     let response = payer
         .post(&base, "/v1/transfers", Some(&new_key()), &body)
         .await;
@@ -508,60 +519,11 @@ async fn endpoint_limit_is_shared_by_two_instances() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// A private Redis this test may stop and restart.
-pub(crate) struct PrivateRedis {
-    port: u16,
-    child: Option<tokio::process::Child>,
-}
-
-impl PrivateRedis {
-    pub(crate) async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Self { port, child: None };
-        redis.restart().await;
-        redis
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub(crate) async fn restart(&mut self) {
-        let child = tokio::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is installed");
-        self.child = Some(child);
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(address).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("private redis did not start");
-    }
-
-    pub(crate) async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-}
-
 /// With Redis stopped, money-moving requests get 503 with Retry-After and nothing is done;
 /// after a restart (Redis empty) an acknowledged transfer replays from the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fails_closed_without_redis_and_survives_its_restart() {
-    let mut redis = PrivateRedis::start().await;
+    let mut redis = crate::harness::PrivateRedis::start().await;
     let mut env = Environment::new(Backend::Postgres).await;
     env.cache_url = redis.url();
     let services = env.services_with(|_| {}).await;
@@ -629,7 +591,7 @@ async fn fails_closed_without_redis_and_survives_its_restart() {
 /// every key replays the answer its client was given.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
-    let mut redis = PrivateRedis::start().await;
+    let mut redis = crate::harness::PrivateRedis::start().await;
     let mut env = Environment::new(Backend::Postgres).await;
     env.cache_url = redis.url();
     let services = env.services_with(|_| {}).await;
@@ -648,10 +610,18 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
     for _ in 0..20 {
         requests.push((new_key(), payer.transfer_body(&bases[0], "10.00").await));
     }
+    // What the clients saw, so the test can show the load overlapped the outage: answers
+    // before the stop, 503s during it, answers after the restart.
+    let created = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let restarted = Arc::new(AtomicBool::new(false));
+    let created_after_restart = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::new();
     for (i, (key, body)) in requests.iter().cloned().enumerate() {
         let (bases, api_key) = (bases.clone(), payer.key.clone());
         let client = payer.client.clone();
+        let (created, unavailable) = (created.clone(), unavailable.clone());
+        let (restarted, created_after_restart) = (restarted.clone(), created_after_restart.clone());
         clients.push(tokio::spawn(async move {
             // Each client sends its request twice (a retry after a lost answer), then keeps
             // retrying through 503s and 409s until it has an answer.
@@ -667,12 +637,19 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
                     .unwrap();
                 match response.status() {
                     StatusCode::CREATED => {
+                        created.fetch_add(1, Ordering::SeqCst);
+                        if restarted.load(Ordering::SeqCst) {
+                            created_after_restart.fetch_add(1, Ordering::SeqCst);
+                        }
                         answers.push(response.text().await.unwrap());
                         if answers.len() == 2 {
                             return answers;
                         }
                     }
                     StatusCode::SERVICE_UNAVAILABLE | StatusCode::CONFLICT => {
+                        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                            unavailable.fetch_add(1, Ordering::SeqCst);
+                        }
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     other => panic!("unexpected {other}"),
@@ -681,10 +658,20 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
             panic!("no answer for {key}");
         }));
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Stop Redis once the load is running (a first answer), restart it once the load has hit
+    // the outage (a first 503): waits on what the clients saw, not on sleeps.
+    let seen = async |counter: &AtomicUsize, what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while counter.load(Ordering::SeqCst) == 0 {
+            assert!(std::time::Instant::now() < deadline, "no {what} seen");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    seen(&created, "answer").await;
     redis.stop().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    seen(&unavailable, "503 during the outage").await;
     redis.restart().await;
+    restarted.store(true, Ordering::SeqCst);
     let mut ids = std::collections::BTreeSet::new();
     for client in clients {
         let answers = client.await.unwrap();
@@ -693,6 +680,10 @@ async fn redis_restart_under_load_loses_nothing_and_duplicates_nothing() {
         ids.insert(body["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids.len(), 20);
+    assert!(
+        created_after_restart.load(Ordering::SeqCst) > 0,
+        "the load ended before the restart"
+    );
     assert_eq!(payer.transfer_count(&services).await, 20);
     assert_eq!(payer.available_usd(&services).await, "9799.00");
     assert!(services.store.ledger_check().await.unwrap().is_empty());

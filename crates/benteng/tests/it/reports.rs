@@ -23,15 +23,7 @@ on_both_backends!(
 );
 
 fn xsd() -> PathBuf {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../../../shared/testdata/goaml/goAMLSchemaPPATK-4.0.2.xsd"),
-        here.join("../../../../shared/testdata/goaml/goAMLSchemaPPATK-4.0.2.xsd"),
-        PathBuf::from("/work/shared/testdata/goaml/goAMLSchemaPPATK-4.0.2.xsd"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
-    .expect("testdata/goaml next to the repository")
+    crate::harness::shared_testdata("goaml/goAMLSchemaPPATK-4.0.2.xsd")
 }
 
 /// `xmllint --noout --schema` over `xml`: (accepted, what it said).

@@ -19,10 +19,20 @@ on_both_backends!(
     search_is_for_operators_not_tenants
 );
 
-pub(crate) const UN: &str = "/work/shared/testdata/sanctions/un/UN_consolidated.xml";
+/// The official UN consolidated list, from the shared test data.
+pub(crate) fn un_list() -> String {
+    crate::harness::shared_testdata("sanctions/un/UN_consolidated.xml")
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_owned()
+}
 
 async fn load_un(env: &Environment) {
-    let (ok, out, err) = cli(env, &["lists", "load", "--source", "un", "--path", UN]).await;
+    let (ok, out, err) = cli(
+        env,
+        &["lists", "load", "--source", "un", "--path", &un_list()],
+    )
+    .await;
     assert!(ok, "{err}");
     assert!(
         out.contains("un version") && out.contains("1003 entries"),
@@ -225,7 +235,7 @@ async fn lists_load_status_and_malformed_files(backend: Backend) {
 
     // Truncated XML, wrong columns, duplicate ids: refused, the good version stays.
     let dir = tempfile::tempdir().unwrap();
-    let full = std::fs::read(UN).unwrap();
+    let full = std::fs::read(un_list()).unwrap();
     let truncated = dir.path().join("truncated.xml");
     std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
     let columns = dir.path().join("columns.csv");
@@ -264,9 +274,17 @@ async fn lists_load_status_and_malformed_files(backend: Backend) {
     assert_eq!(after, status, "the good version stays");
 
     // The same file again changes nothing; an unknown source is refused.
-    let (ok, out, _) = cli(&env, &["lists", "load", "--source", "un", "--path", UN]).await;
+    let (ok, out, _) = cli(
+        &env,
+        &["lists", "load", "--source", "un", "--path", &un_list()],
+    )
+    .await;
     assert!(ok && out.contains("unchanged"), "{out}");
-    let (ok, _, err) = cli(&env, &["lists", "load", "--source", "nope", "--path", UN]).await;
+    let (ok, _, err) = cli(
+        &env,
+        &["lists", "load", "--source", "nope", "--path", &un_list()],
+    )
+    .await;
     assert!(!ok && err.contains("unknown list source"), "{err}");
 
     // Ad hoc search through the CLI.

@@ -673,6 +673,9 @@ async fn refusals_are_snap_answers_and_nothing_is_processed(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{answer}");
     let mut again = Call::new(&partner, &token_a, BALANCE, r#"{"accountNo":"x"}"#);
     again.external_id = first.external_id.clone();
+    // The same X-TIMESTAMP, so both fall on one Jakarta day even across its midnight (the
+    // signature is still fresh: the body differs).
+    again.at = first.at;
     expect(
         send(
             client,
@@ -977,7 +980,7 @@ async fn external_ids_are_unique_across_instances() {
 /// external-id check live in the shared state).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_fail_closed_without_the_shared_state() {
-    let mut redis = crate::protection::PrivateRedis::start().await;
+    let mut redis = crate::harness::PrivateRedis::start().await;
     let mut env = Environment::new(Backend::Postgres).await;
     env.cache_url = redis.url();
     let services = env.services_with(|_| {}).await;

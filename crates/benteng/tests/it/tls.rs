@@ -1,8 +1,8 @@
 //! Transport security as an operator and a client meet it: HTTPS by default with generated
-//! development certificates, the TLS policy seen by `openssl s_client`, the plaintext rule,
-//! listeners serving route groups, and the mTLS tenant binding.
+//! development certificates, the plaintext rule, listeners serving route groups, and the mTLS
+//! tenant binding. The TLS policy as outside scanners see it is `scanners.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use benteng::listeners::{ListenerSettings, RouteSelection};
@@ -68,56 +68,6 @@ async fn the_default_listener_serves_https_with_generated_dev_certs(backend: Bac
     drop(server);
     let _again = Process::serve(&env).await;
     assert_eq!(std::fs::read(&certs.ca_cert).unwrap(), ca_before);
-}
-
-fn s_client(address: std::net::SocketAddr, ca: &Path, extra: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &address.to_string(),
-            "-brief",
-            "-CAfile",
-        ])
-        .arg(ca)
-        .args(["-verify_return_error", "-servername", "localhost"])
-        .args(extra)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("openssl is installed (scripts/test installs it)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openssl_sees_tls13_and_old_protocols_are_refused() {
-    let env = Environment::new(Backend::Sqlite).await;
-    let server = Process::serve(&env).await;
-    let ca = env.dev_certs().ca_cert;
-
-    let (ok, text) = s_client(server.address, &ca, &[]);
-    assert!(ok, "{text}");
-    assert!(text.contains("Protocol version: TLSv1.3"), "{text}");
-    assert!(text.contains("Verification: OK"), "{text}");
-
-    let (ok, text) = s_client(server.address, &ca, &["-tls1_1"]);
-    assert!(!ok, "TLS 1.1 was accepted: {text}");
-    assert!(!text.contains("Protocol version: TLSv1.1"), "{text}");
-
-    // TLS 1.2 is allowed (ECDHE + AEAD suites only).
-    let (ok, text) = s_client(server.address, &ca, &["-tls1_2"]);
-    assert!(ok, "{text}");
-    assert!(text.contains("Protocol version: TLSv1.2"), "{text}");
-    let (ok, text) = s_client(
-        server.address,
-        &ca,
-        &["-tls1_2", "-cipher", "AES128-SHA256"],
-    );
-    assert!(!ok, "a non-ECDHE suite was accepted: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -172,7 +172,6 @@ pub fn testdata() -> PathBuf {
     for candidate in [
         here.join("../../../shared/testdata/iso20022"),
         here.join("../../../../shared/testdata/iso20022"),
-        PathBuf::from("/work/shared/testdata/iso20022"),
     ] {
         if candidate.is_dir() {
             return candidate;
