@@ -333,11 +333,25 @@ fn obfuscated_cases() -> Vec<(String, String)> {
 async fn obfuscated_listed_names_are_held_or_blocked(backend: Backend) {
     let env = Environment::new(backend).await;
     for (source, path) in [
-        ("ofac-sdn", "/work/shared/testdata/sanctions/ofac"),
-        ("ofac-nonsdn", "/work/shared/testdata/sanctions/ofac-nonsdn"),
-        ("un", UN),
+        (
+            "ofac-sdn",
+            crate::harness::shared_testdata("sanctions/ofac")
+                .display()
+                .to_string(),
+        ),
+        (
+            "ofac-nonsdn",
+            crate::harness::shared_testdata("sanctions/ofac-nonsdn")
+                .display()
+                .to_string(),
+        ),
+        ("un", un_list()),
     ] {
-        let (ok, _, err) = cli(&env, &["lists", "load", "--source", source, "--path", path]).await;
+        let (ok, _, err) = cli(
+            &env,
+            &["lists", "load", "--source", source, "--path", &path],
+        )
+        .await;
         assert!(ok, "{source}: {err}");
     }
     let app = TestApp::spawn_in(env).await;
