@@ -36,12 +36,21 @@ pub(crate) async fn record_all(conn: &mut AnyConnection, events: &[AuditEvent]) 
     if events.is_empty() {
         return Ok(());
     }
-    let mut query = sqlx::query(insert_rows(
-        "INSERT INTO audit_events (id, occurred_at, event_type, retention, tenant_id, document, \
-         expires_at) VALUES",
-        events.len(),
-        7,
-    ));
+    let query = sqlx::query(insert_rows(AUDIT_INSERT, events.len(), AUDIT_COLUMNS));
+    bind_events(query, events)?.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The head of an insert of audit events, and its columns per row, as [`bind_events`] binds them.
+pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_events (id, occurred_at, event_type, \
+     retention, tenant_id, document, expires_at) VALUES";
+pub(crate) const AUDIT_COLUMNS: usize = 7;
+
+/// Binds `events` as rows of [`AUDIT_INSERT`].
+pub(crate) fn bind_events<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    events: &[AuditEvent],
+) -> StoreResult<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>> {
     for event in events {
         let document = String::from_utf8(event.canonical())
             .map_err(|_| StoreError::Corrupt("audit document is not UTF-8".to_owned()))?;
@@ -54,8 +63,7 @@ pub(crate) async fn record_all(conn: &mut AnyConnection, events: &[AuditEvent]) 
             .bind(document)
             .bind(to_micros(event.timestamp + event.retention.keep_for()));
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    Ok(query)
 }
 
 fn chain_hash(prev: &str, document: &str) -> String {

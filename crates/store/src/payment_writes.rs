@@ -230,8 +230,13 @@ impl PaymentWrite {
             }
             query.execute(&mut *conn).await?;
         }
-        crate::audit::record_all(conn, &write.events).await?;
-        crate::webhooks::insert_new_notices(conn, self.backend, &write.notices).await?;
+        crate::webhooks::insert_audit_and_new_notices(
+            conn,
+            self.backend,
+            &write.events,
+            &write.notices,
+        )
+        .await?;
         crate::screening::insert_transfer_screenings(
             conn,
             &write.screenings,

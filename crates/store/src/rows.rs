@@ -57,14 +57,25 @@ pub(crate) fn insert_rows(
     rows: usize,
     columns: usize,
 ) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(insert_rows_after(head, rows, columns, 0))
+}
+
+/// [`insert_rows`]' text with its placeholders numbered after the `before` ones of the
+/// statement's earlier parts, for one statement that inserts into several tables.
+pub(crate) fn insert_rows_after(
+    head: &'static str,
+    rows: usize,
+    columns: usize,
+    before: usize,
+) -> String {
     let row = |r: usize| {
         let cells: Vec<String> = (1..=columns)
-            .map(|c| format!("${}", r * columns + c))
+            .map(|c| format!("${}", before + r * columns + c))
             .collect();
         format!("({})", cells.join(", "))
     };
     let values: Vec<String> = (0..rows).map(row).collect();
-    sqlx::AssertSqlSafe(format!("{head} {}", values.join(", ")))
+    format!("{head} {}", values.join(", "))
 }
 
 #[cfg(test)]
@@ -75,5 +86,9 @@ mod tests {
     fn insert_rows_numbers_placeholders_row_by_row() {
         assert_eq!(insert_rows("VALUES", 2, 2).0, "VALUES ($1, $2), ($3, $4)");
         assert_eq!(insert_rows("VALUES", 1, 3).0, "VALUES ($1, $2, $3)");
+        assert_eq!(
+            super::insert_rows_after("VALUES", 2, 1, 3),
+            "VALUES ($4), ($5)"
+        );
     }
 }

@@ -195,32 +195,59 @@ macro_rules! fan_out_from {
     };
 }
 
-/// Writes a new object's first events, numbered 1, 2… in order, and schedules their
-/// deliveries: one statement on PostgreSQL (a data-modifying `WITH`), two on SQLite.
-pub(crate) async fn insert_new_notices(
+const EVENTS_INSERT: &str = "INSERT INTO webhook_events (id, tenant_id, environment, \
+     event_type, object_type, object_id, sequence, data, created_at) VALUES";
+const EVENTS_COLUMNS: usize = 9;
+
+/// Writes a new object's audit events and its first webhook events, numbered 1, 2… in order,
+/// and schedules their deliveries. On PostgreSQL that is one statement (a data-modifying
+/// `WITH`): the outbox costs the transaction no round trip of its own. SQLite runs the audit
+/// insert, the events' insert and the fan-out one after another.
+pub(crate) async fn insert_audit_and_new_notices(
     conn: &mut AnyConnection,
     backend: Backend,
+    audit: &[AuditEvent],
     notices: &[Notice],
 ) -> StoreResult<()> {
     let Some(first) = notices.first() else {
-        return Ok(());
+        return crate::audit::record_all(conn, audit).await;
     };
-    let insert = crate::rows::insert_rows(
-        "INSERT INTO webhook_events (id, tenant_id, environment, event_type, object_type, \
-         object_id, sequence, data, created_at) VALUES",
+    let events = crate::rows::insert_rows_after(
+        EVENTS_INSERT,
         notices.len(),
-        9,
+        EVENTS_COLUMNS,
+        if backend == Backend::Postgres {
+            audit.len() * crate::audit::AUDIT_COLUMNS
+        } else {
+            0
+        },
     );
+    if backend == Backend::Sqlite || audit.is_empty() {
+        crate::audit::record_all(conn, audit).await?;
+    }
     let statement = match backend {
-        Backend::Postgres => sqlx::AssertSqlSafe(format!(
-            "WITH ev AS ({} RETURNING id, tenant_id, environment, event_type, object_id, \
-             sequence, created_at) {}",
-            insert.0,
+        Backend::Postgres if !audit.is_empty() => format!(
+            "WITH audit AS ({}), ev AS ({events} RETURNING id, tenant_id, environment, \
+             event_type, object_id, sequence, created_at) {}",
+            crate::rows::insert_rows_after(
+                crate::audit::AUDIT_INSERT,
+                audit.len(),
+                crate::audit::AUDIT_COLUMNS,
+                0
+            ),
             fan_out_from!("ev", "")
-        )),
-        Backend::Sqlite => insert,
+        ),
+        Backend::Postgres => format!(
+            "WITH ev AS ({events} RETURNING id, tenant_id, environment, event_type, object_id, \
+             sequence, created_at) {}",
+            fan_out_from!("ev", "")
+        ),
+        Backend::Sqlite => events,
     };
-    let mut query = sqlx::query(statement);
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+    if backend == Backend::Postgres {
+        query = crate::audit::bind_events(query, audit)?;
+    }
     for (sequence, notice) in (1_i64..).zip(notices) {
         query = query
             .bind(notice.id.to_string())

@@ -254,22 +254,16 @@ impl SigningKeys {
             now.year(),
             u8::from(now.month())
         );
-        let key = RsaSigningKey::generate().map_err(|e| WebhookError::Key(e.to_string()))?;
-        let der = key
-            .to_pkcs8()
-            .map_err(|e| WebhookError::Key(e.to_string()))?;
-        let sealed = self
-            .keyring
-            .encrypt(&KeyPurpose::PRIVATE_KEY, &der, &aad(&kid))
-            .map_err(|e| WebhookError::Key(e.to_string()))?;
-        let p256 = EcSigningKey::generate().map_err(|e| WebhookError::Key(e.to_string()))?;
-        let p256_der = p256
-            .to_pkcs8()
-            .map_err(|e| WebhookError::Key(e.to_string()))?;
-        let p256_sealed = self
-            .keyring
-            .encrypt(&KeyPurpose::PRIVATE_KEY, &p256_der, &ec_aad(&kid))
-            .map_err(|e| WebhookError::Key(e.to_string()))?;
+        let key_error = |e: benteng_crypto::CryptoError| WebhookError::Key(e.to_string());
+        let seal = |der: &[u8], aad: &Aad<'_>| {
+            self.keyring
+                .encrypt(&KeyPurpose::PRIVATE_KEY, der, aad)
+                .map_err(|e| WebhookError::Key(e.to_string()))
+        };
+        let key = RsaSigningKey::generate().map_err(key_error)?;
+        let sealed = seal(&key.to_pkcs8().map_err(key_error)?, &aad(&kid))?;
+        let p256 = EcSigningKey::generate().map_err(key_error)?;
+        let p256_sealed = seal(&p256.to_pkcs8().map_err(key_error)?, &ec_aad(&kid))?;
         let row = SigningKeyRow {
             kid: kid.clone(),
             generation,
