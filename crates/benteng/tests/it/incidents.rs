@@ -236,3 +236,31 @@ async fn credential_stuffing_on_two_instances_opens_one_p3_and_a_block_reaches_b
         assert!(audit.contains(kind), "{kind} not audited");
     }
 }
+
+/// An alert channel that is not a URL deliveries may use stops the start, naming the setting;
+/// nothing is left running.
+#[tokio::test]
+async fn a_bad_alert_channel_stops_the_start_with_its_name() {
+    let env = Environment::new(Backend::Sqlite).await;
+    for bad in [
+        "not a url",
+        "ftp://alerts.example/hook",
+        // http is refused unless webhooks.allow_http says otherwise.
+        "http://alerts.example/hook",
+        "https://user:secret@alerts.example/hook",
+    ] {
+        let services = env
+            .services_with(|config| config.incidents.notify_url = Some(bad.to_owned()))
+            .await;
+        let refused = benteng::Server::bind(&services).await;
+        let error = format!("{:#}", refused.err().expect(bad));
+        assert!(error.contains("incidents.notify_url"), "{bad}: {error}");
+    }
+    // The control: a URL deliveries may use starts.
+    let services = env
+        .services_with(|config| {
+            config.incidents.notify_url = Some("https://alerts.example/hook".to_owned());
+        })
+        .await;
+    assert!(benteng::Server::bind(&services).await.is_ok());
+}
