@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use benteng_core::ids::TenantId;
-use benteng_crypto::{KeyedHasher, constant_time_eq};
+use benteng_crypto::KeyedHasher;
 use std::sync::Arc;
 
 use benteng_shared_state::{Event, SharedStateHandle, StateResult, Subscription};
@@ -109,27 +109,18 @@ pub(crate) struct SharedEntries {
     mac: KeyedHasher,
 }
 
-const MAC_LEN: usize = 32;
+/// What the entries' MACs are for (kept from before the MAC moved to `KeyedHasher::seal`, so
+/// entries written by the previous version still verify).
+const PURPOSE: &str = "shared-cache";
 
 impl SharedEntries {
     pub(crate) fn new(state: SharedStateHandle, mac: KeyedHasher) -> Self {
         Self { state, mac }
     }
 
-    fn mac(&self, key: &str, value: &[u8]) -> [u8; MAC_LEN] {
-        let mut input = Vec::with_capacity(14 + key.len() + value.len());
-        input.extend_from_slice(b"shared-cache\0");
-        input.extend_from_slice(key.as_bytes());
-        input.push(0);
-        input.extend_from_slice(value);
-        self.mac.hash(&input)
-    }
-
     pub(crate) fn seal<V: Serialize>(&self, key: &str, value: &V) -> Option<Vec<u8>> {
         let json = serde_json::to_vec(value).ok()?;
-        let mut sealed = self.mac(key, &json).to_vec();
-        sealed.extend_from_slice(&json);
-        Some(sealed)
+        Some(self.mac.seal(PURPOSE, key, &json))
     }
 
     /// The entry under `key`, if present and authentic.
@@ -137,14 +128,10 @@ impl SharedEntries {
         let Some(sealed) = self.state.get(key).await? else {
             return Ok(None);
         };
-        if sealed.len() < MAC_LEN {
-            return Ok(None);
-        }
-        let (mac, json) = sealed.split_at(MAC_LEN);
-        if !constant_time_eq(mac, &self.mac(key, json)) {
+        let Some(json) = self.mac.open(PURPOSE, key, &sealed) else {
             tracing::warn!(target: "security", key, "shared cache entry failed its MAC; ignored");
             return Ok(None);
-        }
+        };
         Ok(serde_json::from_slice(json).ok())
     }
 

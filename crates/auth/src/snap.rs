@@ -359,8 +359,9 @@ impl SnapAuthenticator {
     }
 
     /// `POST /v1.0/access-token/b2b`: checks the headers, the partner's SHA256withRSA signature
-    /// over `client_id|X-TIMESTAMP` and the body, then issues a token valid 15 minutes.
-    /// Errors are rendered with service code 73.
+    /// over `client_id|X-TIMESTAMP` and the body, then issues a token valid 15 minutes. A
+    /// signature seen before, on any instance, is a replay (409xx00): the same signed request
+    /// never mints a second token. Errors are rendered with service code 73.
     pub async fn issue_token<F, V>(
         &self,
         headers: F,
@@ -386,8 +387,17 @@ impl SnapAuthenticator {
             SnapError::general_error().with_detail("stored key invalid")
         })?;
         let now = benteng_core::now();
-        benteng_snap::verify_token_request(&headers, &key, now, self.options.tolerance)?;
+        let replay =
+            benteng_snap::verify_token_request(&headers, &key, now, self.options.tolerance)?;
         benteng_snap::check_token_request_body(body)?;
+        let fresh = self
+            .shared
+            .set_if_absent(&replay.key, b"1", replay.ttl)
+            .await
+            .map_err(shared_state_unavailable)?;
+        if !fresh {
+            return Err(SnapError::conflict().with_detail("token request replayed"));
+        }
         let token = benteng_crypto::random_string(BASE62, TOKEN_CHARS).map_err(unavailable)?;
         let expires_at = now + self.token_ttl;
         self.store
@@ -479,7 +489,7 @@ impl SnapAuthenticator {
         }
         let fresh = self
             .shared
-            .set_if_absent(&verified.replay_key, b"1", verified.replay_ttl)
+            .set_if_absent(&verified.replay.key, b"1", verified.replay.ttl)
             .await
             .map_err(shared_state_unavailable)?;
         if !fresh {

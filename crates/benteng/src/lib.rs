@@ -233,7 +233,10 @@ impl Server {
                 .protection
                 // A lock outlives the longest request, so it is never released by expiry
                 // while its holder still runs.
-                .to_protection(Duration::from_secs(config.http.request_timeout_secs + 30))
+                .to_protection(
+                    Duration::from_secs(config.http.request_timeout_secs + 30),
+                    secrets::api_key_hasher(config)?,
+                )
                 .context("protection")?,
         );
         let iso20022_rail = iso20022::rail_configured(config);

@@ -97,7 +97,11 @@ fn cents(dollars: u64) -> anyhow::Result<i64> {
 
 impl ProtectionConfig {
     /// The settings the HTTP layer uses; refuses endpoint keys or tenant ids that do not parse.
-    pub fn to_protection(&self, lock_ttl: Duration) -> anyhow::Result<Protection> {
+    pub fn to_protection(
+        &self,
+        lock_ttl: Duration,
+        replay_mac: benteng_crypto::KeyedHasher,
+    ) -> anyhow::Result<Protection> {
         let tier = |t: &TierLimitsConfig| -> anyhow::Result<TenantLimits> {
             Ok(TenantLimits {
                 requests_per_minute: t.requests_per_minute,
@@ -139,6 +143,7 @@ impl ProtectionConfig {
             unauthenticated_per_minute: self.unauthenticated_per_minute,
             idempotency_ttl: Duration::from_secs(self.idempotency_ttl_secs.max(1)),
             lock_ttl,
+            replay_mac,
         })
     }
 }

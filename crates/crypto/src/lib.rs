@@ -92,7 +92,34 @@ impl KeyedHasher {
         out.copy_from_slice(tag.as_ref());
         out
     }
+
+    /// `value` as kept where others can write (the shared cache): prefixed with a MAC over
+    /// `purpose`, `key` and `value`, so whoever can write there can neither forge an entry nor
+    /// move one to another key or use.
+    pub fn seal(&self, purpose: &str, key: &str, value: &[u8]) -> Vec<u8> {
+        let mut sealed = self.entry_mac(purpose, key, value).to_vec();
+        sealed.extend_from_slice(value);
+        sealed
+    }
+
+    /// The value of a [`Self::seal`]ed entry, if it is authentic for `purpose` and `key`.
+    pub fn open<'a>(&self, purpose: &str, key: &str, sealed: &'a [u8]) -> Option<&'a [u8]> {
+        let (mac, value) = sealed.split_at_checked(ENTRY_MAC_LEN)?;
+        constant_time_eq(mac, &self.entry_mac(purpose, key, value)).then_some(value)
+    }
+
+    fn entry_mac(&self, purpose: &str, key: &str, value: &[u8]) -> [u8; ENTRY_MAC_LEN] {
+        let mut input = Vec::with_capacity(purpose.len() + key.len() + value.len() + 2);
+        input.extend_from_slice(purpose.as_bytes());
+        input.push(0);
+        input.extend_from_slice(key.as_bytes());
+        input.push(0);
+        input.extend_from_slice(value);
+        self.hash(&input)
+    }
 }
+
+const ENTRY_MAC_LEN: usize = 32;
 
 /// Fills an array from the OS CSPRNG.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
@@ -176,6 +203,33 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn a_sealed_entry_opens_only_unchanged_under_its_purpose_and_key() {
+        let h = KeyedHasher::new(&[7; 32]).unwrap();
+        let sealed = h.seal("cache", "k1", b"value");
+        assert_eq!(h.open("cache", "k1", &sealed), Some(&b"value"[..]));
+        assert_eq!(h.open("cache", "k2", &sealed), None, "moved to another key");
+        assert_eq!(
+            h.open("replay", "k1", &sealed),
+            None,
+            "used for another purpose"
+        );
+        let mut altered = sealed.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        assert_eq!(h.open("cache", "k1", &altered), None);
+        assert_eq!(
+            h.open("cache", "k1", &sealed[..31]),
+            None,
+            "shorter than a MAC"
+        );
+        let other = KeyedHasher::new(&[8; 32]).unwrap();
+        assert_eq!(
+            other.open("cache", "k1", &sealed),
+            None,
+            "another server's secret"
+        );
     }
 
     #[test]

@@ -105,7 +105,10 @@ def relative_url(url: str, with_query: bool = True) -> str:
 
 
 def timestamp_now() -> str:
-    return datetime.now(WIB).strftime("%Y-%m-%dT%H:%M:%S+07:00")
+    # Milliseconds: benteng refuses a token request whose signature it has seen, and an RSA
+    # signature over `client_id|timestamp` repeats within one second.
+    now = datetime.now(WIB)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+07:00"
 
 
 # ---------------------------------------------------------------- signatures

@@ -29,6 +29,10 @@ pub const AUTHORIZATION: &str = "Authorization";
 
 /// Default `X-TIMESTAMP` tolerance: ±300 s around the server's clock.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+/// How far apart the clocks of two benteng instances may be. A record that stops a replay (an
+/// external id, a signature) must outlive the last moment *any* instance still accepts the
+/// request's timestamp, and the instance that wrote it may run ahead of the others.
+pub const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(60);
 /// Asia/Jakarta (WIB) is UTC+7 all year, no daylight saving.
 pub const JAKARTA: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Ok(o) => o,
@@ -266,8 +270,9 @@ impl ExternalIdScope {
 ///
 /// The day is taken from the *signed* `X-TIMESTAMP`, not from the server clock: a request
 /// signed at 23:59:58 and replayed at 00:00:03 still carries the old timestamp, so it lands on
-/// the same key and is caught. For that the record must outlive midnight by the tolerance, hence
-/// `ttl` = (next Jakarta midnight after the timestamp's date − `now`) + `tolerance`, at least 1 s.
+/// the same key and is caught. For that the record must outlive midnight by the tolerance, on
+/// every instance's clock, hence `ttl` = (next Jakarta midnight after the timestamp's date −
+/// `now`) + `tolerance` + [`CLOCK_SKEW_MARGIN`], at least 1 s.
 pub fn external_id_scope(
     partner_id: &str,
     external_id: &str,
@@ -280,7 +285,39 @@ pub fn external_id_scope(
         partner_id: partner_id.to_owned(),
         jakarta_date,
         external_id: external_id.to_owned(),
-        ttl: seconds_until_jakarta_midnight(jakarta_date, now).saturating_add(tolerance),
+        ttl: seconds_until_jakarta_midnight(jakarta_date, now)
+            .saturating_add(tolerance)
+            .saturating_add(CLOCK_SKEW_MARGIN),
+    }
+}
+
+/// A signature seen once, to be refused if seen again while any instance could still accept
+/// its timestamp: insert-if-absent `key` for `ttl`; if present, the request is a replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayGuard {
+    /// `{namespace}:{sha256 hex of the signature}`.
+    pub key: String,
+    /// From `now` until `timestamp` + `tolerance` + [`CLOCK_SKEW_MARGIN`], at least 1 s.
+    pub ttl: Duration,
+}
+
+impl ReplayGuard {
+    pub fn new(
+        namespace: &str,
+        signature: &str,
+        timestamp: OffsetDateTime,
+        now: OffsetDateTime,
+        tolerance: Duration,
+    ) -> Self {
+        let accepted_until = timestamp + tolerance + CLOCK_SKEW_MARGIN;
+        let secs = (accepted_until - now).whole_seconds().max(1);
+        Self {
+            key: format!(
+                "{namespace}:{}",
+                hex::encode(benteng_crypto::sha256(signature.as_bytes()))
+            ),
+            ttl: Duration::from_secs(secs.unsigned_abs()),
+        }
     }
 }
 

@@ -57,8 +57,9 @@ pub use canon::{UrlMode, body_hash, minify, relative_url};
 pub use crypto::{ClientSecret, KeyError, PartnerPublicKey, SnapPrivateKey};
 pub use error::{ServiceCode, SnapCode, SnapError, response_body};
 pub use headers::{
-    DEFAULT_TOLERANCE, ExternalIdScope, TokenHeaders, TransactionHeaders, bearer_token,
-    check_token_headers, check_transaction_headers, lookup_in, parse_timestamp,
+    CLOCK_SKEW_MARGIN, DEFAULT_TOLERANCE, ExternalIdScope, ReplayGuard, TokenHeaders,
+    TransactionHeaders, bearer_token, check_token_headers, check_transaction_headers, lookup_in,
+    parse_timestamp,
 };
 pub use signer::{
     NotificationSigner, SignedHeaders, SigningKey, SnapSigner, TOKEN_REQUEST_BODY,

@@ -7,7 +7,7 @@ use time::{Date, OffsetDateTime};
 use crate::canon::{self, UrlMode};
 use crate::crypto::{ClientSecret, PartnerPublicKey};
 use crate::error::{ServiceCode, SnapCode, SnapError, json_string};
-use crate::headers::{self, ExternalIdScope, TokenHeaders};
+use crate::headers::{self, ExternalIdScope, ReplayGuard, TokenHeaders};
 use crate::sts;
 
 /// The B2B token endpoint path of the standard (banks may prefix it).
@@ -38,13 +38,18 @@ pub fn verify_token_signature(
 }
 
 /// [`verify_token_signature`] over headers already checked by
-/// [`headers::check_token_headers`] (whose `client_key` selected `key`).
+/// [`headers::check_token_headers`] (whose `client_key` selected `key`), and the guard against
+/// its replay: a captured token request would otherwise mint a token on every resend inside the
+/// timestamp window. The caller inserts-if-absent `key` for `ttl` and answers
+/// [`SnapError::conflict`] if present. (RSA PKCS#1 v1.5 signatures are deterministic, so two
+/// requests of one client in one second are the same request: clients send milliseconds, or
+/// reuse their token.)
 pub fn verify_token_request(
     headers: &TokenHeaders,
     key: &PartnerPublicKey,
     now: OffsetDateTime,
     tolerance: Duration,
-) -> Result<(), SnapError> {
+) -> Result<ReplayGuard, SnapError> {
     verify_token_signature(
         &headers.client_key,
         &headers.timestamp_raw,
@@ -52,7 +57,14 @@ pub fn verify_token_request(
         key,
         now,
         tolerance,
-    )
+    )?;
+    Ok(ReplayGuard::new(
+        "snap:tokensig",
+        &headers.signature,
+        headers.timestamp,
+        now,
+        tolerance,
+    ))
 }
 
 /// Checks the token request body `{"grantType":"client_credentials"}` (other members such as
@@ -149,11 +161,9 @@ pub struct VerifiedRequest {
     ///
     /// Why: SNAP signs neither `X-EXTERNAL-ID` nor `X-PARTNER-ID`, so a captured request can be
     /// replayed inside the timestamp window under a new external id. The signature covers
-    /// method, URL, token, body and timestamp, so insert-if-absent this key for `replay_ttl`
-    /// and answer [`SnapError::conflict`] if present.
-    pub replay_key: String,
-    /// `2 × tolerance`: a timestamp is accepted for at most that long after first sight.
-    pub replay_ttl: Duration,
+    /// method, URL, token, body and timestamp, so insert-if-absent `replay.key` for
+    /// `replay.ttl` and answer [`SnapError::conflict`] if present.
+    pub replay: ReplayGuard,
 }
 
 /// Verifies one transactional request: header presence and format, timestamp window, body
@@ -208,13 +218,14 @@ where
         now,
         options.tolerance,
     );
-    let replay_key = format!(
-        "snap:sig:{}",
-        hex::encode(benteng_crypto::sha256(h.signature.as_bytes()))
-    );
     Ok(VerifiedRequest {
-        replay_key,
-        replay_ttl: options.tolerance.saturating_mul(2),
+        replay: ReplayGuard::new(
+            "snap:sig",
+            &h.signature,
+            h.timestamp,
+            now,
+            options.tolerance,
+        ),
         jakarta_date: external_id_scope.jakarta_date,
         partner_id: h.partner_id,
         external_id: h.external_id,

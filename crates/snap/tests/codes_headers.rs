@@ -166,8 +166,12 @@ fn external_id_scope_uses_jakarta_day_of_the_signed_timestamp() {
     let scope = external_id_scope("P1", "123", ts, now, tol);
     assert_eq!(scope.jakarta_date, date!(2024 - 01 - 01));
     assert_eq!(scope.key(), "snap:xid:P1:2024-01-01:123");
-    // Midnight has passed: only the tolerance remains, so a replay within the window is caught.
-    assert_eq!(scope.ttl, Duration::from_secs(1) + tol);
+    // Midnight has passed: only the tolerance (and the instances' clock margin) remains, so a
+    // replay within the window is caught.
+    assert_eq!(
+        scope.ttl,
+        Duration::from_secs(1) + tol + benteng_snap::CLOCK_SKEW_MARGIN
+    );
     // 17:00:00 UTC = 00:00 WIB Jan 2 → new day.
     let scope = external_id_scope("P1", "123", datetime!(2024-01-01 17:00:00 UTC), now, tol);
     assert_eq!(scope.jakarta_date, date!(2024 - 01 - 02));

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use benteng_snap::crypto::KeyError;
 use benteng_snap::{
-    ClientSecret, NotificationSigner, PartnerCredential, PartnerPublicKey, RequestParts,
-    ServiceCode, SigningKey, SnapError, SnapPrivateKey, SnapSigner, TokenRequestSigner, UrlMode,
-    VerifyOptions, check_token_headers, check_token_request_body, lookup_in, sts,
-    token_response_body, verify_request, verify_token_request,
+    CLOCK_SKEW_MARGIN, ClientSecret, NotificationSigner, PartnerCredential, PartnerPublicKey,
+    ReplayGuard, RequestParts, ServiceCode, SigningKey, SnapError, SnapPrivateKey, SnapSigner,
+    TokenRequestSigner, UrlMode, VerifyOptions, check_token_headers, check_token_request_body,
+    lookup_in, sts, token_response_body, verify_request, verify_token_request,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -583,7 +583,46 @@ fn unsigned_headers_are_caught_by_the_replay_key() {
     )
     .unwrap();
     assert_ne!(a.external_id_scope.key(), b.external_id_scope.key());
-    assert_eq!(a.replay_key, b.replay_key);
-    assert_eq!(a.replay_ttl, Duration::from_secs(600));
+    assert_eq!(a.replay, b.replay);
+    // Kept until the timestamp leaves the window of every instance: tolerance + skew margin.
+    assert_eq!(a.replay.ttl, Duration::from_secs(360));
     assert_eq!(b.partner_id, "SOMEONE"); // the caller must match it to the token's client
+}
+
+/// The instance that records a signature may run ahead of another that still accepts it. Seen
+/// first on a clock where the timestamp is at the window's future edge, the record must last
+/// until the timestamp leaves the window of an instance up to [`CLOCK_SKEW_MARGIN`] behind.
+#[test]
+fn replay_records_outlive_the_window_of_an_instance_whose_clock_is_behind() {
+    let tolerance = Duration::from_secs(300);
+    // Within the margin the crate promises (a minute).
+    assert_eq!(CLOCK_SKEW_MARGIN, Duration::from_secs(60));
+    let behind = Duration::from_secs(59);
+    let timestamp = NOW;
+    let first_sight = timestamp - tolerance;
+    let last_accepted_elsewhere = timestamp + tolerance + behind;
+
+    let req = parts("POST", "/v1.0/x", None, b"{}", "t");
+    let h = sym_signer().sign_at(&req, timestamp, "1").unwrap();
+    let pairs = h.pairs();
+    let headers: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let verified = verify_request(
+        &req,
+        lookup_in(&headers),
+        PartnerCredential::Symmetric(&secret()),
+        first_sight,
+        &VerifyOptions::default(),
+    )
+    .unwrap();
+    assert!(first_sight + verified.replay.ttl >= last_accepted_elsewhere);
+
+    let token = ReplayGuard::new("snap:tokensig", "c2ln", timestamp, first_sight, tolerance);
+    assert!(first_sight + token.ttl >= last_accepted_elsewhere);
+
+    // An external id signed just before Jakarta midnight: the other instance accepts its
+    // timestamp until midnight + tolerance on its own clock.
+    let late = datetime!(2024-01-01 16:59:59 UTC);
+    let midnight = datetime!(2024-01-01 17:00:00 UTC);
+    let scope = benteng_snap::headers::external_id_scope("P1", "1", late, late, tolerance);
+    assert!(late + scope.ttl >= midnight + tolerance + behind);
 }

@@ -201,9 +201,17 @@ struct Copy {
     expires_at: OffsetDateTime,
 }
 
-/// The Redis copy of a response and how long it lives; `None` when the record has expired or
-/// cannot be encoded.
-fn cached_copy(copy: &Copy, now: OffsetDateTime) -> Option<(Vec<u8>, std::time::Duration)> {
+/// What the MAC of a response's shared copy is for (see [`benteng_crypto::KeyedHasher::seal`]).
+const REPLAY_PURPOSE: &str = "idempotency-replay";
+
+/// The Redis copy of a response, sealed under the replay MAC, and how long it lives; `None`
+/// when the record has expired or cannot be encoded.
+fn cached_copy(
+    mac: &benteng_crypto::KeyedHasher,
+    key: &KeyLock,
+    copy: &Copy,
+    now: OffsetDateTime,
+) -> Option<(Vec<u8>, std::time::Duration)> {
     let ttl = (copy.expires_at - now).max(time::Duration::ZERO);
     let ttl = std::time::Duration::try_from(ttl).unwrap_or_default();
     let cached = Cached {
@@ -213,7 +221,8 @@ fn cached_copy(copy: &Copy, now: OffsetDateTime) -> Option<(Vec<u8>, std::time::
         body: copy.response.body.clone(),
     };
     let bytes = serde_json::to_vec(&cached).ok()?;
-    (!ttl.is_zero()).then_some((bytes, ttl))
+    let sealed = mac.seal(REPLAY_PURPOSE, &key.response_key, &bytes);
+    (!ttl.is_zero()).then_some((sealed, ttl))
 }
 
 fn in_flight() -> ApiError {
@@ -284,9 +293,20 @@ pub async fn run(
 ) -> Response {
     let cached = match found {
         KeyState::InFlight => return in_flight().into_response(),
-        // An unreadable copy (another version's format) is not trusted: the handler runs, and
-        // the record written in its transaction finds the database's.
-        KeyState::Completed(bytes) => serde_json::from_slice::<Cached>(&bytes).ok(),
+        // A copy that fails its MAC (planted by whoever can write to Redis) or that cannot be
+        // read (another version's format) is not trusted: the handler runs, and the record
+        // written in its transaction finds the database's.
+        KeyState::Completed(sealed) => {
+            let opened =
+                state
+                    .protection
+                    .replay_mac
+                    .open(REPLAY_PURPOSE, &key.lock.response_key, &sealed);
+            if opened.is_none() {
+                tracing::warn!(target: "security", key = %key.lock.response_key, "idempotency copy in the shared state failed its MAC; ignored");
+            }
+            opened.and_then(|bytes| serde_json::from_slice::<Cached>(bytes).ok())
+        }
         KeyState::Locked => None,
     };
     let (parts, body) = request.into_parts();
@@ -306,9 +326,14 @@ pub async fn run(
             run_locked(state, key, fingerprint, parts, body, next).await
         }
     };
-    let copy = copy
-        .as_ref()
-        .and_then(|copy| cached_copy(copy, state.payments.now()));
+    let copy = copy.as_ref().and_then(|copy| {
+        cached_copy(
+            &state.protection.replay_mac,
+            &key.lock,
+            copy,
+            state.payments.now(),
+        )
+    });
     let copy = copy.as_ref().map(|(bytes, ttl)| (bytes.as_slice(), *ttl));
     if let Err(error) = state.shared.finish(&key.lock, copy).await {
         // The lock expires on its own; the database record already decides any retry.

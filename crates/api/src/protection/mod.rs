@@ -56,32 +56,9 @@ pub struct Protection {
     pub idempotency_ttl: Duration,
     /// How long an in-flight lock lives if its holder dies without releasing it.
     pub lock_ttl: Duration,
-}
-
-impl Default for Protection {
-    fn default() -> Self {
-        let tier = |requests_per_minute, dollars: i64| TenantLimits {
-            requests_per_minute,
-            daily_volume_cents: dollars * 100,
-        };
-        Self {
-            enabled: true,
-            tiers: HashMap::from([
-                (Tier::Starter, tier(100, 10_000)),
-                (Tier::Growth, tier(500, 100_000)),
-                (Tier::Enterprise, tier(2_000, 1_000_000)),
-            ]),
-            endpoints: HashMap::from([
-                ("POST /v1/transfers".to_owned(), 100),
-                ("POST /v1/batches".to_owned(), 10),
-                ("GET /v1/quotes".to_owned(), 500),
-            ]),
-            tenants: HashMap::new(),
-            unauthenticated_per_minute: 30,
-            idempotency_ttl: Duration::from_secs(24 * 3600),
-            lock_ttl: Duration::from_secs(60),
-        }
-    }
+    /// Authenticates the responses kept in the shared state for replays, so whoever can write
+    /// to Redis cannot make a retry replay a response benteng never gave.
+    pub replay_mac: benteng_crypto::KeyedHasher,
 }
 
 impl Protection {

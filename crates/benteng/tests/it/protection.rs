@@ -388,7 +388,65 @@ async fn failed_authentication_is_limited_per_address(backend: Backend) {
     );
 }
 
+/// Whoever can write to the shared state (Redis) cannot make a retry replay a response benteng
+/// never gave: a planted copy fails its MAC, and the database's record answers instead.
+async fn a_response_planted_in_the_shared_state_is_not_replayed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let base = app.url("");
+    let payer = payer(
+        app.client.clone(),
+        &app.services,
+        &base,
+        Tier::Growth,
+        "10000.00",
+    )
+    .await;
+    let body = payer.transfer_body(&base, "100.00").await;
+    let key = new_key();
+    let first = payer.post(&base, "/v1/transfers", Some(&key), &body).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body = first.text().await.unwrap();
+    let id = serde_json::from_str::<Value>(&first_body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The attacker rewrites the stored copy to name another transfer.
+    let copy_key = format!("idempotency:{}:{key}", payer.tenant.id);
+    let mut planted = app.services.shared.get(&copy_key).await.unwrap().unwrap();
+    let forged_id = format!(
+        "{}{}",
+        &id[..id.len() - 1],
+        if id.ends_with('0') { '1' } else { '0' }
+    );
+    let mut found = 0;
+    for at in 0..planted.len().saturating_sub(id.len() - 1) {
+        if planted[at..].starts_with(id.as_bytes()) {
+            planted[at..at + id.len()].copy_from_slice(forged_id.as_bytes());
+            found += 1;
+        }
+    }
+    assert!(found > 0, "the copy names the transfer");
+    app.services
+        .shared
+        .set(&copy_key, &planted, Duration::from_secs(600))
+        .await
+        .unwrap();
+
+    let again = payer.post(&base, "/v1/transfers", Some(&key), &body).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again = again.text().await.unwrap();
+    assert!(
+        !again.contains(&forged_id),
+        "the planted response was replayed: {again}"
+    );
+    assert_eq!(again, first_body);
+    assert_eq!(payer.transfer_count(&app.services).await, 1);
+}
+
 on_both_backends!(
+    a_response_planted_in_the_shared_state_is_not_replayed,
     idempotency_semantics,
     daily_volume_cap,
     failed_authentication_is_limited_per_address

@@ -101,20 +101,30 @@ fn python(env: &Environment, base_url: &str, partner: &Partner, args: &[&str]) -
     (output.status.success(), value)
 }
 
-/// A token for `partner`, from the Rust signer (the server's token endpoint).
-async fn token(client: &reqwest::Client, base: &str, partner: &Partner) -> String {
+/// `partner`'s token request headers, signed now with a millisecond timestamp (a repeated
+/// signature is a replay, and one signed per second would repeat within a test).
+fn token_request(partner: &Partner) -> Vec<(&'static str, String)> {
     let key =
         SnapPrivateKey::from_pkcs8_pem(&std::fs::read_to_string(&partner.private_key).unwrap())
             .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let seconds = benteng_snap::headers::format_timestamp(now);
+    let timestamp = format!("{}.{:03}+07:00", &seconds[..19], now.millisecond());
     let headers = TokenRequestSigner::new(&partner.client_id, key)
         .unwrap()
-        .sign()
+        .sign_with_timestamp(&timestamp)
         .unwrap();
+    headers.pairs()
+}
+
+/// A token for `partner`, from the Rust signer (the server's token endpoint).
+async fn token(client: &reqwest::Client, base: &str, partner: &Partner) -> String {
+    let headers = token_request(partner);
     let mut request = client
         .post(format!("{base}/v1.0/access-token/b2b"))
         .header("content-type", "application/json")
         .body(benteng_snap::TOKEN_REQUEST_BODY);
-    for (name, value) in headers.pairs() {
+    for (name, value) in headers {
         request = request.header(name, value);
     }
     let response = request.send().await.unwrap();
@@ -879,7 +889,30 @@ async fn small_partner_keys_are_refused_at_registration(backend: Backend) {
     assert!(ok && !list.contains("SMALL"));
 }
 
+/// A captured token request sent again, inside its timestamp window, mints no second token:
+/// the same signature is a replay (409xx00 with service code 73), and a newly signed request
+/// is served.
+async fn a_replayed_token_request_mints_no_second_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (tenant, _) = app.tenant_with_key().await;
+    let partner = register(app.environment(), &tenant.id.to_string(), "PARTNER-RT").await;
+    let base = app.url("");
+    let path = "/v1.0/access-token/b2b";
+    let captured = token_request(&partner);
+    let body = benteng_snap::TOKEN_REQUEST_BODY;
+    let (status, answer) = send(&app.client, &base, path, body, &captured).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["responseCode"], "2007300");
+    let (status, answer) = send(&app.client, &base, path, body, &captured).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["responseCode"], "4097300");
+    assert!(answer.get("accessToken").is_none());
+    // The partner itself, signing anew, is served.
+    let _ = token(&app.client, &base, &partner).await;
+}
+
 on_both_backends!(
+    a_replayed_token_request_mints_no_second_token,
     python_client_pays_and_the_transfer_completes,
     refusals_are_snap_answers_and_nothing_is_processed,
     small_partner_keys_are_refused_at_registration,
