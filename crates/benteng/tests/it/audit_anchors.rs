@@ -66,9 +66,9 @@ fn lift_triggers(backend: Backend) -> &'static [&'static str] {
             "ALTER TABLE audit_checkpoints DISABLE TRIGGER ALL",
         ],
         Backend::Sqlite => &[
-            "DROP TRIGGER audit_events_undeletable",
-            "DROP TRIGGER audit_chain_undeletable",
-            "DROP TRIGGER audit_checkpoints_immutable",
+            "DROP TRIGGER IF EXISTS audit_events_undeletable",
+            "DROP TRIGGER IF EXISTS audit_chain_undeletable",
+            "DROP TRIGGER IF EXISTS audit_checkpoints_immutable",
         ],
     }
 }

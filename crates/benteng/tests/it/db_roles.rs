@@ -88,6 +88,13 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
     let (ok, _, err) = cli_with_env(
         &env,
         &no_migrations,
+        &["kyc", "set-level", &tenant, "enhanced"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli_with_env(
+        &env,
+        &no_migrations,
         &[
             "ledger", "fund", "--tenant", &tenant, "--currency", "EUR", "--amount", "500.00",
         ],
@@ -98,6 +105,7 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
     let recipient: Value = client
         .post(server.url("/v1/recipients"))
         .bearer_auth(&key)
+        .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(&json!({"type": "business", "name": "Müller Handels GmbH", "country": "DE",
                       "address": {"line1": "Hauptstraße 1", "city": "Berlin", "country": "DE"},
                       "bank_account": {"iban": "DE89370400440532013000"}}))
@@ -120,13 +128,15 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
     let transfer = client
         .post(server.url("/v1/transfers"))
         .bearer_auth(&key)
+        .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
         .json(&json!({"quote_id": quote["id"], "recipient_id": recipient["id"],
                       "amount": "100.00", "currency": "EUR", "reference": "least privilege"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(transfer.status(), StatusCode::CREATED);
+    let status = transfer.status();
     let transfer: Value = transfer.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{transfer}");
     let read = client
         .get(server.url(&format!("/v1/transfers/{}", transfer["id"].as_str().unwrap())))
         .bearer_auth(&key)
