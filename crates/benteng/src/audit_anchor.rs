@@ -360,22 +360,33 @@ fn anchors_in(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The newest anchor in `dir` whose signature verifies; one that does not is skipped with an
-/// error in the log (a file planted there cannot switch the check off, only be reported).
-pub async fn newest_anchor(keys: &AnchorKeys, dir: &Path) -> Option<Anchor> {
-    for path in anchors_in(dir) {
-        let read = match read_anchor_file(&path) {
+/// The newest anchor in `dir` whose signature verifies (`None`: the directory holds no anchor
+/// yet). One that does not verify is skipped with an error in the log, so a file planted there
+/// cannot switch the check off; when anchors exist but none verifies (the key's row deleted,
+/// every file replaced) that is itself an error, never a reason to check without one.
+pub async fn newest_anchor(keys: &AnchorKeys, dir: &Path) -> Result<Option<Anchor>, String> {
+    let files = anchors_in(dir);
+    for path in &files {
+        let read = match read_anchor_file(path) {
             Ok(text) => keys.read_anchor(&text).await,
             Err(error) => Err(error),
         };
         match read {
-            Ok(anchor) => return Some(anchor),
+            Ok(anchor) => return Ok(Some(anchor)),
             Err(error) => {
                 tracing::error!(file = %path.display(), error = format!("{error:#}"), "an audit anchor is refused");
             }
         }
     }
-    None
+    if files.is_empty() {
+        Ok(None)
+    } else {
+        Err(format!(
+            "none of the {} anchors in {} verifies",
+            files.len(),
+            dir.display()
+        ))
+    }
 }
 
 /// Exports an anchor into `dir` every `interval_secs` (the first one now).
@@ -393,7 +404,7 @@ pub fn spawn_anchoring(keys: AnchorKeys, dir: PathBuf, interval_secs: u64) {
             ticker.tick().await;
             let context = AuditContext::system("audit-anchor");
             let written = async {
-                let previous = newest_anchor(&keys, &dir).await;
+                let previous = newest_anchor(&keys, &dir).await.map_err(anyhow::Error::msg)?;
                 let token = export(&keys, previous.as_ref(), &context).await?;
                 let stamp = OffsetDateTime::now_utc().format(&format)?;
                 let path = dir.join(format!("{ANCHOR_PREFIX}{stamp}{ANCHOR_SUFFIX}"));

@@ -531,17 +531,26 @@ fn spawn_audit_verifier(
             ticker.tick().await;
             let anchor = match &anchor_dir {
                 Some(dir) => audit_anchor::newest_anchor(&keys, dir).await,
-                None => None,
+                None => Ok(None),
             };
-            let report = match audit_anchor::verify(&keys, anchor.as_ref()).await {
-                Ok(report) => report,
-                Err(error) => {
-                    tracing::warn!(%error, "audit verification could not run");
-                    continue;
-                }
-            };
-            let Some(broken) = report.first_break else {
-                continue;
+            let broken = match anchor {
+                // Anchors that no longer verify are a finding, not a reason to check less.
+                Err(problem) => benteng_store::AuditBreak {
+                    retention: benteng_core::audit::Retention::Security,
+                    position: 0,
+                    event_id: String::new(),
+                    problem,
+                },
+                Ok(anchor) => match audit_anchor::verify(&keys, anchor.as_ref()).await {
+                    Ok(report) => match report.first_break {
+                        Some(broken) => broken,
+                        None => continue,
+                    },
+                    Err(error) => {
+                        tracing::warn!(%error, "audit verification could not run");
+                        continue;
+                    }
+                },
             };
             tracing::error!(
                 class = broken.retention.as_str(),

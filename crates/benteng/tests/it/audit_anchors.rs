@@ -30,10 +30,11 @@ fn jws_parts(path: &Path) -> (Value, Map<String, Value>) {
     (decode(parts[1]), header)
 }
 
+/// The anchored head of `class`'s chain; 0 when the anchor names none (an empty chain).
 fn anchored_head(path: &Path, class: &str) -> i64 {
     jws_parts(path).0["chains"][class]["position"]
         .as_i64()
-        .unwrap()
+        .unwrap_or(0)
 }
 
 /// Makes an anchor with the CLI; answers its path.
@@ -64,11 +65,13 @@ fn lift_triggers(backend: Backend) -> &'static [&'static str] {
             "ALTER TABLE audit_events DISABLE TRIGGER ALL",
             "ALTER TABLE audit_chain DISABLE TRIGGER ALL",
             "ALTER TABLE audit_checkpoints DISABLE TRIGGER ALL",
+            "ALTER TABLE audit_anchor_keys DISABLE TRIGGER ALL",
         ],
         Backend::Sqlite => &[
             "DROP TRIGGER IF EXISTS audit_events_undeletable",
             "DROP TRIGGER IF EXISTS audit_chain_undeletable",
             "DROP TRIGGER IF EXISTS audit_checkpoints_immutable",
+            "DROP TRIGGER IF EXISTS audit_anchor_keys_undeletable",
         ],
     }
 }
@@ -247,6 +250,19 @@ async fn a_tampered_anchor_is_refused(backend: Backend) {
     // The genuine one still passes: the refusals were about the files.
     let (ok, out, err) = verify_with(&app, Some(&path)).await;
     assert!(ok, "{out}{err}");
+
+    // The key is as undeletable as the trail; removed behind the triggers' back, the genuine
+    // anchor can no longer vouch for anything and is refused, not ignored.
+    let mut conn = app.raw_sql().await;
+    let error = conn
+        .execute("DELETE FROM audit_anchor_keys")
+        .await
+        .expect_err("deleting the anchor key")
+        .to_string();
+    assert!(error.contains("append-only"), "{error}");
+    tamper(&app, backend, &["DELETE FROM audit_anchor_keys".to_owned()]).await;
+    let (ok, out, err) = verify_with(&app, Some(&path)).await;
+    assert!(!ok && err.contains("not an audit anchor key here"), "{out}{err}");
 }
 
 /// With `audit.anchor_dir`, the server anchors on its own schedule, checks its chains against

@@ -17,6 +17,9 @@ CREATE TABLE audit_anchor_keys (
     sealed_key  TEXT NOT NULL,
     created_at  BIGINT NOT NULL
 );
+-- A key is never replaced or removed: old anchors and checkpoints must stay verifiable.
+CREATE TRIGGER audit_anchor_keys_immutable BEFORE UPDATE OR DELETE ON audit_anchor_keys
+    FOR EACH ROW EXECUTE FUNCTION prevent_audit_modification();
 
 CREATE OR REPLACE FUNCTION prevent_audit_modification() RETURNS trigger AS $$
 DECLARE

@@ -11,3 +11,8 @@ CREATE TABLE audit_anchor_keys (
     sealed_key  TEXT NOT NULL,
     created_at  INTEGER NOT NULL
 ) STRICT;
+-- A key is never replaced or removed: old anchors and checkpoints must stay verifiable.
+CREATE TRIGGER audit_anchor_keys_immutable BEFORE UPDATE ON audit_anchor_keys
+BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
+CREATE TRIGGER audit_anchor_keys_undeletable BEFORE DELETE ON audit_anchor_keys
+BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
