@@ -68,16 +68,14 @@ impl AnchorKeys {
         }
         let key = EcSigningKey::generate()?;
         let kid = format!("audit-anchor-{}", uuid::Uuid::new_v4().simple());
-        let sealed = self
-            .keyring
-            .encrypt(&KeyPurpose::PRIVATE_KEY, &key.to_pkcs8()?, &key_aad(&kid))?;
+        let sealed =
+            self.keyring
+                .encrypt(&KeyPurpose::PRIVATE_KEY, &key.to_pkcs8()?, &key_aad(&kid))?;
         let row = AnchorKeyRow {
             kid: kid.clone(),
             sealed_key: sealed,
         };
-        self.store
-            .insert_audit_anchor_key(&row, context)
-            .await?;
+        self.store.insert_audit_anchor_key(&row, context).await?;
         Ok((kid, key))
     }
 
@@ -185,10 +183,7 @@ fn checkpoint_claims(retention: Retention, point: &ChainPoint) -> Value {
 /// Walks every chain (see [`Store::verify_audit`]), then checks what the store cannot: each
 /// purge checkpoint's signature and, given an anchor, that every anchored chain still reaches its
 /// anchored head. The first problem found is the report's `first_break`.
-pub async fn verify(
-    keys: &AnchorKeys,
-    anchor: Option<&Anchor>,
-) -> Result<AuditReport, StoreError> {
+pub async fn verify(keys: &AnchorKeys, anchor: Option<&Anchor>) -> Result<AuditReport, StoreError> {
     let mut report = keys.store.verify_audit().await?;
     if report.first_break.is_some() {
         return Ok(report);
@@ -259,7 +254,11 @@ async fn short_of_anchor(
             Some(start) if start.position > anchored.position => continue,
             Some(start) if start.position == anchored.position => Some(start.hash.clone()),
             _ if head.position == anchored.position => Some(head.hash.clone()),
-            _ => store.audit_chain_hash(*retention, anchored.position).await?,
+            _ => {
+                store
+                    .audit_chain_hash(*retention, anchored.position)
+                    .await?
+            }
         };
         if hash_there.as_deref() != Some(anchored.hash.as_str()) {
             return Ok(Some(broken(
@@ -320,8 +319,7 @@ pub async fn export(
 /// Reads an anchor file (bounded: an anchor is small) as text.
 pub fn read_anchor_file(path: &Path) -> anyhow::Result<String> {
     use std::io::Read;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(MAX_ANCHOR_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -404,7 +402,9 @@ pub fn spawn_anchoring(keys: AnchorKeys, dir: PathBuf, interval_secs: u64) {
             ticker.tick().await;
             let context = AuditContext::system("audit-anchor");
             let written = async {
-                let previous = newest_anchor(&keys, &dir).await.map_err(anyhow::Error::msg)?;
+                let previous = newest_anchor(&keys, &dir)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 let token = export(&keys, previous.as_ref(), &context).await?;
                 let stamp = OffsetDateTime::now_utc().format(&format)?;
                 let path = dir.join(format!("{ANCHOR_PREFIX}{stamp}{ANCHOR_SUFFIX}"));
@@ -415,7 +415,10 @@ pub fn spawn_anchoring(keys: AnchorKeys, dir: PathBuf, interval_secs: u64) {
             match written {
                 Ok(path) => tracing::info!(file = %path.display(), "audit trail anchored"),
                 Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "the audit trail could not be anchored");
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "the audit trail could not be anchored"
+                    );
                 }
             }
         }

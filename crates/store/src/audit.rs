@@ -399,13 +399,15 @@ impl Store {
         retention: Retention,
         position: i64,
     ) -> StoreResult<Option<String>> {
-        Ok(sqlx::query("SELECT hash FROM audit_chain WHERE retention = $1 AND position = $2")
-            .bind(retention.as_str())
-            .bind(position)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get("hash"))
-            .transpose()?)
+        Ok(
+            sqlx::query("SELECT hash FROM audit_chain WHERE retention = $1 AND position = $2")
+                .bind(retention.as_str())
+                .bind(position)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("hash"))
+                .transpose()?,
+        )
     }
 
     /// Removes the expired prefix of one class's chain, leaving a checkpoint (position and hash,
@@ -465,7 +467,9 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get(0)?,
-                Backend::Sqlite => purge_sqlite(&mut tx, retention, &cut, &signature, until).await?,
+                Backend::Sqlite => {
+                    purge_sqlite(&mut tx, retention, &cut, &signature, until).await?
+                }
             };
         }
         let mut event = purge_event.clone();
@@ -498,13 +502,15 @@ impl Store {
         context: &benteng_core::audit::AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO audit_anchor_keys (kid, sealed_key, created_at) VALUES ($1, $2, $3)")
-            .bind(key.kid.as_str())
-            .bind(key.sealed_key.as_str())
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_write)?;
+        sqlx::query(
+            "INSERT INTO audit_anchor_keys (kid, sealed_key, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(key.kid.as_str())
+        .bind(key.sealed_key.as_str())
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
         let event = AuditEvent::new(
             context,
             "audit.anchor_key_created",

@@ -23,9 +23,8 @@ on_both_backends!(
 fn jws_parts(path: &Path) -> (Value, Map<String, Value>) {
     let text = std::fs::read_to_string(path).unwrap();
     let parts: Vec<&str> = text.trim().split('.').collect();
-    let decode = |part: &str| -> Value {
-        serde_json::from_slice(&b64url_decode(part).unwrap()).unwrap()
-    };
+    let decode =
+        |part: &str| -> Value { serde_json::from_slice(&b64url_decode(part).unwrap()).unwrap() };
     let header = decode(parts[0]).as_object().unwrap().clone();
     (decode(parts[1]), header)
 }
@@ -262,7 +261,10 @@ async fn a_tampered_anchor_is_refused(backend: Backend) {
     assert!(error.contains("append-only"), "{error}");
     tamper(&app, backend, &["DELETE FROM audit_anchor_keys".to_owned()]).await;
     let (ok, out, err) = verify_with(&app, Some(&path)).await;
-    assert!(!ok && err.contains("not an audit anchor key here"), "{out}{err}");
+    assert!(
+        !ok && err.contains("not an audit anchor key here"),
+        "{out}{err}"
+    );
 }
 
 /// With `audit.anchor_dir`, the server anchors on its own schedule, checks its chains against
@@ -323,7 +325,11 @@ async fn the_server_checks_its_chains_against_the_newest_anchor(backend: Backend
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert_eq!(incident.severity.as_str(), "P1");
-    assert!(incident.title.contains("security chain"), "{}", incident.title);
+    assert!(
+        incident.title.contains("security chain"),
+        "{}",
+        incident.title
+    );
     // Every anchor still vouches for the uncut chain: none was made over the cut.
     let file = newest(&anchors).unwrap();
     assert!(
@@ -355,10 +361,7 @@ async fn an_application_connection_cannot_purge_by_setting_the_permit() {
         format!("GRANT USAGE ON SCHEMA public TO {role}"),
         format!("GRANT SELECT, INSERT, DELETE ON audit_events, audit_chain TO {role}"),
     ] {
-        admin
-            .execute(sqlx::AssertSqlSafe(statement))
-            .await
-            .unwrap();
+        admin.execute(sqlx::AssertSqlSafe(statement)).await.unwrap();
     }
     let count = "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_events";
     let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut admin).await.unwrap();
@@ -389,9 +392,6 @@ async fn an_application_connection_cannot_purge_by_setting_the_permit() {
     let (ok, out, err) = verify_with(&app, None).await;
     assert!(ok, "{out}{err}");
     for statement in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
-        admin
-            .execute(sqlx::AssertSqlSafe(statement))
-            .await
-            .unwrap();
+        admin.execute(sqlx::AssertSqlSafe(statement)).await.unwrap();
     }
 }

@@ -76,13 +76,24 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
     let (ok, tenant, err) = cli_with_env(
         &env,
         &no_migrations,
-        &["tenant", "create", "--name", "PT Hak Minimal", "--tier", "growth"],
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "PT Hak Minimal",
+            "--tier",
+            "growth",
+        ],
     )
     .await;
     assert!(ok, "{err}");
     let tenant = tenant.trim().to_owned();
-    let (ok, key, err) =
-        cli_with_env(&env, &no_migrations, &["apikey", "issue", "--tenant", &tenant]).await;
+    let (ok, key, err) = cli_with_env(
+        &env,
+        &no_migrations,
+        &["apikey", "issue", "--tenant", &tenant],
+    )
+    .await;
     assert!(ok, "{err}");
     let key = key.trim().to_owned();
     let (ok, _, err) = cli_with_env(
@@ -96,7 +107,14 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
         &env,
         &no_migrations,
         &[
-            "ledger", "fund", "--tenant", &tenant, "--currency", "EUR", "--amount", "500.00",
+            "ledger",
+            "fund",
+            "--tenant",
+            &tenant,
+            "--currency",
+            "EUR",
+            "--amount",
+            "500.00",
         ],
     )
     .await;
@@ -106,9 +124,11 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
         .post(server.url("/v1/recipients"))
         .bearer_auth(&key)
         .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({"type": "business", "name": "Müller Handels GmbH", "country": "DE",
+        .json(
+            &json!({"type": "business", "name": "Müller Handels GmbH", "country": "DE",
                       "address": {"line1": "Hauptstraße 1", "city": "Berlin", "country": "DE"},
-                      "bank_account": {"iban": "DE89370400440532013000"}}))
+                      "bank_account": {"iban": "DE89370400440532013000"}}),
+        )
         .send()
         .await
         .unwrap()
@@ -116,9 +136,7 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
         .await
         .unwrap();
     let quote = client
-        .get(server.url(
-            "/v1/quotes?source_currency=EUR&target_currency=IDR&source_amount=100.00",
-        ))
+        .get(server.url("/v1/quotes?source_currency=EUR&target_currency=IDR&source_amount=100.00"))
         .bearer_auth(&key)
         .send()
         .await
@@ -129,8 +147,10 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
         .post(server.url("/v1/transfers"))
         .bearer_auth(&key)
         .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&json!({"quote_id": quote["id"], "recipient_id": recipient["id"],
-                      "amount": "100.00", "currency": "EUR", "reference": "least privilege"}))
+        .json(
+            &json!({"quote_id": quote["id"], "recipient_id": recipient["id"],
+                      "amount": "100.00", "currency": "EUR", "reference": "least privilege"}),
+        )
         .send()
         .await
         .unwrap();
@@ -138,7 +158,10 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
     let transfer: Value = transfer.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{transfer}");
     let read = client
-        .get(server.url(&format!("/v1/transfers/{}", transfer["id"].as_str().unwrap())))
+        .get(server.url(&format!(
+            "/v1/transfers/{}",
+            transfer["id"].as_str().unwrap()
+        )))
         .bearer_auth(&key)
         .send()
         .await
@@ -180,7 +203,9 @@ async fn the_server_runs_as_the_documented_least_privilege_roles() {
 
     // Expired events to purge: the application's role cannot, the auditor can, and the trail
     // still verifies.
-    let store = Store::connect(&app, &StoreOptions::default()).await.unwrap();
+    let store = Store::connect(&app, &StoreOptions::default())
+        .await
+        .unwrap();
     for i in 0..3 {
         let mut event = AuditEvent::new(
             &benteng_core::audit::AuditContext::system("test"),
