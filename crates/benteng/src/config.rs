@@ -39,6 +39,7 @@ pub struct Config {
     pub kyc: KycConfig,
     pub cases: CasesConfig,
     pub incidents: IncidentsConfig,
+    pub audit: AuditConfig,
     pub reports: ReportsConfig,
     pub fapi: FapiConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
@@ -198,6 +199,28 @@ impl IncidentsConfig {
                 benteng_core::incidents::Detections::parse(&text)
                     .with_context(|| format!("detections file {}", path.display()))
             }
+        }
+    }
+}
+
+/// `[audit]`: anchors of the audit trail outside the database (docs/operations.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Where each instance writes a signed anchor of every chain's head
+    /// (`audit-anchor-{time}.jws`), and whose newest anchor the periodic verifier checks the
+    /// chains against. Put it where the database's users cannot write (another host's mount,
+    /// object storage with retention lock). Unset: no scheduled anchors.
+    pub anchor_dir: Option<PathBuf>,
+    /// How often an anchor is written to `anchor_dir`; 0: never.
+    pub anchor_interval_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            anchor_dir: None,
+            anchor_interval_secs: 3600,
         }
     }
 }
@@ -546,6 +569,10 @@ pub struct DatabaseConfig {
     #[serde(serialize_with = "redact_url_password")]
     pub url: String,
     pub max_connections: u32,
+    /// Whether `serve` (and every other command) applies pending migrations at start. `false`:
+    /// only `benteng migrate` does (run as the schema's owner), and the others start only when
+    /// the schema is already current, so the server can run as a role that owns nothing.
+    pub migrate: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -636,6 +663,7 @@ impl Default for Config {
             cases: CasesConfig::default(),
             fapi: FapiConfig::default(),
             incidents: IncidentsConfig::default(),
+            audit: AuditConfig::default(),
             reports: ReportsConfig::default(),
         }
     }
@@ -694,6 +722,7 @@ impl Default for DatabaseConfig {
         Self {
             url: String::new(),
             max_connections: 16,
+            migrate: true,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The benteng server's wiring: configuration in, a running application out. `main.rs` adds the
 //! command line; integration tests build the same `App` in-process.
 
+pub mod audit_anchor;
 pub mod cli;
 pub mod config;
 pub mod data_protection;
@@ -74,7 +75,14 @@ impl Services {
         )
         .await
         .context("connecting to the database")?;
-        store.migrate().await.context("applying migrations")?;
+        if config.database.migrate {
+            store.migrate().await.context("applying migrations")?;
+        } else {
+            store
+                .check_schema()
+                .await
+                .context("checking the database schema (database.migrate = false)")?;
+        }
         let shared = match benteng_shared_state::open(&config.cache.url, &config.cache.namespace)
             .await
         {
@@ -149,6 +157,11 @@ impl Services {
 }
 
 impl Services {
+    /// The audit anchor key: signs anchors and purge checkpoints, checks both.
+    pub fn anchor_keys(&self) -> audit_anchor::AnchorKeys {
+        audit_anchor::AnchorKeys::new(self.store.clone(), self.protection.keyring.clone())
+    }
+
     /// Webhook endpoints and signing keys (the server's delivery worker and the CLI).
     pub fn webhooks(&self) -> anyhow::Result<benteng_webhooks::Webhooks> {
         let keys = Arc::new(benteng_webhooks::SigningKeys::new(
@@ -314,8 +327,20 @@ impl Server {
                 .spawn();
         }
         spawn_audit_sealer(services.store.clone());
+        let anchor_keys = services.anchor_keys();
+        if let Some(dir) = &config.audit.anchor_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("audit.anchor_dir {}", dir.display()))?;
+            audit_anchor::spawn_anchoring(
+                anchor_keys.clone(),
+                dir.clone(),
+                config.audit.anchor_interval_secs,
+            );
+        }
         spawn_audit_verifier(
             services.store.clone(),
+            anchor_keys,
+            config.audit.anchor_dir.clone(),
             services.clock.clone(),
             config.incidents.audit_verify_interval_secs,
         );
@@ -490,8 +515,12 @@ fn spawn_audit_sealer(store: Store) {
 
 /// Verifies the audit chains every `interval_secs` (0: never); a break opens or joins the P1
 /// incident of a broken trail, and is logged at error every time it is seen.
+/// Verifies the audit chains every `interval_secs` (checkpoint signatures included, and against
+/// the newest anchor in `anchor_dir` when one is configured); a break opens the P1 incident.
 fn spawn_audit_verifier(
     store: Store,
+    keys: audit_anchor::AnchorKeys,
+    anchor_dir: Option<std::path::PathBuf>,
     clock: Arc<dyn benteng_core::clock::Clock>,
     interval_secs: u64,
 ) {
@@ -503,15 +532,28 @@ fn spawn_audit_verifier(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let report = match store.verify_audit().await {
-                Ok(report) => report,
-                Err(error) => {
-                    tracing::warn!(%error, "audit verification could not run");
-                    continue;
-                }
+            let anchor = match &anchor_dir {
+                Some(dir) => audit_anchor::newest_anchor(&keys, dir).await,
+                None => Ok(None),
             };
-            let Some(broken) = report.first_break else {
-                continue;
+            let broken = match anchor {
+                // Anchors that no longer verify are a finding, not a reason to check less.
+                Err(problem) => benteng_store::AuditBreak {
+                    retention: benteng_core::audit::Retention::Security,
+                    position: 0,
+                    event_id: String::new(),
+                    problem,
+                },
+                Ok(anchor) => match audit_anchor::verify(&keys, anchor.as_ref()).await {
+                    Ok(report) => match report.first_break {
+                        Some(broken) => broken,
+                        None => continue,
+                    },
+                    Err(error) => {
+                        tracing::warn!(%error, "audit verification could not run");
+                        continue;
+                    }
+                },
             };
             tracing::error!(
                 class = broken.retention.as_str(),

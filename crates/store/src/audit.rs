@@ -87,9 +87,40 @@ pub struct AuditBreak {
 pub struct AuditReport {
     /// Chain rows checked, per class.
     pub checked: Vec<(Retention, i64)>,
+    /// Where each class's chain was found to start and end (every class, in order, unless the
+    /// walk stopped at a break).
+    pub chains: Vec<ChainState>,
     /// Events not sealed into a chain yet.
     pub unsealed: i64,
     pub first_break: Option<AuditBreak>,
+}
+
+/// A place in a class's chain: its position and the chain hash there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainPoint {
+    pub position: i64,
+    pub hash: String,
+}
+
+/// A checkpoint a purge left, with the signature `benteng audit purge` made over it (none on
+/// checkpoints from before migration 0028).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub point: ChainPoint,
+    pub signature: Option<String>,
+}
+
+/// What a verification walk found of one class's chain. The store cannot check signatures (the
+/// key is sealed under the KEK): the caller checks `resumed_from`'s and compares `head` with
+/// an anchor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainState {
+    pub retention: Retention,
+    /// The checkpoint the chain continues from (its rows before it were purged); `None`: the
+    /// chain starts at its genesis.
+    pub resumed_from: Option<Checkpoint>,
+    /// The last verified row, or the checkpoint when every row was purged; `None`: empty.
+    pub head: Option<ChainPoint>,
 }
 
 /// The head a class's chain continues from: its last row, or the checkpoint a purge left.
@@ -250,15 +281,26 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let mut report = AuditReport::default();
         for retention in Retention::ALL {
-            let checkpoints: Vec<(i64, String)> = sqlx::query(
-                "SELECT position, hash FROM audit_checkpoints WHERE retention = $1 ORDER BY position",
+            let checkpoints: Vec<Checkpoint> = sqlx::query(
+                "SELECT position, hash, signature FROM audit_checkpoints WHERE retention = $1 \
+                 ORDER BY position",
             )
             .bind(retention.as_str())
             .fetch_all(&mut *conn)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("position")?, r.try_get("hash")?)))
+            .map(|r| {
+                Ok(Checkpoint {
+                    point: ChainPoint {
+                        position: r.try_get("position")?,
+                        hash: r.try_get("hash")?,
+                    },
+                    signature: r.try_get("signature")?,
+                })
+            })
             .collect::<StoreResult<_>>()?;
+            let mut resumed_from = None;
+            let mut head = None;
             let mut rows = sqlx::query(
                 "SELECT c.position, c.event_id, c.prev_hash, c.hash, e.document, e.event_type, \
                  e.retention AS event_retention, e.tenant_id, e.occurred_at \
@@ -281,12 +323,17 @@ impl Store {
                 let (want_position, want_prev) = match &expected {
                     Some(previous) => previous.clone(),
                     // The chain starts at its genesis or right after a purge checkpoint.
-                    None => checkpoints
-                        .iter()
-                        .rev()
-                        .find(|(p, _)| *p == position - 1)
-                        .map(|(p, h)| (p + 1, h.clone()))
-                        .unwrap_or((1, GENESIS.to_owned())),
+                    None => {
+                        resumed_from = checkpoints
+                            .iter()
+                            .rev()
+                            .find(|c| c.point.position == position - 1)
+                            .cloned();
+                        resumed_from
+                            .as_ref()
+                            .map(|c| (c.point.position + 1, c.point.hash.clone()))
+                            .unwrap_or((1, GENESIS.to_owned()))
+                    }
                 };
                 if position != want_position {
                     report.first_break = Some(broken(format!(
@@ -313,13 +360,28 @@ impl Store {
                     report.first_break = Some(broken(problem));
                     break;
                 }
+                head = Some(ChainPoint {
+                    position,
+                    hash: hash.clone(),
+                });
                 expected = Some((position + 1, hash));
                 checked += 1;
             }
+            drop(rows);
             report.checked.push((retention, checked));
             if report.first_break.is_some() {
                 return Ok(report);
             }
+            if head.is_none() {
+                // Every row was purged (or none was sealed): the chain ends at its checkpoint.
+                resumed_from = checkpoints.last().cloned();
+                head = resumed_from.as_ref().map(|c| c.point.clone());
+            }
+            report.chains.push(ChainState {
+                retention,
+                resumed_from,
+                head,
+            });
         }
         report.unsealed = sqlx::query(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_events e \
@@ -331,31 +393,42 @@ impl Store {
         Ok(report)
     }
 
-    /// Removes the expired prefix of one class's chain, leaving a checkpoint so the rest still
-    /// verifies, and records the purge itself as an audit event. Returns how many events went.
+    /// The chain hash at `position` of a class's chain, if that row is still there.
+    pub async fn audit_chain_hash(
+        &self,
+        retention: Retention,
+        position: i64,
+    ) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query("SELECT hash FROM audit_chain WHERE retention = $1 AND position = $2")
+                .bind(retention.as_str())
+                .bind(position)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("hash"))
+                .transpose()?,
+        )
+    }
+
+    /// Removes the expired prefix of one class's chain, leaving a checkpoint (position and hash,
+    /// with `sign`'s signature over them) so the rest still verifies, and records the purge
+    /// itself as an audit event. Returns how many events went.
+    ///
+    /// On PostgreSQL the deletion runs inside `audit_purge(…)`, a SECURITY DEFINER function only
+    /// roles granted EXECUTE may call (not the application's; docs/operations.md): the
+    /// triggers refuse anyone else's DELETE, whatever session setting they set. SQLite has no
+    /// roles; there the permit row is the guard against accidents, and the signature is what
+    /// tells a real checkpoint from one written into the file.
     pub async fn purge_audit(
         &self,
         retention: Retention,
+        sign: impl FnOnce(Retention, &ChainPoint) -> StoreResult<String>,
         purge_event: &AuditEvent,
     ) -> StoreResult<i64> {
         // Seal first so every expired event is part of the prefix being cut.
         self.seal_audit().await?;
         let until = now_micros();
         let mut tx = self.pool.begin().await?;
-        match self.backend {
-            Backend::Postgres => {
-                sqlx::query("SELECT set_config('benteng.audit_purge_until', $1, true)")
-                    .bind(until.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Backend::Sqlite => {
-                sqlx::query("INSERT INTO audit_purge_permit (until) VALUES ($1)")
-                    .bind(until)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
         // The first position still needed: everything before it has expired.
         let keep_from: Option<i64> = sqlx::query(
             "SELECT MIN(c.position) FROM audit_chain c JOIN audit_events e ON e.id = c.event_id \
@@ -366,7 +439,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        let cut: Option<(i64, String)> = sqlx::query(
+        let cut: Option<ChainPoint> = sqlx::query(
             "SELECT position, hash FROM audit_chain WHERE retention = $1 \
              AND ($2 < 0 OR position < $2) ORDER BY position DESC LIMIT 1",
         )
@@ -374,47 +447,30 @@ impl Store {
         .bind(keep_from.unwrap_or(-1))
         .fetch_optional(&mut *tx)
         .await?
-        .map(|r| Ok::<_, StoreError>((r.try_get("position")?, r.try_get("hash")?)))
+        .map(|r| {
+            Ok::<_, StoreError>(ChainPoint {
+                position: r.try_get("position")?,
+                hash: r.try_get("hash")?,
+            })
+        })
         .transpose()?;
         let mut purged = 0;
-        if let Some((last, hash)) = cut {
-            sqlx::query(
-                "INSERT INTO audit_checkpoints (retention, position, hash, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(retention.as_str())
-            .bind(last)
-            .bind(&hash)
-            .bind(until)
-            .execute(&mut *tx)
-            .await?;
-            let ids: Vec<String> = sqlx::query(
-                "SELECT event_id FROM audit_chain WHERE retention = $1 AND position <= $2",
-            )
-            .bind(retention.as_str())
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("event_id"))
-            .collect::<Result<_, _>>()?;
-            sqlx::query("DELETE FROM audit_chain WHERE retention = $1 AND position <= $2")
-                .bind(retention.as_str())
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
-            for id in &ids {
-                sqlx::query("DELETE FROM audit_events WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            purged = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-        }
-        if self.backend == Backend::Sqlite {
-            sqlx::query("DELETE FROM audit_purge_permit")
-                .execute(&mut *tx)
-                .await?;
+        if let Some(cut) = cut {
+            let signature = sign(retention, &cut)?;
+            purged = match self.backend {
+                Backend::Postgres => sqlx::query("SELECT audit_purge($1, $2, $3, $4, $5)")
+                    .bind(retention.as_str())
+                    .bind(cut.position)
+                    .bind(cut.hash.as_str())
+                    .bind(signature.as_str())
+                    .bind(until)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?,
+                Backend::Sqlite => {
+                    purge_sqlite(&mut tx, retention, &cut, &signature, until).await?
+                }
+            };
         }
         let mut event = purge_event.clone();
         event.changes = serde_json::json!({"purged": {"from": null, "to": purged},
@@ -422,6 +478,48 @@ impl Store {
         record(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(purged)
+    }
+
+    /// The audit anchor keys, oldest first.
+    pub async fn audit_anchor_keys(&self) -> StoreResult<Vec<AnchorKeyRow>> {
+        sqlx::query("SELECT kid, sealed_key FROM audit_anchor_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(AnchorKeyRow {
+                    kid: row.try_get("kid")?,
+                    sealed_key: row.try_get("sealed_key")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a new audit anchor key with its `audit.anchor_key_created` event.
+    pub async fn insert_audit_anchor_key(
+        &self,
+        key: &AnchorKeyRow,
+        context: &benteng_core::audit::AuditContext,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO audit_anchor_keys (kid, sealed_key, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(key.kid.as_str())
+        .bind(key.sealed_key.as_str())
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        let event = AuditEvent::new(
+            context,
+            "audit.anchor_key_created",
+            Retention::Security,
+            ("audit_anchor_key", key.kid.clone()),
+        );
+        record(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Events as stored documents, oldest first, within `[since, until)` (Unix micros), of one
@@ -474,6 +572,62 @@ impl Store {
             next: next.filter(|_| rows.len() > limit as usize),
         })
     }
+}
+
+/// One audit anchor key, its private half sealed under the KEK.
+#[derive(Debug, Clone)]
+pub struct AnchorKeyRow {
+    pub kid: String,
+    pub sealed_key: String,
+}
+
+/// The purge on SQLite: the permit row lets the triggers pass for rows expired before `until`.
+async fn purge_sqlite(
+    conn: &mut AnyConnection,
+    retention: Retention,
+    cut: &ChainPoint,
+    signature: &str,
+    until: i64,
+) -> StoreResult<i64> {
+    sqlx::query("INSERT INTO audit_purge_permit (until) VALUES ($1)")
+        .bind(until)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (retention, position, hash, created_at, signature) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(retention.as_str())
+    .bind(cut.position)
+    .bind(cut.hash.as_str())
+    .bind(until)
+    .bind(signature)
+    .execute(&mut *conn)
+    .await?;
+    let ids: Vec<String> =
+        sqlx::query("SELECT event_id FROM audit_chain WHERE retention = $1 AND position <= $2")
+            .bind(retention.as_str())
+            .bind(cut.position)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("event_id"))
+            .collect::<Result<_, _>>()?;
+    sqlx::query("DELETE FROM audit_chain WHERE retention = $1 AND position <= $2")
+        .bind(retention.as_str())
+        .bind(cut.position)
+        .execute(&mut *conn)
+        .await?;
+    for id in &ids {
+        sqlx::query("DELETE FROM audit_events WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM audit_purge_permit")
+        .execute(&mut *conn)
+        .await?;
+    Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
 }
 
 /// The indexed columns must say what the sealed document says, or a row could be hidden from a

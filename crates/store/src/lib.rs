@@ -45,7 +45,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use approvals::{DecisionRefused, PendingAction};
-pub use audit::{AuditBreak, AuditReport};
+pub use audit::{AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint};
 pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};
@@ -93,6 +93,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration {version} was changed after it was applied")]
     MigrationChanged { version: i64 },
+    #[error(
+        "the database schema is at version {applied} but this benteng needs version {expected}: \
+         run `benteng migrate` as the schema's owner (database.migrate = false)"
+    )]
+    SchemaNotCurrent { applied: i64, expected: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -230,6 +235,13 @@ impl Store {
             );
         }
         Ok(applied)
+    }
+
+    /// Checks, without changing anything, that every migration this binary knows is applied
+    /// (and no newer one): how a server that does not migrate (`database.migrate = false`)
+    /// starts. [`StoreError::SchemaNotCurrent`] says what to run.
+    pub async fn check_schema(&self) -> StoreResult<()> {
+        migrations::check(&self.pool, self.backend).await
     }
 
     /// A cheap round trip, for readiness checks.

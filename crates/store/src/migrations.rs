@@ -60,6 +60,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(25, "0025_iso20022_batches_and_recipient_bic"),
     migration!(26, "0026_webhooks_es256"),
     migration!(27, "0027_incident_alerts"),
+    migration!(28, "0028_audit_purge_role_and_anchors"),
 ];
 
 /// The first line of a SQLite script that rebuilds a referenced table.
@@ -84,6 +85,63 @@ pub(crate) async fn apply(pool: &AnyPool, backend: Backend) -> StoreResult<Vec<i
             .await?;
     }
     result
+}
+
+/// Checks, reading only, that the database's schema is the one this binary was built for: every
+/// migration applied unchanged and none it does not know. A server that does not migrate (a role
+/// that owns nothing, `database.migrate = false`) starts only when this holds.
+pub(crate) async fn check(pool: &AnyPool, backend: Backend) -> StoreResult<()> {
+    let expected = MIGRATIONS.last().map_or(0, |m| m.version);
+    let rows = match sqlx::query("SELECT version, checksum FROM schema_migrations")
+        .fetch_all(pool)
+        .await
+    {
+        Ok(rows) => rows,
+        // No table yet: nothing was ever migrated.
+        Err(sqlx::Error::Database(error))
+            if error.code().as_deref() == Some("42P01")
+                || error.message().contains("no such table") =>
+        {
+            return Err(StoreError::SchemaNotCurrent {
+                applied: 0,
+                expected,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let mut applied = Vec::with_capacity(rows.len());
+    for row in &rows {
+        applied.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
+    }
+    let newest = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    for migration in MIGRATIONS {
+        let script = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        let checksum = hex::encode(benteng_crypto::sha256(script.as_bytes()));
+        match applied.iter().find(|(v, _)| *v == migration.version) {
+            Some((_, recorded)) if *recorded != checksum => {
+                return Err(StoreError::MigrationChanged {
+                    version: migration.version,
+                });
+            }
+            Some(_) => {}
+            None => {
+                return Err(StoreError::SchemaNotCurrent {
+                    applied: newest,
+                    expected,
+                });
+            }
+        }
+    }
+    if newest > expected {
+        return Err(StoreError::SchemaNotCurrent {
+            applied: newest,
+            expected,
+        });
+    }
+    Ok(())
 }
 
 async fn apply_locked(conn: &mut sqlx::AnyConnection, backend: Backend) -> StoreResult<Vec<i64>> {

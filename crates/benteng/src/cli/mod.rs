@@ -56,7 +56,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server (applies migrations first).
+    /// Run the server (applies migrations first, unless `database.migrate = false`).
     Serve,
     /// Apply database migrations and exit.
     Migrate,
@@ -135,6 +135,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
+            // This verb migrates whatever `database.migrate` says: it is how the owner does.
+            let mut config = config;
+            config.database.migrate = true;
             Services::connect_for_command(config).await?;
             println!("migrations applied");
             Ok(())

@@ -135,7 +135,7 @@ async fn a_late_event_waits_for_the_full_sealing_pass(backend: Backend) {
     assert!(report.first_break.is_none(), "{report:?}");
 }
 
-async fn transfer_flow(app: &TestApp) -> (benteng_core::tenant::Tenant, String) {
+pub(crate) async fn transfer_flow(app: &TestApp) -> (benteng_core::tenant::Tenant, String) {
     let (tenant, key) = app.tenant_with_key().await;
     fund(app, tenant.id, "1000.00", Currency::EUR).await;
     let recipient = recipient(app, &key, "DE89370400440532013000").await;

@@ -4,10 +4,12 @@
 mod harness;
 
 mod audit;
+mod audit_anchors;
 mod authentication;
 mod cli;
 mod console;
 mod data_protection;
+mod db_roles;
 mod fapi;
 mod fapi_node;
 mod http2;
