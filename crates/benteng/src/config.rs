@@ -555,7 +555,11 @@ pub struct ServerConfig {
     pub policy: PolicyMode,
     pub handshake_timeout_secs: u64,
     pub max_connections: usize,
+    /// Connections one client address may hold open (an IPv6 /64 counts as one address).
+    pub max_connections_per_address: usize,
     pub header_read_timeout_secs: u64,
+    /// A connection with no request in progress for this long is closed.
+    pub idle_timeout_secs: u64,
     /// How often certificate, key, CA, CRL and OCSP files are checked for changes.
     pub reload_interval_secs: u64,
     /// Further listeners, each with its own TLS settings and route groups.
@@ -710,7 +714,9 @@ impl Default for ServerConfig {
             policy: PolicyMode::Production,
             handshake_timeout_secs: listener_defaults::handshake_timeout_secs(),
             max_connections: listener_defaults::max_connections(),
+            max_connections_per_address: listener_defaults::max_connections_per_address(),
             header_read_timeout_secs: listener_defaults::header_read_timeout_secs(),
+            idle_timeout_secs: listener_defaults::idle_timeout_secs(),
             reload_interval_secs: listener_defaults::reload_interval_secs(),
             listeners: Vec::new(),
         }

@@ -27,8 +27,14 @@ pub mod defaults {
     pub fn max_connections() -> usize {
         1024
     }
+    pub fn max_connections_per_address() -> usize {
+        256
+    }
     pub fn header_read_timeout_secs() -> u64 {
         10
+    }
+    pub fn idle_timeout_secs() -> u64 {
+        60
     }
     pub fn reload_interval_secs() -> u64 {
         5
@@ -112,8 +118,12 @@ pub struct ListenerSettings {
     pub handshake_timeout_secs: u64,
     #[serde(default = "defaults::max_connections")]
     pub max_connections: usize,
+    #[serde(default = "defaults::max_connections_per_address")]
+    pub max_connections_per_address: usize,
     #[serde(default = "defaults::header_read_timeout_secs")]
     pub header_read_timeout_secs: u64,
+    #[serde(default = "defaults::idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
     #[serde(default = "defaults::reload_interval_secs")]
     pub reload_interval_secs: u64,
 }
@@ -126,6 +136,8 @@ impl ListenerSettings {
             ocsp: self.ocsp.clone(),
             handshake_timeout_secs: self.handshake_timeout_secs,
             max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            idle_timeout_secs: self.idle_timeout_secs,
             plaintext: self.plaintext,
             header_read_timeout_secs: self.header_read_timeout_secs,
             shutdown_grace_secs,
@@ -147,7 +159,9 @@ impl crate::config::ServerConfig {
             policy: self.policy,
             handshake_timeout_secs: self.handshake_timeout_secs,
             max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
             header_read_timeout_secs: self.header_read_timeout_secs,
+            idle_timeout_secs: self.idle_timeout_secs,
             reload_interval_secs: self.reload_interval_secs,
         }
     }

@@ -100,6 +100,7 @@ async fn main() {
     .unwrap();
     let limits = ConnectionLimits {
         max_connections: 4096,
+        max_connections_per_address: 4096,
         ..ConnectionLimits::default()
     };
     let tls_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,7 +3,8 @@
 //! Defaults (documented here and on each field):
 //! - `tls.client_auth = "none"`, `tls.client_ca = []`, `tls.crl = []`
 //! - `ocsp.file = none`, `ocsp.fetch = false`, `ocsp.required = false`
-//! - `handshake_timeout_secs = 10`, `max_connections = 1024`, `plaintext = false`
+//! - `handshake_timeout_secs = 10`, `max_connections = 1024`, `max_connections_per_address = 256`,
+//!   `idle_timeout_secs = 60`, `plaintext = false`
 //! - `header_read_timeout_secs = 10`, `shutdown_grace_secs = 30`, `reload_interval_secs = 5`
 //! - `policy = "production"`
 
@@ -96,8 +97,14 @@ fn default_handshake_timeout() -> u64 {
 fn default_max_connections() -> usize {
     1024
 }
+fn default_max_connections_per_address() -> usize {
+    256
+}
 fn default_header_read_timeout() -> u64 {
     10
+}
+fn default_idle_timeout() -> u64 {
+    60
 }
 fn default_shutdown_grace() -> u64 {
     30
@@ -124,6 +131,14 @@ pub struct ListenerConfig {
     /// Maximum concurrent connections (including ones still handshaking). Default 1024.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Maximum concurrent connections from one client address (an IPv6 /64 counts as one), so
+    /// that one address cannot hold every slot. Default 256.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// A connection with no request in progress for this long is closed, whatever its protocol
+    /// (an HTTP/2 connection answering pings and sending nothing included). Default 60.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
     /// Allow plain HTTP. Only accepted with a loopback `bind` and no `tls` section. Default false.
     #[serde(default)]
     pub plaintext: bool,
@@ -148,8 +163,12 @@ pub struct ConnectionLimits {
     pub handshake_timeout: Duration,
     /// Maximum concurrent connections.
     pub max_connections: usize,
+    /// Maximum concurrent connections from one [`crate::AddressBlock`].
+    pub max_connections_per_address: usize,
     /// HTTP/1 header read deadline.
     pub header_read_timeout: Duration,
+    /// How long a connection may go without a request in progress.
+    pub idle_timeout: Duration,
     /// Bound on graceful shutdown.
     pub shutdown_grace: Duration,
 }
@@ -159,7 +178,9 @@ impl Default for ConnectionLimits {
         Self {
             handshake_timeout: Duration::from_secs(default_handshake_timeout()),
             max_connections: default_max_connections(),
+            max_connections_per_address: default_max_connections_per_address(),
             header_read_timeout: Duration::from_secs(default_header_read_timeout()),
+            idle_timeout: Duration::from_secs(default_idle_timeout()),
             shutdown_grace: Duration::from_secs(default_shutdown_grace()),
         }
     }
@@ -171,7 +192,9 @@ impl ListenerConfig {
         ConnectionLimits {
             handshake_timeout: Duration::from_secs(self.handshake_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address.max(1),
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         }
     }

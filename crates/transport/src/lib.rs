@@ -1,7 +1,8 @@
 //! benteng transport security layer.
 //!
 //! - [`serve`]: TLS (rustls 0.23 / aws-lc-rs) or loopback-only plain HTTP, HTTP/1.1 + h2 via ALPN,
-//!   handshake deadline, connection cap, graceful shutdown, [`PeerInfo`] request extension.
+//!   handshake deadline, connection caps (in all and per client address), idle timeout, graceful
+//!   shutdown, [`PeerInfo`] request extension.
 //! - [`TlsHandle`]: reloadable server configuration (certificate, key, client CAs, CRLs, OCSP staple).
 //! - [`policy`]: server-certificate policy (RSA >= 4096 / P-384, <= 366 days, chain, key match).
 //! - [`ocsp`]: OCSP request/validation/fetch for stapling.
@@ -25,6 +26,6 @@ pub use config::{
 };
 pub use devcerts::{DevCertPaths, generate_dev_certs, generate_dev_certs_with};
 pub use error::TransportError;
-pub use peer::{ClientCertInfo, PeerInfo, TlsInfo};
+pub use peer::{AddressBlock, ClientCertInfo, PeerInfo, TlsInfo};
 pub use serve::serve;
 pub use tls::{TlsHandle, TlsSettings, crypto_provider};

@@ -1,6 +1,7 @@
 //! Connection facts handed to the HTTP layer as a request extension.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use time::OffsetDateTime;
 
@@ -22,6 +23,42 @@ impl PeerInfo {
     /// The verified client certificate, if any.
     pub fn client_cert(&self) -> Option<&ClientCertInfo> {
         self.tls.as_ref().and_then(|t| t.client_cert.as_ref())
+    }
+}
+
+/// A client's address as per-address limits count it (open connections here, request and
+/// refusal counters in the HTTP layer). An IPv6 client usually holds a whole /64 (one
+/// subscriber's prefix, with privacy addresses rotating inside it), so IPv6 addresses count by
+/// their /64: keyed on the full address, one client could take 2^64 fresh counters. An
+/// IPv4-mapped IPv6 address counts as its IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressBlock {
+    V4(Ipv4Addr),
+    /// The first four segments of an IPv6 address.
+    V6Slash64([u16; 4]),
+}
+
+impl From<IpAddr> for AddressBlock {
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    Self::V6Slash64([s[0], s[1], s[2], s[3]])
+                }
+            },
+        }
+    }
+}
+
+impl fmt::Display for AddressBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::V4(v4) => write!(f, "{v4}"),
+            Self::V6Slash64([a, b, c, d]) => write!(f, "{a:x}:{b:x}:{c:x}:{d:x}::/64"),
+        }
     }
 }
 

@@ -1,10 +1,13 @@
-//! The accept loop: TLS handshake with a deadline, connection cap, HTTP/1.1 + h2 (ALPN),
-//! `PeerInfo` request extension, graceful shutdown.
+//! The accept loop: TLS handshake with a deadline, connection caps (in all and per client
+//! address), idle timeout, HTTP/1.1 + h2 (ALPN), `PeerInfo` request extension, graceful shutdown.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -17,7 +20,7 @@ use tower::{Service, ServiceExt};
 
 use crate::config::ConnectionLimits;
 use crate::error::TransportError;
-use crate::peer::{ClientCertInfo, PeerInfo, TlsInfo};
+use crate::peer::{AddressBlock, ClientCertInfo, PeerInfo, TlsInfo};
 use crate::tls::TlsHandle;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -55,6 +58,7 @@ where
     tracing::info!(%local, tls = tls.is_some(), max_connections = limits.max_connections, "listening");
 
     let sem = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_address = Arc::new(PerAddress::new(limits.max_connections_per_address));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -83,12 +87,18 @@ where
                 }
             },
         };
+        let Some(slot) = per_address.take(remote.ip()) else {
+            tracing::info!(target: "security", event = "connection_cap", %remote, cap = limits.max_connections_per_address, "connection refused: too many open from this address");
+            drop(tcp);
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let svc = service.clone();
         let stop = stop_rx.clone();
         tasks.spawn(async move {
             let _permit = permit;
+            let _slot = slot;
             handle_connection(tcp, remote, tls, svc, limits, stop).await;
         });
     }
@@ -107,6 +117,115 @@ where
         while tasks.join_next().await.is_some() {}
     }
     Ok(())
+}
+
+/// Open connections per client address block, so that one address cannot hold every slot of
+/// the listener.
+struct PerAddress {
+    cap: usize,
+    open: Mutex<HashMap<AddressBlock, usize>>,
+}
+
+/// One open connection's place in [`PerAddress`], given back when the connection ends.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    block: AddressBlock,
+}
+
+impl PerAddress {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(1),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<AddressSlot> {
+        let block = AddressBlock::from(ip);
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(block).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            table: self.clone(),
+            block,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .table
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.block) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.block);
+            }
+        }
+    }
+}
+
+/// Requests in progress on one connection, and since when it has had none.
+struct Activity {
+    started: Instant,
+    in_progress: AtomicUsize,
+    idle_since_ms: AtomicU64,
+}
+
+/// One request in progress; its end restarts the idle clock.
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            started: Instant::now(),
+            in_progress: AtomicUsize::new(0),
+            idle_since_ms: AtomicU64::new(0),
+        })
+    }
+
+    fn busy(self: &Arc<Self>) -> Busy {
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
+        Busy(self.clone())
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Completes once the connection has had no request in progress for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let wait_ms = if self.in_progress.load(Ordering::SeqCst) > 0 {
+                timeout_ms
+            } else {
+                let idle_ms = self
+                    .elapsed_ms()
+                    .saturating_sub(self.idle_since_ms.load(Ordering::SeqCst));
+                if idle_ms >= timeout_ms {
+                    return;
+                }
+                timeout_ms - idle_ms
+            };
+            tokio::time::sleep(Duration::from_millis(wait_ms.max(10))).await;
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0
+            .idle_since_ms
+            .store(self.0.elapsed_ms(), Ordering::SeqCst);
+        self.0.in_progress.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn stopped(mut rx: watch::Receiver<bool>) {
@@ -217,9 +336,17 @@ async fn serve_http<I, S, B>(
     B::Error: Into<BoxError>,
 {
     let remote = peer.remote_addr;
+    let activity = Activity::new();
+    let requests = activity.clone();
     let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(peer.clone());
-        service.clone().oneshot(req)
+        let busy = requests.busy();
+        let response = service.clone().oneshot(req);
+        async move {
+            let response = response.await;
+            drop(busy);
+            response
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -244,6 +371,12 @@ async fn serve_http<I, S, B>(
             if let Err(e) = conn.await {
                 tracing::debug!(%remote, error = %e, "connection ended with error during shutdown");
             }
+        }
+        () = activity.idle_for(limits.idle_timeout) => {
+            tracing::debug!(%remote, "closing an idle connection");
+            conn.as_mut().graceful_shutdown();
+            // A peer that never reads cannot hold the connection past the grace period.
+            let _ = tokio::time::timeout(limits.shutdown_grace, conn).await;
         }
     }
 }

@@ -18,22 +18,10 @@ use crate::state::AppState;
 
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-/// The counter key of a client address. An IPv6 client usually holds a whole /64 (one
-/// subscriber's prefix, with privacy addresses rotating inside it), so IPv6 addresses count by
-/// their /64: keyed on the full address, one client could take 2^64 fresh counters. An
-/// IPv4-mapped IPv6 address counts as its IPv4 address.
+/// The counter key of a client address: its [`benteng_transport::AddressBlock`] (an IPv6
+/// address counts by its /64).
 pub fn address_key(ip: std::net::IpAddr) -> String {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
+    benteng_transport::AddressBlock::from(ip).to_string()
 }
 
 pub static X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");

@@ -100,7 +100,9 @@ pub fn limits() -> ConnectionLimits {
     ConnectionLimits {
         handshake_timeout: Duration::from_secs(5),
         max_connections: 64,
+        max_connections_per_address: 64,
         header_read_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(60),
         shutdown_grace: Duration::from_secs(2),
     }
 }
