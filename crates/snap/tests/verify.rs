@@ -587,3 +587,21 @@ fn unsigned_headers_are_caught_by_the_replay_key() {
     assert_eq!(a.replay_ttl, Duration::from_secs(600));
     assert_eq!(b.partner_id, "SOMEONE"); // the caller must match it to the token's client
 }
+
+#[test]
+fn request_parts_debug_shows_neither_the_access_token_nor_the_body() {
+    let parts = RequestParts {
+        method: "POST",
+        path: "/v1.0/transfer-interbank",
+        query: None,
+        body: br#"{"beneficiaryAccountNo":"8881234567"}"#,
+        access_token: "gp9HjjEj813Y9JGoqwOeOPWbnt4CUpvIJbU1mMU4a11MNDZ7Sg5u9a",
+    };
+    let debug = format!("{parts:?}");
+    assert!(!debug.contains("gp9HjjEj"), "{debug}");
+    // The body, in either spelling a derived Debug could use: text or a byte list.
+    let body_bytes = format!("{:?}", parts.body);
+    assert!(!debug.contains("8881234567"), "{debug}");
+    assert!(!debug.contains(&body_bytes[1..40]), "{debug}");
+    assert!(debug.contains("/v1.0/transfer-interbank"), "{debug}");
+}
