@@ -118,7 +118,10 @@ impl std::fmt::Debug for Counterparty {
             .field("account", &last4(&self.account))
             .field("institution_code", &self.institution_code)
             .field("iban", &last4(&self.iban))
-            .field("national_id", &self.national_id.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "national_id",
+                &self.national_id.as_ref().map(|_| "[REDACTED]"),
+            )
             .field("address", &self.address)
             .finish()
     }
@@ -472,6 +475,9 @@ mod tests {
             assert!(!debug.contains(clear), "{clear} in {debug}");
         }
         // What identifies the record for a reader stays.
-        assert!(debug.contains("…7890") && debug.contains("…3000"), "{debug}");
+        assert!(
+            debug.contains("…7890") && debug.contains("…3000"),
+            "{debug}"
+        );
     }
 }
