@@ -53,3 +53,10 @@ pub struct StoredSigningKey {
 // ok: benteng-tier1-derive-debug
 #[derive(Debug, Clone)]
 pub struct TenantName(String);
+
+// ok: benteng-tier1-derive-debug
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Iso20022Config {
+    pub name: String,
+    pub iban: String,
+}
