@@ -80,7 +80,9 @@ pub struct Subject {
 }
 
 /// The other side of a transaction: the recipient, with identifiers decrypted into the report.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Its account, IBAN and national id are Tier 1 data: `Debug` shows only the last four
+/// characters of the first two and whether the third is there.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Counterparty {
     /// `individual` or `business`.
@@ -99,6 +101,30 @@ pub struct Counterparty {
     pub national_id: Option<String>,
     #[serde(default)]
     pub address: Option<Address>,
+}
+
+impl std::fmt::Debug for Counterparty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last4 = |value: &Option<String>| {
+            value.as_deref().map(|v| {
+                let start = v.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+                format!("…{}", &v[start..])
+            })
+        };
+        f.debug_struct("Counterparty")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("country", &self.country)
+            .field("account", &last4(&self.account))
+            .field("institution_code", &self.institution_code)
+            .field("iban", &last4(&self.iban))
+            .field(
+                "national_id",
+                &self.national_id.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("address", &self.address)
+            .finish()
+    }
 }
 
 /// One transfer of the report.
@@ -421,5 +447,37 @@ pub(crate) fn check_transaction(c: &mut Checker, field: &str, t: &Transaction) {
     c.optional(&format!("{rf}.national_id"), r.national_id.as_deref(), 255);
     if let Some(address) = &r.address {
         c.address(&format!("{rf}.address"), Some(address));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counterpartys_debug_shows_no_account_iban_or_national_id() {
+        let counterparty = Counterparty {
+            kind: "individual".to_owned(),
+            name: "Siti Rahma".to_owned(),
+            country: "ID".to_owned(),
+            account: Some("1234567890".to_owned()),
+            institution_code: Some("014".to_owned()),
+            iban: Some("DE89370400440532013000".to_owned()),
+            national_id: Some("3171234567890001".to_owned()),
+            address: None,
+        };
+        let transaction = Transaction {
+            recipient: counterparty,
+            ..Transaction::default()
+        };
+        let debug = format!("{transaction:?}");
+        for clear in ["123456", "0532013", "3171234567890001"] {
+            assert!(!debug.contains(clear), "{clear} in {debug}");
+        }
+        // What identifies the record for a reader stays.
+        assert!(
+            debug.contains("…7890") && debug.contains("…3000"),
+            "{debug}"
+        );
     }
 }

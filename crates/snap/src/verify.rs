@@ -1,5 +1,6 @@
 //! Server side: verifying B2B token requests and signed transactional requests.
 
+use std::fmt;
 use std::time::Duration;
 
 use time::{Date, OffsetDateTime};
@@ -107,8 +108,9 @@ pub enum PartnerCredential<'a> {
     Asymmetric(&'a PartnerPublicKey),
 }
 
-/// One request, raw: as the HTTP layer received it (verify) or will send it (sign).
-#[derive(Clone, Copy, Debug)]
+/// One request, raw: as the HTTP layer received it (verify) or will send it (sign). `Debug`
+/// shows the body's length only and never the access token (a bearer credential).
+#[derive(Clone, Copy)]
 pub struct RequestParts<'a> {
     /// HTTP method (any case).
     pub method: &'a str,
@@ -121,6 +123,17 @@ pub struct RequestParts<'a> {
     /// Access token presented, without `Bearer ` (see [`headers::bearer_token`]); the caller has
     /// already checked it is a live token of this partner. Ignored for asymmetric signing.
     pub access_token: &'a str,
+}
+
+impl fmt::Debug for RequestParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestParts")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Verification settings, per partner.

@@ -626,3 +626,21 @@ fn replay_records_outlive_the_window_of_an_instance_whose_clock_is_behind() {
     let scope = benteng_snap::headers::external_id_scope("P1", "1", late, late, tolerance);
     assert!(late + scope.ttl >= midnight + tolerance + behind);
 }
+
+#[test]
+fn request_parts_debug_shows_neither_the_access_token_nor_the_body() {
+    let parts = RequestParts {
+        method: "POST",
+        path: "/v1.0/transfer-interbank",
+        query: None,
+        body: br#"{"beneficiaryAccountNo":"8881234567"}"#,
+        access_token: "gp9HjjEj813Y9JGoqwOeOPWbnt4CUpvIJbU1mMU4a11MNDZ7Sg5u9a",
+    };
+    let debug = format!("{parts:?}");
+    assert!(!debug.contains("gp9HjjEj"), "{debug}");
+    // The body, in either spelling a derived Debug could use: text or a byte list.
+    let body_bytes = format!("{:?}", parts.body);
+    assert!(!debug.contains("8881234567"), "{debug}");
+    assert!(!debug.contains(&body_bytes[1..40]), "{debug}");
+    assert!(debug.contains("/v1.0/transfer-interbank"), "{debug}");
+}

@@ -86,8 +86,13 @@ pub struct FapiSigningKeyRow {
     pub signs_from: OffsetDateTime,
 }
 
-const CLIENT_COLUMNS: &str = "client_id, name, jwks, redirect_uris, scopes, profile, token_auth, \
-     sender_constraint, status, created_at, updated_at";
+/// The columns `client_from_row` reads, as a macro so queries are static text (`concat!`).
+macro_rules! client_columns {
+    () => {
+        "client_id, name, jwks, redirect_uris, scopes, profile, token_auth, sender_constraint, \
+         status, created_at, updated_at"
+    };
+}
 
 fn client_from_row(row: &AnyRow) -> StoreResult<FapiClientRow> {
     let uris: String = row.try_get("redirect_uris")?;
@@ -243,8 +248,12 @@ impl Store {
     }
 
     pub async fn fapi_client(&self, client_id: &str) -> StoreResult<Option<FapiClientRow>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM fapi_clients WHERE client_id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let sql = concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM fapi_clients WHERE client_id = $1"
+        );
+        sqlx::query(sql)
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?
@@ -254,8 +263,12 @@ impl Store {
     }
 
     pub async fn fapi_clients(&self) -> StoreResult<Vec<FapiClientRow>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM fapi_clients ORDER BY client_id");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let sql = concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM fapi_clients ORDER BY client_id"
+        );
+        sqlx::query(sql)
             .fetch_all(&self.pool)
             .await?
             .iter()

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use sqlx::{AnyConnection, Row};
 
-use crate::rows::{insert_rows, now_micros, parsed};
+use crate::rows::{Statement, insert_rows, now_micros, parsed};
 use crate::{Store, StoreError, StoreResult};
 
 /// Why a movement was refused.
@@ -97,13 +97,13 @@ async fn ensure_accounts(
     if missing.is_empty() {
         return Ok(());
     }
-    let sql = insert_rows(
+    let sql = Statement::new(
         "INSERT INTO ledger_accounts (code, tenant_id, currency, no_overdraft, created_at, \
          environment) VALUES",
-        missing.len(),
-        6,
-    );
-    let sql = sqlx::AssertSqlSafe(format!("{} ON CONFLICT (code) DO NOTHING", sql.0));
+    )
+    .rows(missing.len(), 6)
+    .then(" ON CONFLICT (code) DO NOTHING")
+    .sql();
     let now = now_micros();
     let mut query = sqlx::query(sql);
     for account in &missing {

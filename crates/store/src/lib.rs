@@ -266,9 +266,9 @@ impl Store {
             .to_str()
             .filter(|p| !p.contains('\0'))
             .ok_or_else(|| StoreError::Corrupt("snapshot path is not UTF-8".to_owned()))?;
-        // VACUUM INTO takes no bind parameters; the path is ours (not user input) and quoted.
-        let statement = format!("VACUUM INTO '{}'", text.replace('\'', "''"));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        // VACUUM INTO takes an expression: the path is bound, never spliced into the text.
+        sqlx::query("VACUUM INTO $1")
+            .bind(text)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::rows::{optional_time_at, parsed, time_at, to_micros};
+use crate::rows::{Statement, optional_time_at, parsed, time_at, to_micros};
 use crate::{Backend, Store, StoreError, StoreResult};
 
 /// An endpoint as stored.
@@ -212,39 +212,32 @@ pub(crate) async fn insert_audit_and_new_notices(
     let Some(first) = notices.first() else {
         return crate::audit::record_all(conn, audit).await;
     };
-    let events = crate::rows::insert_rows_after(
-        EVENTS_INSERT,
-        notices.len(),
-        EVENTS_COLUMNS,
-        if backend == Backend::Postgres {
-            audit.len() * crate::audit::AUDIT_COLUMNS
-        } else {
-            0
-        },
-    );
     if backend == Backend::Sqlite || audit.is_empty() {
         crate::audit::record_all(conn, audit).await?;
     }
     let statement = match backend {
-        Backend::Postgres if !audit.is_empty() => format!(
-            "WITH audit AS ({}), ev AS ({events} RETURNING id, tenant_id, environment, \
-             event_type, object_id, sequence, created_at) {}",
-            crate::rows::insert_rows_after(
-                crate::audit::AUDIT_INSERT,
-                audit.len(),
-                crate::audit::AUDIT_COLUMNS,
-                0
-            ),
-            fan_out_from!("ev", "")
-        ),
-        Backend::Postgres => format!(
-            "WITH ev AS ({events} RETURNING id, tenant_id, environment, event_type, object_id, \
-             sequence, created_at) {}",
-            fan_out_from!("ev", "")
-        ),
-        Backend::Sqlite => events,
+        Backend::Sqlite => Statement::new(EVENTS_INSERT).rows(notices.len(), EVENTS_COLUMNS),
+        Backend::Postgres => {
+            // The audit rows come first in the statement, so their placeholders do too.
+            let head = if audit.is_empty() {
+                Statement::new("WITH ")
+            } else {
+                Statement::new("WITH audit AS (")
+                    .then(crate::audit::AUDIT_INSERT)
+                    .rows(audit.len(), crate::audit::AUDIT_COLUMNS)
+                    .then("), ")
+            };
+            head.then("ev AS (")
+                .then(EVENTS_INSERT)
+                .rows(notices.len(), EVENTS_COLUMNS)
+                .then(concat!(
+                    " RETURNING id, tenant_id, environment, event_type, object_id, sequence, \
+                     created_at) ",
+                    fan_out_from!("ev", "")
+                ))
+        }
     };
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+    let mut query = sqlx::query(statement.sql());
     if backend == Backend::Postgres {
         query = crate::audit::bind_events(query, audit)?;
     }

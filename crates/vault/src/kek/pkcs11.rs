@@ -253,7 +253,7 @@ impl Pkcs11Kek {
             let result = op(&conn.session, conn.key);
             match result {
                 Err(e) if !retried && session_lost(&e) => {
-                    tracing::warn!(kek = %self.id, "PKCS#11 session lost; reconnecting");
+                    tracing::warn!(kek_id = %self.id, "PKCS#11 session lost; reconnecting");
                     retried = true;
                     drop(conn);
                 }
