@@ -278,9 +278,71 @@ fn types_field(f: &mut Fields<'_>, required: bool) -> Option<EventTypes> {
     }
 }
 
+pub(super) const NEW_ENDPOINT_FIELDS: [&str; 4] = ["url", "event_types", "description", "alg"];
+pub(super) const ENDPOINT_CHANGE_FIELDS: [&str; 5] =
+    ["url", "event_types", "description", "alg", "enabled"];
+pub(super) const REPLAY_FIELDS: [&str; 1] = ["since"];
+
+/// `RS256`, `PS256` or `ES256`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum SigningAlg {
+    RS256,
+    PS256,
+    ES256,
+}
+
+/// The body of `POST /v1/webhook-endpoints` as `parse_new` reads it: the description of the
+/// request, never deserialized (a unit test in `docs.rs` checks its fields against the
+/// parser's list).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+#[schema(example = json!({"url": "https://hooks.example.com/benteng",
+    "event_types": ["transfer.completed", "transfer.failed"]}))]
+pub struct NewEndpointRequest {
+    /// Absolute `https` URL of at most 2,048 bytes whose host resolves to public addresses only.
+    #[schema(max_length = 2048)]
+    url: String,
+    /// `["*"]` for every event, or 1 to 20 distinct event type names such as
+    /// `transfer.completed`.
+    #[schema(min_items = 1, max_items = 20)]
+    event_types: Vec<String>,
+    #[schema(max_length = 500)]
+    description: Option<String>,
+    /// How deliveries are signed; `RS256` when absent.
+    alg: Option<SigningAlg>,
+}
+
+/// The body of `POST /v1/webhook-endpoints/{id}`: any of the fields, as `parse_change` reads
+/// them.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct EndpointChangeRequest {
+    #[schema(max_length = 2048)]
+    url: Option<String>,
+    #[schema(min_items = 1, max_items = 20)]
+    event_types: Option<Vec<String>>,
+    #[schema(max_length = 500)]
+    description: Option<String>,
+    alg: Option<SigningAlg>,
+    enabled: Option<bool>,
+}
+
+/// The body of `POST /v1/webhook-endpoints/{id}/replay`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ReplayRequest {
+    /// RFC 3339: events from this time on are queued again.
+    #[schema(format = DateTime, max_length = 64)]
+    since: String,
+}
+
 /// `{url, event_types, description?, alg?}`.
 pub(crate) fn parse_new(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<NewEndpoint> {
-    let mut f = Fields::new(body, &["url", "event_types", "description", "alg"]);
+    let mut f = Fields::new(body, &NEW_ENDPOINT_FIELDS);
     let url = url_field(&mut f, webhooks, true);
     let event_types = types_field(&mut f, true);
     let description: Option<Parsed<String, 500>> = f.optional("description");
@@ -298,10 +360,7 @@ pub(crate) fn parse_new(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<New
 
 /// Any of `{url, event_types, description, alg, enabled}`.
 pub(crate) fn parse_change(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<EndpointChange> {
-    let mut f = Fields::new(
-        body,
-        &["url", "event_types", "description", "alg", "enabled"],
-    );
+    let mut f = Fields::new(body, &ENDPOINT_CHANGE_FIELDS);
     let url = url_field(&mut f, webhooks, false);
     let event_types = types_field(&mut f, false);
     let description: Option<Parsed<String, 500>> = f.optional("description");
@@ -354,7 +413,7 @@ pub async fn list(
 /// `event_types` (`["*"]` or names), `description`, `alg` (`RS256` default, `PS256` or `ES256`).
 #[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
-    request_body(content = Object, description = "url, event_types, description?, alg?"),
+    request_body(content = NewEndpointRequest),
     responses((status = 201, body = EndpointView), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -408,7 +467,7 @@ pub async fn show(
 /// Changes an endpoint: any of `url`, `event_types`, `description`, `alg`, `enabled`.
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    request_body(content = Object, description = "url?, event_types?, description?, alg?, enabled?"),
+    request_body(content = EndpointChangeRequest),
     responses((status = 200, body = EndpointView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn update(
@@ -528,7 +587,7 @@ pub async fn resend(
 /// subscribes to and did not get: from before it existed, or whose delivery failed.
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/replay", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    request_body(content = Object, description = "since (RFC 3339)"),
+    request_body(content = ReplayRequest),
     responses((status = 202, body = Object), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn replay(
@@ -539,7 +598,7 @@ pub async fn replay(
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let row = own(&state, &caller, &id).await?;
-    let mut f = Fields::new(&body, &["since"]);
+    let mut f = Fields::new(&body, &REPLAY_FIELDS);
     let since: Option<Parsed<String, 64>> = f.required("since");
     let since = since.and_then(|text| {
         match OffsetDateTime::parse(&text.0, &time::format_description::well_known::Rfc3339) {
