@@ -405,6 +405,40 @@ fn operation_id(method: &str, path: &str) -> String {
 }
 
 impl Contract {
+    /// Declares every `{name}` of a path that its operation does not: a string the handler
+    /// parses (an id that does not parse is answered 404, like one that does not exist).
+    fn path_parameters(openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                for name in &names {
+                    let declared = parameters.iter().any(|parameter| {
+                        matches!(parameter, RefOr::T(p)
+                            if p.name == *name && p.parameter_in == ParameterIn::Path)
+                    });
+                    if !declared {
+                        parameters.push(
+                            ParameterBuilder::new()
+                                .name(*name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                .build()
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     fn operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             for (method, operation) in [
@@ -451,6 +485,7 @@ impl Contract {
 impl Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         Self::describe_every_response(openapi);
+        Self::path_parameters(openapi);
         Self::tenant_refusals(openapi);
         Self::idempotency_keys(openapi);
         Self::operation_ids(openapi);

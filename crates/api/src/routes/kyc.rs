@@ -201,13 +201,20 @@ pub async fn overview(
     Ok(Json(KycView::from(&overview)))
 }
 
+/// A document's bytes as uploaded: they must start as a file of the declared type does.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct DocumentBytes(Vec<u8>);
+
 /// Uploads a document for one item: the raw body, `Content-Type` `application/pdf`,
 /// `image/png` or `image/jpeg`, at most `kyc.max_document_bytes`. The item becomes
 /// `submitted`.
 #[utoipa::path(post, path = "/v1/kyc/evidence/{item}", tag = "tenant",
     security(("api_key" = ["kyc:write"])),
     params(("item" = String, Path, description = "email, phone, business_registration, government_id, address_proof, business_licence, beneficial_owners, source_of_funds, bank_statements or on_site_visit")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content((DocumentBytes = "application/pdf"), (DocumentBytes = "image/png"),
+        (DocumentBytes = "image/jpeg"))),
     responses((status = 201, body = EvidenceView), (status = 404, body = crate::error::Problem),
         (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]

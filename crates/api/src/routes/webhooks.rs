@@ -77,6 +77,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
         )
 }
 
+/// A list answer without paging: `{"data": [...]}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DataList<T> {
+    data: Vec<T>,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NoticeView {
     id: String,
@@ -91,11 +97,11 @@ pub struct NoticeView {
 /// at most 100: what an e-mail would say, kept readable here.
 #[utoipa::path(get, path = "/v1/notices", tag = "tenant",
     security(("api_key" = ["tenant:read"])),
-    responses((status = 200, body = Vec<NoticeView>)))]
+    responses((status = 200, body = DataList<NoticeView>)))]
 pub async fn notices(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<NoticeView>>> {
     let rows = state.store.tenant_notices(caller.tenant.id, 100).await?;
     let views: Vec<NoticeView> = rows
         .into_iter()
@@ -106,7 +112,7 @@ pub async fn notices(
             created_at: row.created_at,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 impl From<WebhookError> for ApiError {
@@ -381,7 +387,7 @@ pub(crate) fn parse_change(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<
 /// `alg` and `use`. A key appears here 14 days before it signs and stays 14 days after it
 /// stopped. Cacheable; fetch again on an unknown `kid`.
 #[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "tenant",
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Object, content_type = "application/jwk-set+json")))]
 pub async fn jwks(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let set = state.webhooks.keys.jwks().await?;
     Ok((
@@ -396,17 +402,17 @@ pub async fn jwks(State(state): State<AppState>) -> ApiResult<impl IntoResponse>
 /// The caller's endpoints (of its key's environment).
 #[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
-    responses((status = 200, body = Vec<EndpointView>)))]
+    responses((status = 200, body = DataList<EndpointView>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<EndpointView>>> {
     let rows = state
         .store
         .webhook_endpoints(caller.tenant.id, Some(caller.environment()))
         .await?;
     let views: Vec<EndpointView> = rows.iter().map(EndpointView::from).collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 /// Adds an endpoint: `url` (https, at most 2048 bytes, resolving to public addresses only),
@@ -528,31 +534,31 @@ pub async fn test(
 /// The endpoint's latest deliveries (at most 100), newest first.
 #[utoipa::path(get, path = "/v1/webhook-endpoints/{id}/deliveries", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = DataList<DeliveryView>), (status = 404, body = crate::error::Problem)))]
 pub async fn deliveries(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<DeliveryView>>> {
     let row = own(&state, &caller, &id).await?;
     let rows = state
         .store
         .webhook_deliveries(caller.tenant.id, row.id, 100)
         .await?;
     let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 /// One delivery's attempts: status, latency, the first 2 KiB of each answer.
 #[utoipa::path(get, path = "/v1/webhook-endpoints/{id}/deliveries/{event_id}", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
     params(("id" = String, Path), ("event_id" = String, Path)),
-    responses((status = 200, body = Vec<AttemptView>), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = DataList<AttemptView>), (status = 404, body = crate::error::Problem)))]
 pub async fn attempts(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, event_id)): Path<(String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<AttemptView>>> {
     let row = own(&state, &caller, &id).await?;
     let event: EventId = path_id(&event_id)?;
     let rows = state
@@ -560,7 +566,7 @@ pub async fn attempts(
         .webhook_attempts(caller.tenant.id, row.id, event)
         .await?;
     let views: Vec<AttemptView> = rows.iter().map(AttemptView::from).collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 /// Sends one event to the endpoint again (same `event_id`), from a first attempt.
