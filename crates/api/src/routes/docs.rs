@@ -184,12 +184,30 @@ struct Contract;
 
 /// The refusals every tenant operation may answer before or beside its handler.
 const TENANT_REFUSALS: &[(&str, &str)] = &[
-    ("400", "Malformed request (a bad query string, header or idempotency key)"),
-    ("401", "Authentication required: no credential, or one that is unknown, expired or revoked"),
-    ("403", "Forbidden: insufficient scope, network not allowed, client certificate refused, or the tenant is suspended"),
-    ("422", "Validation failed: every invalid field is listed in `errors`"),
-    ("429", "Too many requests: a rate limit; `Retry-After` says when to retry"),
-    ("503", "Service unavailable or timed out; `Retry-After` says when to retry"),
+    (
+        "400",
+        "Malformed request (a bad query string, header or idempotency key)",
+    ),
+    (
+        "401",
+        "Authentication required: no credential, or one that is unknown, expired or revoked",
+    ),
+    (
+        "403",
+        "Forbidden: insufficient scope, network not allowed, client certificate refused, or the tenant is suspended",
+    ),
+    (
+        "422",
+        "Validation failed: every invalid field is listed in `errors`",
+    ),
+    (
+        "429",
+        "Too many requests: a rate limit; `Retry-After` says when to retry",
+    ),
+    (
+        "503",
+        "Service unavailable or timed out; `Retry-After` says when to retry",
+    ),
 ];
 
 /// What a request with a body may be refused with.
@@ -199,9 +217,15 @@ const BODY_REFUSALS: &[(&str, &str)] = &[
 ];
 
 const RATE_LIMIT_HEADERS: &[(&str, &str)] = &[
-    ("X-RateLimit-Limit", "Requests allowed in the window of the limit that speaks"),
+    (
+        "X-RateLimit-Limit",
+        "Requests allowed in the window of the limit that speaks",
+    ),
     ("X-RateLimit-Remaining", "Requests left in that window"),
-    ("X-RateLimit-Reset", "Unix time (seconds) at which that window ends"),
+    (
+        "X-RateLimit-Reset",
+        "Unix time (seconds) at which that window ends",
+    ),
 ];
 
 fn operation_mut<'a>(
@@ -290,9 +314,10 @@ impl Contract {
                     let responses = &mut operation.responses.responses;
                     if !responses.contains_key(status) {
                         let mut response = Response::new(description);
-                        response
-                            .content
-                            .insert(crate::error::PROBLEM_CONTENT_TYPE.to_owned(), problem_content().into());
+                        response.content.insert(
+                            crate::error::PROBLEM_CONTENT_TYPE.to_owned(),
+                            problem_content().into(),
+                        );
                         responses.insert(status.to_owned(), RefOr::T(response));
                     }
                 }
@@ -366,28 +391,114 @@ impl Contract {
 /// Where an answer leads: the operation an id in it (or in the request) opens, so clients and
 /// stateful testers can follow a created resource. (source method and path, status, target
 /// method and path, and the target's parameters with the runtime expressions that fill them.)
-type LinkRow = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+type LinkRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 const BY_BODY_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
 const BY_PATH_ID: &[(&str, &str)] = &[("id", "$request.path.id")];
 const ENDPOINT: &str = "/v1/webhook-endpoints/{id}";
 
 const LINKS: &[LinkRow] = &[
-    ("post", "/v1/recipients", "201", "get", "/v1/recipients/{id}", BY_BODY_ID),
-    ("post", "/v1/transfers", "201", "get", "/v1/transfers/{id}", BY_BODY_ID),
-    ("post", "/v1/batches", "201", "get", "/v1/batches/{id}", BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints", "201", "get", ENDPOINT, BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints", "201", "post", ENDPOINT, BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints", "201", "post", "/v1/webhook-endpoints/{id}/test", BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints", "201", "get", "/v1/webhook-endpoints/{id}/deliveries", BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints", "201", "post", "/v1/webhook-endpoints/{id}/replay", BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints", "201", "post", "/v1/webhook-endpoints/{id}/delete", BY_BODY_ID),
-    ("post", "/v1/webhook-endpoints/{id}/test", "202", "get",
+    (
+        "post",
+        "/v1/recipients",
+        "201",
+        "get",
+        "/v1/recipients/{id}",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/transfers",
+        "201",
+        "get",
+        "/v1/transfers/{id}",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/batches",
+        "201",
+        "get",
+        "/v1/batches/{id}",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "get",
+        ENDPOINT,
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        ENDPOINT,
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        "/v1/webhook-endpoints/{id}/test",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "get",
+        "/v1/webhook-endpoints/{id}/deliveries",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        "/v1/webhook-endpoints/{id}/replay",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        "/v1/webhook-endpoints/{id}/delete",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints/{id}/test",
+        "202",
+        "get",
         "/v1/webhook-endpoints/{id}/deliveries/{event_id}",
-        &[("id", "$request.path.id"), ("event_id", "$response.body#/event_id")]),
-    ("post", "/v1/webhook-endpoints/{id}/test", "202", "post",
+        &[
+            ("id", "$request.path.id"),
+            ("event_id", "$response.body#/event_id"),
+        ],
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints/{id}/test",
+        "202",
+        "post",
         "/v1/webhook-endpoints/{id}/deliveries/{event_id}/resend",
-        &[("id", "$request.path.id"), ("event_id", "$response.body#/event_id")]),
+        &[
+            ("id", "$request.path.id"),
+            ("event_id", "$response.body#/event_id"),
+        ],
+    ),
     ("post", ENDPOINT, "200", "get", ENDPOINT, BY_PATH_ID),
 ];
 
@@ -475,9 +586,10 @@ impl Contract {
                 LinkBuilder::new().operation_id(operation_id(target_method, target_path)),
                 |link, (name, value)| link.parameter(*name, *value),
             );
-            response
-                .links
-                .insert(operation_id(target_method, target_path), link.build().into());
+            response.links.insert(
+                operation_id(target_method, target_path),
+                link.build().into(),
+            );
         }
     }
 }

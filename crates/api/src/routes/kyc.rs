@@ -292,23 +292,18 @@ pub struct BeneficialOwnerRequest {
 
 fn parse_owners(body: &JsonObject) -> ApiResult<Vec<BeneficialOwner>> {
     let mut f = Fields::new(body, &OWNERS_FIELDS);
-    let owners = f.required_object_list(
-        "owners",
-        1..=MAX_OWNERS,
-        &OWNER_FIELDS,
-        |o| {
-            let name: Option<super::admin::Parsed<benteng_core::text::BoundedText<200>, 800>> =
-                o.required("name");
-            let dob: Option<super::admin::Parsed<DateOfBirth, 10>> = o.required("date_of_birth");
-            let country: Option<super::admin::Parsed<benteng_core::country::CountryCode, 2>> =
-                o.required("country");
-            Some(BeneficialOwner {
-                name: name?.0.as_str().to_owned(),
-                date_of_birth: dob?.0.0,
-                country: country?.0.as_str().to_owned(),
-            })
-        },
-    );
+    let owners = f.required_object_list("owners", 1..=MAX_OWNERS, &OWNER_FIELDS, |o| {
+        let name: Option<super::admin::Parsed<benteng_core::text::BoundedText<200>, 800>> =
+            o.required("name");
+        let dob: Option<super::admin::Parsed<DateOfBirth, 10>> = o.required("date_of_birth");
+        let country: Option<super::admin::Parsed<benteng_core::country::CountryCode, 2>> =
+            o.required("country");
+        Some(BeneficialOwner {
+            name: name?.0.as_str().to_owned(),
+            date_of_birth: dob?.0.0,
+            country: country?.0.as_str().to_owned(),
+        })
+    });
     Ok(f.build(|| owners)?)
 }
 

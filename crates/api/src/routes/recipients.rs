@@ -172,7 +172,10 @@ pub struct AddressRequest {
 #[allow(dead_code)]
 pub struct BankAccountRequest {
     /// ISO 13616, with a valid check sum.
-    #[schema(pattern = "^[A-Z]{2}[0-9]{2}[A-Za-z0-9 ]{11,40}$", example = "DE89370400440532013000")]
+    #[schema(
+        pattern = "^[A-Z]{2}[0-9]{2}[A-Za-z0-9 ]{11,40}$",
+        example = "DE89370400440532013000"
+    )]
     iban: Option<String>,
     #[schema(pattern = "^[0-9]{5,20}$")]
     account_number: Option<String>,
@@ -189,50 +192,42 @@ fn parse(body: &benteng_core::strict_json::JsonObject) -> Result<NewRecipient, A
     let country: Option<CountryCode> = f.required("country");
     let national_id: Option<NationalId> = f.optional("national_id");
     let bic: Option<Bic> = f.optional("bic");
-    let address = f.optional_object(
-        "address",
-        &ADDRESS_FIELDS,
-        |a| {
-            let line1: Option<BoundedText<140>> = a.required("line1");
-            let line2: Option<BoundedText<140>> = a.optional("line2");
-            let city: Option<BoundedText<70>> = a.required("city");
-            let postal_code: Option<BoundedText<16>> = a.optional("postal_code");
-            let country: Option<CountryCode> = a.required("country");
-            Some(Address {
-                line1: line1?,
-                line2,
-                city: city?,
-                postal_code,
-                country: country?,
-            })
-        },
-    );
-    let bank_account = f.required_object(
-        "bank_account",
-        &BANK_ACCOUNT_FIELDS,
-        |b| {
-            let iban: Option<Iban> = b.optional("iban");
-            let account_number: Option<IdnAccountNumber> = b.optional("account_number");
-            let bank_code: Option<IdnBankCode> = b.optional("bank_code");
-            match (iban, account_number, bank_code) {
-                (Some(iban), None, None) => Some(BankAccount::Iban(iban)),
-                (None, Some(account_number), Some(bank_code)) => Some(BankAccount::Indonesian {
-                    account_number,
-                    bank_code,
-                }),
-                _ => {
-                    if !b.has_errors() {
-                        b.reject(
-                            "iban",
-                            "invalid_format",
-                            "give either iban, or account_number with bank_code",
-                        );
-                    }
-                    None
+    let address = f.optional_object("address", &ADDRESS_FIELDS, |a| {
+        let line1: Option<BoundedText<140>> = a.required("line1");
+        let line2: Option<BoundedText<140>> = a.optional("line2");
+        let city: Option<BoundedText<70>> = a.required("city");
+        let postal_code: Option<BoundedText<16>> = a.optional("postal_code");
+        let country: Option<CountryCode> = a.required("country");
+        Some(Address {
+            line1: line1?,
+            line2,
+            city: city?,
+            postal_code,
+            country: country?,
+        })
+    });
+    let bank_account = f.required_object("bank_account", &BANK_ACCOUNT_FIELDS, |b| {
+        let iban: Option<Iban> = b.optional("iban");
+        let account_number: Option<IdnAccountNumber> = b.optional("account_number");
+        let bank_code: Option<IdnBankCode> = b.optional("bank_code");
+        match (iban, account_number, bank_code) {
+            (Some(iban), None, None) => Some(BankAccount::Iban(iban)),
+            (None, Some(account_number), Some(bank_code)) => Some(BankAccount::Indonesian {
+                account_number,
+                bank_code,
+            }),
+            _ => {
+                if !b.has_errors() {
+                    b.reject(
+                        "iban",
+                        "invalid_format",
+                        "give either iban, or account_number with bank_code",
+                    );
                 }
+                None
             }
-        },
-    );
+        }
+    });
     Ok(f.build(|| {
         Some(NewRecipient {
             kind: kind?.0,

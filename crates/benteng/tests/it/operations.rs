@@ -264,7 +264,9 @@ async fn docs_work_offline(backend: Backend) {
         .chain(
             benteng_api::route_permissions()
                 .into_iter()
-                .map(|(path, needs)| (path, needs.declared().map(|(m, _)| m.to_string()).collect())),
+                .map(|(path, needs)| {
+                    (path, needs.declared().map(|(m, _)| m.to_string()).collect())
+                }),
         )
         .collect();
     for (path, methods) in declared {
@@ -294,7 +296,10 @@ async fn docs_work_offline(backend: Backend) {
         .remove("description");
     let (valid, _) =
         crate::harness::run_python(&dir, VALIDATE_OPENAPI, &[("openapi.json", &broken)]).await;
-    assert!(!valid, "the validator accepts a response without a description");
+    assert!(
+        !valid,
+        "the validator accepts a response without a description"
+    );
 }
 
 /// openapi-spec-validator (PyPI; scripts/test installs it), for the document's version.
