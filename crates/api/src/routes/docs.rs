@@ -210,6 +210,28 @@ const TENANT_REFUSALS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The refusals every operator operation may answer before or beside its handler.
+const STAFF_REFUSALS: &[(&str, &str)] = &[
+    ("400", "Malformed request (a bad query string or header)"),
+    ("401", "No valid staff session or token"),
+    (
+        "403",
+        "Forbidden: the person's roles (or the token) do not grant the permission, or a POST without the session's CSRF token",
+    ),
+    (
+        "422",
+        "Validation failed: every invalid field is listed in `errors`",
+    ),
+    (
+        "429",
+        "Too many requests from this address; `Retry-After` says when to retry",
+    ),
+    (
+        "503",
+        "Service unavailable or timed out; `Retry-After` says when to retry",
+    ),
+];
+
 /// What a request with a body may be refused with.
 const BODY_REFUSALS: &[(&str, &str)] = &[
     ("413", "Request body too large"),
@@ -292,52 +314,76 @@ impl Contract {
     }
 
     fn tenant_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, needs) in super::scope_table() {
+            let methods: Vec<_> = needs.declared().map(|(method, _)| method).collect();
+            Self::layer_refusals(openapi, path, &methods, TENANT_REFUSALS, true);
+        }
+    }
+
+    fn staff_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, needs) in super::staff_table() {
+            let methods: Vec<_> = needs.declared().map(|(method, _)| method).collect();
+            Self::layer_refusals(openapi, path, &methods, STAFF_REFUSALS, false);
+        }
+    }
+
+    /// Adds `refusals` (and the not-found and body refusals where they apply) to each of the
+    /// route's operations that does not document them itself, and the rate-limit headers to
+    /// every answer of a `rate_limited` route.
+    fn layer_refusals(
+        openapi: &mut utoipa::openapi::OpenApi,
+        path: &str,
+        methods: &[axum::http::Method],
+        refusals: &[(&str, &str)],
+        rate_limited: bool,
+    ) {
         use utoipa::openapi::header::Header;
         use utoipa::openapi::response::Response;
         use utoipa::openapi::{RefOr, Type};
-        for (path, needs) in super::scope_table() {
-            let Some(item) = openapi.paths.paths.get_mut(path) else {
+        let Some(item) = openapi.paths.paths.get_mut(path) else {
+            return;
+        };
+        for method in methods {
+            let Some(operation) = operation_mut(item, method) else {
                 continue;
             };
-            for (method, _) in needs.declared() {
-                let Some(operation) = operation_mut(item, &method) else {
+            let mut refusals: Vec<(&str, &str)> = refusals.to_vec();
+            if path.contains('{') {
+                refusals.push(("404", "Not found: no such resource of the caller's"));
+            }
+            if operation.request_body.is_some() {
+                refusals.extend_from_slice(BODY_REFUSALS);
+            }
+            for (status, description) in refusals {
+                let responses = &mut operation.responses.responses;
+                if !responses.contains_key(status) {
+                    let mut response = Response::new(description);
+                    response.content.insert(
+                        crate::error::PROBLEM_CONTENT_TYPE.to_owned(),
+                        problem_content().into(),
+                    );
+                    responses.insert(status.to_owned(), RefOr::T(response));
+                }
+            }
+            if !rate_limited {
+                continue;
+            }
+            for (status, response) in &mut operation.responses.responses {
+                let RefOr::T(response) = response else {
                     continue;
                 };
-                let mut refusals: Vec<(&str, &str)> = TENANT_REFUSALS.to_vec();
-                if path.contains('{') {
-                    refusals.push(("404", "Not found: no such resource of the caller's"));
+                // An unauthenticated request is refused before any limit is counted.
+                if status == "401" {
+                    continue;
                 }
-                if operation.request_body.is_some() {
-                    refusals.extend_from_slice(BODY_REFUSALS);
-                }
-                for (status, description) in refusals {
-                    let responses = &mut operation.responses.responses;
-                    if !responses.contains_key(status) {
-                        let mut response = Response::new(description);
-                        response.content.insert(
-                            crate::error::PROBLEM_CONTENT_TYPE.to_owned(),
-                            problem_content().into(),
-                        );
-                        responses.insert(status.to_owned(), RefOr::T(response));
-                    }
-                }
-                for (status, response) in &mut operation.responses.responses {
-                    let RefOr::T(response) = response else {
-                        continue;
-                    };
-                    // An unauthenticated request is refused before any limit is counted.
-                    if status == "401" {
-                        continue;
-                    }
-                    for (name, description) in RATE_LIMIT_HEADERS {
-                        let mut header = Header::new(
-                            utoipa::openapi::ObjectBuilder::new()
-                                .schema_type(Type::Integer)
-                                .minimum(Some(0)),
-                        );
-                        header.description = Some((*description).to_owned());
-                        response.headers.insert((*name).to_owned(), header.into());
-                    }
+                for (name, description) in RATE_LIMIT_HEADERS {
+                    let mut header = Header::new(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(0)),
+                    );
+                    header.description = Some((*description).to_owned());
+                    response.headers.insert((*name).to_owned(), header.into());
                 }
             }
         }
@@ -599,6 +645,7 @@ impl Modify for Contract {
         Self::describe_every_response(openapi);
         Self::path_parameters(openapi);
         Self::tenant_refusals(openapi);
+        Self::staff_refusals(openapi);
         Self::idempotency_keys(openapi);
         Self::operation_ids(openapi);
         Self::links(openapi);
