@@ -413,6 +413,20 @@ impl Contract {
             else {
                 continue;
             };
+            // A second request with the key while the first still runs.
+            if !operation.responses.responses.contains_key("409") {
+                let mut response = utoipa::openapi::response::Response::new(
+                    "Conflict: a request with this idempotency key is still running",
+                );
+                response.content.insert(
+                    crate::error::PROBLEM_CONTENT_TYPE.to_owned(),
+                    problem_content().into(),
+                );
+                operation
+                    .responses
+                    .responses
+                    .insert("409".to_owned(), response.into());
+            }
             let parameters = operation.parameters.get_or_insert_with(Vec::new);
             parameters.push(
                 ParameterBuilder::new()
