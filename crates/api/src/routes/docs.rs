@@ -62,7 +62,7 @@ use super::{
         admin::fapi_clients::register, admin::fapi_clients::disable, admin::fapi_clients::enable),
 
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
-    modifiers(&BearerKeys, &StaffTokens),
+    modifiers(&BearerKeys, &StaffTokens, &Contract),
     tags((name = "operations"), (name = "fapi", description = "The FAPI 2.0 authorization server: discovery, PAR, the consent page, the token endpoint."), (name = "tenant"), (name = "payments"), (name = "snap"),
         (name = "console", description = "The compliance console: HTML pages and forms for staff sessions, over the same functions as the operator API's cases."),
         (name = "operator", description = "The operator API: staff sessions, roles, four-eyes approvals, tenants, credentials, screening, lists and the audit trail. Each operation names the permission it needs."))
@@ -173,6 +173,499 @@ impl Modify for StaffTokens {
     }
 }
 
+/// What the layers in front of the handlers answer, added to each operation from the route
+/// table and the protection policy, so a handler documents only its own outcomes:
+/// - every response has a description (its status's reason phrase when the handler gave none);
+/// - problem documents are `application/problem+json`, as `ApiError` renders them;
+/// - tenant operations list the refusals of authentication, scope, protection, body and
+///   query parsing, and their answers the rate-limit headers;
+/// - money-moving routes that take an idempotency key declare it (and its alias).
+struct Contract;
+
+/// The refusals every tenant operation may answer before or beside its handler.
+const TENANT_REFUSALS: &[(&str, &str)] = &[
+    (
+        "400",
+        "Malformed request (a bad query string, header or idempotency key)",
+    ),
+    (
+        "401",
+        "Authentication required: no credential, or one that is unknown, expired or revoked",
+    ),
+    (
+        "403",
+        "Forbidden: insufficient scope, network not allowed, client certificate refused, or the tenant is suspended",
+    ),
+    (
+        "422",
+        "Validation failed: every invalid field is listed in `errors`",
+    ),
+    (
+        "429",
+        "Too many requests: a rate limit; `Retry-After` says when to retry",
+    ),
+    (
+        "503",
+        "Service unavailable or timed out; `Retry-After` says when to retry",
+    ),
+];
+
+/// The refusals every operator operation may answer before or beside its handler.
+const STAFF_REFUSALS: &[(&str, &str)] = &[
+    ("400", "Malformed request (a bad query string or header)"),
+    ("401", "No valid staff session or token"),
+    (
+        "403",
+        "Forbidden: the person's roles (or the token) do not grant the permission, or a POST without the session's CSRF token",
+    ),
+    (
+        "422",
+        "Validation failed: every invalid field is listed in `errors`",
+    ),
+    (
+        "429",
+        "Too many requests from this address; `Retry-After` says when to retry",
+    ),
+    (
+        "503",
+        "Service unavailable or timed out; `Retry-After` says when to retry",
+    ),
+];
+
+/// What a request with a body may be refused with.
+const BODY_REFUSALS: &[(&str, &str)] = &[
+    ("413", "Request body too large"),
+    ("415", "Unsupported media type"),
+];
+
+const RATE_LIMIT_HEADERS: &[(&str, &str)] = &[
+    (
+        "X-RateLimit-Limit",
+        "Requests allowed in the window of the limit that speaks",
+    ),
+    ("X-RateLimit-Remaining", "Requests left in that window"),
+    (
+        "X-RateLimit-Reset",
+        "Unix time (seconds) at which that window ends",
+    ),
+];
+
+fn operation_mut<'a>(
+    item: &'a mut utoipa::openapi::PathItem,
+    method: &axum::http::Method,
+) -> Option<&'a mut utoipa::openapi::path::Operation> {
+    if method == axum::http::Method::GET {
+        item.get.as_mut()
+    } else if method == axum::http::Method::POST {
+        item.post.as_mut()
+    } else {
+        None
+    }
+}
+
+fn problem_content() -> utoipa::openapi::Content {
+    utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+}
+
+fn is_problem(content: &utoipa::openapi::RefOr<utoipa::openapi::Content>) -> bool {
+    use utoipa::openapi::RefOr;
+    matches!(content, RefOr::T(content)
+        if matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
+}
+
+impl Contract {
+    fn describe_every_response(openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, response) in &mut operation.responses.responses {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if response.description.is_empty() {
+                        response.description = status
+                            .parse::<u16>()
+                            .ok()
+                            .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+                            .and_then(|code| code.canonical_reason())
+                            .unwrap_or("Answer")
+                            .to_owned();
+                    }
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        let key = if is_problem(&content) {
+                            crate::error::PROBLEM_CONTENT_TYPE
+                        } else {
+                            "application/json"
+                        };
+                        response.content.insert(key.to_owned(), content);
+                    }
+                }
+            }
+        }
+    }
+
+    fn tenant_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, needs) in super::scope_table() {
+            let methods: Vec<_> = needs.declared().map(|(method, _)| method).collect();
+            Self::layer_refusals(openapi, path, &methods, TENANT_REFUSALS, true);
+        }
+    }
+
+    fn staff_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, needs) in super::staff_table() {
+            let methods: Vec<_> = needs.declared().map(|(method, _)| method).collect();
+            Self::layer_refusals(openapi, path, &methods, STAFF_REFUSALS, false);
+        }
+    }
+
+    /// Adds `refusals` (and the not-found and body refusals where they apply) to each of the
+    /// route's operations that does not document them itself, and the rate-limit headers to
+    /// every answer of a `rate_limited` route.
+    fn layer_refusals(
+        openapi: &mut utoipa::openapi::OpenApi,
+        path: &str,
+        methods: &[axum::http::Method],
+        refusals: &[(&str, &str)],
+        rate_limited: bool,
+    ) {
+        use utoipa::openapi::header::Header;
+        use utoipa::openapi::response::Response;
+        use utoipa::openapi::{RefOr, Type};
+        let Some(item) = openapi.paths.paths.get_mut(path) else {
+            return;
+        };
+        for method in methods {
+            let Some(operation) = operation_mut(item, method) else {
+                continue;
+            };
+            let mut refusals: Vec<(&str, &str)> = refusals.to_vec();
+            if path.contains('{') {
+                refusals.push(("404", "Not found: no such resource of the caller's"));
+            }
+            if operation.request_body.is_some() {
+                refusals.extend_from_slice(BODY_REFUSALS);
+            }
+            for (status, description) in refusals {
+                let responses = &mut operation.responses.responses;
+                if !responses.contains_key(status) {
+                    let mut response = Response::new(description);
+                    response.content.insert(
+                        crate::error::PROBLEM_CONTENT_TYPE.to_owned(),
+                        problem_content().into(),
+                    );
+                    responses.insert(status.to_owned(), RefOr::T(response));
+                }
+            }
+            if !rate_limited {
+                continue;
+            }
+            for (status, response) in &mut operation.responses.responses {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                // An unauthenticated request is refused before any limit is counted.
+                if status == "401" {
+                    continue;
+                }
+                for (name, description) in RATE_LIMIT_HEADERS {
+                    let mut header = Header::new(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(0)),
+                    );
+                    header.description = Some((*description).to_owned());
+                    response.headers.insert((*name).to_owned(), header.into());
+                }
+            }
+        }
+    }
+
+    fn idempotency_keys(openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::protection::policy::{MONEY_MOVING, Replay};
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{KnownFormat, ObjectBuilder, Required, SchemaFormat, Type};
+        let uuid = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        };
+        for (method, path, replay) in MONEY_MOVING {
+            if *replay != Replay::IdempotencyKey {
+                continue;
+            }
+            let Ok(method) = method.parse::<axum::http::Method>() else {
+                continue;
+            };
+            let Some(operation) = openapi
+                .paths
+                .paths
+                .get_mut(*path)
+                .and_then(|item| operation_mut(item, &method))
+            else {
+                continue;
+            };
+            // A second request with the key while the first still runs.
+            if !operation.responses.responses.contains_key("409") {
+                let mut response = utoipa::openapi::response::Response::new(
+                    "Conflict: a request with this idempotency key is still running",
+                );
+                response.content.insert(
+                    crate::error::PROBLEM_CONTENT_TYPE.to_owned(),
+                    problem_content().into(),
+                );
+                operation
+                    .responses
+                    .responses
+                    .insert("409".to_owned(), response.into());
+            }
+            let parameters = operation.parameters.get_or_insert_with(Vec::new);
+            parameters.push(
+                ParameterBuilder::new()
+                    .name("X-Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .schema(Some(uuid()))
+                    .description(Some(
+                        "A UUID naming this request: a retry with the same key and body gets \
+                         the first answer again (with `Idempotent-Replayed: true`), a different \
+                         body with the same key 422, while the first is still running 409. \
+                         `Idempotency-Key` is accepted in its place; both with different \
+                         values are refused with 400.",
+                    ))
+                    .build()
+                    .into(),
+            );
+        }
+    }
+}
+
+/// Where an answer leads: the operation an id in it (or in the request) opens, so clients and
+/// stateful testers can follow a created resource. (source method and path, status, target
+/// method and path, and the target's parameters with the runtime expressions that fill them.)
+type LinkRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const BY_BODY_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const BY_PATH_ID: &[(&str, &str)] = &[("id", "$request.path.id")];
+const ENDPOINT: &str = "/v1/webhook-endpoints/{id}";
+
+const LINKS: &[LinkRow] = &[
+    (
+        "post",
+        "/v1/recipients",
+        "201",
+        "get",
+        "/v1/recipients/{id}",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/transfers",
+        "201",
+        "get",
+        "/v1/transfers/{id}",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/batches",
+        "201",
+        "get",
+        "/v1/batches/{id}",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "get",
+        ENDPOINT,
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        ENDPOINT,
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        "/v1/webhook-endpoints/{id}/test",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "get",
+        "/v1/webhook-endpoints/{id}/deliveries",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        "/v1/webhook-endpoints/{id}/replay",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints",
+        "201",
+        "post",
+        "/v1/webhook-endpoints/{id}/delete",
+        BY_BODY_ID,
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints/{id}/test",
+        "202",
+        "get",
+        "/v1/webhook-endpoints/{id}/deliveries/{event_id}",
+        &[
+            ("id", "$request.path.id"),
+            ("event_id", "$response.body#/event_id"),
+        ],
+    ),
+    (
+        "post",
+        "/v1/webhook-endpoints/{id}/test",
+        "202",
+        "post",
+        "/v1/webhook-endpoints/{id}/deliveries/{event_id}/resend",
+        &[
+            ("id", "$request.path.id"),
+            ("event_id", "$response.body#/event_id"),
+        ],
+    ),
+    ("post", ENDPOINT, "200", "get", ENDPOINT, BY_PATH_ID),
+];
+
+/// An operation's id: its method and path (`get_v1_recipients_id`), unique by construction.
+/// (The handlers' names repeat across modules: `create`, `list`, `show`.)
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for part in path.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if !part.is_empty() {
+            id.push('_');
+            id.push_str(part);
+        }
+    }
+    id
+}
+
+impl Contract {
+    /// Declares every `{name}` of a path that its operation does not: a string the handler
+    /// parses (an id that does not parse is answered 404, like one that does not exist).
+    fn path_parameters(openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                for name in &names {
+                    let declared = parameters.iter().any(|parameter| {
+                        matches!(parameter, RefOr::T(p)
+                            if p.name == *name && p.parameter_in == ParameterIn::Path)
+                    });
+                    if !declared {
+                        parameters.push(
+                            ParameterBuilder::new()
+                                .name(*name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                .build()
+                                .into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, operation) in [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ] {
+                if let Some(operation) = operation {
+                    operation.operation_id = Some(operation_id(method, path));
+                }
+            }
+        }
+    }
+
+    fn links(openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::link::LinkBuilder;
+        for (method, path, status, target_method, target_path, parameters) in LINKS {
+            let Ok(method) = method.to_uppercase().parse::<axum::http::Method>() else {
+                continue;
+            };
+            let Some(RefOr::T(response)) = openapi
+                .paths
+                .paths
+                .get_mut(*path)
+                .and_then(|item| operation_mut(item, &method))
+                .and_then(|operation| operation.responses.responses.get_mut(*status))
+            else {
+                continue;
+            };
+            let link = parameters.iter().fold(
+                LinkBuilder::new().operation_id(operation_id(target_method, target_path)),
+                |link, (name, value)| link.parameter(*name, *value),
+            );
+            response.links.insert(
+                operation_id(target_method, target_path),
+                link.build().into(),
+            );
+        }
+    }
+}
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        Self::describe_every_response(openapi);
+        Self::path_parameters(openapi);
+        Self::tenant_refusals(openapi);
+        Self::staff_refusals(openapi);
+        Self::idempotency_keys(openapi);
+        Self::operation_ids(openapi);
+        Self::links(openapi);
+    }
+}
+
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
         .public("/openapi.json", get(openapi_json))
@@ -227,6 +720,64 @@ mod tests {
                 assert!(
                     security == &by_key || security == &by_session,
                     "{method} {path}: {security}"
+                );
+            }
+        }
+    }
+
+    /// A request body's description names exactly the fields its parser reads (the parser
+    /// refuses any other), at every level.
+    #[test]
+    fn request_schemas_name_the_fields_their_parsers_read() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let bodies: &[(&str, &[&str])] = &[
+            ("NewRecipientRequest", &recipients::RECIPIENT_FIELDS),
+            ("AddressRequest", &recipients::ADDRESS_FIELDS),
+            ("BankAccountRequest", &recipients::BANK_ACCOUNT_FIELDS),
+            ("TransferRequest", &transfers::TRANSFER_FIELDS),
+            ("BatchRequest", &["transfers"]),
+            ("NewEndpointRequest", &webhooks::NEW_ENDPOINT_FIELDS),
+            ("EndpointChangeRequest", &webhooks::ENDPOINT_CHANGE_FIELDS),
+            ("ReplayRequest", &webhooks::REPLAY_FIELDS),
+            ("BeneficialOwnersRequest", &kyc::OWNERS_FIELDS),
+            ("BeneficialOwnerRequest", &kyc::OWNER_FIELDS),
+        ];
+        for (name, fields) in bodies {
+            let schema = &doc["components"]["schemas"][name];
+            assert!(schema.is_object(), "{name} is not in the document");
+            let mut documented: Vec<&str> = schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut parsed = fields.to_vec();
+            documented.sort_unstable();
+            parsed.sort_unstable();
+            assert_eq!(documented, parsed, "{name}");
+            assert_eq!(schema["additionalProperties"], false, "{name}");
+        }
+    }
+
+    /// Every link starts at a documented answer and leads to a documented operation.
+    #[test]
+    fn every_link_leads_to_a_documented_operation() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (method, path, status, target_method, target_path, parameters) in LINKS {
+            let link = &doc["paths"][path][method]["responses"][status]["links"]
+                [operation_id(target_method, target_path)];
+            assert!(link.is_object(), "{method} {path} {status}");
+            let target = &doc["paths"][target_path][target_method];
+            assert_eq!(
+                target["operationId"],
+                operation_id(target_method, target_path)
+            );
+            for (name, _) in *parameters {
+                assert!(
+                    target["parameters"]
+                        .as_array()
+                        .is_some_and(|list| list.iter().any(|p| p["name"] == *name)),
+                    "{target_method} {target_path} has no parameter {name}"
                 );
             }
         }

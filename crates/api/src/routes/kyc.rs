@@ -201,13 +201,20 @@ pub async fn overview(
     Ok(Json(KycView::from(&overview)))
 }
 
+/// A document's bytes as uploaded: they must start as a file of the declared type does.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct DocumentBytes(Vec<u8>);
+
 /// Uploads a document for one item: the raw body, `Content-Type` `application/pdf`,
 /// `image/png` or `image/jpeg`, at most `kyc.max_document_bytes`. The item becomes
 /// `submitted`.
 #[utoipa::path(post, path = "/v1/kyc/evidence/{item}", tag = "tenant",
     security(("api_key" = ["kyc:write"])),
     params(("item" = String, Path, description = "email, phone, business_registration, government_id, address_proof, business_licence, beneficial_owners, source_of_funds, bank_statements or on_site_visit")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content((DocumentBytes = "application/pdf"), (DocumentBytes = "image/png"),
+        (DocumentBytes = "image/jpeg"))),
     responses((status = 201, body = EvidenceView), (status = 404, body = crate::error::Problem),
         (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
@@ -252,25 +259,51 @@ pub async fn upload(
 
 const MAX_OWNERS: usize = 25;
 
+pub(super) const OWNERS_FIELDS: [&str; 1] = ["owners"];
+pub(super) const OWNER_FIELDS: [&str; 3] = ["name", "date_of_birth", "country"];
+
+/// The body of `POST /v1/kyc/beneficial-owners` as `parse_owners` reads it: the description
+/// of the request, never deserialized (a unit test in `docs.rs` checks its fields against the
+/// parser's lists).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BeneficialOwnersRequest {
+    /// 1 to 25 owners.
+    #[schema(min_items = 1, max_items = 25)]
+    owners: Vec<BeneficialOwnerRequest>,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+#[schema(example = json!({"name": "Budi Santoso", "date_of_birth": "1980-04-17", "country": "ID"}))]
+pub struct BeneficialOwnerRequest {
+    /// 1 to 200 characters, no control characters, trimmed.
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// `YYYY-MM-DD`, not in the future.
+    #[schema(format = Date)]
+    date_of_birth: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Z]{2}$")]
+    country: String,
+}
+
 fn parse_owners(body: &JsonObject) -> ApiResult<Vec<BeneficialOwner>> {
-    let mut f = Fields::new(body, &["owners"]);
-    let owners = f.required_object_list(
-        "owners",
-        1..=MAX_OWNERS,
-        &["name", "date_of_birth", "country"],
-        |o| {
-            let name: Option<super::admin::Parsed<benteng_core::text::BoundedText<200>, 800>> =
-                o.required("name");
-            let dob: Option<super::admin::Parsed<DateOfBirth, 10>> = o.required("date_of_birth");
-            let country: Option<super::admin::Parsed<benteng_core::country::CountryCode, 2>> =
-                o.required("country");
-            Some(BeneficialOwner {
-                name: name?.0.as_str().to_owned(),
-                date_of_birth: dob?.0.0,
-                country: country?.0.as_str().to_owned(),
-            })
-        },
-    );
+    let mut f = Fields::new(body, &OWNERS_FIELDS);
+    let owners = f.required_object_list("owners", 1..=MAX_OWNERS, &OWNER_FIELDS, |o| {
+        let name: Option<super::admin::Parsed<benteng_core::text::BoundedText<200>, 800>> =
+            o.required("name");
+        let dob: Option<super::admin::Parsed<DateOfBirth, 10>> = o.required("date_of_birth");
+        let country: Option<super::admin::Parsed<benteng_core::country::CountryCode, 2>> =
+            o.required("country");
+        Some(BeneficialOwner {
+            name: name?.0.as_str().to_owned(),
+            date_of_birth: dob?.0.0,
+            country: country?.0.as_str().to_owned(),
+        })
+    });
     Ok(f.build(|| owners)?)
 }
 
@@ -295,7 +328,7 @@ impl std::str::FromStr for DateOfBirth {
 /// `submitted`; the screening outcome is for compliance staff only.
 #[utoipa::path(post, path = "/v1/kyc/beneficial-owners", tag = "tenant",
     security(("api_key" = ["kyc:write"])),
-    request_body(content = Object, description = "owners: [{name, date_of_birth (YYYY-MM-DD), country (ISO 3166-1 alpha-2)}], 1 to 25"),
+    request_body(content = BeneficialOwnersRequest),
     responses((status = 201, body = EvidenceView), (status = 422, body = crate::error::Problem)))]
 pub async fn beneficial_owners(
     State(state): State<AppState>,

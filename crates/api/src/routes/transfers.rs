@@ -121,7 +121,7 @@ impl TransferView {
 
 /// Pay a recipient at a quote.
 #[utoipa::path(post, path = "/v1/transfers", tag = "payments", security(("api_key" = ["transfers:write"])),
-    request_body(content = Object, description = "quote_id, recipient_id (UUID v4), amount (decimal string), currency (ISO 4217), reference (≤ 140 printable ASCII)"),
+    request_body(content = TransferRequest),
     responses((status = 201, body = TransferView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
@@ -162,7 +162,44 @@ pub fn first_response(outcome: &Outcome) -> StoredResponse {
     }
 }
 
-const TRANSFER_FIELDS: [&str; 5] = [
+/// The body of `POST /v1/transfers` (and each item of a batch) as `parse_order` reads it:
+/// the description of the request, never deserialized (a unit test in `docs.rs` checks its
+/// fields against [`TRANSFER_FIELDS`]).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+#[schema(example = json!({"quote_id": "0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55",
+    "recipient_id": "5f1d7a52-3c8e-4b1a-9f0e-2d6c8b4a7e13", "amount": "1500000.00",
+    "currency": "IDR", "reference": "INV-2026-0042"}))]
+pub struct TransferRequest {
+    /// A quote of the caller's that has not expired and was not used.
+    #[schema(format = Uuid)]
+    quote_id: String,
+    /// A recipient of the caller's.
+    #[schema(format = Uuid)]
+    recipient_id: String,
+    /// The quote's fixed amount, a positive decimal string with at most the currency's decimals.
+    #[schema(pattern = "^[0-9]+(\\.[0-9]+)?$", example = "1500000.00")]
+    amount: String,
+    /// ISO 4217: the currency of the quote's fixed side.
+    #[schema(pattern = "^[A-Z]{3}$", example = "IDR")]
+    currency: String,
+    /// At most 140 printable ASCII characters.
+    #[schema(max_length = 140, pattern = "^[ -~]*$")]
+    reference: Option<String>,
+}
+
+/// The body of `POST /v1/batches`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BatchRequest {
+    /// 1 to 1,000 transfers; each is validated on its own and reported in the answer.
+    #[schema(min_items = 1, max_items = 1000)]
+    transfers: Vec<TransferRequest>,
+}
+
+pub(super) const TRANSFER_FIELDS: [&str; 5] = [
     "quote_id",
     "recipient_id",
     "amount",
@@ -318,7 +355,7 @@ fn batch_view(id: BatchId, created_at: OffsetDateTime, items: &[BatchItemRow]) -
 /// transaction with the batch and its idempotency record, so a retried batch can never create
 /// a second set of transfers. The answer lists every item's outcome.
 #[utoipa::path(post, path = "/v1/batches", tag = "payments", security(("api_key" = ["transfers:write"])),
-    request_body(content = Object, description = "{\"transfers\": [TransferRequest, …]} with 1 to 1000 items"),
+    request_body(content = BatchRequest),
     responses((status = 201, body = BatchView), (status = 422, body = crate::error::Problem)))]
 pub async fn create_batch(
     State(state): State<AppState>,

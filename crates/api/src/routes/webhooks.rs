@@ -77,6 +77,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
         )
 }
 
+/// A list answer without paging: `{"data": [...]}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DataList<T> {
+    data: Vec<T>,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NoticeView {
     id: String,
@@ -91,11 +97,11 @@ pub struct NoticeView {
 /// at most 100: what an e-mail would say, kept readable here.
 #[utoipa::path(get, path = "/v1/notices", tag = "tenant",
     security(("api_key" = ["tenant:read"])),
-    responses((status = 200, body = Vec<NoticeView>)))]
+    responses((status = 200, body = DataList<NoticeView>)))]
 pub async fn notices(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<NoticeView>>> {
     let rows = state.store.tenant_notices(caller.tenant.id, 100).await?;
     let views: Vec<NoticeView> = rows
         .into_iter()
@@ -106,7 +112,7 @@ pub async fn notices(
             created_at: row.created_at,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 impl From<WebhookError> for ApiError {
@@ -278,9 +284,71 @@ fn types_field(f: &mut Fields<'_>, required: bool) -> Option<EventTypes> {
     }
 }
 
+pub(super) const NEW_ENDPOINT_FIELDS: [&str; 4] = ["url", "event_types", "description", "alg"];
+pub(super) const ENDPOINT_CHANGE_FIELDS: [&str; 5] =
+    ["url", "event_types", "description", "alg", "enabled"];
+pub(super) const REPLAY_FIELDS: [&str; 1] = ["since"];
+
+/// `RS256`, `PS256` or `ES256`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum SigningAlg {
+    RS256,
+    PS256,
+    ES256,
+}
+
+/// The body of `POST /v1/webhook-endpoints` as `parse_new` reads it: the description of the
+/// request, never deserialized (a unit test in `docs.rs` checks its fields against the
+/// parser's list).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+#[schema(example = json!({"url": "https://hooks.example.com/benteng",
+    "event_types": ["transfer.completed", "transfer.failed"]}))]
+pub struct NewEndpointRequest {
+    /// Absolute `https` URL of at most 2,048 bytes whose host resolves to public addresses only.
+    #[schema(max_length = 2048)]
+    url: String,
+    /// `["*"]` for every event, or 1 to 20 distinct event type names such as
+    /// `transfer.completed`.
+    #[schema(min_items = 1, max_items = 20)]
+    event_types: Vec<String>,
+    #[schema(max_length = 500)]
+    description: Option<String>,
+    /// How deliveries are signed; `RS256` when absent.
+    alg: Option<SigningAlg>,
+}
+
+/// The body of `POST /v1/webhook-endpoints/{id}`: any of the fields, as `parse_change` reads
+/// them.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct EndpointChangeRequest {
+    #[schema(max_length = 2048)]
+    url: Option<String>,
+    #[schema(min_items = 1, max_items = 20)]
+    event_types: Option<Vec<String>>,
+    #[schema(max_length = 500)]
+    description: Option<String>,
+    alg: Option<SigningAlg>,
+    enabled: Option<bool>,
+}
+
+/// The body of `POST /v1/webhook-endpoints/{id}/replay`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ReplayRequest {
+    /// RFC 3339: events from this time on are queued again.
+    #[schema(format = DateTime, max_length = 64)]
+    since: String,
+}
+
 /// `{url, event_types, description?, alg?}`.
 pub(crate) fn parse_new(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<NewEndpoint> {
-    let mut f = Fields::new(body, &["url", "event_types", "description", "alg"]);
+    let mut f = Fields::new(body, &NEW_ENDPOINT_FIELDS);
     let url = url_field(&mut f, webhooks, true);
     let event_types = types_field(&mut f, true);
     let description: Option<Parsed<String, 500>> = f.optional("description");
@@ -298,10 +366,7 @@ pub(crate) fn parse_new(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<New
 
 /// Any of `{url, event_types, description, alg, enabled}`.
 pub(crate) fn parse_change(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<EndpointChange> {
-    let mut f = Fields::new(
-        body,
-        &["url", "event_types", "description", "alg", "enabled"],
-    );
+    let mut f = Fields::new(body, &ENDPOINT_CHANGE_FIELDS);
     let url = url_field(&mut f, webhooks, false);
     let event_types = types_field(&mut f, false);
     let description: Option<Parsed<String, 500>> = f.optional("description");
@@ -322,7 +387,7 @@ pub(crate) fn parse_change(body: &JsonObject, webhooks: &Webhooks) -> ApiResult<
 /// `alg` and `use`. A key appears here 14 days before it signs and stays 14 days after it
 /// stopped. Cacheable; fetch again on an unknown `kid`.
 #[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "tenant",
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Object, content_type = "application/jwk-set+json")))]
 pub async fn jwks(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let set = state.webhooks.keys.jwks().await?;
     Ok((
@@ -337,24 +402,24 @@ pub async fn jwks(State(state): State<AppState>) -> ApiResult<impl IntoResponse>
 /// The caller's endpoints (of its key's environment).
 #[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
-    responses((status = 200, body = Vec<EndpointView>)))]
+    responses((status = 200, body = DataList<EndpointView>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<EndpointView>>> {
     let rows = state
         .store
         .webhook_endpoints(caller.tenant.id, Some(caller.environment()))
         .await?;
     let views: Vec<EndpointView> = rows.iter().map(EndpointView::from).collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 /// Adds an endpoint: `url` (https, at most 2048 bytes, resolving to public addresses only),
 /// `event_types` (`["*"]` or names), `description`, `alg` (`RS256` default, `PS256` or `ES256`).
 #[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
-    request_body(content = Object, description = "url, event_types, description?, alg?"),
+    request_body(content = NewEndpointRequest),
     responses((status = 201, body = EndpointView), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -408,7 +473,7 @@ pub async fn show(
 /// Changes an endpoint: any of `url`, `event_types`, `description`, `alg`, `enabled`.
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    request_body(content = Object, description = "url?, event_types?, description?, alg?, enabled?"),
+    request_body(content = EndpointChangeRequest),
     responses((status = 200, body = EndpointView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn update(
@@ -469,31 +534,31 @@ pub async fn test(
 /// The endpoint's latest deliveries (at most 100), newest first.
 #[utoipa::path(get, path = "/v1/webhook-endpoints/{id}/deliveries", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = DataList<DeliveryView>), (status = 404, body = crate::error::Problem)))]
 pub async fn deliveries(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<DeliveryView>>> {
     let row = own(&state, &caller, &id).await?;
     let rows = state
         .store
         .webhook_deliveries(caller.tenant.id, row.id, 100)
         .await?;
     let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 /// One delivery's attempts: status, latency, the first 2 KiB of each answer.
 #[utoipa::path(get, path = "/v1/webhook-endpoints/{id}/deliveries/{event_id}", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])),
     params(("id" = String, Path), ("event_id" = String, Path)),
-    responses((status = 200, body = Vec<AttemptView>), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = DataList<AttemptView>), (status = 404, body = crate::error::Problem)))]
 pub async fn attempts(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((id, event_id)): Path<(String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DataList<AttemptView>>> {
     let row = own(&state, &caller, &id).await?;
     let event: EventId = path_id(&event_id)?;
     let rows = state
@@ -501,7 +566,7 @@ pub async fn attempts(
         .webhook_attempts(caller.tenant.id, row.id, event)
         .await?;
     let views: Vec<AttemptView> = rows.iter().map(AttemptView::from).collect();
-    Ok(Json(serde_json::json!({ "data": views })))
+    Ok(Json(DataList { data: views }))
 }
 
 /// Sends one event to the endpoint again (same `event_id`), from a first attempt.
@@ -528,7 +593,7 @@ pub async fn resend(
 /// subscribes to and did not get: from before it existed, or whose delivery failed.
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/replay", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    request_body(content = Object, description = "since (RFC 3339)"),
+    request_body(content = ReplayRequest),
     responses((status = 202, body = Object), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn replay(
@@ -539,7 +604,7 @@ pub async fn replay(
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let row = own(&state, &caller, &id).await?;
-    let mut f = Fields::new(&body, &["since"]);
+    let mut f = Fields::new(&body, &REPLAY_FIELDS);
     let since: Option<Parsed<String, 64>> = f.required("since");
     let since = since.and_then(|text| {
         match OffsetDateTime::parse(&text.0, &time::format_description::well_known::Rfc3339) {

@@ -241,8 +241,9 @@ async fn docs_work_offline(backend: Backend) {
     assert_eq!(script.status(), StatusCode::OK);
     // Every documented path is mounted, and every mounted API path is documented.
     let documented: Vec<String> = spec["paths"].as_object().unwrap().keys().cloned().collect();
-    for (path, _) in benteng_api::route_table_paths() {
-        if path.starts_with("/docs") {
+    let mounted = benteng_api::route_table_paths();
+    for (path, _) in &mounted {
+        if path.starts_with("/docs/") || *path == "/docs" {
             continue;
         }
         assert!(
@@ -250,4 +251,60 @@ async fn docs_work_offline(backend: Backend) {
             "{path} is not in openapi.json"
         );
     }
+    for path in &documented {
+        assert!(
+            mounted.iter().any(|(m, _)| m == path),
+            "{path} is documented but not mounted"
+        );
+    }
+    // A tenant or operator route documents exactly the methods it declares.
+    let declared: Vec<(&str, Vec<String>)> = benteng_api::route_scopes()
+        .into_iter()
+        .map(|(path, needs)| (path, needs.declared().map(|(m, _)| m.to_string()).collect()))
+        .chain(
+            benteng_api::route_permissions()
+                .into_iter()
+                .map(|(path, needs)| {
+                    (path, needs.declared().map(|(m, _)| m.to_string()).collect())
+                }),
+        )
+        .collect();
+    for (path, methods) in declared {
+        let mut in_document: Vec<String> = spec["paths"][path]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "parameters" | "summary" | "description"))
+            .map(|m| m.to_uppercase())
+            .collect();
+        in_document.sort();
+        let mut methods = methods;
+        methods.sort();
+        assert_eq!(in_document, methods, "{path}");
+    }
+    // The document is valid OpenAPI by an outside validator, which refuses a copy missing
+    // one response's description (the negative control).
+    let dir = app.data_dir().join("openapi-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (valid, said) =
+        crate::harness::run_python(&dir, VALIDATE_OPENAPI, &[("openapi.json", &spec)]).await;
+    assert!(valid, "{said}");
+    let mut broken = spec.clone();
+    broken["paths"]["/v1/tenant"]["get"]["responses"]["200"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    let (valid, _) =
+        crate::harness::run_python(&dir, VALIDATE_OPENAPI, &[("openapi.json", &broken)]).await;
+    assert!(
+        !valid,
+        "the validator accepts a response without a description"
+    );
 }
+
+/// openapi-spec-validator (PyPI; scripts/test installs it), for the document's version.
+const VALIDATE_OPENAPI: &str = r#"
+import json, sys
+from openapi_spec_validator import validate
+validate(json.load(open(sys.argv[1])))
+"#;

@@ -398,6 +398,7 @@ pub(crate) async fn propose_on(
 /// the proposer approves it.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals", tag = "operator",
     security(("staff_session" = ["reviews:decide"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = ProposalView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn propose(
@@ -463,6 +464,7 @@ async fn decide(
 /// 409 when it was decided already.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals/{proposal}/approve", tag = "operator",
     security(("staff_session" = ["reviews:approve"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn approve(
@@ -477,6 +479,7 @@ pub async fn approve(
 /// Rejects a proposal (`{"comment"}`): the transfer stays held.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals/{proposal}/reject", tag = "operator",
     security(("staff_session" = ["reviews:approve"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn reject(

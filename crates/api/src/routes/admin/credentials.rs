@@ -143,6 +143,7 @@ pub async fn list_keys(
 /// network. The answer (201) is the only time the key is shown.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/api-keys", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = IssuedKeyView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn issue_key(
@@ -255,6 +256,7 @@ pub async fn revoke_key(
 /// `{"any_network": true}` to lift the restriction (asked for by name, never by an empty list).
 #[utoipa::path(post, path = "/admin/v1/api-keys/{id}/networks", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = ApiKeyView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn key_networks(
@@ -340,6 +342,7 @@ pub async fn list_certificates(
 /// exactly one certificate, valid now, registered to no tenant yet.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/certificates", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = CertificateView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_certificate(

@@ -290,6 +290,7 @@ pub(crate) async fn block_network(
 /// "incident"?}`) on every instance until it expires.
 #[utoipa::path(post, path = "/admin/v1/blocks", tag = "operator",
     security(("staff_session" = ["incidents:respond"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = BlockView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn block(

@@ -244,6 +244,7 @@ impl FromJsonField for Verdict {
 /// verified only from a screened declaration without a possible match (409 otherwise).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/kyc/items/{item}", tag = "operator",
     security(("staff_session" = ["kyc:review"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 204), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem)))]
 pub async fn review_item(

@@ -160,6 +160,7 @@ fn role_of(body: &benteng_core::strict_json::JsonObject) -> ApiResult<Role> {
 /// Grants a role (`{"role"}`); admin becomes a four-eyes request (202).
 #[utoipa::path(post, path = "/admin/v1/staff/{id}/roles/grant", tag = "operator",
     security(("staff_session" = ["staff:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = RequestedView), (status = 202, body = RequestedView),
         (status = 403, body = crate::error::Problem)))]
 pub async fn grant(
@@ -181,6 +182,7 @@ pub async fn grant(
 /// Removes a role (`{"role"}`).
 #[utoipa::path(post, path = "/admin/v1/staff/{id}/roles/revoke", tag = "operator",
     security(("staff_session" = ["staff:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 204), (status = 403, body = crate::error::Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,

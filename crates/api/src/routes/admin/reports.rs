@@ -201,6 +201,7 @@ pub async fn list(
 /// benteng knows; its deadline clock starts now.
 #[utoipa::path(post, path = "/admin/v1/reports", tag = "operator",
     security(("staff_session" = ["reports:file"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = ReportDetailView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(
@@ -293,6 +294,7 @@ struct TransactionPatch {
 /// given replace the draft's; 409 when the draft moved past `version` or is not a draft.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/content", tag = "operator",
     security(("staff_session" = ["reports:file"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = ReportDetailView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn update(
@@ -541,6 +543,7 @@ pub async fn export(
 /// Records that the approved report was filed (`{"fiu_reference"}`); 409 unless approved.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/submitted", tag = "operator",
     security(("staff_session" = ["reports:file"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = ReportView), (status = 409, body = crate::error::Problem)))]
 pub async fn mark_submitted(
     State(state): State<AppState>,
@@ -562,6 +565,7 @@ pub async fn mark_submitted(
 /// Withdraws a draft or approved report (`{"reason"}`); a submitted one is superseded instead.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/withdraw", tag = "operator",
     security(("staff_session" = ["reports:file"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = ReportView), (status = 409, body = crate::error::Problem)))]
 pub async fn withdraw(
     State(state): State<AppState>,

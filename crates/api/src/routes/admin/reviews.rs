@@ -100,6 +100,7 @@ pub async fn queue(
 /// (decided already, by someone else too). The tenant sees only the new status.
 #[utoipa::path(post, path = "/admin/v1/transfers/{id}/review", tag = "operator",
     security(("staff_session" = ["reviews:decide"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = HeldTransferView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn decide(

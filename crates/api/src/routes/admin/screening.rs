@@ -64,6 +64,7 @@ pub struct SearchView {
 /// problem+json 422 naming the field. Ad hoc: no party is recorded and no clearance applies.
 #[utoipa::path(post, path = "/admin/v1/screening/search", tag = "operator",
     security(("staff_session" = ["screening:search"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = SearchView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn search(
@@ -175,6 +176,7 @@ pub async fn clearances(
 /// "reason"}`) until the entry's content changes; recorded as cleared by the person.
 #[utoipa::path(post, path = "/admin/v1/clearances", tag = "operator",
     security(("staff_session" = ["clearances:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = ClearanceView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn clear(

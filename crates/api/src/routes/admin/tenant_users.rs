@@ -102,6 +102,7 @@ pub struct TenantUserCreatedView {
 /// Creates a user of the tenant: `{"login", "role"}`.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/users", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = TenantUserCreatedView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(

@@ -88,6 +88,7 @@ pub async fn show(
 /// one of the tenant's registered TLS client certificates.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/require-mtls", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = RequestedView), (status = 202, body = RequestedView)))]
 pub async fn require_mtls(
     State(state): State<AppState>,
@@ -126,6 +127,7 @@ impl FromJsonField for TierField {
 /// Moves the tenant to another tier (`{"tier"}`): always a four-eyes request (202).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/tier", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = RequestedView), (status = 202, body = RequestedView)))]
 pub async fn tier(
     State(state): State<AppState>,
@@ -148,6 +150,7 @@ pub async fn tier(
 /// Creates a tenant (`{"name", "tier"}`), active at once.
 #[utoipa::path(post, path = "/admin/v1/tenants", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = TenantView), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,

@@ -66,6 +66,7 @@ pub async fn list(
 /// Adds a live endpoint for the tenant (`url`, `event_types`, `description?`, `alg?`).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/webhook-endpoints", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 201, body = EndpointView), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -90,6 +91,7 @@ fn ids(id: &str, endpoint: &str) -> ApiResult<(TenantId, EndpointId)> {
 /// Changes a tenant's endpoint (any of `url`, `event_types`, `description`, `alg`, `enabled`).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/webhook-endpoints/{endpoint}", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
     responses((status = 200, body = EndpointView), (status = 404, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
