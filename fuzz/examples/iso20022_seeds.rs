@@ -8,7 +8,8 @@ use benteng_core::currency::Currency;
 use benteng_core::money::Money;
 use benteng_core::text::Bic;
 use benteng_iso20022::{
-    Header, MessageId, MessageKind, PaymentReturn, Signer, TransactionStatus, pacs002, pacs004,
+    Header, MessageId, MessageKind, PaymentReturn, Registry, Signer, TransactionStatus, Verifier,
+    pacs002, pacs004,
 };
 use time::OffsetDateTime;
 
@@ -64,9 +65,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?,
         ),
     ];
+    // The target's verifier: every seed must verify, or the seeds only test the refusals.
+    let mut registry = Registry::new();
+    registry.register("fuzz counterparty", &std::fs::read(cert)?)?;
+    let verifier = Verifier::new(registry);
     std::fs::create_dir_all(out)?;
     for (name, message) in messages {
         let signed = signer.sign(&message)?;
+        verifier.verify(signed.as_bytes())?;
         std::fs::write(format!("{out}/{name}.xml"), signed.as_bytes())?;
     }
     Ok(())
