@@ -13,6 +13,17 @@ fn canonical(xml: &str) -> Option<Vec<u8>> {
         entity_resolver: None,
     };
     let document = roxmltree::Document::parse_with_options(xml, options).ok()?;
+    // roxmltree accepts a processing instruction named `xml` when no space follows the name
+    // (`<?xml>?>`), which XML reserves; its canonical form `<?xml >?>` then reads as a
+    // misplaced declaration. Not XML, so outside the property (and the verifier refuses every
+    // processing instruction before canonicalising).
+    if document
+        .descendants()
+        .filter_map(|n| n.pi())
+        .any(|pi| pi.target.eq_ignore_ascii_case("xml"))
+    {
+        return None;
+    }
     // Every element, as the verifier canonicalises subtrees (AppHdr, KeyInfo, Document).
     let mut first = None;
     for element in document.descendants().filter(|n| n.is_element()).take(8) {
