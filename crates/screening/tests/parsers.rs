@@ -338,6 +338,25 @@ fn garbage_never_panics() {
 }
 
 #[test]
+fn a_hostile_date_of_birth_is_refused_without_exhausting_memory() {
+    // Seen through the sanctions_csv fuzz target (out of memory on this input): every "circa "
+    // and " to " recursed once more and
+    // lower-cased the rest of the field again, so a 2 MB date took over 2 GB (and the stack).
+    let header = "nama,terduga,warga_negara,alamat,tempat_lahir,tanggal_lahir,kode_densus";
+    for date in [
+        "circa ".repeat(20_000) + "1962",
+        "1960 to ".repeat(15_000) + "1962",
+    ] {
+        let csv = format!("{header}\nSome Name,Orang,,,,{date},ELQ-1\n");
+        let refused = parse_list(&ListSource::IdDttot, csv.as_bytes());
+        assert!(
+            matches!(refused, Err(ListError::InvalidRecord { .. })),
+            "{refused:?}"
+        );
+    }
+}
+
+#[test]
 fn diff_between_versions() {
     let src: ListSource = "generic:bi-blacklist".parse().unwrap();
     let old = parse_list(

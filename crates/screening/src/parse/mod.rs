@@ -282,11 +282,16 @@ pub(crate) fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
     }
 }
 
+/// Longer than any date a list writes (`approximately 1960 to 1962` is 26 bytes). The bound
+/// keeps the `circa`/`to` recursion below, which copies the rest of the text at each level, a
+/// few levels deep: without it a 2 MB date field took gigabytes and overflowed the stack.
+const MAX_DATE_BYTES: usize = 64;
+
 /// Parse dates in the forms lists use: `1962`, `1962-03-12`, `12 Mar 1962`, `Mar 1962`,
 /// `12/03/1962` (day first), `dd/mm/1962`, `circa 1962`, `1960 to 1962`, `2022-07-22T00:00:00.000Z`.
 pub(crate) fn parse_loose_date(s: &str) -> Option<PartialDate> {
     let s = s.trim().trim_end_matches('.');
-    if s.is_empty() {
+    if s.is_empty() || s.len() > MAX_DATE_BYTES {
         return None;
     }
     let lower = s.to_ascii_lowercase();
