@@ -546,6 +546,11 @@ pub struct DatabaseConfig {
     #[serde(serialize_with = "redact_url_password")]
     pub url: String,
     pub max_connections: u32,
+    /// Accept a `url` that reaches another host without verified TLS (`sslmode` other than
+    /// `verify-full`/`verify-ca`), with a warning at every start. See `store_links.rs`.
+    pub allow_plaintext: bool,
+    /// CA and client certificate for `sslmode=verify-full`, beyond the URL's settings.
+    pub tls: benteng_core::store_link::StoreTls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -556,6 +561,11 @@ pub struct CacheConfig {
     pub url: String,
     /// Prefix of every key and channel, so deployments can share one Redis.
     pub namespace: String,
+    /// Accept a `redis://` `url` that reaches another host (no TLS), with a warning at every
+    /// start. See `store_links.rs`.
+    pub allow_plaintext: bool,
+    /// CA and client certificate of a `rediss://` `url`.
+    pub tls: benteng_core::store_link::StoreTls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -694,6 +704,8 @@ impl Default for DatabaseConfig {
         Self {
             url: String::new(),
             max_connections: 16,
+            allow_plaintext: false,
+            tls: benteng_core::store_link::StoreTls::default(),
         }
     }
 }
@@ -703,6 +715,8 @@ impl Default for CacheConfig {
         Self {
             url: "memory://".to_owned(),
             namespace: "benteng".to_owned(),
+            allow_plaintext: false,
+            tls: benteng_core::store_link::StoreTls::default(),
         }
     }
 }
