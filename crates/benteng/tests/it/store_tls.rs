@@ -428,7 +428,7 @@ async fn two_instances_run_on_postgres_and_redis_over_verified_tls() {
         .cli(&["lists", "load", "--source", "un", "--path", &un, "--no-rescreen"])
         .await;
     let tenant = stores
-        .cli(&["tenant", "create", "--name", "PT Aman", "--tier", "enterprise"])
+        .cli(&["tenant", "create", "--name", "PT Dua Kali", "--tier", "enterprise"])
         .await;
     stores.cli(&["kyc", "set-level", &tenant, "enhanced"]).await;
     stores
@@ -557,12 +557,12 @@ async fn a_wrong_ca_or_plaintext_stops_the_start() {
 
     let err = refused_start(&stores.env, &borrowed(&with("DATABASE", &wrong, &[]))).await;
     assert!(
-        err.contains("connecting to the database") && err.contains("UnknownIssuer"),
+        err.contains("connecting to the database") && err.contains("invalid peer certificate"),
         "{err}"
     );
     let err = refused_start(&stores.env, &borrowed(&with("CACHE", &wrong, &[]))).await;
     assert!(
-        err.contains("connecting to the shared cache") && err.contains("UnknownIssuer"),
+        err.contains("connecting to the shared cache") && err.contains("invalid peer certificate"),
         "{err}"
     );
 
