@@ -14,7 +14,11 @@ use crate::Config;
 pub(crate) fn check(config: &Config) -> anyhow::Result<()> {
     let database = benteng_store::link(&config.database_url(), &config.database.tls)
         .context("database.url with database.tls")?;
-    judge(Section::Database, &database, config.database.allow_plaintext)?;
+    judge(
+        Section::Database,
+        &database,
+        config.database.allow_plaintext,
+    )?;
     let cache = benteng_shared_state::link(&config.cache.url, &config.cache.tls)
         .context("cache.url with cache.tls")?;
     judge(Section::Cache, &cache, config.cache.allow_plaintext)

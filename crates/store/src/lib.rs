@@ -209,9 +209,9 @@ fn connect_options(url: &str, tls: &StoreTls) -> StoreResult<(Backend, AnyConnec
                 "{parameter} is given twice: in the URL and in the TLS settings"
             )));
         }
-        let path = file.to_str().ok_or_else(|| {
-            StoreError::Tls(format!("{} is not a UTF-8 path", file.display()))
-        })?;
+        let path = file
+            .to_str()
+            .ok_or_else(|| StoreError::Tls(format!("{} is not a UTF-8 path", file.display())))?;
         options
             .database_url
             .query_pairs_mut()
@@ -392,9 +392,18 @@ mod tests {
         let none = StoreTls::default();
         for (url, expected) in [
             ("sqlite:///var/lib/benteng/db.sqlite", StoreLink::Local),
-            ("postgres://app@%2Fvar%2Frun%2Fpostgresql/benteng", StoreLink::Local),
-            ("postgres:///benteng?host=/var/run/postgresql", StoreLink::Local),
-            ("postgres://app@db.internal/benteng", tcp("db.internal", false)),
+            (
+                "postgres://app@%2Fvar%2Frun%2Fpostgresql/benteng",
+                StoreLink::Local,
+            ),
+            (
+                "postgres:///benteng?host=/var/run/postgresql",
+                StoreLink::Local,
+            ),
+            (
+                "postgres://app@db.internal/benteng",
+                tcp("db.internal", false),
+            ),
             (
                 "postgres://app@db.internal/benteng?sslmode=require",
                 tcp("db.internal", false),

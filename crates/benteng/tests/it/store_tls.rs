@@ -281,8 +281,8 @@ impl TlsStores {
             run(&["chmod", "755", path(root.path())]).await;
         }
         let data_dir = tempfile::tempdir().expect("data dir");
-        let pki = benteng_transport::generate_dev_certs(&data_dir.path().join("tls"))
-            .expect("dev PKI");
+        let pki =
+            benteng_transport::generate_dev_certs(&data_dir.path().join("tls")).expect("dev PKI");
         let postgres = TlsPostgres::start(root.path(), &pki).await;
         let redis = TlsRedis::start(root.path(), &pki).await;
         let namespace = format!(
@@ -384,7 +384,10 @@ fn borrowed(settings: &[(String, String)]) -> Vec<(&str, &str)> {
 async fn refused_start(env: &Environment, settings: &[(&str, &str)]) -> String {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
-        command(env).envs(settings.iter().copied()).arg("serve").output(),
+        command(env)
+            .envs(settings.iter().copied())
+            .arg("serve")
+            .output(),
     )
     .await
     .expect("benteng serve exits")
@@ -425,15 +428,37 @@ async fn two_instances_run_on_postgres_and_redis_over_verified_tls() {
     let stores = TlsStores::start().await;
     let un = crate::screening::un_list();
     stores
-        .cli(&["lists", "load", "--source", "un", "--path", &un, "--no-rescreen"])
+        .cli(&[
+            "lists",
+            "load",
+            "--source",
+            "un",
+            "--path",
+            &un,
+            "--no-rescreen",
+        ])
         .await;
     let tenant = stores
-        .cli(&["tenant", "create", "--name", "PT Dua Kali", "--tier", "enterprise"])
+        .cli(&[
+            "tenant",
+            "create",
+            "--name",
+            "PT Dua Kali",
+            "--tier",
+            "enterprise",
+        ])
         .await;
     stores.cli(&["kyc", "set-level", &tenant, "enhanced"]).await;
     stores
         .cli(&[
-            "ledger", "fund", "--tenant", &tenant, "--currency", "USD", "--amount", "1000.00",
+            "ledger",
+            "fund",
+            "--tenant",
+            &tenant,
+            "--currency",
+            "USD",
+            "--amount",
+            "1000.00",
         ])
         .await;
     let key = stores.cli(&["apikey", "issue", "--tenant", &tenant]).await;
@@ -444,8 +469,10 @@ async fn two_instances_run_on_postgres_and_redis_over_verified_tls() {
     let recipient: Value = client
         .post(first.url("/v1/recipients"))
         .bearer_auth(&key)
-        .json(&json!({"type": "individual", "name": "Budi Santoso", "country": "DE",
-            "bank_account": {"iban": "DE89370400440532013000"}}))
+        .json(
+            &json!({"type": "individual", "name": "Budi Santoso", "country": "DE",
+            "bank_account": {"iban": "DE89370400440532013000"}}),
+        )
         .send()
         .await
         .unwrap()
