@@ -36,7 +36,7 @@ async fn world() -> World {
         time::OffsetDateTime::now_utc(),
     );
     store.insert_tenant(&tenant, &audit).await.unwrap();
-    let state = benteng_shared_state::open("memory://", "test")
+    let state = benteng_shared_state::open("memory://", "test", &Default::default())
         .await
         .unwrap();
     let hasher = KeyedHasher::new(&[7; 32]).unwrap();

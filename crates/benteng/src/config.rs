@@ -577,6 +577,11 @@ pub struct DatabaseConfig {
     /// only `benteng migrate` does (run as the schema's owner), and the others start only when
     /// the schema is already current, so the server can run as a role that owns nothing.
     pub migrate: bool,
+    /// Accept a `url` that reaches another host without verified TLS (`sslmode` other than
+    /// `verify-full`/`verify-ca`), with a warning at every start. See `store_links.rs`.
+    pub allow_plaintext: bool,
+    /// CA and client certificate for `sslmode=verify-full`, beyond the URL's settings.
+    pub tls: benteng_core::store_link::StoreTls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -587,6 +592,11 @@ pub struct CacheConfig {
     pub url: String,
     /// Prefix of every key and channel, so deployments can share one Redis.
     pub namespace: String,
+    /// Accept a `redis://` `url` that reaches another host (no TLS), with a warning at every
+    /// start. See `store_links.rs`.
+    pub allow_plaintext: bool,
+    /// CA and client certificate of a `rediss://` `url`.
+    pub tls: benteng_core::store_link::StoreTls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -729,6 +739,8 @@ impl Default for DatabaseConfig {
             url: String::new(),
             max_connections: 16,
             migrate: true,
+            allow_plaintext: false,
+            tls: benteng_core::store_link::StoreTls::default(),
         }
     }
 }
@@ -738,6 +750,8 @@ impl Default for CacheConfig {
         Self {
             url: "memory://".to_owned(),
             namespace: "benteng".to_owned(),
+            allow_plaintext: false,
+            tls: benteng_core::store_link::StoreTls::default(),
         }
     }
 }

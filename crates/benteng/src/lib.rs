@@ -12,6 +12,7 @@ pub mod rates;
 mod reload;
 pub mod screening;
 mod secrets;
+mod store_links;
 pub mod telemetry;
 
 use std::sync::{Arc, OnceLock};
@@ -61,6 +62,7 @@ impl Services {
     }
 
     async fn open(config: Config, for_server: bool) -> anyhow::Result<Self> {
+        store_links::check(&config)?;
         let url = config.database_url();
         if url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir)
@@ -70,6 +72,7 @@ impl Services {
             &url,
             &StoreOptions {
                 max_connections: config.database.max_connections,
+                tls: config.database.tls.clone(),
                 ..StoreOptions::default()
             },
         )
@@ -83,13 +86,18 @@ impl Services {
                 .await
                 .context("checking the database schema (database.migrate = false)")?;
         }
-        let shared = match benteng_shared_state::open(&config.cache.url, &config.cache.namespace)
-            .await
+        let shared = match benteng_shared_state::open(
+            &config.cache.url,
+            &config.cache.namespace,
+            &config.cache.tls,
+        )
+        .await
         {
             Ok(shared) => shared,
             // A command (not a server) still runs: containment must work during a cache outage.
             // It writes the store, which every server falls back to, and publishes best-effort.
-            Err(error) if !for_server => {
+            // A cache it cannot be configured for is no outage: that stops it like a server.
+            Err(error @ benteng_shared_state::StateError::Unavailable(_)) if !for_server => {
                 tracing::warn!(%error, "shared cache unreachable; continuing without it (changes reach servers through the database)");
                 eprintln!(
                     "warning: shared cache unreachable ({error}); servers pick changes up from the database"

@@ -25,6 +25,7 @@ pub mod roles;
 pub mod rotation;
 pub mod scopes;
 pub mod staff_token;
+pub mod store_link;
 pub mod strict_json;
 pub mod tenant;
 pub mod text;

@@ -101,7 +101,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
     let namespace = format!("bench-admit-{}", uuid::Uuid::new_v4().simple());
-    let redis: SharedStateHandle = Arc::new(RedisState::connect(&url, &namespace).await?);
+    let redis: SharedStateHandle =
+        Arc::new(RedisState::connect(&url, &namespace, &Default::default()).await?);
     run(redis, n).await?;
     run(Arc::new(MemoryState::new()), n).await?;
     Ok(())

@@ -15,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
+use benteng_core::store_link::{StoreLink, StoreTls};
 pub use memory::MemoryState;
 pub use redis_state::RedisState;
 pub use unreachable::Unreachable;
@@ -25,6 +26,10 @@ pub enum StateError {
     Unavailable(String),
     #[error("shared state answered unexpectedly: {0}")]
     Protocol(String),
+    /// The URL or the TLS files cannot be used as given: fixing the configuration helps,
+    /// waiting does not.
+    #[error("{0}")]
+    Config(String),
 }
 
 pub type StateResult<T> = Result<T, StateError>;
@@ -161,18 +166,36 @@ pub trait SharedState: Send + Sync + 'static {
 
 pub type SharedStateHandle = Arc<dyn SharedState>;
 
-/// Opens the backend a URL names: `memory://` or `redis://…`. `namespace` prefixes every key and
-/// channel so several deployments (or test runs) can share one Redis.
-pub async fn open(url: &str, namespace: &str) -> StateResult<SharedStateHandle> {
-    if url == "memory://" || url.is_empty() {
+/// Opens the backend a URL names: `memory://`, `redis://…` or `rediss://…` (TLS, with `tls`'s
+/// CA and client certificate). `namespace` prefixes every key and channel so several
+/// deployments (or test runs) can share one Redis.
+pub async fn open(url: &str, namespace: &str, tls: &StoreTls) -> StateResult<SharedStateHandle> {
+    if is_memory(url) {
+        link(url, tls)?;
         Ok(Arc::new(MemoryState::new()))
-    } else if url.starts_with("redis://") || url.starts_with("rediss://") {
-        Ok(Arc::new(RedisState::connect(url, namespace).await?))
     } else {
-        Err(StateError::Unavailable(
-            "unsupported cache URL: use memory:// or redis://…".to_owned(),
-        ))
+        Ok(Arc::new(RedisState::connect(url, namespace, tls).await?))
     }
+}
+
+/// How connections to the cache `url` names travel, as the Redis client reads the URL: the
+/// in-process cache is local; `rediss://` is verified TLS (`#insecure`, which would skip the
+/// check, is not); `redis://` is plaintext. Refused: an unsupported URL, and TLS files with a
+/// URL that would not use them.
+pub fn link(url: &str, tls: &StoreTls) -> StateResult<StoreLink> {
+    if is_memory(url) {
+        if tls.is_set() {
+            return Err(StateError::Config(
+                "TLS files apply to a rediss:// cache, not the in-process one".to_owned(),
+            ));
+        }
+        return Ok(StoreLink::Local);
+    }
+    redis_state::link(url, tls)
+}
+
+fn is_memory(url: &str) -> bool {
+    url == "memory://" || url.is_empty()
 }
 
 /// Capacity of each channel's fan-out buffer; a subscriber further behind gets `Resync`.

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use benteng_core::store_link::{StoreLink, StoreTls};
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Script};
 use tokio::sync::broadcast;
 
 use crate::{
@@ -87,9 +88,75 @@ fn unavailable(error: impl std::fmt::Display) -> StateError {
     StateError::Unavailable(error.to_string())
 }
 
+fn config(error: impl std::fmt::Display) -> StateError {
+    StateError::Config(error.to_string())
+}
+
+/// The URL as the client reads it, refused when it is not `redis://` or `rediss://`, or when
+/// TLS files are set that a `redis://` URL would silently ignore.
+fn connection_info(url: &str, tls: &StoreTls) -> StateResult<ConnectionInfo> {
+    if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+        return Err(config(
+            "unsupported cache URL: use memory://, redis://… or rediss://…",
+        ));
+    }
+    let info = url.into_connection_info().map_err(config)?;
+    tls.client_identity().map_err(config)?;
+    if tls.is_set() && !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
+        return Err(config(
+            "TLS files are set but the cache URL is not rediss://",
+        ));
+    }
+    Ok(info)
+}
+
+pub(crate) fn link(url: &str, tls: &StoreTls) -> StateResult<StoreLink> {
+    match connection_info(url, tls)?.addr() {
+        ConnectionAddr::Tcp(host, _) => Ok(StoreLink::Tcp {
+            host: host.clone(),
+            verified_tls: false,
+        }),
+        ConnectionAddr::TcpTls { host, insecure, .. } => Ok(StoreLink::Tcp {
+            host: host.clone(),
+            verified_tls: !insecure,
+        }),
+        ConnectionAddr::Unix(_) => Ok(StoreLink::Local),
+        // A transport this code does not know is not judged safe.
+        _ => Err(config("unsupported cache address")),
+    }
+}
+
+/// The client for `url`: over TLS (`rediss://`) it verifies the server against `tls.ca_file`
+/// (only that CA) or else Mozilla's roots, and presents the client certificate when one is set.
+fn client(url: &str, tls: &StoreTls) -> StateResult<redis::Client> {
+    let info = connection_info(url, tls)?;
+    if !tls.is_set() {
+        return redis::Client::open(info).map_err(config);
+    }
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|error| config(format!("reading {}: {error}", path.display())))
+    };
+    let client_tls = match tls.client_identity().map_err(config)? {
+        Some((cert, key)) => Some(redis::ClientTlsConfig {
+            client_cert: read(cert)?,
+            client_key: read(key)?,
+        }),
+        None => None,
+    };
+    let root_cert = tls.ca_file.as_deref().map(read).transpose()?;
+    redis::Client::build_with_tls(
+        info,
+        redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        },
+    )
+    .map_err(config)
+}
+
 impl RedisState {
-    pub async fn connect(url: &str, namespace: &str) -> StateResult<Self> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
+    pub async fn connect(url: &str, namespace: &str, tls: &StoreTls) -> StateResult<Self> {
+        let client = client(url, tls)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_DEADLINE))
             .set_response_timeout(Some(COMMAND_DEADLINE))

@@ -16,7 +16,7 @@ async fn backends() -> [SharedStateHandle; 2] {
     let url = std::env::var("BENTENG_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let namespace = format!("test-admit-{}", uuid::Uuid::new_v4().simple());
-    let redis = RedisState::connect(&url, &namespace)
+    let redis = RedisState::connect(&url, &namespace, &Default::default())
         .await
         .unwrap_or_else(|error| panic!("Redis at {url}: {error}"));
     [

@@ -41,8 +41,10 @@ mod webhooks;
 use std::str::FromStr;
 use std::time::Duration;
 
+use benteng_core::store_link::{StoreLink, StoreTls};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::{AnyPool, ConnectOptions as _, Executor};
 
 pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint};
@@ -88,6 +90,9 @@ pub enum StoreError {
     Conflict,
     #[error("unsupported database URL: use sqlite://PATH or postgres://…")]
     UnsupportedUrl,
+    /// TLS files that the URL contradicts or that cannot be handed to the driver.
+    #[error("{0}")]
+    Tls(String),
     /// A stored value that the domain refuses: the database was edited behind our back.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -143,6 +148,8 @@ impl Backend {
 pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL only: the CA and client certificate files, added to the URL's settings.
+    pub tls: StoreTls,
 }
 
 impl Default for StoreOptions {
@@ -150,8 +157,112 @@ impl Default for StoreOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            tls: StoreTls::default(),
         }
     }
+}
+
+/// The URL's query parameters sqlx reads each TLS file from (every spelling it accepts), and
+/// the one `connect_options` writes.
+const TLS_PARAMETERS: [(&[&str], &str); 3] = [
+    (&["sslrootcert", "ssl-root-cert", "ssl-ca"], "sslrootcert"),
+    (&["sslcert", "ssl-cert"], "sslcert"),
+    (&["sslkey", "ssl-key"], "sslkey"),
+];
+
+/// What sqlx connects with: the URL (SQLite files created when missing) plus `tls`'s files as
+/// the query parameters sqlx reads them from. Refused: TLS files for SQLite, a file given both
+/// in the URL and in `tls`, and TLS files with an `sslmode` that would not verify the server
+/// (or would fall back to plaintext), since the files would then be silently ignored.
+fn connect_options(url: &str, tls: &StoreTls) -> StoreResult<(Backend, AnyConnectOptions)> {
+    let backend = Backend::from_url(url)?;
+    if backend == Backend::Sqlite {
+        if tls.is_set() {
+            return Err(StoreError::Tls(
+                "TLS files apply to PostgreSQL, not SQLite".to_owned(),
+            ));
+        }
+        let url = if url.contains("mode=") {
+            url.to_owned()
+        } else {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}mode=rwc")
+        };
+        return Ok((backend, AnyConnectOptions::from_str(&url)?));
+    }
+    let mut options = AnyConnectOptions::from_str(url)?;
+    if !tls.is_set() {
+        return Ok((backend, options));
+    }
+    let identity = tls
+        .client_identity()
+        .map_err(|error| StoreError::Tls(error.to_string()))?;
+    let files = [
+        tls.ca_file.as_deref(),
+        identity.map(|(cert, _)| cert),
+        identity.map(|(_, key)| key),
+    ];
+    let given: Vec<String> = options
+        .database_url
+        .query_pairs()
+        .map(|(name, _)| name.into_owned())
+        .collect();
+    for ((spellings, parameter), file) in TLS_PARAMETERS.into_iter().zip(files) {
+        let Some(file) = file else { continue };
+        if given.iter().any(|name| spellings.contains(&name.as_str())) {
+            return Err(StoreError::Tls(format!(
+                "{parameter} is given twice: in the URL and in the TLS settings"
+            )));
+        }
+        let path = file
+            .to_str()
+            .ok_or_else(|| StoreError::Tls(format!("{} is not a UTF-8 path", file.display())))?;
+        options
+            .database_url
+            .query_pairs_mut()
+            .append_pair(parameter, path);
+    }
+    let mode = PgConnectOptions::from_url(&options.database_url)?.get_ssl_mode();
+    if !matches!(mode, PgSslMode::VerifyFull | PgSslMode::VerifyCa) {
+        return Err(StoreError::Tls(format!(
+            "TLS files are set but the URL's sslmode is {}: use sslmode=verify-full",
+            ssl_mode_name(mode)
+        )));
+    }
+    Ok((backend, options))
+}
+
+fn ssl_mode_name(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    }
+}
+
+/// How connections made with `url` and `tls` travel, as sqlx reads them (the URL, then the
+/// `PG*` environment variables it falls back to): a SQLite file or a Unix socket is local;
+/// TCP is verified only with `sslmode=verify-full` or `verify-ca`.
+pub fn link(url: &str, tls: &StoreTls) -> StoreResult<StoreLink> {
+    let (backend, options) = connect_options(url, tls)?;
+    if backend == Backend::Sqlite {
+        return Ok(StoreLink::Local);
+    }
+    let postgres = PgConnectOptions::from_url(&options.database_url)?;
+    // sqlx takes a host starting with '/' as the directory of a Unix socket.
+    if postgres.get_socket().is_some() || postgres.get_host().starts_with('/') {
+        return Ok(StoreLink::Local);
+    }
+    Ok(StoreLink::Tcp {
+        host: postgres.get_host().to_owned(),
+        verified_tls: matches!(
+            postgres.get_ssl_mode(),
+            PgSslMode::VerifyFull | PgSslMode::VerifyCa
+        ),
+    })
 }
 
 /// The handle every other layer holds. Cheap to clone.
@@ -174,15 +285,7 @@ impl Store {
     /// Connects; for SQLite the file is created when missing.
     pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url)?;
-        let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                let separator = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{separator}mode=rwc")
-            }
-            _ => url.to_owned(),
-        };
-        let connect = AnyConnectOptions::from_str(&url)?;
+        let (backend, connect) = connect_options(url, &options.tls)?;
         // SQLite allows one writer at a time; a single connection serialises transactions in
         // the pool instead of failing them with SQLITE_BUSY under load.
         let max_connections = match backend {
@@ -281,5 +384,100 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(sqlx::Row::try_get(&row, 0)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn tcp(host: &str, verified_tls: bool) -> StoreLink {
+        StoreLink::Tcp {
+            host: host.to_owned(),
+            verified_tls,
+        }
+    }
+
+    #[test]
+    fn links_are_read_as_sqlx_reads_the_url() {
+        let none = StoreTls::default();
+        for (url, expected) in [
+            ("sqlite:///var/lib/benteng/db.sqlite", StoreLink::Local),
+            (
+                "postgres://app@%2Fvar%2Frun%2Fpostgresql/benteng",
+                StoreLink::Local,
+            ),
+            (
+                "postgres:///benteng?host=/var/run/postgresql",
+                StoreLink::Local,
+            ),
+            (
+                "postgres://app@db.internal/benteng",
+                tcp("db.internal", false),
+            ),
+            (
+                "postgres://app@db.internal/benteng?sslmode=require",
+                tcp("db.internal", false),
+            ),
+            (
+                "postgres://app@db.internal/benteng?sslmode=prefer",
+                tcp("db.internal", false),
+            ),
+            (
+                "postgres://app@db.internal/benteng?sslmode=verify-ca",
+                tcp("db.internal", true),
+            ),
+            (
+                "postgresql://app@10.0.0.5:6432/benteng?sslmode=verify-full",
+                tcp("10.0.0.5", true),
+            ),
+            ("postgres://app@127.0.0.1/benteng", tcp("127.0.0.1", false)),
+        ] {
+            assert_eq!(link(url, &none).unwrap(), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn tls_files_join_the_url_only_where_they_verify_the_server() {
+        let ca = StoreTls {
+            ca_file: Some("/etc/benteng/db ca.pem".into()),
+            ..StoreTls::default()
+        };
+        let (_, options) =
+            connect_options("postgres://app@db/benteng?sslmode=verify-full", &ca).unwrap();
+        assert!(
+            options
+                .database_url
+                .query_pairs()
+                .any(|(k, v)| k == "sslrootcert" && v == "/etc/benteng/db ca.pem"),
+            "{}",
+            options.database_url
+        );
+        for (url, tls, refusal) in [
+            ("sqlite://x.sqlite", ca.clone(), "not SQLite"),
+            ("postgres://app@db/benteng", ca.clone(), "sslmode is prefer"),
+            (
+                "postgres://app@db/benteng?sslmode=require",
+                ca.clone(),
+                "sslmode is require",
+            ),
+            (
+                "postgres://app@db/benteng?sslmode=verify-full&ssl-ca=/a.pem",
+                ca.clone(),
+                "sslrootcert is given twice",
+            ),
+            (
+                "postgres://app@db/benteng?sslmode=verify-full",
+                StoreTls {
+                    key_file: Some("k.pem".into()),
+                    ..StoreTls::default()
+                },
+                "set both or neither",
+            ),
+        ] {
+            let error = connect_options(url, &tls).unwrap_err().to_string();
+            assert!(error.contains(refusal), "{url}: {error}");
+        }
     }
 }

@@ -31,5 +31,6 @@ mod scopes;
 mod screening;
 mod snap;
 mod staff_tokens;
+mod store_tls;
 mod tls;
 mod webhooks;
