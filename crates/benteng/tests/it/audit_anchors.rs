@@ -37,6 +37,27 @@ fn anchored_head(path: &Path, class: &str) -> i64 {
 }
 
 /// Makes an anchor with the CLI; answers its path.
+/// Waits until the security chain is sealed through `position`: the server's sealer and a
+/// test's own pass may race (on SQLite the loser seals nothing that round).
+async fn sealed_through(app: &TestApp, position: i64) {
+    let mut conn = app.raw_sql().await;
+    for _ in 0..100 {
+        app.services.store.seal_audit().await.unwrap();
+        let (head,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(position), 0) AS BIGINT) FROM audit_chain \
+             WHERE retention = 'security'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if head >= position {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the security chain was not sealed through position {position} within 5 s");
+}
+
 async fn anchor(app: &TestApp, name: &str) -> PathBuf {
     let path = app.data_dir().join(name);
     let (ok, out, err) = cli(
@@ -152,6 +173,7 @@ async fn an_anchor_detects_rows_removed_from_the_end_of_a_chain(backend: Backend
 async fn a_forged_checkpoint_over_a_removed_prefix_does_not_verify(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     transfer_flow(&app).await;
+    sealed_through(&app, 3).await;
     let path = anchor(&app, "anchor.jws").await;
     let kid = jws_parts(&path).1["kid"].as_str().unwrap().to_owned();
     let mut conn = app.raw_sql().await;
