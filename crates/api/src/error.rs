@@ -400,6 +400,7 @@ impl From<benteng_payments::Refusal> for ApiError {
             R::NoUsdRate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Currency not supported"),
             R::NotHeld => (StatusCode::CONFLICT, "Transfer not held for review"),
             R::CaseNotFound => (StatusCode::NOT_FOUND, "Not found"),
+            R::CaseNotClosable => (StatusCode::CONFLICT, "Case not closable"),
             R::OwnProposal => (StatusCode::FORBIDDEN, "Own proposal"),
             R::ProposalDecided => (StatusCode::CONFLICT, "Proposal already decided"),
             // The protection layer answers from the database record instead.

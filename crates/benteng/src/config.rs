@@ -317,6 +317,10 @@ pub struct CasesConfig {
     pub sla_hours: u64,
     /// How long a proposed decision waits for its second person, in hours (1 to 720).
     pub proposal_ttl_hours: u64,
+    /// The inbox monitoring alerts' cases open in.
+    pub alert_inbox: String,
+    /// How soon a new alert case is due, in hours (1 to 720).
+    pub alert_sla_hours: u64,
 }
 
 impl Default for CasesConfig {
@@ -325,6 +329,8 @@ impl Default for CasesConfig {
             inbox: "payments".to_owned(),
             sla_hours: 24,
             proposal_ttl_hours: 24,
+            alert_inbox: "monitoring".to_owned(),
+            alert_sla_hours: 72,
         }
     }
 }
@@ -336,19 +342,25 @@ impl CasesConfig {
             anyhow::ensure!((1..=720).contains(&value), "cases.{name} must be 1 to 720");
             Ok(std::time::Duration::from_secs(value * 3600))
         };
-        anyhow::ensure!(
-            !self.inbox.is_empty()
-                && self.inbox.len() <= 40
-                && self
-                    .inbox
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
-            "cases.inbox must be 1 to 40 letters, digits, '_' or '-'"
-        );
+        let inbox = |name: &str, value: &str| {
+            anyhow::ensure!(
+                !value.is_empty()
+                    && value.len() <= 40
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                "cases.{name} must be 1 to 40 letters, digits, '_' or '-'"
+            );
+            Ok(value.to_owned())
+        };
         Ok(benteng_payments::cases::CasePolicy {
-            inbox: self.inbox.clone(),
+            inbox: inbox("inbox", &self.inbox)?,
             sla: hours("sla_hours", self.sla_hours)?,
             proposal_ttl: hours("proposal_ttl_hours", self.proposal_ttl_hours)?,
+            alerts: benteng_store::AlertCases {
+                inbox: inbox("alert_inbox", &self.alert_inbox)?,
+                sla: hours("alert_sla_hours", self.alert_sla_hours)?,
+            },
         })
     }
 }

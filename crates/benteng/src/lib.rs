@@ -355,6 +355,7 @@ impl Server {
         monitoring::spawn_post_event_scan(
             services.store.clone(),
             services.clock.clone(),
+            config.cases.policy()?.alerts,
             Duration::from_secs(config.monitoring.post_event_interval_secs),
         );
         spawn_data_key_refresh(services.store.clone(), services.protection.keyring.clone());

@@ -10,6 +10,7 @@ use benteng_compliance::monitoring::{DEFAULT_RULES, parse_rules};
 use benteng_compliance::post_event::{self, PostEventRules};
 use benteng_core::payments::monitoring::RuleSet;
 use benteng_payments::Payments;
+use benteng_store::AlertCases;
 
 /// A rules file is small; a bigger one is a mistake, refused before it is read.
 const MAX_RULES_FILE_BYTES: u64 = 1024 * 1024;
@@ -57,6 +58,7 @@ pub fn watch(path: PathBuf, payments: Weak<Payments>, every: Duration) {
 pub fn spawn_post_event_scan(
     store: benteng_store::Store,
     clock: std::sync::Arc<dyn benteng_core::clock::Clock>,
+    cases: AlertCases,
     every: Duration,
 ) {
     if every.is_zero() {
@@ -69,7 +71,7 @@ pub fn spawn_post_event_scan(
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            match post_event::scan(&store, &rules, clock.now()).await {
+            match post_event::scan(&store, &rules, &cases, clock.now()).await {
                 Ok(report) if report.raised > 0 => {
                     tracing::info!(
                         raised = report.raised,

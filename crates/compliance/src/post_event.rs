@@ -12,11 +12,15 @@
 //!   within 24 hours (round sums are a classic layering signature).
 //!
 //! Each pattern raises one alert per subject per UTC day, however often the scan runs and on
-//! however many instances (the alert's dedup key).
+//! however many instances (the alert's dedup key), and opens or joins the monitoring case of each
+//! party it is about ([`benteng_store::AlertCases`]).
 
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
-use benteng_store::{AlertKind, NewAlert, Pattern, Store, StoreError};
+use benteng_core::ids::TenantId;
+use benteng_store::{
+    AlertCases, AlertKind, AlertParty, NewAlert, Pattern, Store, StoreError, UNSCORED_PRIORITY,
+};
 use time::{Duration, OffsetDateTime};
 
 /// The post-event rules' thresholds.
@@ -53,20 +57,20 @@ pub struct ScanReport {
     pub raised: usize,
 }
 
-/// Runs every post-event rule once.
+/// Runs every post-event rule once. Each new alert opens or joins the monitoring case of the
+/// party it is about: the tenant, or (a shared beneficiary) the account's first payee.
 pub async fn scan(
     store: &Store,
     rules: &PostEventRules,
+    cases: &AlertCases,
     now: OffsetDateTime,
 ) -> Result<ScanReport, StoreError> {
+    let shared_since = now - rules.shared_beneficiary_window;
     let found = [
         (
             "shared_beneficiary",
             store
-                .shared_beneficiaries(
-                    now - rules.shared_beneficiary_window,
-                    rules.shared_beneficiary_tenants,
-                )
+                .shared_beneficiaries(shared_since, rules.shared_beneficiary_tenants)
                 .await?,
         ),
         (
@@ -91,7 +95,25 @@ pub async fn scan(
     for (rule, patterns) in found {
         for pattern in patterns {
             report.patterns += 1;
-            let alert = alert(rule, &pattern, now);
+            // An item belongs to one case: a pattern across tenants goes to the case of its
+            // first payee, and the alert names every payee for the analyst.
+            let payees = match pattern.tenant {
+                Some(_) => Vec::new(),
+                None => {
+                    store
+                        .payees_of_account(&pattern.subject, shared_since)
+                        .await?
+                }
+            };
+            let party = match (pattern.tenant, payees.first()) {
+                (Some(tenant), _) => Some(AlertParty::Tenant(tenant)),
+                (None, Some((id, tenant))) => Some(AlertParty::Recipient {
+                    id: id.clone(),
+                    tenant: *tenant,
+                }),
+                (None, None) => None,
+            };
+            let alert = alert(rule, &pattern, &payees, party, cases, now);
             let event = AuditEvent::new(
                 &context,
                 "alert.raised",
@@ -106,7 +128,7 @@ pub async fn scan(
                 serde_json::Value::Null,
                 pattern.tenant.map(|t| t.to_string()).into(),
             );
-            if store.raise_alert(&alert, &event).await? {
+            if store.raise_alert(&alert, &event, &context).await? {
                 report.raised += 1;
             }
         }
@@ -114,23 +136,42 @@ pub async fn scan(
     Ok(report)
 }
 
-fn alert(rule: &str, pattern: &Pattern, now: OffsetDateTime) -> NewAlert {
+fn alert(
+    rule: &str,
+    pattern: &Pattern,
+    payees: &[(String, TenantId)],
+    party: Option<AlertParty>,
+    cases: &AlertCases,
+    now: OffsetDateTime,
+) -> NewAlert {
     let day = now.date();
+    let id = uuid::Uuid::new_v4();
+    let environment = KeyEnvironment::Live;
     NewAlert {
-        id: uuid::Uuid::new_v4(),
+        id,
         kind: AlertKind::PostEvent,
         rule: Some(rule.to_owned()),
         tenant: pattern.tenant,
-        environment: KeyEnvironment::Live,
+        environment,
         transfer: None,
         detail: serde_json::json!({
             "subject": pattern.subject,
             "count": pattern.count,
             "first_at": pattern.first_at.unix_timestamp(),
             "last_at": pattern.last_at.unix_timestamp(),
+            "payees": payees
+                .iter()
+                .map(|(recipient, tenant)| {
+                    serde_json::json!({"recipient_id": recipient, "tenant_id": tenant.to_string()})
+                })
+                .collect::<Vec<_>>(),
         })
         .to_string(),
         dedup_key: Some(format!("{rule}:{}:{day}", pattern.subject)),
         at: now,
+        cases: party
+            .into_iter()
+            .map(|party| cases.opening(id, party, environment, UNSCORED_PRIORITY, now))
+            .collect(),
     }
 }

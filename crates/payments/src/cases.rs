@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use benteng_core::approvals::{Action, ActionStatus};
 use benteng_core::audit::AuditContext;
-use benteng_core::cases::{CaseStatus, CaseSubject, ReviewDecision};
+use benteng_core::cases::{CaseOutcome, CaseStatus, CaseSubject, ReviewDecision};
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::payments::transfer::TransferStatus;
 use benteng_store::{
-    CaseEvent, CaseOpening, CaseRow, DecisionRefused, PendingAction, StoreError, TransferRecord,
+    AlertCases, CaseEvent, CaseOpening, CaseRow, DecisionRefused, PendingAction, StoreError,
+    TransferRecord,
 };
 
 use crate::reviews::{FourEyes, ReviewReason};
@@ -29,6 +30,8 @@ pub struct CasePolicy {
     pub sla: Duration,
     /// How long a proposed decision waits for its second person.
     pub proposal_ttl: Duration,
+    /// Where alerts' cases go.
+    pub alerts: AlertCases,
 }
 
 impl Default for CasePolicy {
@@ -37,6 +40,7 @@ impl Default for CasePolicy {
             inbox: "payments".to_owned(),
             sla: Duration::from_secs(24 * 3600),
             proposal_ttl: Duration::from_secs(24 * 3600),
+            alerts: AlertCases::default(),
         }
     }
 }
@@ -143,6 +147,32 @@ impl Payments {
             transfer,
             decision,
         })
+    }
+
+    /// Closes a case that holds no transfer still held for review (an alert's case, once the
+    /// analyst has looked into it) with its outcome and why; its alerts close with it. A held
+    /// transfer's case closes with that transfer's four-eyes decision instead.
+    pub async fn close_case(
+        &self,
+        case: CaseId,
+        outcome: CaseOutcome,
+        comment: &CaseComment,
+        audit: &AuditContext,
+    ) -> Result<(), Refusal> {
+        crate::reviews::check_reason(comment)?;
+        self.store.case(case).await.map_err(not_found)?;
+        let event = CaseEvent {
+            at: self.clock.now(),
+            actor: audit.actor.clone(),
+            kind: "closed".to_owned(),
+            comment: Some(comment.as_str().to_owned()),
+            data: Some(serde_json::json!({"outcome": outcome.as_str()}).to_string()),
+        };
+        if self.store.close_case(case, outcome, &event, audit).await? {
+            Ok(())
+        } else {
+            Err(Refusal::CaseNotClosable)
+        }
     }
 
     /// The proposals on `case`, newest first, with the proposer's reason.

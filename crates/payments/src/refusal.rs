@@ -60,6 +60,10 @@ pub enum Refusal {
     /// No such case, or no such proposal on it.
     #[error("case or proposal not found")]
     CaseNotFound,
+    /// The case is closed already, or holds a transfer still held for review (which closes
+    /// it with its decision).
+    #[error("the case cannot be closed")]
+    CaseNotClosable,
     /// The decider proposed the decision: a second person approves it.
     #[error("a proposal is decided by someone other than its proposer")]
     OwnProposal,
@@ -113,6 +117,7 @@ impl Refusal {
             Refusal::NoUsdRate(Currency::IDR),
             Refusal::NotHeld,
             Refusal::CaseNotFound,
+            Refusal::CaseNotClosable,
             Refusal::OwnProposal,
             Refusal::ProposalDecided,
             Refusal::IdempotencyKeyTaken,
@@ -136,6 +141,7 @@ impl Refusal {
                 | Refusal::NoUsdRate(_)
                 | Refusal::NotHeld
                 | Refusal::CaseNotFound
+                | Refusal::CaseNotClosable
                 | Refusal::OwnProposal
                 | Refusal::ProposalDecided
                 | Refusal::IdempotencyKeyTaken
@@ -162,6 +168,7 @@ impl Refusal {
             Refusal::NoUsdRate(_) => "currency-not-supported",
             Refusal::NotHeld => "transfer-not-held",
             Refusal::CaseNotFound => "not-found",
+            Refusal::CaseNotClosable => "case-not-closable",
             Refusal::OwnProposal => "own-proposal",
             Refusal::ProposalDecided => "proposal-decided",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
@@ -233,6 +240,11 @@ impl Refusal {
                     .to_owned()
             }
             Refusal::CaseNotFound => "case or proposal not found".to_owned(),
+            Refusal::CaseNotClosable => {
+                "the case is closed already, or holds a transfer still held for review: decide \
+                 that transfer first (its decision closes the case)"
+                    .to_owned()
+            }
             Refusal::OwnProposal => {
                 "a proposal is approved or rejected by someone other than its proposer".to_owned()
             }

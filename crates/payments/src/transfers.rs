@@ -18,9 +18,9 @@ use benteng_core::payments::transfer::TransferStatus;
 use benteng_core::tenant::Tenant;
 use benteng_core::text::{Name, Reference};
 use benteng_store::{
-    AlertKind, HistoryStep, IdempotencyClaim, MonitoringWrite, NewAlert, PartnerReference,
-    PaymentWrite, RecipientRow, StoreError, TransferRecord, TransferWrite, VolumeCharge,
-    WriteRefusal,
+    AlertCases, AlertKind, AlertParty, HistoryStep, IdempotencyClaim, MonitoringWrite, NewAlert,
+    PartnerReference, PaymentWrite, RecipientRow, StoreError, TransferRecord, TransferWrite,
+    UNSCORED_PRIORITY, VolumeCharge, WriteRefusal,
 };
 use benteng_vault::Aad;
 use time::OffsetDateTime;
@@ -211,8 +211,9 @@ impl Payments {
             })
             .await?;
         if decision.verdict == Verdict::Block {
-            let (alert, event) = blocked_alert(scope, &record, &decision, audit);
-            write.raise_alert(&alert, &event).await?;
+            let (alert, event) =
+                blocked_alert(scope, &record, &decision, &self.cases.alerts, audit);
+            write.raise_alert(&alert, &event, audit).await?;
         }
         if let Some(claim) = key {
             let outcome = Outcome::Transfer(Box::new(record.clone())).encode();
@@ -266,9 +267,16 @@ impl Payments {
             detail: detail.to_string(),
             dedup_key: None,
             at: now,
+            cases: vec![self.cases.alerts.opening(
+                id,
+                AlertParty::Tenant(scope.tenant.id),
+                scope.environment,
+                UNSCORED_PRIORITY,
+                now,
+            )],
         };
         let event = alert_event(audit, &alert, now);
-        if let Err(error) = self.store.raise_alert(&alert, &event).await {
+        if let Err(error) = self.store.raise_alert(&alert, &event, audit).await {
             tracing::error!(%error, "raising a KYC ceiling alert failed");
         }
     }
@@ -577,11 +585,13 @@ fn approaching_event(
     )
 }
 
-/// The alert a blocked transfer raises, and its audit event.
+/// The alert a blocked transfer raises (it opens or joins its recipient's monitoring case),
+/// and its audit event.
 fn blocked_alert(
     scope: Scope<'_>,
     record: &TransferRecord,
     decision: &ComplianceDecision,
+    cases: &AlertCases,
     audit: &AuditContext,
 ) -> (NewAlert, AuditEvent) {
     let hits: Vec<&str> = decision
@@ -589,8 +599,13 @@ fn blocked_alert(
         .iter()
         .flat_map(|m| m.rules.iter().filter(|r| r.hit).map(|r| r.id.as_str()))
         .collect();
+    let id = uuid::Uuid::new_v4();
+    let recipient = AlertParty::Recipient {
+        id: record.recipient_id.to_string(),
+        tenant: record.tenant_id,
+    };
     let alert = NewAlert {
-        id: uuid::Uuid::new_v4(),
+        id,
         kind: AlertKind::TransferBlocked,
         rule: hits.first().map(|id| (*id).to_owned()),
         tenant: Some(scope.tenant.id),
@@ -604,6 +619,13 @@ fn blocked_alert(
         .to_string(),
         dedup_key: Some(format!("transfer_blocked:{}", record.id)),
         at: record.created_at,
+        cases: vec![cases.opening(
+            id,
+            recipient,
+            scope.environment,
+            decision.risk_score,
+            record.created_at,
+        )],
     };
     let event = alert_event(audit, &alert, record.created_at);
     (alert, event)

@@ -487,6 +487,55 @@ impl Store {
         Ok(None)
     }
 
+    /// Closes a case that holds no transfer still held for review (an alert's or a
+    /// screening hit's case: a held transfer's case closes with its decision), with its
+    /// outcome, the log entry, its alerts closed and the audit event, in one transaction.
+    /// `Ok(false)` when the case is closed already or still holds a held transfer.
+    pub async fn close_case(
+        &self,
+        case: CaseId,
+        outcome: CaseOutcome,
+        event: &CaseEvent,
+        context: &AuditContext,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let at = to_micros(event.at);
+        let closed = sqlx::query(
+            "UPDATE cases SET status = 'closed', outcome = $1, closed_at = $2, updated_at = $2 \
+             WHERE id = $3 AND status <> 'closed' AND NOT EXISTS (SELECT 1 FROM case_items i \
+             JOIN transfers t ON t.id = i.item_id WHERE i.case_id = $3 AND i.kind = 'transfer' \
+             AND t.status = 'PENDING_REVIEW')",
+        )
+        .bind(outcome.as_str())
+        .bind(at)
+        .bind(case.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if closed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE alerts SET status = 'closed' WHERE status = 'open' AND id IN \
+             (SELECT item_id FROM case_items WHERE case_id = $1 AND kind = 'alert')",
+        )
+        .bind(case.to_string())
+        .execute(&mut *tx)
+        .await?;
+        append_event_in(&mut tx, case, event).await?;
+        let audit = AuditEvent::new(
+            &context.staff_only(),
+            "case.closed",
+            Retention::Security,
+            ("case", case.to_string()),
+        )
+        .at(event.at)
+        .change("status", serde_json::Value::Null, "closed".into())
+        .change("outcome", serde_json::Value::Null, outcome.as_str().into());
+        crate::audit::record(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records a proposed decision on a case (the four-eyes request, its audit event, the
     /// case's log entry; an open case moves to investigating), in one transaction.
     pub async fn propose_case_decision(

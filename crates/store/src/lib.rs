@@ -8,6 +8,7 @@
 //! Column conventions, the same in both backends: ids are canonical UUID text, timestamps are
 //! Unix microseconds (BIGINT), money is integer minor units plus a currency code.
 
+mod alert_cases;
 mod api_keys;
 mod approvals;
 mod audit;
@@ -46,6 +47,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{AnyPool, ConnectOptions as _, Executor};
 
+pub use alert_cases::{AlertCases, AlertParty, UNSCORED_PRIORITY};
 pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint};
 pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};

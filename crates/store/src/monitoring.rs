@@ -9,7 +9,7 @@
 //! transfer's transaction locks, so two instances never score on the same history.
 
 use benteng_core::api_key::KeyEnvironment;
-use benteng_core::audit::AuditEvent;
+use benteng_core::audit::{AuditContext, AuditEvent};
 use benteng_core::ids::{TenantId, TransferId};
 use benteng_core::kyc::{KycItem, KycLevel, KycStanding, VOLUME_WINDOW};
 use benteng_core::payments::compliance::Verdict;
@@ -17,6 +17,7 @@ use benteng_core::payments::monitoring::{Aggregates, Corridor, Lookback, UsdCent
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::cases::CaseOpening;
 use crate::payment_writes::PaymentWrite;
 use crate::rows::{parsed, time_at, to_micros};
 use crate::{Backend, Store, StoreError, StoreResult};
@@ -94,6 +95,8 @@ pub struct NewAlert {
     /// One alert per key: a post-event rule's scan raises a pattern once however often it runs.
     pub dedup_key: Option<String>,
     pub at: OffsetDateTime,
+    /// The case the alert opens or joins (an item is in one case), in its transaction.
+    pub cases: Vec<CaseOpening>,
 }
 
 /// An alert as stored.
@@ -313,9 +316,14 @@ impl PaymentWrite {
         verified_items(self.conn(), tenant).await
     }
 
-    /// Raises an alert in this transaction, with its audit event.
-    pub async fn raise_alert(&mut self, alert: &NewAlert, event: &AuditEvent) -> StoreResult<bool> {
-        insert_alert(self.conn(), alert, event).await
+    /// Raises an alert in this transaction, with its audit event and its cases.
+    pub async fn raise_alert(
+        &mut self,
+        alert: &NewAlert,
+        event: &AuditEvent,
+        context: &AuditContext,
+    ) -> StoreResult<bool> {
+        insert_alert(self.conn(), alert, event, context).await
     }
 }
 
@@ -346,6 +354,7 @@ async fn insert_alert(
     conn: &mut AnyConnection,
     alert: &NewAlert,
     event: &AuditEvent,
+    context: &AuditContext,
 ) -> StoreResult<bool> {
     let inserted = sqlx::query(
         "INSERT INTO alerts (id, kind, rule, tenant_id, environment, transfer_id, detail, \
@@ -367,6 +376,9 @@ async fn insert_alert(
         return Ok(false);
     }
     crate::audit::record(conn, event).await?;
+    for opening in &alert.cases {
+        crate::cases::open_or_join_in(conn, opening, context).await?;
+    }
     Ok(true)
 }
 
@@ -452,13 +464,31 @@ impl Store {
         rows.iter().map(monitoring_row).collect()
     }
 
-    /// Raises an alert with its audit event, in its own transaction; `false` when an alert
-    /// with the same dedup key exists.
-    pub async fn raise_alert(&self, alert: &NewAlert, event: &AuditEvent) -> StoreResult<bool> {
+    /// Raises an alert with its audit event and its cases, in its own transaction; `false`
+    /// when an alert with the same dedup key exists.
+    pub async fn raise_alert(
+        &self,
+        alert: &NewAlert,
+        event: &AuditEvent,
+        context: &AuditContext,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let raised = insert_alert(&mut tx, alert, event).await?;
+        let raised = insert_alert(&mut tx, alert, event, context).await?;
         tx.commit().await?;
         Ok(raised)
+    }
+
+    /// One alert.
+    pub async fn alert(&self, id: &str) -> StoreResult<AlertRow> {
+        let row = sqlx::query(
+            "SELECT id, kind, rule, tenant_id, environment, transfer_id, detail, status, \
+             created_at FROM alerts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        alert_row(&row)
     }
 
     /// Alerts, newest first.
@@ -597,6 +627,28 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|row| pattern(row, None)).collect()
+    }
+
+    /// The recipients holding the bank account with blind index `account_index` that live
+    /// transfers paid since `since`, with their tenants: the parties of a shared beneficiary.
+    pub async fn payees_of_account(
+        &self,
+        account_index: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<(String, TenantId)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT r.id AS recipient_id, r.tenant_id AS tenant_id \
+             FROM transfers t JOIN recipients r ON r.id = t.recipient_id \
+             WHERE r.bank_account_index = $1 AND t.created_at >= $2 AND t.environment = 'live' \
+             AND t.status <> 'BLOCKED' ORDER BY recipient_id",
+        )
+        .bind(account_index)
+        .bind(to_micros(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("recipient_id")?, parsed(row, "tenant_id")?)))
+            .collect()
     }
 
     /// Tenants that paid at least `recipients` different recipients added since `since`.

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use benteng_auth::Audience;
-use benteng_core::cases::{CaseStatus, InboxSort, ReviewDecision};
+use benteng_core::cases::{CaseOutcome, CaseStatus, InboxSort, ReviewDecision};
 use benteng_core::ids::{CaseId, PendingActionId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_crypto::SecretString;
@@ -58,6 +58,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/console/cases/{id}/proposals",
             Needs::on_post(Permission::ReviewsDecide.into()),
             axum::routing::post(propose),
+        )
+        .staff(
+            "/console/cases/{id}/close",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            axum::routing::post(close),
         )
         .staff(
             "/console/cases/{id}/proposals/{proposal}/approve",
@@ -588,6 +593,46 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
         }
         body.push_str("</section>");
     }
+    if !detail.alerts.is_empty() {
+        body.push_str(
+            "<section class=\"alerts\"><h2>Alerts</h2><table class=\"alerts\"><thead><tr>\
+             <th>Raised</th><th>Kind</th><th>Rule</th><th>Transfer</th><th>Status</th>\
+             <th>Details</th></tr></thead><tbody>",
+        );
+        for alert in &detail.alerts {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"alert-status\">{}</td>\
+                 <td><code>{}</code></td></tr>",
+                esc(&time_text(alert.created_at)),
+                esc(&alert.kind),
+                esc(alert.rule.as_deref().unwrap_or("—")),
+                esc(alert.transfer.as_deref().unwrap_or("—")),
+                esc(&alert.status),
+                esc(&json_text(&alert.detail)),
+            );
+        }
+        body.push_str("</tbody></table></section>");
+    }
+    let holds_transfer = detail
+        .transfers
+        .iter()
+        .any(|t| t.status == "PENDING_REVIEW");
+    if case.status != "closed" && !holds_transfer && may_propose {
+        let _ = write!(
+            body,
+            "<section><h2>Close the case</h2>\
+             <form method=\"post\" action=\"/console/cases/{case}/close\" class=\"close\">{csrf}\
+             <label for=\"outcome\">Outcome</label><select id=\"outcome\" name=\"outcome\" required>\
+             <option value=\"false_positive\">False positive</option>\
+             <option value=\"true_positive\">True positive</option>\
+             <option value=\"inconclusive\">Inconclusive</option></select>\
+             <label for=\"close-comment\">Comment</label>\
+             <textarea id=\"close-comment\" name=\"comment\" required minlength=\"10\" maxlength=\"2000\"></textarea>\
+             <button type=\"submit\">Close</button></form></section>",
+            case = esc(&case.id),
+        );
+    }
     body.push_str("<section><h2>Proposals</h2>");
     if detail.proposals.is_empty() {
         body.push_str("<p>None yet.</p>");
@@ -686,6 +731,37 @@ pub async fn propose(
             reason,
         };
         cases::propose_on(&state, &staff, case, &input).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&back),
+        Err(e) => refused(e, &staff, &back),
+    }
+}
+
+/// Closes a case that holds no held transfer, with its outcome (form).
+#[utoipa::path(post, path = "/console/cases/{id}/close", tag = "console",
+    security(("staff_session" = ["reviews:decide"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn close(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["outcome", "comment"])?;
+        let outcome: CaseOutcome =
+            field(&fields, "outcome")?
+                .parse()
+                .map_err(|e: benteng_core::cases::UnknownName| {
+                    ApiError::invalid("outcome", "invalid_value", &e.to_string())
+                })?;
+        let comment: CaseComment = comment_text(&fields, "comment")?;
+        cases::close_on(&state, &staff, case, outcome, &comment).await?;
         Ok(())
     }
     .await;

@@ -65,6 +65,7 @@ pub(super) async fn run(services: Services, command: MonitoringCommand) -> anyho
             let report = benteng_compliance::post_event::scan(
                 &services.store,
                 &Default::default(),
+                &services.config.cases.policy()?.alerts,
                 services.clock.now(),
             )
             .await?;

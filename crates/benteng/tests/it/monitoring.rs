@@ -18,7 +18,8 @@ on_both_backends!(
     structuring_blocks_the_third_transfer_near_ten_thousand_dollars,
     a_basic_kyc_tenant_cannot_pass_one_thousand_dollars_in_thirty_days,
     post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer,
-    held_transfers_are_released_or_blocked_by_an_analyst_once
+    held_transfers_are_released_or_blocked_by_an_analyst_once,
+    alerts_open_one_case_per_party_that_an_analyst_closes_with_its_alerts
 );
 
 /// A tenant's client against one instance (in-process or a separate process).
@@ -681,19 +682,19 @@ async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(back
     // Three tenants pay one account; the first of them also sends five round sums.
     let mut first = None;
     for n in 0..3 {
-        let (_, payer) = funded_payer(&app, 10_000_000).await;
+        let (tenant, payer) = funded_payer(&app, 10_000_000).await;
         let recipient = payer.recipient("Muller Handel GmbH", mule).await;
         payer.pay(&recipient, "120.00").await;
         if n == 0 {
-            first = Some((payer, recipient));
+            first = Some((tenant, payer, recipient));
         }
     }
-    let (payer, recipient) = first.unwrap();
+    let (payer_tenant, payer, recipient) = first.unwrap();
     for _ in 0..5 {
         payer.pay(&recipient, "1000.00").await;
     }
     // A fourth tenant adds ten new recipients and pays each of them.
-    let (_, fan) = funded_payer(&app, 10_000_000).await;
+    let (fan_tenant, fan) = funded_payer(&app, 10_000_000).await;
     for n in 0..10 {
         let iban = [
             "DE02120300000000202051",
@@ -772,6 +773,214 @@ async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(back
     .await;
     assert!(ok);
     assert_eq!(listed.lines().count(), 3, "{listed}");
+
+    // Each alert opened the monitoring case of the party it is about: the fanning-out tenant,
+    // the round-sum sender, and (the shared account) one of its payees, with every payee named
+    // in the alert; the second scan added none.
+    let cases = monitoring_cases(&app).await;
+    let mut parties: Vec<&str> = cases.iter().map(|c| c.party_kind.as_str()).collect();
+    parties.sort_unstable();
+    assert_eq!(parties, ["recipient", "tenant", "tenant"], "{cases:?}");
+    let tenant_parties: std::collections::BTreeSet<String> = cases
+        .iter()
+        .filter(|c| c.party_kind == "tenant")
+        .map(|c| c.party_id.clone())
+        .collect();
+    let expected: std::collections::BTreeSet<String> = [&payer_tenant, &fan_tenant]
+        .iter()
+        .map(|t| t.id.to_string())
+        .collect();
+    assert_eq!(tenant_parties, expected);
+    let payees: Value = serde_json::from_str(&shared.detail).unwrap();
+    assert_eq!(payees["payees"].as_array().unwrap().len(), 3, "{payees}");
+    let shared_case = cases.iter().find(|c| c.party_kind == "recipient").unwrap();
+    assert!(
+        payees["payees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["recipient_id"] == shared_case.party_id.as_str()),
+        "{payees}"
+    );
+}
+
+/// The open monitoring cases (alerts' cases), straight from the store.
+async fn monitoring_cases(app: &TestApp) -> Vec<benteng_store::CaseRow> {
+    app.services
+        .store
+        .cases(benteng_store::InboxQuery {
+            status: None,
+            sort: benteng_core::cases::InboxSort::Sla,
+            limit: 200,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.subject == benteng_core::cases::CaseSubject::Monitoring)
+        .collect()
+}
+
+async fn alerts_open_one_case_per_party_that_an_analyst_closes_with_its_alerts(backend: Backend) {
+    use benteng_core::roles::StaffRole;
+
+    use crate::people::{enrol, get, post, problem_type, sign_in};
+
+    let app = crate::people::app(backend).await;
+    let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
+    let analyst = sign_in(&app, &analyst).await;
+    let (_, payer) = funded_payer(&app, 10_000_000).await;
+    let recipient = payer
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+    // Structuring blocks the third and the fourth transfer near USD 10,000: two alerts on one
+    // recipient, so one case.
+    for expected in ["APPROVED", "APPROVED", "BLOCKED", "BLOCKED"] {
+        let paid = payer.pay(&recipient, "9900.00").await;
+        assert_eq!(paid["status"], expected, "{paid}");
+    }
+    let inbox: Value = get(&app.client, app.url("/admin/v1/cases"), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cases = inbox.as_array().unwrap();
+    assert_eq!(cases.len(), 1, "{inbox}");
+    let case = &cases[0];
+    assert_eq!(case["subject"], "monitoring", "{case}");
+    assert_eq!(case["party_kind"], "recipient", "{case}");
+    assert_eq!(case["party_id"], recipient.as_str(), "{case}");
+    assert_eq!(case["inbox"], "monitoring", "{case}");
+    assert_eq!(case["priority"], 85, "{case}");
+    let id = case["id"].as_str().unwrap().to_owned();
+    let detail: Value = get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{id}")),
+        &analyst,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let alerts = detail["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2, "{detail}");
+    assert!(
+        alerts.iter().all(|a| a["kind"] == "transfer_blocked"
+            && a["rule"] == "structuring"
+            && a["status"] == "open"),
+        "{detail}"
+    );
+    // The case page shows them, and offers to close the case.
+    let page = get(
+        &app.client,
+        app.url(&format!("/console/cases/{id}")),
+        &analyst,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("structuring") && page.contains("/close\""),
+        "{page}"
+    );
+
+    // Closing needs an outcome and a comment; bad ones change nothing.
+    let close = app.url(&format!("/admin/v1/cases/{id}/close"));
+    let refused = post(
+        &app.client,
+        close.clone(),
+        &analyst,
+        &json!({"outcome": "guilty", "comment": "looked at the invoices"}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = post(
+        &app.client,
+        close.clone(),
+        &analyst,
+        &json!({"outcome": "true_positive"}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.services
+            .store
+            .alerts(Some("open"), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let closed = post(
+        &app.client,
+        close.clone(),
+        &analyst,
+        &json!({"outcome": "true_positive", "comment": "split invoices, reported upstream"}),
+    )
+    .await;
+    assert_eq!(closed.status(), StatusCode::OK);
+    let closed: Value = closed.json().await.unwrap();
+    assert_eq!(closed["status"], "closed", "{closed}");
+    assert_eq!(closed["outcome"], "true_positive", "{closed}");
+    // Its alerts closed with it, and it is audited under the analyst, never the tenant.
+    assert!(
+        app.services
+            .store
+            .alerts(Some("open"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let events = crate::people::audit_types(&app).await;
+    let close_event = events
+        .iter()
+        .find(|e| e["event_type"] == "case.closed")
+        .expect("the close is audited");
+    assert_eq!(close_event["actor"]["by"], "staff:ana@benteng.example");
+    assert!(close_event["actor"]["tenant_id"].is_null(), "{close_event}");
+    let again = post(
+        &app.client,
+        close,
+        &analyst,
+        &json!({"outcome": "true_positive", "comment": "split invoices, reported upstream"}),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(problem_type(again).await.ends_with("case-not-closable"));
+
+    // A new block opens a new case: the closed one stays closed.
+    let paid = payer.pay(&recipient, "9900.00").await;
+    assert_eq!(paid["status"], "BLOCKED", "{paid}");
+    let open = monitoring_cases(&app).await;
+    let reopened: Vec<_> = open
+        .iter()
+        .filter(|c| c.status != benteng_core::cases::CaseStatus::Closed)
+        .collect();
+    assert_eq!(reopened.len(), 1, "{open:?}");
+    assert_ne!(reopened[0].id.to_string(), id);
+
+    // A held transfer's case closes only with its decision.
+    let risky = payer
+        .recipient_in("Tehran Trading Co", "IR", "DE75512108001245126199")
+        .await;
+    let held = payer.pay(&risky, "100.00").await;
+    assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+    let held_case = app
+        .services
+        .store
+        .case_of_transfer(held["id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = post(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{held_case}/close")),
+        &analyst,
+        &json!({"outcome": "false_positive", "comment": "nothing to see here at all"}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
 }
 
 async fn held_transfers_are_released_or_blocked_by_an_analyst_once(backend: Backend) {

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use benteng_core::cases::{CaseStatus, InboxSort, ReviewDecision};
+use benteng_core::cases::{CaseOutcome, CaseStatus, InboxSort, ReviewDecision};
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
@@ -51,6 +51,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/admin/v1/cases/{id}/proposals",
             Needs::on_post(Permission::ReviewsDecide.into()),
             post(propose),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/close",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(close),
         )
         .staff(
             "/admin/v1/cases/{id}/proposals/{proposal}/approve",
@@ -158,11 +163,28 @@ pub struct ProposalView {
     pub(crate) decided_by: Option<String>,
 }
 
+/// An alert of a case: what a monitoring rule saw (staff only: never shown to the tenant).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseAlertView {
+    pub(crate) id: String,
+    /// `transfer_blocked`, `kyc_ceiling` or `post_event`.
+    pub(crate) kind: String,
+    pub(crate) rule: Option<String>,
+    pub(crate) transfer: Option<String>,
+    /// `open`, or `closed` with its case.
+    pub(crate) status: String,
+    #[schema(value_type = Object)]
+    pub(crate) detail: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) created_at: OffsetDateTime,
+}
+
 /// A case with everything needed to decide it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     pub(crate) case: CaseView,
     pub(crate) transfers: Vec<CaseTransferView>,
+    pub(crate) alerts: Vec<CaseAlertView>,
     pub(crate) proposals: Vec<ProposalView>,
     pub(crate) events: Vec<CaseEventView>,
 }
@@ -211,7 +233,21 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
         other => other?,
     };
     let mut transfers = Vec::new();
+    let mut alerts = Vec::new();
     for item in state.store.case_items(id).await? {
+        if item.kind == "alert" {
+            let alert = state.store.alert(&item.item_id).await?;
+            alerts.push(CaseAlertView {
+                id: alert.id,
+                kind: alert.kind,
+                rule: alert.rule,
+                transfer: alert.transfer,
+                status: alert.status,
+                detail: serde_json::from_str(&alert.detail).unwrap_or_default(),
+                created_at: alert.created_at,
+            });
+            continue;
+        }
         if item.kind != "transfer" {
             continue;
         }
@@ -299,6 +335,7 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
     Ok(CaseDetail {
         case: CaseView::of(&case, state.payments.now()),
         transfers,
+        alerts,
         proposals,
         events,
     })
@@ -421,6 +458,48 @@ pub async fn propose(
     })?;
     let view = propose_on(&state, &staff, case, &input).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Closes a case with its outcome and the analyst's comment (the console and the API).
+pub(crate) async fn close_on(
+    state: &AppState,
+    staff: &Staff,
+    case: CaseId,
+    outcome: CaseOutcome,
+    comment: &CaseComment,
+) -> ApiResult<CaseView> {
+    let Staff(_, context) = staff;
+    state
+        .payments
+        .close_case(case, outcome, comment, context)
+        .await?;
+    let row = state.store.case(case).await?;
+    Ok(CaseView::of(&row, state.payments.now()))
+}
+
+/// Closes a case that holds no transfer still held for review (`{"outcome":
+/// "false_positive"|"true_positive"|"inconclusive", "comment"}`): an alert's case once looked
+/// into; its alerts close with it. 409 `case-not-closable` when it is closed already or still
+/// holds a held transfer (that transfer's four-eyes decision closes it).
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/close", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn close(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<CaseView>> {
+    let case: CaseId = path_id(&id)?;
+    let mut f = Fields::new(&body, &["outcome", "comment"]);
+    let outcome: Option<Parsed<CaseOutcome, 32>> = f.required("outcome");
+    let comment: Option<CaseComment> = f.required("comment");
+    let (outcome, comment) = f.build(|| Some((outcome?.0, comment?)))?;
+    Ok(Json(
+        close_on(&state, &staff, case, outcome, &comment).await?,
+    ))
 }
 
 /// Approves or rejects a proposal on a case, with the decider's comment.
