@@ -1139,6 +1139,95 @@ mod tests {
             .map_err(Box::new)
     }
 
+    fn from_toml(text: &str) -> Result<Config, Box<figment::Error>> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract_lossy()
+            .map_err(Box::new)
+    }
+
+    #[test]
+    fn eu_fius_are_checked_at_start_and_every_problem_is_named_by_its_key() {
+        let good = from_toml(
+            r#"
+            [reports]
+            entity_name = "PT Benteng Pembayaran"
+            [reports.fius.NL]
+            name = "FIU-Nederland"
+            format = "goaml"
+            rentity_id = 7001
+            report_code = "STR"
+            funds_code = "K"
+            transmode_cross_border = "XB"
+            transmode_domestic = "DOM"
+            business_address_type = "B"
+            private_address_type = "P"
+            [reports.fius.DE]
+            name = "FIU Deutschland"
+            format = "structured"
+            "#,
+        )
+        .unwrap();
+        let settings = good.reports.settings().unwrap();
+        assert_eq!(settings.fius.len(), 2);
+        let nl = settings
+            .destination(benteng_reports::ReportKind::EuSar, Some("NL"))
+            .unwrap();
+        assert_eq!(nl.fiu, "FIU-Nederland");
+        assert!(matches!(
+            nl.format,
+            benteng_operations::DestinationFormat::Goaml(ref p)
+                if p.entity.rentity_id == 7001 && p.codes.report_code == "STR"
+                    && p.entity.name == "PT Benteng Pembayaran"
+        ));
+
+        // An unknown field is refused when the file is read, naming it and where it is.
+        let unknown = from_toml(
+            "[reports.fius.NL]\nname = \"x\"\nformat = \"goaml\"\nrentity = 7\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            unknown.contains("rentity") && unknown.contains("reports.fius.NL"),
+            "{unknown}"
+        );
+        let format = from_toml("[reports.fius.NL]\nname = \"x\"\nformat = \"xml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(format.contains("reports.fius.NL.format"), "{format}");
+
+        // A goAML FIU without its entity id and codes, a structured one with goAML keys, and
+        // a country outside the EU: refused at start, every key named.
+        let bad = from_toml(
+            r#"
+            [reports.fius.NL]
+            name = "FIU-Nederland"
+            format = "goaml"
+            report_code = "STR"
+            [reports.fius.DE]
+            name = "FIU Deutschland"
+            format = "structured"
+            rentity_id = 5
+            [reports.fius.GB]
+            name = "NCA"
+            format = "structured"
+            "#,
+        )
+        .unwrap();
+        let refused = bad.reports.settings().unwrap_err().to_string();
+        for key in [
+            "reports.fius.NL.rentity_id: required",
+            "reports.fius.NL.funds_code: required",
+            "reports.fius.NL.transmode_cross_border: required",
+            "reports.fius.NL.private_address_type: required",
+            "reports.fius.DE.rentity_id: only for a goAML FIU",
+            "reports.fius.GB: not an EU member state",
+        ] {
+            assert!(refused.contains(key), "{key} not in {refused}");
+        }
+        assert!(!refused.contains("report_code"), "{refused}");
+    }
+
     #[test]
     fn list_settings_come_from_the_environment_and_text_stays_text() {
         let config = from_env(&[

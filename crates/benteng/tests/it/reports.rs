@@ -906,11 +906,11 @@ async fn an_eu_report_goes_to_its_member_states_fiu_in_its_goaml_or_the_structur
     )
     .await;
     assert_eq!(asked.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let fields = fields(&asked.json().await.unwrap());
+    let named = fields(&asked.json().await.unwrap());
     assert!(
-        fields.contains(&"indicators[0]".to_owned())
-            && fields.contains(&"daml_requested".to_owned()),
-        "{fields:?}"
+        named.contains(&"indicators[0]".to_owned())
+            && named.contains(&"daml_requested".to_owned()),
+        "{named:?}"
     );
     complete_and_approve(
         &d,
