@@ -1182,11 +1182,10 @@ mod tests {
         ));
 
         // An unknown field is refused when the file is read, naming it and where it is.
-        let unknown = from_toml(
-            "[reports.fius.NL]\nname = \"x\"\nformat = \"goaml\"\nrentity = 7\n",
-        )
-        .unwrap_err()
-        .to_string();
+        let unknown =
+            from_toml("[reports.fius.NL]\nname = \"x\"\nformat = \"goaml\"\nrentity = 7\n")
+                .unwrap_err()
+                .to_string();
         assert!(
             unknown.contains("rentity") && unknown.contains("reports.fius.NL"),
             "{unknown}"

@@ -908,8 +908,7 @@ async fn an_eu_report_goes_to_its_member_states_fiu_in_its_goaml_or_the_structur
     assert_eq!(asked.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let named = fields(&asked.json().await.unwrap());
     assert!(
-        named.contains(&"indicators[0]".to_owned())
-            && named.contains(&"daml_requested".to_owned()),
+        named.contains(&"indicators[0]".to_owned()) && named.contains(&"daml_requested".to_owned()),
         "{named:?}"
     );
     complete_and_approve(
