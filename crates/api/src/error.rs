@@ -399,6 +399,7 @@ impl From<benteng_payments::Refusal> for ApiError {
             ),
             R::NoUsdRate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Currency not supported"),
             R::NotHeld => (StatusCode::CONFLICT, "Transfer not held for review"),
+            R::DamlPending { .. } => (StatusCode::CONFLICT, "Held under a DAML request"),
             R::CaseNotFound => (StatusCode::NOT_FOUND, "Not found"),
             R::CaseNotClosable => (StatusCode::CONFLICT, "Case not closable"),
             R::OwnProposal => (StatusCode::FORBIDDEN, "Own proposal"),

@@ -154,9 +154,10 @@ pub fn refusal(refusal: &Refusal) -> SnapError {
         Refusal::KycCeiling { .. } => custom(403, 15, "Transaction Not Permitted"),
         Refusal::NoUsdRate(_) => custom(403, 15, "Transaction Not Permitted"),
         // Not a partner's action; answered as SNAP's conflict should it ever reach SNAP.
-        Refusal::NotHeld | Refusal::ProposalDecided | Refusal::CaseNotClosable => {
-            custom(409, 0, "Conflict")
-        }
+        Refusal::NotHeld
+        | Refusal::DamlPending { .. }
+        | Refusal::ProposalDecided
+        | Refusal::CaseNotClosable => custom(409, 0, "Conflict"),
         Refusal::CaseNotFound => transaction_not_found(),
         Refusal::OwnProposal => custom(403, 15, "Transaction Not Permitted"),
         Refusal::Unavailable => SnapError::general_error().with_detail("unavailable"),

@@ -246,9 +246,219 @@ pub struct ReportsConfig {
     /// before.
     pub ltkm: benteng_reports::deadlines::DeadlineRule,
     pub uk_sar: benteng_reports::deadlines::DeadlineRule,
+    pub eu_sar: benteng_reports::deadlines::DeadlineRule,
     pub daml: benteng_reports::deadlines::DeadlineRule,
     /// How often the deadline clocks are checked (metrics and alerts), in seconds.
     pub check_interval_secs: u64,
+    /// `[reports.fius.XX]`: the EU FIUs reports go to, by member state (ISO 3166 alpha-2).
+    pub fius: std::collections::BTreeMap<String, EuFiuConfig>,
+}
+
+/// How an EU FIU takes reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EuFiuFormatName {
+    /// goAML XML (the `goaml` keys below are required).
+    Goaml,
+    /// The structured export (JSON, printable HTML).
+    Structured,
+}
+
+/// `[reports.fius.XX]`: one EU member state's FIU. For a goAML FIU, its entity id, report
+/// code and code lists come from the FIU's own goAML schema and registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EuFiuConfig {
+    /// The FIU's name ("FIU-Nederland").
+    pub name: String,
+    pub format: EuFiuFormatName,
+    /// The reporting entity's name as this FIU knows it (default: `reports.entity_name`).
+    #[serde(default)]
+    pub entity_name: Option<String>,
+    /// goAML: the id this FIU gave the reporting entity.
+    #[serde(default)]
+    pub rentity_id: Option<u32>,
+    #[serde(default)]
+    pub rentity_branch: Option<String>,
+    /// The FIU's local currency (default EUR).
+    #[serde(default)]
+    pub local_currency: Option<String>,
+    /// goAML: the report code of a suspicious transaction report (often STR).
+    #[serde(default)]
+    pub report_code: Option<String>,
+    /// goAML: the funds code of a transfer from or to an account.
+    #[serde(default)]
+    pub funds_code: Option<String>,
+    /// goAML: the transmode codes benteng fills in for a transfer leaving the member state,
+    /// and for one within it.
+    #[serde(default)]
+    pub transmode_cross_border: Option<String>,
+    #[serde(default)]
+    pub transmode_domestic: Option<String>,
+    /// goAML: the contact types of a business and of a private address.
+    #[serde(default)]
+    pub business_address_type: Option<String>,
+    #[serde(default)]
+    pub private_address_type: Option<String>,
+    /// The FIU's indicator (goAML) or reason (structured) codes an officer may use.
+    #[serde(default)]
+    pub indicators: Vec<String>,
+    /// goAML: the FIU's legal form codes.
+    #[serde(default)]
+    pub legal_forms: Vec<String>,
+}
+
+/// The member states of the EU (ISO 3166 alpha-2), the keys `[reports.fius]` accepts.
+const EU_MEMBER_STATES: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+/// A code from the FIU's lists: 1 to 16 printable ASCII characters.
+fn fiu_code(key: &str, value: &str) -> Result<String, String> {
+    if value.is_empty() || value.len() > 16 || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!("{key}: 1 to 16 printable ASCII characters"));
+    }
+    Ok(value.to_owned())
+}
+
+impl EuFiuConfig {
+    /// The FIU as the operators' layer uses it; every problem named by its key.
+    fn settings(
+        &self,
+        prefix: &str,
+        country: &str,
+        default_name: &str,
+    ) -> Result<benteng_operations::EuFiu, Vec<String>> {
+        use benteng_operations::{EuFiu, EuFiuFormat};
+        use benteng_reports::fiu::{GoamlCodes, GoamlProfile, StructuredProfile};
+        let mut problems = Vec::new();
+        let text_ok = |t: &str| t.chars().all(benteng_reports::xml::is_xml_char);
+        if self.name.trim().is_empty() || self.name.chars().count() > 255 || !text_ok(&self.name) {
+            problems.push(format!("{prefix}.name: 1 to 255 characters XML can carry"));
+        }
+        let entity_name = self
+            .entity_name
+            .clone()
+            .unwrap_or_else(|| default_name.to_owned());
+        if entity_name.chars().count() > 255 || !text_ok(&entity_name) {
+            problems.push(format!(
+                "{prefix}.entity_name: at most 255 characters XML can carry"
+            ));
+        }
+        if let Some(branch) = &self.rentity_branch
+            && (branch.chars().count() > 255 || !text_ok(branch))
+        {
+            problems.push(format!(
+                "{prefix}.rentity_branch: at most 255 characters XML can carry"
+            ));
+        }
+        let local_currency = self
+            .local_currency
+            .clone()
+            .unwrap_or_else(|| "EUR".to_owned());
+        if !benteng_reports::codes::ppatk()
+            .currencies
+            .contains(&local_currency)
+        {
+            problems.push(format!(
+                "{prefix}.local_currency: not an ISO 4217 currency code"
+            ));
+        }
+        let mut codes = |list: &[String], key: &str| -> std::collections::BTreeSet<String> {
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    fiu_code(&format!("{prefix}.{key}[{i}]"), c)
+                        .map_err(|e| problems.push(e))
+                        .ok()
+                })
+                .collect()
+        };
+        let indicators = codes(&self.indicators, "indicators");
+        let legal_forms = codes(&self.legal_forms, "legal_forms");
+        let entity = benteng_reports::content::ReportingEntity {
+            name: entity_name,
+            rentity_id: self.rentity_id.unwrap_or(0),
+            branch: self.rentity_branch.clone(),
+            country: country.to_owned(),
+            local_currency,
+        };
+        let goaml_keys = [
+            ("report_code", &self.report_code),
+            ("funds_code", &self.funds_code),
+            ("transmode_cross_border", &self.transmode_cross_border),
+            ("transmode_domestic", &self.transmode_domestic),
+            ("business_address_type", &self.business_address_type),
+            ("private_address_type", &self.private_address_type),
+        ];
+        let format = match self.format {
+            EuFiuFormatName::Goaml => {
+                if self.rentity_id.unwrap_or(0) == 0 {
+                    problems.push(format!(
+                        "{prefix}.rentity_id: required for a goAML FIU (the id the FIU gave \
+                         the reporting entity, at least 1)"
+                    ));
+                }
+                let mut value = |key: &str, v: &Option<String>| -> String {
+                    match v {
+                        None => {
+                            problems.push(format!("{prefix}.{key}: required for a goAML FIU"));
+                            String::new()
+                        }
+                        Some(v) => fiu_code(&format!("{prefix}.{key}"), v)
+                            .map_err(|e| problems.push(e))
+                            .unwrap_or_default(),
+                    }
+                };
+                let [report, funds, cross, domestic, business, private] =
+                    goaml_keys.map(|(key, v)| value(key, v));
+                EuFiuFormat::Goaml {
+                    profile: GoamlProfile {
+                        entity,
+                        // Central European time; see docs/reports.md for the zones not modelled.
+                        zone: "Europe/Brussels".to_owned(),
+                        codes: GoamlCodes {
+                            report_code: report,
+                            funds_code: funds,
+                            transmodes: [cross.clone(), domestic.clone()].into_iter().collect(),
+                            business_address_type: business,
+                            private_address_type: private,
+                            indicators,
+                            legal_forms,
+                        },
+                    },
+                    cross_border_transmode: cross,
+                    domestic_transmode: domestic,
+                }
+            }
+            EuFiuFormatName::Structured => {
+                for (key, v) in goaml_keys {
+                    if v.is_some() {
+                        problems.push(format!("{prefix}.{key}: only for a goAML FIU"));
+                    }
+                }
+                if self.rentity_id.is_some() {
+                    problems.push(format!("{prefix}.rentity_id: only for a goAML FIU"));
+                }
+                if !self.legal_forms.is_empty() {
+                    problems.push(format!("{prefix}.legal_forms: only for a goAML FIU"));
+                }
+                EuFiuFormat::Structured {
+                    profile: StructuredProfile::eu(&self.name, &indicators),
+                    entity,
+                }
+            }
+        };
+        if problems.is_empty() {
+            Ok(EuFiu {
+                name: self.name.clone(),
+                format,
+            })
+        } else {
+            Err(problems)
+        }
+    }
 }
 
 impl Default for ReportsConfig {
@@ -264,22 +474,46 @@ impl Default for ReportsConfig {
             domestic_transmode: settings.domestic_transmode,
             ltkm: settings.ltkm,
             uk_sar: settings.uk_sar,
+            eu_sar: settings.eu_sar,
             daml: settings.daml,
             check_interval_secs: 60,
+            fius: std::collections::BTreeMap::new(),
         }
     }
 }
 
 impl ReportsConfig {
-    /// The settings the operators' layer uses; refused when a calendar is unknown.
+    /// The settings the operators' layer uses; refused when a calendar is unknown or an
+    /// FIU is misconfigured (every problem named by its key).
     pub fn settings(&self) -> anyhow::Result<benteng_operations::ReportsSettings> {
         for (name, rule) in [
             ("ltkm", &self.ltkm),
             ("uk_sar", &self.uk_sar),
+            ("eu_sar", &self.eu_sar),
             ("daml", &self.daml),
         ] {
             benteng_reports::deadlines::calendar(&rule.calendar)
                 .map_err(|e| anyhow::anyhow!("reports.{name}.calendar: {e}"))?;
+        }
+        let mut fius = std::collections::BTreeMap::new();
+        let mut problems = Vec::new();
+        for (country, fiu) in &self.fius {
+            let prefix = format!("reports.fius.{}", country.escape_debug());
+            if !EU_MEMBER_STATES.contains(&country.as_str()) {
+                problems.push(format!(
+                    "{prefix}: not an EU member state's ISO 3166 alpha-2 code (upper case)"
+                ));
+                continue;
+            }
+            match fiu.settings(&prefix, country, &self.entity_name) {
+                Ok(fiu) => {
+                    fius.insert(country.clone(), fiu);
+                }
+                Err(found) => problems.extend(found),
+            }
+        }
+        if !problems.is_empty() {
+            anyhow::bail!("{}", problems.join("; "));
         }
         Ok(benteng_operations::ReportsSettings {
             entity: benteng_reports::content::ReportingEntity {
@@ -291,9 +525,11 @@ impl ReportsConfig {
             },
             ltkm: self.ltkm.clone(),
             uk_sar: self.uk_sar.clone(),
+            eu_sar: self.eu_sar.clone(),
             daml: self.daml.clone(),
             cross_border_transmode: self.cross_border_transmode.clone(),
             domestic_transmode: self.domestic_transmode.clone(),
+            fius,
         })
     }
 }
@@ -913,6 +1149,94 @@ mod tests {
             .merge(EnvStrings(vars))
             .extract_lossy()
             .map_err(Box::new)
+    }
+
+    fn from_toml(text: &str) -> Result<Config, Box<figment::Error>> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract_lossy()
+            .map_err(Box::new)
+    }
+
+    #[test]
+    fn eu_fius_are_checked_at_start_and_every_problem_is_named_by_its_key() {
+        let good = from_toml(
+            r#"
+            [reports]
+            entity_name = "PT Benteng Pembayaran"
+            [reports.fius.NL]
+            name = "FIU-Nederland"
+            format = "goaml"
+            rentity_id = 7001
+            report_code = "STR"
+            funds_code = "K"
+            transmode_cross_border = "XB"
+            transmode_domestic = "DOM"
+            business_address_type = "B"
+            private_address_type = "P"
+            [reports.fius.DE]
+            name = "FIU Deutschland"
+            format = "structured"
+            "#,
+        )
+        .unwrap();
+        let settings = good.reports.settings().unwrap();
+        assert_eq!(settings.fius.len(), 2);
+        let nl = settings
+            .destination(benteng_reports::ReportKind::EuSar, Some("NL"))
+            .unwrap();
+        assert_eq!(nl.fiu, "FIU-Nederland");
+        assert!(matches!(
+            nl.format,
+            benteng_operations::DestinationFormat::Goaml(ref p)
+                if p.entity.rentity_id == 7001 && p.codes.report_code == "STR"
+                    && p.entity.name == "PT Benteng Pembayaran"
+        ));
+
+        // An unknown field is refused when the file is read, naming it and where it is.
+        let unknown =
+            from_toml("[reports.fius.NL]\nname = \"x\"\nformat = \"goaml\"\nrentity = 7\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            unknown.contains("rentity") && unknown.contains("reports.fius.NL"),
+            "{unknown}"
+        );
+        let format = from_toml("[reports.fius.NL]\nname = \"x\"\nformat = \"xml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(format.contains("reports.fius.NL.format"), "{format}");
+
+        // A goAML FIU without its entity id and codes, a structured one with goAML keys, and
+        // a country outside the EU: refused at start, every key named.
+        let bad = from_toml(
+            r#"
+            [reports.fius.NL]
+            name = "FIU-Nederland"
+            format = "goaml"
+            report_code = "STR"
+            [reports.fius.DE]
+            name = "FIU Deutschland"
+            format = "structured"
+            rentity_id = 5
+            [reports.fius.GB]
+            name = "NCA"
+            format = "structured"
+            "#,
+        )
+        .unwrap();
+        let refused = bad.reports.settings().unwrap_err().to_string();
+        for key in [
+            "reports.fius.NL.rentity_id: required",
+            "reports.fius.NL.funds_code: required",
+            "reports.fius.NL.transmode_cross_border: required",
+            "reports.fius.NL.private_address_type: required",
+            "reports.fius.DE.rentity_id: only for a goAML FIU",
+            "reports.fius.GB: not an EU member state",
+        ] {
+            assert!(refused.contains(key), "{key} not in {refused}");
+        }
+        assert!(!refused.contains("report_code"), "{refused}");
     }
 
     #[test]

@@ -404,6 +404,7 @@ impl Server {
             services.store.clone(),
             services.clock.clone(),
             Duration::from_secs(config.reports.check_interval_secs.max(1)),
+            time::Duration::hours(i64::from(config.reports.daml.warn_hours)),
         );
         protection_sweep(
             services.store.clone(),
@@ -601,7 +602,12 @@ fn spawn_data_key_refresh(store: Store, keyring: Arc<benteng_vault::Keyring>) {
 /// the deadline; cases per inbox: open, past their SLA), and the log warns for each report
 /// inside its warning window and errs for anything past due, so an alert fires before a breach
 /// (and when an SLA is missed). Reads only; every instance reports the same numbers.
-fn spawn_compliance_clocks(store: Store, clock: Arc<dyn Clock>, interval: Duration) {
+fn spawn_compliance_clocks(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    daml_warn: time::Duration,
+) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         // Inboxes seen before: one whose cases all closed reads 0, not its last count.
@@ -610,6 +616,7 @@ fn spawn_compliance_clocks(store: Store, clock: Arc<dyn Clock>, interval: Durati
             ticks.tick().await;
             let now = clock.now();
             case_clocks(&store, now, &mut inboxes).await;
+            daml_clocks(&store, now, daml_warn).await;
             let counts = match store.report_clocks(now).await {
                 Ok(counts) => counts,
                 Err(error) => {
@@ -642,6 +649,69 @@ fn spawn_compliance_clocks(store: Store, clock: Arc<dyn Clock>, interval: Durati
             }
         }
     });
+}
+
+/// One pass of the UK SARs' DAML clocks (see [`spawn_compliance_clocks`]): the gauges by
+/// period, a warning for each period ending soon, and for each ended without a recorded
+/// answer (the held transfer stays held until an officer records the deemed consent).
+async fn daml_clocks(store: &Store, now: time::OffsetDateTime, warn: time::Duration) {
+    use benteng_reports::daml::{DamlAnswer, DamlPeriod, DamlRecord, DamlState};
+    let requests = match store.open_daml_requests().await {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::warn!(%error, "checking the DAML clocks failed");
+            return;
+        }
+    };
+    let mut counts = std::collections::BTreeMap::<(&str, &str), u64>::new();
+    for row in &requests {
+        let Some(due_at) = row.daml_due_at else {
+            continue;
+        };
+        let answer = row
+            .daml_answer
+            .as_deref()
+            .and_then(|a| a.parse::<DamlAnswer>().ok());
+        let record = DamlRecord {
+            due_at,
+            answer,
+            moratorium_ends_at: row.daml_moratorium_ends_at,
+        };
+        let Some(clock) = record.clock(now, warn) else {
+            continue;
+        };
+        let ends_at = clock.ends_at.to_string();
+        let (period, state) = (clock.period.as_str(), clock.state);
+        match state {
+            DamlState::Running => {}
+            DamlState::EndingSoon => tracing::warn!(
+                report = %row.id, period, %ends_at,
+                "a DAML period ends soon: the NCA's answer (or its silence) will decide the held transfer"
+            ),
+            DamlState::Ended => tracing::warn!(
+                report = %row.id, period, %ends_at,
+                "a DAML period ended with no answer recorded: consent is deemed; record it \
+                 (benteng reports daml --answer deemed) before deciding the held transfer"
+            ),
+        }
+        // `running` counts every period not yet ended, those ending soon included.
+        let bucket = match state {
+            DamlState::Running | DamlState::EndingSoon => "running",
+            DamlState::Ended => "ended",
+        };
+        *counts.entry((period, bucket)).or_default() += 1;
+        if state == DamlState::EndingSoon {
+            *counts.entry((period, "ending_soon")).or_default() += 1;
+        }
+    }
+    for period in [DamlPeriod::Notice, DamlPeriod::Moratorium] {
+        let label = [("period", period.as_str())];
+        let count =
+            |state: &str| counts.get(&(period.as_str(), state)).copied().unwrap_or(0) as f64;
+        metrics::gauge!("regulatory_daml_clocks_running", &label).set(count("running"));
+        metrics::gauge!("regulatory_daml_clocks_ending_soon", &label).set(count("ending_soon"));
+        metrics::gauge!("regulatory_daml_clocks_ended", &label).set(count("ended"));
+    }
 }
 
 /// One pass of the cases' SLA clocks (see [`spawn_compliance_clocks`]).

@@ -122,6 +122,21 @@ pub fn describe_metrics() {
         "regulatory_reports_overdue",
         "Open regulatory reports past their deadline, by kind"
     );
+    describe_gauge!(
+        "regulatory_daml_clocks_running",
+        "UK SARs' DAML requests without consent whose period has not ended, by period \
+         (notice: the NCA's 7 working days; moratorium: 31 days from a refusal)"
+    );
+    describe_gauge!(
+        "regulatory_daml_clocks_ending_soon",
+        "DAML periods inside their warning window (the held transfers' release is near), by \
+         period"
+    );
+    describe_gauge!(
+        "regulatory_daml_clocks_ended",
+        "DAML periods ended with no consent recorded (alert: record the deemed consent), by \
+         period"
+    );
     describe_gauge!("cases_open", "Compliance cases not closed, by inbox");
     describe_gauge!(
         "cases_overdue",

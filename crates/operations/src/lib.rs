@@ -22,7 +22,10 @@ pub use credentials::{
     CertFingerprint, KeyLifetime, KeyRequest, KeyScopes, LifetimeOutOfRange, NotAFingerprint,
 };
 pub use kyc::{ItemStatus, KycOverview, OwnerInput};
-pub use reports::{ExportFormat, Exported, IftiSummary, ReportDetail, ReportsSettings};
+pub use reports::{
+    Destination, DestinationFormat, EuFiu, EuFiuFormat, ExportFormat, Exported, IftiSummary,
+    ReportDetail, ReportStanding, ReportsSettings,
+};
 pub use screening::{
     BadReason, ClearanceReason, ClearanceRequest, EntryRef, NotAParty, NotAnEntry, PartyRef,
     SearchResult,

@@ -10,7 +10,7 @@
 //! and every step is audited without a tenant, so nothing of it reaches a tenant (no tip-off).
 //! Every command needs `reports:file`, which only the compliance officer's role grants.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 
 use benteng_auth::StaffPrincipal;
@@ -20,11 +20,14 @@ use benteng_core::ids::{CaseId, PendingActionId, ReportId, TenantId, TransferId}
 use benteng_core::payments::recipient::BankAccount;
 use benteng_core::roles::Permission;
 use benteng_reports::content::{Address, Counterparty, ReportingEntity, Subject, Transaction};
+use benteng_reports::daml::{DamlAnswer, DamlClock, DamlRecord, DamlRefusal};
 use benteng_reports::deadlines::{ClockState, DeadlineRule};
+use benteng_reports::fiu::{Format, GoamlProfile, StructuredProfile};
 use benteng_reports::goaml::{ExportError, IftiDirection, IftiWriter};
 use benteng_reports::{Missing, ReportContent, ReportKind, sar};
 use benteng_store::{
-    NewReport, PendingAction, RecipientRow, ReportRow, ReportStatus, TransferRecord,
+    DamlAnswerWrite, NewReport, PendingAction, RecipientRow, ReportRow, ReportStatus,
+    TransferRecord,
 };
 use benteng_vault::{Aad, ExposeSecret, KeyPurpose};
 use rust_decimal::Decimal;
@@ -35,17 +38,47 @@ use crate::{Operations, OpsRefusal};
 /// Where reports go and how long each may take (configuration).
 #[derive(Debug, Clone)]
 pub struct ReportsSettings {
+    /// The reporting entity as PPATK registered it.
     pub entity: ReportingEntity,
     /// LTKM: 3 working days in Indonesia from the suspicion being established.
     pub ltkm: DeadlineRule,
     /// UK SAR: "as soon as practicable"; the house rule's working days in Great Britain.
     pub uk_sar: DeadlineRule,
-    /// The NCA's answer to a DAML request: 7 working days.
+    /// EU: "promptly" (AMLR Art. 69); the house rule's working days on the TARGET calendar.
+    pub eu_sar: DeadlineRule,
+    /// The NCA's answer to a DAML request: 7 working days (`warn_hours` also warns before a
+    /// moratorium ends).
     pub daml: DeadlineRule,
     /// PPATK transmode of a cross-border transfer (TKLNS: abroad, not through SWIFT).
     pub cross_border_transmode: String,
     /// PPATK transmode of a domestic transfer (KRM: money remittance).
     pub domestic_transmode: String,
+    /// The EU FIUs reports may go to, by member state (ISO 3166 alpha-2).
+    pub fius: BTreeMap<String, EuFiu>,
+}
+
+/// An EU member state's FIU: the reporting entity as it knows it, and its format.
+#[derive(Debug, Clone)]
+pub struct EuFiu {
+    /// The FIU's name ("FIU-Nederland").
+    pub name: String,
+    pub format: EuFiuFormat,
+}
+
+/// How an EU FIU takes reports.
+#[derive(Debug, Clone)]
+pub enum EuFiuFormat {
+    /// goAML XML with the FIU's entity id and codes, and the transmodes benteng fills in.
+    Goaml {
+        profile: GoamlProfile,
+        cross_border_transmode: String,
+        domestic_transmode: String,
+    },
+    /// The structured export (JSON, printable HTML) with the FIU's reason codes.
+    Structured {
+        entity: ReportingEntity,
+        profile: StructuredProfile,
+    },
 }
 
 impl Default for ReportsSettings {
@@ -65,9 +98,11 @@ impl Default for ReportsSettings {
             },
             ltkm: rule(3, "ID"),
             uk_sar: rule(1, "GB"),
+            eu_sar: rule(1, "EU"),
             daml: rule(7, "GB"),
             cross_border_transmode: "TKLNS".to_owned(),
             domestic_transmode: "KRM".to_owned(),
+            fius: BTreeMap::new(),
         }
     }
 }
@@ -77,8 +112,95 @@ impl ReportsSettings {
         match kind {
             ReportKind::Ltkm => &self.ltkm,
             ReportKind::UkSar => &self.uk_sar,
+            ReportKind::EuSar => &self.eu_sar,
         }
     }
+
+    /// Where a `kind` report goes (an EU one: to the FIU of `fiu_country`); `None` for an EU
+    /// report whose member state has no configured FIU.
+    pub fn destination(&self, kind: ReportKind, fiu_country: Option<&str>) -> Option<Destination> {
+        match kind {
+            ReportKind::Ltkm => Some(Destination {
+                fiu: "PPATK".to_owned(),
+                format: DestinationFormat::Goaml(GoamlProfile::ppatk(self.entity.clone())),
+                cross_border_transmode: self.cross_border_transmode.clone(),
+                domestic_transmode: self.domestic_transmode.clone(),
+            }),
+            ReportKind::UkSar => Some(Destination {
+                fiu: "NCA".to_owned(),
+                format: DestinationFormat::Structured(
+                    self.entity.clone(),
+                    StructuredProfile::nca(),
+                ),
+                cross_border_transmode: self.cross_border_transmode.clone(),
+                domestic_transmode: self.domestic_transmode.clone(),
+            }),
+            ReportKind::EuSar => {
+                let fiu = self.fius.get(fiu_country?)?;
+                Some(match &fiu.format {
+                    EuFiuFormat::Goaml {
+                        profile,
+                        cross_border_transmode,
+                        domestic_transmode,
+                    } => Destination {
+                        fiu: fiu.name.clone(),
+                        format: DestinationFormat::Goaml(profile.clone()),
+                        cross_border_transmode: cross_border_transmode.clone(),
+                        domestic_transmode: domestic_transmode.clone(),
+                    },
+                    EuFiuFormat::Structured { entity, profile } => Destination {
+                        fiu: fiu.name.clone(),
+                        format: DestinationFormat::Structured(entity.clone(), profile.clone()),
+                        cross_border_transmode: self.cross_border_transmode.clone(),
+                        domestic_transmode: self.domestic_transmode.clone(),
+                    },
+                })
+            }
+        }
+    }
+}
+
+/// Where a report goes: the FIU, its format, and the transmodes benteng fills in.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub fiu: String,
+    pub format: DestinationFormat,
+    pub cross_border_transmode: String,
+    pub domestic_transmode: String,
+}
+
+/// goAML for one FIU, or the structured export.
+#[derive(Debug, Clone)]
+pub enum DestinationFormat {
+    Goaml(GoamlProfile),
+    Structured(ReportingEntity, StructuredProfile),
+}
+
+impl Destination {
+    pub fn format(&self) -> Format<'_> {
+        match &self.format {
+            DestinationFormat::Goaml(profile) => Format::Goaml(profile),
+            DestinationFormat::Structured(entity, profile) => Format::Structured(entity, profile),
+        }
+    }
+
+    fn entity(&self) -> &ReportingEntity {
+        match &self.format {
+            DestinationFormat::Goaml(profile) => &profile.entity,
+            DestinationFormat::Structured(entity, _) => entity,
+        }
+    }
+}
+
+/// Where a report's clocks stand and whom it goes to.
+#[derive(Debug, Clone)]
+pub struct ReportStanding {
+    /// The FIU's name.
+    pub fiu: String,
+    /// The report's deadline (`running` once submitted or withdrawn).
+    pub clock: ClockState,
+    /// A submitted UK SAR's DAML clock while no consent is recorded.
+    pub daml: Option<DamlClock>,
 }
 
 /// A report with its content in clear (for a compliance officer only).
@@ -89,7 +211,7 @@ pub struct ReportDetail {
     pub content: ReportContent,
     /// What the report still lacks for its format: empty when it can be approved.
     pub missing: Vec<Missing>,
-    pub clock: ClockState,
+    pub standing: ReportStanding,
 }
 
 /// What an export produced.
@@ -103,7 +225,7 @@ pub struct Exported {
 /// An export's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// goAML XML (LTKM).
+    /// goAML XML (an LTKM, an EU report to a goAML FIU).
     Goaml,
     /// The UK SAR's sections as JSON.
     SarJson,
@@ -214,29 +336,86 @@ impl Operations {
         })
     }
 
-    fn detail(&self, row: ReportRow) -> Result<ReportDetail, OpsRefusal> {
+    fn destination_of(&self, row: &ReportRow) -> Result<Destination, OpsRefusal> {
+        let kind = kind_of(row)?;
+        self.reports_settings()?
+            .destination(kind, row.fiu_country.as_deref())
+            .ok_or_else(|| {
+                tracing::error!(report = %row.id, "a report's FIU is no longer configured");
+                OpsRefusal::Conflict(
+                    "the report's FIU is not configured (reports.fius); configure it to go on",
+                )
+            })
+    }
+
+    /// The DAML request a report carries, as recorded.
+    fn daml_record(row: &ReportRow) -> Result<Option<DamlRecord>, OpsRefusal> {
+        let Some(due_at) = row.daml_due_at else {
+            return Ok(None);
+        };
+        let answer = row
+            .daml_answer
+            .as_deref()
+            .map(str::parse::<DamlAnswer>)
+            .transpose()
+            .map_err(|_| {
+                tracing::error!(report = %row.id, "a stored DAML answer is unknown");
+                OpsRefusal::Unavailable
+            })?;
+        Ok(Some(DamlRecord {
+            due_at,
+            answer,
+            moratorium_ends_at: row.daml_moratorium_ends_at,
+        }))
+    }
+
+    /// Where `row`'s clocks stand now and the FIU it goes to.
+    pub fn report_standing(&self, row: &ReportRow) -> Result<ReportStanding, OpsRefusal> {
         let settings = self.reports_settings()?;
-        let kind = kind_of(&row)?;
-        let content = self.open_content(&row)?;
-        let missing = content.missing_for(kind, &settings.entity);
+        let now = self.clock.now();
         let clock = match row.status {
             ReportStatus::Draft | ReportStatus::Approved => {
-                ClockState::at(self.clock.now(), row.warn_at, row.due_at)
+                ClockState::at(now, row.warn_at, row.due_at)
             }
             ReportStatus::Submitted | ReportStatus::Withdrawn => ClockState::Running,
         };
+        let warn = time::Duration::hours(i64::from(settings.daml.warn_hours));
+        let daml = Self::daml_record(row)?.and_then(|record| record.clock(now, warn));
+        let fiu = match kind_of(row)? {
+            ReportKind::EuSar => row
+                .fiu_country
+                .as_deref()
+                .and_then(|c| settings.fius.get(c))
+                .map_or_else(|| ReportKind::EuSar.fiu().to_owned(), |f| f.name.clone()),
+            kind => kind.fiu().to_owned(),
+        };
+        Ok(ReportStanding { fiu, clock, daml })
+    }
+
+    fn detail(&self, row: ReportRow) -> Result<ReportDetail, OpsRefusal> {
+        let kind = kind_of(&row)?;
+        let content = self.open_content(&row)?;
+        let destination = self.destination_of(&row)?;
+        let missing = content.missing_for(destination.format());
+        let standing = self.report_standing(&row)?;
         Ok(ReportDetail {
             row,
             kind,
             content,
             missing,
-            clock,
+            standing,
         })
     }
 
-    /// One transfer as the report carries it: the recipient's identifiers unsealed.
-    fn transaction(&self, t: &TransferRecord, r: &RecipientRow) -> Result<Transaction, OpsRefusal> {
-        let settings = self.reports_settings()?;
+    /// One transfer as the report for `to` carries it: the recipient's identifiers unsealed,
+    /// the local amount and the transmode as that FIU sees them.
+    fn transaction(
+        &self,
+        t: &TransferRecord,
+        r: &RecipientRow,
+        to: &Destination,
+    ) -> Result<Transaction, OpsRefusal> {
+        let entity = to.entity();
         let keyring = self.keyring()?;
         let (tenant, recipient) = (t.tenant_id.to_string(), r.id.to_string());
         let account = keyring
@@ -281,7 +460,7 @@ impl Operations {
                 ),
                 None => (None, None, None),
             };
-        let local = &settings.entity.local_currency;
+        let local = &entity.local_currency;
         let local_amount = if t.source.currency().code() == local {
             decimal(&t.source.to_decimal().to_string())
         } else if t.target.currency().code() == local {
@@ -289,7 +468,9 @@ impl Operations {
         } else {
             None
         };
-        let cross_border = r.country.as_str() != settings.entity.country;
+        // Cross-border for every FIU alike: the money leaves benteng's home country (its
+        // tenants are there) for the recipient's.
+        let cross_border = r.country.as_str() != self.reports_settings()?.entity.country;
         Ok(Transaction {
             number: t.id.to_string(),
             description: (!t.reference.is_empty()).then(|| t.reference.clone()),
@@ -304,9 +485,9 @@ impl Operations {
             target_currency: t.target.currency().code().to_owned(),
             local_amount,
             transmode: if cross_border {
-                settings.cross_border_transmode.clone()
+                to.cross_border_transmode.clone()
             } else {
-                settings.domestic_transmode.clone()
+                to.domestic_transmode.clone()
             },
             recipient: Counterparty {
                 kind: r.kind.as_str().to_owned(),
@@ -327,19 +508,22 @@ impl Operations {
     }
 
     /// Starts a `kind` report from `case`, filled from what benteng knows; audited, and noted
-    /// in the case's log. Its deadline clock starts now.
+    /// in the case's log. Its deadline clock starts now. An EU report goes to the FIU of
+    /// `fiu` when named, else of the one member state the case's transfers go to that has a
+    /// configured FIU.
     pub async fn create_report(
         &self,
         actor: &StaffPrincipal,
         case: CaseId,
         kind: ReportKind,
+        fiu: Option<&str>,
         context: &AuditContext,
     ) -> Result<ReportDetail, OpsRefusal> {
         Self::may_file(actor)?;
         let settings = self.reports_settings()?;
         let case_row = self.store.case(case).await?;
         let tenant = self.store.tenant(case_row.tenant_id).await?;
-        let mut transactions = Vec::new();
+        let mut transfers = Vec::new();
         for item in self.store.case_items(case).await? {
             if item.kind != "transfer" {
                 continue;
@@ -356,8 +540,29 @@ impl Operations {
                     transfer.recipient_id,
                 )
                 .await?;
-            transactions.push(self.transaction(&transfer, &recipient)?);
+            transfers.push((transfer, recipient));
         }
+        let fiu_country = match kind {
+            ReportKind::EuSar => Some(choose_fiu(
+                settings,
+                fiu,
+                transfers.iter().map(|(_, r)| r.country.as_str()),
+            )?),
+            _ if fiu.is_some() => {
+                return Err(OpsRefusal::Invalid {
+                    field: "fiu",
+                    message: "only an EU report (eu_sar) names its FIU".to_owned(),
+                });
+            }
+            _ => None,
+        };
+        let destination = settings
+            .destination(kind, fiu_country.as_deref())
+            .ok_or(OpsRefusal::Unavailable)?;
+        let transactions = transfers
+            .iter()
+            .map(|(t, r)| self.transaction(t, r, &destination))
+            .collect::<Result<Vec<_>, _>>()?;
         let case_notes = self
             .store
             .case_events(case)
@@ -395,6 +600,7 @@ impl Operations {
                     due_at,
                     warn_at: rule.warn_at(due_at),
                     supersedes: None,
+                    fiu_country,
                 },
                 context,
             )
@@ -432,24 +638,17 @@ impl Operations {
         &self,
         actor: &StaffPrincipal,
         status: Option<ReportStatus>,
-    ) -> Result<Vec<(ReportRow, ClockState)>, OpsRefusal> {
+    ) -> Result<Vec<(ReportRow, ReportStanding)>, OpsRefusal> {
         Self::may_file(actor)?;
-        let now = self.clock.now();
-        Ok(self
-            .store
+        self.store
             .reports(status, 500)
             .await?
             .into_iter()
             .map(|row| {
-                let clock = match row.status {
-                    ReportStatus::Draft | ReportStatus::Approved => {
-                        ClockState::at(now, row.warn_at, row.due_at)
-                    }
-                    _ => ClockState::Running,
-                };
-                (row, clock)
+                let standing = self.report_standing(&row)?;
+                Ok((row, standing))
             })
-            .collect())
+            .collect()
     }
 
     /// Replaces a draft's content (the officer's completion) if it is still at `version`;
@@ -575,7 +774,6 @@ impl Operations {
         context: &AuditContext,
     ) -> Result<Exported, OpsRefusal> {
         Self::may_file(actor)?;
-        let settings = self.reports_settings()?;
         let detail = self.detail(self.store.report(id).await?)?;
         if !matches!(
             detail.row.status,
@@ -583,13 +781,15 @@ impl Operations {
         ) {
             return Err(OpsRefusal::Conflict("only an approved report is exported"));
         }
+        let destination = self.destination_of(&detail.row)?;
         let reference = id.to_string();
-        let exported = match (detail.kind, format) {
-            (ReportKind::Ltkm, ExportFormat::Goaml) => {
+        let kind = detail.kind.as_str().replace('_', "-");
+        let exported = match (&destination.format, format) {
+            (DestinationFormat::Goaml(profile), ExportFormat::Goaml) => {
                 let submitted = detail.row.submitted_at.unwrap_or_else(|| self.clock.now());
-                let bytes = benteng_reports::goaml::write_ltkm(
+                let bytes = benteng_reports::goaml::write_suspicion_report(
                     Vec::new(),
-                    &settings.entity,
+                    profile,
                     &detail.content,
                     &reference,
                     submitted,
@@ -604,31 +804,40 @@ impl Operations {
                 Exported {
                     bytes,
                     content_type: "application/xml",
-                    file_name: format!("ltkm-{reference}.xml"),
+                    file_name: format!("{kind}-{reference}.xml"),
                 }
             }
-            (ReportKind::UkSar, ExportFormat::SarJson | ExportFormat::SarHtml) => {
-                let sar = sar::export(&settings.entity, &detail.content, &reference)
+            (
+                DestinationFormat::Structured(entity, profile),
+                ExportFormat::SarJson | ExportFormat::SarHtml,
+            ) => {
+                let sar = sar::export(entity, &detail.content, &reference, profile)
                     .map_err(missing_refusal)?;
+                let name = match detail.kind {
+                    ReportKind::UkSar => "sar",
+                    _ => kind.as_str(),
+                };
                 if format == ExportFormat::SarJson {
                     Exported {
                         bytes: serde_json::to_vec_pretty(&sar)
                             .map_err(|_| OpsRefusal::Unavailable)?,
                         content_type: "application/json",
-                        file_name: format!("sar-{reference}.json"),
+                        file_name: format!("{name}-{reference}.json"),
                     }
                 } else {
                     Exported {
                         bytes: sar::to_html(&sar).into_bytes(),
                         content_type: "text/html; charset=utf-8",
-                        file_name: format!("sar-{reference}.html"),
+                        file_name: format!("{name}-{reference}.html"),
                     }
                 }
             }
             _ => {
                 return Err(OpsRefusal::Invalid {
                     field: "format",
-                    message: "an LTKM exports as goaml; a UK SAR as json or html".to_owned(),
+                    message: "an LTKM or a report to a goAML FIU exports as goaml; a report \
+                              to an FIU without goAML (the NCA, some EU FIUs) as json or html"
+                        .to_owned(),
                 });
             }
         };
@@ -744,6 +953,7 @@ impl Operations {
                     due_at,
                     warn_at: rule.warn_at(due_at),
                     supersedes: Some(id),
+                    fiu_country: old.row.fiu_country.clone(),
                 },
                 &staff_only,
             )
@@ -755,6 +965,117 @@ impl Operations {
                 other => other.into(),
             })?;
         self.detail(self.store.report(new_id).await?)
+    }
+}
+
+/// The member state whose FIU an EU report goes to: the one named (it must be configured),
+/// else the one member state with a configured FIU that the case's transfers go to. The
+/// obliged entity reports to the FIU of the member state where it is established (AMLR Art.
+/// 69), and benteng's establishments in the EU are where it pays out: the configured FIUs.
+/// Transfers to several such states, or to none, need the officer to name the FIU.
+fn choose_fiu<'a>(
+    settings: &ReportsSettings,
+    named: Option<&str>,
+    destinations: impl Iterator<Item = &'a str>,
+) -> Result<String, OpsRefusal> {
+    let configured = || settings.fius.keys().cloned().collect::<Vec<_>>().join(", ");
+    if let Some(country) = named {
+        return if settings.fius.contains_key(country) {
+            Ok(country.to_owned())
+        } else {
+            Err(OpsRefusal::Invalid {
+                field: "fiu",
+                message: format!(
+                    "no FIU is configured for that country (configured: {})",
+                    configured()
+                ),
+            })
+        };
+    }
+    let found: BTreeSet<&str> = destinations
+        .filter(|c| settings.fius.contains_key(*c))
+        .collect();
+    let mut found = found.into_iter();
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one.to_owned()),
+        (None, _) => Err(OpsRefusal::Invalid {
+            field: "fiu",
+            message: format!(
+                "the case's transfers go to no member state with a configured FIU; name one \
+                 (configured: {})",
+                configured()
+            ),
+        }),
+        (Some(_), Some(_)) => Err(OpsRefusal::Invalid {
+            field: "fiu",
+            message: "the case's transfers go to several member states with a configured \
+                      FIU; name the one this report goes to"
+                .to_owned(),
+        }),
+    }
+}
+
+impl Operations {
+    /// Records the NCA's answer to a submitted UK SAR's DAML request (consent granted,
+    /// refused: a 31-day moratorium from now, or deemed: the notice period or the moratorium
+    /// ended without one), audited. One officer records it, as one marks a report submitted:
+    /// it is a fact the NCA decided, not a decision of ours; the held transfer's release that
+    /// consent allows still goes through the case's four-eyes decision.
+    pub async fn record_daml_answer(
+        &self,
+        actor: &StaffPrincipal,
+        id: ReportId,
+        answer: DamlAnswer,
+        note: &str,
+        context: &AuditContext,
+    ) -> Result<(ReportRow, ReportStanding), OpsRefusal> {
+        Self::may_file(actor)?;
+        let row = self.store.report(id).await?;
+        let record = match (kind_of(&row)?, row.status, Self::daml_record(&row)?) {
+            (ReportKind::UkSar, ReportStatus::Submitted, Some(record)) => record,
+            _ => {
+                return Err(OpsRefusal::Conflict(
+                    "only a submitted UK SAR that asks for a defence (DAML) has an answer to record",
+                ));
+            }
+        };
+        let now = self.clock.now();
+        let after = record.answer(answer, now).map_err(|refusal| {
+            OpsRefusal::Conflict(match refusal {
+                DamlRefusal::Settled => "consent was already given (granted or deemed)",
+                DamlRefusal::RefusalTooLate => {
+                    "a refusal comes within the notice period; after it, consent is deemed"
+                }
+                DamlRefusal::NotYetDeemed => {
+                    "consent is deemed only once the notice period (or the moratorium) has ended"
+                }
+                DamlRefusal::AlreadyRefused => "the NCA refused already; the moratorium runs",
+            })
+        })?;
+        let staff_only = context.staff_only();
+        let row = self
+            .store
+            .record_daml_answer(
+                &DamlAnswerWrite {
+                    report: id,
+                    expected: record.answer.map(DamlAnswer::as_str),
+                    answer: answer.as_str(),
+                    moratorium_ends_at: after.moratorium_ends_at,
+                    by: actor.person,
+                    at: now,
+                    note,
+                },
+                &staff_only,
+            )
+            .await
+            .map_err(|e| match e {
+                benteng_store::StoreError::Conflict => OpsRefusal::Conflict(
+                    "the report's DAML answer changed meanwhile; read it again",
+                ),
+                other => other.into(),
+            })?;
+        let standing = self.report_standing(&row)?;
+        Ok((row, standing))
     }
 }
 
@@ -817,9 +1138,12 @@ impl Operations {
                 OpsRefusal::Unavailable
             }
         };
+        let ppatk = settings
+            .destination(ReportKind::Ltkm, None)
+            .ok_or(OpsRefusal::Unavailable)?;
         let mut writer = IftiWriter::new(
             out,
-            &settings.entity,
+            &GoamlProfile::ppatk(settings.entity.clone()),
             IftiDirection::Outgoing,
             &reference,
             self.clock.now(),
@@ -836,7 +1160,7 @@ impl Operations {
             after = Some((last.updated_at, last.id));
             for (transfer, recipient) in &page {
                 let sender = names.name(self, transfer.tenant_id).await?;
-                let mut t = self.transaction(transfer, recipient)?;
+                let mut t = self.transaction(transfer, recipient, &ppatk)?;
                 // Written automatically, with no officer to complete it: an account whose
                 // bank benteng cannot name (an IBAN) is reported by its holder, the IBAN in
                 // the comments, rather than refused.

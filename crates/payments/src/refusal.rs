@@ -57,6 +57,10 @@ pub enum Refusal {
     /// A review decision on a transfer that is not held for review (any more).
     #[error("the transfer is not held for review")]
     NotHeld,
+    /// A SAR on the transfer's case asked the NCA for a defence (DAML) and no consent is
+    /// recorded yet (notice period or moratorium): the transfer stays held (POCA s.335).
+    #[error("a DAML request holds the transfer")]
+    DamlPending { report: benteng_core::ids::ReportId },
     /// No such case, or no such proposal on it.
     #[error("case or proposal not found")]
     CaseNotFound,
@@ -116,6 +120,9 @@ impl Refusal {
             },
             Refusal::NoUsdRate(Currency::IDR),
             Refusal::NotHeld,
+            Refusal::DamlPending {
+                report: benteng_core::ids::ReportId::new(),
+            },
             Refusal::CaseNotFound,
             Refusal::CaseNotClosable,
             Refusal::OwnProposal,
@@ -140,6 +147,7 @@ impl Refusal {
                 | Refusal::KycCeiling { .. }
                 | Refusal::NoUsdRate(_)
                 | Refusal::NotHeld
+                | Refusal::DamlPending { .. }
                 | Refusal::CaseNotFound
                 | Refusal::CaseNotClosable
                 | Refusal::OwnProposal
@@ -167,6 +175,7 @@ impl Refusal {
             Refusal::KycCeiling { .. } => "kyc-limit-exceeded",
             Refusal::NoUsdRate(_) => "currency-not-supported",
             Refusal::NotHeld => "transfer-not-held",
+            Refusal::DamlPending { .. } => "daml-pending",
             Refusal::CaseNotFound => "not-found",
             Refusal::CaseNotClosable => "case-not-closable",
             Refusal::OwnProposal => "own-proposal",
@@ -239,6 +248,11 @@ impl Refusal {
                 "the transfer is not held for review: it was decided already, or never held"
                     .to_owned()
             }
+            Refusal::DamlPending { report } => format!(
+                "report {report} asked the NCA for a defence (DAML) and no consent is recorded: \
+                 the transfer stays held until consent is granted or deemed \
+                 (POST /admin/v1/reports/{report}/daml)"
+            ),
             Refusal::CaseNotFound => "case or proposal not found".to_owned(),
             Refusal::CaseNotClosable => {
                 "the case is closed already, or holds a transfer still held for review: decide \

@@ -75,6 +75,12 @@ impl Payments {
         if held.status != TransferStatus::PendingReview {
             return Err(Refusal::NotHeld);
         }
+        // A defence asked of the NCA and not yet given: neither paying the money out nor
+        // handing it back is allowed (POCA s.335), so neither decision is taken. Consent
+        // recorded (granted or deemed) lifts this; the release stays a person's decision.
+        if let Some(report) = self.store.daml_request_holding(held.id).await? {
+            return Err(Refusal::DamlPending { report: report.id });
+        }
         let (to, cause) = match decision {
             ReviewDecision::Release => (TransferStatus::Approved, "compliance review: released"),
             ReviewDecision::Block => (TransferStatus::Blocked, "compliance review: blocked"),

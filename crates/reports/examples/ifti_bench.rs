@@ -67,7 +67,7 @@ fn write_all<W: Write>(out: W, count: u64) -> (W, u64) {
     };
     let mut writer = IftiWriter::new(
         out,
-        &entity,
+        &benteng_reports::fiu::GoamlProfile::ppatk(entity),
         IftiDirection::Outgoing,
         "IFTI-2026-11",
         OffsetDateTime::now_utc(),

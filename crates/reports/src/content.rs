@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::codes;
+use crate::fiu::{Format, GoamlCodes, GoamlProfile, StructuredProfile};
 use crate::xml::check_text;
 
 /// The kinds of report a case can start.
@@ -16,23 +17,28 @@ pub enum ReportKind {
     Ltkm,
     /// United Kingdom, NCA: suspicious activity report (SAR Portal sections, JSON and HTML).
     UkSar,
+    /// A member state's FIU: suspicious transaction report, in goAML where the FIU uses it
+    /// (its own report code), else the structured export.
+    EuSar,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 2] = [ReportKind::Ltkm, ReportKind::UkSar];
+    pub const ALL: [ReportKind; 3] = [ReportKind::Ltkm, ReportKind::UkSar, ReportKind::EuSar];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ReportKind::Ltkm => "ltkm",
             ReportKind::UkSar => "uk_sar",
+            ReportKind::EuSar => "eu_sar",
         }
     }
 
-    /// The financial intelligence unit it goes to.
+    /// The financial intelligence unit it goes to (an EU report's is named per report).
     pub fn fiu(self) -> &'static str {
         match self {
             ReportKind::Ltkm => "PPATK",
             ReportKind::UkSar => "NCA",
+            ReportKind::EuSar => "EU FIU",
         }
     }
 }
@@ -44,7 +50,7 @@ impl std::str::FromStr for ReportKind {
         ReportKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or("must be one of: ltkm, uk_sar")
+            .ok_or("must be one of: ltkm, uk_sar, eu_sar")
     }
 }
 
@@ -162,7 +168,7 @@ pub struct ReportContent {
     /// What the reporting entity did about it.
     #[serde(default)]
     pub action: Option<String>,
-    /// PPATK indicator codes (LTKM) or NCA glossary codes (UK SAR).
+    /// The FIU's indicator codes: PPATK's (LTKM), NCA glossary codes (UK SAR), an EU FIU's.
     #[serde(default)]
     pub indicators: Vec<String>,
     pub subject: Subject,
@@ -181,13 +187,14 @@ pub struct ReportContent {
 #[serde(deny_unknown_fields)]
 pub struct ReportingEntity {
     pub name: String,
-    /// The id the FIU gave the reporting entity (goAML `rentity_id`, at least 1).
+    /// The id the FIU gave the reporting entity (goAML `rentity_id`, at least 1; 0 where
+    /// the FIU takes no goAML).
     pub rentity_id: u32,
     #[serde(default)]
     pub branch: Option<String>,
-    /// ISO 3166 alpha-2 of the FIU's country ("ID").
+    /// ISO 3166 alpha-2 of the FIU's country ("ID", "NL").
     pub country: String,
-    /// The FIU's local currency ("IDR").
+    /// The FIU's local currency ("IDR", "EUR").
     pub local_currency: String,
 }
 
@@ -275,18 +282,24 @@ impl Checker {
 }
 
 impl ReportContent {
-    /// Every field an LTKM (goAML, PPATK) needs that is missing or unusable; empty when the
-    /// report can be exported.
-    pub fn missing_for_ltkm(&self, entity: &ReportingEntity) -> Vec<Missing> {
+    /// Every field a goAML suspicious transaction report for `fiu` needs that is missing or
+    /// unusable; empty when the report can be exported.
+    pub fn missing_for_goaml(&self, fiu: &GoamlProfile) -> Vec<Missing> {
         let codes = codes::ppatk();
         let mut c = Checker::default();
-        check_entity(&mut c, entity);
+        check_entity(&mut c, &fiu.entity);
         c.required("reason", self.reason.as_deref(), 4000);
         c.optional("action", self.action.as_deref(), 4000);
         for (i, code) in self.indicators.iter().enumerate() {
-            if !codes.indicators.contains(code) {
-                c.push(format!("indicators[{i}]"), "not a PPATK indicator code");
+            if !fiu.codes.indicators.contains(code) {
+                c.push(
+                    format!("indicators[{i}]"),
+                    "not one of the FIU's indicator codes",
+                );
             }
+        }
+        if self.daml_requested {
+            c.push("daml_requested", "only a UK SAR requests a defence (DAML)");
         }
         let s = &self.subject;
         c.required("subject.name", Some(&s.name), 255);
@@ -295,8 +308,8 @@ impl ReportContent {
             c.code(
                 "subject.legal_form",
                 Some(form),
-                &codes.legal_forms,
-                "PPATK legal form",
+                &fiu.codes.legal_forms,
+                "legal form code of the FIU",
             );
         }
         c.optional(
@@ -315,22 +328,32 @@ impl ReportContent {
             c.push("transactions", "at least one transaction");
         }
         for (i, t) in self.transactions.iter().enumerate() {
-            check_transaction(&mut c, &format!("transactions[{i}]"), t);
+            check_transaction(&mut c, &format!("transactions[{i}]"), t, &fiu.codes);
         }
         c.missing
     }
 
-    /// Every field a UK SAR needs that is missing or unusable.
-    pub fn missing_for_uk_sar(&self, entity: &ReportingEntity) -> Vec<Missing> {
+    /// Every field the structured export (a UK SAR, an EU FIU without goAML) needs that is
+    /// missing or unusable.
+    pub fn missing_for_structured(
+        &self,
+        entity: &ReportingEntity,
+        profile: &StructuredProfile,
+    ) -> Vec<Missing> {
         let mut c = Checker::default();
         c.required("reporting_entity.name", Some(&entity.name), 255);
         c.required("reason", self.reason.as_deref(), 20_000);
         c.optional("action", self.action.as_deref(), 4000);
-        let glossary = codes::nca_glossary();
         for (i, code) in self.indicators.iter().enumerate() {
-            if !glossary.contains_key(code) {
-                c.push(format!("indicators[{i}]"), "not an NCA glossary code");
+            if !profile.codes.contains_key(code) {
+                c.push(
+                    format!("indicators[{i}]"),
+                    format!("not {}", profile.code_name),
+                );
             }
+        }
+        if self.daml_requested && !profile.daml {
+            c.push("daml_requested", "only a UK SAR requests a defence (DAML)");
         }
         c.required("subject.name", Some(&self.subject.name), 255);
         for (i, t) in self.transactions.iter().enumerate() {
@@ -345,16 +368,16 @@ impl ReportContent {
         c.missing
     }
 
-    /// What the report's kind needs.
-    pub fn missing_for(&self, kind: ReportKind, entity: &ReportingEntity) -> Vec<Missing> {
-        match kind {
-            ReportKind::Ltkm => self.missing_for_ltkm(entity),
-            ReportKind::UkSar => self.missing_for_uk_sar(entity),
+    /// What the report's format needs.
+    pub fn missing_for(&self, format: Format<'_>) -> Vec<Missing> {
+        match format {
+            Format::Goaml(fiu) => self.missing_for_goaml(fiu),
+            Format::Structured(entity, profile) => self.missing_for_structured(entity, profile),
         }
     }
 
-    /// The NCA glossary codes the SAR carries: the officer's, with XXS99XX when a defence is
-    /// requested, in order and without repeats.
+    /// The reason codes the structured export carries: the officer's, with XXS99XX first
+    /// when a defence is requested, in order and without repeats.
     pub fn glossary_codes(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         if self.daml_requested {
@@ -373,7 +396,7 @@ pub(crate) fn check_entity(c: &mut Checker, entity: &ReportingEntity) {
     if entity.rentity_id == 0 {
         c.push(
             "reporting_entity.rentity_id",
-            "required (the id PPATK gave the reporting entity)",
+            "required (the id the FIU gave the reporting entity)",
         );
     }
     c.optional("reporting_entity.branch", entity.branch.as_deref(), 255);
@@ -385,8 +408,9 @@ pub(crate) fn check_entity(c: &mut Checker, entity: &ReportingEntity) {
     );
 }
 
-/// The checks of one goAML transaction (LTKM and IFTI alike).
-pub(crate) fn check_transaction(c: &mut Checker, field: &str, t: &Transaction) {
+/// The checks of one goAML transaction (suspicion reports and IFTI alike), against the FIU's
+/// transmode codes.
+pub(crate) fn check_transaction(c: &mut Checker, field: &str, t: &Transaction, fiu: &GoamlCodes) {
     let codes = codes::ppatk();
     c.required(&format!("{field}.number"), Some(&t.number), 50);
     c.optional(
@@ -411,8 +435,8 @@ pub(crate) fn check_transaction(c: &mut Checker, field: &str, t: &Transaction) {
     c.code(
         &format!("{field}.transmode"),
         Some(&t.transmode),
-        &codes.transmode_codes,
-        "PPATK transmode code",
+        &fiu.transmodes,
+        "transmode code of the FIU",
     );
     c.code(
         &format!("{field}.source_currency"),

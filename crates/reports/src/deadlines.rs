@@ -111,6 +111,15 @@ pub fn offset_at(zone: &str, at: OffsetDateTime) -> UtcOffset {
     }
 }
 
+/// The end of `day` (midnight at its end, local time in `zone`), in UTC.
+pub fn end_of_day(zone: &str, day: Date) -> OffsetDateTime {
+    let end = day.next_day().unwrap_or(Date::MAX).midnight();
+    // The offset at the end of that day (a change of offset falls on a Sunday, 01:00 UTC).
+    let guess = end.assume_utc();
+    let offset = offset_at(zone, guess - Duration::hours(2));
+    end.assume_offset(offset).to_offset(UtcOffset::UTC)
+}
+
 impl Calendar {
     /// Whether `day` is a working day; refused for a year the data does not cover.
     pub fn is_working_day(&self, day: Date) -> Result<bool, DeadlineError> {
@@ -140,11 +149,7 @@ impl Calendar {
                 left -= 1;
             }
         }
-        let end = day.next_day().unwrap_or(Date::MAX).midnight();
-        // The offset at the end of that day (a change of offset falls on a Sunday, 01:00 UTC).
-        let guess = end.assume_utc();
-        let offset = offset_at(&self.zone, guess - Duration::hours(2));
-        Ok(end.assume_offset(offset).to_offset(UtcOffset::UTC))
+        Ok(end_of_day(&self.zone, day))
     }
 }
 

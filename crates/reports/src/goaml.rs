@@ -1,18 +1,22 @@
-//! goAML XML for PPATK (schema 4.0.2): the LTKM of a case, and the IFTI of a period's
-//! cross-border transfers, streamed: the header goes out first, then each transfer as it is
-//! read, so a month of transfers never sits in memory. Nothing is written for an incomplete
-//! report: [`write_ltkm`] checks everything first, [`IftiWriter::transaction`] checks each
+//! goAML XML: the suspicious transaction report of a case for any FIU that takes goAML (PPATK's
+//! LTKM, an EU FIU's STR: one writer, the FIU's [`GoamlProfile`] naming its entity id, report
+//! code, code lists and time zone), and PPATK's IFTI of a period's cross-border transfers,
+//! streamed: the header goes out first, then each transfer as it is read, so a month of
+//! transfers never sits in memory. Nothing is written for an incomplete report:
+//! [`write_suspicion_report`] checks everything first, [`IftiWriter::transaction`] checks each
 //! transfer before writing it (the caller writes to a temporary file and discards it on error).
 
 use std::io::Write;
 
 use rust_decimal::Decimal;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::content::{
-    Address, Checker, Counterparty, Missing, ReportContent, ReportingEntity, Subject, Transaction,
-    check_entity, check_transaction,
+    Address, Checker, Counterparty, Missing, ReportContent, Subject, Transaction, check_entity,
+    check_transaction,
 };
+use crate::deadlines::offset_at;
+use crate::fiu::GoamlProfile;
 use crate::xml::XmlWriter;
 
 /// Why a goAML file was not produced.
@@ -36,15 +40,9 @@ fn list(missing: &[Missing]) -> String {
         .join("; ")
 }
 
-/// Indonesia's reporting time zone (WIB, no daylight saving).
-const JAKARTA: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
-    Ok(offset) => offset,
-    Err(_) => UtcOffset::UTC,
-};
-
-/// goAML's `sql_date`: local date and time without an offset.
-fn sql_date(at: OffsetDateTime) -> String {
-    let local = at.to_offset(JAKARTA);
+/// goAML's `sql_date`: the FIU's local date and time, without an offset.
+fn sql_date(at: OffsetDateTime, zone: &str) -> String {
+    let local = at.to_offset(offset_at(zone, at));
     let p = PrimitiveDateTime::new(local.date(), local.time());
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
@@ -64,26 +62,27 @@ fn parse_date(text: &str) -> OffsetDateTime {
 
 fn header<W: Write>(
     w: &mut XmlWriter<W>,
-    entity: &ReportingEntity,
-    report_code: &'static str,
+    fiu: &GoamlProfile,
+    report_code: &str,
     reference: &str,
     submitted: OffsetDateTime,
     reason: Option<&str>,
     action: Option<&str>,
 ) -> std::io::Result<()> {
+    let entity = &fiu.entity;
     w.open("report")?;
     w.leaf("rentity_id", &entity.rentity_id.to_string())?;
     w.leaf_opt("rentity_branch", entity.branch.as_deref())?;
     w.leaf("submission_code", "E")?;
     w.leaf("report_code", report_code)?;
     w.leaf("entity_reference", reference)?;
-    w.leaf("submission_date", &sql_date(submitted))?;
+    w.leaf("submission_date", &sql_date(submitted, &fiu.zone))?;
     w.leaf("currency_code_local", &entity.local_currency)?;
     w.leaf_opt("reason", reason)?;
     w.leaf_opt("action", action)
 }
 
-fn address<W: Write>(w: &mut XmlWriter<W>, a: &Address, kind: &'static str) -> std::io::Result<()> {
+fn address<W: Write>(w: &mut XmlWriter<W>, a: &Address, kind: &str) -> std::io::Result<()> {
     w.open("address")?;
     w.leaf("address_type", kind)?;
     w.leaf("address", &a.line)?;
@@ -130,14 +129,15 @@ fn from_side<W: Write>(
     w: &mut XmlWriter<W>,
     from: &From<'_>,
     t: &Transaction,
-    entity: &ReportingEntity,
+    fiu: &GoamlProfile,
     local: Decimal,
 ) -> std::io::Result<()> {
+    let (entity, codes) = (&fiu.entity, &fiu.codes);
     let foreign_source = t.source_currency != entity.local_currency;
     match from {
         From::Client(s) => {
             w.open("t_from_my_client")?;
-            w.leaf("from_funds_code", "REK")?;
+            w.leaf("from_funds_code", &codes.funds_code)?;
             if foreign_source {
                 foreign(
                     w,
@@ -154,7 +154,7 @@ fn from_side<W: Write>(
             w.leaf("business", s.business.as_deref().unwrap_or_default())?;
             w.open("addresses")?;
             if let Some(a) = &s.address {
-                address(w, a, "K")?;
+                address(w, a, &codes.business_address_type)?;
             }
             w.close()?;
             w.leaf(
@@ -162,12 +162,19 @@ fn from_side<W: Write>(
                 s.incorporation_country.as_deref().unwrap_or_default(),
             )?;
             w.close()?;
-            w.leaf("from_country", &entity.country)?;
+            // Our client's country (PPATK's own, for an Indonesian tenant; abroad for an EU
+            // FIU).
+            w.leaf(
+                "from_country",
+                s.incorporation_country
+                    .as_deref()
+                    .unwrap_or(&entity.country),
+            )?;
             w.close()
         }
         From::Named(name, country) => {
             w.open("t_from")?;
-            w.leaf("from_funds_code", "REK")?;
+            w.leaf("from_funds_code", &codes.funds_code)?;
             if foreign_source {
                 foreign(
                     w,
@@ -198,12 +205,13 @@ fn person<W: Write>(
     w: &mut XmlWriter<W>,
     r: &Counterparty,
     with_account: bool,
+    fiu: &GoamlProfile,
 ) -> std::io::Result<()> {
     w.leaf("last_name", &r.name)?;
     w.leaf_opt("id_number", r.national_id.as_deref())?;
     if let Some(a) = &r.address {
         w.open("addresses")?;
-        address(w, a, "R")?;
+        address(w, a, &fiu.codes.private_address_type)?;
         w.close()?;
     }
     w.leaf_opt("comments", iban_comment(r, with_account).as_deref())
@@ -213,12 +221,13 @@ fn entity_body<W: Write>(
     w: &mut XmlWriter<W>,
     r: &Counterparty,
     with_account: bool,
+    fiu: &GoamlProfile,
 ) -> std::io::Result<()> {
     w.leaf("name", &r.name)?;
     w.leaf_opt("incorporation_number", r.national_id.as_deref())?;
     if let Some(a) = &r.address {
         w.open("addresses")?;
-        address(w, a, "K")?;
+        address(w, a, &fiu.codes.business_address_type)?;
         w.close()?;
     }
     w.leaf_opt("comments", iban_comment(r, with_account).as_deref())
@@ -227,14 +236,14 @@ fn entity_body<W: Write>(
 fn to_side<W: Write>(
     w: &mut XmlWriter<W>,
     t: &Transaction,
-    entity: &ReportingEntity,
+    fiu: &GoamlProfile,
     local: Decimal,
 ) -> std::io::Result<()> {
     let r = &t.recipient;
     let business = r.kind == "business";
     w.open("t_to")?;
-    w.leaf("to_funds_code", "REK")?;
-    if t.target_currency != entity.local_currency {
+    w.leaf("to_funds_code", &fiu.codes.funds_code)?;
+    if t.target_currency != fiu.entity.local_currency {
         foreign(
             w,
             "to_foreign_currency",
@@ -253,12 +262,12 @@ fn to_side<W: Write>(
             w.leaf_opt("iban", r.iban.as_deref())?;
             if business {
                 w.open("t_entity")?;
-                entity_body(w, r, true)?;
+                entity_body(w, r, true, fiu)?;
                 w.close()?;
             } else {
                 w.open("signatory")?;
                 w.open("t_person")?;
-                person(w, r, true)?;
+                person(w, r, true, fiu)?;
                 w.close()?;
                 w.close()?;
             }
@@ -266,12 +275,12 @@ fn to_side<W: Write>(
         }
         _ if business => {
             w.open("to_entity")?;
-            entity_body(w, r, false)?;
+            entity_body(w, r, false, fiu)?;
             w.close()?;
         }
         _ => {
             w.open("to_person")?;
-            person(w, r, false)?;
+            person(w, r, false, fiu)?;
             w.close()?;
         }
     }
@@ -283,30 +292,34 @@ fn transaction<W: Write>(
     w: &mut XmlWriter<W>,
     t: &Transaction,
     from: &From<'_>,
-    entity: &ReportingEntity,
+    fiu: &GoamlProfile,
 ) -> std::io::Result<()> {
     let local = t.local_amount.unwrap_or_default();
     w.open("transaction")?;
     w.leaf("transactionnumber", &t.number)?;
     w.leaf_opt("transaction_description", t.description.as_deref())?;
-    w.leaf("date_transaction", &sql_date(parse_date(&t.date)))?;
+    w.leaf(
+        "date_transaction",
+        &sql_date(parse_date(&t.date), &fiu.zone),
+    )?;
     w.leaf("transmode_code", &t.transmode)?;
     w.leaf("amount_local", &local.normalize().to_string())?;
-    from_side(w, from, t, entity, local)?;
-    to_side(w, t, entity, local)?;
+    from_side(w, from, t, fiu, local)?;
+    to_side(w, t, fiu, local)?;
     w.close()
 }
 
-/// Writes the LTKM (`report_code` LTKM) of a complete report to `out`; refuses an incomplete
-/// one with every missing field before writing anything.
-pub fn write_ltkm<W: Write>(
+/// Writes the suspicious transaction report of a complete report to `out` for `fiu` (its
+/// report code: PPATK's LTKM, an EU FIU's STR); refuses an incomplete one with every missing
+/// field before writing anything.
+pub fn write_suspicion_report<W: Write>(
     out: W,
-    entity: &ReportingEntity,
+    fiu: &GoamlProfile,
     content: &ReportContent,
     reference: &str,
     submitted: OffsetDateTime,
 ) -> Result<W, ExportError> {
-    let mut missing = content.missing_for_ltkm(entity);
+    let mut missing = content.missing_for_goaml(fiu);
     let mut c = Checker::default();
     c.required("reference", Some(reference), 255);
     missing.extend(c.missing);
@@ -316,8 +329,8 @@ pub fn write_ltkm<W: Write>(
     let mut w = XmlWriter::new(out)?;
     header(
         &mut w,
-        entity,
-        "LTKM",
+        fiu,
+        &fiu.codes.report_code,
         reference,
         submitted,
         content.reason.as_deref(),
@@ -325,7 +338,7 @@ pub fn write_ltkm<W: Write>(
     )?;
     let from = From::Client(&content.subject);
     for t in &content.transactions {
-        transaction(&mut w, t, &from, entity)?;
+        transaction(&mut w, t, &from, fiu)?;
     }
     if !content.indicators.is_empty() {
         w.open("report_indicators")?;
@@ -359,7 +372,7 @@ impl IftiDirection {
 pub struct IftiWriter<W: Write> {
     w: Option<XmlWriter<W>>,
     out: Option<W>,
-    entity: ReportingEntity,
+    fiu: GoamlProfile,
     direction: IftiDirection,
     reference: String,
     submitted: OffsetDateTime,
@@ -367,16 +380,17 @@ pub struct IftiWriter<W: Write> {
 }
 
 impl<W: Write> IftiWriter<W> {
-    /// Checks the reporting entity; writes nothing until the first transfer.
+    /// Checks the reporting entity; writes nothing until the first transfer. `fiu` is
+    /// PPATK's profile (IFTI is PPATK's report).
     pub fn new(
         out: W,
-        entity: &ReportingEntity,
+        fiu: &GoamlProfile,
         direction: IftiDirection,
         reference: &str,
         submitted: OffsetDateTime,
     ) -> Result<Self, ExportError> {
         let mut c = Checker::default();
-        check_entity(&mut c, entity);
+        check_entity(&mut c, &fiu.entity);
         c.required("reference", Some(reference), 255);
         if !c.missing.is_empty() {
             return Err(ExportError::Incomplete(c.missing));
@@ -384,7 +398,7 @@ impl<W: Write> IftiWriter<W> {
         Ok(Self {
             w: None,
             out: Some(out),
-            entity: entity.clone(),
+            fiu: fiu.clone(),
             direction,
             reference: reference.to_owned(),
             submitted,
@@ -398,7 +412,7 @@ impl<W: Write> IftiWriter<W> {
         let mut c = Checker::default();
         let field = format!("transfer {}", t.number);
         c.required(&format!("{field}.sender"), Some(sender), 255);
-        check_transaction(&mut c, &field, t);
+        check_transaction(&mut c, &field, t, &self.fiu.codes);
         if !c.missing.is_empty() {
             return Err(ExportError::Incomplete(c.missing));
         }
@@ -408,7 +422,7 @@ impl<W: Write> IftiWriter<W> {
             let mut w = XmlWriter::new(out)?;
             header(
                 &mut w,
-                &self.entity,
+                &self.fiu,
                 self.direction.report_code(),
                 &self.reference,
                 self.submitted,
@@ -418,8 +432,8 @@ impl<W: Write> IftiWriter<W> {
             self.w = Some(w);
         }
         if let Some(w) = self.w.as_mut() {
-            let from = From::Named(sender, &self.entity.country);
-            transaction(w, t, &from, &self.entity)?;
+            let from = From::Named(sender, &self.fiu.entity.country);
+            transaction(w, t, &from, &self.fiu)?;
             self.count += 1;
         }
         Ok(())

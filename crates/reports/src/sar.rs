@@ -1,25 +1,30 @@
-//! The UK SAR structured export. The NCA's SAR Portal takes no file upload, so the export is
-//! what an officer types in, arranged in the portal's sections (reporter, main subject,
-//! associated subjects, transactions, reason for suspicion with glossary codes), as JSON and
-//! as a printable HTML page (every value escaped, no script, no outside resource).
+//! The structured export. The NCA's SAR Portal takes no file upload, so the export is what an
+//! officer types in, arranged in the portal's sections (reporter, main subject, associated
+//! subjects, transactions, reason for suspicion with glossary codes), as JSON and as a
+//! printable HTML page (every value escaped, no script, no outside resource). An EU FIU that
+//! takes no goAML gets the same sections with its own reason codes and no DAML
+//! ([`StructuredProfile`]).
 
 use serde::Serialize;
 
-use crate::codes;
 use crate::content::{Missing, ReportContent, ReportingEntity};
+use crate::fiu::StructuredProfile;
 use crate::xml::escape;
 
 /// The SAR in the portal's sections.
 #[derive(Debug, Clone, Serialize)]
 pub struct SarExport {
     pub format: &'static str,
+    pub title: String,
     pub reference: String,
     pub reporter: Reporter,
     pub main_subject: SarSubject,
     pub associated_subjects: Vec<SarSubject>,
     pub transactions: Vec<SarTransaction>,
     pub reason_for_suspicion: Reason,
-    pub daml: Daml,
+    /// UK only: whether a defence is requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daml: Option<Daml>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,17 +84,19 @@ fn address_line(a: &crate::content::Address) -> String {
     parts.join(", ")
 }
 
-/// Builds the export of a complete SAR; refused with every missing field otherwise.
+/// Builds the export of a complete report for `profile`'s FIU; refused with every missing
+/// field otherwise.
 pub fn export(
     entity: &ReportingEntity,
     content: &ReportContent,
     reference: &str,
+    profile: &StructuredProfile,
 ) -> Result<SarExport, Vec<Missing>> {
-    let missing = content.missing_for_uk_sar(entity);
+    let missing = content.missing_for_structured(entity, profile);
     if !missing.is_empty() {
         return Err(missing);
     }
-    let glossary = codes::nca_glossary();
+    let glossary = &profile.codes;
     let s = &content.subject;
     let main_subject = SarSubject {
         subject_type: "legal_entity",
@@ -127,7 +134,8 @@ pub fn export(
         });
     }
     Ok(SarExport {
-        format: "benteng.uk_sar.v1",
+        format: profile.format,
+        title: profile.title.clone(),
         reference: reference.to_owned(),
         reporter: Reporter {
             name: entity.name.clone(),
@@ -161,9 +169,9 @@ pub fn export(
             text: content.reason.clone().unwrap_or_default(),
             action_taken: content.action.clone(),
         },
-        daml: Daml {
+        daml: profile.daml.then_some(Daml {
             requested: content.daml_requested,
-        },
+        }),
     })
 }
 
@@ -198,13 +206,14 @@ fn subject(out: &mut String, title: &str, s: &SarSubject) {
 
 /// The printable page: the same sections, every value escaped.
 pub fn to_html(sar: &SarExport) -> String {
-    let mut out = String::from(
+    let title = escape(&sar.title);
+    let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Suspicious activity report</title>\
-         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}\
-         th{text-align:left;padding-right:1em;vertical-align:top}\
-         .codes li{font-family:monospace}@media print{h2{page-break-after:avoid}}</style>\
-         </head><body>\n<h1>Suspicious activity report</h1>\n<p>Reference ",
+         <title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}\
+         th{{text-align:left;padding-right:1em;vertical-align:top}}\
+         .codes li{{font-family:monospace}}@media print{{h2{{page-break-after:avoid}}}}</style>\
+         </head><body>\n<h1>{title}</h1>\n<p>Reference ",
     );
     out.push_str(&escape(&sar.reference));
     out.push_str(" · confidential: do not disclose to the subject (tipping off)</p>\n");
@@ -255,12 +264,16 @@ pub fn to_html(sar: &SarExport) -> String {
         out.push_str(&escape(a));
         out.push_str("</p>\n");
     }
-    out.push_str("<h2>6. Defence (DAML)</h2>\n<p>");
-    out.push_str(if sar.daml.requested {
-        "A defence against money laundering is requested (XXS99XX): the NCA has 7 working days."
-    } else {
-        "No defence is requested."
-    });
-    out.push_str("</p>\n</body></html>\n");
+    if let Some(daml) = &sar.daml {
+        out.push_str("<h2>6. Defence (DAML)</h2>\n<p>");
+        out.push_str(if daml.requested {
+            "A defence against money laundering is requested (XXS99XX): the NCA has 7 working \
+             days."
+        } else {
+            "No defence is requested."
+        });
+        out.push_str("</p>\n");
+    }
+    out.push_str("</body></html>\n");
     out
 }

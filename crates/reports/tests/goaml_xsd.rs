@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use benteng_reports::content::{Address, Counterparty, ReportingEntity, Subject, Transaction};
-use benteng_reports::goaml::{ExportError, IftiDirection, IftiWriter, write_ltkm};
+use benteng_reports::fiu::{GoamlProfile, StructuredProfile};
+use benteng_reports::goaml::{ExportError, IftiDirection, IftiWriter, write_suspicion_report};
 use benteng_reports::{ReportContent, codes, sar};
 use rust_decimal::Decimal;
 use time::macros::datetime;
@@ -106,9 +107,9 @@ fn complete() -> ReportContent {
 }
 
 fn ltkm(content: &ReportContent) -> Result<Vec<u8>, ExportError> {
-    write_ltkm(
+    write_suspicion_report(
         Vec::new(),
-        &entity(),
+        &GoamlProfile::ppatk(entity()),
         content,
         "RPT-1",
         datetime!(2026-12-07 03:00 UTC),
@@ -172,9 +173,9 @@ fn an_incomplete_ltkm_is_refused_with_every_missing_field_and_nothing_written() 
     content.transactions[0].recipient.name = "bell\u{7}".to_owned();
     let mut entity = entity();
     entity.rentity_id = 0;
-    let Err(ExportError::Incomplete(missing)) = write_ltkm(
+    let Err(ExportError::Incomplete(missing)) = write_suspicion_report(
         Vec::new(),
-        &entity,
+        &GoamlProfile::ppatk(entity),
         &content,
         "RPT-1",
         datetime!(2026-12-07 03:00 UTC),
@@ -207,7 +208,7 @@ fn an_incomplete_ltkm_is_refused_with_every_missing_field_and_nothing_written() 
 fn an_ifti_report_is_streamed_and_validates() {
     let mut writer = IftiWriter::new(
         Vec::new(),
-        &entity(),
+        &GoamlProfile::ppatk(entity()),
         IftiDirection::Outgoing,
         "IFTI-2026-12-03",
         datetime!(2026-12-04 02:00 UTC),
@@ -238,7 +239,7 @@ fn an_ifti_report_is_streamed_and_validates() {
     // An empty period produces no file.
     let empty = IftiWriter::new(
         Vec::new(),
-        &entity(),
+        &GoamlProfile::ppatk(entity()),
         IftiDirection::Outgoing,
         "IFTI-0",
         datetime!(2026-12-04 02:00 UTC),
@@ -288,7 +289,7 @@ fn a_uk_sar_export_carries_the_glossary_codes_in_json_and_html() {
     content.daml_requested = true;
     content.indicators = vec!["XXSNEXX".to_owned()];
     content.transactions[0].recipient.name = "<script>alert(1)</script>".to_owned();
-    let export = sar::export(&entity(), &content, "SAR-1").unwrap();
+    let export = sar::export(&entity(), &content, "SAR-1", &StructuredProfile::nca()).unwrap();
     let json = serde_json::to_value(&export).unwrap();
     let codes: Vec<&str> = json["reason_for_suspicion"]["glossary_codes"]
         .as_array()
@@ -305,7 +306,7 @@ fn a_uk_sar_export_carries_the_glossary_codes_in_json_and_html() {
     // A code outside the glossary, and a missing reason, are refused by name.
     content.indicators = vec!["AAA001".to_owned()];
     content.reason = None;
-    let missing = sar::export(&entity(), &content, "SAR-1").unwrap_err();
+    let missing = sar::export(&entity(), &content, "SAR-1", &StructuredProfile::nca()).unwrap_err();
     let fields: Vec<&str> = missing.iter().map(|m| m.field.as_str()).collect();
     assert_eq!(fields, ["reason", "indicators[0]"]);
 }

@@ -69,7 +69,7 @@ pub use payment_writes::{
 pub use people::{NewPerson, PersonRow, PersonStatus, SessionRow};
 pub use protection::{IdempotencyClaim, IdempotencyRecord, VolumeCharge};
 pub use recipients::RecipientRow;
-pub use reports::{NewReport, ReportRow, ReportStatus};
+pub use reports::{DamlAnswerWrite, NewReport, ReportRow, ReportStatus};
 pub use screening::{
     Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,
     ScreeningParty, ScreeningRun,

@@ -61,6 +61,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(26, "0026_webhooks_es256"),
     migration!(27, "0027_incident_alerts"),
     migration!(28, "0028_audit_purge_role_and_anchors"),
+    migration!(29, "0029_eu_fius_and_daml_answers"),
 ];
 
 /// The first line of a SQLite script that rebuilds a referenced table.

@@ -58,7 +58,7 @@ impl std::str::FromStr for ReportStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRow {
     pub id: ReportId,
-    /// `ltkm` or `uk_sar`.
+    /// `ltkm`, `uk_sar` or `eu_sar`.
     pub kind: String,
     pub case_id: Option<CaseId>,
     pub status: ReportStatus,
@@ -82,6 +82,30 @@ pub struct ReportRow {
     /// A submitted UK SAR with a DAML request: when the NCA's notice period ends (silence
     /// is consent then).
     pub daml_due_at: Option<OffsetDateTime>,
+    /// An EU report: the member state whose FIU it goes to.
+    pub fiu_country: Option<String>,
+    /// The NCA's latest answer to the DAML request (`granted`, `refused`, `deemed`), who
+    /// recorded it and when.
+    pub daml_answer: Option<String>,
+    pub daml_answered_at: Option<OffsetDateTime>,
+    pub daml_answered_by: Option<PersonId>,
+    /// Set by a refusal: when its 31-day moratorium ends.
+    pub daml_moratorium_ends_at: Option<OffsetDateTime>,
+}
+
+/// The NCA's answer to a DAML request, to be recorded on a submitted SAR.
+#[derive(Debug, Clone)]
+pub struct DamlAnswerWrite<'a> {
+    pub report: ReportId,
+    /// The answer the report holds now (`None`: no answer yet); the write happens only if it
+    /// still does.
+    pub expected: Option<&'a str>,
+    pub answer: &'a str,
+    pub moratorium_ends_at: Option<OffsetDateTime>,
+    pub by: PersonId,
+    pub at: OffsetDateTime,
+    /// What the officer noted (the NCA's reference, how the answer came).
+    pub note: &'a str,
 }
 
 /// A new draft.
@@ -97,6 +121,8 @@ pub struct NewReport {
     pub due_at: OffsetDateTime,
     pub warn_at: OffsetDateTime,
     pub supersedes: Option<ReportId>,
+    /// An EU report: the member state whose FIU it goes to.
+    pub fiu_country: Option<String>,
 }
 
 macro_rules! report_columns {
@@ -104,7 +130,8 @@ macro_rules! report_columns {
         "id, kind, case_id, status, version, content_sealed, content_sha256, created_by, \
          created_at, updated_by, updated_at, approval_id, approved_by, approved_at, \
          submitted_at, fiu_reference, withdrawn_at, supersedes, superseded_by, due_at, warn_at, \
-         daml_due_at"
+         daml_due_at, fiu_country, daml_answer, daml_answered_at, daml_answered_by, \
+         daml_moratorium_ends_at"
     };
 }
 
@@ -141,6 +168,11 @@ fn report_from_row(row: &AnyRow) -> StoreResult<ReportRow> {
         due_at: time_at(row, "due_at")?,
         warn_at: time_at(row, "warn_at")?,
         daml_due_at: optional_time_at(row, "daml_due_at")?,
+        fiu_country: row.try_get("fiu_country")?,
+        daml_answer: row.try_get("daml_answer")?,
+        daml_answered_at: optional_time_at(row, "daml_answered_at")?,
+        daml_answered_by: optional(row, "daml_answered_by")?,
+        daml_moratorium_ends_at: optional_time_at(row, "daml_moratorium_ends_at")?,
     })
 }
 
@@ -164,7 +196,8 @@ async fn insert_in(
     sqlx::query(
         "INSERT INTO reports (id, kind, case_id, status, version, content_sealed, \
          content_sha256, created_by, created_at, updated_by, updated_at, supersedes, due_at, \
-         warn_at) VALUES ($1, $2, $3, 'draft', 1, $4, $5, $6, $7, $6, $7, $8, $9, $10)",
+         warn_at, fiu_country) \
+         VALUES ($1, $2, $3, 'draft', 1, $4, $5, $6, $7, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new.id.to_string())
     .bind(new.kind)
@@ -176,12 +209,18 @@ async fn insert_in(
     .bind(new.supersedes.map(|s| s.to_string()))
     .bind(to_micros(new.due_at))
     .bind(to_micros(new.warn_at))
+    .bind(new.fiu_country.as_deref())
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_write)?;
     let mut audit = event(context, "report.created", new.id)
         .at(new.at)
         .change("kind", Value::Null, new.kind.into())
+        .change(
+            "fiu_country",
+            Value::Null,
+            new.fiu_country.as_deref().map_or(Value::Null, Into::into),
+        )
         .change("status", Value::Null, "draft".into())
         .change(
             "content_sha256",
@@ -491,6 +530,93 @@ impl Store {
         crate::audit::record(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Records the NCA's answer to a submitted SAR's DAML request, if the report still holds
+    /// `expected` (else `Conflict`), with its audit event, in one transaction.
+    pub async fn record_daml_answer(
+        &self,
+        write: &DamlAnswerWrite<'_>,
+        context: &AuditContext,
+    ) -> StoreResult<ReportRow> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE reports SET daml_answer = $1, daml_answered_at = $2, daml_answered_by = $3, \
+             daml_moratorium_ends_at = $4 WHERE id = $5 AND status = 'submitted' \
+             AND daml_due_at IS NOT NULL AND COALESCE(daml_answer, '') = $6",
+        )
+        .bind(write.answer)
+        .bind(to_micros(write.at))
+        .bind(write.by.to_string())
+        .bind(write.moratorium_ends_at.map(to_micros))
+        .bind(write.report.to_string())
+        .bind(write.expected.unwrap_or(""))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        let audit = event(context, "report.daml_answered", write.report)
+            .at(write.at)
+            .change(
+                "daml_answer",
+                write.expected.map_or(Value::Null, Into::into),
+                write.answer.into(),
+            )
+            .change(
+                "daml_moratorium_ends_at",
+                Value::Null,
+                write
+                    .moratorium_ends_at
+                    .map_or(Value::Null, |d| to_micros(d).into()),
+            )
+            .change("note", Value::Null, write.note.into());
+        crate::audit::record(&mut tx, &audit).await?;
+        tx.commit().await?;
+        self.report(write.report).await
+    }
+
+    /// The submitted SARs whose DAML request has no consent yet (no answer, or a refusal):
+    /// the running DAML clocks.
+    pub async fn open_daml_requests(&self) -> StoreResult<Vec<ReportRow>> {
+        let sql = concat!(
+            "SELECT ",
+            report_columns!(),
+            " FROM reports WHERE status = 'submitted' AND daml_due_at IS NOT NULL \
+             AND (daml_answer IS NULL OR daml_answer = 'refused') ORDER BY daml_due_at, id"
+        );
+        sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(report_from_row)
+            .collect()
+    }
+
+    /// A submitted SAR on the case of `transfer` whose DAML request has no consent yet: while
+    /// there is one, the transfer stays where it is.
+    pub async fn daml_request_holding(
+        &self,
+        transfer: benteng_core::ids::TransferId,
+    ) -> StoreResult<Option<ReportRow>> {
+        let sql = concat!(
+            "SELECT ",
+            report_columns!(),
+            " FROM reports WHERE status = 'submitted' AND daml_due_at IS NOT NULL \
+             AND (daml_answer IS NULL OR daml_answer = 'refused') AND case_id IN \
+             (SELECT case_id FROM case_items WHERE kind = 'transfer' AND item_id = $1) \
+             ORDER BY daml_due_at, id LIMIT 1"
+        );
+        sqlx::query(sql)
+            .bind(transfer.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(report_from_row)
+            .transpose()
     }
 }
 

@@ -821,40 +821,57 @@ pub async fn reject(
     decide(state, staff, id, proposal, body, false).await
 }
 
-/// The reports tab's table: every report soonest due first, with its clock; already escaped.
+/// The reports tab's table: every report soonest due first, with its clock, its FIU and a UK
+/// SAR's DAML clock; already escaped.
 pub fn reports_body(
-    rows: &[(
-        benteng_store::ReportRow,
-        benteng_reports::deadlines::ClockState,
-    )],
+    rows: &[(benteng_store::ReportRow, benteng_operations::ReportStanding)],
 ) -> String {
     let mut body = format!(
         "<p class=\"count\">{} report(s)</p><table class=\"inbox reports\"><thead><tr>\
-         <th>Report</th><th>Kind</th><th>Status</th><th>Due</th><th>Clock</th><th>Case</th>\
-         <th>FIU reference</th><th>DAML due</th></tr></thead><tbody>",
+         <th>Report</th><th>Kind</th><th>FIU</th><th>Status</th><th>Due</th><th>Clock</th>\
+         <th>Case</th><th>FIU reference</th><th>DAML</th><th>DAML clock</th><th>DAML ends</th>\
+         </tr></thead><tbody>",
         rows.len()
     );
-    for (row, clock) in rows {
+    for (row, standing) in rows {
         let case = row.case_id.map_or_else(String::new, |c| {
             format!("<a href=\"/console/cases/{c}\">{}</a>", esc(&c.to_string()))
         });
+        let daml = match (&row.daml_answer, row.daml_due_at) {
+            (Some(answer), _) => answer.clone(),
+            (None, Some(_)) => "requested".to_owned(),
+            (None, None) => String::new(),
+        };
+        let daml_clock = standing.daml.map_or_else(String::new, |d| {
+            format!("{} {}", d.period.as_str(), d.state.as_str())
+        });
+        let daml_class = standing
+            .daml
+            .map_or_else(String::new, |d| format!(" daml-{}", d.state.as_str()));
         let _ = write!(
             body,
-            "<tr class=\"clock-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{case}</td><td>{}</td><td>{}</td></tr>",
-            clock.as_str(),
+            "<tr class=\"clock-{}{daml_class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{case}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             </tr>",
+            standing.clock.as_str(),
             esc(&row.id.to_string()),
             esc(&row.kind),
+            esc(&standing.fiu),
             esc(row.status.as_str()),
             esc(&time_text(row.due_at)),
-            esc(clock.as_str()),
+            esc(standing.clock.as_str()),
             esc(row.fiu_reference.as_deref().unwrap_or("")),
-            esc(&row.daml_due_at.map(time_text).unwrap_or_default()),
+            esc(&daml),
+            esc(&daml_clock),
+            esc(&standing
+                .daml
+                .map(|d| time_text(d.ends_at))
+                .unwrap_or_default()),
         );
     }
     body.push_str(
-        "</tbody></table><p>Drafting, approval and export go through the operator \
-                   API (<code>/admin/v1/reports</code>) or <code>benteng reports</code>.</p>",
+        "</tbody></table><p>Drafting, approval, export and the NCA's DAML answers go through \
+         the operator API (<code>/admin/v1/reports</code>) or <code>benteng reports</code>.</p>",
     );
     body
 }

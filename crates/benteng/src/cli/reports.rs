@@ -1,6 +1,6 @@
 //! `benteng reports …`: regulatory reports from the host: the list with deadline clocks, one
-//! report, its export in the FIU's format, recording the FIU's reference, withdrawing, and a
-//! period's IFTI report. Each verb names the compliance officer it acts for (`--as LOGIN`),
+//! report, its export in the FIU's format, recording the FIU's reference, recording the NCA's
+//! answer to a DAML request, withdrawing, and a period's IFTI report. Each verb names the compliance officer it acts for (`--as LOGIN`),
 //! who must hold `reports:file` now; drafting and the second officer's approval happen through
 //! the operator API or the console (the host has no second person).
 
@@ -11,7 +11,8 @@ use benteng_auth::{StaffCredential, StaffPrincipal};
 use benteng_core::ids::ReportId;
 use benteng_core::people::LoginName;
 use benteng_core::roles::{Permission, Permissions};
-use benteng_operations::{ExportFormat, Operations};
+use benteng_operations::{ExportFormat, Operations, ReportStanding};
+use benteng_reports::daml::DamlAnswer;
 use benteng_store::ReportStatus;
 use clap::Subcommand;
 use time::OffsetDateTime;
@@ -35,7 +36,8 @@ pub enum ReportsCommand {
         #[arg(long = "as")]
         officer: String,
     },
-    /// Writes an approved report in its FIU's format: goaml (LTKM), json or html (UK SAR).
+    /// Writes an approved report in its FIU's format: goaml (LTKM, an EU FIU that takes
+    /// goAML), json or html (UK SAR, an EU FIU without goAML).
     Export {
         report: String,
         #[arg(long)]
@@ -51,6 +53,19 @@ pub enum ReportsCommand {
         report: String,
         #[arg(long)]
         fiu_reference: String,
+        #[arg(long = "as")]
+        officer: String,
+    },
+    /// Records the NCA's answer to a submitted UK SAR's DAML request: granted, refused (the
+    /// 31-day moratorium starts now) or deemed (the notice period or moratorium ended).
+    Daml {
+        report: String,
+        /// granted, refused or deemed.
+        #[arg(long)]
+        answer: String,
+        /// The NCA's reference, how the answer came (10 to 2000 characters).
+        #[arg(long)]
+        note: String,
         #[arg(long = "as")]
         officer: String,
     },
@@ -107,6 +122,23 @@ async fn officer(services: &Services, login: &str) -> anyhow::Result<StaffPrinci
     Ok(principal)
 }
 
+/// A UK SAR's DAML request in one field: the answer recorded and the clock still running.
+fn daml_text(row: &benteng_store::ReportRow, standing: &ReportStanding) -> String {
+    if row.daml_due_at.is_none() {
+        return "daml -".to_owned();
+    }
+    let answer = row.daml_answer.as_deref().unwrap_or("awaited");
+    match standing.daml {
+        Some(clock) => format!(
+            "daml {answer} ({} {} until {})",
+            clock.period.as_str(),
+            clock.state.as_str(),
+            timestamp(clock.ends_at)
+        ),
+        None => format!("daml {answer}"),
+    }
+}
+
 fn report_id(text: &str) -> anyhow::Result<ReportId> {
     text.parse()
         .map_err(|_| anyhow::anyhow!("not a report id (expected a UUID)"))
@@ -152,18 +184,21 @@ pub(super) async fn run(services: Services, command: ReportsCommand) -> anyhow::
                 .reports(&actor, status)
                 .await
                 .map_err(refused("report"))?;
-            for (row, clock) in rows {
+            for (row, standing) in rows {
                 println!(
-                    "{}  {:<6}  {:<9}  v{:<3}  due {}  {:<8}  case {}  fiu-ref {}  daml-due {}",
+                    "{}  {:<6}  {:<9}  v{:<3}  due {}  {:<8}  fiu {}  case {}  fiu-ref {}  \
+                     daml-due {}  {}",
                     row.id,
                     row.kind,
                     row.status.as_str(),
                     row.version,
                     timestamp(row.due_at),
-                    clock.as_str(),
+                    standing.clock.as_str(),
+                    standing.fiu.escape_debug(),
                     row.case_id.map_or("-".to_owned(), |c| c.to_string()),
                     row.fiu_reference.as_deref().unwrap_or("-").escape_debug(),
                     row.daml_due_at.map_or("-".to_owned(), timestamp),
+                    daml_text(&row, &standing),
                 );
             }
         }
@@ -178,14 +213,15 @@ pub(super) async fn run(services: Services, command: ReportsCommand) -> anyhow::
                 .map_err(refused("report"))?;
             let row = &detail.row;
             println!(
-                "report {}  {} ({})  status {}  version {}  due {}  clock {}",
+                "report {}  {} ({})  status {}  version {}  due {}  clock {}  {}",
                 row.id,
                 detail.kind.as_str(),
-                detail.kind.fiu(),
+                detail.standing.fiu.escape_debug(),
                 row.status.as_str(),
                 row.version,
                 timestamp(row.due_at),
-                detail.clock.as_str()
+                detail.standing.clock.as_str(),
+                daml_text(row, &detail.standing),
             );
             for missing in &detail.missing {
                 println!("missing {missing}");
@@ -249,6 +285,29 @@ pub(super) async fn run(services: Services, command: ReportsCommand) -> anyhow::
                 row.id,
                 reference.escape_debug()
             );
+        }
+        ReportsCommand::Daml {
+            report,
+            answer,
+            note,
+            officer: login,
+        } => {
+            let actor = officer(&services, &login).await?;
+            let answer: DamlAnswer = answer
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--answer {e}"))?;
+            let note = note.trim();
+            if note.chars().count() < 10
+                || note.chars().count() > 2000
+                || note.chars().any(char::is_control)
+            {
+                anyhow::bail!("--note: 10 to 2000 printable characters");
+            }
+            let (row, standing) = operations
+                .record_daml_answer(&actor, report_id(&report)?, answer, note, &context)
+                .await
+                .map_err(refused("report"))?;
+            println!("report {}  {}", row.id, daml_text(&row, &standing));
         }
         ReportsCommand::Withdraw {
             report,

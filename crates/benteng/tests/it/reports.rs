@@ -2,7 +2,9 @@
 //! the case of a held transfer, completed, approved by a second compliance officer and exported
 //! as goAML XML that `xmllint --schema` (libxml2, PPATK's schema) accepts; a day's IFTI report
 //! of completed cross-border transfers, validated the same way; a UK SAR export with its
-//! glossary codes; the deadline clocks in the API and in `/metrics`, alerting before breach.
+//! glossary codes; the deadline clocks in the API and in `/metrics`, alerting before breach;
+//! a report to an EU FIU in its goAML (validated the same way, with the FIU's codes) or the
+//! structured export; a UK SAR's DAML clock holding the transfer until consent is recorded.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +21,9 @@ use crate::people::{Session, audit_types, enrol, get, post, sign_in};
 on_both_backends!(
     an_ltkm_from_a_held_transfer_is_completed_approved_by_a_second_officer_and_validates,
     a_day_of_cross_border_transfers_gives_an_ifti_report_that_validates,
-    a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breach
+    a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breach,
+    an_eu_report_goes_to_its_member_states_fiu_in_its_goaml_or_the_structured_export,
+    a_daml_request_holds_the_transfer_through_the_refusals_moratorium_until_consent_is_recorded
 );
 
 fn xsd() -> PathBuf {
@@ -28,12 +32,17 @@ fn xsd() -> PathBuf {
 
 /// `xmllint --noout --schema` over `xml`: (accepted, what it said).
 fn xmllint(xml: &[u8]) -> (bool, String) {
+    xmllint_against(&xsd(), xml)
+}
+
+/// The same against another schema.
+fn xmllint_against(xsd: &std::path::Path, xml: &[u8]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.xml");
     std::fs::write(&file, xml).unwrap();
     let output = std::process::Command::new("xmllint")
         .args(["--noout", "--schema"])
-        .arg(xsd())
+        .arg(xsd)
         .arg(&file)
         .output()
         .expect("xmllint runs (scripts/test installs libxml2-utils)");
@@ -64,13 +73,22 @@ struct Desk {
 /// A funded tenant's first transfer to a recipient in a FATF call-for-action country is held
 /// and opens a case; two compliance officers and an analyst are signed in.
 async fn desk(app: TestApp) -> Desk {
+    desk_paying(
+        app,
+        "Tehran <Trading> & Sons",
+        "IR",
+        "DE89370400440532013000",
+    )
+    .await
+}
+
+/// The same, paying `name` in `country` (one on FATF's lists, so the first transfer is held).
+async fn desk_paying(app: TestApp, name: &str, country: &str, iban: &str) -> Desk {
     let officer = enrol(&app, "olu@benteng.example", &[StaffRole::ComplianceOfficer]).await;
     let second = enrol(&app, "oz@benteng.example", &[StaffRole::ComplianceOfficer]).await;
     let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
     let (_, payer) = funded_payer(&app, 100_000).await;
-    let recipient = payer
-        .recipient_in("Tehran <Trading> & Sons", "IR", "DE89370400440532013000")
-        .await;
+    let recipient = payer.recipient_in(name, country, iban).await;
     let held = payer.pay(&recipient, "100.00").await;
     assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
     let transfer = held["id"].as_str().unwrap().to_owned();
@@ -756,4 +774,510 @@ async fn a_uk_sar_carries_its_glossary_codes_and_every_clock_alerts_before_breac
     assert!(tab.contains("SAR-NCA-1") && tab.contains("href=\"/console/reports\""));
     let refused = get(&app.client, app.url("/console/reports"), &d.analyst).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+/// Two EU FIUs: Bulgaria's takes goAML (its codes here are test values: no EU FIU's schema is
+/// in the test data), the Netherlands' the structured export.
+fn configure_eu(config: &mut benteng::config::Config) {
+    configure(config);
+    use benteng::config::{EuFiuConfig, EuFiuFormatName};
+    let text = |v: &str| Some(v.to_owned());
+    let bulgaria = EuFiuConfig {
+        name: "FIU Bulgaria (test)".to_owned(),
+        format: EuFiuFormatName::Goaml,
+        entity_name: None,
+        rentity_id: Some(7001),
+        rentity_branch: text("Sofia"),
+        local_currency: None,
+        report_code: text("STR"),
+        funds_code: text("K"),
+        transmode_cross_border: text("XB"),
+        transmode_domestic: text("DOM"),
+        business_address_type: text("B"),
+        private_address_type: text("P"),
+        indicators: vec!["EUI01".to_owned()],
+        legal_forms: Vec::new(),
+    };
+    let netherlands = EuFiuConfig {
+        name: "FIU-Nederland (test)".to_owned(),
+        format: EuFiuFormatName::Structured,
+        entity_name: None,
+        rentity_id: None,
+        rentity_branch: None,
+        local_currency: None,
+        report_code: None,
+        funds_code: None,
+        transmode_cross_border: None,
+        transmode_domestic: None,
+        business_address_type: None,
+        private_address_type: None,
+        indicators: vec!["NL-01".to_owned()],
+        legal_forms: Vec::new(),
+    };
+    config.reports.fius = [("BG".to_owned(), bulgaria), ("NL".to_owned(), netherlands)].into();
+}
+
+/// PPATK's schema with the test FIU's codes added to the enumerations they belong to: the
+/// goAML skeleton is shared, an FIU's code lists are its own.
+fn xsd_with_codes(dir: &std::path::Path, codes: &[(&str, &[&str])]) -> PathBuf {
+    let mut text = std::fs::read_to_string(xsd()).unwrap();
+    for (simple_type, values) in codes {
+        let open = format!("<xs:simpleType name=\"{simple_type}\">");
+        let at = text.find(&open).unwrap_or_else(|| panic!("{simple_type}"));
+        let restriction = at
+            + text[at..]
+                .find("<xs:restriction base=\"xs:string\">")
+                .unwrap();
+        let insert_at = restriction + "<xs:restriction base=\"xs:string\">".len();
+        let added: String = values
+            .iter()
+            .map(|v| format!("<xs:enumeration value=\"{v}\"/>"))
+            .collect();
+        text.insert_str(insert_at, &added);
+    }
+    let path = dir.join("goaml-with-fiu-codes.xsd");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn create_with(d: &Desk, body: Value) -> reqwest::Response {
+    post(
+        &d.app.client,
+        d.app.url("/admin/v1/reports"),
+        &d.officer,
+        &body,
+    )
+    .await
+}
+
+/// Completes, asks approval for and (by the second officer) approves report `id`.
+async fn complete_and_approve(d: &Desk, id: &str, completion: Value) {
+    let url = |path: &str| d.app.url(&format!("/admin/v1/reports/{id}{path}"));
+    let done = post(&d.app.client, url("/content"), &d.officer, &completion).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["missing"], json!([]), "{done}");
+    let asked = post(
+        &d.app.client,
+        url("/request-approval"),
+        &d.officer,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let approved = post(&d.app.client, url("/approve"), &d.second, &json!({})).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+}
+
+async fn an_eu_report_goes_to_its_member_states_fiu_in_its_goaml_or_the_structured_export(
+    backend: Backend,
+) {
+    // Bulgaria is on FATF's increased-monitoring list: the first transfer there is held.
+    let app = TestApp::spawn_with(backend, configure_eu).await;
+    let d = desk_paying(app, "Sofia Trade EOOD", "BG", "BG80BNBG96611020345678").await;
+    let app = &d.app;
+
+    // Unnamed, the FIU is that of the member state the case's transfers go to.
+    let created = create_with(&d, json!({"case": d.case, "kind": "eu_sar"})).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let draft: Value = created.json().await.unwrap();
+    assert_eq!(draft["fiu_country"], "BG", "{draft}");
+    assert_eq!(draft["fiu"], "FIU Bulgaria (test)");
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let t = &draft["content"]["transactions"][0];
+    assert_eq!(t["transmode"], "XB", "{t}");
+    // Neither side is in the FIU's currency (USD → EUR… EUR is Bulgaria's): the target is.
+    assert!(t["local_amount"].is_string(), "{t}");
+    // The FIU's codes, not PPATK's: a PPATK indicator is refused by name.
+    let url = |path: &str| app.url(&format!("/admin/v1/reports/{id}{path}"));
+    let wrong = post(
+        &app.client,
+        url("/content"),
+        &d.officer,
+        &json!({"version": 1, "indicators": ["AAA001"], "daml_requested": true}),
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::OK);
+    let asked = post(
+        &app.client,
+        url("/request-approval"),
+        &d.officer,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(asked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let named = fields(&asked.json().await.unwrap());
+    assert!(
+        named.contains(&"indicators[0]".to_owned()) && named.contains(&"daml_requested".to_owned()),
+        "{named:?}"
+    );
+    complete_and_approve(
+        &d,
+        &id,
+        json!({
+            "version": 2,
+            "reason": "Invoices do not match the goods declared; payments split across days.",
+            "indicators": ["EUI01"],
+            "daml_requested": false,
+            "subject": {"business": "Wholesale trade", "incorporation_country": "ID",
+                "address": {"line": "Jl. Sudirman 1", "city": "Jakarta", "country": "ID"}},
+            "transactions": [{"number": d.transfer, "institution_code": "BNBG9661"}]
+        }),
+    )
+    .await;
+    let exported = get(&app.client, url("/export?format=goaml"), &d.second).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    assert_eq!(
+        exported.headers()["content-disposition"],
+        format!("attachment; filename=\"eu-sar-{id}.xml\"").as_str()
+    );
+    let xml = exported.bytes().await.unwrap().to_vec();
+    let text = String::from_utf8(xml.clone()).unwrap();
+    for piece in [
+        "<rentity_id>7001</rentity_id>",
+        "<rentity_branch>Sofia</rentity_branch>",
+        "<report_code>STR</report_code>",
+        "<currency_code_local>EUR</currency_code_local>",
+        "<transmode_code>XB</transmode_code>",
+        "<from_funds_code>K</from_funds_code>",
+        "<address_type>B</address_type>",
+        "<from_country>ID</from_country>",
+        "<to_country>BG</to_country>",
+        "<indicator>EUI01</indicator>",
+    ] {
+        assert!(text.contains(piece), "{piece} missing from {text}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let widened = xsd_with_codes(
+        dir.path(),
+        &[
+            ("report_type", &["STR"]),
+            ("funds_type", &["K"]),
+            ("conduction_type", &["XB", "DOM"]),
+            ("contact_type", &["B", "P"]),
+            ("report_indicator_type", &["EUI01"]),
+        ],
+    );
+    let (ok, said) = xmllint_against(&widened, &xml);
+    assert!(ok, "{said}\n{text}");
+    // PPATK's own lists do not hold the FIU's codes: the codes are what the widening added.
+    let (ok, said) = xmllint(&xml);
+    assert!(!ok && said.contains("report_code"), "{said}");
+    let json_export = get(&app.client, url("/export?format=json"), &d.second).await;
+    assert_eq!(json_export.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Named: a configured FIU that takes the structured export.
+    let unknown = create_with(&d, json!({"case": d.case, "kind": "eu_sar", "fiu": "DE"})).await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&unknown.json().await.unwrap()), ["fiu"]);
+    let not_eu = create_with(&d, json!({"case": d.case, "kind": "ltkm", "fiu": "NL"})).await;
+    assert_eq!(not_eu.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let nl = create_with(&d, json!({"case": d.case, "kind": "eu_sar", "fiu": "NL"})).await;
+    assert_eq!(nl.status(), StatusCode::CREATED);
+    let nl: Value = nl.json().await.unwrap();
+    assert_eq!(nl["fiu"], "FIU-Nederland (test)");
+    let nl_id = nl["id"].as_str().unwrap().to_owned();
+    complete_and_approve(
+        &d,
+        &nl_id,
+        json!({"version": 1, "reason": "Payments split <below> a threshold & routed via BG.",
+            "indicators": ["NL-01"]}),
+    )
+    .await;
+    let nl_url = |path: &str| app.url(&format!("/admin/v1/reports/{nl_id}{path}"));
+    let goaml = get(&app.client, nl_url("/export?format=goaml"), &d.second).await;
+    assert_eq!(goaml.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let exported: Value = get(&app.client, nl_url("/export?format=json"), &d.second)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(exported["format"], "benteng.eu_str.v1");
+    assert_eq!(
+        exported["reason_for_suspicion"]["glossary_codes"][0]["code"],
+        "NL-01"
+    );
+    assert!(exported.get("daml").is_none(), "{exported}");
+    let html = get(&app.client, nl_url("/export?format=html"), &d.second)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<h1>Suspicious transaction report to FIU-Nederland (test)</h1>"));
+    assert!(html.contains("&lt;below&gt; a threshold &amp;") && !html.contains("DAML"));
+
+    // The list says where each goes.
+    let listed: Value = get(&app.client, app.url("/admin/v1/reports"), &d.officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let countries: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["fiu_country"].as_str())
+        .collect();
+    assert!(
+        countries.contains(&"BG") && countries.contains(&"NL"),
+        "{listed}"
+    );
+
+    // A case whose transfers go to no member state with a configured FIU must name one.
+    let other = desk_paying(
+        TestApp::spawn_with(backend, configure_eu).await,
+        "Tehran Sons",
+        "IR",
+        "DE89370400440532013000",
+    )
+    .await;
+    let unnamed = create_with(&other, json!({"case": other.case, "kind": "eu_sar"})).await;
+    assert_eq!(unnamed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = unnamed.json().await.unwrap();
+    assert_eq!(fields(&problem), ["fiu"]);
+    assert!(problem.to_string().contains("BG, NL"), "{problem}");
+}
+
+async fn a_daml_request_holds_the_transfer_through_the_refusals_moratorium_until_consent_is_recorded(
+    backend: Backend,
+) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(backend, configure, clock.clone()).await;
+    let d = desk(app).await;
+    let app = &d.app;
+    let sar = create(&d, "uk_sar").await;
+    let id = sar["id"].as_str().unwrap().to_owned();
+    let url = |path: &str| app.url(&format!("/admin/v1/reports/{id}{path}"));
+    complete_and_approve(
+        &d,
+        &id,
+        json!({"version": 1, "reason": "The recipient's name matches a designated person.",
+            "indicators": ["XXSNEXX"], "daml_requested": true}),
+    )
+    .await;
+    // No answer to record before the SAR is filed.
+    let early = post(
+        &app.client,
+        url("/daml"),
+        &d.officer,
+        &json!({"answer": "granted", "note": "NCA consent letter ref 1"}),
+    )
+    .await;
+    assert_eq!(early.status(), StatusCode::CONFLICT);
+    let filed: Value = post(
+        &app.client,
+        url("/submitted"),
+        &d.second,
+        &json!({"fiu_reference": "SAR-NCA-7"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(filed["daml_period"], "notice", "{filed}");
+    assert_eq!(filed["daml_clock"], "running");
+    assert_eq!(filed["daml_clock_ends_at"], filed["daml_due_at"]);
+
+    let metrics = |app: &TestApp| {
+        let url = app.url("/metrics");
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let wait_for = |series: &'static str, want: &'static str| async move {
+        for _ in 0..100 {
+            let text = metrics(app).await;
+            let family = series.split('{').next().unwrap();
+            assert!(
+                text.contains(&format!("# HELP {family} ")),
+                "{family} has no HELP line"
+            );
+            let value = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{series} ")))
+                .map(|l| l.rsplit(' ').next().unwrap().to_owned());
+            if value.as_deref() == Some(want) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{series} never became {want}");
+    };
+    wait_for("regulatory_daml_clocks_running{period=\"notice\"}", "1").await;
+    wait_for("regulatory_daml_clocks_running{period=\"moratorium\"}", "0").await;
+
+    // While the notice period runs, the held transfer is neither released nor blocked.
+    let review = app.url(&format!("/admin/v1/transfers/{}/review", d.transfer));
+    for decision in ["release", "block"] {
+        let held = post(
+            &app.client,
+            review.clone(),
+            &d.analyst,
+            &json!({"decision": decision, "reason": "contract and invoices checked"}),
+        )
+        .await;
+        assert_eq!(held.status(), StatusCode::CONFLICT, "{decision}");
+        let problem: Value = held.json().await.unwrap();
+        assert!(
+            problem["type"].as_str().unwrap().ends_with("daml-pending"),
+            "{problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(&id),
+            "{problem}"
+        );
+    }
+
+    // Consent is not deemed before the notice period ends; an analyst records nothing.
+    let too_soon = post(
+        &app.client,
+        url("/daml"),
+        &d.officer,
+        &json!({"answer": "deemed", "note": "no answer from the NCA so far"}),
+    )
+    .await;
+    assert_eq!(too_soon.status(), StatusCode::CONFLICT);
+    let analyst = post(
+        &app.client,
+        url("/daml"),
+        &d.analyst,
+        &json!({"answer": "refused", "note": "NCA refusal letter ref 77"}),
+    )
+    .await;
+    assert_eq!(analyst.status(), StatusCode::FORBIDDEN);
+    let bad = post(
+        &app.client,
+        url("/daml"),
+        &d.officer,
+        &json!({"answer": "maybe", "note": "NCA refusal letter ref 77"}),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The NCA refuses (recorded from the host): the 31-day moratorium starts.
+    let (ok, said, err) = cli_with_env(
+        &app.env,
+        &[],
+        &[
+            "reports",
+            "daml",
+            &id,
+            "--answer",
+            "refused",
+            "--note",
+            "NCA refusal letter ref 77",
+            "--as",
+            "olu@benteng.example",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(said.contains("daml refused (moratorium running"), "{said}");
+    let refused: Value = get(&app.client, url(""), &d.officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["daml_answer"], "refused");
+    assert_eq!(refused["daml_period"], "moratorium");
+    let ends = time::OffsetDateTime::parse(
+        refused["daml_moratorium_ends_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let span = ends - clock.now();
+    assert!(
+        span > time::Duration::days(30) && span <= time::Duration::days(31),
+        "{span}"
+    );
+    wait_for("regulatory_daml_clocks_running{period=\"notice\"}", "0").await;
+    wait_for("regulatory_daml_clocks_running{period=\"moratorium\"}", "1").await;
+    let again = post(
+        &app.client,
+        url("/daml"),
+        &d.officer,
+        &json!({"answer": "refused", "note": "NCA refusal letter ref 78"}),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // Near its end it alerts; past it, it has ended and the transfer is still held: nobody
+    // presumes the NCA's silence.
+    clock.advance(ends - clock.now() - time::Duration::hours(2));
+    wait_for(
+        "regulatory_daml_clocks_ending_soon{period=\"moratorium\"}",
+        "1",
+    )
+    .await;
+    clock.advance(time::Duration::hours(3));
+    wait_for("regulatory_daml_clocks_ended{period=\"moratorium\"}", "1").await;
+    wait_for(
+        "regulatory_daml_clocks_ending_soon{period=\"moratorium\"}",
+        "0",
+    )
+    .await;
+    let still = post(
+        &app.client,
+        review.clone(),
+        &d.analyst,
+        &json!({"decision": "release", "reason": "contract and invoices checked"}),
+    )
+    .await;
+    assert_eq!(still.status(), StatusCode::CONFLICT);
+    let tab = get(&app.client, app.url("/console/reports"), &d.officer)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tab.contains("daml-ended") && tab.contains("moratorium ended"),
+        "{tab}"
+    );
+
+    // Consent deemed, recorded: the clock stops and a person may release the transfer.
+    let deemed = post(
+        &app.client,
+        url("/daml"),
+        &d.officer,
+        &json!({"answer": "deemed", "note": "moratorium over without further action"}),
+    )
+    .await;
+    assert_eq!(deemed.status(), StatusCode::OK);
+    let deemed: Value = deemed.json().await.unwrap();
+    assert_eq!(deemed["daml_answer"], "deemed");
+    assert!(deemed["daml_clock"].is_null(), "{deemed}");
+    wait_for("regulatory_daml_clocks_ended{period=\"moratorium\"}", "0").await;
+    let final_answer = post(
+        &app.client,
+        url("/daml"),
+        &d.officer,
+        &json!({"answer": "granted", "note": "a late consent letter"}),
+    )
+    .await;
+    assert_eq!(final_answer.status(), StatusCode::CONFLICT);
+    let mut conn = app.raw_sql().await;
+    let tampered = sqlx::query("UPDATE reports SET daml_answer = 'refused' WHERE id = $1")
+        .bind(&id)
+        .execute(&mut conn)
+        .await;
+    assert!(
+        tampered.is_err(),
+        "the database let a settled DAML answer change"
+    );
+    let released = post(
+        &app.client,
+        review,
+        &d.analyst,
+        &json!({"decision": "release", "reason": "contract and invoices checked"}),
+    )
+    .await;
+    assert_eq!(released.status(), StatusCode::OK);
+
+    // Each answer is audited, under no tenant.
+    let trail = audit_types(app).await;
+    let answers: Vec<&Value> = trail
+        .iter()
+        .filter(|e| e["event_type"] == "report.daml_answered")
+        .collect();
+    assert_eq!(answers.len(), 2, "{trail:?}");
+    assert!(answers.iter().all(|e| e["actor"]["tenant_id"].is_null()));
 }

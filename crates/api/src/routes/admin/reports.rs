@@ -1,7 +1,8 @@
 //! Regulatory reports on the operator API (`reports:file`, the compliance officer's): start a
 //! report from a case, complete it, ask a second officer to approve it, approve or reject it,
-//! export it in its FIU's format (goAML XML for an LTKM; JSON or printable HTML for a UK SAR),
-//! mark it submitted with the FIU's reference, withdraw it, or supersede a submitted one.
+//! export it in its FIU's format (goAML XML for an LTKM or a goAML EU FIU; JSON or printable
+//! HTML for a UK SAR or an EU FIU without goAML), mark it submitted with the FIU's reference,
+//! record the NCA's answer to a DAML request, withdraw it, or supersede a submitted one.
 //! Nothing here is mounted on a tenant route, and nothing of it reaches a tenant.
 
 use axum::Json;
@@ -13,9 +14,9 @@ use benteng_core::ids::{CaseId, ReportId};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::{FieldIssue, Fields, FromJsonField, JsonValue, enum_field};
 use benteng_core::text::BoundedText;
-use benteng_operations::{ExportFormat, ReportDetail};
+use benteng_operations::{ExportFormat, ReportDetail, ReportStanding};
 use benteng_reports::content::Address;
-use benteng_reports::deadlines::ClockState;
+use benteng_reports::daml::DamlAnswer;
 use benteng_reports::{Missing, ReportContent, ReportKind};
 use benteng_store::{ReportRow, ReportStatus};
 use rust_decimal::Decimal;
@@ -70,6 +71,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             post(mark_submitted),
         )
         .staff(
+            "/admin/v1/reports/{id}/daml",
+            Needs::on_post(file),
+            post(record_daml),
+        )
+        .staff(
             "/admin/v1/reports/{id}/withdraw",
             Needs::on_post(file),
             post(withdraw),
@@ -85,9 +91,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ReportView {
     pub id: String,
-    /// `ltkm` or `uk_sar`.
+    /// `ltkm`, `uk_sar` or `eu_sar`.
     pub kind: String,
-    pub fiu: &'static str,
+    /// The FIU's name (PPATK, NCA, an EU FIU's).
+    pub fiu: String,
+    /// An EU report: the member state whose FIU it goes to.
+    pub fiu_country: Option<String>,
     pub case: Option<String>,
     /// `draft`, `approved`, `submitted` or `withdrawn`.
     pub status: &'static str,
@@ -111,14 +120,31 @@ pub struct ReportView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>)]
     pub daml_due_at: Option<OffsetDateTime>,
+    /// The NCA's latest answer recorded: `granted`, `refused` or `deemed`.
+    pub daml_answer: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub daml_answered_at: Option<OffsetDateTime>,
+    /// After a refusal: when its 31-day moratorium ends.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub daml_moratorium_ends_at: Option<OffsetDateTime>,
+    /// While no consent is recorded: `notice` or `moratorium`.
+    pub daml_period: Option<&'static str>,
+    /// `running`, `ending_soon` or `ended` (ended: record the deemed consent).
+    pub daml_clock: Option<&'static str>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub daml_clock_ends_at: Option<OffsetDateTime>,
 }
 
 impl ReportView {
-    pub(crate) fn of(row: &ReportRow, clock: ClockState) -> Self {
+    pub(crate) fn of(row: &ReportRow, standing: &ReportStanding) -> Self {
         Self {
             id: row.id.to_string(),
             kind: row.kind.clone(),
-            fiu: row.kind.parse::<ReportKind>().map_or("", ReportKind::fiu),
+            fiu: standing.fiu.clone(),
+            fiu_country: row.fiu_country.clone(),
             case: row.case_id.map(|c| c.to_string()),
             status: row.status.as_str(),
             version: row.version,
@@ -131,8 +157,14 @@ impl ReportView {
             superseded_by: row.superseded_by.map(|r| r.to_string()),
             due_at: row.due_at,
             warn_at: row.warn_at,
-            clock: clock.as_str(),
+            clock: standing.clock.as_str(),
             daml_due_at: row.daml_due_at,
+            daml_answer: row.daml_answer.clone(),
+            daml_answered_at: row.daml_answered_at,
+            daml_moratorium_ends_at: row.daml_moratorium_ends_at,
+            daml_period: standing.daml.map(|d| d.period.as_str()),
+            daml_clock: standing.daml.map(|d| d.state.as_str()),
+            daml_clock_ends_at: standing.daml.map(|d| d.ends_at),
         }
     }
 }
@@ -151,7 +183,7 @@ pub struct ReportDetailView {
 impl From<&ReportDetail> for ReportDetailView {
     fn from(detail: &ReportDetail) -> Self {
         Self {
-            report: ReportView::of(&detail.row, detail.clock),
+            report: ReportView::of(&detail.row, &detail.standing),
             content: detail.content.clone(),
             missing: detail.missing.clone(),
         }
@@ -168,6 +200,7 @@ impl FromJsonField for Kind {
             &[
                 ("ltkm", Kind(ReportKind::Ltkm)),
                 ("uk_sar", Kind(ReportKind::UkSar)),
+                ("eu_sar", Kind(ReportKind::EuSar)),
             ],
         )
     }
@@ -192,13 +225,15 @@ pub async fn list(
     let rows = state.operations.reports(&actor, status).await?;
     Ok(Json(
         rows.iter()
-            .map(|(row, clock)| ReportView::of(row, *clock))
+            .map(|(row, standing)| ReportView::of(row, standing))
             .collect(),
     ))
 }
 
-/// Starts a report from a case (`{"case", "kind": "ltkm" | "uk_sar"}`), filled from what
-/// benteng knows; its deadline clock starts now.
+/// Starts a report from a case (`{"case", "kind": "ltkm" | "uk_sar" | "eu_sar", "fiu"?}`),
+/// filled from what benteng knows; its deadline clock starts now. An EU report goes to the
+/// FIU of `fiu` (a member state with a configured FIU) or, unnamed, of the one such state the
+/// case's transfers go to.
 #[utoipa::path(post, path = "/admin/v1/reports", tag = "operator",
     security(("staff_session" = ["reports:file"])),
     request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
@@ -209,13 +244,20 @@ pub async fn create(
     Staff(actor, context): Staff,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut f = Fields::new(&body, &["case", "kind"]);
+    let mut f = Fields::new(&body, &["case", "kind", "fiu"]);
     let case: Option<Parsed<CaseId, 64>> = f.required("case");
     let kind: Option<Kind> = f.required("kind");
+    let fiu: Option<BoundedText<2>> = f.optional("fiu");
     let (case, kind) = f.build(|| Some((case?.0, kind?.0)))?;
     let detail = state
         .operations
-        .create_report(&actor, case, kind, &context)
+        .create_report(
+            &actor,
+            case,
+            kind,
+            fiu.as_ref().map(BoundedText::as_str),
+            &context,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(ReportDetailView::from(&detail))).into_response())
 }
@@ -559,7 +601,8 @@ pub async fn mark_submitted(
         .operations
         .mark_report_submitted(&actor, id, reference.as_str(), &context)
         .await?;
-    Ok(Json(ReportView::of(&row, ClockState::Running)))
+    let standing = state.operations.report_standing(&row)?;
+    Ok(Json(ReportView::of(&row, &standing)))
 }
 
 /// Withdraws a draft or approved report (`{"reason"}`); a submitted one is superseded instead.
@@ -581,7 +624,51 @@ pub async fn withdraw(
         .operations
         .withdraw_report(&actor, id, reason.as_str(), &context)
         .await?;
-    Ok(Json(ReportView::of(&row, ClockState::Running)))
+    let standing = state.operations.report_standing(&row)?;
+    Ok(Json(ReportView::of(&row, &standing)))
+}
+
+#[derive(Clone, Copy)]
+struct Answer(DamlAnswer);
+
+impl FromJsonField for Answer {
+    fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
+        enum_field(
+            value,
+            &[
+                ("granted", Answer(DamlAnswer::Granted)),
+                ("refused", Answer(DamlAnswer::Refused)),
+                ("deemed", Answer(DamlAnswer::Deemed)),
+            ],
+        )
+    }
+}
+
+/// Records the NCA's answer to a submitted UK SAR's DAML request (`{"answer": "granted" |
+/// "refused" | "deemed", "note"}`): a refusal starts the 31-day moratorium; `deemed` only once
+/// the notice period (or the moratorium) has ended. 409 when the answer does not fit where
+/// the request stands.
+#[utoipa::path(post, path = "/admin/v1/reports/{id}/daml", tag = "operator",
+    security(("staff_session" = ["reports:file"])),
+    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    responses((status = 200, body = ReportView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn record_daml(
+    State(state): State<AppState>,
+    Staff(actor, context): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<ReportView>> {
+    let id: ReportId = path_id(&id)?;
+    let mut f = Fields::new(&body, &["answer", "note"]);
+    let answer: Option<Answer> = f.required("answer");
+    let note: Option<BoundedText<2000>> = f.required("note");
+    let (answer, note) = f.build(|| Some((answer?.0, note?)))?;
+    let (row, standing) = state
+        .operations
+        .record_daml_answer(&actor, id, answer, note.as_str(), &context)
+        .await?;
+    Ok(Json(ReportView::of(&row, &standing)))
 }
 
 /// Starts a new draft superseding a submitted report, from its content.
