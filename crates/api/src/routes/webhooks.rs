@@ -637,10 +637,5 @@ pub async fn replay(
         .webhooks
         .replay(caller.tenant.id, row.id, since, &audit)
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ReplayQueuedView {
-            queued: queued.try_into().unwrap_or(u64::MAX),
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(ReplayQueuedView { queued })))
 }
