@@ -19,6 +19,9 @@ pub enum ReviewDecision {
 }
 
 impl ReviewDecision {
+    /// Every decision, in the order requests list them.
+    pub const ALL: [ReviewDecision; 2] = [ReviewDecision::Release, ReviewDecision::Block];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewDecision::Release => "release",

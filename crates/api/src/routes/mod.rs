@@ -9,6 +9,7 @@ mod audit;
 mod balances;
 pub mod console;
 mod docs;
+mod docs_page;
 mod health;
 pub(crate) mod iso20022;
 pub(crate) mod kyc;

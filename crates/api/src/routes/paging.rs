@@ -96,7 +96,8 @@ impl PageQuery {
     }
 }
 
-#[derive(Serialize)]
+/// One page of a list, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PageView<T> {
     pub data: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.

@@ -284,7 +284,7 @@ pub async fn show(
 /// The caller's recipients, newest first.
 #[utoipa::path(get, path = "/v1/recipients", tag = "payments", security(("api_key" = ["recipients:read"])),
     params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = PageView<RecipientView>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,

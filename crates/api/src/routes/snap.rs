@@ -38,7 +38,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
 /// SNAP B2B access token (service 73): `X-CLIENT-KEY`, `X-TIMESTAMP`, `X-SIGNATURE` =
 /// base64(SHA256withRSA(client_id|X-TIMESTAMP)). Public, because the request carries its own
 /// credentials (the partner's RSA signature), which `Authenticator` checks.
-#[utoipa::path(post, path = "/v1.0/access-token/b2b", tag = "snap",
+#[utoipa::path(post, path = "/v1.0/access-token/b2b", tag = "snap", security(("snap_client_signature" = [])),
     request_body(content = Object, description = r#"{"grantType":"client_credentials"}"#),
     responses((status = 200, description = "2007300: accessToken, tokenType Bearer, expiresIn \"900\""),
         (status = 400, description = "4007300/01/02"), (status = 401, description = "4017300 Unauthorized. [Signature] / [Unknown client] / [Timestamp]")))]
@@ -239,7 +239,7 @@ struct TransferResponse {
 }
 
 /// SNAP transfer (service 18): pay an Indonesian account in IDR; see docs/snap.md.
-#[utoipa::path(post, path = "/v1.0/transfer-interbank", tag = "snap", security(("snap_token" = [])),
+#[utoipa::path(post, path = "/v1.0/transfer-interbank", tag = "snap", security(("snap_token" = [], "snap_signature" = [])),
     request_body(content = Object, description = "partnerReferenceNo, amount {value, currency IDR}, beneficiaryAccountNo, beneficiaryBankCode, beneficiaryAccountName"),
     responses((status = 202, description = "2021800 Request In Progress: referenceNo (transfer id)"),
         (status = 400, description = "4001800/01/02"), (status = 401, description = "4011800/01/03"),
@@ -339,7 +339,7 @@ struct StatusResponse {
 }
 
 /// SNAP transfer status inquiry (service 36): a transfer by `originalPartnerReferenceNo`.
-#[utoipa::path(post, path = "/v1.0/transfer/status", tag = "snap", security(("snap_token" = [])),
+#[utoipa::path(post, path = "/v1.0/transfer/status", tag = "snap", security(("snap_token" = [], "snap_signature" = [])),
     request_body(content = Object, description = "originalPartnerReferenceNo, serviceCode \"18\" (optional)"),
     responses((status = 200, description = "2003600: latestTransactionStatus 00–06"),
         (status = 404, description = "4043601 Transaction Not Found")))]
@@ -437,7 +437,7 @@ struct BalanceResponse {
 }
 
 /// SNAP balance inquiry (service 11): the tenant's balances per currency.
-#[utoipa::path(post, path = "/v1.0/balance-inquiry", tag = "snap", security(("snap_token" = [])),
+#[utoipa::path(post, path = "/v1.0/balance-inquiry", tag = "snap", security(("snap_token" = [], "snap_signature" = [])),
     request_body(content = Object, description = "{} or partnerReferenceNo, accountNo (ignored)"),
     responses((status = 200, description = "2001100: accountInfos")))]
 pub async fn balance(

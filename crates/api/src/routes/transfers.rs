@@ -264,7 +264,7 @@ pub async fn show(
 /// The caller's transfers, newest first, optionally of one `status`.
 #[utoipa::path(get, path = "/v1/transfers", tag = "payments", security(("api_key" = ["transfers:read"])),
     params(("status" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = PageView<TransferView>)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,

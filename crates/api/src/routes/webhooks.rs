@@ -510,16 +510,31 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A test event queued for delivery.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TestQueuedView {
+    /// The event's id: its delivery is `…/deliveries/{event_id}`.
+    #[schema(format = Uuid)]
+    pub(crate) event_id: String,
+}
+
+/// What a replay queued.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReplayQueuedView {
+    /// How many events were queued for the endpoint.
+    queued: u64,
+}
+
 /// Queues a signed `webhook.test` event for this endpoint only.
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/test", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
-    responses((status = 202, body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 202, body = TestQueuedView), (status = 404, body = crate::error::Problem)))]
 pub async fn test(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Audit(audit): Audit,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<TestQueuedView>)> {
     let row = own(&state, &caller, &id).await?;
     let event = state
         .webhooks
@@ -527,7 +542,9 @@ pub async fn test(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "event_id": event.to_string() })),
+        Json(TestQueuedView {
+            event_id: event.to_string(),
+        }),
     ))
 }
 
@@ -594,7 +611,7 @@ pub async fn resend(
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/replay", tag = "tenant",
     security(("api_key" = ["webhooks:manage"])), params(("id" = String, Path)),
     request_body(content = ReplayRequest),
-    responses((status = 202, body = Object), (status = 404, body = crate::error::Problem),
+    responses((status = 202, body = ReplayQueuedView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn replay(
     State(state): State<AppState>,
@@ -602,7 +619,7 @@ pub async fn replay(
     Audit(audit): Audit,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<ReplayQueuedView>)> {
     let row = own(&state, &caller, &id).await?;
     let mut f = Fields::new(&body, &REPLAY_FIELDS);
     let since: Option<Parsed<String, 64>> = f.required("since");
@@ -620,8 +637,5 @@ pub async fn replay(
         .webhooks
         .replay(caller.tenant.id, row.id, since, &audit)
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "queued": queued })),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(ReplayQueuedView { queued })))
 }

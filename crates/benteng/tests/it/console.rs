@@ -21,7 +21,8 @@ on_both_backends!(
     a_held_transfer_is_released_in_the_browser_with_four_eyes,
     a_held_transfer_is_blocked_in_the_browser_and_the_funds_return,
     case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers,
-    a_security_officer_blocks_an_incident_s_address_from_its_page
+    a_security_officer_blocks_an_incident_s_address_from_its_page,
+    the_docs_page_shows_an_operation_in_the_browser
 );
 
 /// A hostile recipient name: it must come out of every page as text.
@@ -714,4 +715,40 @@ async fn a_security_officer_blocks_an_incident_s_address_from_its_page(backend: 
             && e["changes"]["network"]["to"] == "127.0.0.2/32"),
         "{events:?}"
     );
+}
+
+/// `/docs` in a real browser: the page renders without script, its stylesheet applies under
+/// the server's CSP, and `POST /v1/transfers` shows its idempotency-key header and its body's
+/// fields as a reader sees them.
+async fn the_docs_page_shows_an_operation_in_the_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let browser = Browser::start().await;
+    browser.go(&app.url("/docs")).await;
+    let section = browser.find("#post_v1_transfers").await;
+    // Rendered text, with the browser's separators between cells made single spaces.
+    let shown = browser.text(&format!("/element/{section}/text")).await;
+    let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "POST /v1/transfers",
+        "X-Idempotency-Key header string (uuid) required",
+        "quote_id string (uuid) required",
+        "recipient_id string (uuid) required",
+        "amount string required",
+        "currency string required",
+        "reference string optional",
+        "api_key with transfers:write",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "{expected:?} is not shown:\n{shown}"
+        );
+    }
+    // The stylesheet loaded (same origin, allowed by `default-src 'self'`): a POST's badge
+    // has its colour.
+    let badge = browser.find("#post_v1_transfers .method.post").await;
+    let colour = browser
+        .text(&format!("/element/{badge}/css/background-color"))
+        .await;
+    assert_eq!(colour, "rgba(43, 95, 171, 1)");
+    browser.quit().await;
 }

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::{Parsed, path_id};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::paging::QueryParams;
 use crate::routes::{Needs, Routes};
@@ -394,10 +394,52 @@ pub async fn take_next(State(state): State<AppState>, staff: Staff) -> ApiResult
 }
 
 /// A proposal's input, from JSON or the console's form.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ProposalRequest, example = json!({"transfer": "0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55",
+    "decision": "release", "reason": "Name match is a different person (birth year differs)."}))]
 pub(crate) struct ProposalInput {
+    /// A held transfer of the case.
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) transfer: TransferId,
+    #[schema(schema_with = super::decision_schema)]
     pub(crate) decision: ReviewDecision,
+    /// Why; the approver sees it.
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
     pub(crate) reason: ReviewReason,
+}
+
+impl RequestBody for ProposalInput {
+    const FIELDS: &'static [&'static str] = &["transfer", "decision", "reason"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let transfer: Option<Parsed<TransferId, 64>> = f.required("transfer");
+        let decision: Option<Parsed<ReviewDecision, 16>> = f.required("decision");
+        let reason = f.required("reason");
+        Some(Self {
+            transfer: transfer?.0,
+            decision: decision?.0,
+            reason: reason?,
+        })
+    }
+}
+
+/// The body of a decision on a proposal: the decider's comment.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"comment": "Agreed: the birth years differ by 27 years."}))]
+pub struct DecisionRequest {
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    comment: CaseComment,
+}
+
+impl RequestBody for DecisionRequest {
+    const FIELDS: &'static [&'static str] = &["comment"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let comment = f.required("comment");
+        Some(Self { comment: comment? })
+    }
 }
 
 pub(crate) async fn propose_on(
@@ -430,32 +472,20 @@ pub(crate) async fn propose_on(
     })
 }
 
-/// Proposes releasing or blocking a held transfer of the case
-/// (`{"transfer", "decision": "release"|"block", "reason"}`); a compliance officer other than
-/// the proposer approves it.
+/// Proposes releasing or blocking a held transfer of the case; a compliance officer other
+/// than the proposer approves it.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals", tag = "operator",
     security(("staff_session" = ["reviews:decide"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = ProposalInput),
     responses((status = 201, body = ProposalView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn propose(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(input): Body<ProposalInput>,
 ) -> ApiResult<Response> {
     let case: CaseId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["transfer", "decision", "reason"]);
-    let transfer: Option<Parsed<TransferId, 64>> = f.required("transfer");
-    let decision: Option<Parsed<ReviewDecision, 16>> = f.required("decision");
-    let reason: Option<ReviewReason> = f.required("reason");
-    let input = f.build(|| {
-        Some(ProposalInput {
-            transfer: transfer?.0,
-            decision: decision?.0,
-            reason: reason?,
-        })
-    })?;
     let view = propose_on(&state, &staff, case, &input).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
@@ -477,28 +507,52 @@ pub(crate) async fn close_on(
     Ok(CaseView::of(&row, state.payments.now()))
 }
 
-/// Closes a case that holds no transfer still held for review (`{"outcome":
-/// "false_positive"|"true_positive"|"inconclusive", "comment"}`): an alert's case once looked
+/// The body of closing a case: its outcome and why.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "false_positive",
+    "comment": "Round sums are this exporter's usual deposit invoices."}))]
+pub struct CloseRequest {
+    #[schema(schema_with = outcome_schema)]
+    outcome: CaseOutcome,
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    comment: CaseComment,
+}
+
+fn outcome_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::json::string_enum_schema(CaseOutcome::ALL.iter().map(|o| o.as_str()))
+}
+
+impl RequestBody for CloseRequest {
+    const FIELDS: &'static [&'static str] = &["outcome", "comment"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let outcome: Option<Parsed<CaseOutcome, 32>> = f.required("outcome");
+        let comment = f.required("comment");
+        Some(Self {
+            outcome: outcome?.0,
+            comment: comment?,
+        })
+    }
+}
+
+/// Closes a case that holds no transfer still held for review: an alert's case once looked
 /// into; its alerts close with it. 409 `case-not-closable` when it is closed already or still
 /// holds a held transfer (that transfer's four-eyes decision closes it).
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/close", tag = "operator",
     security(("staff_session" = ["reviews:decide"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = CloseRequest),
     responses((status = 200, body = CaseView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn close(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<CloseRequest>,
 ) -> ApiResult<Json<CaseView>> {
     let case: CaseId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["outcome", "comment"]);
-    let outcome: Option<Parsed<CaseOutcome, 32>> = f.required("outcome");
-    let comment: Option<CaseComment> = f.required("comment");
-    let (outcome, comment) = f.build(|| Some((outcome?.0, comment?)))?;
     Ok(Json(
-        close_on(&state, &staff, case, outcome, &comment).await?,
+        close_on(&state, &staff, case, body.outcome, &body.comment).await?,
     ))
 }
 
@@ -525,47 +579,44 @@ async fn decide(
     staff: Staff,
     id: &str,
     proposal: &str,
-    body: &benteng_core::strict_json::JsonObject,
+    body: &DecisionRequest,
     approve: bool,
 ) -> ApiResult<Json<CaseView>> {
     let case: CaseId = path_id(id)?;
     let proposal: PendingActionId = path_id(proposal)?;
-    let mut f = Fields::new(body, &["comment"]);
-    let comment: Option<CaseComment> = f.required("comment");
-    let comment = f.build(|| comment)?;
     Ok(Json(
-        decide_on(&state, &staff, case, proposal, approve, &comment).await?,
+        decide_on(&state, &staff, case, proposal, approve, &body.comment).await?,
     ))
 }
 
-/// Approves a proposal (`{"comment"}`): the transfer is released or blocked, once, and the
+/// Approves a proposal: the transfer is released or blocked, once, and the
 /// case closes when none of its transfers is held. 403 `own-proposal` for the proposer;
 /// 409 when it was decided already.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals/{proposal}/approve", tag = "operator",
     security(("staff_session" = ["reviews:approve"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = DecisionRequest),
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn approve(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, proposal)): Path<(String, String)>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<DecisionRequest>,
 ) -> ApiResult<Json<CaseView>> {
     decide(state, staff, &id, &proposal, &body, true).await
 }
 
-/// Rejects a proposal (`{"comment"}`): the transfer stays held.
+/// Rejects a proposal: the transfer stays held.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals/{proposal}/reject", tag = "operator",
     security(("staff_session" = ["reviews:approve"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = DecisionRequest),
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn reject(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, proposal)): Path<(String, String)>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<DecisionRequest>,
 ) -> ApiResult<Json<CaseView>> {
     decide(state, staff, &id, &proposal, &body, false).await
 }

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::{Parsed, path_id};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
 use crate::state::AppState;
@@ -103,25 +103,233 @@ pub struct IssuedKeyView {
     record: ApiKeyView,
 }
 
+/// A key's environment as requests name it.
 #[derive(Clone, Copy)]
-struct EnvironmentField(KeyEnvironment);
+pub struct EnvironmentField(KeyEnvironment);
+
+const ENVIRONMENTS: [(&str, EnvironmentField); 2] = [
+    ("live", EnvironmentField(KeyEnvironment::Live)),
+    ("test", EnvironmentField(KeyEnvironment::Test)),
+];
 
 impl FromJsonField for EnvironmentField {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
-        enum_field(
-            value,
-            &[
-                ("live", EnvironmentField(KeyEnvironment::Live)),
-                ("test", EnvironmentField(KeyEnvironment::Test)),
-            ],
-        )
+        enum_field(value, &ENVIRONMENTS)
     }
 }
 
-/// A list of networks as one allow-list, refused whole if any entry is wrong.
-fn allow_list(field: &str, entries: &[Parsed<String, 64>]) -> ApiResult<NetworkAllowList> {
-    NetworkAllowList::from_entries(entries.iter().map(|entry| entry.0.as_str()))
-        .map_err(|error| ApiError::invalid(field, "invalid_value", &error.to_string()))
+impl utoipa::PartialSchema for EnvironmentField {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(ENVIRONMENTS.iter().map(|(name, _)| *name))
+    }
+}
+
+impl utoipa::ToSchema for EnvironmentField {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "KeyEnvironment".into()
+    }
+}
+
+/// The schema of a key's `scopes`: the names `Scopes::from_names` accepts.
+fn scope_names_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::json::string_enum_schema(
+            Scope::ALL.iter().map(|scope| scope.as_str()),
+        ))
+        .min_items(Some(1))
+        .max_items(Some(Scope::ALL.len()))
+        .build()
+}
+
+/// The schema of an allow-list in a request: 1 to 64 IPv4 or IPv6 addresses or CIDRs.
+fn networks_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(64))
+                .description(Some(
+                    "An IPv4 or IPv6 address or CIDR, e.g. `203.0.113.0/24`",
+                )),
+        )
+        .min_items(Some(1))
+        .max_items(Some(64))
+        .build()
+}
+
+/// The body of `POST /admin/v1/tenants/{id}/api-keys`: without `scopes` or `read_only` the key
+/// carries every scope; without `allow_networks` it works from any network; without
+/// `expires_in_days` it lives until revoked.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"environment": "live", "scopes": ["transfers:read", "transfers:write"],
+    "allow_networks": ["203.0.113.0/24"], "expires_in_days": 90}))]
+pub struct IssueKeyRequest {
+    environment: EnvironmentField,
+    /// The key's scopes; not together with `read_only`.
+    #[schema(schema_with = scope_names_schema)]
+    scopes: Option<Scopes>,
+    /// `true`: every read scope and no other; not together with `scopes`.
+    read_only: Option<bool>,
+    #[schema(schema_with = networks_schema)]
+    allow_networks: Option<NetworkAllowList>,
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 3650)]
+    expires_in_days: Option<KeyLifetime>,
+}
+
+impl RequestBody for IssueKeyRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "environment",
+        "scopes",
+        "read_only",
+        "allow_networks",
+        "expires_in_days",
+    ];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let environment: Option<EnvironmentField> = f.required("environment");
+        let read_only: Option<bool> = f.optional("read_only");
+        let names: Option<Vec<Parsed<String, 64>>> = if f.is_present("scopes") {
+            f.required_list("scopes", 1..=Scope::ALL.len())
+        } else {
+            None
+        };
+        let networks: Option<Vec<Parsed<String, 64>>> = if f.is_present("allow_networks") {
+            f.required_list("allow_networks", 1..=64)
+        } else {
+            None
+        };
+        let days: Option<u32> = f.optional("expires_in_days");
+        // Every rule below reports into `f`, so one answer lists every problem of the body;
+        // each is `Some(value)` when valid (the value itself optional).
+        let scopes = match names {
+            Some(_) if read_only == Some(true) => {
+                f.reject(
+                    "read_only",
+                    "conflict",
+                    "give scopes or read_only, not both",
+                );
+                None
+            }
+            None => Some(None),
+            Some(names) => match Scopes::from_names(names.iter().map(|n| n.0.as_str())) {
+                Ok(named) => Some(Some(named)),
+                Err(error) => {
+                    f.reject("scopes", "invalid_value", error.to_string());
+                    None
+                }
+            },
+        };
+        let allow_networks = match networks {
+            None => Some(None),
+            Some(entries) => {
+                match NetworkAllowList::from_entries(entries.iter().map(|e| e.0.as_str())) {
+                    Ok(list) => Some(Some(list)),
+                    Err(error) => {
+                        f.reject("allow_networks", "invalid_value", error.to_string());
+                        None
+                    }
+                }
+            }
+        };
+        let expires_in_days = match days.map(KeyLifetime::days) {
+            None => Some(None),
+            Some(Ok(lifetime)) => Some(Some(lifetime)),
+            Some(Err(error)) => {
+                f.reject("expires_in_days", "out_of_range", error.to_string());
+                None
+            }
+        };
+        Some(Self {
+            environment: environment?,
+            scopes: scopes?,
+            read_only,
+            allow_networks: allow_networks?,
+            expires_in_days: expires_in_days?,
+        })
+    }
+}
+
+impl IssueKeyRequest {
+    fn key_request(self) -> KeyRequest {
+        let scopes = match (self.scopes, self.read_only == Some(true)) {
+            (Some(named), _) => KeyScopes::These(named),
+            (None, true) => KeyScopes::ReadOnly,
+            (None, false) => KeyScopes::Every,
+        };
+        KeyRequest {
+            environment: self.environment.0,
+            scopes,
+            lifetime: self.expires_in_days,
+            networks: self.allow_networks.unwrap_or_else(NetworkAllowList::any),
+        }
+    }
+}
+
+/// The body of `POST /admin/v1/api-keys/{id}/networks`: the new allow-list, or
+/// `{"any_network": true}` to lift the restriction (asked for by name, never by an empty list).
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"allow_networks": ["203.0.113.0/24", "2001:db8::/48"]}))]
+pub struct KeyNetworksRequest {
+    /// Required unless `any_network` is `true`.
+    #[schema(schema_with = networks_schema)]
+    allow_networks: Option<NetworkAllowList>,
+    any_network: Option<bool>,
+}
+
+impl RequestBody for KeyNetworksRequest {
+    const FIELDS: &'static [&'static str] = &["allow_networks", "any_network"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let any_network: Option<bool> = f.optional("any_network");
+        if any_network == Some(true) {
+            if f.is_present("allow_networks") {
+                f.reject(
+                    "any_network",
+                    "conflict",
+                    "give allow_networks or any_network, not both",
+                );
+            }
+            return Some(Self {
+                allow_networks: None,
+                any_network,
+            });
+        }
+        let entries: Vec<Parsed<String, 64>> = f.required_list("allow_networks", 1..=64)?;
+        match NetworkAllowList::from_entries(entries.iter().map(|e| e.0.as_str())) {
+            Ok(list) => Some(Self {
+                allow_networks: Some(list),
+                any_network,
+            }),
+            Err(error) => {
+                f.reject("allow_networks", "invalid_value", error.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// The body of `POST /admin/v1/tenants/{id}/certificates`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"pem": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n"}))]
+pub struct NewCertificateRequest {
+    /// Exactly one certificate in PEM, valid now, registered to no tenant yet. A certificate
+    /// is a few kilobytes; a chain or a key pasted by mistake is refused by the parser,
+    /// anything far larger before it.
+    #[schema(value_type = String, max_length = 16384)]
+    pem: Parsed<String, 16_384>,
+}
+
+impl RequestBody for NewCertificateRequest {
+    const FIELDS: &'static [&'static str] = &["pem"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let pem = f.required("pem");
+        Some(Self { pem: pem? })
+    }
 }
 
 /// A tenant's API keys, newest first as the store lists them.
@@ -137,97 +345,22 @@ pub async fn list_keys(
     Ok(Json(keys.iter().map(ApiKeyView::from).collect()))
 }
 
-/// Issues a key (`{"environment": "live"|"test", "scopes"?: [..], "read_only"?: bool,
-/// "allow_networks"?: [CIDR..], "expires_in_days"?: 1..3650}`); without `scopes` or
-/// `read_only` the key carries every scope, without `allow_networks` it works from any
-/// network. The answer (201) is the only time the key is shown.
+/// Issues a key. The answer (201) is the only time the key is shown.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/api-keys", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = IssueKeyRequest),
     responses((status = 201, body = IssuedKeyView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn issue_key(
     State(state): State<AppState>,
     Staff(_, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<IssueKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<IssuedKeyView>)> {
     let tenant: TenantId = path_id(&id)?;
-    let mut f = Fields::new(
-        &body,
-        &[
-            "environment",
-            "scopes",
-            "read_only",
-            "allow_networks",
-            "expires_in_days",
-        ],
-    );
-    let environment: Option<EnvironmentField> = f.required("environment");
-    let read_only: Option<bool> = f.optional("read_only");
-    let present = |name: &str| !matches!(body.get(name), None | Some(JsonValue::Null));
-    let names: Option<Vec<Parsed<String, 64>>> = if present("scopes") {
-        f.required_list("scopes", 1..=Scope::ALL.len())
-    } else {
-        None
-    };
-    let networks: Option<Vec<Parsed<String, 64>>> = if present("allow_networks") {
-        f.required_list("allow_networks", 1..=64)
-    } else {
-        None
-    };
-    let days: Option<u32> = f.optional("expires_in_days");
-    // Every rule below reports into `f`, so one answer lists every problem of the body.
-    let scopes = match (read_only == Some(true), names) {
-        (true, Some(_)) => {
-            f.reject(
-                "read_only",
-                "conflict",
-                "give scopes or read_only, not both",
-            );
-            None
-        }
-        (true, None) => Some(KeyScopes::ReadOnly),
-        (false, None) => Some(KeyScopes::Every),
-        (false, Some(names)) => match Scopes::from_names(names.iter().map(|n| n.0.as_str())) {
-            Ok(named) => Some(KeyScopes::These(named)),
-            Err(error) => {
-                f.reject("scopes", "invalid_value", error.to_string());
-                None
-            }
-        },
-    };
-    let networks = match networks {
-        None => Some(NetworkAllowList::any()),
-        Some(entries) => {
-            match NetworkAllowList::from_entries(entries.iter().map(|e| e.0.as_str())) {
-                Ok(list) => Some(list),
-                Err(error) => {
-                    f.reject("allow_networks", "invalid_value", error.to_string());
-                    None
-                }
-            }
-        }
-    };
-    let lifetime = match days.map(KeyLifetime::days) {
-        None => Some(None),
-        Some(Ok(lifetime)) => Some(Some(lifetime)),
-        Some(Err(error)) => {
-            f.reject("expires_in_days", "out_of_range", error.to_string());
-            None
-        }
-    };
-    let (environment, scopes, networks, lifetime) =
-        f.build(|| Some((environment?, scopes?, networks?, lifetime?)))?;
-    let request = KeyRequest {
-        environment: environment.0,
-        scopes,
-        lifetime,
-        networks,
-    };
     let issued = state
         .operations
-        .issue_api_key(tenant, request, &context)
+        .issue_api_key(tenant, body.key_request(), &context)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -252,38 +385,30 @@ pub async fn revoke_key(
     Ok(Json(ApiKeyView::from(&record)))
 }
 
-/// Replaces the networks a live key may be used from: `{"allow_networks": [CIDR..]}`, or
-/// `{"any_network": true}` to lift the restriction (asked for by name, never by an empty list).
+/// Replaces the networks a live key may be used from.
 #[utoipa::path(post, path = "/admin/v1/api-keys/{id}/networks", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = KeyNetworksRequest),
     responses((status = 200, body = ApiKeyView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn key_networks(
     State(state): State<AppState>,
     Staff(_, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<KeyNetworksRequest>,
 ) -> ApiResult<Json<ApiKeyView>> {
     let key: ApiKeyId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["allow_networks", "any_network"]);
-    let any: Option<bool> = f.optional("any_network");
-    let entries: Option<Vec<Parsed<String, 64>>> = if any == Some(true) {
-        if body.get("allow_networks").is_some() {
-            f.reject(
-                "any_network",
-                "conflict",
-                "give allow_networks or any_network, not both",
-            );
+    let networks = match (body.any_network, body.allow_networks) {
+        (Some(true), _) => NetworkAllowList::any(),
+        (_, Some(list)) => list,
+        // The parser requires a list unless `any_network` is true.
+        (_, None) => {
+            return Err(ApiError::invalid(
+                "allow_networks",
+                "required",
+                "is required",
+            ));
         }
-        None
-    } else {
-        f.required_list("allow_networks", 1..=64)
-    };
-    f.finish()?;
-    let networks = match entries {
-        Some(entries) => allow_list("allow_networks", &entries)?,
-        None => NetworkAllowList::any(),
     };
     let record = state
         .operations
@@ -338,28 +463,22 @@ pub async fn list_certificates(
     }))
 }
 
-/// Registers a client certificate to the tenant: `{"pem": "-----BEGIN CERTIFICATE-----…"}`,
-/// exactly one certificate, valid now, registered to no tenant yet.
+/// Registers a client certificate to the tenant.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/certificates", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = NewCertificateRequest),
     responses((status = 201, body = CertificateView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_certificate(
     State(state): State<AppState>,
     Staff(_, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewCertificateRequest>,
 ) -> ApiResult<(StatusCode, Json<CertificateView>)> {
     let tenant: TenantId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["pem"]);
-    // A certificate in PEM is a few kilobytes; a chain or a key pasted by mistake is refused
-    // by the parser, anything far larger before it.
-    let pem: Option<Parsed<String, 16_384>> = f.required("pem");
-    let pem = f.build(|| pem)?;
     let record = state
         .operations
-        .add_certificate(tenant, pem.0.as_bytes(), &context)
+        .add_certificate(tenant, body.pem.0.as_bytes(), &context)
         .await?;
     Ok((StatusCode::CREATED, Json(CertificateView::from(&record))))
 }

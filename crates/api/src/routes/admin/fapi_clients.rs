@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::Parsed;
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
 use crate::state::AppState;
@@ -76,7 +76,7 @@ impl From<&FapiClientRow> for ClientView {
 }
 
 /// A JSON value taken as it is (a JWK Set), checked by the registration itself.
-struct AnyJson(Value);
+pub struct AnyJson(Value);
 
 fn to_value(value: &JsonValue) -> Value {
     match value {
@@ -140,54 +140,122 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ClientVie
     Ok(Json(rows.iter().map(ClientView::from).collect()))
 }
 
-/// Registers a client: `client_id`, `name`, `jwks` (public keys, by value), `redirect_uris`
-/// (exact, https), `scopes` (API-key scope names), and optionally `profile` (`fapi2`),
-/// `token_auth` (`private_key_jwt`) and `sender_constraint` (`dpop`).
+/// The schema of a client's `jwks`: a JWK Set of public keys, by value; the registration
+/// checks each key (PS256, ES256 or EdDSA; public parts only).
+fn jwk_set_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::ArrayBuilder;
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "keys",
+            ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::Object).description(Some(
+                    "A public JWK (RFC 7517), e.g. `{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": …, \"y\": …}`",
+                )))
+                .min_items(Some(1)),
+        )
+        .required("keys")
+        .build()
+}
+
+/// The body of `POST /admin/v1/fapi/clients`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"client_id": "acme-treasury", "name": "Acme Treasury",
+    "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "use": "sig", "kid": "acme-1"}]},
+    "redirect_uris": ["https://acme.example/callback"], "scopes": "transfers:read balances:read"}))]
+pub struct RegisterClientRequest {
+    #[schema(value_type = String, max_length = 64)]
+    client_id: Parsed<String, 64>,
+    #[schema(value_type = String, max_length = 400)]
+    name: Parsed<String, 400>,
+    #[schema(schema_with = jwk_set_schema)]
+    jwks: AnyJson,
+    /// Exact redirect URIs, `https` only.
+    #[schema(value_type = Vec<String>, min_items = 1, max_items = 10)]
+    redirect_uris: Vec<Parsed<String, 2000>>,
+    /// API-key scope names, space-separated.
+    #[schema(value_type = String, max_length = 400, example = "transfers:read balances:read")]
+    scopes: Parsed<String, 400>,
+    /// `fapi2` (the default and only profile).
+    #[schema(value_type = Option<String>, max_length = 32, example = "fapi2")]
+    profile: Option<Parsed<String, 32>>,
+    /// `private_key_jwt` (the default and only method).
+    #[schema(value_type = Option<String>, max_length = 32, example = "private_key_jwt")]
+    token_auth: Option<Parsed<String, 32>>,
+    /// `dpop` (the default and only sender constraint).
+    #[schema(value_type = Option<String>, max_length = 32, example = "dpop")]
+    sender_constraint: Option<Parsed<String, 32>>,
+}
+
+impl RequestBody for RegisterClientRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "client_id",
+        "name",
+        "jwks",
+        "redirect_uris",
+        "scopes",
+        "profile",
+        "token_auth",
+        "sender_constraint",
+    ];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let client_id = f.required("client_id");
+        let name = f.required("name");
+        let jwks = f.required("jwks");
+        let redirect_uris = f.required_list("redirect_uris", 1..=10);
+        let scopes = f.required("scopes");
+        let profile = f.optional("profile");
+        let token_auth = f.optional("token_auth");
+        let sender_constraint = f.optional("sender_constraint");
+        Some(Self {
+            client_id: client_id?,
+            name: name?,
+            jwks: jwks?,
+            redirect_uris: redirect_uris?,
+            scopes: scopes?,
+            profile,
+            token_auth,
+            sender_constraint,
+        })
+    }
+}
+
+impl RegisterClientRequest {
+    fn new_client(self) -> NewClient {
+        NewClient {
+            client_id: self.client_id.0,
+            name: self.name.0,
+            jwks: self.jwks.0,
+            redirect_uris: self.redirect_uris.into_iter().map(|u| u.0).collect(),
+            scopes: self.scopes.0,
+            profile: self.profile.map_or_else(|| "fapi2".into(), |p| p.0),
+            token_auth: self
+                .token_auth
+                .map_or_else(|| "private_key_jwt".into(), |t| t.0),
+            sender_constraint: self
+                .sender_constraint
+                .map_or_else(|| "dpop".into(), |s| s.0),
+        }
+    }
+}
+
+/// Registers a client.
 #[utoipa::path(post, path = "/admin/v1/fapi/clients", tag = "operator",
     security(("staff_session" = ["credentials:write"])),
-    request_body(content = Object),
+    request_body(content = RegisterClientRequest),
     responses((status = 201, body = ClientView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn register(
     State(state): State<AppState>,
     Staff(_, context): Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<RegisterClientRequest>,
 ) -> ApiResult<(StatusCode, Json<ClientView>)> {
-    let mut f = Fields::new(
-        &body,
-        &[
-            "client_id",
-            "name",
-            "jwks",
-            "redirect_uris",
-            "scopes",
-            "profile",
-            "token_auth",
-            "sender_constraint",
-        ],
-    );
-    let client_id: Option<Parsed<String, 64>> = f.required("client_id");
-    let name: Option<Parsed<String, 400>> = f.required("name");
-    let jwks: Option<AnyJson> = f.required("jwks");
-    let redirect_uris: Option<Vec<Parsed<String, 2000>>> = f.required_list("redirect_uris", 1..=10);
-    let scopes: Option<Parsed<String, 400>> = f.required("scopes");
-    let profile: Option<Parsed<String, 32>> = f.optional("profile");
-    let token_auth: Option<Parsed<String, 32>> = f.optional("token_auth");
-    let sender_constraint: Option<Parsed<String, 32>> = f.optional("sender_constraint");
-    let new = f.build(|| {
-        Some(NewClient {
-            client_id: client_id?.0,
-            name: name?.0,
-            jwks: jwks?.0,
-            redirect_uris: redirect_uris?.into_iter().map(|u| u.0).collect(),
-            scopes: scopes?.0,
-            profile: profile.map_or_else(|| "fapi2".into(), |p| p.0),
-            token_auth: token_auth.map_or_else(|| "private_key_jwt".into(), |t| t.0),
-            sender_constraint: sender_constraint.map_or_else(|| "dpop".into(), |s| s.0),
-        })
-    })?;
     let row = server(&state)?
-        .register_client(new, &context)
+        .register_client(body.new_client(), &context)
         .await
         .map_err(client_error)?;
     Ok((StatusCode::CREATED, Json(ClientView::from(&row))))

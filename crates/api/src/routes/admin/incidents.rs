@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::{Parsed, path_id};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
 use crate::state::AppState;
@@ -229,12 +229,41 @@ impl FromJsonField for BlockSecs {
     }
 }
 
-/// What a block needs.
+/// What a block needs: the body of `POST /admin/v1/blocks` (the console's form reads the
+/// same).
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"network": "198.51.100.0/24", "expires_in_secs": 3600,
+    "reason": "Credential stuffing from this range (incident INC-42)."}))]
 pub struct BlockRequest {
+    /// An IPv4 or IPv6 address or CIDR.
+    #[schema(value_type = String, max_length = 64, example = "198.51.100.0/24")]
     pub network: Network,
+    /// How long the block lasts: 60 seconds to 30 days.
+    #[schema(minimum = 60, maximum = 2592000)]
     pub expires_in_secs: u32,
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
+    /// The incident the block contains, if any.
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub incident: Option<IncidentId>,
+}
+
+impl RequestBody for BlockRequest {
+    const FIELDS: &'static [&'static str] = &["network", "expires_in_secs", "reason", "incident"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let network: Option<Parsed<Network, 64>> = f.required("network");
+        let secs: Option<BlockSecs> = f.required("expires_in_secs");
+        let reason: Option<BoundedText<2000>> = f.required("reason");
+        let incident: Option<Parsed<IncidentId, 64>> = f.optional("incident");
+        Some(Self {
+            network: network?.0,
+            expires_in_secs: secs?.0,
+            reason: reason?.as_str().to_owned(),
+            incident: incident.map(|i| i.0),
+        })
+    }
 }
 
 /// Blocks a network (stored and audited, the incident contained when one is named) and
@@ -286,31 +315,17 @@ pub(crate) async fn block_network(
     Ok(row)
 }
 
-/// Blocks a client address or network (`{"network", "expires_in_secs", "reason",
-/// "incident"?}`) on every instance until it expires.
+/// Blocks a client address or network on every instance until it expires.
 #[utoipa::path(post, path = "/admin/v1/blocks", tag = "operator",
     security(("staff_session" = ["incidents:respond"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = BlockRequest),
     responses((status = 201, body = BlockView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn block(
     State(state): State<AppState>,
     staff: Staff,
-    JsonBody(body): JsonBody,
+    Body(request): Body<BlockRequest>,
 ) -> ApiResult<Response> {
-    let mut f = Fields::new(&body, &["network", "expires_in_secs", "reason", "incident"]);
-    let network: Option<Parsed<Network, 64>> = f.required("network");
-    let secs: Option<BlockSecs> = f.required("expires_in_secs");
-    let reason: Option<BoundedText<2000>> = f.required("reason");
-    let incident: Option<Parsed<IncidentId, 64>> = f.optional("incident");
-    let request = f.build(|| {
-        Some(BlockRequest {
-            network: network?.0,
-            expires_in_secs: secs?.0,
-            reason: reason?.as_str().to_owned(),
-            incident: incident.map(|i| i.0),
-        })
-    })?;
     let row = block_network(&state, &staff, &request).await?;
     Ok((StatusCode::CREATED, Json(BlockView::from(&row))).into_response())
 }

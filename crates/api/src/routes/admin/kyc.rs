@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::{PendingActionView, path_id};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::kyc::{KycView, UpgradeRequestView};
 use crate::routes::{Needs, Routes};
@@ -225,42 +225,68 @@ pub async fn document(
     ))
 }
 
+/// A reviewer's verdict on a KYC item.
 #[derive(Clone, Copy)]
-struct Verdict(ItemStatus);
+pub struct Verdict(ItemStatus);
+
+const VERDICTS: [(&str, Verdict); 2] = [
+    ("verified", Verdict(ItemStatus::Verified)),
+    ("rejected", Verdict(ItemStatus::Rejected)),
+];
 
 impl FromJsonField for Verdict {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
-        enum_field(
-            value,
-            &[
-                ("verified", Verdict(ItemStatus::Verified)),
-                ("rejected", Verdict(ItemStatus::Rejected)),
-            ],
-        )
+        enum_field(value, &VERDICTS)
     }
 }
 
-/// Verifies or rejects one item (`{"status": "verified" | "rejected"}`). Beneficial owners are
+impl utoipa::PartialSchema for Verdict {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(VERDICTS.iter().map(|(name, _)| *name))
+    }
+}
+
+impl utoipa::ToSchema for Verdict {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "KycVerdict".into()
+    }
+}
+
+/// The body of `POST /admin/v1/tenants/{id}/kyc/items/{item}`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "verified"}))]
+pub struct ReviewItemRequest {
+    status: Verdict,
+}
+
+impl RequestBody for ReviewItemRequest {
+    const FIELDS: &'static [&'static str] = &["status"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let status = f.required("status");
+        Some(Self { status: status? })
+    }
+}
+
+/// Verifies or rejects one item. Beneficial owners are
 /// verified only from a screened declaration without a possible match (409 otherwise).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/kyc/items/{item}", tag = "operator",
     security(("staff_session" = ["kyc:review"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = ReviewItemRequest),
     responses((status = 204), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem)))]
 pub async fn review_item(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path((id, item)): Path<(String, String)>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<ReviewItemRequest>,
 ) -> ApiResult<StatusCode> {
     let tenant: TenantId = path_id(&id)?;
     let item: KycItem = path_id(&item)?;
-    let mut f = Fields::new(&body, &["status"]);
-    let status: Option<Verdict> = f.required("status");
-    let status = f.build(|| status)?;
     state
         .operations
-        .review_kyc_item(&actor, tenant, item, status.0, &context)
+        .review_kyc_item(&actor, tenant, item, body.status.0, &context)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -96,6 +96,30 @@ impl FromJsonField for SecretField {
     }
 }
 
+impl utoipa::PartialSchema for SecretField {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+            .max_length(Some(1024))
+            .write_only(true)
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SecretField {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+}
+
+/// The schema of a review decision in a request: the spellings `ReviewDecision` parses.
+pub(super) fn decision_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use benteng_core::cases::ReviewDecision;
+    crate::json::string_enum_schema(ReviewDecision::ALL.iter().map(|d| d.as_str()))
+}
+
 /// A staff role named in a request.
 #[derive(Clone, Copy)]
 pub(super) struct Role(benteng_core::roles::StaffRole);
@@ -108,6 +132,19 @@ impl FromJsonField for Role {
             .map(|role| (role.as_str(), Role(role)))
             .collect();
         enum_field(value, &variants)
+    }
+}
+
+impl utoipa::PartialSchema for Role {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use benteng_core::roles::StaffRole;
+        crate::json::string_enum_schema(StaffRole::ALL.into_iter().map(|role| role.as_str()))
+    }
+}
+
+impl utoipa::ToSchema for Role {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "StaffRole".into()
     }
 }
 

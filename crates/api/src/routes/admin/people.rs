@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::{PendingActionView, RequestedView, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes, StaffNeed};
 use crate::state::AppState;
@@ -56,7 +56,31 @@ pub(super) fn routes(routes: Routes) -> Routes {
         )
 }
 
+/// A login name as requests give it ([`LoginName`]'s rules).
 pub(super) struct Login(pub(super) LoginName);
+
+impl utoipa::PartialSchema for Login {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(LoginName::MIN_CHARS))
+            .max_length(Some(LoginName::MAX_CHARS))
+            .pattern(Some("^[A-Za-z0-9][A-Za-z0-9._@+-]*$"))
+            .description(Some(
+                "3–64 characters of a-z 0-9 . _ @ + -, starting with a letter or digit; \
+                 upper case is folded",
+            ))
+            .examples(["ana@bank.example"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Login {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "LoginName".into()
+    }
+}
 
 impl FromJsonField for Login {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
@@ -119,26 +143,62 @@ pub struct CreatedView {
     pending_actions: Vec<PendingActionView>,
 }
 
-/// Creates a staff member: `{"login", "roles": [...]}`. Admin is never granted at once: it
-/// becomes a four-eyes request.
+/// The body of `POST /admin/v1/staff`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "ana@bank.example", "roles": ["compliance_analyst"]}))]
+pub struct NewStaffRequest {
+    login: Login,
+    /// Up to five roles; admin among them becomes a four-eyes request.
+    #[schema(max_items = 5)]
+    roles: Vec<Role>,
+}
+
+impl RequestBody for NewStaffRequest {
+    const FIELDS: &'static [&'static str] = &["login", "roles"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let login = f.required("login");
+        let roles = f.required_list("roles", 0..=5);
+        Some(Self {
+            login: login?,
+            roles: roles?,
+        })
+    }
+}
+
+/// The body of the role grant and revoke routes.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "compliance_officer"}))]
+pub struct RoleRequest {
+    role: Role,
+}
+
+impl RequestBody for RoleRequest {
+    const FIELDS: &'static [&'static str] = &["role"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let role = f.required("role");
+        Some(Self { role: role? })
+    }
+}
+
+/// Creates a staff member. Admin is never granted at once: it becomes a four-eyes request.
 #[utoipa::path(post, path = "/admin/v1/staff", tag = "operator",
     security(("staff_session" = ["staff:write"])),
-    request_body(content = Object, description = "`{\"login\", \"roles\": [\"compliance_analyst\"]}`"),
+    request_body(content = NewStaffRequest),
     responses((status = 201, body = CreatedView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewStaffRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut f = Fields::new(&body, &["login", "roles"]);
-    let login: Option<Login> = f.required("login");
-    let roles: Option<Vec<Role>> = f.required_list("roles", 0..=5);
-    let (login, roles) = f.build(|| Some((login?, roles?)))?;
-    let roles: Roles = roles.into_iter().map(|r| r.0).collect();
+    let roles: Roles = body.roles.into_iter().map(|r| r.0).collect();
     let (created, pending) = state
         .operations
-        .create_staff(Some(&actor), &login.0, roles, &context)
+        .create_staff(Some(&actor), &body.login.0, roles, &context)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -151,29 +211,22 @@ pub async fn create(
     ))
 }
 
-fn role_of(body: &benteng_core::strict_json::JsonObject) -> ApiResult<Role> {
-    let mut f = Fields::new(body, &["role"]);
-    let role: Option<Role> = f.required("role");
-    Ok(f.build(|| role)?)
-}
-
 /// Grants a role (`{"role"}`); admin becomes a four-eyes request (202).
 #[utoipa::path(post, path = "/admin/v1/staff/{id}/roles/grant", tag = "operator",
     security(("staff_session" = ["staff:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = RoleRequest),
     responses((status = 200, body = RequestedView), (status = 202, body = RequestedView),
         (status = 403, body = crate::error::Problem)))]
 pub async fn grant(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<RoleRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let person = person_id(&id)?;
-    let role = role_of(&body)?;
     let requested = state
         .operations
-        .grant_role(&actor, person, role.0, &context)
+        .grant_role(&actor, person, body.role.0, &context)
         .await?;
     let (status, view) = RequestedView::of(&requested);
     Ok((status, Json(view)))
@@ -182,19 +235,18 @@ pub async fn grant(
 /// Removes a role (`{"role"}`).
 #[utoipa::path(post, path = "/admin/v1/staff/{id}/roles/revoke", tag = "operator",
     security(("staff_session" = ["staff:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = RoleRequest),
     responses((status = 204), (status = 403, body = crate::error::Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<RoleRequest>,
 ) -> ApiResult<StatusCode> {
     let person = person_id(&id)?;
-    let role = role_of(&body)?;
     state
         .operations
-        .revoke_role(&actor, person, role.0, &context)
+        .revoke_role(&actor, person, body.role.0, &context)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 
 use super::{Parsed, PendingActionView, path_id};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::paging::QueryParams;
 use crate::routes::{Needs, Routes};
@@ -190,19 +190,61 @@ impl From<&ReportDetail> for ReportDetailView {
     }
 }
 
+/// A report's kind as requests name it: an Indonesian LTKM (goAML) or a UK SAR.
 #[derive(Clone, Copy)]
-struct Kind(ReportKind);
+pub struct Kind(ReportKind);
+
+const KINDS: [(&str, Kind); 3] = [
+    ("ltkm", Kind(ReportKind::Ltkm)),
+    ("uk_sar", Kind(ReportKind::UkSar)),
+    ("eu_sar", Kind(ReportKind::EuSar)),
+];
 
 impl FromJsonField for Kind {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
-        enum_field(
-            value,
-            &[
-                ("ltkm", Kind(ReportKind::Ltkm)),
-                ("uk_sar", Kind(ReportKind::UkSar)),
-                ("eu_sar", Kind(ReportKind::EuSar)),
-            ],
-        )
+        enum_field(value, &KINDS)
+    }
+}
+
+impl utoipa::PartialSchema for Kind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(KINDS.iter().map(|(name, _)| *name))
+    }
+}
+
+impl utoipa::ToSchema for Kind {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ReportKind".into()
+    }
+}
+
+/// The body of `POST /admin/v1/reports`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"case": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "kind": "ltkm"}))]
+pub struct NewReportRequest {
+    /// The case the report is about.
+    #[schema(value_type = String, format = Uuid)]
+    case: Parsed<CaseId, 64>,
+    kind: Kind,
+    /// An EU report's FIU: the member state (ISO 3166 alpha-2) of a configured FIU. Unnamed,
+    /// the one such state the case's transfers go to.
+    #[schema(max_length = 2)]
+    fiu: Option<String>,
+}
+
+impl RequestBody for NewReportRequest {
+    const FIELDS: &'static [&'static str] = &["case", "kind", "fiu"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let case = f.required("case");
+        let kind = f.required("kind");
+        let fiu: Option<BoundedText<2>> = f.optional("fiu");
+        Some(Self {
+            case: case?,
+            kind: kind?,
+            fiu: fiu.map(|f| f.as_str().to_owned()),
+        })
     }
 }
 
@@ -230,32 +272,27 @@ pub async fn list(
     ))
 }
 
-/// Starts a report from a case (`{"case", "kind": "ltkm" | "uk_sar" | "eu_sar", "fiu"?}`),
-/// filled from what benteng knows; its deadline clock starts now. An EU report goes to the
-/// FIU of `fiu` (a member state with a configured FIU) or, unnamed, of the one such state the
-/// case's transfers go to.
+/// Starts a report from a case (`kind`: `ltkm`, `uk_sar` or `eu_sar`), filled from what
+/// benteng knows; its deadline clock starts now. An EU report goes to the FIU of `fiu` (a
+/// member state with a configured FIU) or, unnamed, of the one such state the case's transfers
+/// go to.
 #[utoipa::path(post, path = "/admin/v1/reports", tag = "operator",
     security(("staff_session" = ["reports:file"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = NewReportRequest),
     responses((status = 201, body = ReportDetailView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewReportRequest>,
 ) -> ApiResult<Response> {
-    let mut f = Fields::new(&body, &["case", "kind", "fiu"]);
-    let case: Option<Parsed<CaseId, 64>> = f.required("case");
-    let kind: Option<Kind> = f.required("kind");
-    let fiu: Option<BoundedText<2>> = f.optional("fiu");
-    let (case, kind) = f.build(|| Some((case?.0, kind?.0)))?;
     let detail = state
         .operations
         .create_report(
             &actor,
-            case,
-            kind,
-            fiu.as_ref().map(BoundedText::as_str),
+            body.case.0,
+            body.kind.0,
+            body.fiu.as_deref(),
             &context,
         )
         .await?;
@@ -323,121 +360,210 @@ impl FromJsonField for DecimalText {
     }
 }
 
-struct TransactionPatch {
+/// A transaction of the report, by its number: the fields given replace the draft's.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionPatch {
+    /// The number of one of the report's transactions.
+    #[schema(max_length = 50)]
     number: String,
+    /// A non-negative decimal string, e.g. `"1500000.00"`.
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$", max_length = 40)]
     local_amount: Option<Decimal>,
+    #[schema(max_length = 50)]
     institution_code: Option<String>,
+    #[schema(max_length = 8)]
     transmode: Option<String>,
 }
 
-/// Completes a draft (`{"version", "reason"?, "action"?, "indicators"?, "daml_requested"?,
-/// "subject"?: {business, legal_form, incorporation_number, incorporation_country, address},
-/// "transactions"?: [{number, local_amount?, institution_code?, transmode?}]}`): the fields
-/// given replace the draft's; 409 when the draft moved past `version` or is not a draft.
+impl RequestBody for TransactionPatch {
+    const FIELDS: &'static [&'static str] =
+        &["number", "local_amount", "institution_code", "transmode"];
+
+    fn read(t: &mut Fields<'_>) -> Option<Self> {
+        let number: Option<BoundedText<50>> = t.required("number");
+        let local: Option<DecimalText> = t.optional("local_amount");
+        let institution: Option<ReportText<50>> = t.optional("institution_code");
+        let transmode: Option<BoundedText<8>> = t.optional("transmode");
+        Some(Self {
+            number: number?.as_str().to_owned(),
+            local_amount: local.map(|l| l.0),
+            institution_code: institution.map(|i| i.0),
+            transmode: transmode.map(|m| m.as_str().to_owned()),
+        })
+    }
+}
+
+/// The subject's registered address.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressPatch {
+    #[schema(max_length = 255)]
+    line: String,
+    #[schema(max_length = 255)]
+    city: String,
+    #[schema(max_length = 10)]
+    postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(min_length = 1, max_length = 2)]
+    country: String,
+}
+
+impl RequestBody for AddressPatch {
+    const FIELDS: &'static [&'static str] = &["line", "city", "postal_code", "country"];
+
+    fn read(a: &mut Fields<'_>) -> Option<Self> {
+        let line: Option<ReportText<255>> = a.required("line");
+        let city: Option<ReportText<255>> = a.required("city");
+        let postal: Option<ReportText<10>> = a.optional("postal_code");
+        let country: Option<BoundedText<2>> = a.required("country");
+        Some(Self {
+            line: line?.0,
+            city: city?.0,
+            postal_code: postal.map(|p| p.0),
+            country: country?.as_str().to_owned(),
+        })
+    }
+}
+
+/// The reported subject (a business): the fields given replace the draft's.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectPatch {
+    #[schema(max_length = 255)]
+    business: Option<String>,
+    #[schema(max_length = 8)]
+    legal_form: Option<String>,
+    #[schema(max_length = 50)]
+    incorporation_number: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(max_length = 2)]
+    incorporation_country: Option<String>,
+    address: Option<AddressPatch>,
+}
+
+impl RequestBody for SubjectPatch {
+    const FIELDS: &'static [&'static str] = &[
+        "business",
+        "legal_form",
+        "incorporation_number",
+        "incorporation_country",
+        "address",
+    ];
+
+    fn read(s: &mut Fields<'_>) -> Option<Self> {
+        let business: Option<ReportText<255>> = s.optional("business");
+        let legal_form: Option<BoundedText<8>> = s.optional("legal_form");
+        let number: Option<ReportText<50>> = s.optional("incorporation_number");
+        let country: Option<BoundedText<2>> = s.optional("incorporation_country");
+        let address = s.optional_object("address", AddressPatch::FIELDS, AddressPatch::read);
+        Some(Self {
+            business: business.map(|b| b.0),
+            legal_form: legal_form.map(|l| l.as_str().to_owned()),
+            incorporation_number: number.map(|n| n.0),
+            incorporation_country: country.map(|c| c.as_str().to_owned()),
+            address,
+        })
+    }
+}
+
+/// The body of `POST /admin/v1/reports/{id}/content`: the fields given replace the draft's.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 1, "reason": "Structured deposits just under the reporting threshold.",
+    "indicators": ["1101"], "daml_requested": false}))]
+pub struct ReportContentRequest {
+    /// The draft's version as last read: 409 when it moved on since.
+    version: u32,
+    #[schema(max_length = 20000)]
+    reason: Option<String>,
+    #[schema(max_length = 4000)]
+    action: Option<String>,
+    /// Indicator codes of the FIU's list (replaces the draft's list).
+    #[schema(value_type = Option<Vec<String>>, max_items = 50)]
+    indicators: Option<Vec<BoundedText<16>>>,
+    daml_requested: Option<bool>,
+    subject: Option<SubjectPatch>,
+    #[schema(max_items = 1000)]
+    transactions: Option<Vec<TransactionPatch>>,
+}
+
+impl RequestBody for ReportContentRequest {
+    const FIELDS: &'static [&'static str] = &[
+        "version",
+        "reason",
+        "action",
+        "indicators",
+        "daml_requested",
+        "subject",
+        "transactions",
+    ];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let version = f.required("version");
+        let reason: Option<ReportText<20000>> = f.optional("reason");
+        let action: Option<ReportText<4000>> = f.optional("action");
+        // `Some(None)`: absent; `None`: invalid (reported, and the other fields still read).
+        let indicators = if f.is_present("indicators") {
+            f.required_list("indicators", 0..=50).map(Some)
+        } else {
+            Some(None)
+        };
+        let daml_requested = f.optional("daml_requested");
+        let subject = f.optional_object("subject", SubjectPatch::FIELDS, SubjectPatch::read);
+        let transactions = if f.is_present("transactions") {
+            f.required_object_list(
+                "transactions",
+                0..=1000,
+                TransactionPatch::FIELDS,
+                TransactionPatch::read,
+            )
+            .map(Some)
+        } else {
+            Some(None)
+        };
+        Some(Self {
+            version: version?,
+            reason: reason.map(|r| r.0),
+            action: action.map(|a| a.0),
+            indicators: indicators?,
+            daml_requested,
+            subject,
+            transactions: transactions?,
+        })
+    }
+}
+
+/// Completes a draft: the fields given replace the draft's; 409 when the draft moved past
+/// `version` or is not a draft.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/content", tag = "operator",
     security(("staff_session" = ["reports:file"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = ReportContentRequest),
     responses((status = 200, body = ReportDetailView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<ReportContentRequest>,
 ) -> ApiResult<Json<ReportDetailView>> {
     let id: ReportId = path_id(&id)?;
-    let mut f = Fields::new(
-        &body,
-        &[
-            "version",
-            "reason",
-            "action",
-            "indicators",
-            "daml_requested",
-            "subject",
-            "transactions",
-        ],
-    );
-    let version: Option<u32> = f.required("version");
-    let reason: Option<ReportText<20000>> = f.optional("reason");
-    let action: Option<ReportText<4000>> = f.optional("action");
-    let indicators: Option<Vec<BoundedText<16>>> = if f.is_present("indicators") {
-        f.required_list("indicators", 0..=50)
-    } else {
-        None
-    };
-    let daml: Option<bool> = f.optional("daml_requested");
-    let subject = f.optional_object(
-        "subject",
-        &[
-            "business",
-            "legal_form",
-            "incorporation_number",
-            "incorporation_country",
-            "address",
-        ],
-        |s| {
-            let business: Option<ReportText<255>> = s.optional("business");
-            let legal_form: Option<BoundedText<8>> = s.optional("legal_form");
-            let number: Option<ReportText<50>> = s.optional("incorporation_number");
-            let country: Option<BoundedText<2>> = s.optional("incorporation_country");
-            let address = s.optional_object(
-                "address",
-                &["line", "city", "postal_code", "country"],
-                |a| {
-                    let line: Option<ReportText<255>> = a.required("line");
-                    let city: Option<ReportText<255>> = a.required("city");
-                    let postal: Option<ReportText<10>> = a.optional("postal_code");
-                    let country: Option<BoundedText<2>> = a.required("country");
-                    Some(Address {
-                        line: line?.0,
-                        city: city?.0,
-                        postal_code: postal.map(|p| p.0),
-                        country: country?.as_str().to_owned(),
-                    })
-                },
-            );
-            Some((
-                business.map(|b| b.0),
-                legal_form.map(|l| l.as_str().to_owned()),
-                number.map(|n| n.0),
-                country.map(|c| c.as_str().to_owned()),
-                address,
-            ))
-        },
-    );
-    let transactions = if f.is_present("transactions") {
-        f.required_object_list(
-            "transactions",
-            0..=1000,
-            &["number", "local_amount", "institution_code", "transmode"],
-            |t| {
-                let number: Option<BoundedText<50>> = t.required("number");
-                let local: Option<DecimalText> = t.optional("local_amount");
-                let institution: Option<ReportText<50>> = t.optional("institution_code");
-                let transmode: Option<BoundedText<8>> = t.optional("transmode");
-                Some(TransactionPatch {
-                    number: number?.as_str().to_owned(),
-                    local_amount: local.map(|l| l.0),
-                    institution_code: institution.map(|i| i.0),
-                    transmode: transmode.map(|m| m.as_str().to_owned()),
-                })
-            },
-        )
-    } else {
-        None
-    };
-    f.finish()?;
-    let Some(version) = version else {
-        return Err(ApiError::invalid("version", "required", "is required"));
-    };
+    let ReportContentRequest {
+        version,
+        reason,
+        action,
+        indicators,
+        daml_requested: daml,
+        subject,
+        transactions,
+    } = body;
     let current = state.operations.report(&actor, id, &context).await?;
     let mut content = current.content;
     if let Some(reason) = reason {
-        content.reason = Some(reason.0);
+        content.reason = Some(reason);
     }
     if let Some(action) = action {
-        content.action = Some(action.0);
+        content.action = Some(action);
     }
     if let Some(indicators) = indicators {
         content.indicators = indicators.iter().map(|i| i.as_str().to_owned()).collect();
@@ -445,13 +571,23 @@ pub async fn update(
     if let Some(daml) = daml {
         content.daml_requested = daml;
     }
-    if let Some((business, legal_form, number, country, address)) = subject {
+    if let Some(patch) = subject {
         let s = &mut content.subject;
-        s.business = business.or(s.business.take());
-        s.legal_form = legal_form.or(s.legal_form.take());
-        s.incorporation_number = number.or(s.incorporation_number.take());
-        s.incorporation_country = country.or(s.incorporation_country.take());
-        s.address = address.or(s.address.take());
+        s.business = patch.business.or(s.business.take());
+        s.legal_form = patch.legal_form.or(s.legal_form.take());
+        s.incorporation_number = patch.incorporation_number.or(s.incorporation_number.take());
+        s.incorporation_country = patch
+            .incorporation_country
+            .or(s.incorporation_country.take());
+        s.address = patch
+            .address
+            .map(|a| Address {
+                line: a.line,
+                city: a.city,
+                postal_code: a.postal_code,
+                country: a.country,
+            })
+            .or(s.address.take());
     }
     for (i, patch) in transactions.unwrap_or_default().into_iter().enumerate() {
         let Some(t) = content
@@ -582,91 +718,154 @@ pub async fn export(
         .into_response())
 }
 
-/// Records that the approved report was filed (`{"fiu_reference"}`); 409 unless approved.
+/// The body of `POST /admin/v1/reports/{id}/submitted`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"fiu_reference": "PPATK-2026-000123"}))]
+pub struct SubmittedRequest {
+    /// The reference the FIU gave the filing.
+    #[schema(value_type = String, min_length = 1, max_length = 255)]
+    fiu_reference: BoundedText<255>,
+}
+
+impl RequestBody for SubmittedRequest {
+    const FIELDS: &'static [&'static str] = &["fiu_reference"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let fiu_reference = f.required("fiu_reference");
+        Some(Self {
+            fiu_reference: fiu_reference?,
+        })
+    }
+}
+
+/// The body of `POST /admin/v1/reports/{id}/withdraw`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Filed in error: the case was closed as a false positive."}))]
+pub struct WithdrawRequest {
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    reason: BoundedText<2000>,
+}
+
+impl RequestBody for WithdrawRequest {
+    const FIELDS: &'static [&'static str] = &["reason"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let reason = f.required("reason");
+        Some(Self { reason: reason? })
+    }
+}
+
+/// Records that the approved report was filed; 409 unless approved.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/submitted", tag = "operator",
     security(("staff_session" = ["reports:file"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = SubmittedRequest),
     responses((status = 200, body = ReportView), (status = 409, body = crate::error::Problem)))]
 pub async fn mark_submitted(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<SubmittedRequest>,
 ) -> ApiResult<Json<ReportView>> {
     let id: ReportId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["fiu_reference"]);
-    let reference: Option<BoundedText<255>> = f.required("fiu_reference");
-    let reference = f.build(|| reference)?;
     let row = state
         .operations
-        .mark_report_submitted(&actor, id, reference.as_str(), &context)
+        .mark_report_submitted(&actor, id, body.fiu_reference.as_str(), &context)
         .await?;
     let standing = state.operations.report_standing(&row)?;
     Ok(Json(ReportView::of(&row, &standing)))
 }
 
-/// Withdraws a draft or approved report (`{"reason"}`); a submitted one is superseded instead.
+/// Withdraws a draft or approved report; a submitted one is superseded instead.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/withdraw", tag = "operator",
     security(("staff_session" = ["reports:file"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = WithdrawRequest),
     responses((status = 200, body = ReportView), (status = 409, body = crate::error::Problem)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<WithdrawRequest>,
 ) -> ApiResult<Json<ReportView>> {
     let id: ReportId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["reason"]);
-    let reason: Option<BoundedText<2000>> = f.required("reason");
-    let reason = f.build(|| reason)?;
     let row = state
         .operations
-        .withdraw_report(&actor, id, reason.as_str(), &context)
+        .withdraw_report(&actor, id, body.reason.as_str(), &context)
         .await?;
     let standing = state.operations.report_standing(&row)?;
     Ok(Json(ReportView::of(&row, &standing)))
 }
 
+/// The NCA's answer as requests name it.
 #[derive(Clone, Copy)]
-struct Answer(DamlAnswer);
+pub struct Answer(DamlAnswer);
+
+const ANSWERS: [(&str, Answer); 3] = [
+    ("granted", Answer(DamlAnswer::Granted)),
+    ("refused", Answer(DamlAnswer::Refused)),
+    ("deemed", Answer(DamlAnswer::Deemed)),
+];
 
 impl FromJsonField for Answer {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
-        enum_field(
-            value,
-            &[
-                ("granted", Answer(DamlAnswer::Granted)),
-                ("refused", Answer(DamlAnswer::Refused)),
-                ("deemed", Answer(DamlAnswer::Deemed)),
-            ],
-        )
+        enum_field(value, &ANSWERS)
     }
 }
 
-/// Records the NCA's answer to a submitted UK SAR's DAML request (`{"answer": "granted" |
-/// "refused" | "deemed", "note"}`): a refusal starts the 31-day moratorium; `deemed` only once
-/// the notice period (or the moratorium) has ended. 409 when the answer does not fit where
-/// the request stands.
+impl utoipa::PartialSchema for Answer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(ANSWERS.iter().map(|(name, _)| *name))
+    }
+}
+
+impl utoipa::ToSchema for Answer {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "DamlAnswer".into()
+    }
+}
+
+/// The body of recording the NCA's answer to a DAML request.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"answer": "refused", "note": "NCA letter ref 2026/1234, received by post."}))]
+pub struct DamlRequest {
+    answer: Answer,
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    note: BoundedText<2000>,
+}
+
+impl RequestBody for DamlRequest {
+    const FIELDS: &'static [&'static str] = &["answer", "note"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let answer = f.required("answer");
+        let note = f.required("note");
+        Some(Self {
+            answer: answer?,
+            note: note?,
+        })
+    }
+}
+
+/// Records the NCA's answer to a submitted UK SAR's DAML request: a refusal starts the 31-day
+/// moratorium; `deemed` only once the notice period (or the moratorium) has ended. 409 when
+/// the answer does not fit where the request stands.
 #[utoipa::path(post, path = "/admin/v1/reports/{id}/daml", tag = "operator",
     security(("staff_session" = ["reports:file"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = DamlRequest),
     responses((status = 200, body = ReportView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn record_daml(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<DamlRequest>,
 ) -> ApiResult<Json<ReportView>> {
     let id: ReportId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["answer", "note"]);
-    let answer: Option<Answer> = f.required("answer");
-    let note: Option<BoundedText<2000>> = f.required("note");
-    let (answer, note) = f.build(|| Some((answer?.0, note?)))?;
     let (row, standing) = state
         .operations
-        .record_daml_answer(&actor, id, answer, note.as_str(), &context)
+        .record_daml_answer(&actor, id, body.answer.0, body.note.as_str(), &context)
         .await?;
     Ok(Json(ReportView::of(&row, &standing)))
 }

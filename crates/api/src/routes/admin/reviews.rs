@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::{Parsed, path_id};
 use crate::error::ApiResult;
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
 use crate::state::AppState;
@@ -95,28 +95,49 @@ pub async fn queue(
     Ok(Json(views))
 }
 
-/// Decides a held transfer (`{"decision": "release"|"block", "reason"}`): released, it goes on
-/// to the rail; blocked, its reservation is voided. 409 `transfer-not-held` when it is not held
-/// (decided already, by someone else too). The tenant sees only the new status.
+/// The body of `POST /admin/v1/transfers/{id}/review`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "release", "reason": "Name match is a different person (birth year differs)."}))]
+pub struct ReviewRequest {
+    #[schema(schema_with = super::decision_schema)]
+    decision: Parsed<ReviewDecisionField, 16>,
+    /// Why; kept in the audit trail for staff, never shown to the tenant.
+    #[schema(value_type = String, min_length = 1, max_length = 2000)]
+    reason: ReviewReason,
+}
+
+impl RequestBody for ReviewRequest {
+    const FIELDS: &'static [&'static str] = &["decision", "reason"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let decision = f.required("decision");
+        let reason = f.required("reason");
+        Some(Self {
+            decision: decision?,
+            reason: reason?,
+        })
+    }
+}
+
+/// Decides a held transfer: released, it goes on to the rail; blocked, its reservation is
+/// voided. 409 `transfer-not-held` when it is not held (decided already, by someone else too).
+/// The tenant sees only the new status.
 #[utoipa::path(post, path = "/admin/v1/transfers/{id}/review", tag = "operator",
     security(("staff_session" = ["reviews:decide"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = ReviewRequest),
     responses((status = 200, body = HeldTransferView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn decide(
     State(state): State<AppState>,
     Staff(_, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<ReviewRequest>,
 ) -> ApiResult<Json<HeldTransferView>> {
     let id: TransferId = path_id(&id)?;
-    let mut f = Fields::new(&body, &["decision", "reason"]);
-    let decision: Option<Parsed<ReviewDecisionField, 16>> = f.required("decision");
-    let reason: Option<ReviewReason> = f.required("reason");
-    let (decision, reason) = f.build(|| Some((decision?, reason?)))?;
     let transfer = state
         .payments
-        .review(id, decision.0.0, &reason, &context)
+        .review(id, body.decision.0.0, &body.reason, &context)
         .await?;
     Ok(Json(view(&state, &transfer).await?))
 }

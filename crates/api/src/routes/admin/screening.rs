@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::Parsed;
 use crate::error::ApiResult;
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
 use crate::state::AppState;
@@ -57,63 +57,88 @@ pub struct SearchView {
     matches: Vec<serde_json::Value>,
 }
 
-/// Searches the loaded sanctions and PEP lists for a name (`{"name", "country"?,
-/// "birth_year"?, "limit"?, "min_score"?}`). `limit` is how many matches to return, best
-/// first (1 to 100, default 10); `min_score` the lowest score a match may have to be returned
-/// (0 to 100, default 40). A value out of range, or not a whole number, is refused with a
-/// problem+json 422 naming the field. Ad hoc: no party is recorded and no clearance applies.
+/// The body of `POST /admin/v1/screening/search`. A value out of range, or not a whole
+/// number, is refused with a problem+json 422 naming the field.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ivan Petrov", "country": "RU", "birth_year": 1970, "limit": 10, "min_score": 60}))]
+pub struct SearchRequest {
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    name: BoundedText<200>,
+    #[schema(value_type = Option<String>, max_length = 64)]
+    country: Option<BoundedText<64>>,
+    #[schema(value_type = Option<u32>, minimum = 1800, maximum = 2200)]
+    birth_year: Option<u16>,
+    /// How many matches to return, best first (default 10).
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: usize,
+    /// The lowest score a returned match may have (default 40).
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 100)]
+    min_score: u8,
+}
+
+impl RequestBody for SearchRequest {
+    const FIELDS: &'static [&'static str] =
+        &["name", "country", "birth_year", "limit", "min_score"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let name = f.required("name");
+        let country = f.optional("country");
+        let birth_year = match f.optional::<u32>("birth_year") {
+            None => Some(None),
+            Some(year @ 1800..=2200) => u16::try_from(year).ok().map(Some),
+            Some(_) => {
+                f.reject(
+                    "birth_year",
+                    "out_of_range",
+                    "must be a year from 1800 to 2200",
+                );
+                None
+            }
+        };
+        let limit = match f.optional::<u32>("limit") {
+            None => Some(DEFAULT_LIMIT),
+            Some(n @ 1..=100) => usize::try_from(n).ok(),
+            Some(_) => {
+                f.reject("limit", "out_of_range", format!("must be 1 to {MAX_LIMIT}"));
+                None
+            }
+        };
+        let min_score = match f.optional::<u32>("min_score") {
+            None => Some(DEFAULT_MIN_SCORE),
+            Some(n @ 0..=100) => u8::try_from(n).ok(),
+            Some(_) => {
+                f.reject("min_score", "out_of_range", "must be 0 to 100");
+                None
+            }
+        };
+        Some(Self {
+            name: name?,
+            country,
+            birth_year: birth_year?,
+            limit: limit?,
+            min_score: min_score?,
+        })
+    }
+}
+
+/// Searches the loaded sanctions and PEP lists for a name. Ad hoc: no party is recorded and
+/// no clearance applies.
 #[utoipa::path(post, path = "/admin/v1/screening/search", tag = "operator",
     security(("staff_session" = ["screening:search"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = SearchRequest),
     responses((status = 200, body = SearchView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn search(
     State(state): State<AppState>,
     _staff: Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<SearchRequest>,
 ) -> ApiResult<Json<SearchView>> {
-    let mut f = Fields::new(
-        &body,
-        &["name", "country", "birth_year", "limit", "min_score"],
-    );
-    let name: Option<BoundedText<200>> = f.required("name");
-    let country: Option<BoundedText<64>> = f.optional("country");
-    let birth_year: Option<u32> = f.optional("birth_year");
-    let birth_year = match birth_year {
-        None => Some(None),
-        Some(year @ 1800..=2200) => u16::try_from(year).ok().map(Some),
-        Some(_) => {
-            f.reject(
-                "birth_year",
-                "out_of_range",
-                "must be a year from 1800 to 2200",
-            );
-            None
-        }
-    };
-    let limit = match f.optional::<u32>("limit") {
-        None => Some(DEFAULT_LIMIT),
-        Some(n @ 1..=100) => usize::try_from(n).ok(),
-        Some(_) => {
-            f.reject("limit", "out_of_range", format!("must be 1 to {MAX_LIMIT}"));
-            None
-        }
-    };
-    let min_score = match f.optional::<u32>("min_score") {
-        None => Some(DEFAULT_MIN_SCORE),
-        Some(n @ 0..=100) => u8::try_from(n).ok(),
-        Some(_) => {
-            f.reject("min_score", "out_of_range", "must be 0 to 100");
-            None
-        }
-    };
-    let (name, birth_year, limit, min_score) =
-        f.build(|| Some((name?, birth_year?, limit?, min_score?)))?;
-    let mut query = Query::new(name.as_str());
-    query.country = country.map(|c| c.as_str().to_owned());
-    query.dob = birth_year.map(PartialDate::year);
-    query.limit = limit;
-    query.min_score = min_score;
+    let mut query = Query::new(body.name.as_str());
+    query.country = body.country.map(|c| c.as_str().to_owned());
+    query.dob = body.birth_year.map(PartialDate::year);
+    query.limit = body.limit;
+    query.min_score = body.min_score;
     let SearchResult {
         verdict,
         score,
@@ -172,27 +197,54 @@ pub async fn clearances(
     Ok(Json(clearances.iter().map(ClearanceView::from).collect()))
 }
 
-/// Clears a false positive (`{"party": "tenant:ID"|"recipient:ID", "entry": "LIST:ENTRY_ID",
-/// "reason"}`) until the entry's content changes; recorded as cleared by the person.
+/// The body of `POST /admin/v1/clearances`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"party": "recipient:5f1d7a52-3c8e-4b1a-9f0e-2d6c8b4a7e13",
+    "entry": "un:6908555", "reason": "Different person: the recipient's birth year is 1988, the entry's 1961."}))]
+pub struct ClearanceRequestBody {
+    /// `tenant:ID` or `recipient:ID`.
+    #[schema(value_type = String, max_length = 64, pattern = "^(tenant|recipient):")]
+    party: Parsed<PartyRef, 64>,
+    /// `LIST:ENTRY_ID`, e.g. `un:6908555`.
+    #[schema(value_type = String, max_length = 800)]
+    entry: Parsed<EntryRef, 800>,
+    /// Why this is a false positive; kept with the clearance.
+    #[schema(value_type = String, min_length = 1, max_length = 4000)]
+    reason: Parsed<ClearanceReason, 4000>,
+}
+
+impl RequestBody for ClearanceRequestBody {
+    const FIELDS: &'static [&'static str] = &["party", "entry", "reason"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let party = f.required("party");
+        let entry = f.required("entry");
+        let reason = f.required("reason");
+        Some(Self {
+            party: party?,
+            entry: entry?,
+            reason: reason?,
+        })
+    }
+}
+
+/// Clears a false positive until the entry's content changes; recorded as cleared by the
+/// person.
 #[utoipa::path(post, path = "/admin/v1/clearances", tag = "operator",
     security(("staff_session" = ["clearances:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = ClearanceRequestBody),
     responses((status = 201, body = ClearanceView), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn clear(
     State(state): State<AppState>,
     Staff(_, context): Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<ClearanceRequestBody>,
 ) -> ApiResult<(StatusCode, Json<ClearanceView>)> {
-    let mut f = Fields::new(&body, &["party", "entry", "reason"]);
-    let party: Option<Parsed<PartyRef, 64>> = f.required("party");
-    let entry: Option<Parsed<EntryRef, 800>> = f.required("entry");
-    let reason: Option<Parsed<ClearanceReason, 4000>> = f.required("reason");
-    let (party, entry, reason) = f.build(|| Some((party?, entry?, reason?)))?;
     let request = ClearanceRequest {
-        party: party.0,
-        entry: entry.0,
-        reason: reason.0,
+        party: body.party.0,
+        entry: body.entry.0,
+        reason: body.reason.0,
     };
     let clearance = state.operations.clear(request, None, &context).await?;
     Ok((StatusCode::CREATED, Json(ClearanceView::from(&clearance))))

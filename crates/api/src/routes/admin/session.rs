@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::SecretField;
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::{Audit, SESSION_COOKIE, Staff, session_cookie};
 use crate::routes::{Needs, Routes, StaffNeed};
 use crate::state::AppState;
@@ -106,17 +106,88 @@ impl SessionView {
     }
 }
 
+/// The body of a sign-in: what the person knows and a code from what they have.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "ana@bank.example", "password": "correct horse battery staple", "code": "492039"}))]
+pub struct SignInRequest {
+    login: SecretField,
+    password: SecretField,
+    /// A TOTP code from the person's authenticator, or one of their recovery codes.
+    code: SecretField,
+}
+
+impl RequestBody for SignInRequest {
+    const FIELDS: &'static [&'static str] = &["login", "password", "code"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let login = f.required("login");
+        let password = f.required("password");
+        let code = f.required("code");
+        Some(Self {
+            login: login?,
+            password: password?,
+            code: code?,
+        })
+    }
+}
+
+/// Enrolment's first step: the one-time enrolment code and the person's new password.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enrolment_code": "kq7w-3mzp-x8rt-v2nc", "password": "correct horse battery staple"}))]
+pub struct EnrolmentStartRequest {
+    enrolment_code: SecretField,
+    /// 12–128 characters, not a common password, not containing the login.
+    password: SecretField,
+}
+
+impl RequestBody for EnrolmentStartRequest {
+    const FIELDS: &'static [&'static str] = &["enrolment_code", "password"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let enrolment_code = f.required("enrolment_code");
+        let password = f.required("password");
+        Some(Self {
+            enrolment_code: enrolment_code?,
+            password: password?,
+        })
+    }
+}
+
+/// Enrolment's last step: the enrolment code and a code from the new authenticator.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enrolment_code": "kq7w-3mzp-x8rt-v2nc", "code": "492039"}))]
+pub struct EnrolmentFinishRequest {
+    enrolment_code: SecretField,
+    code: SecretField,
+}
+
+impl RequestBody for EnrolmentFinishRequest {
+    const FIELDS: &'static [&'static str] = &["enrolment_code", "code"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let enrolment_code = f.required("enrolment_code");
+        let code = f.required("code");
+        Some(Self {
+            enrolment_code: enrolment_code?,
+            code: code?,
+        })
+    }
+}
+
 /// Signs in with login, password and a TOTP code (or a recovery code). Sets the session
 /// cookie; the answer carries the session's CSRF token.
 #[utoipa::path(post, path = "/admin/v1/session", tag = "operator",
-    request_body(content = Object, description = "`{\"login\", \"password\", \"code\"}`"),
+    request_body(content = SignInRequest),
     responses((status = 201, body = SessionView), (status = 401, body = crate::error::Problem),
         (status = 429, body = crate::error::Problem)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     Audit(context): Audit,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Body(body): Body<SignInRequest>,
 ) -> ApiResult<Response> {
     sign_in_as(Audience::Staff, &state, &context, &headers, &body).await
 }
@@ -124,14 +195,14 @@ pub async fn sign_in(
 /// Signs a tenant user in (as `POST /admin/v1/session` does staff): the session cookie then
 /// authenticates `/v1` routes with the scopes of the user's tenant role.
 #[utoipa::path(post, path = "/v1/session", tag = "tenant",
-    request_body(content = Object, description = "`{\"login\", \"password\", \"code\"}`"),
+    request_body(content = SignInRequest),
     responses((status = 201, body = SessionView), (status = 401, body = crate::error::Problem),
         (status = 429, body = crate::error::Problem)))]
 pub async fn sign_in_tenant_user(
     State(state): State<AppState>,
     Audit(context): Audit,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    Body(body): Body<SignInRequest>,
 ) -> ApiResult<Response> {
     sign_in_as(Audience::TenantUsers, &state, &context, &headers, &body).await
 }
@@ -141,21 +212,16 @@ async fn sign_in_as(
     state: &AppState,
     context: &benteng_core::audit::AuditContext,
     headers: &HeaderMap,
-    body: &benteng_core::strict_json::JsonObject,
+    body: &SignInRequest,
 ) -> ApiResult<Response> {
-    let mut f = Fields::new(body, &["login", "password", "code"]);
-    let login: Option<SecretField> = f.required("login");
-    let password: Option<SecretField> = f.required("password");
-    let code: Option<SecretField> = f.required("code");
-    let (login, password, code) = f.build(|| Some((login?, password?, code?)))?;
     let (signed_in, cookie) = start_session(
         audience,
         state,
         context,
         headers,
-        login.0.expose_secret(),
-        &password.0,
-        &code.0,
+        body.login.0.expose_secret(),
+        &body.password.0,
+        &body.code.0,
     )
     .await?;
     let mut response = (
@@ -290,42 +356,38 @@ pub struct EnrolmentStartedView {
 /// Enrolment, first step: the enrolment code and a new password (12–128 characters, not a
 /// common password, not containing the login).
 #[utoipa::path(post, path = "/admin/v1/enrolment/start", tag = "operator",
-    request_body(content = Object, description = "`{\"enrolment_code\", \"password\"}`"),
+    request_body(content = EnrolmentStartRequest),
     responses((status = 200, body = EnrolmentStartedView), (status = 401, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn start_enrolment(
     State(state): State<AppState>,
     Audit(context): Audit,
-    JsonBody(body): JsonBody,
+    Body(body): Body<EnrolmentStartRequest>,
 ) -> ApiResult<Json<EnrolmentStartedView>> {
-    start_enrolment_as(Audience::Staff, &state, &context, &body).await
+    start_enrolment_as(Audience::Staff, &state, &context, body).await
 }
 
 /// Enrolment of a tenant user, first step (as `/admin/v1/enrolment/start` for staff).
 #[utoipa::path(post, path = "/v1/enrolment/start", tag = "tenant",
-    request_body(content = Object, description = "`{\"enrolment_code\", \"password\"}`"),
+    request_body(content = EnrolmentStartRequest),
     responses((status = 200, body = EnrolmentStartedView), (status = 401, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn start_enrolment_tenant_user(
     State(state): State<AppState>,
     Audit(context): Audit,
-    JsonBody(body): JsonBody,
+    Body(body): Body<EnrolmentStartRequest>,
 ) -> ApiResult<Json<EnrolmentStartedView>> {
-    start_enrolment_as(Audience::TenantUsers, &state, &context, &body).await
+    start_enrolment_as(Audience::TenantUsers, &state, &context, body).await
 }
 
 async fn start_enrolment_as(
     audience: Audience,
     state: &AppState,
     context: &benteng_core::audit::AuditContext,
-    body: &benteng_core::strict_json::JsonObject,
+    body: EnrolmentStartRequest,
 ) -> ApiResult<Json<EnrolmentStartedView>> {
-    let mut f = Fields::new(body, &["enrolment_code", "password"]);
-    let code: Option<SecretField> = f.required("enrolment_code");
-    let password: Option<SecretField> = f.required("password");
-    let (code, password) = f.build(|| Some((code?, password?)))?;
     let started = people(state)?
-        .start_enrolment(audience, &code.0, password.0, context)
+        .start_enrolment(audience, &body.enrolment_code.0, body.password.0, context)
         .await
         .map_err(enrolment_refusal)?;
     Ok(Json(EnrolmentStartedView {
@@ -342,42 +404,43 @@ pub struct EnrolledView {
 
 /// Enrolment, last step: a code from the new authenticator. The person becomes active.
 #[utoipa::path(post, path = "/admin/v1/enrolment/finish", tag = "operator",
-    request_body(content = Object, description = "`{\"enrolment_code\", \"code\"}`"),
+    request_body(content = EnrolmentFinishRequest),
     responses((status = 200, body = EnrolledView), (status = 401, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn finish_enrolment(
     State(state): State<AppState>,
     Audit(context): Audit,
-    JsonBody(body): JsonBody,
+    Body(body): Body<EnrolmentFinishRequest>,
 ) -> ApiResult<Json<EnrolledView>> {
-    finish_enrolment_as(Audience::Staff, &state, &context, &body).await
+    finish_enrolment_as(Audience::Staff, &state, &context, body).await
 }
 
 /// Enrolment of a tenant user, last step (as `/admin/v1/enrolment/finish` for staff).
 #[utoipa::path(post, path = "/v1/enrolment/finish", tag = "tenant",
-    request_body(content = Object, description = "`{\"enrolment_code\", \"code\"}`"),
+    request_body(content = EnrolmentFinishRequest),
     responses((status = 200, body = EnrolledView), (status = 401, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn finish_enrolment_tenant_user(
     State(state): State<AppState>,
     Audit(context): Audit,
-    JsonBody(body): JsonBody,
+    Body(body): Body<EnrolmentFinishRequest>,
 ) -> ApiResult<Json<EnrolledView>> {
-    finish_enrolment_as(Audience::TenantUsers, &state, &context, &body).await
+    finish_enrolment_as(Audience::TenantUsers, &state, &context, body).await
 }
 
 async fn finish_enrolment_as(
     audience: Audience,
     state: &AppState,
     context: &benteng_core::audit::AuditContext,
-    body: &benteng_core::strict_json::JsonObject,
+    body: EnrolmentFinishRequest,
 ) -> ApiResult<Json<EnrolledView>> {
-    let mut f = Fields::new(body, &["enrolment_code", "code"]);
-    let code: Option<SecretField> = f.required("enrolment_code");
-    let totp: Option<SecretField> = f.required("code");
-    let (code, totp) = f.build(|| Some((code?, totp?)))?;
     let codes = people(state)?
-        .finish_enrolment(audience, &code.0, totp.0.expose_secret(), context)
+        .finish_enrolment(
+            audience,
+            &body.enrolment_code.0,
+            body.code.0.expose_secret(),
+            context,
+        )
         .await
         .map_err(enrolment_refusal)?;
     Ok(Json(EnrolledView {

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::people::Login;
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
 use crate::state::AppState;
@@ -29,19 +29,53 @@ pub(super) fn routes(routes: Routes) -> Routes {
     )
 }
 
+/// A tenant role as requests name it.
 #[derive(Clone, Copy)]
-struct Role(TenantRole);
+pub struct Role(TenantRole);
+
+const ROLES: [(&str, Role); 3] = [
+    ("owner", Role(TenantRole::Owner)),
+    ("payer", Role(TenantRole::Payer)),
+    ("viewer", Role(TenantRole::Viewer)),
+];
 
 impl FromJsonField for Role {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
-        enum_field(
-            value,
-            &[
-                ("owner", Role(TenantRole::Owner)),
-                ("payer", Role(TenantRole::Payer)),
-                ("viewer", Role(TenantRole::Viewer)),
-            ],
-        )
+        enum_field(value, &ROLES)
+    }
+}
+
+impl utoipa::PartialSchema for Role {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(ROLES.iter().map(|(name, _)| *name))
+    }
+}
+
+impl utoipa::ToSchema for Role {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TenantRole".into()
+    }
+}
+
+/// The body of `POST /admin/v1/tenants/{id}/users`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "budi@contoh.example", "role": "payer"}))]
+pub struct NewTenantUserRequest {
+    login: Login,
+    role: Role,
+}
+
+impl RequestBody for NewTenantUserRequest {
+    const FIELDS: &'static [&'static str] = &["login", "role"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let login = f.required("login");
+        let role = f.required("role");
+        Some(Self {
+            login: login?,
+            role: role?,
+        })
     }
 }
 
@@ -99,26 +133,22 @@ pub struct TenantUserCreatedView {
     enrolment_expires_at: OffsetDateTime,
 }
 
-/// Creates a user of the tenant: `{"login", "role"}`.
+/// Creates a user of the tenant.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/users", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = NewTenantUserRequest),
     responses((status = 201, body = TenantUserCreatedView), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Staff(_, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewTenantUserRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let tenant = tenant_id(&id)?;
-    let mut f = Fields::new(&body, &["login", "role"]);
-    let login: Option<Login> = f.required("login");
-    let role: Option<Role> = f.required("role");
-    let (login, role) = f.build(|| Some((login?, role?)))?;
     let created = state
         .operations
-        .create_tenant_user(tenant, &login.0, role.0, &context)
+        .create_tenant_user(tenant, &body.login.0, body.role.0, &context)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -14,7 +14,7 @@ use benteng_core::tenant::{TenantName, TenantStatus, Tier};
 
 use super::{Parsed, RequestedView};
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::tenant::TenantView;
 use crate::routes::{Needs, Routes};
@@ -88,60 +88,127 @@ pub async fn show(
 /// one of the tenant's registered TLS client certificates.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/require-mtls", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = RequireMtlsRequest),
     responses((status = 200, body = RequestedView), (status = 202, body = RequestedView)))]
 pub async fn require_mtls(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<RequireMtlsRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let tenant = tenant_id(&id)?;
-    let mut f = Fields::new(&body, &["required"]);
-    let required: Option<bool> = f.required("required");
-    let required = f.build(|| required)?;
     let requested = state
         .operations
-        .set_require_mtls(&actor, tenant, required, &context)
+        .set_require_mtls(&actor, tenant, body.required, &context)
         .await?;
     let (status, view) = RequestedView::of(&requested);
     Ok((status, Json(view)))
 }
 
+/// The body of `POST /admin/v1/tenants/{id}/require-mtls`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"required": true}))]
+pub struct RequireMtlsRequest {
+    /// `true` requires a registered client certificate at once; `false` asks a second person.
+    required: bool,
+}
+
+impl RequestBody for RequireMtlsRequest {
+    const FIELDS: &'static [&'static str] = &["required"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let required = f.required("required");
+        Some(Self {
+            required: required?,
+        })
+    }
+}
+
+/// A tier as requests name it.
 #[derive(Clone, Copy)]
-struct TierField(Tier);
+pub struct TierField(Tier);
+
+const TIERS: [(&str, TierField); 3] = [
+    ("starter", TierField(Tier::Starter)),
+    ("growth", TierField(Tier::Growth)),
+    ("enterprise", TierField(Tier::Enterprise)),
+];
 
 impl FromJsonField for TierField {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
-        enum_field(
-            value,
-            &[
-                ("starter", TierField(Tier::Starter)),
-                ("growth", TierField(Tier::Growth)),
-                ("enterprise", TierField(Tier::Enterprise)),
-            ],
-        )
+        enum_field(value, &TIERS)
+    }
+}
+
+impl utoipa::PartialSchema for TierField {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(TIERS.iter().map(|(name, _)| *name))
+    }
+}
+
+impl utoipa::ToSchema for TierField {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Tier".into()
+    }
+}
+
+/// The body of `POST /admin/v1/tenants/{id}/tier`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"tier": "growth"}))]
+pub struct TierRequest {
+    tier: TierField,
+}
+
+impl RequestBody for TierRequest {
+    const FIELDS: &'static [&'static str] = &["tier"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let tier = f.required("tier");
+        Some(Self { tier: tier? })
+    }
+}
+
+/// The body of `POST /admin/v1/tenants`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "PT Contoh Niaga", "tier": "starter"}))]
+pub struct NewTenantRequest {
+    /// The tenant's display name.
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    name: Parsed<TenantName, 1024>,
+    tier: TierField,
+}
+
+impl RequestBody for NewTenantRequest {
+    const FIELDS: &'static [&'static str] = &["name", "tier"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let name = f.required("name");
+        let tier = f.required("tier");
+        Some(Self {
+            name: name?,
+            tier: tier?,
+        })
     }
 }
 
 /// Moves the tenant to another tier (`{"tier"}`): always a four-eyes request (202).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/tier", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = TierRequest),
     responses((status = 200, body = RequestedView), (status = 202, body = RequestedView)))]
 pub async fn tier(
     State(state): State<AppState>,
     Staff(actor, context): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Body(body): Body<TierRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let tenant = tenant_id(&id)?;
-    let mut f = Fields::new(&body, &["tier"]);
-    let tier: Option<TierField> = f.required("tier");
-    let tier = f.build(|| tier)?;
     let requested = state
         .operations
-        .change_tier(&actor, tenant, tier.0, &context)
+        .change_tier(&actor, tenant, body.tier.0, &context)
         .await?;
     let (status, view) = RequestedView::of(&requested);
     Ok((status, Json(view)))
@@ -150,20 +217,16 @@ pub async fn tier(
 /// Creates a tenant (`{"name", "tier"}`), active at once.
 #[utoipa::path(post, path = "/admin/v1/tenants", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = NewTenantRequest),
     responses((status = 201, body = TenantView), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Staff(_, context): Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<NewTenantRequest>,
 ) -> ApiResult<(StatusCode, Json<TenantView>)> {
-    let mut f = Fields::new(&body, &["name", "tier"]);
-    let name: Option<Parsed<TenantName, 1024>> = f.required("name");
-    let tier: Option<TierField> = f.required("tier");
-    let (name, tier) = f.build(|| Some((name?, tier?)))?;
     let tenant = state
         .operations
-        .create_tenant(name.0, tier.0, &context)
+        .create_tenant(body.name.0, body.tier.0, &context)
         .await?;
     Ok((StatusCode::CREATED, Json(TenantView::from(&tenant))))
 }

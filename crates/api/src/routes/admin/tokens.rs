@@ -16,7 +16,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ApiResult};
-use crate::json::JsonBody;
+use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes, StaffNeed};
 use crate::state::AppState;
@@ -54,7 +54,19 @@ fn people(state: &AppState) -> ApiResult<&PeopleAuthenticator> {
 
 /// A permission named in a request.
 #[derive(Clone, Copy)]
-struct PermissionField(Permission);
+pub struct PermissionField(Permission);
+
+impl utoipa::PartialSchema for PermissionField {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::json::string_enum_schema(Permission::ALL.iter().map(|p| p.as_str()))
+    }
+}
+
+impl utoipa::ToSchema for PermissionField {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Permission".into()
+    }
+}
 
 impl FromJsonField for PermissionField {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
@@ -66,7 +78,7 @@ impl FromJsonField for PermissionField {
     }
 }
 
-struct NameField(TokenName);
+pub struct NameField(TokenName);
 
 impl FromJsonField for NameField {
     fn from_json_field(value: &JsonValue) -> Result<Self, FieldIssue> {
@@ -119,29 +131,60 @@ pub struct IssuedTokenView {
     view: StaffTokenView,
 }
 
-/// Issues a token for the signed-in person's automation: `{"name", "permissions": [...],
-/// "expires_in_days"}`. The permissions must be ones the person's roles grant now (422 naming
-/// the first that is not); 1 to 90 days. Needs a browser session, not a token.
+/// The body of `POST /admin/v1/session/tokens`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "nightly export", "permissions": ["tenants:read"], "expires_in_days": 30}))]
+pub struct IssueTokenRequest {
+    /// What the token is for, shown in listings.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    name: NameField,
+    /// Permissions the person's roles grant now (422 naming the first that is not).
+    #[schema(min_items = 1)]
+    permissions: Vec<PermissionField>,
+    #[schema(value_type = u32, minimum = 1, maximum = 90)]
+    expires_in_days: TokenLifetime,
+}
+
+impl RequestBody for IssueTokenRequest {
+    const FIELDS: &'static [&'static str] = &["name", "permissions", "expires_in_days"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let name = f.required("name");
+        let permissions = f.required_list("permissions", 1..=Permission::ALL.len());
+        let days: Option<u32> = f.required("expires_in_days");
+        let lifetime = days.and_then(|days| match TokenLifetime::days(i64::from(days)) {
+            Ok(lifetime) => Some(lifetime),
+            Err(error) => {
+                f.reject("expires_in_days", "out_of_range", error.to_string());
+                None
+            }
+        });
+        Some(Self {
+            name: name?,
+            permissions: permissions?,
+            expires_in_days: lifetime?,
+        })
+    }
+}
+
+/// Issues a token for the signed-in person's automation. Needs a browser session, not a
+/// token.
 #[utoipa::path(post, path = "/admin/v1/session/tokens", tag = "operator",
     security(("staff_session" = [])),
-    request_body(content = Object,
-        description = "`{\"name\": \"nightly export\", \"permissions\": [\"tenants:read\"], \"expires_in_days\": 30}`"),
+    request_body(content = IssueTokenRequest),
     responses((status = 201, body = IssuedTokenView), (status = 403, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn issue(
     State(state): State<AppState>,
     Staff(principal, context): Staff,
-    JsonBody(body): JsonBody,
+    Body(body): Body<IssueTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<IssuedTokenView>)> {
-    let mut f = Fields::new(&body, &["name", "permissions", "expires_in_days"]);
-    let name: Option<NameField> = f.required("name");
-    let permissions: Option<Vec<PermissionField>> =
-        f.required_list("permissions", 1..=Permission::ALL.len());
-    let days: Option<u32> = f.required("expires_in_days");
-    let (name, permissions, days) = f.build(|| Some((name?, permissions?, days?)))?;
-    let lifetime = TokenLifetime::days(i64::from(days)).map_err(|error| {
-        ApiError::invalid("expires_in_days", "out_of_range", &error.to_string())
-    })?;
+    let IssueTokenRequest {
+        name,
+        permissions,
+        expires_in_days: lifetime,
+    } = body;
     let permissions: Permissions = permissions.into_iter().map(|p| p.0).collect();
     let issued = people(&state)?
         .issue_token(principal.person, name.0, permissions, lifetime, &context)

@@ -63,10 +63,10 @@ pub async fn list(
     Ok(Json(rows.iter().map(EndpointView::from).collect()))
 }
 
-/// Adds a live endpoint for the tenant (`url`, `event_types`, `description?`, `alg?`).
+/// Adds a live endpoint for the tenant (the body of the tenant's own `POST /v1/webhook-endpoints`).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/webhook-endpoints", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = crate::routes::webhooks::NewEndpointRequest),
     responses((status = 201, body = EndpointView), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -88,10 +88,10 @@ fn ids(id: &str, endpoint: &str) -> ApiResult<(TenantId, EndpointId)> {
     Ok((path_id(id)?, path_id(endpoint)?))
 }
 
-/// Changes a tenant's endpoint (any of `url`, `event_types`, `description`, `alg`, `enabled`).
+/// Changes a tenant's endpoint (the body of the tenant's own change route).
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/webhook-endpoints/{endpoint}", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    request_body(content = Object, description = "A JSON object; its fields are named in the operation's description."),
+    request_body(content = crate::routes::webhooks::EndpointChangeRequest),
     responses((status = 200, body = EndpointView), (status = 404, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -128,17 +128,19 @@ pub async fn delete(
 /// Queues a test delivery to a tenant's endpoint.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/webhook-endpoints/{endpoint}/test", tag = "operator",
     security(("staff_session" = ["tenants:write"])),
-    responses((status = 202, body = Object), (status = 404, body = crate::error::Problem)))]
+    responses((status = 202, body = crate::routes::webhooks::TestQueuedView), (status = 404, body = crate::error::Problem)))]
 pub async fn test(
     State(state): State<AppState>,
     Staff(_, context): Staff,
     Path((id, endpoint)): Path<(String, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<crate::routes::webhooks::TestQueuedView>)> {
     let (tenant, endpoint) = ids(&id, &endpoint)?;
     let event = state.webhooks.send_test(tenant, endpoint, &context).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "event_id": event.to_string() })),
+        Json(crate::routes::webhooks::TestQueuedView {
+            event_id: event.to_string(),
+        }),
     ))
 }
 
