@@ -10,6 +10,9 @@
 //! - `localhost:8443` becomes `localhost:PORT`, the free port the server was given;
 //! - `../shared/testdata/` becomes the shared test data beside the repository.
 //!
+//! The working directory stands for the repository root: it holds `./data` and a link to the
+//! repository's `crates/`.
+//!
 //! The server is `benteng serve` with the embedded default (SQLite and the in-process cache in
 //! `./data`), as `./scripts/run` starts it; the settings changed are its address (port 0) and
 //! how often it looks for new sanctions lists (1 s instead of 5 s: see below).
@@ -26,14 +29,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{Process, shared_testdata};
+use crate::harness::{Process, shared_testdata, workspace_root};
 
 /// The README, as the binary under test was built against it.
 const README: &str = include_str!("../../../../README.md");
 
 /// The sections whose ```sh blocks run, in this order, in one shell (later sections use the
 /// variables of earlier ones, as the README says).
-const SECTIONS: &[&str] = &["A five-minute walk-through"];
+const SECTIONS: &[&str] = &[
+    "A five-minute walk-through",
+    "SNAP (Bank Indonesia): a partner pays through benteng",
+];
 
 /// The README's way to run the CLI, replaced by the binary under test.
 const README_ALIAS: &str = "alias benteng='cargo run -q --release -p benteng --'";
@@ -254,8 +260,11 @@ async fn the_readme_walk_through_runs_as_written() {
         );
     }
 
-    // A fresh directory, as a new user's checkout: nothing in ./data yet.
+    // A fresh directory, as a new user's checkout: nothing in ./data yet, and the repository's
+    // `crates/` (the README runs the SNAP Python client from there).
     let home = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink(workspace_root().join("crates"), home.path().join("crates"))
+        .expect("link crates/");
     let out_dir = home.path().join("readme-out");
     std::fs::create_dir(&out_dir).expect("output dir");
     let binary = Path::new(env!("CARGO_BIN_EXE_benteng"));
