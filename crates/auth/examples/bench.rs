@@ -81,6 +81,16 @@ fn fmt_ns(ns: f64) -> String {
     }
 }
 
+/// `full`, or a thousandth of it (at least 1) when `BENCH_SMOKE` is set: the CI smoke run
+/// (`scripts/ci/bench-smoke`) checks that the bench still runs, not what it measures.
+fn sized(full: usize) -> usize {
+    if std::env::var_os("BENCH_SMOKE").is_some() {
+        (full / 1000).max(1)
+    } else {
+        full
+    }
+}
+
 /// Runs `warmup` calls, then `rounds` rounds of `batches` batches of `batch` calls each.
 async fn measure<F, Fut>(
     warmup: usize,
@@ -93,6 +103,8 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = BenchResult<()>>,
 {
+    let (warmup, rounds, batches, batch) =
+        (sized(warmup), sized(rounds), sized(batches), sized(batch));
     for _ in 0..warmup {
         call().await?;
     }

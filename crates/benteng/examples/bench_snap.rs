@@ -295,6 +295,7 @@ async fn snap_transfer(
         "beneficiaryAccountNo": "1234567890",
         "beneficiaryBankCode": "014",
         "beneficiaryAccountName": "PT Sumber Makmur",
+        "transactionDate": "2026-11-24T10:00:00+07:00",
     })
     .to_string();
     let headers = signer
@@ -309,8 +310,8 @@ async fn snap_transfer(
     let mut request = client
         .post(format!("{base}/v1.0/transfer-interbank"))
         .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {token}"))
         .body(body);
+    // The signer's headers carry `Authorization: Bearer {token}` (a second one is refused).
     for (name, value) in headers.pairs() {
         request = request.header(name, value);
     }

@@ -455,9 +455,15 @@ impl Process {
         extra: &[(&str, &str)],
         listeners: usize,
     ) -> Self {
-        let mut child = command(env)
-            .envs(extra.iter().copied())
-            .arg("serve")
+        let mut serve = command(env);
+        serve.envs(extra.iter().copied()).arg("serve");
+        Self::start(serve, listeners).await
+    }
+
+    /// Runs `serve_command` (a `benteng serve` set up by the caller: its environment, its
+    /// working directory) and returns once it reported `listeners` listening addresses.
+    pub async fn start(mut serve_command: tokio::process::Command, listeners: usize) -> Self {
+        let mut child = serve_command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

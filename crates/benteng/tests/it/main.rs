@@ -25,6 +25,7 @@ mod operator_api;
 mod payments;
 mod people;
 mod protection;
+mod readme;
 mod reports;
 mod scanners;
 mod scopes;
