@@ -16,6 +16,32 @@ from .transport import RetryPolicy, Response, Transport, default_sleep, tls_cont
 MONEY_MOVING = frozenset({("POST", "/v1/transfers"), ("POST", "/v1/batches")})
 
 
+# Each operation of the OpenAPI document this client has a method for (the live tests check
+# the table against the server's `/openapi.json` both ways).
+OPERATIONS: dict[tuple[str, str], str] = {
+    ("GET", "/v1/tenant"): "get_tenant",
+    ("GET", "/v1/balances"): "get_balances",
+    ("GET", "/v1/audit-events"): "list_audit_events",
+    ("POST", "/v1/recipients"): "create_recipient",
+    ("GET", "/v1/recipients"): "list_recipients",
+    ("GET", "/v1/recipients/{id}"): "get_recipient",
+    ("GET", "/v1/quotes"): "create_quote",
+    ("POST", "/v1/transfers"): "create_transfer",
+    ("GET", "/v1/transfers"): "list_transfers",
+    ("GET", "/v1/transfers/{id}"): "get_transfer",
+    ("POST", "/v1/batches"): "create_batch",
+    ("GET", "/v1/batches/{id}"): "get_batch",
+    ("GET", "/v1/kyc"): "get_kyc",
+    ("POST", "/v1/kyc/evidence/{item}"): "upload_kyc_evidence",
+    ("POST", "/v1/kyc/beneficial-owners"): "submit_beneficial_owners",
+    ("POST", "/v1/kyc/upgrade-requests"): "request_kyc_upgrade",
+}
+
+# Tenant operations left to `Client.request`: managing webhook endpoints and reading the
+# notices about them.
+NOT_COVERED_PREFIXES = ("/v1/webhook-endpoints", "/v1/notices")
+
+
 class _ApiKey:
     """The key, kept out of every repr, str and traceback."""
 

@@ -25,6 +25,7 @@ from benteng_client import (
     TransportError,
     ValidationError,
 )
+from benteng_client.client import NOT_COVERED_PREFIXES, OPERATIONS
 
 ENV = os.environ
 LIVE = "BENTENG_URL" in ENV
@@ -104,6 +105,20 @@ class LiveTests(unittest.TestCase):
         self.assertIn("IDR", balances)
         events = client.list_audit_events(limit=500)["data"]
         self.assertTrue(events, "the tenant's own audit events")
+
+    def test_the_client_has_a_method_for_each_tenant_operation_of_the_document(self) -> None:
+        document = self.client().request("GET", "/openapi.json").body
+        documented = {
+            (method.upper(), path)
+            for path, item in document["paths"].items()
+            for method, operation in item.items()
+            if any("api_key" in scheme for scheme in operation.get("security", []))
+        }
+        left = {op for op in documented - set(OPERATIONS) if not op[1].startswith(NOT_COVERED_PREFIXES)}
+        self.assertEqual(left, set(), "documented tenant operations without a client method")
+        self.assertEqual(set(OPERATIONS) - documented, set(), "client methods the document lacks")
+        for name in OPERATIONS.values():
+            self.assertTrue(callable(getattr(Client, name, None)), name)
 
     def test_a_validation_failure_is_a_validation_error_with_its_fields(self) -> None:
         with self.assertRaises(ValidationError) as raised:

@@ -52,6 +52,31 @@ export interface RequestOptions {
  * idempotency key, and gets one here when the caller gives none. */
 const MONEY_MOVING = new Set(["POST /v1/transfers", "POST /v1/batches"]);
 
+/** Each operation of the OpenAPI document this client has a method for (the live tests check
+ * the table against the server's `/openapi.json` both ways). */
+export const OPERATIONS: Readonly<Record<string, Extract<keyof BentengClient, string>>> = {
+  "GET /v1/tenant": "getTenant",
+  "GET /v1/balances": "getBalances",
+  "GET /v1/audit-events": "listAuditEvents",
+  "POST /v1/recipients": "createRecipient",
+  "GET /v1/recipients": "listRecipients",
+  "GET /v1/recipients/{id}": "getRecipient",
+  "GET /v1/quotes": "createQuote",
+  "POST /v1/transfers": "createTransfer",
+  "GET /v1/transfers": "listTransfers",
+  "GET /v1/transfers/{id}": "getTransfer",
+  "POST /v1/batches": "createBatch",
+  "GET /v1/batches/{id}": "getBatch",
+  "GET /v1/kyc": "getKyc",
+  "POST /v1/kyc/evidence/{item}": "uploadKycEvidence",
+  "POST /v1/kyc/beneficial-owners": "submitBeneficialOwners",
+  "POST /v1/kyc/upgrade-requests": "requestKycUpgrade",
+};
+
+/** Tenant operations left to `request`: managing webhook endpoints and reading the notices
+ * about them. */
+export const NOT_COVERED_PREFIXES: readonly string[] = ["/v1/webhook-endpoints", "/v1/notices"];
+
 const PRINTABLE_TOKEN = /^[\x21-\x7e]+$/;
 
 /**

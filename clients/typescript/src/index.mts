@@ -6,7 +6,7 @@
  *     await client.getTenant();
  */
 
-export { BentengClient, type ClientOptions, type RequestOptions } from "./client.mjs";
+export { BentengClient, type ClientOptions, NOT_COVERED_PREFIXES, OPERATIONS, type RequestOptions } from "./client.mjs";
 export {
   AuthenticationError,
   BentengError,

@@ -22,7 +22,9 @@ import {
   BentengClient,
   type ClientOptions,
   ForbiddenError,
+  NOT_COVERED_PREFIXES,
   NotFoundError,
+  OPERATIONS,
   type Transfer,
   TransportError,
   ValidationError,
@@ -108,6 +110,22 @@ describe("against a live benteng", { skip: live ? false : "BENTENG_URL is not se
     assert.ok(balances.some((b) => b.currency === "IDR"));
     const events = (await benteng.listAuditEvents({ limit: 500 })).data;
     assert.ok(events.length > 0, "the tenant's own audit events");
+  });
+
+  it("has a method for each tenant operation of the document", async () => {
+    type Document = { paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>> };
+    const document = (await client().request<Document>("GET", "/openapi.json")).body;
+    const documented = new Set<string>();
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if ((operation.security ?? []).some((scheme) => "api_key" in scheme)) documented.add(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    const covered = new Set(Object.keys(OPERATIONS));
+    const left = [...documented].filter((op) => !covered.has(op) && !NOT_COVERED_PREFIXES.some((p) => op.split(" ")[1]!.startsWith(p)));
+    assert.deepEqual(left, [], "documented tenant operations without a client method");
+    assert.deepEqual([...covered].filter((op) => !documented.has(op)), [], "client methods the document lacks");
+    for (const name of Object.values(OPERATIONS)) assert.equal(typeof BentengClient.prototype[name], "function", name);
   });
 
   it("makes a validation failure a ValidationError with its fields", async () => {
