@@ -79,7 +79,10 @@ async fn refused_without_certificate(app: &TestApp, key: &str) {
         if status == StatusCode::FORBIDDEN {
             return;
         }
-        assert!(Instant::now() < deadline, "still {status} without a certificate");
+        assert!(
+            Instant::now() < deadline,
+            "still {status} without a certificate"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -118,7 +121,10 @@ async fn python_client_passes_its_tests_against_the_server(backend: Backend) {
         .await
         .expect("python3 runs");
     let said = said(&output);
-    assert!(output.status.success(), "the Python client's tests:\n{said}");
+    assert!(
+        output.status.success(),
+        "the Python client's tests:\n{said}"
+    );
     // unittest ends with `OK`, or `OK (skipped=N)` when the live tests did not see the server.
     assert!(said.trim_end().ends_with("\nOK"), "{said}");
     assert!(said.contains("test_the_walkthrough_payment"), "{said}");
@@ -152,11 +158,17 @@ async fn typescript_client_passes_its_tests_against_the_server(backend: Backend)
         .await
         .expect("node runs");
     let said = said(&output);
-    assert!(output.status.success(), "the TypeScript client's tests:\n{said}");
+    assert!(
+        output.status.success(),
+        "the TypeScript client's tests:\n{said}"
+    );
     assert!(said.contains("\n# fail 0\n"), "{said}");
     // A suite skipped for want of the server would still pass.
     assert!(!said.contains("# SKIP"), "{said}");
-    assert!(said.contains("ok 1 - makes the walk-through's payment"), "{said}");
+    assert!(
+        said.contains("ok 1 - makes the walk-through's payment"),
+        "{said}"
+    );
 }
 
 on_both_backends!(
