@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 
-import { type Call, DEFAULT_RETRY, type Response, type RetryPolicy, Transport } from "./transport.mjs";
+import { type Call, DEFAULT_RETRY, type ApiResponse, type RetryPolicy, Transport } from "./transport.mjs";
 import type {
   AuditEvent,
   Balances,
@@ -131,7 +131,7 @@ export class BentengClient {
 
   /** One call with retries; `path` starts with `/v1/`. The answer with its headers
    * (`replayed` tells a replayed idempotent answer). */
-  request<T = unknown>(method: "GET" | "POST", path: string, options: RequestOptions = {}): Promise<Response<T>> {
+  request<T = unknown>(method: "GET" | "POST", path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
     let idempotencyKey = options.idempotencyKey;
     if (idempotencyKey === undefined && MONEY_MOVING.has(`${method} ${path}`)) {
       // One key per call, so this call's retries are replays, never second payments.

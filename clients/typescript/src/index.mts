@@ -21,5 +21,5 @@ export {
   UnavailableError,
   ValidationError,
 } from "./errors.mjs";
-export { DEFAULT_RETRY, IDEMPOTENCY_IN_FLIGHT, Response, type RetryPolicy } from "./transport.mjs";
+export { ApiResponse, DEFAULT_RETRY, IDEMPOTENCY_IN_FLIGHT, type RetryPolicy } from "./transport.mjs";
 export type * from "./types.mjs";

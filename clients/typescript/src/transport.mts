@@ -52,7 +52,7 @@ export function retryDelay(
 }
 
 /** A successful answer: status, headers (lower-case names) and the decoded JSON body. */
-export class Response<T = unknown> {
+export class ApiResponse<T = unknown> {
   constructor(
     readonly status: number,
     readonly headers: Readonly<Record<string, string>>,
@@ -156,7 +156,7 @@ export class Transport {
     this.#agent.destroy();
   }
 
-  async request<T>(call: Call): Promise<Response<T>> {
+  async request<T>(call: Call): Promise<ApiResponse<T>> {
     let target = this.#prefix + call.path;
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(call.query ?? {})) {
@@ -175,7 +175,7 @@ export class Transport {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.#exchange(call.method, target, headers, call.body, repeatable);
       if (answer.status >= 200 && answer.status < 300) {
-        return new Response<T>(answer.status, answer.headers, parseJson(answer) as T);
+        return new ApiResponse<T>(answer.status, answer.headers, parseJson(answer) as T);
       }
       const error = errorFrom(answer.status, answer.headers, answer.body);
       let wait: number | undefined;
