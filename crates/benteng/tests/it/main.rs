@@ -7,6 +7,7 @@ mod audit;
 mod audit_anchors;
 mod authentication;
 mod cli;
+mod clients;
 mod console;
 mod data_protection;
 mod db_roles;
