@@ -3,7 +3,8 @@
 //! and status; every transfer status, verdict and rail) and `BENCH_OBSERVATIONS` observations
 //! spread over them, then topped up with synthetic series until the exposition holds
 //! `BENCH_SERIES` samples. Each scrape is what the handler does: the process gauges read from
-//! `/proc/self`, then the text rendered. Results go to BENCHMARKS.md.
+//! `/proc/self`, then the text rendered. Printed: wall-clock p50/p99 per scrape, and the mean
+//! CPU time per scrape (steadier on a shared machine). Results go to BENCHMARKS.md.
 //!
 //! ```sh
 //! cargo run --release -p benteng --example metrics_scrape
@@ -78,23 +79,44 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// This thread's user plus system CPU time, in seconds (`/proc/thread-self/stat`, 10 ms ticks):
+/// on a shared machine the wall clock also counts the time other processes held the CPU.
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // Fields 14 and 15 (utime, stime), counted from field 3 just after the name.
+    let ticks = |number: usize| -> u64 {
+        fields
+            .get(number - 3)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(0)
+    };
+    (ticks(14) + ticks(15)) as f64 / 100.0
+}
+
 fn report(label: &str, handle: &PrometheusHandle, scrapes: usize) {
     let mut times = Vec::with_capacity(scrapes);
     let mut body = String::new();
+    let cpu_before = thread_cpu_seconds();
     for _ in 0..scrapes {
         let (took, text) = scrape(handle);
         times.push(took);
         body = text;
     }
+    let cpu_per_scrape = (thread_cpu_seconds() - cpu_before) / scrapes as f64;
     times.sort();
     println!(
-        "{label}: {} samples, {} families, body {:.1} KiB; scrape p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({scrapes} scrapes)",
+        "{label}: {} samples, {} families, body {:.1} KiB; scrape wall p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU {:.2} ms per scrape (mean of {scrapes})",
         samples(&body),
         body.lines().filter(|l| l.starts_with("# TYPE ")).count(),
         body.len() as f64 / 1024.0,
         percentile(&times, 0.50).as_secs_f64() * 1e3,
         percentile(&times, 0.99).as_secs_f64() * 1e3,
         times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        cpu_per_scrape * 1e3,
     );
 }
 
