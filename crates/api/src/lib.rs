@@ -6,6 +6,7 @@ pub mod error;
 pub mod incidents;
 pub mod json;
 pub mod middleware;
+pub mod process_metrics;
 pub mod protection;
 pub mod routes;
 pub mod snap_format;

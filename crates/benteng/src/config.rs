@@ -41,6 +41,7 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     pub audit: AuditConfig,
     pub reports: ReportsConfig,
+    pub metrics: MetricsConfig,
     pub fapi: FapiConfig,
     /// The ISO 20022 rail's identity and counterparties; absent: no ISO 20022 messages.
     pub iso20022: Option<Iso20022Config>,
@@ -221,6 +222,29 @@ impl Default for AuditConfig {
         Self {
             anchor_dir: None,
             anchor_interval_secs: 3600,
+        }
+    }
+}
+
+/// `[metrics]`: the `/metrics` gauges read from the database (docs/operations.md). They are
+/// read on a timer, not per scrape, so a scrape costs the same however large the tables grow,
+/// and every instance reports the same numbers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// How often the in-flight transfers and the audit sealer's backlog are counted, in seconds
+    /// (index range reads over unfinished transfers and recent audit events only).
+    pub store_gauges_interval_secs: u64,
+    /// How often the ledger's invariants are checked (the same check as `benteng ledger
+    /// check`, a pass over the whole ledger), in seconds; 0: never.
+    pub ledger_check_interval_secs: u64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            store_gauges_interval_secs: 15,
+            ledger_check_interval_secs: 3600,
         }
     }
 }
@@ -927,6 +951,7 @@ impl Default for Config {
             incidents: IncidentsConfig::default(),
             audit: AuditConfig::default(),
             reports: ReportsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -406,6 +406,15 @@ impl Server {
             Duration::from_secs(config.reports.check_interval_secs.max(1)),
             time::Duration::hours(i64::from(config.reports.daml.warn_hours)),
         );
+        spawn_store_gauges(
+            services.store.clone(),
+            services.clock.clone(),
+            Duration::from_secs(config.metrics.store_gauges_interval_secs.max(1)),
+        );
+        spawn_ledger_check(
+            services.store.clone(),
+            config.metrics.ledger_check_interval_secs,
+        );
         protection_sweep(
             services.store.clone(),
             Duration::from_secs(config.protection.sweep_interval_secs.max(1)),
@@ -516,8 +525,12 @@ fn spawn_audit_sealer(store: Store) {
             } else {
                 store.seal_recent_audit().await
             };
-            if let Err(error) = sealed {
-                tracing::warn!(%error, "audit sealing failed");
+            match sealed {
+                Ok(count) => metrics::counter!("audit_events_sealed_total").increment(count as u64),
+                Err(error) => {
+                    metrics::counter!("audit_seal_errors_total").increment(1);
+                    tracing::warn!(%error, "audit sealing failed");
+                }
             }
         }
     });
@@ -740,6 +753,75 @@ async fn case_clocks(
             tracing::error!(inbox = %inbox, overdue, "cases are past their SLA");
         }
     }
+}
+
+/// Reads the database's gauges every `interval`: the transfers in each unfinished status and
+/// how long the oldest has waited there (PENDING_REVIEW: the holds), and the audit sealer's
+/// backlog. Counted from the store, not from this process's memory, so every instance reports
+/// the platform's numbers (dashboards take `max`, not `sum`, across instances); read on a timer,
+/// so a scrape never queries the database.
+fn spawn_store_gauges(store: Store, clock: Arc<dyn Clock>, interval: Duration) {
+    let seconds_since = |now: time::OffsetDateTime, at: Option<time::OffsetDateTime>| {
+        at.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0))
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = clock.now();
+            match store.transfers_in_flight().await {
+                Ok(statuses) => {
+                    for in_flight in statuses {
+                        let label = [("status", in_flight.status.as_str())];
+                        metrics::gauge!("transfers_in_flight", &label).set(in_flight.count as f64);
+                        metrics::gauge!("transfers_oldest_in_flight_seconds", &label)
+                            .set(seconds_since(now, in_flight.oldest));
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "counting the transfers in flight failed"),
+            }
+            match store.audit_seal_backlog().await {
+                Ok(backlog) => {
+                    metrics::gauge!("audit_unsealed_events").set(backlog.unsealed as f64);
+                    metrics::gauge!("audit_oldest_unsealed_seconds")
+                        .set(seconds_since(now, backlog.oldest));
+                }
+                Err(error) => tracing::warn!(%error, "reading the audit sealer's backlog failed"),
+            }
+        }
+    });
+}
+
+/// Checks the ledger's invariants every `interval_secs` (0: never), as `benteng ledger check`
+/// does: the count of violations goes to `/metrics` (alert on anything above 0) and each one to
+/// the log at error, with the time of the last check that ran, so a check that stopped running
+/// is seen too.
+fn spawn_ledger_check(store: Store, interval_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(interval_secs));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match store.ledger_check().await {
+                Ok(violations) => {
+                    metrics::gauge!("ledger_check_violations").set(violations.len() as f64);
+                    metrics::gauge!("ledger_check_last_run_timestamp_seconds")
+                        .set(benteng_core::now().unix_timestamp() as f64);
+                    for violation in &violations {
+                        tracing::error!(rule = violation.rule, row = %violation.row, "the ledger breaks an invariant");
+                    }
+                }
+                Err(error) => {
+                    metrics::counter!("ledger_check_errors_total").increment(1);
+                    tracing::warn!(%error, "the ledger check could not run");
+                }
+            }
+        }
+    });
 }
 
 /// Deletes expired idempotency records (and old volume counters) every `interval`.

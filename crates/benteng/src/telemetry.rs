@@ -77,6 +77,14 @@ pub fn describe_metrics() {
         "Requests refused because their address is blocked (incident containment)"
     );
     describe_counter!(
+        "incident_alerts_sent_total",
+        "Incident alerts delivered to incidents.notify_url"
+    );
+    describe_counter!(
+        "incident_alert_errors_total",
+        "Incident alerts that could not be delivered to incidents.notify_url"
+    );
+    describe_counter!(
         "idempotency_total",
         "Idempotency-key outcomes: first use, replay, conflict, in flight"
     );
@@ -137,9 +145,125 @@ pub fn describe_metrics() {
         "DAML periods ended with no consent recorded (alert: record the deemed consent), by \
          period"
     );
+    describe_business_metrics();
+    describe_process_metrics();
     describe_gauge!("cases_open", "Compliance cases not closed, by inbox");
     describe_gauge!(
         "cases_overdue",
         "Compliance cases not closed and past their SLA, by inbox"
+    );
+}
+
+/// The payment flow's families: what each instance did (counters, summed across instances) and
+/// what the database holds (gauges, the same on every instance).
+fn describe_business_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "transfer_status_changes_total",
+        "Transfers entering a status (the decided status on creation, then each move), by status; \
+         counted by the instance that made the change"
+    );
+    describe_gauge!(
+        "transfers_in_flight",
+        "Transfers in each unfinished status (PENDING_REVIEW: held for review), read from the \
+         database"
+    );
+    describe_gauge!(
+        "transfers_oldest_in_flight_seconds",
+        Unit::Seconds,
+        "How long the transfer waiting longest in each unfinished status has been there (0: none)"
+    );
+    describe_counter!(
+        "screening_verdicts_total",
+        "Sanctions and PEP screenings of a transfer's parties, by verdict"
+    );
+    describe_histogram!(
+        "screening_duration_seconds",
+        Unit::Seconds,
+        "Time to screen one transfer's parties against the loaded lists"
+    );
+    describe_counter!(
+        "monitoring_verdicts_total",
+        "Transfer decisions (screening and the monitoring rules together), by verdict; a decision \
+         whose write was then refused (funds, limits) counts too"
+    );
+    describe_counter!(
+        "monitoring_rule_hits_total",
+        "Monitoring rules that hit a transfer, by rule id (from the rules file)"
+    );
+    describe_counter!(
+        "rail_submissions_total",
+        "Transfers claimed for a rail (APPROVED to SUBMITTED), by rail"
+    );
+    describe_counter!(
+        "rail_settlements_total",
+        "Rail outcomes recorded (COMPLETED, FAILED, RETURNED), by rail and outcome"
+    );
+    describe_histogram!(
+        "rail_settlement_duration_seconds",
+        Unit::Seconds,
+        "Time from a transfer's submission to its rail's outcome (completed or failed), by rail"
+    );
+    describe_counter!(
+        "rail_errors_total",
+        "Rail calls that failed, by rail and stage (submit: the transfer fails; outcome: retried)"
+    );
+    describe_gauge!(
+        "ledger_check_violations",
+        "Ledger invariant violations found by the last periodic ledger check (alert above 0)"
+    );
+    describe_gauge!(
+        "ledger_check_last_run_timestamp_seconds",
+        Unit::Seconds,
+        "When this instance's periodic ledger check last completed (Unix time)"
+    );
+    describe_counter!(
+        "ledger_check_errors_total",
+        "Periodic ledger checks that could not run (database errors)"
+    );
+    describe_counter!(
+        "audit_events_sealed_total",
+        "Audit events this instance sealed into their hash chains"
+    );
+    describe_counter!(
+        "audit_seal_errors_total",
+        "Audit sealing passes that failed"
+    );
+    describe_gauge!(
+        "audit_unsealed_events",
+        "Audit events written but not yet sealed into their hash chain (the sealer's backlog)"
+    );
+    describe_gauge!(
+        "audit_oldest_unsealed_seconds",
+        Unit::Seconds,
+        "Age of the oldest audit event not yet sealed (0: the sealer is caught up)"
+    );
+}
+
+/// The process's own families, read from `/proc/self` at each scrape (Linux only).
+fn describe_process_metrics() {
+    use metrics::{Unit, describe_gauge};
+    describe_gauge!(
+        "process_cpu_seconds_total",
+        Unit::Seconds,
+        "User and system CPU time the process has used (all threads); only ever grows"
+    );
+    describe_gauge!(
+        "process_resident_memory_bytes",
+        Unit::Bytes,
+        "Resident memory (VmRSS)"
+    );
+    describe_gauge!(
+        "process_virtual_memory_bytes",
+        Unit::Bytes,
+        "Virtual memory size"
+    );
+    describe_gauge!("process_open_fds", "Open file descriptors");
+    describe_gauge!("process_max_fds", "The soft limit on open file descriptors");
+    describe_gauge!("process_threads", "Operating-system threads of the process");
+    describe_gauge!(
+        "process_start_time_seconds",
+        Unit::Seconds,
+        "When the process started (Unix time)"
     );
 }

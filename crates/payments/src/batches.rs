@@ -72,6 +72,8 @@ impl Payments {
             .await?;
         let mut rows = Vec::with_capacity(prepared.len());
         let mut refused_in_write = Vec::new();
+        // The statuses the kept items entered, counted once the batch commits.
+        let mut entered = Vec::with_capacity(prepared.len());
         for item in &prepared {
             let outcome = match item {
                 Ok(ready) => {
@@ -83,6 +85,7 @@ impl Payments {
                     {
                         Ok(record) => {
                             write.keep_item().await?;
+                            entered.push(record.status);
                             Ok(record.id)
                         }
                         Err(Refusal::Unavailable) => return Err(Refusal::Unavailable),
@@ -130,6 +133,7 @@ impl Payments {
                 .map_err(refused(tenant))?;
         }
         write.commit().await?;
+        entered.into_iter().for_each(crate::counted::entered);
         Ok((outcome, refused_in_write))
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod batches;
 pub mod cases;
+mod counted;
 pub mod moves;
 mod notices;
 pub mod outcome;

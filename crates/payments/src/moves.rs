@@ -115,7 +115,10 @@ impl Payments {
             case,
         };
         match self.store.move_transfer(&change).await {
-            Ok(()) => Ok(Moved::Moved),
+            Ok(()) => {
+                crate::counted::moved(transfer, to, at);
+                Ok(Moved::Moved)
+            }
             Err(StoreError::Conflict) => Ok(Moved::Overtaken),
             Err(error) => Err(error),
         }

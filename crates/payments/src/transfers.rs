@@ -95,6 +95,7 @@ impl Payments {
                 .write_transfer(&mut write, scope, &prepared, dedup.key, audit)
                 .await?;
             write.commit().await?;
+            crate::counted::entered(record.status);
             Ok(record)
         }
         .await;
@@ -165,6 +166,7 @@ impl Payments {
         };
         let monitoring = rules.evaluate(&facts);
         let decision = rules.decide(prepared.screening.clone(), monitoring);
+        crate::counted::decided(&decision);
         // IBAN payouts in EUR or GBP go to the ISO 20022 rail when one runs.
         let rail = match (scope.environment, &self.iban_rail) {
             (KeyEnvironment::Test, _) => TEST_RAIL,
@@ -404,6 +406,7 @@ impl Payments {
         let rates = self.rates();
         let amount: UsdCents = crate::volume::usd_cents(&rates, &quote)
             .ok_or(Refusal::NoUsdRate(quote.pricing.source.currency()))?;
+        let screening_started = std::time::Instant::now();
         let screening = self.compliance.assess(&TransferSubject {
             tenant,
             recipient_id: recipient.id,
@@ -413,6 +416,7 @@ impl Payments {
             source: quote.pricing.source,
             target: quote.pricing.target,
         });
+        crate::counted::screened(screening.verdict, screening_started.elapsed());
         // Test money is not money: it counts against no cap.
         let volume = match environment {
             KeyEnvironment::Live => crate::volume::charge(self.caps.as_ref(), amount, tenant),

@@ -150,6 +150,8 @@ impl RailWorker {
         };
         if let Err(error) = self.rail.submit(&claimed).await {
             tracing::warn!(%error, transfer = %transfer.id, "rail submission failed");
+            metrics::counter!("rail_errors_total", "rail" => self.rail.name(), "stage" => "submit")
+                .increment(1);
             self.record(&claimed, TransferStatus::Failed, &error.to_string())
                 .await?;
         }
@@ -162,6 +164,8 @@ impl RailWorker {
             Ok(None) => return Ok(false),
             Err(error) => {
                 tracing::warn!(%error, transfer = %transfer.id, "rail outcome unknown");
+                metrics::counter!("rail_errors_total", "rail" => self.rail.name(), "stage" => "outcome")
+                    .increment(1);
                 return Ok(false);
             }
         };

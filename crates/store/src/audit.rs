@@ -150,6 +150,15 @@ async fn head(conn: &mut AnyConnection, retention: Retention) -> StoreResult<(i6
         .unwrap_or((0, GENESIS.to_owned())))
 }
 
+/// The audit sealer's backlog (see [`Store::audit_seal_backlog`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SealBacklog {
+    /// Events written and not yet sealed.
+    pub unsealed: i64,
+    /// When the oldest of them occurred.
+    pub oldest: Option<time::OffsetDateTime>,
+}
+
 /// How far back a sealing pass looks for unsealed events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reach {
@@ -274,6 +283,35 @@ impl Store {
         }
         tx.commit().await?;
         Ok(sealed)
+    }
+
+    /// How far the sealer is behind: the events written but not yet sealed into their chain,
+    /// and when the oldest of them occurred. It reads what a quick sealing pass reads (events
+    /// from ten minutes before each chain's newest sealed one), so it costs what a pass costs;
+    /// an event committed later than that waits for the next full pass and is not counted.
+    pub async fn audit_seal_backlog(&self) -> StoreResult<SealBacklog> {
+        let mut conn = self.pool.acquire().await?;
+        let mut backlog = SealBacklog::default();
+        for retention in Retention::ALL {
+            let since = newest_sealed(&mut conn, retention)
+                .await?
+                .map_or(i64::MIN, |at| at.saturating_sub(SEAL_LOOKBACK_MICROS));
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(e.occurred_at) AS oldest FROM audit_events e \
+                 LEFT JOIN audit_chain c ON c.event_id = e.id \
+                 WHERE c.event_id IS NULL AND e.retention = $1 AND e.occurred_at >= $2",
+            )
+            .bind(retention.as_str())
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await?;
+            backlog.unsealed += row.try_get::<i64, _>("n")?;
+            if let Some(oldest) = row.try_get::<Option<i64>, _>("oldest")? {
+                let oldest = crate::rows::from_micros(oldest)?;
+                backlog.oldest = Some(backlog.oldest.map_or(oldest, |seen| seen.min(oldest)));
+            }
+        }
+        Ok(backlog)
     }
 
     /// Walks every chain and stops at the first broken link.

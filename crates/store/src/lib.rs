@@ -49,7 +49,9 @@ use sqlx::{AnyPool, ConnectOptions as _, Executor};
 
 pub use alert_cases::{AlertCases, AlertParty, UNSCORED_PRIORITY};
 pub use approvals::{DecisionRefused, PendingAction};
-pub use audit::{AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint};
+pub use audit::{
+    AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint, SealBacklog,
+};
 pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};
@@ -78,7 +80,7 @@ pub use sealed::{SealedColumn, SealedValue};
 pub use snap::{SnapPartner, SnapReference, SnapToken};
 pub use staff_tokens::StaffTokenRow;
 pub use tenant_certs::{TenantCertificate, TenantMtls};
-pub use transfers::{LedgerEffect, TransferEvent, TransferMove, TransferRecord};
+pub use transfers::{InFlight, LedgerEffect, TransferEvent, TransferMove, TransferRecord};
 pub use webhooks::{
     AttemptRecorded, AttemptRow, ClaimedDelivery, DeliveryNext, DeliveryRow, EndpointRow,
     QueueStats, SigningKeyRow, TenantNoticeRow,

@@ -17,6 +17,15 @@ use crate::paging::{Cursor, Page, cursor_bounds, page};
 use crate::rows::{parsed, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
+/// Transfers in one unfinished status (see [`Store::transfers_in_flight`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub status: TransferStatus,
+    pub count: i64,
+    /// When the transfer that has waited longest in this status entered it.
+    pub oldest: Option<OffsetDateTime>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferRecord {
     pub id: TransferId,
@@ -188,6 +197,30 @@ impl Store {
         page(rows, limit, transfer_from_row, |t| {
             (t.created_at, *t.id.as_uuid())
         })
+    }
+
+    /// Every status a transfer has not yet ended in, with how many transfers are in it and
+    /// when the one waiting longest entered it. Each status is one range of the
+    /// `transfers_by_status` index, so the cost follows the work in flight, not the table's size.
+    pub async fn transfers_in_flight(&self) -> StoreResult<Vec<InFlight>> {
+        let mut counts = Vec::new();
+        for status in TransferStatus::ALL.into_iter().filter(|s| !s.has_ended()) {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(updated_at) AS oldest FROM transfers WHERE status = $1",
+            )
+            .bind(status.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+            counts.push(InFlight {
+                status,
+                count: row.try_get("n")?,
+                oldest: row
+                    .try_get::<Option<i64>, _>("oldest")?
+                    .map(crate::rows::from_micros)
+                    .transpose()?,
+            });
+        }
+        Ok(counts)
     }
 
     /// Transfers of any tenant in `status` that have not changed since `before`, oldest first:

@@ -25,7 +25,7 @@ async fn cli_ok(env: &Environment, args: &[&str]) -> String {
 
 /// A tenant made with the CLI as an operator does: enterprise tier, KYC enhanced, funded with
 /// 10,000 USD; its id and a live key.
-async fn funded_tenant(env: &Environment, name: &str) -> (String, String) {
+pub(crate) async fn funded_tenant(env: &Environment, name: &str) -> (String, String) {
     let tenant = cli_ok(
         env,
         &["tenant", "create", "--name", name, "--tier", "enterprise"],
@@ -58,14 +58,14 @@ async fn raw_sql(env: &Environment) -> sqlx::AnyConnection {
 }
 
 /// A tenant's client paying one recipient over HTTPS.
-struct Payer {
+pub(crate) struct Payer {
     client: reqwest::Client,
     key: String,
     recipient: String,
 }
 
 impl Payer {
-    async fn new(env: &Environment, base: &str, key: String) -> Self {
+    pub(crate) async fn new(env: &Environment, base: &str, key: String) -> Self {
         let client = env.client();
         let response = client
             .post(format!("{base}/v1/recipients"))
@@ -88,7 +88,7 @@ impl Payer {
     }
 
     /// Pays 10 USD through `base`; the transfer as created.
-    async fn pay(&self, base: &str) -> Value {
+    pub(crate) async fn pay(&self, base: &str) -> Value {
         let quote = self.quote(base).await;
         self.pay_quoted(base, &quote).await
     }

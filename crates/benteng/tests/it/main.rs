@@ -18,6 +18,7 @@ mod incidents;
 mod invariants;
 mod iso20022;
 mod kyc;
+mod metrics;
 mod monitoring;
 mod multi_instance;
 mod networks;
