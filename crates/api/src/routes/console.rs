@@ -712,7 +712,6 @@ pub async fn propose(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
     let result: ApiResult<()> = async {
         let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
         let fields = form(&body, &["transfer", "decision", "reason"])?;
@@ -734,10 +733,7 @@ pub async fn propose(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => see_other(&back),
-        Err(e) => refused(e, &staff, &back),
-    }
+    back_to_case(&id, &staff, result)
 }
 
 /// Closes a case that holds no held transfer, with its outcome (form).
@@ -750,7 +746,6 @@ pub async fn close(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
     let result: ApiResult<()> = async {
         let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
         let fields = form(&body, &["outcome", "comment"])?;
@@ -765,9 +760,16 @@ pub async fn close(
         Ok(())
     }
     .await;
+    back_to_case(&id, &staff, result)
+}
+
+/// Where a case form's post leads: back to the case page (303), or the refusal shown with a
+/// link back to it.
+fn back_to_case(id: &str, staff: &Staff, result: ApiResult<()>) -> Response {
+    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
     match result {
         Ok(()) => see_other(&back),
-        Err(e) => refused(e, &staff, &back),
+        Err(e) => refused(e, staff, &back),
     }
 }
 
@@ -779,7 +781,6 @@ async fn decide(
     body: Bytes,
     approve: bool,
 ) -> Response {
-    let back = format!("/console/cases/{}", id.chars().take(36).collect::<String>());
     let result: ApiResult<()> = async {
         let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
         let proposal: PendingActionId = proposal.parse().map_err(|_| ApiError::NotFound)?;
@@ -789,10 +790,7 @@ async fn decide(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => see_other(&back),
-        Err(e) => refused(e, &staff, &back),
-    }
+    back_to_case(&id, &staff, result)
 }
 
 /// Approves a proposal (form).
