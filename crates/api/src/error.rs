@@ -402,6 +402,8 @@ impl From<benteng_payments::Refusal> for ApiError {
             R::DamlPending { .. } => (StatusCode::CONFLICT, "Held under a DAML request"),
             R::CaseNotFound => (StatusCode::NOT_FOUND, "Not found"),
             R::CaseNotClosable => (StatusCode::CONFLICT, "Case not closable"),
+            R::CaseClosed => (StatusCode::CONFLICT, "Case closed"),
+            R::CaseNotReopenable => (StatusCode::CONFLICT, "Case not reopenable"),
             R::OwnProposal => (StatusCode::FORBIDDEN, "Own proposal"),
             R::ProposalDecided => (StatusCode::CONFLICT, "Proposal already decided"),
             // The protection layer answers from the database record instead.

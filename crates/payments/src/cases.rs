@@ -46,6 +46,15 @@ impl Default for CasePolicy {
 }
 
 impl CasePolicy {
+    /// How soon a case of `inbox` is due once (re)opened.
+    pub fn sla_of(&self, inbox: &str) -> Duration {
+        if inbox == self.alerts.inbox {
+            self.alerts.sla
+        } else {
+            self.sla
+        }
+    }
+
     /// The case a held transfer opens or joins: its recipient's open payments case.
     pub(crate) fn held_transfer(&self, transfer: &TransferRecord) -> CaseOpening {
         CaseOpening {
@@ -75,7 +84,7 @@ pub struct Proposal {
 /// Why the comment is needed: 10 to 2,000 characters, like a review's reason.
 pub type CaseComment = ReviewReason;
 
-fn not_found(error: StoreError) -> Refusal {
+pub(crate) fn not_found(error: StoreError) -> Refusal {
     match error {
         StoreError::NotFound => Refusal::CaseNotFound,
         other => other.into(),

@@ -68,6 +68,13 @@ pub enum Refusal {
     /// it with its decision).
     #[error("the case cannot be closed")]
     CaseNotClosable,
+    /// A change to a closed case: it is reopened first, never edited.
+    #[error("the case is closed")]
+    CaseClosed,
+    /// Reopening a case that is not closed, or whose party has another open case of its
+    /// subject.
+    #[error("the case cannot be reopened")]
+    CaseNotReopenable,
     /// The decider proposed the decision: a second person approves it.
     #[error("a proposal is decided by someone other than its proposer")]
     OwnProposal,
@@ -125,6 +132,8 @@ impl Refusal {
             },
             Refusal::CaseNotFound,
             Refusal::CaseNotClosable,
+            Refusal::CaseClosed,
+            Refusal::CaseNotReopenable,
             Refusal::OwnProposal,
             Refusal::ProposalDecided,
             Refusal::IdempotencyKeyTaken,
@@ -150,6 +159,8 @@ impl Refusal {
                 | Refusal::DamlPending { .. }
                 | Refusal::CaseNotFound
                 | Refusal::CaseNotClosable
+                | Refusal::CaseClosed
+                | Refusal::CaseNotReopenable
                 | Refusal::OwnProposal
                 | Refusal::ProposalDecided
                 | Refusal::IdempotencyKeyTaken
@@ -178,6 +189,8 @@ impl Refusal {
             Refusal::DamlPending { .. } => "daml-pending",
             Refusal::CaseNotFound => "not-found",
             Refusal::CaseNotClosable => "case-not-closable",
+            Refusal::CaseClosed => "case-closed",
+            Refusal::CaseNotReopenable => "case-not-reopenable",
             Refusal::OwnProposal => "own-proposal",
             Refusal::ProposalDecided => "proposal-decided",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
@@ -257,6 +270,14 @@ impl Refusal {
             Refusal::CaseNotClosable => {
                 "the case is closed already, or holds a transfer still held for review: decide \
                  that transfer first (its decision closes the case)"
+                    .to_owned()
+            }
+            Refusal::CaseClosed => {
+                "the case is closed: reopen it (with a comment) before changing it".to_owned()
+            }
+            Refusal::CaseNotReopenable => {
+                "only a closed case is reopened, and only while its party has no other open \
+                 case of the same subject (add to that one instead)"
                     .to_owned()
             }
             Refusal::OwnProposal => {

@@ -13,6 +13,7 @@ mod api_keys;
 mod approvals;
 mod audit;
 mod batches;
+mod case_work;
 mod cases;
 mod data_keys;
 mod fapi;
@@ -52,6 +53,7 @@ pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{
     AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint, SealBacklog,
 };
+pub use case_work::{CaseChange, CaseChangeRefused};
 pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};

@@ -21,6 +21,7 @@ use benteng_core::cases::{CaseOutcome, CaseStatus, InboxSort, ReviewDecision};
 use benteng_core::ids::{CaseId, PendingActionId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_crypto::SecretString;
+use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
 use time::OffsetDateTime;
@@ -63,6 +64,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/console/cases/{id}/close",
             Needs::on_post(Permission::ReviewsDecide.into()),
             axum::routing::post(close),
+        )
+        .staff(
+            "/console/cases/{id}/work",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            axum::routing::post(work),
         )
         .staff(
             "/console/cases/{id}/proposals/{proposal}/approve",
@@ -633,6 +639,9 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
             case = esc(&case.id),
         );
     }
+    if may_propose {
+        body.push_str(&work_forms(case, csrf));
+    }
     body.push_str("<section><h2>Proposals</h2>");
     if detail.proposals.is_empty() {
         body.push_str("<p>None yet.</p>");
@@ -680,6 +689,56 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
     }
     body.push_str("</tbody></table></section>");
     body
+}
+
+/// The forms that work a case: a comment, its status, taking or leaving it; a closed case's
+/// only form reopens it. Each posts to `/console/cases/{id}/work` with its `action`.
+fn work_forms(case: &CaseView, csrf: &str) -> String {
+    let form = |action: &str, legend: &str, fields: &str, comment_required: bool| {
+        let required = if comment_required {
+            " required minlength=\"10\""
+        } else {
+            ""
+        };
+        format!(
+            "<form method=\"post\" action=\"/console/cases/{case}/work\" class=\"work {action}\">\
+             {csrf}<input type=\"hidden\" name=\"action\" value=\"{action}\"><fieldset>\
+             <legend>{legend}</legend>{fields}<label for=\"{action}-comment\">Comment</label>\
+             <textarea id=\"{action}-comment\" name=\"comment\"{required} maxlength=\"2000\">\
+             </textarea><button type=\"submit\">{legend}</button></fieldset></form>",
+            case = esc(&case.id),
+        )
+    };
+    let mut html = String::from("<section class=\"work\"><h2>Work the case</h2>");
+    if case.status == CaseStatus::Closed.as_str() {
+        html.push_str(&form("reopen", "Reopen", "", true));
+    } else {
+        html.push_str(&form("comment", "Comment", "", true));
+        let mut options = String::new();
+        for status in CaseStatus::ALL.iter().filter(|s| **s != CaseStatus::Closed) {
+            let selected = if status.as_str() == case.status {
+                " selected"
+            } else {
+                ""
+            };
+            let _ = write!(
+                options,
+                "<option value=\"{s}\"{selected}>{s}</option>",
+                s = status.as_str()
+            );
+        }
+        let status = format!(
+            "<label for=\"status-value\">Status</label>\
+             <select id=\"status-value\" name=\"status\" required>{options}</select>"
+        );
+        html.push_str(&form("status", "Set status", &status, false));
+        let assignee = "<label for=\"assignee-value\">Assignee</label>\
+             <select id=\"assignee-value\" name=\"assignee\"><option value=\"me\">Me</option>\
+             <option value=\"\">Nobody</option></select>";
+        html.push_str(&form("assign", "Assign", assignee, false));
+    }
+    html.push_str("</section>");
+    html
 }
 
 /// A case page (HTML): transfers, screening matches, monitoring rules, proposals, log.
@@ -757,6 +816,65 @@ pub async fn close(
                 })?;
         let comment: CaseComment = comment_text(&fields, "comment")?;
         cases::close_on(&state, &staff, case, outcome, &comment).await?;
+        Ok(())
+    }
+    .await;
+    back_to_case(&id, &staff, result)
+}
+
+/// Works a case (form): `action` is comment, status, assign (`assignee` "me" or empty for
+/// nobody) or reopen; the comment is optional for status and assign.
+#[utoipa::path(post, path = "/console/cases/{id}/work", tag = "console",
+    security(("staff_session" = ["reviews:decide"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn work(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["action", "status", "assignee", "comment"])?;
+        let comment = || comment_text(&fields, "comment");
+        let optional_comment = || match fields.get("comment").map(|c| c.trim()) {
+            None | Some("") => Ok(None),
+            Some(_) => comment().map(Some),
+        };
+        let work = match field(&fields, "action")? {
+            "comment" => CaseWork::Comment(comment()?),
+            "reopen" => CaseWork::Reopen(comment()?),
+            "status" => {
+                let status: CaseStatus = field(&fields, "status")?.parse().map_err(
+                    |e: benteng_core::cases::UnknownName| {
+                        ApiError::invalid("status", "invalid_value", &e.to_string())
+                    },
+                )?;
+                CaseWork::Status(status, optional_comment()?)
+            }
+            "assign" => {
+                let assignee = match field(&fields, "assignee")? {
+                    "me" => Some(staff.0.person),
+                    "" => None,
+                    _ => {
+                        return Err(ApiError::invalid(
+                            "assignee",
+                            "invalid_value",
+                            "must be me or empty (nobody)",
+                        ));
+                    }
+                };
+                CaseWork::Assign(assignee, optional_comment()?)
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "action",
+                    "invalid_value",
+                    "must be one of: comment, status, assign, reopen",
+                ));
+            }
+        };
+        cases::work_on(&state, &staff, case, &work).await?;
         Ok(())
     }
     .await;

@@ -22,7 +22,8 @@ on_both_backends!(
     a_held_transfer_is_blocked_in_the_browser_and_the_funds_return,
     case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers,
     a_security_officer_blocks_an_incident_s_address_from_its_page,
-    the_docs_page_shows_an_operation_in_the_browser
+    the_docs_page_shows_an_operation_in_the_browser,
+    a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edited
 );
 
 /// A hostile recipient name: it must come out of every page as text.
@@ -751,4 +752,277 @@ async fn the_docs_page_shows_an_operation_in_the_browser(backend: Backend) {
         .await;
     assert_eq!(colour, "rgba(43, 95, 171, 1)");
     browser.quit().await;
+}
+
+/// Working a case by hand, through the API and the console's form: each change is logged and
+/// audited under the analyst (never filed under the tenant); bad values and the wrong people
+/// change nothing; a closed case takes no change but reopening, and reopens only while its
+/// party has no other open case of its subject.
+async fn a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edited(
+    backend: Backend,
+) {
+    let app = crate::people::app(backend).await;
+    let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
+    let session = sign_in(&app, &analyst).await;
+    let support = enrol(&app, "sue@benteng.example", &[StaffRole::Support]).await;
+    let support_session = sign_in(&app, &support).await;
+    let (_, payer) = funded_payer(&app, 10_000_000).await;
+    let recipient = payer
+        .recipient("Muller Handel GmbH", "DE89370400440532013000")
+        .await;
+    // Structuring blocks the third transfer near USD 10,000: a monitoring case.
+    for expected in ["APPROVED", "APPROVED", "BLOCKED"] {
+        let paid = payer.pay(&recipient, "9900.00").await;
+        assert_eq!(paid["status"], expected, "{paid}");
+    }
+    let inbox: Value = get(&app.client, app.url("/admin/v1/cases"), &session)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = inbox[0]["id"].as_str().unwrap().to_owned();
+    let at = |what: &str| app.url(&format!("/admin/v1/cases/{id}/{what}"));
+    let client = &app.client;
+    let send = |what: &'static str, body: Value, who: &'static str| {
+        let session = if who == "support" {
+            &support_session
+        } else {
+            &session
+        };
+        let url = at(what);
+        async move { post(client, url, session, &body).await }
+    };
+    let log = || async {
+        let detail: Value = get(
+            &app.client,
+            app.url(&format!("/admin/v1/cases/{id}")),
+            &session,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        detail
+    };
+    let events_before = log().await["events"].as_array().unwrap().len();
+
+    // Refused: too short a comment, a closed or unknown status, unknown fields, a person who
+    // may not decide cases (as assignee, and as the one asking), an unknown case.
+    for (what, body, who, status) in [
+        ("comments", json!({"comment": "short"}), "analyst", 422),
+        (
+            "comments",
+            json!({"comment": "x".repeat(2001)}),
+            "analyst",
+            422,
+        ),
+        (
+            "comments",
+            json!({"comment": "a fine comment", "extra": 1}),
+            "analyst",
+            422,
+        ),
+        ("status", json!({"status": "closed"}), "analyst", 422),
+        ("status", json!({"status": "OPEN"}), "analyst", 422),
+        ("assignee", json!({"assignee": support.id}), "analyst", 422),
+        (
+            "assignee",
+            json!({"assignee": "b1a5b0f6-3a4b-4c1e-9d1a-0c9e6f1b2a3c"}),
+            "analyst",
+            422,
+        ),
+        ("assignee", json!({"assignee": "<script>"}), "analyst", 422),
+        (
+            "comments",
+            json!({"comment": "support has a say"}),
+            "support",
+            403,
+        ),
+        (
+            "reopen",
+            json!({"comment": "it is not even closed"}),
+            "analyst",
+            409,
+        ),
+    ] {
+        let answer = send(what, body.clone(), who).await;
+        assert_eq!(answer.status().as_u16(), status, "{what} {body}");
+    }
+    let unknown = post(
+        &app.client,
+        app.url("/admin/v1/cases/0b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55/comments"),
+        &session,
+        &json!({"comment": "nobody is here"}),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        log().await["events"].as_array().unwrap().len(),
+        events_before
+    );
+
+    // Accepted: a comment, waiting, assigned to the analyst then to nobody.
+    let answer = send(
+        "comments",
+        json!({"comment": "Asked the tenant for the invoices."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer = send(
+        "status",
+        json!({"status": "waiting", "comment": "Waiting for the invoices."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let case: Value = answer.json().await.unwrap();
+    assert_eq!(case["status"], "waiting", "{case}");
+    let answer = send("assignee", json!({"assignee": analyst.id}), "analyst").await;
+    let case: Value = answer.json().await.unwrap();
+    assert_eq!(case["assignee"], analyst.id.as_str(), "{case}");
+    let answer = send("assignee", json!({"assignee": null}), "analyst").await;
+    let case: Value = answer.json().await.unwrap();
+    assert!(case["assignee"].is_null(), "{case}");
+
+    // The console's form does the same; a hostile comment comes back as text.
+    let hostile = "Invoice <script>alert(1)</script> checked";
+    let answer = form_post(
+        &app,
+        &format!("/console/cases/{id}/work"),
+        &session,
+        &[
+            ("action", "comment"),
+            ("comment", hostile),
+            ("csrf_token", session.csrf.as_str()),
+        ],
+    )
+    .await;
+    // 303 to the case's page, which the client follows.
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.url().path(), format!("/console/cases/{id}"));
+    let forged = form_post(
+        &app,
+        &format!("/console/cases/{id}/work"),
+        &session,
+        &[("action", "comment"), ("comment", "forged without a token")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let page = get(
+        &app.client,
+        app.url(&format!("/console/cases/{id}")),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("Invoice &lt;script&gt;alert(1)&lt;/script&gt; checked"),
+        "{page}"
+    );
+    assert!(!page.contains(hostile));
+    assert!(
+        page.contains("/work\"") && !page.contains("value=\"reopen\""),
+        "{page}"
+    );
+    let kinds: Vec<String> = log().await["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds[events_before..],
+        [
+            "commented",
+            "status_changed",
+            "assigned",
+            "assigned",
+            "commented"
+        ],
+        "{kinds:?}"
+    );
+
+    // Closed, it takes no change: only reopening, with why.
+    let closed = send(
+        "close",
+        json!({"outcome": "false_positive", "comment": "The invoices match the payments."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(closed.status(), StatusCode::OK);
+    for (what, body) in [
+        ("comments", json!({"comment": "one more thing to add"})),
+        ("status", json!({"status": "open"})),
+        ("assignee", json!({"assignee": analyst.id})),
+    ] {
+        let answer = send(what, body, "analyst").await;
+        assert_eq!(answer.status(), StatusCode::CONFLICT);
+        assert!(problem_type(answer).await.ends_with("case-closed"));
+    }
+    let answer = send("reopen", json!({}), "analyst").await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reopened = send(
+        "reopen",
+        json!({"comment": "The tenant sent a second set of invoices."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(reopened.status(), StatusCode::OK);
+    let reopened: Value = reopened.json().await.unwrap();
+    assert_eq!(reopened["status"], "open", "{reopened}");
+    assert!(reopened["outcome"].is_null(), "{reopened}");
+    assert_eq!(reopened["overdue"], false, "{reopened}");
+    let again = send(
+        "reopen",
+        json!({"comment": "The tenant sent a second set of invoices."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(problem_type(again).await.ends_with("case-not-reopenable"));
+
+    // Closed again, and a new block opens a new case for the recipient: the old one may not
+    // reopen beside it.
+    let closed = send(
+        "close",
+        json!({"outcome": "inconclusive", "comment": "The second set proves nothing."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(closed.status(), StatusCode::OK);
+    let paid = payer.pay(&recipient, "9900.00").await;
+    assert_eq!(paid["status"], "BLOCKED", "{paid}");
+    let answer = send(
+        "reopen",
+        json!({"comment": "Linking this to the newer case."}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    assert!(problem_type(answer).await.ends_with("case-not-reopenable"));
+    assert_eq!(log().await["case"]["status"], "closed");
+
+    // Each change is audited under the analyst and filed under no tenant.
+    let events = audit_types(&app).await;
+    for kind in [
+        "case.commented",
+        "case.status_changed",
+        "case.assigned",
+        "case.reopened",
+    ] {
+        let of_kind: Vec<&Value> = events.iter().filter(|e| e["event_type"] == kind).collect();
+        assert!(!of_kind.is_empty(), "{kind} is audited");
+        for event in of_kind {
+            assert_eq!(event["actor"]["by"], "staff:ana@benteng.example", "{event}");
+            assert!(event["actor"]["tenant_id"].is_null(), "{event}");
+        }
+    }
+    let reopen = events
+        .iter()
+        .find(|e| e["event_type"] == "case.reopened")
+        .unwrap();
+    assert!(reopen.to_string().contains("false_positive"), "{reopen}");
 }

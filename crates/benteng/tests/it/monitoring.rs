@@ -30,7 +30,7 @@ pub(crate) struct Payer {
 }
 
 impl Payer {
-    async fn recipient(&self, name: &str, iban: &str) -> String {
+    pub(crate) async fn recipient(&self, name: &str, iban: &str) -> String {
         self.recipient_in(name, "DE", iban).await
     }
 

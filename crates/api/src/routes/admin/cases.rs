@@ -13,6 +13,7 @@ use benteng_core::cases::{CaseOutcome, CaseStatus, InboxSort, ReviewDecision};
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
+use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
 use benteng_store::{CaseRow, InboxQuery, StoreError};
@@ -56,6 +57,26 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/admin/v1/cases/{id}/close",
             Needs::on_post(Permission::ReviewsDecide.into()),
             post(close),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/comments",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(comment),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/status",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(set_status),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/assignee",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(assign),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/reopen",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(reopen),
         )
         .staff(
             "/admin/v1/cases/{id}/proposals/{proposal}/approve",
@@ -424,16 +445,16 @@ impl RequestBody for ProposalInput {
     }
 }
 
-/// The body of a decision on a proposal: the decider's comment.
+/// A person's comment: on a decision on a proposal, on the case, or on reopening it.
 #[derive(utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"comment": "Agreed: the birth years differ by 27 years."}))]
-pub struct DecisionRequest {
+pub struct CommentRequest {
     #[schema(value_type = String, min_length = 1, max_length = 2000)]
     comment: CaseComment,
 }
 
-impl RequestBody for DecisionRequest {
+impl RequestBody for CommentRequest {
     const FIELDS: &'static [&'static str] = &["comment"];
 
     fn read(f: &mut Fields<'_>) -> Option<Self> {
@@ -579,7 +600,7 @@ async fn decide(
     staff: Staff,
     id: &str,
     proposal: &str,
-    body: &DecisionRequest,
+    body: &CommentRequest,
     approve: bool,
 ) -> ApiResult<Json<CaseView>> {
     let case: CaseId = path_id(id)?;
@@ -594,14 +615,14 @@ async fn decide(
 /// 409 when it was decided already.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals/{proposal}/approve", tag = "operator",
     security(("staff_session" = ["reviews:approve"])),
-    request_body(content = DecisionRequest),
+    request_body(content = CommentRequest),
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn approve(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, proposal)): Path<(String, String)>,
-    Body(body): Body<DecisionRequest>,
+    Body(body): Body<CommentRequest>,
 ) -> ApiResult<Json<CaseView>> {
     decide(state, staff, &id, &proposal, &body, true).await
 }
@@ -609,14 +630,182 @@ pub async fn approve(
 /// Rejects a proposal: the transfer stays held.
 #[utoipa::path(post, path = "/admin/v1/cases/{id}/proposals/{proposal}/reject", tag = "operator",
     security(("staff_session" = ["reviews:approve"])),
-    request_body(content = DecisionRequest),
+    request_body(content = CommentRequest),
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn reject(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, proposal)): Path<(String, String)>,
-    Body(body): Body<DecisionRequest>,
+    Body(body): Body<CommentRequest>,
 ) -> ApiResult<Json<CaseView>> {
     decide(state, staff, &id, &proposal, &body, false).await
+}
+
+/// Works a case (a comment, its status, its assignee, reopening it) and answers it as it is
+/// now (the console and the API).
+pub(crate) async fn work_on(
+    state: &AppState,
+    staff: &Staff,
+    case: CaseId,
+    work: &CaseWork,
+) -> ApiResult<CaseView> {
+    let Staff(_, context) = staff;
+    state.payments.work_case(case, work, context).await?;
+    let row = state.store.case(case).await?;
+    Ok(CaseView::of(&row, state.payments.now()))
+}
+
+async fn work(
+    state: AppState,
+    staff: Staff,
+    id: &str,
+    work: CaseWork,
+) -> ApiResult<Json<CaseView>> {
+    let case: CaseId = path_id(id)?;
+    Ok(Json(work_on(&state, &staff, case, &work).await?))
+}
+
+/// Adds a comment to the case's log. 409 `case-closed` on a closed case (reopen it first).
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/comments", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    request_body(content = CommentRequest),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn comment(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<CommentRequest>,
+) -> ApiResult<Json<CaseView>> {
+    work(state, staff, &id, CaseWork::Comment(body.comment)).await
+}
+
+/// The body of a status change: open, investigating or waiting (a case closes by its
+/// decision), and optionally why.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "waiting",
+    "comment": "Asked the tenant for the invoice behind this payment."}))]
+pub struct StatusRequest {
+    #[schema(schema_with = open_status_schema)]
+    status: CaseStatus,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    comment: Option<CaseComment>,
+}
+
+fn open_status_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::json::string_enum_schema(
+        CaseStatus::ALL
+            .iter()
+            .filter(|s| **s != CaseStatus::Closed)
+            .map(|s| s.as_str()),
+    )
+}
+
+impl RequestBody for StatusRequest {
+    const FIELDS: &'static [&'static str] = &["status", "comment"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let status: Option<Parsed<CaseStatus, 16>> = f.required("status");
+        let comment = f.optional("comment");
+        if status.as_ref().is_some_and(|s| s.0 == CaseStatus::Closed) {
+            f.reject(
+                "status",
+                "invalid_value",
+                "must be open, investigating or waiting: a case closes by its decision",
+            );
+            return None;
+        }
+        Some(Self {
+            status: status?.0,
+            comment,
+        })
+    }
+}
+
+/// Sets the case's status: open, investigating or waiting. 409 `case-closed` on a closed case.
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/status", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    request_body(content = StatusRequest),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<StatusRequest>,
+) -> ApiResult<Json<CaseView>> {
+    work(
+        state,
+        staff,
+        &id,
+        CaseWork::Status(body.status, body.comment),
+    )
+    .await
+}
+
+/// The body of an assignment: who works the case (absent or null: nobody), and optionally why.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"assignee": "5b0e4c4e-6f0a-4c39-9d8e-2f4b7a1c9e55",
+    "comment": "Speaks Bahasa Indonesia; the invoices are in it."}))]
+pub struct AssigneeRequest {
+    /// An active member of staff who may decide cases.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    assignee: Option<PersonId>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    comment: Option<CaseComment>,
+}
+
+impl RequestBody for AssigneeRequest {
+    const FIELDS: &'static [&'static str] = &["assignee", "comment"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let assignee: Option<Parsed<PersonId, 64>> = f.optional("assignee");
+        let comment = f.optional("comment");
+        Some(Self {
+            assignee: assignee.map(|a| a.0),
+            comment,
+        })
+    }
+}
+
+/// Assigns the case to a member of staff who may decide cases, or to nobody. 422 when the
+/// person is unknown, disabled or may not decide cases; 409 `case-closed` on a closed case.
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/assignee", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    request_body(content = AssigneeRequest),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<AssigneeRequest>,
+) -> ApiResult<Json<CaseView>> {
+    work(
+        state,
+        staff,
+        &id,
+        CaseWork::Assign(body.assignee, body.comment),
+    )
+    .await
+}
+
+/// Reopens a closed case, due anew, with why (its outcome stays in the log). 409
+/// `case-not-reopenable` when it is not closed or its party has another open case of the
+/// subject.
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/reopen", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    request_body(content = CommentRequest),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<CommentRequest>,
+) -> ApiResult<Json<CaseView>> {
+    work(state, staff, &id, CaseWork::Reopen(body.comment)).await
 }
