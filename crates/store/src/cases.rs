@@ -427,6 +427,32 @@ impl Store {
             .transpose()
     }
 
+    /// The party's other cases (any subject), newest first: what was decided about it before.
+    pub async fn party_cases(
+        &self,
+        party_kind: &str,
+        party_id: &str,
+        except: CaseId,
+        limit: u32,
+    ) -> StoreResult<Vec<CaseRow>> {
+        let sql = concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE party_kind = $1 AND party_id = $2 AND id <> $3 \
+             ORDER BY opened_at DESC, id LIMIT $4"
+        );
+        sqlx::query(sql)
+            .bind(party_kind)
+            .bind(party_id)
+            .bind(except.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(case_from_row)
+            .collect()
+    }
+
     /// Assigns the open, unassigned case due soonest to `person`; `None` when there is none.
     /// Two people taking at once get different cases (the update is conditional).
     pub async fn take_next_case(

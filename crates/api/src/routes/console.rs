@@ -639,6 +639,7 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
             case = esc(&case.id),
         );
     }
+    body.push_str(&previous_cases(&detail.previous));
     if may_propose {
         body.push_str(&work_forms(case, csrf));
     }
@@ -689,6 +690,35 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
     }
     body.push_str("</tbody></table></section>");
     body
+}
+
+/// The party's other cases and what they came to, each linked.
+fn previous_cases(previous: &[CaseView]) -> String {
+    let mut html = String::from("<section class=\"previous\"><h2>The party's other cases</h2>");
+    if previous.is_empty() {
+        html.push_str("<p>None.</p></section>");
+        return html;
+    }
+    html.push_str(
+        "<table class=\"previous\"><thead><tr><th>Case</th><th>Subject</th><th>Opened</th>\
+         <th>Status</th><th>Outcome</th><th>Score</th></tr></thead><tbody>",
+    );
+    for case in previous {
+        let _ = write!(
+            html,
+            "<tr><td><a href=\"/console/cases/{id}\">{short}</a></td><td>{subject}</td>\
+             <td>{opened}</td><td>{status}</td><td>{outcome}</td><td>{score}</td></tr>",
+            id = esc(&case.id),
+            short = esc(case.id.get(..8).unwrap_or(&case.id)),
+            subject = esc(case.subject),
+            opened = esc(&time_text(case.opened_at)),
+            status = esc(case.status),
+            outcome = esc(case.outcome.unwrap_or("—")),
+            score = case.priority,
+        );
+    }
+    html.push_str("</tbody></table></section>");
+    html
 }
 
 /// The forms that work a case: a comment, its status, taking or leaving it; a closed case's

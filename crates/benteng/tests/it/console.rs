@@ -1005,6 +1005,41 @@ async fn a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edit
     assert!(problem_type(answer).await.ends_with("case-not-reopenable"));
     assert_eq!(log().await["case"]["status"], "closed");
 
+    // The new case shows the old one and what it came to, in the API and on its page.
+    let inbox: Value = get(&app.client, app.url("/admin/v1/cases"), &session)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let newer = inbox[0]["id"].as_str().unwrap();
+    assert_ne!(newer, id);
+    let detail: Value = get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{newer}")),
+        &session,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let previous = detail["previous"].as_array().unwrap();
+    assert_eq!(previous.len(), 1, "{detail}");
+    assert_eq!(previous[0]["id"], id.as_str());
+    assert_eq!(previous[0]["outcome"], "inconclusive");
+    let page = get(
+        &app.client,
+        app.url(&format!("/console/cases/{newer}")),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains(&format!("href=\"/console/cases/{id}\"")),
+        "{page}"
+    );
+
     // Each change is audited under the analyst and filed under no tenant.
     let events = audit_types(&app).await;
     for kind in [

@@ -31,6 +31,9 @@ use crate::state::AppState;
 /// The most cases one inbox listing returns.
 pub(crate) const INBOX_LIMIT: u32 = 200;
 
+/// The most of a party's other cases a case shows.
+const PREVIOUS_LIMIT: u32 = 20;
+
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
         .staff(
@@ -208,6 +211,8 @@ pub struct CaseDetail {
     pub(crate) alerts: Vec<CaseAlertView>,
     pub(crate) proposals: Vec<ProposalView>,
     pub(crate) events: Vec<CaseEventView>,
+    /// The party's other cases, newest first (at most 20), with their status and outcome.
+    pub(crate) previous: Vec<CaseView>,
 }
 
 /// The inbox's query: `status` (any but closed when absent) and `sort` (`sla` or `score`).
@@ -353,8 +358,17 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
                 .unwrap_or_default(),
         })
         .collect();
+    let now = state.payments.now();
+    let previous = state
+        .store
+        .party_cases(&case.party_kind, &case.party_id, id, PREVIOUS_LIMIT)
+        .await?
+        .iter()
+        .map(|c| CaseView::of(c, now))
+        .collect();
     Ok(CaseDetail {
-        case: CaseView::of(&case, state.payments.now()),
+        previous,
+        case: CaseView::of(&case, now),
         transfers,
         alerts,
         proposals,
