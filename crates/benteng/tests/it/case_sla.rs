@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::harness::{Backend, Process, TestApp, on_both_backends};
 use crate::monitoring::funded_payer;
-use crate::people::{Session, audit_types, enrol, get, sign_in};
+use crate::people::{Session, audit_types, enrol, get, post, sign_in};
 
 on_both_backends!(an_overdue_case_is_recorded_once_and_escalated_once);
 
@@ -108,6 +108,34 @@ async fn an_overdue_case_is_recorded_once_and_escalated_once(backend: Backend) {
     let case = listed[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(listed[0]["inbox"], "payments");
     assert_eq!(listed[0]["sla_missed_at"], Value::Null);
+    // A second recipient's case, decided (and so closed) inside its SLA: the clock never
+    // touches it, so every count below is the first case's alone.
+    let other = payer
+        .recipient_in("Tehran Shipping Co", "IR", "DE02120300000000202051")
+        .await;
+    let decided = payer.pay(&other, "100.00").await;
+    assert_eq!(decided["status"], "PENDING_REVIEW", "{decided}");
+    let decided = decided["id"].as_str().unwrap();
+    let closed_case = app
+        .services
+        .store
+        .case_of_transfer(decided.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    let reviewed = post(
+        &app.client,
+        app.url(&format!("/admin/v1/transfers/{decided}/review")),
+        &session,
+        &serde_json::json!({"decision": "block", "reason": "the buyer named is on no contract"}),
+    )
+    .await;
+    assert_eq!(reviewed.status(), 200, "{:?}", reviewed.text().await);
+    assert_eq!(
+        case_json(&app, &session, &closed_case).await["case"]["status"],
+        "closed"
+    );
 
     // Inside its SLA: counted open, not overdue, nothing recorded.
     metrics_until(
@@ -205,6 +233,17 @@ async fn an_overdue_case_is_recorded_once_and_escalated_once(backend: Backend) {
             "{family} has no HELP line"
         );
     }
+
+    // The closed case: never missed, never moved.
+    let closed = case_json(&app, &session, &closed_case).await;
+    assert_eq!(closed["case"]["inbox"], "payments");
+    assert_eq!(closed["case"]["sla_missed_at"], Value::Null);
+    assert!(
+        !kinds(&closed)
+            .iter()
+            .any(|k| k == "sla_missed" || k == "escalated"),
+        "{closed}"
+    );
 
     // The console shows where the case is, that it missed its SLA, and the log of both.
     let page = get(
