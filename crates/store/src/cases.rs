@@ -405,7 +405,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Cases in `inbox` not closed whose SLA was due at or before `cutoff`, longest overdue
+    /// Cases in `inbox` not closed whose SLA was due at or before `cutoff` and whose miss is
+    /// recorded (so a case's log always has the miss before the escalation), longest overdue
     /// first, at most `limit`.
     pub async fn cases_due_before(
         &self,
@@ -415,7 +416,8 @@ impl Store {
     ) -> StoreResult<Vec<CaseDue>> {
         sqlx::query(
             "SELECT id, inbox, sla_due_at FROM cases WHERE status <> 'closed' AND inbox = $1 \
-             AND sla_due_at <= $2 ORDER BY sla_due_at, id LIMIT $3",
+             AND sla_due_at <= $2 AND sla_missed_at IS NOT NULL \
+             ORDER BY sla_due_at, id LIMIT $3",
         )
         .bind(inbox)
         .bind(to_micros(cutoff))
@@ -430,8 +432,8 @@ impl Store {
     /// Moves `case` from its inbox to `to` with the new due time `sla_due_at` (its miss of the
     /// old one forgotten, so a miss of the new one is recorded again): the `escalated` log
     /// entry and the `case.escalated` audit event in the same transaction. Conditional on the
-    /// case being where and as due as it was read, and not closed, so of several instances
-    /// exactly one escalates it; `Ok(false)` for the others.
+    /// case being where and as due as it was read, its miss recorded, and not closed, so of
+    /// several instances exactly one escalates it; `Ok(false)` for the others.
     pub async fn escalate_case(
         &self,
         case: &CaseDue,
@@ -443,7 +445,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
             "UPDATE cases SET inbox = $1, sla_due_at = $2, sla_missed_at = NULL, updated_at = $3 \
-             WHERE id = $4 AND inbox = $5 AND sla_due_at = $6 AND status <> 'closed'",
+             WHERE id = $4 AND inbox = $5 AND sla_due_at = $6 AND sla_missed_at IS NOT NULL \
+             AND status <> 'closed'",
         )
         .bind(to)
         .bind(to_micros(sla_due_at))
