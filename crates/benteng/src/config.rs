@@ -581,6 +581,22 @@ pub struct CasesConfig {
     pub alert_inbox: String,
     /// How soon a new alert case is due, in hours (1 to 720).
     pub alert_sla_hours: u64,
+    /// `[cases.escalation.INBOX]`: where a case of INBOX moves when it is still not closed
+    /// long after its SLA.
+    pub escalation: BTreeMap<String, EscalationConfig>,
+}
+
+/// `[cases.escalation.INBOX]`: one inbox's escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    /// The inbox the case moves to.
+    pub to: String,
+    /// How long past its SLA due time the case moves, in hours (0 to 720; 0: as soon as the
+    /// SLA is missed).
+    pub after_hours: u64,
+    /// How soon the case is due in the inbox it moves to, in hours (1 to 720).
+    pub sla_hours: u64,
 }
 
 impl Default for CasesConfig {
@@ -591,6 +607,7 @@ impl Default for CasesConfig {
             proposal_ttl_hours: 24,
             alert_inbox: "monitoring".to_owned(),
             alert_sla_hours: 72,
+            escalation: BTreeMap::new(),
         }
     }
 }
@@ -613,7 +630,40 @@ impl CasesConfig {
             );
             Ok(value.to_owned())
         };
+        let mut escalations = Vec::new();
+        for (from, rule) in &self.escalation {
+            let key = format!("escalation.{}", from.escape_debug());
+            inbox(&key, from)?;
+            let to = inbox(&format!("{key}.to"), &rule.to)?;
+            anyhow::ensure!(to != *from, "cases.{key}.to must name another inbox");
+            anyhow::ensure!(
+                rule.after_hours <= 720,
+                "cases.{key}.after_hours must be 0 to 720"
+            );
+            escalations.push(benteng_payments::cases::Escalation {
+                from: from.clone(),
+                to,
+                after: std::time::Duration::from_secs(rule.after_hours * 3600),
+                sla: hours(&format!("{key}.sla_hours"), rule.sla_hours)?,
+            });
+        }
+        // A chain ends: a cycle would pass a case round its inboxes for ever.
+        for start in self.escalation.keys() {
+            let mut at = start;
+            for _ in 0..=self.escalation.len() {
+                let Some(next) = self.escalation.get(at) else {
+                    break;
+                };
+                at = &next.to;
+                anyhow::ensure!(
+                    at != start,
+                    "cases.escalation: the inboxes from {} lead back to it",
+                    start.escape_debug()
+                );
+            }
+        }
         Ok(benteng_payments::cases::CasePolicy {
+            escalations,
             inbox: inbox("inbox", &self.inbox)?,
             sla: hours("sla_hours", self.sla_hours)?,
             proposal_ttl: hours("proposal_ttl_hours", self.proposal_ttl_hours)?,
@@ -1311,6 +1361,80 @@ mod tests {
         ] {
             assert!(broken.policy().is_err(), "{broken:?}");
         }
+    }
+
+    #[test]
+    fn escalations_are_read_and_bad_ones_refused_naming_the_key() {
+        let config = from_toml(
+            "[cases.escalation.payments]\nto = \"mlro\"\nafter_hours = 48\nsla_hours = 12\n\
+             [cases.escalation.mlro]\nto = \"board\"\nafter_hours = 0\nsla_hours = 1\n",
+        )
+        .unwrap();
+        let policy = config.cases.policy().unwrap();
+        assert_eq!(policy.escalations.len(), 2);
+        let payments = policy
+            .escalations
+            .iter()
+            .find(|e| e.from == "payments")
+            .unwrap();
+        assert_eq!(payments.to, "mlro");
+        assert_eq!(payments.after, std::time::Duration::from_secs(48 * 3600));
+        assert_eq!(payments.sla, std::time::Duration::from_secs(12 * 3600));
+        // The same from the environment.
+        let config = from_env(&[
+            ("BENTENG_CASES__ESCALATION__PAYMENTS__TO", "mlro"),
+            ("BENTENG_CASES__ESCALATION__PAYMENTS__AFTER_HOURS", "2"),
+            ("BENTENG_CASES__ESCALATION__PAYMENTS__SLA_HOURS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(config.cases.policy().unwrap().escalations[0].to, "mlro");
+
+        let rule = |to: &str, after_hours: u64, sla_hours: u64| EscalationConfig {
+            to: to.to_owned(),
+            after_hours,
+            sla_hours,
+        };
+        for (escalation, names) in [
+            (
+                vec![("payments", rule("payments", 1, 1))],
+                "escalation.payments.to",
+            ),
+            (vec![("payments", rule("mlro", 721, 1))], "after_hours"),
+            (vec![("payments", rule("mlro", 1, 0))], "sla_hours"),
+            (
+                vec![("payments", rule("<b>", 1, 1))],
+                "escalation.payments.to",
+            ),
+            (vec![("a b", rule("mlro", 1, 1))], "escalation.a b"),
+            (
+                vec![
+                    ("a", rule("b", 1, 1)),
+                    ("b", rule("c", 1, 1)),
+                    ("c", rule("b", 1, 1)),
+                ],
+                "lead back",
+            ),
+        ] {
+            let broken = CasesConfig {
+                escalation: escalation
+                    .into_iter()
+                    .map(|(from, rule)| (from.to_owned(), rule))
+                    .collect(),
+                ..CasesConfig::default()
+            };
+            let error = broken.policy().unwrap_err().to_string();
+            assert!(error.contains(names), "{error}");
+        }
+        // A key the table does not know, or a missing one, stops the start.
+        assert!(
+            from_toml("[cases.escalation.payments]\nto = \"mlro\"\nafter_hours = 1\n").is_err()
+        );
+        assert!(
+            from_toml(
+                "[cases.escalation.payments]\nto = \"mlro\"\nafter_hours = 1\nsla_hours = 1\nafter = 2\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

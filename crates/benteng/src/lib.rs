@@ -401,6 +401,7 @@ impl Server {
             .await;
         state.incidents.spawn_block_sync(&state);
         spawn_compliance_clocks(
+            state.payments.clone(),
             services.store.clone(),
             services.clock.clone(),
             Duration::from_secs(config.reports.check_interval_secs.max(1)),
@@ -614,8 +615,11 @@ fn spawn_data_key_refresh(store: Store, keyring: Arc<benteng_vault::Keyring>) {
 /// cases' SLAs. Counts go to `/metrics` (reports per kind: open, inside the warning window, past
 /// the deadline; cases per inbox: open, past their SLA), and the log warns for each report
 /// inside its warning window and errs for anything past due, so an alert fires before a breach
-/// (and when an SLA is missed). Reads only; every instance reports the same numbers.
+/// (and when an SLA is missed). The cases' SLA clock also writes: each case's first miss of
+/// its due time and its escalations are recorded once (`Payments::run_sla_clock`: conditional
+/// updates, so any number of instances may run it), before the gauges are read.
 fn spawn_compliance_clocks(
+    payments: Arc<Payments>,
     store: Store,
     clock: Arc<dyn Clock>,
     interval: Duration,
@@ -627,6 +631,7 @@ fn spawn_compliance_clocks(
         let mut inboxes = std::collections::BTreeSet::new();
         loop {
             ticks.tick().await;
+            sla_clock(&payments).await;
             let now = clock.now();
             case_clocks(&store, now, &mut inboxes).await;
             daml_clocks(&store, now, daml_warn).await;
@@ -724,6 +729,24 @@ async fn daml_clocks(store: &Store, now: time::OffsetDateTime, warn: time::Durat
         metrics::gauge!("regulatory_daml_clocks_running", &label).set(count("running"));
         metrics::gauge!("regulatory_daml_clocks_ending_soon", &label).set(count("ending_soon"));
         metrics::gauge!("regulatory_daml_clocks_ended", &label).set(count("ended"));
+    }
+}
+
+/// One pass of the cases' SLA clock's writes (see [`spawn_compliance_clocks`]): each miss and
+/// escalation this instance recorded goes to the log (the case's log and the audit trail have
+/// them already; the counters were made where they were written).
+async fn sla_clock(payments: &Payments) {
+    let context = benteng_core::audit::AuditContext::system("system:case-clock");
+    match payments.run_sla_clock(&context).await {
+        Ok(pass) => {
+            for (case, inbox) in &pass.missed {
+                tracing::error!(%case, inbox = %inbox, "a case missed its SLA");
+            }
+            for (case, from, to) in &pass.escalated {
+                tracing::warn!(%case, from = %from, to = %to, "a case was escalated");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "the cases' SLA clock could not run"),
     }
 }
 

@@ -152,6 +152,15 @@ pub fn describe_metrics() {
         "cases_overdue",
         "Compliance cases not closed and past their SLA, by inbox"
     );
+    metrics::describe_counter!(
+        "cases_sla_missed_total",
+        "Compliance cases that went past their SLA, by the inbox they missed it in (each \
+         recorded by one instance)"
+    );
+    metrics::describe_counter!(
+        "cases_escalated_total",
+        "Compliance cases escalated from one inbox to another (each recorded by one instance)"
+    );
 }
 
 /// The payment flow's families: what each instance did (counters, summed across instances) and

@@ -32,7 +32,32 @@ pub struct CasePolicy {
     pub proposal_ttl: Duration,
     /// Where alerts' cases go.
     pub alerts: AlertCases,
+    /// Where a case still open too long past its SLA moves, per inbox.
+    pub escalations: Vec<Escalation>,
 }
+
+/// An escalation: a case not closed `after` past its SLA due time in inbox `from` moves to
+/// inbox `to`, due `sla` after it arrives. Measured from the due time (not the opening), so
+/// each inbox a case passes through gets its own SLA and its own grace before the next hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub from: String,
+    pub to: String,
+    pub after: Duration,
+    pub sla: Duration,
+}
+
+/// What one pass of the cases' SLA clock recorded (this instance's writes only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaPass {
+    /// The cases that went past their SLA, with the inbox they missed it in.
+    pub missed: Vec<(CaseId, String)>,
+    /// The cases escalated, with the inboxes they left and joined.
+    pub escalated: Vec<(CaseId, String, String)>,
+}
+
+/// How many cases one pass handles per step; the rest wait for the next pass.
+const SLA_PASS_BATCH: u32 = 500;
 
 impl Default for CasePolicy {
     fn default() -> Self {
@@ -41,6 +66,7 @@ impl Default for CasePolicy {
             sla: Duration::from_secs(24 * 3600),
             proposal_ttl: Duration::from_secs(24 * 3600),
             alerts: AlertCases::default(),
+            escalations: Vec::new(),
         }
     }
 }
@@ -92,6 +118,43 @@ pub(crate) fn not_found(error: StoreError) -> Refusal {
 }
 
 impl Payments {
+    /// One pass of the cases' SLA clock at the clock's now: records every case that went past
+    /// its SLA (the `sla_missed` log entry and `case.sla_missed` audit event, once per due
+    /// time), then escalates each case past its inbox's escalation time (the `escalated` entry
+    /// and `case.escalated`; one hop per pass: the new due time is in the future). The store's
+    /// updates are conditional, so with several instances running the clock each case's miss
+    /// and hop is recorded by exactly one of them; each counts what it recorded.
+    pub async fn run_sla_clock(&self, audit: &AuditContext) -> Result<SlaPass, Refusal> {
+        let now = self.clock.now();
+        let mut pass = SlaPass::default();
+        for due in self.store.cases_missing_sla(now, SLA_PASS_BATCH).await? {
+            if self.store.record_sla_miss(&due, now, audit).await? {
+                crate::counted::sla_missed(&due.inbox);
+                pass.missed.push((due.id, due.inbox));
+            }
+        }
+        for escalation in &self.cases.escalations {
+            let cutoff = now - escalation.after;
+            let due = self
+                .store
+                .cases_due_before(&escalation.from, cutoff, SLA_PASS_BATCH)
+                .await?;
+            for case in due {
+                let new_due = now + escalation.sla;
+                if self
+                    .store
+                    .escalate_case(&case, &escalation.to, new_due, now, audit)
+                    .await?
+                {
+                    crate::counted::escalated(&escalation.from, &escalation.to);
+                    pass.escalated
+                        .push((case.id, escalation.from.clone(), escalation.to.clone()));
+                }
+            }
+        }
+        Ok(pass)
+    }
+
     /// Proposes releasing or blocking a held transfer of `case`; `proposer` is the signed-in
     /// person (their permission checked by the route). The transfer must be the case's and
     /// still held; the proposal, its audit event and the case's log entry commit together.

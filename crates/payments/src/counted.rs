@@ -60,3 +60,15 @@ pub(crate) fn decided(decision: &ComplianceDecision) {
         metrics::counter!("monitoring_rule_hits_total", "rule" => rule.id.clone()).increment(1);
     }
 }
+
+/// A case first went past its SLA in `inbox` (an inbox name from the configuration: bounded),
+/// recorded by this instance.
+pub(crate) fn sla_missed(inbox: &str) {
+    metrics::counter!("cases_sla_missed_total", "inbox" => inbox.to_owned()).increment(1);
+}
+
+/// A case moved from one inbox to another by the escalation this instance recorded.
+pub(crate) fn escalated(from: &str, to: &str) {
+    metrics::counter!("cases_escalated_total", "from" => from.to_owned(), "to" => to.to_owned())
+        .increment(1);
+}

@@ -80,7 +80,8 @@ impl Store {
             };
             let updated = sqlx::query(
                 "UPDATE cases SET status = $1, assignee = $2, sla_due_at = $3, outcome = NULL, \
-                 closed_at = NULL, updated_at = $4 WHERE id = $5 AND updated_at = $6",
+                 closed_at = NULL, updated_at = $4, sla_missed_at = CASE WHEN $7 = 1 THEN NULL \
+                 ELSE sla_missed_at END WHERE id = $5 AND updated_at = $6",
             )
             .bind(status.as_str())
             .bind(assignee.map(|p| p.to_string()))
@@ -88,6 +89,8 @@ impl Store {
             .bind(to_micros(event.at))
             .bind(case.to_string())
             .bind(to_micros(before.updated_at))
+            // A reopened case is due anew: a miss of its old due time is no longer news.
+            .bind(i64::from(reopening))
             .execute(&mut *tx)
             .await;
             let updated = match updated {

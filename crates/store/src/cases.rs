@@ -53,6 +53,16 @@ pub struct CaseRow {
     pub opened_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub closed_at: Option<OffsetDateTime>,
+    /// When the SLA clock recorded that the case missed its current due time.
+    pub sla_missed_at: Option<OffsetDateTime>,
+}
+
+/// A case the SLA clock has something to record for: where it is and when it was due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseDue {
+    pub id: CaseId,
+    pub inbox: String,
+    pub sla_due_at: OffsetDateTime,
 }
 
 /// One entry of a case's log: who, when, what, and their comment.
@@ -62,7 +72,7 @@ pub struct CaseEvent {
     /// The audit actor: `staff:LOGIN`, `system`…
     pub actor: String,
     /// `opened`, `item_added`, `assigned`, `decision_proposed`, `decision_approved`,
-    /// `decision_rejected`, `closed`.
+    /// `decision_rejected`, `closed`, `sla_missed`, `escalated`.
     pub kind: String,
     pub comment: Option<String>,
     /// Structured details (JSON), e.g. the transfer and decision of a proposal.
@@ -101,8 +111,13 @@ pub struct InboxQuery {
 macro_rules! case_columns {
     () => {
         "id, subject, party_kind, party_id, tenant_id, environment, inbox, status, outcome, \
-         assignee, priority, sla_due_at, opened_at, updated_at, closed_at"
+         assignee, priority, sla_due_at, opened_at, updated_at, closed_at, sla_missed_at"
     };
+}
+
+fn rfc3339(at: OffsetDateTime) -> StoreResult<String> {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|_| corrupt("time"))
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -135,6 +150,7 @@ fn case_from_row(row: &AnyRow) -> StoreResult<CaseRow> {
         opened_at: time_at(row, "opened_at")?,
         updated_at: time_at(row, "updated_at")?,
         closed_at: optional_time_at(row, "closed_at")?,
+        sla_missed_at: optional_time_at(row, "sla_missed_at")?,
     })
 }
 
@@ -307,7 +323,170 @@ pub(crate) async fn apply_decision_in(
     Ok(())
 }
 
+fn case_due_from_row(row: &AnyRow) -> StoreResult<CaseDue> {
+    Ok(CaseDue {
+        id: parsed(row, "id")?,
+        inbox: row.try_get("inbox")?,
+        sla_due_at: time_at(row, "sla_due_at")?,
+    })
+}
+
 impl Store {
+    /// Cases not closed whose SLA was due at or before `now` and whose miss is not recorded
+    /// yet, longest overdue first, at most `limit`.
+    pub async fn cases_missing_sla(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<CaseDue>> {
+        sqlx::query(
+            "SELECT id, inbox, sla_due_at FROM cases WHERE status <> 'closed' \
+             AND sla_due_at <= $1 AND sla_missed_at IS NULL ORDER BY sla_due_at, id LIMIT $2",
+        )
+        .bind(to_micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(case_due_from_row)
+        .collect()
+    }
+
+    /// Records that `case` missed its SLA (still in its inbox, due when it was read, not
+    /// closed, not recorded yet): the mark, the `sla_missed` log entry and the
+    /// `case.sla_missed` audit event, in one transaction. The update is conditional, so of
+    /// several instances running the clock exactly one records it; `Ok(false)` for the others
+    /// (and when the case closed or moved meanwhile).
+    pub async fn record_sla_miss(
+        &self,
+        case: &CaseDue,
+        at: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE cases SET sla_missed_at = $1 WHERE id = $2 AND inbox = $3 \
+             AND sla_due_at = $4 AND sla_due_at <= $1 AND sla_missed_at IS NULL \
+             AND status <> 'closed'",
+        )
+        .bind(to_micros(at))
+        .bind(case.id.to_string())
+        .bind(&case.inbox)
+        .bind(to_micros(case.sla_due_at))
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let due = rfc3339(case.sla_due_at)?;
+        let data = serde_json::json!({"inbox": case.inbox, "sla_due_at": due});
+        append_event_in(
+            &mut tx,
+            case.id,
+            &CaseEvent {
+                at,
+                actor: context.actor.clone(),
+                kind: "sla_missed".to_owned(),
+                comment: None,
+                data: Some(data.to_string()),
+            },
+        )
+        .await?;
+        let audit = AuditEvent::new(
+            &context.staff_only(),
+            "case.sla_missed",
+            Retention::Security,
+            ("case", case.id.to_string()),
+        )
+        .at(at)
+        .change("sla_missed", serde_json::Value::Null, data);
+        crate::audit::record(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Cases in `inbox` not closed whose SLA was due at or before `cutoff` and whose miss is
+    /// recorded (so a case's log always has the miss before the escalation), longest overdue
+    /// first, at most `limit`.
+    pub async fn cases_due_before(
+        &self,
+        inbox: &str,
+        cutoff: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<CaseDue>> {
+        sqlx::query(
+            "SELECT id, inbox, sla_due_at FROM cases WHERE status <> 'closed' AND inbox = $1 \
+             AND sla_due_at <= $2 AND sla_missed_at IS NOT NULL \
+             ORDER BY sla_due_at, id LIMIT $3",
+        )
+        .bind(inbox)
+        .bind(to_micros(cutoff))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(case_due_from_row)
+        .collect()
+    }
+
+    /// Moves `case` from its inbox to `to` with the new due time `sla_due_at` (its miss of the
+    /// old one forgotten, so a miss of the new one is recorded again): the `escalated` log
+    /// entry and the `case.escalated` audit event in the same transaction. Conditional on the
+    /// case being where and as due as it was read, its miss recorded, and not closed, so of
+    /// several instances exactly one escalates it; `Ok(false)` for the others.
+    pub async fn escalate_case(
+        &self,
+        case: &CaseDue,
+        to: &str,
+        sla_due_at: OffsetDateTime,
+        at: OffsetDateTime,
+        context: &AuditContext,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE cases SET inbox = $1, sla_due_at = $2, sla_missed_at = NULL, updated_at = $3 \
+             WHERE id = $4 AND inbox = $5 AND sla_due_at = $6 AND sla_missed_at IS NOT NULL \
+             AND status <> 'closed'",
+        )
+        .bind(to)
+        .bind(to_micros(sla_due_at))
+        .bind(to_micros(at))
+        .bind(case.id.to_string())
+        .bind(&case.inbox)
+        .bind(to_micros(case.sla_due_at))
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let (old_due, new_due) = (rfc3339(case.sla_due_at)?, rfc3339(sla_due_at)?);
+        let data = serde_json::json!({"from": case.inbox, "to": to, "sla_due_at": new_due});
+        append_event_in(
+            &mut tx,
+            case.id,
+            &CaseEvent {
+                at,
+                actor: context.actor.clone(),
+                kind: "escalated".to_owned(),
+                comment: None,
+                data: Some(data.to_string()),
+            },
+        )
+        .await?;
+        let audit = AuditEvent::new(
+            &context.staff_only(),
+            "case.escalated",
+            Retention::Security,
+            ("case", case.id.to_string()),
+        )
+        .at(at)
+        .change("inbox", case.inbox.clone().into(), to.into())
+        .change("sla_due_at", old_due.into(), new_due.into());
+        crate::audit::record(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Open cases per inbox, and how many of them are past their SLA at `now` (for `/metrics`).
     pub async fn case_clocks(&self, now: OffsetDateTime) -> StoreResult<Vec<(String, i64, i64)>> {
         sqlx::query(

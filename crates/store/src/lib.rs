@@ -54,7 +54,9 @@ pub use audit::{
     AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint, SealBacklog,
 };
 pub use case_work::{CaseChange, CaseChangeRefused};
-pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
+pub use cases::{
+    CaseDecisionWrite, CaseDue, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery,
+};
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};
 pub use incidents::{BlockRow, DetectionFired, IncidentRow, LinkedDetection};

@@ -340,12 +340,13 @@ fn inbox_rows(cases: &[CaseView]) -> String {
         let _ = write!(
             html,
             "<tr><td><a href=\"/console/cases/{id}\">{short}</a></td><td>{subject}</td>\
-             <td>{party}</td><td>{status}</td><td class=\"num\">{priority}</td>\
+             <td>{party}</td><td>{inbox}</td><td>{status}</td><td class=\"num\">{priority}</td>\
              <td class=\"{sla_class}\">{sla}{flag}</td><td>{assignee}</td><td>{opened}</td></tr>",
             id = esc(&case.id),
             short = esc(case.id.get(..8).unwrap_or(&case.id)),
             subject = esc(case.subject),
             party = esc(&format!("{} {}", case.party_kind, case.party_id)),
+            inbox = esc(&case.inbox),
             status = esc(case.status),
             priority = case.priority,
             sla = esc(&time_text(case.sla_due_at)),
@@ -389,7 +390,7 @@ pub fn inbox_body(
     let _ = write!(
         body,
         "<p class=\"count\">{} case(s)</p><table class=\"inbox\"><thead><tr><th>Case</th>\
-         <th>Subject</th><th>Party</th><th>Status</th><th>Score</th><th>SLA due</th>\
+         <th>Subject</th><th>Party</th><th>Inbox</th><th>Status</th><th>Score</th><th>SLA due</th>\
          <th>Assignee</th><th>Opened</th></tr></thead><tbody>{}</tbody></table>",
         cases.len(),
         inbox_rows(cases)
@@ -546,8 +547,8 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
         "<dl class=\"case\"><dt>Case</dt><dd>{id}</dd><dt>Subject</dt><dd>{subject}</dd>\
          <dt>Party</dt><dd>{party}</dd><dt>Tenant</dt><dd>{tenant}</dd><dt>Status</dt>\
          <dd id=\"case-status\">{status}</dd><dt>Outcome</dt><dd>{outcome}</dd><dt>Score</dt>\
-         <dd>{priority}</dd><dt>SLA due</dt><dd class=\"{sla_class}\">{sla}</dd>\
-         <dt>Assignee</dt><dd>{assignee}</dd><dt>Inbox</dt><dd>{inbox}</dd></dl>",
+         <dd>{priority}</dd><dt>SLA due</dt><dd class=\"{sla_class}\" id=\"case-sla\">{sla}{missed}</dd>\
+         <dt>Assignee</dt><dd>{assignee}</dd><dt>Inbox</dt><dd id=\"case-inbox\">{inbox}</dd></dl>",
         id = esc(&case.id),
         subject = esc(case.subject),
         party = esc(&format!("{} {}", case.party_kind, case.party_id)),
@@ -557,6 +558,11 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
         priority = case.priority,
         sla_class = if case.overdue { "overdue" } else { "due" },
         sla = esc(&time_text(case.sla_due_at)),
+        missed = match case.sla_missed_at {
+            Some(at) => format!(" (SLA missed, recorded {})", esc(&time_text(at))),
+            None if case.overdue => " (overdue)".to_owned(),
+            None => String::new(),
+        },
         assignee = esc(case.assignee.as_deref().unwrap_or("—")),
         inbox = esc(&case.inbox),
     );

@@ -80,8 +80,13 @@ pub(super) async fn run(services: Services, command: CaseCommand) -> anyhow::Res
                 case.assignee.map_or("-".to_owned(), |a| a.to_string()),
             );
             println!(
-                "party {} {}  tenant {}",
-                case.party_kind, case.party_id, case.tenant_id
+                "party {} {}  tenant {}  inbox {}{}",
+                case.party_kind,
+                case.party_id,
+                case.tenant_id,
+                case.inbox,
+                case.sla_missed_at
+                    .map_or(String::new(), |at| format!("  SLA missed {}", when(at))),
             );
             for item in store.case_items(id).await? {
                 println!(

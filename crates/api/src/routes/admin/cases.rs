@@ -111,6 +111,10 @@ pub struct CaseView {
     pub(crate) sla_due_at: OffsetDateTime,
     /// Open past its SLA.
     pub(crate) overdue: bool,
+    /// When the SLA clock recorded that the case missed its current due time (an escalation
+    /// gives it a new one, and clears this).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) sla_missed_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) opened_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -132,6 +136,7 @@ impl CaseView {
             priority: case.priority,
             sla_due_at: case.sla_due_at,
             overdue: case.status != CaseStatus::Closed && case.sla_due_at <= now,
+            sla_missed_at: case.sla_missed_at,
             opened_at: case.opened_at,
             closed_at: case.closed_at,
         }
