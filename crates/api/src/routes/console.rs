@@ -31,7 +31,7 @@ use super::admin::cases::{self, CaseDetail, CaseView, DashboardView, ProposalInp
 use super::admin::screening::{SearchRequest, SearchView, run_search};
 use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
-use crate::middleware::{Audit, CSRF_FIELD, Staff, session_cookie};
+use crate::middleware::{Audit, CSRF_FIELD, OwnFormat, Staff, session_cookie};
 use crate::state::AppState;
 
 pub(crate) const SIGN_IN: &str = "/console/sign-in";
@@ -162,12 +162,15 @@ fn page(status: StatusCode, title: &str, who: Option<&Staff>, body: &str) -> Res
     let _ = write!(html, "<h1>{}</h1>", esc(title));
     html.push_str(body);
     html.push_str("</main></body></html>\n");
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         html,
     )
-        .into_response()
+        .into_response();
+    // A refusal is a page a person reads, not a problem document: `problem_fallback` keeps it.
+    response.extensions_mut().insert(OwnFormat);
+    response
 }
 
 /// The session's CSRF token as a hidden form field.
