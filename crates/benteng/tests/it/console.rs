@@ -879,7 +879,7 @@ async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) 
     );
     assert_eq!(
         listed(&app, &ana, "/admin/v1/cases?country=KP").await,
-        [c.clone()]
+        [c.as_str()]
     );
     assert_eq!(
         sorted(listed(&app, &ana, "/admin/v1/cases?country=IR").await),
@@ -898,7 +898,7 @@ async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) 
     );
     assert_eq!(
         listed(&app, &ana, "/admin/v1/cases?country=KP&currency=EUR").await,
-        [c.clone()]
+        [c.as_str()]
     );
     assert!(
         listed(&app, &ana, "/admin/v1/cases?country=DE")
@@ -920,7 +920,7 @@ async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) 
     // SLA states: A is due in 3 hours, B and C in 24.
     assert_eq!(
         listed(&app, &ana, "/admin/v1/cases?sla=due_soon").await,
-        [a.clone()]
+        [a.as_str()]
     );
     assert_eq!(
         sorted(listed(&app, &ana, "/admin/v1/cases?sla=on_time").await),
@@ -950,7 +950,7 @@ async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) 
     assert_eq!(taken.status(), StatusCode::OK);
     assert_eq!(
         listed(&app, &ana, "/admin/v1/cases?assignee=me").await,
-        [a.clone()]
+        [a.as_str()]
     );
     assert!(
         listed(&app, &olu, "/admin/v1/cases?assignee=me")
@@ -964,7 +964,7 @@ async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) 
             &format!("/admin/v1/cases?assignee={}", analyst.id)
         )
         .await,
-        [a.clone()]
+        [a.as_str()]
     );
     assert_eq!(
         sorted(listed(&app, &olu, "/admin/v1/cases?assignee=unassigned").await),
@@ -977,18 +977,18 @@ async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) 
             "/admin/v1/cases?status=open&sla=on_time&min_score=80"
         )
         .await,
-        [c.clone()]
+        [c.as_str()]
     );
     assert_eq!(
         listed(&app, &ana, "/admin/v1/cases?status=investigating").await,
-        [a.clone()]
+        [a.as_str()]
     );
 
     // Four hours on, A is past its SLA.
     clock.advance(time::Duration::hours(4));
     assert_eq!(
         listed(&app, &ana, "/admin/v1/cases?sla=overdue").await,
-        [a.clone()]
+        [a.as_str()]
     );
     assert!(
         listed(&app, &ana, "/admin/v1/cases?sla=due_soon")
