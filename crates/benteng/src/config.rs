@@ -620,15 +620,9 @@ impl CasesConfig {
             Ok(std::time::Duration::from_secs(value * 3600))
         };
         let inbox = |name: &str, value: &str| {
-            anyhow::ensure!(
-                !value.is_empty()
-                    && value.len() <= 40
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
-                "cases.{name} must be 1 to 40 letters, digits, '_' or '-'"
-            );
-            Ok(value.to_owned())
+            benteng_core::cases::InboxName::parse(value)
+                .map(|inbox| inbox.as_str().to_owned())
+                .map_err(|e| anyhow::anyhow!("cases.{name} {e}"))
         };
         let mut escalations = Vec::new();
         for (from, rule) in &self.escalation {

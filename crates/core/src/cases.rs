@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
 
 /// What a reviewer decides about a held transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +139,71 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Where a case not closed stands against its SLA due time (a closed case has none).
+    SlaState, "overdue, due_soon, on_time" {
+        /// Due at or before now.
+        Overdue => "overdue",
+        /// Due within [`DUE_SOON_HOURS`] from now.
+        DueSoon => "due_soon",
+        /// Due later than that.
+        OnTime => "on_time",
+    }
+);
+
+/// How close to its SLA due time a case counts as due soon: a shift's remaining hours, so the
+/// inbox can show what must be picked up before handing over.
+pub const DUE_SOON_HOURS: i64 = 4;
+
+impl SlaState {
+    /// The state of a case not closed that is due at `due`, seen at `now`.
+    pub fn at(due: OffsetDateTime, now: OffsetDateTime) -> SlaState {
+        if due <= now {
+            SlaState::Overdue
+        } else if due <= now + Duration::hours(DUE_SOON_HOURS) {
+            SlaState::DueSoon
+        } else {
+            SlaState::OnTime
+        }
+    }
+}
+
+/// An inbox's name: 1 to 40 letters, digits, `_` or `-` (what `[cases]` configures and what
+/// the inbox filter accepts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InboxName(String);
+
+/// Text that is not an inbox name. The message never repeats the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1 to 40 letters, digits, '_' or '-'")]
+pub struct BadInboxName;
+
+impl InboxName {
+    pub fn parse(text: &str) -> Result<Self, BadInboxName> {
+        if text.is_empty()
+            || text.len() > 40
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(BadInboxName);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for InboxName {
+    type Err = BadInboxName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -156,5 +222,34 @@ mod tests {
         );
         assert!("approve".parse::<ReviewDecision>().is_err());
         assert_eq!(ReviewDecision::Block.outcome(), CaseOutcome::TruePositive);
+        assert_eq!("due_soon".parse::<SlaState>().unwrap(), SlaState::DueSoon);
+        assert!("late".parse::<SlaState>().is_err());
+    }
+
+    #[test]
+    fn sla_states_split_at_now_and_the_due_soon_window() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let soon = Duration::hours(DUE_SOON_HOURS);
+        assert_eq!(SlaState::at(now, now), SlaState::Overdue);
+        assert_eq!(SlaState::at(now - soon, now), SlaState::Overdue);
+        assert_eq!(
+            SlaState::at(now + Duration::microseconds(1), now),
+            SlaState::DueSoon
+        );
+        assert_eq!(SlaState::at(now + soon, now), SlaState::DueSoon);
+        assert_eq!(
+            SlaState::at(now + soon + Duration::microseconds(1), now),
+            SlaState::OnTime
+        );
+    }
+
+    #[test]
+    fn inbox_names_are_short_plain_words() {
+        for good in ["payments", "monitoring", "kyc_2", "a-b", &"x".repeat(40)] {
+            assert_eq!(InboxName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "pay ments", "<b>", "pay\nments", "ü", &"x".repeat(41)] {
+            assert!(InboxName::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

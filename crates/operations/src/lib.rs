@@ -28,7 +28,7 @@ pub use reports::{
 };
 pub use screening::{
     BadReason, ClearanceReason, ClearanceRequest, EntryRef, NotAParty, NotAnEntry, PartyRef,
-    SearchResult,
+    SearchMatch, SearchResult,
 };
 
 use std::sync::Arc;

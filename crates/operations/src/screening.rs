@@ -1,7 +1,7 @@
 //! Analysts' screening work: an ad hoc search of the loaded lists, and clearances of false
 //! positives. `benteng screen` and the operator API both call these commands.
 
-use benteng_compliance::benteng_screening::{ListSource, Match, Query};
+use benteng_compliance::benteng_screening::{Entry, ListSource, Match, Query};
 use benteng_compliance::entry_hash;
 use benteng_core::audit::AuditContext;
 use benteng_core::ids::TenantId;
@@ -11,12 +11,24 @@ use benteng_store::Clearance;
 use crate::{Operations, OpsRefusal};
 
 /// What a search found: the verdict its best score would get, and every match with its
-/// explanation.
+/// explanation and its list entry.
 #[derive(Debug, Clone)]
 pub struct SearchResult {
     pub verdict: Verdict,
     pub score: u8,
-    pub matches: Vec<Match>,
+    pub matches: Vec<SearchMatch>,
+}
+
+/// One match of a search, beside the list entry it matched, so an analyst compares the two.
+#[derive(Debug, Clone)]
+pub struct SearchMatch {
+    pub found: Match,
+    /// The entry as its list holds it (names, aliases, dates of birth, nationalities,
+    /// identifiers, programmes); `None` when a newer version of the list, loaded between the
+    /// search and the look-up, no longer has it.
+    pub entry: Option<Entry>,
+    /// The version (content hash) of the list the entry was read from.
+    pub list_version: Option<String>,
 }
 
 /// The party a clearance is for: `tenant:ID` or `recipient:ID`.
@@ -132,6 +144,19 @@ impl Operations {
                 message: error.to_string(),
             })?;
         let score = matches.iter().map(|m| m.score).max().unwrap_or(0);
+        let matches = matches
+            .into_iter()
+            .map(|found| {
+                let list = screening.list(&found.source);
+                SearchMatch {
+                    entry: list
+                        .as_ref()
+                        .and_then(|list| list.get(&found.entry_id).cloned()),
+                    list_version: list.map(|list| list.version.clone()),
+                    found,
+                }
+            })
+            .collect();
         Ok(SearchResult {
             verdict: screening.verdict(score),
             score,

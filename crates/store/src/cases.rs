@@ -5,14 +5,18 @@
 
 use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
-use benteng_core::cases::{CaseOutcome, CaseStatus, CaseSubject, InboxSort};
+use benteng_core::cases::{
+    CaseOutcome, CaseStatus, CaseSubject, DUE_SOON_HOURS, InboxName, InboxSort, SlaState,
+};
+use benteng_core::country::CountryCode;
+use benteng_core::currency::Currency;
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TenantId, TransferId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::approvals::{DecisionRefused, PendingAction};
-use crate::rows::{optional_time_at, parsed, time_at, to_micros};
+use crate::rows::{Statement, optional_time_at, parsed, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
 /// A matter that opens a case, or joins the open one of its party and subject.
@@ -99,13 +103,77 @@ pub struct CaseDecisionWrite {
     pub context: AuditContext,
 }
 
-/// Which cases an inbox listing shows.
-#[derive(Debug, Clone, Copy)]
+/// Whose cases an inbox listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Cases nobody has taken.
+    Unassigned,
+    /// Cases assigned to this person.
+    Person(PersonId),
+}
+
+/// Which cases an inbox listing shows: every filter given must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxQuery {
     /// `None`: every case not closed.
     pub status: Option<CaseStatus>,
+    /// Cases not closed in this SLA state at `now` (a closed case has none, so with
+    /// `status` closed nothing is listed; the operator API refuses that pair).
+    pub sla: Option<SlaState>,
+    /// Priority (the highest risk score of its matters) at least this.
+    pub min_score: Option<u8>,
+    /// Cases holding a transfer to a recipient in this country.
+    pub country: Option<CountryCode>,
+    /// Cases holding a transfer paid out in this currency (with `country`: the same transfer).
+    pub currency: Option<Currency>,
+    pub inbox: Option<InboxName>,
+    pub assignee: Option<AssigneeFilter>,
     pub sort: InboxSort,
     pub limit: u32,
+    /// When SLA states are judged.
+    pub now: OffsetDateTime,
+}
+
+impl InboxQuery {
+    /// Every case not closed, soonest SLA first, at most `limit`.
+    pub fn new(now: OffsetDateTime, limit: u32) -> Self {
+        Self {
+            status: None,
+            sla: None,
+            min_score: None,
+            country: None,
+            currency: None,
+            inbox: None,
+            assignee: None,
+            sort: InboxSort::Sla,
+            limit,
+            now,
+        }
+    }
+}
+
+/// Open cases by age: opened under a day ago, one to three days, three to seven, seven or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CaseAges {
+    pub under_1_day: i64,
+    pub days_1_to_3: i64,
+    pub days_3_to_7: i64,
+    pub over_7_days: i64,
+}
+
+/// How many cases were closed with one outcome on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedOnDay {
+    /// Whole days after the `since` the query was given (0: the first day).
+    pub day: i64,
+    pub outcome: CaseOutcome,
+    pub count: i64,
+}
+
+/// A value bound to an inbox listing's optional condition, in the statement's order.
+enum Bound {
+    Text(String),
+    Int(i64),
 }
 
 macro_rules! case_columns {
@@ -518,42 +586,145 @@ impl Store {
         case_from_row(&row)
     }
 
-    /// The inbox: cases with the query's status (any but closed when none), soonest SLA or
-    /// highest priority first.
-    pub async fn cases(&self, query: InboxQuery) -> StoreResult<Vec<CaseRow>> {
-        // Fixed text per combination: every value is bound.
-        let sql = match (query.status.is_some(), query.sort) {
-            (true, InboxSort::Sla) => concat!(
-                "SELECT ",
-                case_columns!(),
-                " FROM cases WHERE status = $1 ORDER BY sla_due_at, priority DESC, id LIMIT $2"
-            ),
-            (true, InboxSort::Score) => concat!(
-                "SELECT ",
-                case_columns!(),
-                " FROM cases WHERE status = $1 ORDER BY priority DESC, sla_due_at, id LIMIT $2"
-            ),
-            (false, InboxSort::Sla) => concat!(
-                "SELECT ",
-                case_columns!(),
-                " FROM cases WHERE status <> 'closed' AND $1 = '' \
-                 ORDER BY sla_due_at, priority DESC, id LIMIT $2"
-            ),
-            (false, InboxSort::Score) => concat!(
-                "SELECT ",
-                case_columns!(),
-                " FROM cases WHERE status <> 'closed' AND $1 = '' \
-                 ORDER BY priority DESC, sla_due_at, id LIMIT $2"
-            ),
-        };
-        sqlx::query(sql)
-            .bind(query.status.map_or("", CaseStatus::as_str))
-            .bind(i64::from(query.limit))
+    /// The inbox: cases passing every filter of the query (any but closed when it names no
+    /// status), soonest SLA or highest priority first.
+    pub async fn cases(&self, query: &InboxQuery) -> StoreResult<Vec<CaseRow>> {
+        // Static SQL per condition, every value bound (`Statement`).
+        let mut sql = Statement::new(concat!("SELECT ", case_columns!(), " FROM cases WHERE "));
+        let mut values = Vec::new();
+        match query.status {
+            Some(status) => {
+                sql = sql.bound("status = ");
+                values.push(Bound::Text(status.as_str().to_owned()));
+            }
+            None => sql = sql.then("status <> 'closed'"),
+        }
+        if let Some(sla) = query.sla {
+            let now = to_micros(query.now);
+            let soon = to_micros(query.now + Duration::hours(DUE_SOON_HOURS));
+            sql = sql.then(" AND status <> 'closed'");
+            match sla {
+                SlaState::Overdue => {
+                    sql = sql.bound(" AND sla_due_at <= ");
+                    values.push(Bound::Int(now));
+                }
+                SlaState::DueSoon => {
+                    sql = sql.bound(" AND sla_due_at > ").bound(" AND sla_due_at <= ");
+                    values.extend([Bound::Int(now), Bound::Int(soon)]);
+                }
+                SlaState::OnTime => {
+                    sql = sql.bound(" AND sla_due_at > ");
+                    values.push(Bound::Int(soon));
+                }
+            }
+        }
+        if let Some(score) = query.min_score {
+            sql = sql.bound(" AND priority >= ");
+            values.push(Bound::Int(i64::from(score)));
+        }
+        if let Some(inbox) = &query.inbox {
+            sql = sql.bound(" AND inbox = ");
+            values.push(Bound::Text(inbox.as_str().to_owned()));
+        }
+        match query.assignee {
+            Some(AssigneeFilter::Unassigned) => sql = sql.then(" AND assignee IS NULL"),
+            Some(AssigneeFilter::Person(person)) => {
+                sql = sql.bound(" AND assignee = ");
+                values.push(Bound::Text(person.to_string()));
+            }
+            None => {}
+        }
+        if query.country.is_some() || query.currency.is_some() {
+            // The corridor is the case's transfers': one of them must go there.
+            sql = sql.then(
+                " AND EXISTS (SELECT 1 FROM case_items i JOIN transfers t ON t.id = i.item_id \
+                 JOIN recipients r ON r.id = t.recipient_id \
+                 WHERE i.case_id = cases.id AND i.kind = 'transfer'",
+            );
+            if let Some(country) = query.country {
+                sql = sql.bound(" AND r.country = ");
+                values.push(Bound::Text(country.as_str().to_owned()));
+            }
+            if let Some(currency) = query.currency {
+                sql = sql.bound(" AND t.target_currency = ");
+                values.push(Bound::Text(currency.code().to_owned()));
+            }
+            sql = sql.then(")");
+        }
+        sql = match query.sort {
+            InboxSort::Sla => sql.then(" ORDER BY sla_due_at, priority DESC, id"),
+            InboxSort::Score => sql.then(" ORDER BY priority DESC, sla_due_at, id"),
+        }
+        .bound(" LIMIT ");
+        values.push(Bound::Int(i64::from(query.limit)));
+        let mut statement = sqlx::query(sql.sql());
+        for value in values {
+            statement = match value {
+                Bound::Text(text) => statement.bind(text),
+                Bound::Int(number) => statement.bind(number),
+            };
+        }
+        statement
             .fetch_all(&self.pool)
             .await?
             .iter()
             .map(case_from_row)
             .collect()
+    }
+
+    /// Cases not closed, by how long ago they were opened, at `now`.
+    pub async fn open_case_ages(&self, now: OffsetDateTime) -> StoreResult<CaseAges> {
+        let ago = |days: i64| to_micros(now - Duration::days(days));
+        let row = sqlx::query(
+            "SELECT SUM(CASE WHEN opened_at > $1 THEN 1 ELSE 0 END) AS under_1, \
+             SUM(CASE WHEN opened_at <= $1 AND opened_at > $2 THEN 1 ELSE 0 END) AS to_3, \
+             SUM(CASE WHEN opened_at <= $2 AND opened_at > $3 THEN 1 ELSE 0 END) AS to_7, \
+             SUM(CASE WHEN opened_at <= $3 THEN 1 ELSE 0 END) AS over_7 \
+             FROM cases WHERE status <> 'closed'",
+        )
+        .bind(ago(1))
+        .bind(ago(3))
+        .bind(ago(7))
+        .fetch_one(&self.pool)
+        .await?;
+        // SUM over no rows is NULL.
+        let count = |column: &str| -> StoreResult<i64> {
+            Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or(0))
+        };
+        Ok(CaseAges {
+            under_1_day: count("under_1")?,
+            days_1_to_3: count("to_3")?,
+            days_3_to_7: count("to_7")?,
+            over_7_days: count("over_7")?,
+        })
+    }
+
+    /// Cases closed at or after `since`, counted per whole day after it and per outcome.
+    pub async fn cases_closed_per_day(
+        &self,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<ClosedOnDay>> {
+        sqlx::query(
+            "SELECT day, outcome, COUNT(*) AS closed FROM (SELECT (closed_at - $1) / 86400000000 \
+             AS day, outcome FROM cases WHERE closed_at >= $1) AS closes \
+             GROUP BY day, outcome ORDER BY day, outcome",
+        )
+        .bind(to_micros(since))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let outcome: Option<String> = row.try_get("outcome")?;
+            Ok(ClosedOnDay {
+                day: row.try_get("day")?,
+                outcome: outcome
+                    .ok_or_else(|| corrupt("outcome"))?
+                    .parse()
+                    .map_err(|_| corrupt("outcome"))?,
+                count: row.try_get("closed")?,
+            })
+        })
+        .collect()
     }
 
     pub async fn case_items(&self, id: CaseId) -> StoreResult<Vec<CaseItem>> {

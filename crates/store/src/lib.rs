@@ -55,7 +55,8 @@ pub use audit::{
 };
 pub use case_work::{CaseChange, CaseChangeRefused};
 pub use cases::{
-    CaseDecisionWrite, CaseDue, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery,
+    AssigneeFilter, CaseAges, CaseDecisionWrite, CaseDue, CaseEvent, CaseItem, CaseOpening,
+    CaseRow, ClosedOnDay, InboxQuery,
 };
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};

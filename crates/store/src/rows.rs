@@ -51,7 +51,8 @@ pub(crate) fn hash_at(row: &AnyRow, column: &str) -> StoreResult<[u8; 32]> {
 
 /// A statement's text made of static SQL and numbered placeholders only: the one way SQL
 /// text varies at run time here (how many rows one statement carries, so several rows go to
-/// the database in one round trip on both backends). Nothing but `&'static str` and numbers
+/// the database in one round trip on both backends; which optional conditions a listing has,
+/// so each filter is a plain indexed comparison rather than `($1 = '' OR col = $1)`). Nothing but `&'static str` and numbers
 /// can be appended, so no value can reach the text; values are bound. The only place the
 /// store hands sqlx a run-time string (`AssertSqlSafe`); semgrep's
 /// `benteng-string-built-sql` rule keeps it so.
@@ -71,6 +72,16 @@ impl Statement {
     /// Appends static SQL.
     pub(crate) fn then(mut self, sql: &'static str) -> Self {
         self.text.push_str(sql);
+        self
+    }
+
+    /// Appends static SQL and then the next placeholder: one bound value of an optional
+    /// condition (` AND inbox = ` becomes ` AND inbox = $3`).
+    pub(crate) fn bound(mut self, sql: &'static str) -> Self {
+        self.placeholders += 1;
+        self.text.push_str(sql);
+        self.text.push('$');
+        self.text.push_str(&self.placeholders.to_string());
         self
     }
 
@@ -127,6 +138,20 @@ mod tests {
             sql.0,
             "WITH a AS (INSERT INTO a VALUES ($1), ($2)) INSERT INTO b VALUES ($3, $4) \
              ON CONFLICT DO NOTHING"
+        );
+    }
+
+    #[test]
+    fn bound_conditions_number_on_between_rows() {
+        let sql = super::Statement::new("SELECT id FROM t WHERE a = 1")
+            .bound(" AND b = ")
+            .then(" AND c IN")
+            .rows(1, 2)
+            .bound(" AND d >= ")
+            .sql();
+        assert_eq!(
+            sql.0,
+            "SELECT id FROM t WHERE a = 1 AND b = $1 AND c IN ($2, $3) AND d >= $4"
         );
     }
 }

@@ -17,20 +17,22 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use benteng_auth::Audience;
-use benteng_core::cases::{CaseOutcome, CaseStatus, InboxSort, ReviewDecision};
-use benteng_core::ids::{CaseId, PendingActionId, TransferId};
+use benteng_core::cases::{CaseOutcome, CaseStatus, ReviewDecision, SlaState};
+use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_crypto::SecretString;
 use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
+use benteng_store::{AssigneeFilter, InboxQuery};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::admin::cases::{self, CaseDetail, CaseView, ProposalInput};
+use super::admin::cases::{self, CaseDetail, CaseView, DashboardView, ProposalInput};
+use super::admin::screening::{SearchRequest, SearchView, run_search};
 use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
-use crate::middleware::{Audit, CSRF_FIELD, Staff, session_cookie};
+use crate::middleware::{Audit, CSRF_FIELD, OwnFormat, Staff, session_cookie};
 use crate::state::AppState;
 
 pub(crate) const SIGN_IN: &str = "/console/sign-in";
@@ -44,6 +46,17 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/console/cases",
             Needs::on_get(Permission::PersonalDataRead.into()),
             get(inbox),
+        )
+        .staff(
+            "/console/dashboard",
+            Needs::on_get(Permission::PersonalDataRead.into()),
+            get(dashboard_page),
+        )
+        .staff(
+            "/console/screening",
+            Needs::on_get(Permission::ScreeningSearch.into())
+                .and_post(Permission::ScreeningSearch.into()),
+            get(screening_page).post(screening_search),
         )
         .staff(
             "/console/cases/next",
@@ -128,9 +141,21 @@ fn page(status: StatusCode, title: &str, who: Option<&Staff>, body: &str) -> Res
     html.push_str("<link rel=\"stylesheet\" href=\"/console/static/console.css\"></head><body>");
     html.push_str("<header><a class=\"brand\" href=\"/console/cases\">benteng · compliance</a>");
     if let Some(Staff(person, _)) = who {
+        // Only the tabs the person may open.
+        html.push_str("<nav>");
+        if person.permits(Permission::PersonalDataRead) {
+            html.push_str(
+                "<a class=\"tab\" href=\"/console/cases\">Inbox</a>\
+                 <a class=\"tab\" href=\"/console/dashboard\">Dashboard</a>",
+            );
+        }
+        if person.permits(Permission::ScreeningSearch) {
+            html.push_str("<a class=\"tab\" href=\"/console/screening\">Screening search</a>");
+        }
         if person.permits(Permission::ReportsFile) {
             html.push_str("<a class=\"tab\" href=\"/console/reports\">Reports</a>");
         }
+        html.push_str("</nav>");
         let roles: Vec<&str> = person.roles.iter().map(|r| r.as_str()).collect();
         let _ = write!(
             html,
@@ -143,12 +168,15 @@ fn page(status: StatusCode, title: &str, who: Option<&Staff>, body: &str) -> Res
     let _ = write!(html, "<h1>{}</h1>", esc(title));
     html.push_str(body);
     html.push_str("</main></body></html>\n");
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         html,
     )
-        .into_response()
+        .into_response();
+    // A refusal is a page a person reads, not a problem document: `problem_fallback` keeps it.
+    response.extensions_mut().insert(OwnFormat);
+    response
 }
 
 /// The session's CSRF token as a hidden form field.
@@ -316,27 +344,88 @@ pub async fn style() -> impl IntoResponse {
 
 // ----- inbox -----
 
-fn status_options(selected: Option<CaseStatus>) -> String {
-    let mut html = String::from("<option value=\"\">not closed</option>");
-    for status in CaseStatus::ALL {
-        let sel = if Some(*status) == selected {
-            " selected"
-        } else {
-            ""
-        };
+/// `<option>`s for `choices` (value, label), the one equal to `selected` selected.
+fn options(choices: &[(&str, &str)], selected: &str) -> String {
+    let mut html = String::new();
+    for (value, label) in choices {
         let _ = write!(
             html,
-            "<option value=\"{0}\"{sel}>{0}</option>",
-            esc(status.as_str())
+            "<option value=\"{}\"{}>{}</option>",
+            esc(value),
+            if *value == selected { " selected" } else { "" },
+            esc(label)
         );
     }
     html
 }
 
+/// The inbox's filter form (GET, so a filtered inbox is a link), showing `query`'s filters.
+fn inbox_filters(query: &InboxQuery, me: PersonId) -> String {
+    let mut statuses = vec![("", "not closed")];
+    statuses.extend(CaseStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())));
+    let person = match query.assignee {
+        Some(AssigneeFilter::Person(person)) if person != me => Some(person.to_string()),
+        _ => None,
+    };
+    let assignee = match query.assignee {
+        None => "",
+        Some(AssigneeFilter::Unassigned) => "unassigned",
+        Some(AssigneeFilter::Person(person)) if person == me => "me",
+        Some(AssigneeFilter::Person(_)) => person.as_deref().unwrap_or(""),
+    };
+    let mut assignees = vec![("", "anyone"), ("me", "me"), ("unassigned", "unassigned")];
+    if let Some(person) = person.as_deref() {
+        assignees.push((person, person));
+    }
+    let min_score = query.min_score.map(|s| s.to_string()).unwrap_or_default();
+    format!(
+        "<form method=\"get\" action=\"/console/cases\" class=\"filters\">\
+         <label for=\"status\">Status</label><select id=\"status\" name=\"status\">{status}</select>\
+         <label for=\"sla\">SLA</label><select id=\"sla\" name=\"sla\">{sla}</select>\
+         <label for=\"min_score\">Score at least</label><input id=\"min_score\" name=\"min_score\" \
+         type=\"number\" min=\"0\" max=\"100\" step=\"1\" value=\"{min_score}\">\
+         <label for=\"country\">Country</label><input id=\"country\" name=\"country\" type=\"text\" \
+         size=\"3\" maxlength=\"2\" pattern=\"[A-Z]{{2}}\" title=\"ISO country code, e.g. IR\" value=\"{country}\">\
+         <label for=\"currency\">Currency</label><input id=\"currency\" name=\"currency\" type=\"text\" \
+         size=\"4\" maxlength=\"3\" pattern=\"[A-Z]{{3}}\" title=\"ISO currency code, e.g. EUR\" value=\"{currency}\">\
+         <label for=\"inbox\">Inbox</label><input id=\"inbox\" name=\"inbox\" type=\"text\" size=\"10\" \
+         maxlength=\"40\" pattern=\"[A-Za-z0-9_\\-]{{1,40}}\" value=\"{inbox}\">\
+         <label for=\"assignee\">Assignee</label><select id=\"assignee\" name=\"assignee\">{assignee}</select>\
+         <label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">{sort}</select>\
+         <button type=\"submit\">Show</button><a href=\"/console/cases\">Clear</a></form>",
+        status = options(&statuses, query.status.map_or("", CaseStatus::as_str)),
+        sla = options(
+            &[
+                ("", "any"),
+                ("overdue", "overdue"),
+                ("due_soon", "due soon"),
+                ("on_time", "on time"),
+            ],
+            query.sla.map_or("", SlaState::as_str),
+        ),
+        country = esc(query.country.map_or("", |c| c.as_str())),
+        currency = esc(query.currency.map_or("", |c| c.code())),
+        inbox = esc(query.inbox.as_ref().map_or("", |i| i.as_str())),
+        assignee = options(&assignees, assignee),
+        sort = options(
+            &[("sla", "SLA due"), ("score", "risk score")],
+            query.sort.as_str()
+        ),
+    )
+}
+
 fn inbox_rows(cases: &[CaseView]) -> String {
     let mut html = String::with_capacity(cases.len() * 512);
     for case in cases {
-        let sla_class = if case.overdue { "overdue" } else { "due" };
+        let (sla_class, flag) = match case.sla_state {
+            Some("overdue") => ("overdue", " (overdue)"),
+            Some("due_soon") => ("due-soon", " (due soon)"),
+            _ => ("due", ""),
+        };
+        let assignee = case.assignee.as_deref().map_or_else(
+            || "—".to_owned(),
+            |a| format!("<a href=\"/console/cases?assignee={0}\">{0}</a>", esc(a)),
+        );
         let _ = write!(
             html,
             "<tr><td><a href=\"/console/cases/{id}\">{short}</a></td><td>{subject}</td>\
@@ -350,42 +439,21 @@ fn inbox_rows(cases: &[CaseView]) -> String {
             status = esc(case.status),
             priority = case.priority,
             sla = esc(&time_text(case.sla_due_at)),
-            flag = if case.overdue { " (overdue)" } else { "" },
-            assignee = esc(case.assignee.as_deref().unwrap_or("—")),
             opened = esc(&time_text(case.opened_at)),
         );
     }
     html
 }
 
-/// The inbox page's HTML body (also what the render benchmark measures).
-pub fn inbox_body(
-    cases: &[CaseView],
-    status: Option<CaseStatus>,
-    sort: InboxSort,
-    csrf: &str,
-) -> String {
-    let mut body = String::with_capacity(cases.len() * 512 + 2048);
+/// The inbox page's HTML body (also what the render benchmark measures): the filters,
+/// "take the next case", and the cases.
+pub fn inbox_body(cases: &[CaseView], query: &InboxQuery, me: PersonId, csrf: &str) -> String {
+    let mut body = String::with_capacity(cases.len() * 512 + 4096);
+    body.push_str(&inbox_filters(query, me));
     let _ = write!(
         body,
-        "<form method=\"get\" action=\"/console/cases\" class=\"filters\">\
-         <label for=\"status\">Status</label><select id=\"status\" name=\"status\">{}</select>\
-         <label for=\"sort\">Sort by</label><select id=\"sort\" name=\"sort\">\
-         <option value=\"sla\"{}>SLA due</option><option value=\"score\"{}>risk score</option>\
-         </select><button type=\"submit\">Show</button></form>\
-         <form method=\"post\" action=\"/console/cases/next\" class=\"take-next\">{csrf}\
-         <button type=\"submit\" id=\"take-next\">Take the next case</button></form>",
-        status_options(status),
-        if sort == InboxSort::Sla {
-            " selected"
-        } else {
-            ""
-        },
-        if sort == InboxSort::Score {
-            " selected"
-        } else {
-            ""
-        },
+        "<form method=\"post\" action=\"/console/cases/next\" class=\"take-next\">{csrf}\
+         <button type=\"submit\" id=\"take-next\">Take the next case</button></form>"
     );
     let _ = write!(
         body,
@@ -398,10 +466,12 @@ pub fn inbox_body(
     body
 }
 
-/// The inbox page (HTML): the cases with a status filter and SLA or score order.
+/// The inbox page (HTML): the cases, filtered and ordered as the operator API's
+/// `GET /admin/v1/cases` query string says (the form submits the same parameters).
 #[utoipa::path(get, path = "/console/cases", tag = "console",
     security(("staff_session" = ["personal_data:read"])),
-    responses((status = 200, content_type = "text/html")))]
+    responses((status = 200, content_type = "text/html"),
+        (status = 422, content_type = "text/html")))]
 pub async fn inbox(
     State(state): State<AppState>,
     staff: Staff,
@@ -409,12 +479,12 @@ pub async fn inbox(
     RawQuery(query): RawQuery,
 ) -> Response {
     let result: ApiResult<Response> = async {
-        let query = cases::inbox_query(query.as_deref())?;
-        let listed = cases::inbox(&state, query).await?;
+        let query = cases::inbox_query(&state, &staff, query.as_deref())?;
+        let listed = cases::inbox(&state, &query).await?;
         let body = inbox_body(
             &listed,
-            query.status,
-            query.sort,
+            &query,
+            staff.0.person,
             &csrf_field(&state, &headers),
         );
         Ok(page(StatusCode::OK, "Inbox", Some(&staff), &body))
@@ -1182,4 +1252,357 @@ pub async fn block_address(
         Ok(()) => see_other(&back),
         Err(e) => refused(e, &staff, &back),
     }
+}
+
+// ----- dashboard -----
+
+/// A bar for a count, relative to the largest: a `<meter>`, so no inline style is needed.
+fn bar(value: i64, max: i64) -> String {
+    format!(
+        "<meter min=\"0\" max=\"{}\" value=\"{value}\">{value}</meter>",
+        max.max(1)
+    )
+}
+
+/// The dashboard's body: open cases and breaches, by age and inbox, and decisions per day.
+pub fn dashboard_body(view: &DashboardView) -> String {
+    let mut body = format!(
+        "<p class=\"tiles\"><a class=\"tile\" href=\"/console/cases\"><strong id=\"open-count\">{open}</strong> \
+         open</a><a class=\"tile breach\" href=\"/console/cases?sla=overdue\"><strong id=\"overdue-count\">{overdue}</strong> \
+         past their SLA</a><span class=\"count\">as of {at}</span></p>",
+        open = view.open,
+        overdue = view.overdue,
+        at = esc(&time_text(view.at)),
+    );
+    body.push_str(
+        "<section><h2>Open cases by age</h2><table class=\"dashboard ages\"><thead><tr>\
+         <th>Opened</th><th>Open</th><th>Share</th></tr></thead><tbody>",
+    );
+    for bucket in &view.open_by_age {
+        let label = match bucket.age {
+            "under_1_day" => "under 1 day ago",
+            "1_to_3_days" => "1 to 3 days ago",
+            "3_to_7_days" => "3 to 7 days ago",
+            _ => "7 days ago or more",
+        };
+        let _ = write!(
+            body,
+            "<tr id=\"age-{id}\"><td>{label}</td><td class=\"num\">{open}</td><td>{bar}</td></tr>",
+            id = esc(bucket.age),
+            open = bucket.open,
+            bar = bar(bucket.open, view.open),
+        );
+    }
+    body.push_str(
+        "</tbody></table></section><section><h2>Per inbox</h2>\
+         <table class=\"dashboard inboxes\"><thead><tr><th>Inbox</th><th>Open</th>\
+         <th>Past their SLA</th></tr></thead><tbody>",
+    );
+    if view.inboxes.is_empty() {
+        body.push_str("<tr><td colspan=\"3\">No open case.</td></tr>");
+    }
+    for inbox in &view.inboxes {
+        let name = esc(&inbox.inbox);
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"/console/cases?inbox={name}\">{name}</a></td>\
+             <td class=\"num\">{open}</td><td class=\"num{breach}\">\
+             <a href=\"/console/cases?inbox={name}&amp;sla=overdue\">{overdue}</a></td></tr>",
+            open = inbox.open,
+            overdue = inbox.overdue,
+            breach = if inbox.overdue > 0 { " overdue" } else { "" },
+        );
+    }
+    let busiest = view
+        .decisions_per_day
+        .iter()
+        .map(|d| d.total)
+        .max()
+        .unwrap_or(0);
+    let _ = write!(
+        body,
+        "</tbody></table></section><section><h2>Decisions per day (cases closed, last {} days, UTC)</h2>\
+         <table class=\"dashboard decisions\"><thead><tr><th>Day</th><th>False positive</th>\
+         <th>True positive</th><th>Inconclusive</th><th>Total</th><th></th></tr></thead><tbody>",
+        view.decisions_per_day.len()
+    );
+    for day in &view.decisions_per_day {
+        let _ = write!(
+            body,
+            "<tr id=\"day-{d}\"><td>{d}</td><td class=\"num\">{fp}</td><td class=\"num\">{tp}</td>\
+             <td class=\"num\">{inc}</td><td class=\"num\">{total}</td><td>{bar}</td></tr>",
+            d = esc(&day.day),
+            fp = day.false_positive,
+            tp = day.true_positive,
+            inc = day.inconclusive,
+            total = day.total,
+            bar = bar(day.total, busiest),
+        );
+    }
+    body.push_str("</tbody></table></section>");
+    body
+}
+
+/// The dashboard (HTML): what `GET /admin/v1/cases/dashboard` answers, as tables.
+#[utoipa::path(get, path = "/console/dashboard", tag = "console",
+    security(("staff_session" = ["personal_data:read"])),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn dashboard_page(State(state): State<AppState>, staff: Staff) -> Response {
+    match cases::dashboard(&state).await {
+        Ok(view) => page(
+            StatusCode::OK,
+            "Dashboard",
+            Some(&staff),
+            &dashboard_body(&view),
+        ),
+        Err(e) => refused(e, &staff, INBOX),
+    }
+}
+
+// ----- screening search -----
+
+const SEARCH_FIELDS: &[&str] = &["name", "type", "country", "birth_year"];
+
+/// The search form, with what was typed (at most 200 characters of each field are shown back).
+fn search_form(csrf: &str, typed: &BTreeMap<String, String>) -> String {
+    let value = |name: &str| {
+        esc(&typed
+            .get(name)
+            .map(|v| v.chars().take(200).collect::<String>())
+            .unwrap_or_default())
+    };
+    let kind = typed.get("type").map_or("", String::as_str);
+    format!(
+        "<form method=\"post\" action=\"/console/screening\" class=\"search\">{csrf}\
+         <label for=\"name\">Name</label><input id=\"name\" name=\"name\" type=\"text\" \
+         maxlength=\"200\" required autofocus value=\"{name}\">\
+         <label for=\"type\">Type</label><select id=\"type\" name=\"type\">{types}</select>\
+         <label for=\"country\">Country (optional)</label><input id=\"country\" name=\"country\" \
+         type=\"text\" maxlength=\"64\" value=\"{country}\">\
+         <label for=\"birth_year\">Birth year (optional)</label><input id=\"birth_year\" \
+         name=\"birth_year\" type=\"text\" inputmode=\"numeric\" maxlength=\"4\" size=\"5\" \
+         value=\"{birth_year}\"><button type=\"submit\">Search</button></form>",
+        name = value("name"),
+        types = options(
+            &[
+                ("", "either"),
+                ("individual", "individual"),
+                ("business", "entity (business)")
+            ],
+            kind
+        ),
+        country = value("country"),
+        birth_year = value("birth_year"),
+    )
+}
+
+/// Each element of a JSON array as text, joined.
+fn json_list(value: &serde_json::Value, each: impl Fn(&serde_json::Value) -> String) -> String {
+    value
+        .as_array()
+        .map(|items| items.iter().map(each).collect::<Vec<_>>().join("; "))
+        .unwrap_or_default()
+}
+
+/// A search's matches, each beside its list entry, with the score's explanation; every
+/// value escaped.
+pub fn search_results(request: &SearchRequest, view: &SearchView) -> String {
+    let mut html = format!(
+        "<p class=\"verdict\" id=\"verdict\">Best score {score}: a transfer party would get \
+         <strong>{verdict}</strong>. {count} match(es).</p>",
+        score = view.score,
+        verdict = esc(view.verdict),
+        count = view.matches.len(),
+    );
+    let dash = |text: String| {
+        if text.is_empty() {
+            "—".to_owned()
+        } else {
+            text
+        }
+    };
+    let searched_kind = request.kind.map_or("—", |k| k.as_str());
+    let searched_country = request.country.as_ref().map_or("—", |c| c.as_str());
+    let searched_year = request
+        .birth_year
+        .map(|y| y.to_string())
+        .unwrap_or_default();
+    for (n, m) in view.matches.iter().enumerate() {
+        let entry = &m["entry"];
+        let evidence = &m["evidence"];
+        let _ = write!(
+            html,
+            "<section class=\"match\" id=\"match-{n}\"><h2>{score} · {entry_name} \
+             <span class=\"count\">{list}:{entry_id}</span></h2>\
+             <table class=\"side-by-side\"><thead><tr><th></th><th>Searched</th>\
+             <th>List entry</th></tr></thead><tbody>\
+             <tr><th>Name</th><td>{name}</td><td>{entry_name}</td></tr>\
+             <tr><th>Matched name</th><td>{norm_query}</td><td>{matched} \
+             <span class=\"count\">(compared as {norm_name})</span></td></tr>\
+             <tr><th>Aliases</th><td>—</td><td>{aliases}</td></tr>\
+             <tr><th>Type</th><td>{kind}</td><td>{entry_type}</td></tr>\
+             <tr><th>Date of birth</th><td>{year}</td><td>{dobs}</td></tr>\
+             <tr><th>Nationality</th><td>{country}</td><td>{nationalities}</td></tr>\
+             <tr><th>Identifiers</th><td>—</td><td>{identifiers}</td></tr>\
+             <tr><th>Addresses</th><td>—</td><td>{addresses}</td></tr>\
+             <tr><th>Programme</th><td>—</td><td>{programs}</td></tr>\
+             <tr><th>List version</th><td>—</td><td><code>{version}</code></td></tr>\
+             </tbody></table>",
+            score = esc(&json_text(&m["score"])),
+            entry_name = esc(&json_text(&m["entry_name"])),
+            list = esc(&json_text(&m["source"])),
+            entry_id = esc(&json_text(&m["entry_id"])),
+            name = esc(request.name.as_str()),
+            norm_query = esc(&json_text(&evidence["normalized_query"])),
+            matched = esc(&json_text(&m["matched_name"])),
+            norm_name = esc(&json_text(&evidence["normalized_name"])),
+            aliases = esc(&dash(json_list(&entry["aliases"], json_text))),
+            kind = esc(searched_kind),
+            entry_type = esc(&json_text(&m["entity_type"])),
+            year = esc(&dash(searched_year.clone())),
+            dobs = esc(&dash(json_list(&entry["dates_of_birth"], |d| {
+                let mut text = format!("{:04}", d["year"].as_u64().unwrap_or(0));
+                if let Some(month) = d["month"].as_u64() {
+                    let _ = write!(text, "-{month:02}");
+                    if let Some(day) = d["day"].as_u64() {
+                        let _ = write!(text, "-{day:02}");
+                    }
+                }
+                if let Some(to) = d["year_to"].as_u64() {
+                    let _ = write!(text, " to {to:04}");
+                }
+                text
+            }))),
+            country = esc(searched_country),
+            nationalities = esc(&dash(json_list(&entry["nationalities"], json_text))),
+            identifiers = esc(&dash(json_list(&entry["identifiers"], |i| {
+                let mut text = format!("{}: {}", json_text(&i["kind"]), json_text(&i["value"]));
+                if let Some(country) = i["country"].as_str() {
+                    let _ = write!(text, " ({country})");
+                }
+                text
+            }))),
+            addresses = esc(&dash(json_list(&entry["addresses"], |a| {
+                let mut parts: Vec<String> = a["lines"]
+                    .as_array()
+                    .map(|l| l.iter().map(json_text).collect())
+                    .unwrap_or_default();
+                parts.extend(a["country"].as_str().map(str::to_owned));
+                parts.join(", ")
+            }))),
+            programs = esc(&dash(json_list(&m["programs"], json_text))),
+            version = esc(&json_text(&m["list_version"])),
+        );
+        if entry.is_null() {
+            html.push_str(
+                "<p class=\"refused\">The list was replaced since the search: this entry is no \
+                 longer in its current version.</p>",
+            );
+        }
+        let _ = write!(
+            html,
+            "<h3>Why it scored {score}</h3><p>Matched <strong>{method}</strong>; the name alone \
+             scored {name_score}.</p><table class=\"explain\"><thead><tr><th>Searched token</th>\
+             <th>Paired with</th><th>Method</th><th>Rule</th><th>Similarity</th><th>Common</th>\
+             </tr></thead><tbody>",
+            score = esc(&json_text(&m["score"])),
+            method = esc(&json_text(&m["method"])),
+            name_score = esc(&json_text(&evidence["name_score"])),
+        );
+        for token in evidence["tokens"].as_array().map_or(&[][..], Vec::as_slice) {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+                 <td>{}</td></tr>",
+                esc(&json_text(&token["query_token"])),
+                esc(&json_text(&token["matched_token"])),
+                esc(&json_text(&token["method"])),
+                esc(&json_text(&token["rule"])),
+                esc(&json_text(&token["similarity"])),
+                if token["common"] == true { "yes" } else { "no" },
+            );
+        }
+        html.push_str(
+            "</tbody></table><table class=\"explain adjustments\"><thead><tr><th>Adjustment</th>\
+             <th>Points</th><th>Why</th></tr></thead><tbody>",
+        );
+        let adjustments = evidence["adjustments"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        if adjustments.is_empty() {
+            html.push_str("<tr><td colspan=\"3\">None: the score is the name's.</td></tr>");
+        }
+        for adjustment in adjustments {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                esc(&json_text(&adjustment["factor"])),
+                esc(&json_text(&adjustment["delta"])),
+                esc(&json_text(&adjustment["detail"])),
+            );
+        }
+        html.push_str("</tbody></table></section>");
+    }
+    html
+}
+
+/// The screening search page (HTML): the form.
+#[utoipa::path(get, path = "/console/screening", tag = "console",
+    security(("staff_session" = ["screening:search"])),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn screening_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+) -> Response {
+    let form = search_form(&csrf_field(&state, &headers), &BTreeMap::new());
+    page(StatusCode::OK, "Screening search", Some(&staff), &form)
+}
+
+/// Searches the lists (form): the operator API's `POST /admin/v1/screening/search`, each
+/// match shown beside its list entry with the score's explanation.
+#[utoipa::path(post, path = "/console/screening", tag = "console",
+    security(("staff_session" = ["screening:search"])),
+    responses((status = 200, content_type = "text/html"),
+        (status = 409, content_type = "text/html"),
+        (status = 422, content_type = "text/html")))]
+pub async fn screening_search(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let csrf = csrf_field(&state, &headers);
+    let typed = match form(&body, SEARCH_FIELDS) {
+        Ok(typed) => typed,
+        Err(e) => {
+            let (status, text) = e.summary();
+            let body = format!(
+                "<p class=\"refused\" role=\"alert\">{}</p>{}",
+                esc(&text),
+                search_form(&csrf, &BTreeMap::new())
+            );
+            return page(status, "Screening search", Some(&staff), &body);
+        }
+    };
+    let searched = SearchRequest::from_form(&typed)
+        .and_then(|request| Ok((run_search(&state, &request)?, request)));
+    let mut body = String::new();
+    let status = match &searched {
+        Ok(_) => StatusCode::OK,
+        Err(e) => {
+            let (status, text) = e.summary();
+            let _ = write!(
+                body,
+                "<p class=\"refused\" role=\"alert\">{}</p>",
+                esc(&text)
+            );
+            status
+        }
+    };
+    body.push_str(&search_form(&csrf, &typed));
+    if let Ok((view, request)) = &searched {
+        body.push_str(&search_results(request, view));
+    }
+    page(status, "Screening search", Some(&staff), &body)
 }

@@ -2,9 +2,12 @@
 //! same store reads the operator API's `/admin/v1/cases` makes. Decisions are taken by people
 //! through the operator API or the console (four eyes); the host has no second person.
 
-use benteng_core::cases::{CaseStatus, InboxSort};
-use benteng_core::ids::CaseId;
-use benteng_store::InboxQuery;
+use benteng_core::cases::{CaseStatus, InboxName, SlaState};
+use benteng_core::country::CountryCode;
+use benteng_core::currency::Currency;
+use benteng_core::ids::{CaseId, PersonId};
+use benteng_core::people::LoginName;
+use benteng_store::{AssigneeFilter, InboxQuery};
 use clap::Subcommand;
 use time::format_description::well_known::Rfc3339;
 
@@ -12,11 +15,30 @@ use crate::Services;
 
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
-    /// The inbox: cases not closed (or with --status), soonest SLA first (or --sort score).
+    /// The inbox: cases not closed (or with --status) passing every filter given, soonest SLA
+    /// first (or --sort score); at most 200.
     List {
         /// open, investigating, waiting or closed.
         #[arg(long)]
         status: Option<String>,
+        /// overdue, due_soon (due within 4 hours) or on_time: cases not closed.
+        #[arg(long)]
+        sla: Option<String>,
+        /// The lowest priority (risk score), 0 to 100.
+        #[arg(long)]
+        min_score: Option<String>,
+        /// Cases holding a transfer to a recipient in this country (ISO 3166-1 alpha-2).
+        #[arg(long)]
+        country: Option<String>,
+        /// Cases holding a transfer paid out in this currency (ISO 4217).
+        #[arg(long)]
+        currency: Option<String>,
+        /// The inbox, e.g. payments or monitoring.
+        #[arg(long)]
+        inbox: Option<String>,
+        /// unassigned, a person's login, or a person's id.
+        #[arg(long)]
+        assignee: Option<String>,
         /// sla or score.
         #[arg(long, default_value = "sla")]
         sort: String,
@@ -29,28 +51,52 @@ pub(super) async fn run(services: Services, command: CaseCommand) -> anyhow::Res
     let store = &services.store;
     let when = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     match command {
-        CaseCommand::List { status, sort } => {
-            let status = status
-                .map(|s| s.parse::<CaseStatus>())
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--status {e}"))?;
-            let sort: InboxSort = sort.parse().map_err(|e| anyhow::anyhow!("--sort {e}"))?;
-            let cases = store
-                .cases(InboxQuery {
-                    status,
-                    sort,
-                    limit: 200,
-                })
-                .await?;
-            let now = services.clock.now();
+        CaseCommand::List {
+            status,
+            sla,
+            min_score,
+            country,
+            currency,
+            inbox,
+            assignee,
+            sort,
+        } => {
+            let mut query = InboxQuery::new(services.clock.now(), 200);
+            query.status = flag("--status", status.as_deref(), str::parse::<CaseStatus>)?;
+            query.sla = flag("--sla", sla.as_deref(), str::parse::<SlaState>)?;
+            query.min_score = flag("--min-score", min_score.as_deref(), |text| {
+                text.parse::<u8>()
+                    .ok()
+                    .filter(|score| *score <= 100)
+                    .ok_or("must be a whole number from 0 to 100")
+            })?;
+            query.country = flag("--country", country.as_deref(), str::parse::<CountryCode>)?;
+            query.currency = flag("--currency", currency.as_deref(), str::parse::<Currency>)?;
+            query.inbox = flag("--inbox", inbox.as_deref(), InboxName::parse)?;
+            query.assignee = match assignee.as_deref() {
+                None => None,
+                Some("unassigned") => Some(AssigneeFilter::Unassigned),
+                Some("me") => anyhow::bail!(
+                    "--assignee me: the host is nobody; name the person by login or id"
+                ),
+                Some(text) => Some(AssigneeFilter::Person(person(store, text).await?)),
+            };
+            query.sort = sort.parse().map_err(|e| anyhow::anyhow!("--sort {e}"))?;
+            if query.status == Some(CaseStatus::Closed) && query.sla.is_some() {
+                anyhow::bail!("--sla: a closed case has no SLA: not with --status closed");
+            }
+            let cases = store.cases(&query).await?;
             for case in cases {
-                let overdue = if case.status != CaseStatus::Closed && case.sla_due_at <= now {
-                    " OVERDUE"
-                } else {
-                    ""
+                let sla = match case.status {
+                    CaseStatus::Closed => "",
+                    _ => match SlaState::at(case.sla_due_at, query.now) {
+                        SlaState::Overdue => " OVERDUE",
+                        SlaState::DueSoon => " due soon",
+                        SlaState::OnTime => "",
+                    },
                 };
                 println!(
-                    "{}  {:<10} {:<13} score {:>3}  due {}{overdue}  {} {}",
+                    "{}  {:<10} {:<13} score {:>3}  due {}{sla}  {} {}  inbox {}  assignee {}",
                     case.id,
                     case.subject.as_str(),
                     case.status.as_str(),
@@ -58,6 +104,8 @@ pub(super) async fn run(services: Services, command: CaseCommand) -> anyhow::Res
                     when(case.sla_due_at),
                     case.party_kind,
                     case.party_id,
+                    case.inbox,
+                    case.assignee.map_or("-".to_owned(), |a| a.to_string()),
                 );
             }
         }
@@ -110,4 +158,28 @@ pub(super) async fn run(services: Services, command: CaseCommand) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// A flag's value read by `parse`, the flag named in its refusal.
+fn flag<T, E: std::fmt::Display>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> anyhow::Result<Option<T>> {
+    value
+        .map(|text| parse(text).map_err(|e| anyhow::anyhow!("{name} {e}")))
+        .transpose()
+}
+
+/// A person named by id or login.
+async fn person(store: &benteng_store::Store, text: &str) -> anyhow::Result<PersonId> {
+    if let Ok(id) = text.parse::<PersonId>() {
+        return Ok(id);
+    }
+    let login = LoginName::parse(text)
+        .map_err(|_| anyhow::anyhow!("--assignee must be unassigned, a login or a person's id"))?;
+    match store.person_by_login(&login).await? {
+        Some(person) => Ok(person.id),
+        None => anyhow::bail!("--assignee: no person has that login"),
+    }
 }

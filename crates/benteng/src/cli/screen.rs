@@ -127,7 +127,7 @@ async fn search(
         "ENTRY",
         "METHOD"
     );
-    for m in matches {
+    for m in matches.into_iter().map(|m| m.found) {
         let method = serde_json::to_value(m.method)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

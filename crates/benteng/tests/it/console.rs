@@ -7,6 +7,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use benteng_core::clock::{Clock, ManualClock};
 use benteng_core::roles::StaffRole;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -23,6 +24,9 @@ on_both_backends!(
     case_decisions_refuse_the_wrong_people_forged_forms_and_moved_transfers,
     a_security_officer_blocks_an_incident_s_address_from_its_page,
     the_docs_page_shows_an_operation_in_the_browser,
+    inbox_filters_and_the_dashboard_agree_with_the_cases,
+    screening_search_shows_each_match_beside_its_list_entry,
+    the_dashboard_screening_search_and_inbox_filters_work_in_the_browser,
     a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edited
 );
 
@@ -75,6 +79,8 @@ impl Browser {
                 "browserName": "chrome",
                 // The test server's certificate is from the test's own development CA.
                 "acceptInsecureCerts": true,
+                // The page's console, where Chromium reports every CSP violation.
+                "goog:loggingPrefs": {"browser": "ALL"},
                 "goog:chromeOptions": {
                     "binary": "/usr/bin/chromium",
                     "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
@@ -191,6 +197,19 @@ impl Browser {
         let element = self.find(css).await;
         self.command(&format!("/element/{element}/click"), json!({}))
             .await;
+    }
+
+    /// The Content Security Policy violations the browser reported since the last call (it
+    /// logs each to the page's console, which chromedriver hands out once).
+    async fn csp_violations(&self) -> Vec<String> {
+        let log = self.command("/se/log", json!({"type": "browser"})).await;
+        log.as_array()
+            .unwrap_or_else(|| panic!("no browser log: {log}"))
+            .iter()
+            .filter_map(|entry| entry["message"].as_str())
+            .filter(|message| message.contains("Content Security Policy"))
+            .map(str::to_owned)
+            .collect()
     }
 
     async fn screenshot(&self, file: &str) {
@@ -697,7 +716,16 @@ async fn a_security_officer_blocks_an_incident_s_address_from_its_page(backend: 
         ("csrf_token", officer.csrf.as_str()),
     ];
     let bad = form_post(&app, &block, &officer, &bad).await;
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // A page the officer reads, naming the field (not a problem document).
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = bad.text().await.unwrap();
+    assert!(page.contains("hours must be 1 to 720"), "{page}");
     assert_eq!(
         attempt(99).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
@@ -751,6 +779,837 @@ async fn the_docs_page_shows_an_operation_in_the_browser(backend: Backend) {
         .text(&format!("/element/{badge}/css/background-color"))
         .await;
     assert_eq!(colour, "rgba(43, 95, 171, 1)");
+    browser.quit().await;
+}
+
+// ----- inbox filters, the dashboard and the screening search -----
+
+/// The cases `path` (an `/admin/v1/cases…` listing) answers, as their ids.
+async fn listed(app: &TestApp, session: &Session, path: &str) -> Vec<String> {
+    let response = get(&app.client, app.url(path), session).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let cases: Value = response.json().await.unwrap();
+    cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A people-friendly app whose clock the test holds.
+async fn clocked_app(backend: Backend) -> (TestApp, std::sync::Arc<ManualClock>) {
+    let clock = std::sync::Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = TestApp::spawn_with_clock(
+        backend,
+        |config| {
+            config.people.argon2_memory_kib = 19 * 1024;
+            config.people.argon2_iterations = 2;
+        },
+        clock.clone(),
+    )
+    .await;
+    (app, clock)
+}
+
+/// Three held transfers' cases: A (IR, score 80) opened first; 21 hours later B (IR again,
+/// the corridor seen: score 50) and C (KP, score 80). Answers (A, B, C) with their case ids.
+async fn three_cases(
+    app: &TestApp,
+    clock: &ManualClock,
+    payer: &Payer,
+) -> (String, String, String) {
+    let case_of = async |name: &str, country: &str, iban: &str| {
+        let recipient = payer.recipient_in(name, country, iban).await;
+        let held = payer.pay(&recipient, "100.00").await;
+        assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+        let case = app
+            .services
+            .store
+            .case_of_transfer(held["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap()
+            .expect("a held transfer has its case");
+        case.to_string()
+    };
+    let a = case_of("Alpha Trading", "IR", "DE89370400440532013000").await;
+    clock.advance(time::Duration::hours(21));
+    let b = case_of("Beta Trading", "IR", "GB82WEST12345698765432").await;
+    let c = case_of("Gamma Trading", "KP", "NL91ABNA0417164300").await;
+    (a, b, c)
+}
+
+async fn inbox_filters_and_the_dashboard_agree_with_the_cases(backend: Backend) {
+    let (app, clock) = clocked_app(backend).await;
+    let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
+    let officer = enrol(&app, "olu@benteng.example", &[StaffRole::ComplianceOfficer]).await;
+    let support = enrol(&app, "sue@benteng.example", &[StaffRole::Support]).await;
+    let ana = sign_in(&app, &analyst).await;
+    let olu = sign_in(&app, &officer).await;
+    let sue = sign_in(&app, &support).await;
+    let (_, payer) = funded_payer(&app, 100_000).await;
+    let (a, b, c) = three_cases(&app, &clock, &payer).await;
+    let set = |ids: &[&String]| {
+        let mut ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+
+    // Scores and corridors.
+    let all = listed(&app, &ana, "/admin/v1/cases?sort=score").await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2], b, "the lowest score last");
+    assert_eq!(
+        sorted(listed(&app, &ana, "/admin/v1/cases?min_score=80").await),
+        set(&[&a, &c])
+    );
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?min_score=50")
+            .await
+            .len(),
+        3
+    );
+    assert!(
+        listed(&app, &ana, "/admin/v1/cases?min_score=81")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?country=KP").await,
+        [c.as_str()]
+    );
+    assert_eq!(
+        sorted(listed(&app, &ana, "/admin/v1/cases?country=IR").await),
+        set(&[&a, &b])
+    );
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?currency=EUR")
+            .await
+            .len(),
+        3
+    );
+    assert!(
+        listed(&app, &ana, "/admin/v1/cases?currency=USD")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?country=KP&currency=EUR").await,
+        [c.as_str()]
+    );
+    assert!(
+        listed(&app, &ana, "/admin/v1/cases?country=DE")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?inbox=payments")
+            .await
+            .len(),
+        3
+    );
+    assert!(
+        listed(&app, &ana, "/admin/v1/cases?inbox=monitoring")
+            .await
+            .is_empty()
+    );
+
+    // SLA states: A is due in 3 hours, B and C in 24.
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?sla=due_soon").await,
+        [a.as_str()]
+    );
+    assert_eq!(
+        sorted(listed(&app, &ana, "/admin/v1/cases?sla=on_time").await),
+        set(&[&b, &c])
+    );
+    assert!(
+        listed(&app, &ana, "/admin/v1/cases?sla=overdue")
+            .await
+            .is_empty()
+    );
+    let shown: Value = get(&app.client, app.url("/admin/v1/cases?sla=due_soon"), &ana)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown[0]["sla_state"], "due_soon", "{shown}");
+    assert_eq!(shown[0]["overdue"], false);
+
+    // Assignees: the analyst takes the next case (A, due soonest).
+    let taken = post(
+        &app.client,
+        app.url("/admin/v1/cases/next"),
+        &ana,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(taken.status(), StatusCode::OK);
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?assignee=me").await,
+        [a.as_str()]
+    );
+    assert!(
+        listed(&app, &olu, "/admin/v1/cases?assignee=me")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        listed(
+            &app,
+            &olu,
+            &format!("/admin/v1/cases?assignee={}", analyst.id)
+        )
+        .await,
+        [a.as_str()]
+    );
+    assert_eq!(
+        sorted(listed(&app, &olu, "/admin/v1/cases?assignee=unassigned").await),
+        set(&[&b, &c])
+    );
+    assert_eq!(
+        listed(
+            &app,
+            &ana,
+            "/admin/v1/cases?status=open&sla=on_time&min_score=80"
+        )
+        .await,
+        [c.as_str()]
+    );
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?status=investigating").await,
+        [a.as_str()]
+    );
+
+    // Four hours on, A is past its SLA.
+    clock.advance(time::Duration::hours(4));
+    assert_eq!(
+        listed(&app, &ana, "/admin/v1/cases?sla=overdue").await,
+        [a.as_str()]
+    );
+    assert!(
+        listed(&app, &ana, "/admin/v1/cases?sla=due_soon")
+            .await
+            .is_empty()
+    );
+
+    // Bad filters are refused with problem+json naming each; nothing is listed.
+    for (query, fields) in [
+        ("status=OPEN", &["status"][..]),
+        ("sla=late", &["sla"]),
+        ("sla=%3Cscript%3Ealert(1)%3C%2Fscript%3E", &["sla"]),
+        ("min_score=101", &["min_score"]),
+        ("min_score=-1", &["min_score"]),
+        ("min_score=8.5", &["min_score"]),
+        ("country=ir", &["country"]),
+        ("country=XX", &["country"]),
+        ("currency=usd", &["currency"]),
+        ("currency=ABC", &["currency"]),
+        ("inbox=%3Cb%3Einbox", &["inbox"]),
+        ("assignee=someone", &["assignee"]),
+        ("sort=age", &["sort"]),
+        ("colour=red", &["colour"]),
+        ("sla=overdue&sla=overdue", &["sla"]),
+        ("status=closed&sla=overdue", &["sla"]),
+        (
+            "min_score=1000&currency=usd&country=XX",
+            &["country", "currency", "min_score"],
+        ),
+    ] {
+        let response = get(
+            &app.client,
+            app.url(&format!("/admin/v1/cases?{query}")),
+            &ana,
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/problem+json"),
+            "{query}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        let mut named: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{query}: {problem}"))
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        named.sort();
+        assert_eq!(named, fields, "{query}: {problem}");
+    }
+    let huge = format!("/admin/v1/cases?inbox={}", "x".repeat(5000));
+    let response = get(&app.client, app.url(&huge), &ana).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let long_inbox = format!("/admin/v1/cases?inbox={}", "x".repeat(41));
+    let response = get(&app.client, app.url(&long_inbox), &ana).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The console's inbox takes the same parameters from its form, and shows them chosen.
+    let page = get(
+        &app.client,
+        app.url("/console/cases?country=KP&sla=on_time"),
+        &ana,
+    )
+    .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&c) && !html.contains(&a) && !html.contains(&b),
+        "{html}"
+    );
+    assert!(html.contains("1 case(s)"), "{html}");
+    assert!(
+        html.contains("<option value=\"on_time\" selected>"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"country\" type=\"text\""), "{html}");
+    assert!(html.contains("value=\"KP\""), "{html}");
+    let mine = get(&app.client, app.url("/console/cases?assignee=me"), &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains(&a) && mine.contains("(overdue)"), "{mine}");
+    assert!(mine.contains("<option value=\"me\" selected>"), "{mine}");
+    let refused = get(
+        &app.client,
+        app.url("/console/cases?sla=%3Cscript%3Ealert(1)%3C%2Fscript%3E&min_score=500"),
+        &ana,
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("sla must be one of") && html.contains("min_score"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+    let refused = get(&app.client, app.url("/console/cases?country=KP"), &sue).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // The CLI's flags.
+    let (ok, out, err) = crate::harness::cli(&app.env, &["case", "list", "--country", "KP"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&c) && !out.contains(&a), "{out}");
+    let (ok, out, err) = crate::harness::cli(
+        &app.env,
+        &["case", "list", "--assignee", "ana@benteng.example"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&a) && !out.contains(&b), "{out}");
+    let (ok, out, err) = crate::harness::cli(
+        &app.env,
+        &[
+            "case",
+            "list",
+            "--assignee",
+            "unassigned",
+            "--min-score",
+            "80",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&c) && !out.contains(&a) && !out.contains(&b),
+        "{out}"
+    );
+    for (args, named) in [
+        (&["case", "list", "--assignee", "me"][..], "--assignee"),
+        (
+            &["case", "list", "--assignee", "nobody@benteng.example"],
+            "--assignee",
+        ),
+        (&["case", "list", "--sla", "soon"], "--sla"),
+        (&["case", "list", "--min-score", "101"], "--min-score"),
+        (&["case", "list", "--country", "Iran"], "--country"),
+        (&["case", "list", "--currency", "eur"], "--currency"),
+        (&["case", "list", "--inbox", "a b"], "--inbox"),
+        (
+            &["case", "list", "--status", "closed", "--sla", "overdue"],
+            "--sla",
+        ),
+    ] {
+        let (ok, _, err) = crate::harness::cli(&app.env, args).await;
+        assert!(!ok && err.contains(named), "{args:?}: {err}");
+    }
+
+    // The dashboard: three open, one past its SLA; A opened a day ago, B and C today.
+    let dashboard = async |session: &Session| -> Value {
+        let response = get(&app.client, app.url("/admin/v1/cases/dashboard"), session).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    };
+    let ages = |view: &Value| -> Vec<i64> {
+        view["open_by_age"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["open"].as_i64().unwrap())
+            .collect()
+    };
+    let view = dashboard(&ana).await;
+    assert_eq!(
+        (view["open"].as_i64(), view["overdue"].as_i64()),
+        (Some(3), Some(1)),
+        "{view}"
+    );
+    assert_eq!(ages(&view), [2, 1, 0, 0], "{view}");
+    assert_eq!(
+        view["inboxes"],
+        json!([{"inbox": "payments", "open": 3, "overdue": 1}])
+    );
+    let days = view["decisions_per_day"].as_array().unwrap();
+    assert_eq!(days.len(), 14);
+    let today = clock.now().date().to_string();
+    assert_eq!(days[13]["day"], today.as_str());
+    assert!(days.iter().all(|d| d["total"] == 0), "{view}");
+
+    // A decision (four eyes) closes C today: one false positive on today's row.
+    let detail: Value = get(&app.client, app.url(&format!("/admin/v1/cases/{c}")), &ana)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let transfer = detail["transfers"][0]["id"].as_str().unwrap();
+    let proposal: Value = post(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{c}/proposals")),
+        &ana,
+        &json!({"transfer": transfer, "decision": "release",
+            "reason": "known supplier, contract on file"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let approved = post(
+        &app.client,
+        app.url(&format!(
+            "/admin/v1/cases/{c}/proposals/{}/approve",
+            proposal["id"].as_str().unwrap()
+        )),
+        &olu,
+        &json!({"comment": "agreed, a second pair of eyes"}),
+    )
+    .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let view = dashboard(&olu).await;
+    assert_eq!(view["open"], 2, "{view}");
+    let days = view["decisions_per_day"].as_array().unwrap();
+    assert_eq!(
+        days[13],
+        json!({"day": today, "false_positive": 1, "true_positive": 0, "inconclusive": 0,
+            "total": 1})
+    );
+    // Three days on: the decision moved three rows up, and the cases aged.
+    clock.advance(time::Duration::days(3));
+    let view = dashboard(&ana).await;
+    let days = view["decisions_per_day"].as_array().unwrap();
+    assert_eq!(days[10]["day"], today.as_str(), "{view}");
+    assert_eq!(days[10]["total"], 1, "{view}");
+    assert_eq!(
+        days.iter()
+            .map(|d| d["total"].as_i64().unwrap())
+            .sum::<i64>(),
+        1
+    );
+    assert_eq!(ages(&view), [0, 0, 2, 0], "{view}");
+    assert_eq!(view["overdue"], 2, "{view}");
+
+    // Its page: the same counts as tables, linked from the header; support may not see it.
+    let page = get(&app.client, app.url("/console/dashboard"), &ana).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"open-count\">2<"), "{html}");
+    assert!(html.contains("id=\"overdue-count\">2<"), "{html}");
+    assert!(
+        html.contains("<tr id=\"age-3_to_7_days\"><td>3 to 7 days ago</td><td class=\"num\">2<")
+    );
+    assert!(html.contains(&format!(
+        "<tr id=\"day-{today}\"><td>{today}</td><td class=\"num\">1<"
+    )));
+    assert!(html.contains("href=\"/console/dashboard\""));
+    assert!(
+        !html.contains("style=") && !html.contains("<script"),
+        "{html}"
+    );
+    for path in ["/console/dashboard", "/admin/v1/cases/dashboard"] {
+        let refused = get(&app.client, app.url(path), &sue).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+/// A list whose one entry carries every detail, and markup in its data: it must be shown as
+/// text.
+const RICH_LIST: &str = "id,name,type,aliases,dob,nationality,identifiers,addresses,programme\n\
+    R-1,Ivan <b>Petrov</b>,person,Ivan Petrof|<script>alert(2)</script> Petrov,1961-03-04|1962,\
+    RU|BY,Passport:P<123>|National ID:9988,Moscow <i>Tverskaya</i> 1,SDN&lt|UKR-EO13660\n";
+
+/// An app screening against the baseline and [`RICH_LIST`] (stored before the server starts,
+/// so it is loaded at start).
+async fn app_with_rich_list(backend: Backend) -> TestApp {
+    let env = crate::harness::Environment::new(backend).await;
+    {
+        let services = env.services_with(|_| {}).await;
+        let source: benteng_screening::ListSource = "generic:test-rich".parse().unwrap();
+        let list = benteng_screening::parse_list(&source, RICH_LIST.as_bytes()).unwrap();
+        benteng_compliance::lists::store_list(
+            &services.store,
+            list,
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    }
+    TestApp::spawn_in_with(env, |config| {
+        config.people.argon2_memory_kib = 19 * 1024;
+        config.people.argon2_iterations = 2;
+    })
+    .await
+}
+
+async fn screening_search_shows_each_match_beside_its_list_entry(backend: Backend) {
+    let app = app_with_rich_list(backend).await;
+    let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
+    let support = enrol(&app, "sue@benteng.example", &[StaffRole::Support]).await;
+    let ana = sign_in(&app, &analyst).await;
+    let sue = sign_in(&app, &support).await;
+    let version = {
+        let lists: Value = get(&app.client, app.url("/admin/v1/lists"), &sue)
+            .await
+            .json()
+            .await
+            .unwrap();
+        lists
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["source"] == "generic:test-rich")
+            .unwrap()["version"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // The API: each match with its entry and the list's version; `type` is read.
+    let found = post(
+        &app.client,
+        app.url("/admin/v1/screening/search"),
+        &ana,
+        &json!({"name": "Ivan Petrov", "type": "individual", "country": "RU",
+            "birth_year": 1961}),
+    )
+    .await;
+    assert_eq!(found.status(), StatusCode::OK);
+    let found: Value = found.json().await.unwrap();
+    let hit = &found["matches"][0];
+    assert_eq!(hit["entry_id"], "R-1", "{found}");
+    assert_eq!(hit["list_version"], version.as_str());
+    assert_eq!(
+        hit["entry"]["aliases"][1],
+        "<script>alert(2)</script> Petrov"
+    );
+    assert_eq!(hit["entry"]["nationalities"], json!(["RU", "BY"]));
+    assert_eq!(hit["entry"]["identifiers"][0]["value"], "P<123>");
+    let factors: Vec<&str> = hit["evidence"]["adjustments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["factor"].as_str().unwrap())
+        .collect();
+    assert!(
+        factors.contains(&"dob") && factors.contains(&"country"),
+        "{found}"
+    );
+    // The other kind of party scores lower.
+    let business: Value = post(
+        &app.client,
+        app.url("/admin/v1/screening/search"),
+        &ana,
+        &json!({"name": "Ivan Petrov", "type": "business", "country": "RU",
+            "birth_year": 1961}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        business["matches"][0]["score"].as_u64() < hit["score"].as_u64(),
+        "{business}"
+    );
+    for body in [
+        json!({"name": "Ivan Petrov", "type": "vessel"}),
+        json!({"name": "Ivan Petrov", "type": 1}),
+    ] {
+        let refused = post(
+            &app.client,
+            app.url("/admin/v1/screening/search"),
+            &ana,
+            &body,
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(refused.text().await.unwrap().contains("type"), "{body}");
+    }
+
+    // The console: the same search from its form, each value of the entry beside what was
+    // searched, as text.
+    let search = async |fields: &[(&str, &str)], session: &Session| {
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", session.csrf.as_str()));
+        form_post(&app, "/console/screening", session, &fields).await
+    };
+    let page = get(&app.client, app.url("/console/screening"), &ana).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("name=\"csrf_token\""));
+    let shown = search(
+        &[
+            ("name", "Ivan Petrov"),
+            ("type", "individual"),
+            ("country", "RU"),
+            ("birth_year", "1961"),
+        ],
+        &ana,
+    )
+    .await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    let html = shown.text().await.unwrap();
+    for expected in [
+        "Ivan &lt;b&gt;Petrov&lt;/b&gt;",
+        "Ivan Petrof; &lt;script&gt;alert(2)&lt;/script&gt; Petrov",
+        "1961-03-04; 1962",
+        "RU; BY",
+        "Passport: P&lt;123&gt;; National ID: 9988",
+        "Moscow &lt;i&gt;Tverskaya&lt;/i&gt; 1",
+        "SDN&amp;lt; UKR-EO13660",
+        version.as_str(),
+        "<th>Searched</th>",
+        "<td>individual</td>",
+        "generic:test-rich:R-1",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    assert!(
+        html.contains("<td>dob</td>") && html.contains("<td>country</td>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>") && !html.contains("<b>Petrov"),
+        "{html}"
+    );
+    assert!(!html.contains("style="), "{html}");
+
+    // A hostile name comes back as text, in the form and beside the entry.
+    let hostile = "<script>alert(1)</script> Ivan Petrov";
+    let shown = search(&[("name", hostile)], &ana).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    let html = shown.text().await.unwrap();
+    assert!(
+        html.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt; Ivan Petrov\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt; Ivan Petrov</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+
+    // Bad input: a readable page naming the field, no results.
+    let huge = "x".repeat(10_000);
+    for (fields, status, named) in [
+        (
+            vec![("name", huge.as_str())],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name must be at most 200",
+        ),
+        (
+            vec![("name", "  ")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name is required",
+        ),
+        (
+            vec![("name", "!!!")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name",
+        ),
+        (
+            vec![("name", "Ivan Petrov"), ("birth_year", "19<61")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "birth_year must be a year",
+        ),
+        (
+            vec![("name", "Ivan Petrov"), ("type", "<script>")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "type must be individual or business",
+        ),
+        (
+            vec![("name", "Ivan Petrov"), ("limit", "5")],
+            StatusCode::BAD_REQUEST,
+            "unknown field",
+        ),
+        (
+            vec![("name", "Ivan Petrov"), ("name", "Ivan Petrov")],
+            StatusCode::BAD_REQUEST,
+            "repeats a field",
+        ),
+    ] {
+        let shown = search(&fields, &ana).await;
+        let got = shown.status();
+        let html = shown.text().await.unwrap();
+        assert_eq!(got, status, "{named}: {html}");
+        assert!(html.contains(named), "{named}: {html}");
+        assert!(
+            !html.contains("match(es)") && !html.contains("<script>"),
+            "{html}"
+        );
+        assert!(html.len() < 20_000, "the huge name is not echoed whole");
+    }
+    // Without the CSRF field, or without the permission: refused.
+    let forged = form_post(&app, "/console/screening", &ana, &[("name", "Ivan Petrov")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let refused = get(&app.client, app.url("/console/screening"), &sue).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = search(&[("name", "Ivan Petrov")], &sue).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // The header links it for those who may search, not for others.
+    let inbox = get(&app.client, app.url("/console/cases"), &ana)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("href=\"/console/screening\""), "{inbox}");
+    let reports = get(&app.client, app.url("/console/reports"), &sue).await;
+    assert_eq!(reports.status(), StatusCode::FORBIDDEN);
+}
+
+/// The dashboard, the screening search and the inbox's filters in a real browser, by keyboard
+/// and mouse as an analyst uses them: the pages load under the server's CSP with no
+/// violation, and a hostile name typed into the search comes back as text.
+async fn the_dashboard_screening_search_and_inbox_filters_work_in_the_browser(backend: Backend) {
+    let app = app_with_rich_list(backend).await;
+    let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
+    let (_, payer) = funded_payer(&app, 100_000).await;
+    let recipient = payer
+        .recipient_in(HOSTILE, "IR", "DE89370400440532013000")
+        .await;
+    let held = payer.pay(&recipient, "100.00").await;
+    assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+    let browser = Browser::start().await;
+    browser.sign_in(&app, &analyst).await;
+
+    // The inbox's filters: a corridor with no case, then the case's.
+    browser.type_into("#country", "KP").await;
+    browser.click("form.filters button").await;
+    browser
+        .wait_until("the filtered inbox", |url, page| {
+            url.contains("country=KP") && page.contains("0 case(s)")
+        })
+        .await;
+    let country = browser.find("#country").await;
+    browser
+        .command(&format!("/element/{country}/clear"), json!({}))
+        .await;
+    browser.type_into("#country", "IR").await;
+    browser.click("#sla option[value=on_time]").await;
+    browser.click("#assignee option[value=unassigned]").await;
+    browser.click("form.filters button").await;
+    let page = browser
+        .wait_until("the inbox with the case", |url, page| {
+            url.contains("country=IR") && url.contains("sla=on_time") && page.contains("1 case(s)")
+        })
+        .await;
+    assert!(
+        page.contains("<option value=\"unassigned\" selected"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+
+    // The dashboard, from the header.
+    browser
+        .click("header nav a[href='/console/dashboard']")
+        .await;
+    browser
+        .wait_until("the dashboard", |url, page| {
+            url.ends_with("/console/dashboard") && page.contains("Decisions per day")
+        })
+        .await;
+    let open = browser.find("#open-count").await;
+    assert_eq!(browser.text(&format!("/element/{open}/text")).await, "1");
+    // The stylesheet applies (same origin, allowed by `default-src 'self'`).
+    let tab = browser.find("header nav a").await;
+    assert_eq!(
+        browser.text(&format!("/element/{tab}/css/color")).await,
+        "rgba(255, 255, 255, 1)"
+    );
+    if backend == Backend::Sqlite {
+        browser.screenshot("console-dashboard.png").await;
+    }
+
+    // The screening search: a hostile name, typed and sent by keyboard.
+    browser
+        .click("header nav a[href='/console/screening']")
+        .await;
+    browser
+        .wait_until("the search form", |url, page| {
+            url.ends_with("/console/screening") && page.contains("form method=\"post\"")
+        })
+        .await;
+    let hostile = "<script>alert(1)</script> Ivan Petrov";
+    browser.type_into("#name", hostile).await;
+    browser.click("#type option[value=individual]").await;
+    // Enter in the name field submits the form.
+    browser.type_into("#name", "\u{E007}").await;
+    let page = browser
+        .wait_until("the matches", |url, page| {
+            url.ends_with("/console/screening") && page.contains("match(es)")
+        })
+        .await;
+    assert!(page.contains("generic:test-rich:R-1"), "{page}");
+    assert!(!page.contains("<script>alert"), "{page}");
+    // Shown as typed, as text: the field's value and the "searched" cell.
+    let name = browser.find("#name").await;
+    assert_eq!(
+        browser
+            .text(&format!("/element/{name}/property/value"))
+            .await,
+        hostile
+    );
+    let cell = browser
+        .find("table.side-by-side tbody tr:first-child td")
+        .await;
+    assert_eq!(
+        browser.text(&format!("/element/{cell}/text")).await,
+        hostile
+    );
+    let scripts = browser
+        .command(
+            "/elements",
+            json!({"using": "css selector", "value": "script"}),
+        )
+        .await;
+    assert_eq!(scripts, json!([]), "no script element on the page");
+
+    let violations = browser.csp_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
     browser.quit().await;
 }
 

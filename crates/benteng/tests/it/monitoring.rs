@@ -808,11 +808,10 @@ async fn post_event_rules_raise_one_alert_per_pattern_and_touch_no_transfer(back
 async fn monitoring_cases(app: &TestApp) -> Vec<benteng_store::CaseRow> {
     app.services
         .store
-        .cases(benteng_store::InboxQuery {
-            status: None,
-            sort: benteng_core::cases::InboxSort::Sla,
-            limit: 200,
-        })
+        .cases(&benteng_store::InboxQuery::new(
+            app.services.clock.now(),
+            200,
+        ))
         .await
         .unwrap()
         .into_iter()

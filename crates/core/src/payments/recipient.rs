@@ -30,6 +30,19 @@ impl RecipientKind {
     }
 }
 
+/// Text that is not a kind of party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be individual or business")]
+pub struct UnknownRecipientKind;
+
+impl std::str::FromStr for RecipientKind {
+    type Err = UnknownRecipientKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text).ok_or(UnknownRecipientKind)
+    }
+}
+
 /// Where the money goes: an IBAN (EU/UK) or an Indonesian account number at a bank.
 #[derive(Clone, PartialEq, Eq)]
 pub enum BankAccount {

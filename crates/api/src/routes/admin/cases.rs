@@ -9,19 +9,23 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use benteng_core::cases::{CaseOutcome, CaseStatus, InboxSort, ReviewDecision};
+use benteng_core::cases::{
+    CaseOutcome, CaseStatus, InboxName, InboxSort, ReviewDecision, SlaState,
+};
+use benteng_core::country::CountryCode;
+use benteng_core::currency::Currency;
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
 use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
-use benteng_store::{CaseRow, InboxQuery, StoreError};
+use benteng_store::{AssigneeFilter, CaseRow, InboxQuery, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Parsed, path_id};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::paging::QueryParams;
@@ -40,6 +44,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/admin/v1/cases",
             Needs::on_get(Permission::PersonalDataRead.into()),
             get(list),
+        )
+        .staff(
+            "/admin/v1/cases/dashboard",
+            Needs::on_get(Permission::PersonalDataRead.into()),
+            get(dashboard_view),
         )
         .staff(
             "/admin/v1/cases/next",
@@ -115,6 +124,8 @@ pub struct CaseView {
     /// gives it a new one, and clears this).
     #[serde(with = "time::serde::rfc3339::option")]
     pub(crate) sla_missed_at: Option<OffsetDateTime>,
+    /// `overdue`, `due_soon` (within 4 hours) or `on_time`; null once closed.
+    pub(crate) sla_state: Option<&'static str>,
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) opened_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -123,6 +134,8 @@ pub struct CaseView {
 
 impl CaseView {
     pub(crate) fn of(case: &CaseRow, now: OffsetDateTime) -> Self {
+        let open = case.status != CaseStatus::Closed;
+        let sla = open.then(|| SlaState::at(case.sla_due_at, now));
         Self {
             id: case.id.to_string(),
             subject: case.subject.as_str(),
@@ -135,8 +148,9 @@ impl CaseView {
             assignee: case.assignee.map(|a| a.to_string()),
             priority: case.priority,
             sla_due_at: case.sla_due_at,
-            overdue: case.status != CaseStatus::Closed && case.sla_due_at <= now,
+            overdue: sla == Some(SlaState::Overdue),
             sla_missed_at: case.sla_missed_at,
+            sla_state: sla.map(SlaState::as_str),
             opened_at: case.opened_at,
             closed_at: case.closed_at,
         }
@@ -220,41 +234,130 @@ pub struct CaseDetail {
     pub(crate) previous: Vec<CaseView>,
 }
 
-/// The inbox's query: `status` (any but closed when absent) and `sort` (`sla` or `score`).
-pub(crate) fn inbox_query(raw: Option<&str>) -> ApiResult<InboxQuery> {
-    let params = QueryParams::parse(raw, &["status", "sort"])?;
-    let status = params
-        .get("status")
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<CaseStatus>()
-                .map_err(|e| ApiError::invalid("status", "invalid_value", &e.to_string()))
-        })
-        .transpose()?;
-    let sort = params
-        .get("sort")
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<InboxSort>()
-                .map_err(|e| ApiError::invalid("sort", "invalid_value", &e.to_string()))
-        })
-        .transpose()?
-        .unwrap_or(InboxSort::Sla);
-    Ok(InboxQuery {
-        status,
-        sort,
-        limit: INBOX_LIMIT,
-    })
+/// The inbox's filters, as the operator API's query string and the console's form name them.
+pub(crate) const INBOX_PARAMS: &[&str] = &[
+    "status",
+    "sla",
+    "min_score",
+    "country",
+    "currency",
+    "inbox",
+    "assignee",
+    "sort",
+];
+
+/// The inbox's query string, for `staff` (whom `assignee=me` names): each filter optional
+/// (an empty value is not given), every invalid one reported at once.
+pub(crate) fn inbox_query(
+    state: &AppState,
+    staff: &Staff,
+    raw: Option<&str>,
+) -> ApiResult<InboxQuery> {
+    let params = QueryParams::parse(raw, INBOX_PARAMS)?;
+    let mut problems = Vec::new();
+    let given = |name: &'static str| params.get(name).filter(|value| !value.is_empty());
+    fn read<T, E: std::fmt::Display>(
+        problems: &mut Vec<FieldProblem>,
+        field: &str,
+        code: &str,
+        parsed: Option<Result<T, E>>,
+    ) -> Option<T> {
+        match parsed? {
+            Ok(value) => Some(value),
+            Err(error) => {
+                problems.push(FieldProblem {
+                    field: field.to_owned(),
+                    code: code.to_owned(),
+                    message: error.to_string(),
+                });
+                None
+            }
+        }
+    }
+    let mut query = InboxQuery::new(state.payments.now(), INBOX_LIMIT);
+    query.status = read(
+        &mut problems,
+        "status",
+        "invalid_value",
+        given("status").map(str::parse::<CaseStatus>),
+    );
+    query.sla = read(
+        &mut problems,
+        "sla",
+        "invalid_value",
+        given("sla").map(str::parse::<SlaState>),
+    );
+    query.min_score = read(
+        &mut problems,
+        "min_score",
+        "out_of_range",
+        given("min_score").map(|text| {
+            text.parse::<u8>()
+                .ok()
+                .filter(|score| *score <= 100)
+                .ok_or("must be a whole number from 0 to 100")
+        }),
+    );
+    query.country = read(
+        &mut problems,
+        "country",
+        "invalid_value",
+        given("country").map(str::parse::<CountryCode>),
+    );
+    query.currency = read(
+        &mut problems,
+        "currency",
+        "invalid_value",
+        given("currency").map(str::parse::<Currency>),
+    );
+    query.inbox = read(
+        &mut problems,
+        "inbox",
+        "invalid_value",
+        given("inbox").map(InboxName::parse),
+    );
+    query.assignee = read(
+        &mut problems,
+        "assignee",
+        "invalid_value",
+        given("assignee").map(|text| match text {
+            "me" => Ok(AssigneeFilter::Person(staff.0.person)),
+            "unassigned" => Ok(AssigneeFilter::Unassigned),
+            id => id
+                .parse::<PersonId>()
+                .map(AssigneeFilter::Person)
+                .map_err(|_| "must be me, unassigned or a person's id"),
+        }),
+    );
+    if let Some(sort) = read(
+        &mut problems,
+        "sort",
+        "invalid_value",
+        given("sort").map(str::parse::<InboxSort>),
+    ) {
+        query.sort = sort;
+    }
+    if query.status == Some(CaseStatus::Closed) && query.sla.is_some() {
+        problems.push(FieldProblem {
+            field: "sla".to_owned(),
+            code: "conflict".to_owned(),
+            message: "a closed case has no SLA: not with status closed".to_owned(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(query)
+    } else {
+        Err(ApiError::Validation(problems))
+    }
 }
 
-pub(crate) async fn inbox(state: &AppState, query: InboxQuery) -> ApiResult<Vec<CaseView>> {
-    let now = state.payments.now();
+pub(crate) async fn inbox(state: &AppState, query: &InboxQuery) -> ApiResult<Vec<CaseView>> {
     Ok(state
         .store
         .cases(query)
         .await?
         .iter()
-        .map(|case| CaseView::of(case, now))
+        .map(|case| CaseView::of(case, query.now))
         .collect())
 }
 
@@ -381,19 +484,153 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
     })
 }
 
-/// The inbox: open cases (or those with `status`), soonest SLA first (`sort=score`: highest
-/// risk first); at most 200.
+/// The inbox: cases not closed (or those with `status`) passing every filter given, soonest
+/// SLA first (`sort=score`: highest risk first); at most 200. An unknown parameter or value
+/// is refused with 422, naming each.
 #[utoipa::path(get, path = "/admin/v1/cases", tag = "operator",
     security(("staff_session" = ["personal_data:read"])),
-    params(("status" = Option<String>, Query), ("sort" = Option<String>, Query)),
+    params(
+        ("status" = Option<String>, Query,
+            description = "`open`, `investigating`, `waiting` or `closed` (default: any but closed)"),
+        ("sla" = Option<String>, Query,
+            description = "`overdue`, `due_soon` (due within 4 hours) or `on_time`; cases not closed"),
+        ("min_score" = Option<u8>, Query, description = "the lowest priority (risk score), 0 to 100"),
+        ("country" = Option<String>, Query,
+            description = "cases holding a transfer to a recipient in this country (ISO 3166-1 alpha-2)"),
+        ("currency" = Option<String>, Query,
+            description = "cases holding a transfer paid out in this currency (ISO 4217); with `country`, the same transfer"),
+        ("inbox" = Option<String>, Query, description = "the inbox, e.g. `payments` or `monitoring`"),
+        ("assignee" = Option<String>, Query,
+            description = "`me`, `unassigned` or a person's id"),
+        ("sort" = Option<String>, Query, description = "`sla` (default) or `score`"),
+    ),
     responses((status = 200, body = Vec<CaseView>), (status = 422, body = crate::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
-    _staff: Staff,
+    staff: Staff,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Vec<CaseView>>> {
-    let query = inbox_query(query.as_deref())?;
-    Ok(Json(inbox(&state, query).await?))
+    let query = inbox_query(&state, &staff, query.as_deref())?;
+    Ok(Json(inbox(&state, &query).await?))
+}
+
+/// Open cases of one age bucket.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AgeBucketView {
+    /// `under_1_day`, `1_to_3_days`, `3_to_7_days` or `over_7_days` (7 days or more).
+    pub(crate) age: &'static str,
+    pub(crate) open: i64,
+}
+
+/// An inbox's load.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InboxLoadView {
+    pub(crate) inbox: String,
+    pub(crate) open: i64,
+    /// Open past their SLA.
+    pub(crate) overdue: i64,
+}
+
+/// The cases decided (closed) on one UTC day, by outcome.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DecisionDayView {
+    /// `YYYY-MM-DD` (UTC).
+    pub(crate) day: String,
+    pub(crate) false_positive: i64,
+    pub(crate) true_positive: i64,
+    pub(crate) inconclusive: i64,
+    pub(crate) total: i64,
+}
+
+/// The compliance dashboard: open cases by age and inbox, SLA breaches, decisions per day.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DashboardView {
+    /// When the counts were taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) at: OffsetDateTime,
+    /// Cases not closed.
+    pub(crate) open: i64,
+    /// Cases not closed past their SLA (breaches).
+    pub(crate) overdue: i64,
+    /// Open cases by how long ago they were opened, youngest first.
+    pub(crate) open_by_age: Vec<AgeBucketView>,
+    /// Every inbox with open cases.
+    pub(crate) inboxes: Vec<InboxLoadView>,
+    /// The last 14 UTC days, oldest first (today last): cases closed, by outcome.
+    pub(crate) decisions_per_day: Vec<DecisionDayView>,
+}
+
+/// How many days the dashboard's decisions cover, today included.
+pub(crate) const DASHBOARD_DAYS: i64 = 14;
+
+/// The dashboard's counts: what the operator API's handler and the console's page call.
+pub(crate) async fn dashboard(state: &AppState) -> ApiResult<DashboardView> {
+    let at = state.payments.now();
+    let ages = state.store.open_case_ages(at).await?;
+    let inboxes: Vec<InboxLoadView> = state
+        .store
+        .case_clocks(at)
+        .await?
+        .into_iter()
+        .map(|(inbox, open, overdue)| InboxLoadView {
+            inbox,
+            open,
+            overdue,
+        })
+        .collect();
+    let today = at.to_offset(time::UtcOffset::UTC).date();
+    let first = today - time::Duration::days(DASHBOARD_DAYS - 1);
+    let mut days: Vec<DecisionDayView> = (0..DASHBOARD_DAYS)
+        .map(|n| DecisionDayView {
+            day: (first + time::Duration::days(n)).to_string(),
+            false_positive: 0,
+            true_positive: 0,
+            inconclusive: 0,
+            total: 0,
+        })
+        .collect();
+    let since = first.midnight().assume_utc();
+    for closed in state.store.cases_closed_per_day(since).await? {
+        // A close stamped after `at` (another instance's clock ahead) counts on the last day.
+        let index = usize::try_from(closed.day.clamp(0, DASHBOARD_DAYS - 1)).unwrap_or(0);
+        if let Some(day) = days.get_mut(index) {
+            match closed.outcome {
+                CaseOutcome::FalsePositive => day.false_positive += closed.count,
+                CaseOutcome::TruePositive => day.true_positive += closed.count,
+                CaseOutcome::Inconclusive => day.inconclusive += closed.count,
+            }
+            day.total += closed.count;
+        }
+    }
+    let open_by_age = [
+        ("under_1_day", ages.under_1_day),
+        ("1_to_3_days", ages.days_1_to_3),
+        ("3_to_7_days", ages.days_3_to_7),
+        ("over_7_days", ages.over_7_days),
+    ]
+    .into_iter()
+    .map(|(age, open)| AgeBucketView { age, open })
+    .collect();
+    Ok(DashboardView {
+        at,
+        open: inboxes.iter().map(|i| i.open).sum(),
+        overdue: inboxes.iter().map(|i| i.overdue).sum(),
+        open_by_age,
+        inboxes,
+        decisions_per_day: days,
+    })
+}
+
+/// The dashboard: open cases by age and inbox, SLA breaches, and cases decided per day over
+/// the last 14 days.
+#[utoipa::path(get, path = "/admin/v1/cases/dashboard", tag = "operator",
+    security(("staff_session" = ["personal_data:read"])),
+    responses((status = 200, body = DashboardView)))]
+pub async fn dashboard_view(
+    State(state): State<AppState>,
+    _staff: Staff,
+) -> ApiResult<Json<DashboardView>> {
+    Ok(Json(dashboard(&state).await?))
 }
 
 /// A case: its transfers with their screening matches and monitoring rules, its proposals and

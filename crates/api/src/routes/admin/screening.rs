@@ -1,15 +1,18 @@
 //! Analysts' screening work on the operator API: searching the loaded lists, clearing false
 //! positives (audited as the person who cleared), and which list versions are loaded.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use benteng_core::payments::recipient::RecipientKind;
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
 use benteng_core::text::BoundedText;
 use benteng_operations::benteng_screening::{
-    DEFAULT_LIMIT, DEFAULT_MIN_SCORE, MAX_LIMIT, PartialDate, Query,
+    DEFAULT_LIMIT, DEFAULT_MIN_SCORE, EntityType, MAX_LIMIT, PartialDate, Query,
 };
 use benteng_operations::{ClearanceReason, ClearanceRequest, EntryRef, PartyRef, SearchResult};
 use benteng_store::{Clearance, ListVersion};
@@ -17,7 +20,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::Parsed;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::{Body, RequestBody};
 use crate::middleware::Staff;
 use crate::routes::{Needs, Routes};
@@ -48,27 +51,35 @@ pub(super) fn routes(routes: Routes) -> Routes {
 pub struct SearchView {
     /// The verdict a transfer party with this best score would get: `approve`, `review` or
     /// `block`.
-    verdict: &'static str,
+    pub(crate) verdict: &'static str,
     /// The best score, 0–100.
-    score: u8,
+    pub(crate) score: u8,
     /// Every match, best first, each with its explanation (`evidence`: the normalised names
-    /// compared, per-token evidence, and the adjustments from birth year and country).
+    /// compared, per-token evidence, and the adjustments from birth year, country and type),
+    /// its list entry as the list holds it (`entry`: names, aliases, dates of birth,
+    /// nationalities, identifiers, addresses, programmes; null when a newer list version no
+    /// longer has it) and the version of that list (`list_version`).
     #[schema(value_type = Vec<Object>)]
-    matches: Vec<serde_json::Value>,
+    pub(crate) matches: Vec<serde_json::Value>,
 }
 
 /// The body of `POST /admin/v1/screening/search`. A value out of range, or not a whole
 /// number, is refused with a problem+json 422 naming the field.
 #[derive(utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Ivan Petrov", "country": "RU", "birth_year": 1970, "limit": 10, "min_score": 60}))]
+#[schema(example = json!({"name": "Ivan Petrov", "type": "individual", "country": "RU", "birth_year": 1970, "limit": 10, "min_score": 60}))]
 pub struct SearchRequest {
     #[schema(value_type = String, min_length = 1, max_length = 200)]
-    name: BoundedText<200>,
+    pub(crate) name: BoundedText<200>,
+    /// `individual` or `business`: a list entry of the other kind scores lower.
+    #[serde(rename = "type")]
+    #[schema(schema_with = party_type_schema)]
+    pub(crate) kind: Option<RecipientKind>,
+    /// Nationality or country: ISO alpha-2 code or English name.
     #[schema(value_type = Option<String>, max_length = 64)]
-    country: Option<BoundedText<64>>,
+    pub(crate) country: Option<BoundedText<64>>,
     #[schema(value_type = Option<u32>, minimum = 1800, maximum = 2200)]
-    birth_year: Option<u16>,
+    pub(crate) birth_year: Option<u16>,
     /// How many matches to return, best first (default 10).
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: usize,
@@ -77,16 +88,30 @@ pub struct SearchRequest {
     min_score: u8,
 }
 
+fn party_type_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    crate::json::string_enum_schema(["individual", "business"])
+}
+
+/// The years a search's `birth_year` may name.
+const BIRTH_YEARS: std::ops::RangeInclusive<u32> = 1800..=2200;
+
 impl RequestBody for SearchRequest {
-    const FIELDS: &'static [&'static str] =
-        &["name", "country", "birth_year", "limit", "min_score"];
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "type",
+        "country",
+        "birth_year",
+        "limit",
+        "min_score",
+    ];
 
     fn read(f: &mut Fields<'_>) -> Option<Self> {
         let name = f.required("name");
+        let kind: Option<Parsed<RecipientKind, 16>> = f.optional("type");
         let country = f.optional("country");
         let birth_year = match f.optional::<u32>("birth_year") {
             None => Some(None),
-            Some(year @ 1800..=2200) => u16::try_from(year).ok().map(Some),
+            Some(year) if BIRTH_YEARS.contains(&year) => u16::try_from(year).ok().map(Some),
             Some(_) => {
                 f.reject(
                     "birth_year",
@@ -114,6 +139,7 @@ impl RequestBody for SearchRequest {
         };
         Some(Self {
             name: name?,
+            kind: kind.map(|k| k.0),
             country,
             birth_year: birth_year?,
             limit: limit?,
@@ -122,8 +148,114 @@ impl RequestBody for SearchRequest {
     }
 }
 
+impl SearchRequest {
+    /// The console's search form: `name`, and optionally `type`, `country` and `birth_year`
+    /// (an empty field is not given), read by the same rules as the JSON body; the default
+    /// limit and floor. Every invalid field is reported at once.
+    pub(crate) fn from_form(fields: &BTreeMap<String, String>) -> ApiResult<Self> {
+        let given = |name: &str| {
+            fields
+                .get(name)
+                .map(|value| value.trim())
+                .filter(|value| !value.is_empty())
+        };
+        let mut problems = Vec::new();
+        let mut problem = |field: &str, code: &str, message: String| {
+            problems.push(FieldProblem {
+                field: field.to_owned(),
+                code: code.to_owned(),
+                message,
+            });
+        };
+        let name = match given("name").map(BoundedText::<200>::parse) {
+            None => {
+                problem("name", "required", "is required".to_owned());
+                None
+            }
+            Some(Ok(name)) => Some(name),
+            Some(Err(e)) => {
+                problem("name", e.code(), e.to_string());
+                None
+            }
+        };
+        let kind = match given("type").map(str::parse::<RecipientKind>) {
+            None => None,
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(e)) => {
+                problem("type", "invalid_value", e.to_string());
+                None
+            }
+        };
+        let country = match given("country").map(BoundedText::<64>::parse) {
+            None => None,
+            Some(Ok(country)) => Some(country),
+            Some(Err(e)) => {
+                problem("country", e.code(), e.to_string());
+                None
+            }
+        };
+        let birth_year = match given("birth_year") {
+            None => None,
+            Some(text) => match text.parse::<u32>().ok().filter(|y| BIRTH_YEARS.contains(y)) {
+                Some(year) => u16::try_from(year).ok(),
+                None => {
+                    problem(
+                        "birth_year",
+                        "out_of_range",
+                        "must be a year from 1800 to 2200".to_owned(),
+                    );
+                    None
+                }
+            },
+        };
+        match name {
+            Some(name) if problems.is_empty() => Ok(Self {
+                name,
+                kind,
+                country,
+                birth_year,
+                limit: DEFAULT_LIMIT,
+                min_score: DEFAULT_MIN_SCORE,
+            }),
+            _ => Err(ApiError::Validation(problems)),
+        }
+    }
+}
+
+/// Runs a search: what the operator API's handler and the console's search page both call.
+pub(crate) fn run_search(state: &AppState, request: &SearchRequest) -> ApiResult<SearchView> {
+    let mut query = Query::new(request.name.as_str());
+    query.entity_type = request.kind.map(|kind| match kind {
+        RecipientKind::Individual => EntityType::Person,
+        RecipientKind::Business => EntityType::Organisation,
+    });
+    query.country = request.country.as_ref().map(|c| c.as_str().to_owned());
+    query.dob = request.birth_year.map(PartialDate::year);
+    query.limit = request.limit;
+    query.min_score = request.min_score;
+    let SearchResult {
+        verdict,
+        score,
+        matches,
+    } = state.operations.search(&query)?;
+    Ok(SearchView {
+        verdict: verdict.as_str(),
+        score,
+        matches: matches
+            .iter()
+            .filter_map(|m| {
+                let mut value = serde_json::to_value(&m.found).ok()?;
+                let object = value.as_object_mut()?;
+                object.insert("entry".to_owned(), serde_json::to_value(&m.entry).ok()?);
+                object.insert("list_version".to_owned(), m.list_version.clone().into());
+                Some(value)
+            })
+            .collect(),
+    })
+}
+
 /// Searches the loaded sanctions and PEP lists for a name. Ad hoc: no party is recorded and
-/// no clearance applies.
+/// no clearance applies. Each match comes with its list entry and list version.
 #[utoipa::path(post, path = "/admin/v1/screening/search", tag = "operator",
     security(("staff_session" = ["screening:search"])),
     request_body(content = SearchRequest),
@@ -134,24 +266,7 @@ pub async fn search(
     _staff: Staff,
     Body(body): Body<SearchRequest>,
 ) -> ApiResult<Json<SearchView>> {
-    let mut query = Query::new(body.name.as_str());
-    query.country = body.country.map(|c| c.as_str().to_owned());
-    query.dob = body.birth_year.map(PartialDate::year);
-    query.limit = body.limit;
-    query.min_score = body.min_score;
-    let SearchResult {
-        verdict,
-        score,
-        matches,
-    } = state.operations.search(&query)?;
-    Ok(Json(SearchView {
-        verdict: verdict.as_str(),
-        score,
-        matches: matches
-            .iter()
-            .filter_map(|m| serde_json::to_value(m).ok())
-            .collect(),
-    }))
+    Ok(Json(run_search(&state, &body)?))
 }
 
 /// An analyst's clearance of a (party, list entry) pair.
