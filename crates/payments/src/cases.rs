@@ -32,6 +32,10 @@ pub struct CasePolicy {
     pub proposal_ttl: Duration,
     /// Where alerts' cases go.
     pub alerts: AlertCases,
+    /// Where cases of screening hits from rescreens and list updates go.
+    pub screening: AlertCases,
+    /// Where cases of KYC upgrade requests go.
+    pub kyc: AlertCases,
 }
 
 impl Default for CasePolicy {
@@ -41,6 +45,8 @@ impl Default for CasePolicy {
             sla: Duration::from_secs(24 * 3600),
             proposal_ttl: Duration::from_secs(24 * 3600),
             alerts: AlertCases::default(),
+            screening: AlertCases::screening_default(),
+            kyc: AlertCases::kyc_default(),
         }
     }
 }

@@ -303,7 +303,7 @@ async fn apply(
                 .map(|_| ())
         }
         Action::ChangeKycLevel { tenant, level } => {
-            crate::kyc::change_level_in(conn, tenant, level, context).await
+            crate::kyc::change_level_in(conn, tenant, level, (pending, decider), context).await
         }
         // Moves money: applied by the payments layer in its move's transaction, never here.
         Action::DecideHeldTransfer { .. } => Err(StoreError::Conflict),

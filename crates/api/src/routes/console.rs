@@ -538,13 +538,14 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
     let _ = write!(
         body,
         "<dl class=\"case\"><dt>Case</dt><dd>{id}</dd><dt>Subject</dt><dd>{subject}</dd>\
-         <dt>Party</dt><dd>{party}</dd><dt>Tenant</dt><dd>{tenant}</dd><dt>Status</dt>\
+         <dt>Party</dt><dd>{party}</dd><dt>Name</dt><dd>{party_name}</dd><dt>Tenant</dt><dd>{tenant}</dd><dt>Status</dt>\
          <dd id=\"case-status\">{status}</dd><dt>Outcome</dt><dd>{outcome}</dd><dt>Score</dt>\
          <dd>{priority}</dd><dt>SLA due</dt><dd class=\"{sla_class}\">{sla}</dd>\
          <dt>Assignee</dt><dd>{assignee}</dd><dt>Inbox</dt><dd>{inbox}</dd></dl>",
         id = esc(&case.id),
         subject = esc(case.subject),
         party = esc(&format!("{} {}", case.party_kind, case.party_id)),
+        party_name = esc(detail.party_name.as_deref().unwrap_or("—")),
         tenant = esc(&case.tenant_id),
         status = esc(case.status),
         outcome = esc(case.outcome.unwrap_or("—")),
@@ -610,6 +611,44 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
                 esc(alert.transfer.as_deref().unwrap_or("—")),
                 esc(&alert.status),
                 esc(&json_text(&alert.detail)),
+            );
+        }
+        body.push_str("</tbody></table></section>");
+    }
+    if !detail.screening_hits.is_empty() {
+        body.push_str("<section class=\"screening-hits\"><h2>Screening hits</h2>");
+        let party = detail.party_name.as_deref().unwrap_or(&case.party_id);
+        for hit in &detail.screening_hits {
+            let _ = write!(
+                body,
+                "<div class=\"screening-hit\"><p>{occasion}, {at}: score {score}, verdict {verdict}</p>{matches}</div>",
+                occasion = esc(&hit.occasion),
+                at = esc(&time_text(hit.at)),
+                score = hit.score,
+                verdict = esc(&hit.verdict),
+                matches = screening_html(party, std::slice::from_ref(&hit.explanation)),
+            );
+        }
+        body.push_str("</section>");
+    }
+    if !detail.kyc_requests.is_empty() {
+        body.push_str(
+            "<section class=\"kyc-requests\"><h2>KYC upgrade requests</h2><table class=\"kyc\">\
+             <thead><tr><th>Requested</th><th>By</th><th>Level</th><th>Status</th><th>Decided</th>\
+             </tr></thead><tbody>",
+        );
+        for request in &detail.kyc_requests {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"kyc-status\">{}</td><td>{}</td></tr>",
+                esc(&time_text(request.requested_at)),
+                esc(&request.requested_by),
+                esc(request.level),
+                esc(&request.status),
+                esc(&request
+                    .decided_at
+                    .map(time_text)
+                    .unwrap_or_else(|| "—".to_owned())),
             );
         }
         body.push_str("</tbody></table></section>");

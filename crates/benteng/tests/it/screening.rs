@@ -10,13 +10,14 @@ use benteng_core::money::Money;
 use benteng_core::payments::compliance::Party;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Environment, TestApp, cli, on_both_backends};
+use crate::harness::{Backend, Environment, TestApp, cli, cli_with_env, on_both_backends};
 
 on_both_backends!(
     obfuscated_listed_names_are_held_or_blocked,
     listed_names_are_held_or_blocked_with_an_explanation,
     lists_load_status_and_malformed_files,
-    search_is_for_operators_not_tenants
+    search_is_for_operators_not_tenants,
+    rescreen_hits_open_one_case_per_party_with_the_explanation
 );
 
 /// The official UN consolidated list, from the shared test data.
@@ -537,4 +538,135 @@ async fn search_is_for_operators_not_tenants(backend: Backend) {
         assert!(err.contains(message), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+/// The screening cases in the inbox `session` sees, for `party`.
+async fn screening_cases_of(
+    app: &TestApp,
+    session: &crate::people::Session,
+    party: &str,
+) -> Vec<Value> {
+    let cases: Value = crate::people::get(&app.client, app.url("/admin/v1/cases"), session)
+        .await
+        .json()
+        .await
+        .unwrap();
+    cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subject"] == "screening" && c["party_id"] == party)
+        .cloned()
+        .collect()
+}
+
+async fn rescreen_hits_open_one_case_per_party_with_the_explanation(backend: Backend) {
+    let env = Environment::new(backend).await;
+    load_un(&env).await;
+    let app = TestApp::spawn_in_with(env, |config| {
+        config.people.argon2_memory_kib = 19 * 1024;
+        config.people.argon2_iterations = 2;
+    })
+    .await;
+    let (_, key) = app.tenant_with_key().await;
+    let listed = recipient(&app, &key, "Ayman al-Zawahri", "DE89370400440532013000").await;
+    let clean = recipient(&app, &key, "Maria Schmidt", "DE02120300000000202051").await;
+    let analyst = crate::people::enrol(
+        &app,
+        "ana@benteng.example",
+        &[benteng_core::roles::StaffRole::ComplianceAnalyst],
+    )
+    .await;
+    let analyst = crate::people::sign_in(&app, &analyst).await;
+    assert!(screening_cases_of(&app, &analyst, &listed).await.is_empty());
+
+    // A rescreen (the CLI, with the inbox configured) finds the listed recipient: its hit
+    // opens a screening case in that inbox, with the hit's score as priority; the clean
+    // recipient gets none.
+    let inbox = [("BENTENG_CASES__SCREENING_INBOX", "sanctions-hits")];
+    let (ok, out, err) = cli_with_env(app.environment(), &inbox, &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("rescreened 3 parties"), "{out}");
+    assert!(screening_cases_of(&app, &analyst, &clean).await.is_empty());
+    let cases = screening_cases_of(&app, &analyst, &listed).await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    let case = &cases[0];
+    assert_eq!(case["inbox"], "sanctions-hits");
+    assert_eq!(case["party_kind"], "recipient");
+    assert_eq!(case["status"], "open");
+    let path = format!("/admin/v1/cases/{}", case["id"].as_str().unwrap());
+    let detail: Value = crate::people::get(&app.client, app.url(&path), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["party_name"], "Ayman al-Zawahri");
+    let hits = detail["screening_hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{detail}");
+    assert_eq!(hits[0]["occasion"], "rescreen");
+    assert_eq!(case["priority"], hits[0]["score"]);
+    assert_ne!(hits[0]["verdict"], "approve");
+    assert_eq!(hits[0]["explanation"]["matches"][0]["entry_id"], "111923");
+    assert_eq!(hits[0]["explanation"]["matches"][0]["list"], "un");
+    let rows = app
+        .services
+        .store
+        .screening_decisions_for_party(Party::Recipient, &listed)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits[0]["id"],
+        rows[0].id.as_str(),
+        "the item is the decision"
+    );
+    assert_eq!(detail["events"][0]["kind"], "opened");
+    assert_eq!(detail["events"][0]["actor"], "screening:rescreen");
+
+    // A second rescreen's hit on the same party lands in the open case.
+    let (ok, _, err) = cli(app.environment(), &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    let cases = screening_cases_of(&app, &analyst, &listed).await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["id"], case["id"]);
+    let detail: Value = crate::people::get(&app.client, app.url(&path), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["screening_hits"].as_array().unwrap().len(), 2);
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opened", "item_added"]);
+
+    // The console's case page shows the hit side by side with the list entry.
+    let page = crate::people::get(
+        &app.client,
+        app.url(&format!("/console/cases/{}", case["id"].as_str().unwrap())),
+        &analyst,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("Screening hits")
+            && page.contains("111923")
+            && page.contains("Ayman al-Zawahri"),
+        "{page}"
+    );
+    // The tenant learns nothing of it.
+    let trail = app
+        .get("/v1/audit-events?limit=500", Some(&key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !trail.contains("111923") && !trail.contains("case."),
+        "{trail}"
+    );
 }

@@ -179,12 +179,49 @@ pub struct CaseAlertView {
     pub(crate) created_at: OffsetDateTime,
 }
 
+/// A screening hit of a case (a rescreen's or a list update's): the party's score, verdict
+/// and every match with its list entry and per-method explanation (staff only).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseScreeningHitView {
+    /// The screening decision.
+    pub(crate) id: String,
+    /// `rescreen` or `list_update`.
+    pub(crate) occasion: String,
+    pub(crate) score: u8,
+    /// `review` or `block`.
+    pub(crate) verdict: String,
+    /// The explanation: party, score, verdict and matches, as screening recorded it.
+    #[schema(value_type = Object)]
+    pub(crate) explanation: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) at: OffsetDateTime,
+}
+
+/// A KYC upgrade request of a case.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseKycRequestView {
+    pub(crate) id: String,
+    /// The level asked for.
+    pub(crate) level: &'static str,
+    /// `pending`, `approved` or `rejected`.
+    pub(crate) status: String,
+    pub(crate) requested_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) decided_at: Option<OffsetDateTime>,
+}
+
 /// A case with everything needed to decide it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     pub(crate) case: CaseView,
+    /// The name of the party the case is about (the recipient's or the tenant's).
+    pub(crate) party_name: Option<String>,
     pub(crate) transfers: Vec<CaseTransferView>,
     pub(crate) alerts: Vec<CaseAlertView>,
+    pub(crate) screening_hits: Vec<CaseScreeningHitView>,
+    pub(crate) kyc_requests: Vec<CaseKycRequestView>,
     pub(crate) proposals: Vec<ProposalView>,
     pub(crate) events: Vec<CaseEventView>,
 }
@@ -234,7 +271,36 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
     };
     let mut transfers = Vec::new();
     let mut alerts = Vec::new();
+    let mut screening_hits = Vec::new();
+    let mut kyc_requests = Vec::new();
     for item in state.store.case_items(id).await? {
+        if item.kind == "screening_hit" {
+            let hit = state.store.screening_decision(&item.item_id).await?;
+            screening_hits.push(CaseScreeningHitView {
+                id: hit.id,
+                occasion: hit.occasion,
+                score: hit.score,
+                verdict: hit.verdict,
+                explanation: serde_json::from_str(&hit.explanation).unwrap_or_default(),
+                at: hit.at,
+            });
+            continue;
+        }
+        if item.kind == "kyc_upgrade" {
+            let Ok(request_id) = item.item_id.parse::<uuid::Uuid>() else {
+                continue;
+            };
+            let request = state.store.kyc_upgrade_request(request_id).await?;
+            kyc_requests.push(CaseKycRequestView {
+                id: request.id,
+                level: request.level.as_str(),
+                status: request.status,
+                requested_by: request.requested_by,
+                requested_at: request.requested_at,
+                decided_at: request.decided_at,
+            });
+            continue;
+        }
         if item.kind == "alert" {
             let alert = state.store.alert(&item.item_id).await?;
             alerts.push(CaseAlertView {
@@ -332,13 +398,43 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
                 .unwrap_or_default(),
         })
         .collect();
+    let party_name = party_name(state, &case).await?;
     Ok(CaseDetail {
         case: CaseView::of(&case, state.payments.now()),
+        party_name,
         transfers,
         alerts,
+        screening_hits,
+        kyc_requests,
         proposals,
         events,
     })
+}
+
+/// The name of a case's party; `None` when it is not found (the case is still shown).
+async fn party_name(state: &AppState, case: &CaseRow) -> ApiResult<Option<String>> {
+    let found = match case.party_kind.as_str() {
+        "recipient" => {
+            let Ok(id) = case.party_id.parse() else {
+                return Ok(None);
+            };
+            state
+                .store
+                .recipient(case.tenant_id, case.environment, id)
+                .await
+                .map(|r| r.name.as_str().to_owned())
+        }
+        _ => state
+            .store
+            .tenant(case.tenant_id)
+            .await
+            .map(|t| t.name.as_str().to_owned()),
+    };
+    match found {
+        Ok(name) => Ok(Some(name)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The inbox: open cases (or those with `status`), soonest SLA first (`sort=score`: highest
@@ -356,8 +452,8 @@ pub async fn list(
     Ok(Json(inbox(&state, query).await?))
 }
 
-/// A case: its transfers with their screening matches and monitoring rules, its proposals and
-/// its log.
+/// A case: its transfers with their screening matches and monitoring rules, its alerts, its
+/// screening hits with their explanation, its KYC upgrade requests, its proposals and its log.
 #[utoipa::path(get, path = "/admin/v1/cases/{id}", tag = "operator",
     security(("staff_session" = ["personal_data:read"])),
     responses((status = 200, body = CaseDetail), (status = 404, body = crate::error::Problem)))]
