@@ -422,6 +422,11 @@ impl Operations {
                 "a held transfer's decision is approved on its case (/admin/v1/cases/…)",
             ));
         }
+        if let Action::ConfirmScreeningHit { .. } = pending.action {
+            return Err(OpsRefusal::Conflict(
+                "a screening hit's confirmation is approved on its case (/admin/v1/cases/…)",
+            ));
+        }
         if let (true, Action::ChangeKycLevel { tenant, level }) = (approve, pending.action) {
             self.check_level_evidence(tenant, level).await?;
         }
@@ -461,6 +466,7 @@ impl Operations {
                 Action::GrantRole { person, .. } => self.people.person_changed(person).await,
                 Action::ChangeKycLevel { .. }
                 | Action::DecideHeldTransfer { .. }
+                | Action::ConfirmScreeningHit { .. }
                 | Action::ApproveReport { .. } => {}
             }
         }

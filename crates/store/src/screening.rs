@@ -446,11 +446,13 @@ impl Store {
         .collect()
     }
 
-    /// Records an analyst's clearance. The audit event carries no tenant: a tenant reading its
-    /// own trail must not learn that it (or its recipient) matched a list entry.
+    /// Records an analyst's clearance, with the entry on the log of the screening case it was
+    /// made from (`case`), in one transaction. The audit event carries no tenant: a tenant
+    /// reading its own trail must not learn that it (or its recipient) matched a list entry.
     pub async fn insert_clearance(
         &self,
         clearance: &Clearance,
+        case: Option<(benteng_core::ids::CaseId, &crate::cases::CaseEvent)>,
         context: &AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
@@ -490,6 +492,9 @@ impl Store {
         .change("reason", null.clone(), clearance.reason.as_str().into())
         .change("cleared_by", null, clearance.cleared_by.as_str().into());
         crate::audit::record(&mut tx, &event).await?;
+        if let Some((case, event)) = case {
+            crate::cases::append_event_in(&mut tx, case, event).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
