@@ -567,7 +567,7 @@ pub struct FapiConfig {
     pub issuer: Option<String>,
 }
 
-/// `[cases]`: compliance cases of held transfers (see docs/console.md).
+/// `[cases]`: compliance cases: their inboxes and SLAs (see docs/console.md).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CasesConfig {
@@ -581,6 +581,14 @@ pub struct CasesConfig {
     pub alert_inbox: String,
     /// How soon a new alert case is due, in hours (1 to 720).
     pub alert_sla_hours: u64,
+    /// The inbox cases of screening hits (from a rescreen or a list update) open in.
+    pub screening_inbox: String,
+    /// How soon a new screening case is due, in hours (1 to 720).
+    pub screening_sla_hours: u64,
+    /// The inbox cases of KYC upgrade requests open in.
+    pub kyc_inbox: String,
+    /// How soon a new KYC case is due, in hours (1 to 720).
+    pub kyc_sla_hours: u64,
     /// `[cases.escalation.INBOX]`: where a case of INBOX moves when it is still not closed
     /// long after its SLA.
     pub escalation: BTreeMap<String, EscalationConfig>,
@@ -608,6 +616,10 @@ impl Default for CasesConfig {
             alert_inbox: "monitoring".to_owned(),
             alert_sla_hours: 72,
             escalation: BTreeMap::new(),
+            screening_inbox: "screening".to_owned(),
+            screening_sla_hours: 24,
+            kyc_inbox: "kyc".to_owned(),
+            kyc_sla_hours: 72,
         }
     }
 }
@@ -664,6 +676,14 @@ impl CasesConfig {
             alerts: benteng_store::AlertCases {
                 inbox: inbox("alert_inbox", &self.alert_inbox)?,
                 sla: hours("alert_sla_hours", self.alert_sla_hours)?,
+            },
+            screening: benteng_store::AlertCases {
+                inbox: inbox("screening_inbox", &self.screening_inbox)?,
+                sla: hours("screening_sla_hours", self.screening_sla_hours)?,
+            },
+            kyc: benteng_store::AlertCases {
+                inbox: inbox("kyc_inbox", &self.kyc_inbox)?,
+                sla: hours("kyc_sla_hours", self.kyc_sla_hours)?,
             },
         })
     }
@@ -1350,6 +1370,14 @@ mod tests {
             },
             CasesConfig {
                 inbox: String::new(),
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                screening_inbox: "a b".to_owned(),
+                ..CasesConfig::default()
+            },
+            CasesConfig {
+                kyc_sla_hours: 0,
                 ..CasesConfig::default()
             },
         ] {

@@ -379,6 +379,7 @@ impl Server {
                 services
                     .operations()
                     .with_screening(screening)
+                    .with_kyc_cases(config.cases.policy()?.kyc)
                     .with_kyc_evidence(
                         services.protection.keyring.clone(),
                         config.kyc.max_document_bytes,

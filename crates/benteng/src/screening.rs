@@ -72,6 +72,7 @@ pub async fn start(services: &Services) -> anyhow::Result<Arc<Screening>> {
     rescreen::spawn_scheduled(
         screening.clone(),
         services.store.clone(),
+        services.config.cases.policy()?.screening,
         Duration::from_secs(config.rescreen_interval_hours.saturating_mul(3600)),
     );
     Ok(screening)

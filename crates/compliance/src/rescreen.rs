@@ -2,7 +2,8 @@
 //! only the added and changed entries of a list version (a `delta` run). Runs save a checkpoint
 //! after every batch, so an interrupted run resumes where it stopped. Only parties that reach
 //! the review threshold are recorded in `screening_decisions` (an approve for every party every
-//! day would bury the hits).
+//! day would bury the hits). Each hit opens or joins its party's open `screening` case in the
+//! decision's transaction ([`AlertCases::screening_hit`]), with the hit's score as priority.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use benteng_core::payments::compliance::Verdict;
 use benteng_screening::Screener;
-use benteng_store::{NewScreeningDecision, ScreeningRun, Store, StoreError};
+use benteng_store::{
+    AlertCases, AlertParty, NewScreeningDecision, ScreeningParty, ScreeningRun, Store, StoreError,
+};
 
 use crate::{ComplianceError, Screening, lists};
 
@@ -92,11 +95,23 @@ async fn delta_screener(store: &Store, list_id: &str) -> Result<Screener, Compli
     Ok(screener)
 }
 
-/// Runs (or resumes) `run` to the end, or until `stop` is set. `progress` is called after each
-/// batch.
+/// Who a case about `party` is about.
+fn case_party(party: &ScreeningParty) -> AlertParty {
+    match party.party {
+        benteng_core::payments::compliance::Party::Tenant => AlertParty::Tenant(party.tenant),
+        benteng_core::payments::compliance::Party::Recipient => AlertParty::Recipient {
+            id: party.id.clone(),
+            tenant: party.tenant,
+        },
+    }
+}
+
+/// Runs (or resumes) `run` to the end, or until `stop` is set; each hit opens or joins a case
+/// in `cases`' inbox. `progress` is called after each batch.
 pub async fn run(
     screening: &Screening,
     store: &Store,
+    cases: &AlertCases,
     run: &ScreeningRun,
     stop: &Arc<AtomicBool>,
     progress: &mut (dyn FnMut(Progress) + Send),
@@ -135,17 +150,25 @@ pub async fn run(
             let result = screening.screen_party_with(screener, party.party, &party.id, &query);
             if result.verdict != Verdict::Approve {
                 hits += 1;
+                let id = uuid::Uuid::now_v7();
+                let at = benteng_core::now();
+                let case =
+                    cases.screening_hit(id, case_party(party), party.environment, result.score, at);
                 store
-                    .record_screening_decision(&NewScreeningDecision {
-                        party: party.party,
-                        party_id: party.id.clone(),
-                        transfer_id: None,
-                        occasion,
-                        score: result.score,
-                        verdict: result.verdict.as_str(),
-                        explanation: result.explanation_json(),
-                        at: benteng_core::now(),
-                    })
+                    .record_screening_decision(
+                        &NewScreeningDecision {
+                            id,
+                            party: party.party,
+                            party_id: party.id.clone(),
+                            transfer_id: None,
+                            occasion,
+                            score: result.score,
+                            verdict: result.verdict.as_str(),
+                            explanation: result.explanation_json(),
+                            at,
+                        },
+                        Some(&case),
+                    )
                     .await?;
             }
         }
@@ -178,7 +201,12 @@ pub async fn run(
 
 /// The daily rescreen of a server: once per `interval` (keyed by the period, so among several
 /// instances exactly one runs each period), against the lists loaded at the time.
-pub fn spawn_scheduled(screening: Arc<Screening>, store: Store, interval: Duration) {
+pub fn spawn_scheduled(
+    screening: Arc<Screening>,
+    store: Store,
+    cases: AlertCases,
+    interval: Duration,
+) {
     if interval.is_zero() {
         return;
     }
@@ -205,7 +233,7 @@ pub fn spawn_scheduled(screening: Arc<Screening>, store: Store, interval: Durati
                             "rescreen progress"
                         );
                     };
-                    match run(&screening, &store, &run_row, &stop, &mut report).await {
+                    match run(&screening, &store, &cases, &run_row, &stop, &mut report).await {
                         Ok(outcome) => tracing::info!(?outcome, "scheduled rescreen done"),
                         Err(error) => {
                             tracing::warn!(%error, "scheduled rescreen failed; `benteng screen rescreen` resumes it")

@@ -31,6 +31,10 @@ pub enum Action {
         transfer: TransferId,
         decision: ReviewDecision,
     },
+    /// Confirm the screening hits of a screening case as a true match: the case's party is
+    /// blocked for every future transfer until a compliance officer clears it. Proposed on
+    /// the case (`reviews:decide`), approved by a compliance officer (`reviews:approve`).
+    ConfirmScreeningHit { case: CaseId },
     /// Approve a regulatory report's draft at `version` (an edit after the proposal makes
     /// the approval fail); the approver must be a compliance officer who did not write the
     /// content last.
@@ -46,14 +50,17 @@ impl Action {
             Action::ChangeKycLevel { .. } => "change_kyc_level",
             Action::DecideHeldTransfer { .. } => "decide_held_transfer",
             Action::ApproveReport { .. } => "approve_report",
+            Action::ConfirmScreeningHit { .. } => "confirm_screening_hit",
         }
     }
 
     /// What the approver must hold: the proposer's permission, except for a held transfer's
-    /// decision, which a compliance officer approves.
+    /// decision and a screening hit's confirmation, which a compliance officer approves.
     pub fn approver_permission(&self) -> Permission {
         match self {
-            Action::DecideHeldTransfer { .. } => Permission::ReviewsApprove,
+            Action::DecideHeldTransfer { .. } | Action::ConfirmScreeningHit { .. } => {
+                Permission::ReviewsApprove
+            }
             other => other.permission(),
         }
     }
@@ -66,7 +73,9 @@ impl Action {
             }
             Action::GrantRole { .. } => Permission::StaffWrite,
             Action::ChangeKycLevel { .. } => Permission::KycReview,
-            Action::DecideHeldTransfer { .. } => Permission::ReviewsDecide,
+            Action::DecideHeldTransfer { .. } | Action::ConfirmScreeningHit { .. } => {
+                Permission::ReviewsDecide
+            }
             Action::ApproveReport { .. } => Permission::ReportsFile,
         }
     }

@@ -481,8 +481,9 @@ impl Operations {
             });
         }
         let now = self.clock.now();
+        let id = uuid::Uuid::now_v7();
         let request = UpgradeRequestRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: id.to_string(),
             tenant,
             level,
             status: "pending".to_owned(),
@@ -498,9 +499,12 @@ impl Operations {
         )
         .at(now)
         .change("level", serde_json::Value::Null, level.as_str().into());
+        // The tenant's KYC case, opened or joined with the request (staff only: the tenant
+        // sees its request's status, never the case).
+        let case = self.kyc_cases.kyc_upgrade(id, tenant, now);
         match self
             .store
-            .insert_kyc_upgrade_request(&request, &event)
+            .insert_kyc_upgrade_request(&request, &event, &case, context)
             .await
         {
             Err(benteng_store::StoreError::Conflict) => Err(OpsRefusal::Conflict(
@@ -560,9 +564,18 @@ impl Operations {
         )
         .at(now)
         .change("status", "pending".into(), "rejected".into());
+        let case_event = benteng_store::CaseEvent {
+            at: now,
+            actor: context.actor.clone(),
+            kind: "kyc_upgrade_rejected".to_owned(),
+            comment: None,
+            data: Some(
+                serde_json::json!({"request": row.id, "level": row.level.as_str()}).to_string(),
+            ),
+        };
         if !self
             .store
-            .reject_kyc_upgrade_request(request, now, &event)
+            .reject_kyc_upgrade_request(request, now, &event, &case_event)
             .await?
         {
             return Err(OpsRefusal::Conflict("the request was already decided"));

@@ -108,6 +108,8 @@ pub struct Operations {
     /// Where regulatory reports go and their deadlines; without it report commands are
     /// unavailable.
     reports: Option<Arc<ReportsSettings>>,
+    /// The inbox and SLA of KYC upgrade requests' cases (`[cases] kyc_inbox`).
+    kyc_cases: benteng_store::AlertCases,
 }
 
 impl Operations {
@@ -128,7 +130,15 @@ impl Operations {
             keyring: None,
             max_document_bytes: benteng_core::kyc::DEFAULT_MAX_DOCUMENT_BYTES,
             reports: None,
+            kyc_cases: benteng_store::AlertCases::kyc_default(),
         }
+    }
+
+    /// With the inbox and SLA KYC upgrade requests' cases open in.
+    #[must_use]
+    pub fn with_kyc_cases(mut self, cases: benteng_store::AlertCases) -> Self {
+        self.kyc_cases = cases;
+        self
     }
 
     /// With the reports' configuration and the data keys their content is sealed with.
@@ -412,6 +422,11 @@ impl Operations {
                 "a held transfer's decision is approved on its case (/admin/v1/cases/…)",
             ));
         }
+        if let Action::ConfirmScreeningHit { .. } = pending.action {
+            return Err(OpsRefusal::Conflict(
+                "a screening hit's confirmation is approved on its case (/admin/v1/cases/…)",
+            ));
+        }
         if let (true, Action::ChangeKycLevel { tenant, level }) = (approve, pending.action) {
             self.check_level_evidence(tenant, level).await?;
         }
@@ -451,6 +466,7 @@ impl Operations {
                 Action::GrantRole { person, .. } => self.people.person_changed(person).await,
                 Action::ChangeKycLevel { .. }
                 | Action::DecideHeldTransfer { .. }
+                | Action::ConfirmScreeningHit { .. }
                 | Action::ApproveReport { .. } => {}
             }
         }

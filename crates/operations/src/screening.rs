@@ -4,9 +4,10 @@
 use benteng_compliance::benteng_screening::{Entry, ListSource, Match, Query};
 use benteng_compliance::entry_hash;
 use benteng_core::audit::AuditContext;
-use benteng_core::ids::TenantId;
+use benteng_core::cases::{CaseStatus, CaseSubject};
+use benteng_core::ids::{CaseId, TenantId};
 use benteng_core::payments::compliance::Verdict;
-use benteng_store::Clearance;
+use benteng_store::{CaseEvent, Clearance};
 
 use crate::{Operations, OpsRefusal};
 
@@ -172,6 +173,57 @@ impl Operations {
         by: Option<&str>,
         context: &AuditContext,
     ) -> Result<Clearance, OpsRefusal> {
+        self.clear_with(request, by, None, context).await
+    }
+
+    /// Marks a screening case's hit on `entry` a false positive: the clearance of the case's
+    /// party and that entry (as [`Operations::clear`], naming the signed-in person), with the
+    /// entry on the case's log, in one transaction. Refused on a case that is not an open
+    /// screening case.
+    pub async fn clear_from_case(
+        &self,
+        case: CaseId,
+        entry: EntryRef,
+        reason: ClearanceReason,
+        context: &AuditContext,
+    ) -> Result<Clearance, OpsRefusal> {
+        let row = self.store.case(case).await?;
+        if row.subject != CaseSubject::Screening {
+            return Err(OpsRefusal::Conflict(
+                "only a screening case's hits are cleared from it",
+            ));
+        }
+        if row.status == CaseStatus::Closed {
+            return Err(OpsRefusal::Conflict("the case is closed"));
+        }
+        let party = PartyRef::parse(&format!("{}:{}", row.party_kind, row.party_id))
+            .map_err(|_| benteng_store::StoreError::Corrupt("a case's party".to_owned()))?;
+        let event = CaseEvent {
+            at: self.clock.now(),
+            actor: context.actor.clone(),
+            kind: "false_positive_marked".to_owned(),
+            comment: Some(reason.0.clone()),
+            data: Some(
+                serde_json::json!({"entry": format!("{}:{}", entry.source, entry.entry_id)})
+                    .to_string(),
+            ),
+        };
+        let request = ClearanceRequest {
+            party,
+            entry,
+            reason,
+        };
+        self.clear_with(request, None, Some((case, &event)), context)
+            .await
+    }
+
+    async fn clear_with(
+        &self,
+        request: ClearanceRequest,
+        by: Option<&str>,
+        case: Option<(CaseId, &CaseEvent)>,
+        context: &AuditContext,
+    ) -> Result<Clearance, OpsRefusal> {
         let by = by.map(str::trim).unwrap_or(&context.actor);
         if by.is_empty() || by.chars().count() > 200 || by.chars().any(char::is_control) {
             return Err(OpsRefusal::Invalid {
@@ -204,7 +256,9 @@ impl Operations {
             cleared_by: by.to_owned(),
             cleared_at: self.clock.now(),
         };
-        self.store.insert_clearance(&clearance, context).await?;
+        self.store
+            .insert_clearance(&clearance, case, context)
+            .await?;
         Ok(clearance)
     }
 }

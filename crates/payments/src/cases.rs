@@ -34,6 +34,10 @@ pub struct CasePolicy {
     pub alerts: AlertCases,
     /// Where a case still open too long past its SLA moves, per inbox.
     pub escalations: Vec<Escalation>,
+    /// Where cases of screening hits from rescreens and list updates go.
+    pub screening: AlertCases,
+    /// Where cases of KYC upgrade requests go.
+    pub kyc: AlertCases,
 }
 
 /// An escalation: a case not closed `after` past its SLA due time in inbox `from` moves to
@@ -67,6 +71,8 @@ impl Default for CasePolicy {
             proposal_ttl: Duration::from_secs(24 * 3600),
             alerts: AlertCases::default(),
             escalations: Vec::new(),
+            screening: AlertCases::screening_default(),
+            kyc: AlertCases::kyc_default(),
         }
     }
 }
@@ -74,11 +80,10 @@ impl Default for CasePolicy {
 impl CasePolicy {
     /// How soon a case of `inbox` is due once (re)opened.
     pub fn sla_of(&self, inbox: &str) -> Duration {
-        if inbox == self.alerts.inbox {
-            self.alerts.sla
-        } else {
-            self.sla
-        }
+        [&self.alerts, &self.screening, &self.kyc]
+            .into_iter()
+            .find(|cases| cases.inbox == inbox)
+            .map_or(self.sla, |cases| cases.sla)
     }
 
     /// The case a held transfer opens or joins: its recipient's open payments case.
@@ -103,9 +108,14 @@ impl CasePolicy {
 #[derive(Debug, Clone)]
 pub struct Proposal {
     pub pending: PendingAction,
-    pub transfer: TransferId,
-    pub decision: ReviewDecision,
+    /// The held transfer it decides; `None` for a screening hit's confirmation.
+    pub transfer: Option<TransferId>,
+    /// `release`, `block` or `confirm_hit`.
+    pub decision: &'static str,
 }
+
+/// What a screening hit's confirmation decides (the name proposals and logs use).
+pub const CONFIRM_HIT: &str = "confirm_hit";
 
 /// Why the comment is needed: 10 to 2,000 characters, like a review's reason.
 pub type CaseComment = ReviewReason;
@@ -216,9 +226,75 @@ impl Payments {
             .await?;
         Ok(Proposal {
             pending,
-            transfer,
-            decision,
+            transfer: Some(transfer),
+            decision: decision.as_str(),
         })
+    }
+
+    /// Proposes confirming a screening case's hits as a true match: once a compliance officer
+    /// other than `proposer` approves it, the case's party is blocked for every future
+    /// transfer. The proposal, its audit event and the case's log entry commit together.
+    pub async fn propose_hit_confirmation(
+        &self,
+        case: CaseId,
+        reason: &ReviewReason,
+        proposer: PersonId,
+        audit: &AuditContext,
+    ) -> Result<Proposal, Refusal> {
+        crate::reviews::check_reason(reason)?;
+        let row = self.store.case(case).await.map_err(not_found)?;
+        if row.subject != CaseSubject::Screening {
+            return Err(Refusal::CaseNotFound);
+        }
+        if row.status == CaseStatus::Closed {
+            return Err(Refusal::CaseNotClosable);
+        }
+        let now = self.clock.now();
+        let pending = PendingAction {
+            id: PendingActionId::new(),
+            action: Action::ConfirmScreeningHit { case },
+            status: ActionStatus::Pending,
+            proposed_by: proposer,
+            proposed_at: now,
+            expires_at: now + self.cases.proposal_ttl,
+            decided_by: None,
+            decided_at: None,
+        };
+        let data = serde_json::json!({
+            "decision": CONFIRM_HIT,
+            "proposal": pending.id.to_string(),
+        });
+        let event = CaseEvent {
+            at: now,
+            actor: audit.actor.clone(),
+            kind: "decision_proposed".to_owned(),
+            comment: Some(reason.as_str().to_owned()),
+            data: Some(data.to_string()),
+        };
+        self.store
+            .propose_case_decision(case, &pending, &event, &audit.staff_only())
+            .await?;
+        Ok(Proposal {
+            pending,
+            transfer: None,
+            decision: CONFIRM_HIT,
+        })
+    }
+
+    /// Clears a block in force (a compliance officer's, checked by the route), with why; the
+    /// party's transfers are screened as before. `CaseNotFound` when no such block is in force.
+    pub async fn clear_screening_block(
+        &self,
+        block: &str,
+        by: PersonId,
+        comment: &CaseComment,
+        audit: &AuditContext,
+    ) -> Result<benteng_store::ScreeningBlock, Refusal> {
+        crate::reviews::check_reason(comment)?;
+        self.store
+            .clear_screening_block(block, by, comment.as_str(), self.clock.now(), audit)
+            .await?
+            .ok_or(Refusal::CaseNotFound)
     }
 
     /// Closes a case that holds no transfer still held for review (an alert's case, once the
@@ -259,20 +335,22 @@ impl Payments {
                 continue;
             };
             let pending = self.store.pending_action(id).await?;
-            if let Action::DecideHeldTransfer {
-                transfer, decision, ..
-            } = pending.action
-            {
-                let reason = event.comment.clone().unwrap_or_default();
-                proposals.push((
-                    Proposal {
-                        pending,
-                        transfer,
-                        decision,
-                    },
-                    reason,
-                ));
-            }
+            let (transfer, decision) = match pending.action {
+                Action::DecideHeldTransfer {
+                    transfer, decision, ..
+                } => (Some(transfer), decision.as_str()),
+                Action::ConfirmScreeningHit { .. } => (None, CONFIRM_HIT),
+                _ => continue,
+            };
+            let reason = event.comment.clone().unwrap_or_default();
+            proposals.push((
+                Proposal {
+                    pending,
+                    transfer,
+                    decision,
+                },
+                reason,
+            ));
         }
         Ok(proposals)
     }
@@ -295,13 +373,14 @@ impl Payments {
             .pending_action(proposal)
             .await
             .map_err(not_found)?;
-        let Action::DecideHeldTransfer {
-            case: of,
-            transfer,
-            decision,
-        } = pending.action
-        else {
-            return Err(Refusal::CaseNotFound);
+        let (of, held) = match pending.action {
+            Action::DecideHeldTransfer {
+                case,
+                transfer,
+                decision,
+            } => (case, Some((transfer, decision))),
+            Action::ConfirmScreeningHit { case } => (case, None),
+            _ => return Err(Refusal::CaseNotFound),
         };
         if of != case {
             return Err(Refusal::CaseNotFound);
@@ -321,6 +400,11 @@ impl Payments {
             .ok_or(Refusal::CaseNotFound)?;
         let reason = ReviewReason::parse(&reason)
             .map_err(|_| StoreError::Corrupt("a proposal's reason".to_owned()))?;
+        let Some((transfer, decision)) = held else {
+            return self
+                .decide_hit_confirmation(case, proposal, decider, approve, comment, audit)
+                .await;
+        };
         if approve {
             let four_eyes = FourEyes {
                 case,
@@ -359,6 +443,56 @@ impl Payments {
             }
         }
         Ok(self.store.case(case).await?)
+    }
+}
+
+impl Payments {
+    /// Approves (the party is blocked and the case closed, in the approval's transaction,
+    /// with the approver's comment on the case's log) or rejects a screening hit's
+    /// confirmation.
+    async fn decide_hit_confirmation(
+        &self,
+        case: CaseId,
+        proposal: PendingActionId,
+        decider: PersonId,
+        approve: bool,
+        comment: &CaseComment,
+        audit: &AuditContext,
+    ) -> Result<CaseRow, Refusal> {
+        let staff_only = audit.staff_only();
+        let decided = if approve {
+            match self
+                .store
+                .approve_hit_confirmation(proposal, decider, comment.as_str(), &staff_only)
+                .await
+            {
+                // The case was closed meanwhile, or the party is blocked already.
+                Err(StoreError::Conflict) => return Err(Refusal::CaseNotClosable),
+                other => other?,
+            }
+        } else {
+            let event = CaseEvent {
+                at: self.clock.now(),
+                actor: audit.actor.clone(),
+                kind: "decision_rejected".to_owned(),
+                comment: Some(comment.as_str().to_owned()),
+                data: Some(
+                    serde_json::json!({"decision": CONFIRM_HIT, "proposal": proposal.to_string()})
+                        .to_string(),
+                ),
+            };
+            self.store
+                .reject_case_proposal(case, proposal, decider, &event, &staff_only)
+                .await?
+        };
+        match decided {
+            Ok(_) => Ok(self.store.case(case).await?),
+            Err(DecisionRefused::OwnProposal) => Err(Refusal::OwnProposal),
+            Err(DecisionRefused::NotFound) => Err(Refusal::CaseNotFound),
+            Err(DecisionRefused::NotPending(_) | DecisionRefused::Expired) => {
+                Err(Refusal::ProposalDecided)
+            }
+        }
     }
 }
 

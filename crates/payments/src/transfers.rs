@@ -407,7 +407,7 @@ impl Payments {
         let amount: UsdCents = crate::volume::usd_cents(&rates, &quote)
             .ok_or(Refusal::NoUsdRate(quote.pricing.source.currency()))?;
         let screening_started = std::time::Instant::now();
-        let screening = self.compliance.assess(&TransferSubject {
+        let mut screening = self.compliance.assess(&TransferSubject {
             tenant,
             recipient_id: recipient.id,
             recipient_name: recipient.name.as_str(),
@@ -416,6 +416,19 @@ impl Payments {
             source: quote.pricing.source,
             target: quote.pricing.target,
         });
+        // A party whose hit compliance confirmed as a true match is blocked, whatever today's
+        // score; the reason is for staff, the tenant sees a block like any other.
+        if self
+            .store
+            .transfer_party_blocked(tenant.id, recipient.id)
+            .await?
+        {
+            screening.verdict = Verdict::Block;
+            screening.risk_score = 100;
+            screening
+                .reasons
+                .push("a party is blocked: a confirmed screening match".to_owned());
+        }
         crate::counted::screened(screening.verdict, screening_started.elapsed());
         // Test money is not money: it counts against no cap.
         let volume = match environment {

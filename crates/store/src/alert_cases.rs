@@ -1,6 +1,8 @@
 //! Where alerts go: every alert opens or joins the open monitoring case of the party it is
 //! about, so a second alert on the same recipient or tenant lands in the case already open and
-//! an analyst sees them together. The case is written in the alert's transaction.
+//! an analyst sees them together. The case is written in the alert's transaction. Screening
+//! hits from a rescreen or a list update and KYC upgrade requests go the same way, each to
+//! its own subject's inbox ([`AlertCases::screening_hit`], [`AlertCases::kyc_upgrade`]).
 
 use std::time::Duration;
 
@@ -23,7 +25,8 @@ pub enum AlertParty {
     Recipient { id: String, tenant: TenantId },
 }
 
-/// The inbox alerts' cases open in, and how soon such a case is due.
+/// The inbox alerts' cases open in, and how soon such a case is due (also the inbox and SLA
+/// of screening hits' and KYC upgrade requests' cases, each configured on its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertCases {
     pub inbox: String,
@@ -40,10 +43,83 @@ impl Default for AlertCases {
 }
 
 impl AlertCases {
+    /// The default inbox of screening hits' cases.
+    pub fn screening_default() -> Self {
+        Self {
+            inbox: "screening".to_owned(),
+            sla: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// The default inbox of KYC upgrade requests' cases.
+    pub fn kyc_default() -> Self {
+        Self {
+            inbox: "kyc".to_owned(),
+            sla: Duration::from_secs(72 * 3600),
+        }
+    }
+
     /// The case alert `alert_id`, raised at `at`, opens or joins for `party`.
     pub fn opening(
         &self,
         alert_id: uuid::Uuid,
+        party: AlertParty,
+        environment: KeyEnvironment,
+        priority: u8,
+        at: OffsetDateTime,
+    ) -> CaseOpening {
+        self.matter(
+            CaseSubject::Monitoring,
+            ("alert", alert_id),
+            party,
+            environment,
+            priority,
+            at,
+        )
+    }
+
+    /// The case screening decision `decision_id` (a hit from a rescreen or a list update, with
+    /// its score as priority) opens or joins for `party`.
+    pub fn screening_hit(
+        &self,
+        decision_id: uuid::Uuid,
+        party: AlertParty,
+        environment: KeyEnvironment,
+        score: u8,
+        at: OffsetDateTime,
+    ) -> CaseOpening {
+        self.matter(
+            CaseSubject::Screening,
+            ("screening_hit", decision_id),
+            party,
+            environment,
+            score,
+            at,
+        )
+    }
+
+    /// The case the tenant's KYC upgrade request `request_id` opens or joins. A request
+    /// carries no risk score: it sorts with the unscored alerts.
+    pub fn kyc_upgrade(
+        &self,
+        request_id: uuid::Uuid,
+        tenant: TenantId,
+        at: OffsetDateTime,
+    ) -> CaseOpening {
+        self.matter(
+            CaseSubject::Kyc,
+            ("kyc_upgrade", request_id),
+            AlertParty::Tenant(tenant),
+            KeyEnvironment::Live,
+            UNSCORED_PRIORITY,
+            at,
+        )
+    }
+
+    fn matter(
+        &self,
+        subject: CaseSubject,
+        (item_kind, item_id): (&'static str, uuid::Uuid),
         party: AlertParty,
         environment: KeyEnvironment,
         priority: u8,
@@ -54,7 +130,7 @@ impl AlertCases {
             AlertParty::Recipient { id, tenant } => ("recipient", id, tenant),
         };
         CaseOpening {
-            subject: CaseSubject::Monitoring,
+            subject,
             party_kind,
             party_id,
             tenant_id,
@@ -62,8 +138,8 @@ impl AlertCases {
             inbox: self.inbox.clone(),
             priority: priority.min(100),
             sla_due_at: at + self.sla,
-            item_kind: "alert",
-            item_id: alert_id.to_string(),
+            item_kind,
+            item_id: item_id.to_string(),
             at,
         }
     }

@@ -303,10 +303,12 @@ async fn apply(
                 .map(|_| ())
         }
         Action::ChangeKycLevel { tenant, level } => {
-            crate::kyc::change_level_in(conn, tenant, level, context).await
+            crate::kyc::change_level_in(conn, tenant, level, (pending, decider), context).await
         }
         // Moves money: applied by the payments layer in its move's transaction, never here.
         Action::DecideHeldTransfer { .. } => Err(StoreError::Conflict),
+        // Decided on its case, with the approver's comment: `Store::approve_hit_confirmation`.
+        Action::ConfirmScreeningHit { .. } => Err(StoreError::Conflict),
         Action::ApproveReport { report, version } => {
             crate::reports::approve_in(conn, pending, report, version, decider, context).await
         }

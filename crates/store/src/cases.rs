@@ -244,6 +244,32 @@ pub(crate) async fn append_event_in(
     Ok(())
 }
 
+/// Appends `event` to the log of the case item (`kind`, `item_id`) belongs to, if it has one
+/// (a matter recorded before cases existed has none). Returns the case.
+pub(crate) async fn log_on_item_case_in(
+    conn: &mut AnyConnection,
+    kind: &str,
+    item_id: &str,
+    event: &CaseEvent,
+) -> StoreResult<Option<CaseId>> {
+    let row = sqlx::query("SELECT case_id FROM case_items WHERE kind = $1 AND item_id = $2")
+        .bind(kind)
+        .bind(item_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let case: CaseId = parsed(&row, "case_id")?;
+    append_event_in(conn, case, event).await?;
+    sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2")
+        .bind(to_micros(event.at))
+        .bind(case.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(case))
+}
+
 /// Opens the matter's case or joins the open one of its party and subject; returns the case.
 /// Audited (`case.opened` or `case.item_added`, by `context`'s actor).
 pub(crate) async fn open_or_join_in(

@@ -2,13 +2,14 @@
 //! the keyring); this module stores, lists and returns them, and records each change with its
 //! audit event in the same transaction.
 
-use benteng_core::audit::AuditEvent;
+use benteng_core::audit::{AuditContext, AuditEvent};
 use benteng_core::ids::TenantId;
 use benteng_core::kyc::{KycItem, KycLevel, VOLUME_WINDOW};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::cases::{CaseEvent, CaseOpening};
 use crate::rows::{optional_time_at, parsed, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
@@ -250,11 +251,14 @@ impl Store {
         })
     }
 
-    /// Records a tenant's upgrade request; a second pending one is a conflict.
+    /// Records a tenant's upgrade request with the KYC case it opens or joins (`case`), in
+    /// one transaction; a second pending one is a conflict.
     pub async fn insert_kyc_upgrade_request(
         &self,
         request: &UpgradeRequestRow,
         event: &AuditEvent,
+        case: &CaseOpening,
+        context: &AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let sql = concat!(
@@ -273,6 +277,7 @@ impl Store {
             .await
             .map_err(StoreError::from_write)?;
         crate::audit::record(&mut tx, event).await?;
+        crate::cases::open_or_join_in(&mut tx, case, context).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -293,13 +298,14 @@ impl Store {
             .collect()
     }
 
-    /// Closes a pending upgrade request as rejected, with its audit event; `false` if it was
-    /// not pending.
+    /// Closes a pending upgrade request as rejected, with its audit event and the entry on its
+    /// case's log (`case_event`); `false` if it was not pending.
     pub async fn reject_kyc_upgrade_request(
         &self,
         id: uuid::Uuid,
         at: OffsetDateTime,
         event: &AuditEvent,
+        case_event: &CaseEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -314,6 +320,8 @@ impl Store {
             return Ok(false);
         }
         crate::audit::record(&mut tx, event).await?;
+        crate::cases::log_on_item_case_in(&mut tx, "kyc_upgrade", &id.to_string(), case_event)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -335,12 +343,13 @@ impl Store {
 
 /// Applies an approved KYC level change inside the decision's transaction: refused (conflict)
 /// unless every item the level requires is verified now; closes the tenant's pending request
-/// for that level.
+/// for that level and writes the decision, naming both people, on the request's case log.
 pub(crate) async fn change_level_in(
     conn: &mut AnyConnection,
     tenant: TenantId,
     level: KycLevel,
-    context: &benteng_core::audit::AuditContext,
+    approval: (&crate::PendingAction, benteng_core::ids::PersonId),
+    context: &AuditContext,
 ) -> StoreResult<()> {
     let verified = crate::monitoring::verified_items(conn, tenant).await?;
     if level.requires().iter().any(|item| !verified.contains(item)) {
@@ -353,6 +362,32 @@ pub(crate) async fn change_level_in(
             .await?;
     let now = OffsetDateTime::now_utc();
     crate::monitoring::set_kyc_level_in(conn, tenant, level, now).await?;
+    let requests: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM kyc_upgrade_requests WHERE tenant_id = $1 AND status = 'pending' \
+         AND level = $2",
+    )
+    .bind(tenant.to_string())
+    .bind(level.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let (pending, decider) = approval;
+    for request in &requests {
+        let data = serde_json::json!({
+            "request": request,
+            "level": level.as_str(),
+            "proposal": pending.id.to_string(),
+            "proposed_by": pending.proposed_by.to_string(),
+            "approved_by": decider.to_string(),
+        });
+        let event = CaseEvent {
+            at: now,
+            actor: context.actor.clone(),
+            kind: "kyc_upgrade_approved".to_owned(),
+            comment: None,
+            data: Some(data.to_string()),
+        };
+        crate::cases::log_on_item_case_in(conn, "kyc_upgrade", request, &event).await?;
+    }
     sqlx::query(
         "UPDATE kyc_upgrade_requests SET status = 'approved', decided_at = $1 \
          WHERE tenant_id = $2 AND status = 'pending' AND level = $3",

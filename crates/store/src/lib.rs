@@ -32,6 +32,7 @@ mod recipients;
 mod reports;
 mod rows;
 mod screening;
+mod screening_blocks;
 mod sealed;
 mod snap;
 mod staff_tokens;
@@ -81,6 +82,7 @@ pub use screening::{
     Clearance, ListVersion, NewListVersion, NewScreeningDecision, ScreeningDecisionRow,
     ScreeningParty, ScreeningRun,
 };
+pub use screening_blocks::ScreeningBlock;
 pub use sealed::{SealedColumn, SealedValue};
 pub use snap::{SnapPartner, SnapReference, SnapToken};
 pub use staff_tokens::StaffTokenRow;

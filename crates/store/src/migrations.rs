@@ -62,6 +62,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_incident_alerts"),
     migration!(28, "0028_audit_purge_role_and_anchors"),
     migration!(29, "0029_eu_fius_and_daml_answers"),
+    migration!(30, "0030_screening_blocks"),
     migration!(31, "0031_case_sla_clock"),
     migration!(33, "0033_cases_by_party"),
 ];

@@ -4,6 +4,7 @@
 //! The store keeps list contents as opaque JSON text: parsing and validating them is the
 //! screening library's job, this module only persists what it was given.
 
+use benteng_core::api_key::KeyEnvironment;
 use benteng_core::audit::{AuditContext, AuditEvent, Retention};
 use benteng_core::ids::{RecipientId, TenantId, TransferId};
 use benteng_core::payments::compliance::{Party, PartyScreening};
@@ -11,7 +12,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::rows::{insert_rows, optional_time_at, time_at, to_micros};
+use crate::cases::CaseOpening;
+use crate::rows::{insert_rows, optional_time_at, parsed, time_at, to_micros};
 use crate::{Store, StoreError, StoreResult};
 
 /// A list version to store.
@@ -47,6 +49,7 @@ pub struct ListVersion {
 /// One screening decision to record.
 #[derive(Debug, Clone)]
 pub struct NewScreeningDecision {
+    pub id: uuid::Uuid,
     pub party: Party,
     pub party_id: String,
     pub transfer_id: Option<TransferId>,
@@ -99,6 +102,10 @@ pub struct ScreeningParty {
     pub country: Option<String>,
     /// Recipients only.
     pub individual: Option<bool>,
+    /// The tenant itself, or the recipient's.
+    pub tenant: TenantId,
+    /// A recipient's environment; `live` for a tenant.
+    pub environment: KeyEnvironment,
 }
 
 impl ScreeningParty {
@@ -237,7 +244,7 @@ async fn insert_decisions(
     ));
     for decision in decisions {
         query = query
-            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(decision.id.to_string())
             .bind(decision.party.as_str())
             .bind(decision.party_id.clone())
             .bind(decision.transfer_id.map(|t| t.to_string()))
@@ -263,6 +270,7 @@ pub(crate) async fn insert_transfer_screenings(
     let decisions: Vec<NewScreeningDecision> = screenings
         .iter()
         .map(|s| NewScreeningDecision {
+            id: uuid::Uuid::now_v7(),
             party: s.party,
             party_id: match s.party {
                 Party::Tenant => tenant.to_string(),
@@ -374,13 +382,34 @@ impl Store {
         Ok(row.try_get("entries")?)
     }
 
-    /// Records one screening decision outside a transfer (rescreens, list updates).
+    /// Records one screening decision outside a transfer (rescreens, list updates) and, for a
+    /// hit, the case it opens or joins (`case`, named by the caller), in one transaction: a
+    /// hit is never recorded without its case.
     pub async fn record_screening_decision(
         &self,
         decision: &NewScreeningDecision,
+        case: Option<&CaseOpening>,
     ) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_decision(&mut conn, decision).await
+        let mut tx = self.pool.begin().await?;
+        insert_decision(&mut tx, decision).await?;
+        if let Some(opening) = case {
+            let context = AuditContext::system(&format!("screening:{}", decision.occasion));
+            crate::cases::open_or_join_in(&mut tx, opening, &context).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn screening_decision(&self, id: &str) -> StoreResult<ScreeningDecisionRow> {
+        let row = sqlx::query(
+            "SELECT id, party_type, party_id, transfer_id, occasion, score, verdict, explanation, \
+             at FROM screening_decisions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        decision_from_row(&row)
     }
 
     pub async fn screening_decisions_for_transfer(
@@ -417,11 +446,13 @@ impl Store {
         .collect()
     }
 
-    /// Records an analyst's clearance. The audit event carries no tenant: a tenant reading its
-    /// own trail must not learn that it (or its recipient) matched a list entry.
+    /// Records an analyst's clearance, with the entry on the log of the screening case it was
+    /// made from (`case`), in one transaction. The audit event carries no tenant: a tenant
+    /// reading its own trail must not learn that it (or its recipient) matched a list entry.
     pub async fn insert_clearance(
         &self,
         clearance: &Clearance,
+        case: Option<(benteng_core::ids::CaseId, &crate::cases::CaseEvent)>,
         context: &AuditContext,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
@@ -461,6 +492,9 @@ impl Store {
         .change("reason", null.clone(), clearance.reason.as_str().into())
         .change("cleared_by", null, clearance.cleared_by.as_str().into());
         crate::audit::record(&mut tx, &event).await?;
+        if let Some((case, event)) = case {
+            crate::cases::append_event_in(&mut tx, case, event).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -526,6 +560,8 @@ impl Store {
                     name: row.try_get("name")?,
                     country: None,
                     individual: None,
+                    tenant: parsed(row, "id")?,
+                    environment: KeyEnvironment::Live,
                 });
             }
             if out.len() >= limit as usize {
@@ -539,7 +575,8 @@ impl Store {
         };
         let remaining = i64::from(limit) - out.len() as i64;
         let rows = sqlx::query(
-            "SELECT id, name, country, kind FROM recipients WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, name, country, kind, tenant_id, environment FROM recipients WHERE id > $1 \
+             ORDER BY id LIMIT $2",
         )
         .bind(&after)
         .bind(remaining)
@@ -553,6 +590,8 @@ impl Store {
                 name: row.try_get("name")?,
                 country: Some(row.try_get("country")?),
                 individual: Some(kind == "individual"),
+                tenant: parsed(row, "tenant_id")?,
+                environment: parsed(row, "environment")?,
             });
         }
         Ok(out)

@@ -21,6 +21,7 @@ use benteng_core::cases::{CaseOutcome, CaseStatus, ReviewDecision, SlaState};
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_crypto::SecretString;
+use benteng_operations::{ClearanceReason, EntryRef};
 use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
@@ -92,6 +93,21 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/console/cases/{id}/proposals/{proposal}/reject",
             Needs::on_post(Permission::ReviewsApprove.into()),
             axum::routing::post(reject),
+        )
+        .staff(
+            "/console/cases/{id}/confirm-hit",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            axum::routing::post(confirm_hit),
+        )
+        .staff(
+            "/console/cases/{id}/false-positive",
+            Needs::on_post(Permission::ClearancesWrite.into()),
+            axum::routing::post(false_positive),
+        )
+        .staff(
+            "/console/cases/{id}/blocks/{block}/clear",
+            Needs::on_post(Permission::ReviewsApprove.into()),
+            axum::routing::post(clear_block),
         )
         .staff(
             "/console/incidents/{id}",
@@ -615,13 +631,14 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
     let _ = write!(
         body,
         "<dl class=\"case\"><dt>Case</dt><dd>{id}</dd><dt>Subject</dt><dd>{subject}</dd>\
-         <dt>Party</dt><dd>{party}</dd><dt>Tenant</dt><dd>{tenant}</dd><dt>Status</dt>\
+         <dt>Party</dt><dd>{party}</dd><dt>Name</dt><dd>{party_name}</dd><dt>Tenant</dt><dd>{tenant}</dd><dt>Status</dt>\
          <dd id=\"case-status\">{status}</dd><dt>Outcome</dt><dd>{outcome}</dd><dt>Score</dt>\
          <dd>{priority}</dd><dt>SLA due</dt><dd class=\"{sla_class}\" id=\"case-sla\">{sla}{missed}</dd>\
          <dt>Assignee</dt><dd>{assignee}</dd><dt>Inbox</dt><dd id=\"case-inbox\">{inbox}</dd></dl>",
         id = esc(&case.id),
         subject = esc(case.subject),
         party = esc(&format!("{} {}", case.party_kind, case.party_id)),
+        party_name = esc(detail.party_name.as_deref().unwrap_or("—")),
         tenant = esc(&case.tenant_id),
         status = esc(case.status),
         outcome = esc(case.outcome.unwrap_or("—")),
@@ -696,6 +713,118 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
         }
         body.push_str("</tbody></table></section>");
     }
+    if !detail.screening_hits.is_empty() {
+        body.push_str("<section class=\"screening-hits\"><h2>Screening hits</h2>");
+        let party = detail.party_name.as_deref().unwrap_or(&case.party_id);
+        for hit in &detail.screening_hits {
+            let _ = write!(
+                body,
+                "<div class=\"screening-hit\"><p>{occasion}, {at}: score {score}, verdict {verdict}</p>{matches}</div>",
+                occasion = esc(&hit.occasion),
+                at = esc(&time_text(hit.at)),
+                score = hit.score,
+                verdict = esc(&hit.verdict),
+                matches = screening_html(party, std::slice::from_ref(&hit.explanation)),
+            );
+        }
+        body.push_str("</section>");
+    }
+    if !detail.kyc_requests.is_empty() {
+        body.push_str(
+            "<section class=\"kyc-requests\"><h2>KYC upgrade requests</h2><table class=\"kyc\">\
+             <thead><tr><th>Requested</th><th>By</th><th>Level</th><th>Status</th><th>Decided</th>\
+             </tr></thead><tbody>",
+        );
+        for request in &detail.kyc_requests {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"kyc-status\">{}</td><td>{}</td></tr>",
+                esc(&time_text(request.requested_at)),
+                esc(&request.requested_by),
+                esc(request.level),
+                esc(&request.status),
+                esc(&request
+                    .decided_at
+                    .map(time_text)
+                    .unwrap_or_else(|| "—".to_owned())),
+            );
+        }
+        body.push_str("</tbody></table></section>");
+    }
+    if let Some(block) = &detail.block {
+        let _ = write!(
+            body,
+            "<section class=\"block\"><h2>Party blocked</h2><p id=\"party-blocked\">Blocked since {at} \
+             (confirmed on case {case}, proposed by {by}, approved by {approver}): every transfer \
+             to or from this party is blocked.</p>",
+            at = esc(&time_text(block.blocked_at)),
+            case = esc(&block.case),
+            by = esc(&block.proposed_by),
+            approver = esc(&block.approved_by),
+        );
+        if may_approve {
+            let _ = write!(
+                body,
+                "<form method=\"post\" action=\"/console/cases/{case}/blocks/{block}/clear\" \
+                 class=\"clear-block\">{csrf}<label for=\"clear-block-comment\">Why</label>\
+                 <textarea id=\"clear-block-comment\" name=\"comment\" required minlength=\"10\" \
+                 maxlength=\"2000\"></textarea><button type=\"submit\">Clear the block</button></form>",
+                case = esc(&case.id),
+                block = esc(&block.id),
+            );
+        }
+        body.push_str("</section>");
+    }
+    if case.subject == "screening" && case.status != "closed" && !detail.screening_hits.is_empty() {
+        body.push_str("<section class=\"hit-decisions\"><h2>Decide the hits</h2>");
+        if may_propose {
+            let _ = write!(
+                body,
+                "<form method=\"post\" action=\"/console/cases/{case}/confirm-hit\" \
+                 class=\"confirm-hit\">{csrf}<fieldset><legend>Confirm the hit (true match): the \
+                 party is blocked once a compliance officer approves</legend>\
+                 <label for=\"confirm-comment\">Reason</label><textarea id=\"confirm-comment\" \
+                 name=\"comment\" required minlength=\"10\" maxlength=\"2000\"></textarea>\
+                 <button type=\"submit\">Propose confirming</button></fieldset></form>",
+                case = esc(&case.id),
+            );
+        }
+        if staff.0.permits(Permission::ClearancesWrite) {
+            let mut entries: Vec<String> = detail
+                .screening_hits
+                .iter()
+                .flat_map(|hit| {
+                    hit.explanation["matches"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter(|m| m["cleared"] != true)
+                        .map(|m| format!("{}:{}", json_text(&m["list"]), json_text(&m["entry_id"])))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            entries.sort();
+            entries.dedup();
+            let options: String = entries
+                .iter()
+                .map(|e| format!("<option value=\"{0}\">{0}</option>", esc(e)))
+                .collect();
+            let _ = write!(
+                body,
+                "<form method=\"post\" action=\"/console/cases/{case}/false-positive\" \
+                 class=\"false-positive\">{csrf}<fieldset><legend>Mark a false positive: the \
+                 party is cleared against this entry until the entry changes</legend>\
+                 <label for=\"fp-entry\">List entry</label><select id=\"fp-entry\" name=\"entry\" \
+                 required>{options}</select><label for=\"fp-reason\">Reason</label>\
+                 <textarea id=\"fp-reason\" name=\"reason\" required minlength=\"10\" \
+                 maxlength=\"2000\"></textarea><button type=\"submit\">Mark false positive</button>\
+                 </fieldset></form>",
+                case = esc(&case.id),
+            );
+        }
+        body.push_str("</section>");
+    }
     let holds_transfer = detail
         .transfers
         .iter()
@@ -726,11 +855,14 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
     for proposal in &detail.proposals {
         let _ = write!(
             body,
-            "<div class=\"proposal\"><p><strong>{decision}</strong> transfer {transfer}: \
+            "<div class=\"proposal\"><p><strong>{decision}</strong> {transfer}: \
              <span class=\"proposal-status\">{status}</span>, proposed by {by}, expires {expires}</p>\
              <blockquote>{reason}</blockquote>",
             decision = esc(proposal.decision),
-            transfer = esc(&proposal.transfer),
+            transfer = esc(&proposal.transfer.as_ref().map_or_else(
+                || "the screening hits".to_owned(),
+                |t| format!("transfer {t}")
+            )),
             status = esc(proposal.status),
             by = esc(&proposal.proposed_by),
             expires = esc(&time_text(proposal.expires_at)),
@@ -895,6 +1027,79 @@ pub async fn propose(
             reason,
         };
         cases::propose_on(&state, &staff, case, &input).await?;
+        Ok(())
+    }
+    .await;
+    back_to_case(&id, &staff, result)
+}
+
+/// Proposes confirming a screening case's hits as a true match (form).
+#[utoipa::path(post, path = "/console/cases/{id}/confirm-hit", tag = "console",
+    security(("staff_session" = ["reviews:decide"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn confirm_hit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["comment"])?;
+        let comment: CaseComment = comment_text(&fields, "comment")?;
+        cases::confirm_hit_on(&state, &staff, case, &comment).await?;
+        Ok(())
+    }
+    .await;
+    back_to_case(&id, &staff, result)
+}
+
+/// Marks a screening case's hit on one list entry a false positive (form).
+#[utoipa::path(post, path = "/console/cases/{id}/false-positive", tag = "console",
+    security(("staff_session" = ["clearances:write"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn false_positive(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["entry", "reason"])?;
+        let entry: EntryRef =
+            field(&fields, "entry")?
+                .parse()
+                .map_err(|e: benteng_operations::NotAnEntry| {
+                    ApiError::invalid("entry", "invalid_value", &e.to_string())
+                })?;
+        let reason: ClearanceReason = comment_text(&fields, "reason")?.as_str().parse().map_err(
+            |e: benteng_operations::BadReason| {
+                ApiError::invalid("reason", "invalid_value", &e.to_string())
+            },
+        )?;
+        cases::false_positive_on(&state, &staff, case, entry, reason).await?;
+        Ok(())
+    }
+    .await;
+    back_to_case(&id, &staff, result)
+}
+
+/// Clears the block on a screening case's party (form; a compliance officer).
+#[utoipa::path(post, path = "/console/cases/{id}/blocks/{block}/clear", tag = "console",
+    security(("staff_session" = ["reviews:approve"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn clear_block(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, block)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let result: ApiResult<()> = async {
+        let block: uuid::Uuid = block.parse().map_err(|_| ApiError::NotFound)?;
+        let fields = form(&body, &["comment"])?;
+        let comment: CaseComment = comment_text(&fields, "comment")?;
+        cases::clear_block_on(&state, &staff, &block.to_string(), &comment).await?;
         Ok(())
     }
     .await;

@@ -72,12 +72,19 @@ pub(super) async fn run(services: Services, command: ListsCommand) -> anyhow::Re
                         return Ok(());
                     }
                     let screening = crate::screening::load(&services).await?;
+                    let cases = services.config.cases.policy()?.screening;
                     let run = rescreen::start_delta(&services.store, &version.id).await?;
                     let stop: Arc<AtomicBool> = interrupt_flag();
                     let mut report = progress_reporter();
-                    let outcome =
-                        rescreen::run(&screening, &services.store, &run, &stop, &mut report)
-                            .await?;
+                    let outcome = rescreen::run(
+                        &screening,
+                        &services.store,
+                        &cases,
+                        &run,
+                        &stop,
+                        &mut report,
+                    )
+                    .await?;
                     super::screen::print_outcome(&outcome);
                     Ok(())
                 }

@@ -148,6 +148,7 @@ async fn search(
 
 async fn rescreen_all(services: &Services) -> anyhow::Result<()> {
     let screening = crate::screening::load(services).await?;
+    let cases = services.config.cases.policy()?.screening;
     let stop = interrupt_flag();
     let mut report = progress_reporter();
     let mut runs = services.store.unfinished_screening_runs().await?;
@@ -163,7 +164,15 @@ async fn rescreen_all(services: &Services) -> anyhow::Result<()> {
         if run.kind == "full" && screening.screener().lists().is_empty() {
             bail!("no screening list is loaded; run `benteng lists load` first");
         }
-        let outcome = rescreen::run(&screening, &services.store, &run, &stop, &mut report).await?;
+        let outcome = rescreen::run(
+            &screening,
+            &services.store,
+            &cases,
+            &run,
+            &stop,
+            &mut report,
+        )
+        .await?;
         print_outcome(&outcome);
         if matches!(outcome, Outcome::Interrupted { .. }) {
             break;

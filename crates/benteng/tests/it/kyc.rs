@@ -33,6 +33,7 @@ async fn app(backend: Backend) -> TestApp {
         config.people.argon2_memory_kib = 19 * 1024;
         config.people.argon2_iterations = 2;
         config.kyc.max_document_bytes = 1_500_000;
+        config.cases.kyc_inbox = "kyc-upgrades".to_owned();
     })
     .await
 }
@@ -621,6 +622,80 @@ async fn an_upgrade_takes_two_officers_and_lifts_the_ceiling_that_refused_a_tran
     assert_eq!(response.status(), StatusCode::CREATED);
     let transfer: Value = response.json().await.unwrap();
     assert_eq!(transfer["status"], "APPROVED", "{transfer}");
+
+    // Both requests went to the tenant's one KYC case (the configured inbox): the first
+    // opened it, the second joined; each decision is on its log, the approval naming both
+    // officers. The tenant's own view shows none of it.
+    let cases: Value = get(&app.client, app.url("/admin/v1/cases"), &first)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kyc_cases: Vec<&Value> = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subject"] == "kyc")
+        .collect();
+    assert_eq!(kyc_cases.len(), 1, "{cases}");
+    let case = kyc_cases[0];
+    assert_eq!(case["inbox"], "kyc-upgrades");
+    assert_eq!(case["party_kind"], "tenant");
+    assert_eq!(case["party_id"], tenant.id.to_string());
+    let case_path = format!("/admin/v1/cases/{}", case["id"].as_str().unwrap());
+    let detail: Value = get(&app.client, app.url(&case_path), &first)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let requests = detail["kyc_requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2, "{detail}");
+    assert_eq!(requests[0]["status"], "rejected");
+    assert_eq!(requests[1]["status"], "approved");
+    assert_eq!(requests[1]["id"], request["id"]);
+    assert_eq!(requests[1]["level"], "standard");
+    let events = detail["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "kyc_upgrade_rejected",
+            "item_added",
+            "kyc_upgrade_approved"
+        ],
+        "{detail}"
+    );
+    assert!(events[1]["actor"].as_str().unwrap().contains("mlro@"));
+    let approved = &events[3];
+    assert!(approved["actor"].as_str().unwrap().contains("deputy@"));
+    assert_eq!(approved["data"]["request"], request["id"]);
+    assert_eq!(approved["data"]["proposal"], action["id"]);
+    assert!(approved["data"]["proposed_by"].is_string());
+    assert_ne!(
+        approved["data"]["proposed_by"],
+        approved["data"]["approved_by"]
+    );
+    let page = get(
+        &app.client,
+        app.url(&format!("/console/cases/{}", case["id"].as_str().unwrap())),
+        &first,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("KYC upgrade requests") && page.contains("kyc_upgrade_approved"),
+        "{page}"
+    );
+    let tenant_view = app
+        .get("/v1/audit-events?limit=500", Some(&key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!tenant_view.contains("case."), "{tenant_view}");
     let changed = crate::people::audit_types(&app)
         .await
         .into_iter()

@@ -655,7 +655,8 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
                 .replace("{fingerprint}", &"ab".repeat(32))
                 .replace("{evidence}", &uuid::Uuid::new_v4().to_string())
                 .replace("{item}", "email")
-                .replace("{proposal}", &uuid::Uuid::new_v4().to_string()),
+                .replace("{proposal}", &uuid::Uuid::new_v4().to_string())
+                .replace("{block}", &uuid::Uuid::new_v4().to_string()),
         );
         assert!(
             !url.contains('{'),

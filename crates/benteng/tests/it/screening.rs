@@ -10,13 +10,15 @@ use benteng_core::money::Money;
 use benteng_core::payments::compliance::Party;
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Environment, TestApp, cli, on_both_backends};
+use crate::harness::{Backend, Environment, TestApp, cli, cli_with_env, on_both_backends};
 
 on_both_backends!(
     obfuscated_listed_names_are_held_or_blocked,
     listed_names_are_held_or_blocked_with_an_explanation,
     lists_load_status_and_malformed_files,
-    search_is_for_operators_not_tenants
+    search_is_for_operators_not_tenants,
+    rescreen_hits_open_one_case_per_party_with_the_explanation,
+    a_confirmed_hit_blocks_the_party_until_an_officer_clears_it
 );
 
 /// The official UN consolidated list, from the shared test data.
@@ -537,4 +539,454 @@ async fn search_is_for_operators_not_tenants(backend: Backend) {
         assert!(err.contains(message), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+/// The screening cases in the inbox `session` sees, for `party`.
+async fn screening_cases_of(
+    app: &TestApp,
+    session: &crate::people::Session,
+    party: &str,
+) -> Vec<Value> {
+    let cases: Value = crate::people::get(&app.client, app.url("/admin/v1/cases"), session)
+        .await
+        .json()
+        .await
+        .unwrap();
+    cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subject"] == "screening" && c["party_id"] == party)
+        .cloned()
+        .collect()
+}
+
+async fn rescreen_hits_open_one_case_per_party_with_the_explanation(backend: Backend) {
+    let env = Environment::new(backend).await;
+    load_un(&env).await;
+    let app = TestApp::spawn_in_with(env, |config| {
+        config.people.argon2_memory_kib = 19 * 1024;
+        config.people.argon2_iterations = 2;
+    })
+    .await;
+    let (_, key) = app.tenant_with_key().await;
+    let listed = recipient(&app, &key, "Ayman al-Zawahri", "DE89370400440532013000").await;
+    let clean = recipient(&app, &key, "Maria Schmidt", "DE02120300000000202051").await;
+    let analyst = crate::people::enrol(
+        &app,
+        "ana@benteng.example",
+        &[benteng_core::roles::StaffRole::ComplianceAnalyst],
+    )
+    .await;
+    let analyst = crate::people::sign_in(&app, &analyst).await;
+    assert!(screening_cases_of(&app, &analyst, &listed).await.is_empty());
+
+    // A rescreen (the CLI, with the inbox configured) finds the listed recipient: its hit
+    // opens a screening case in that inbox, with the hit's score as priority; the clean
+    // recipient gets none.
+    let inbox = [("BENTENG_CASES__SCREENING_INBOX", "sanctions-hits")];
+    let (ok, out, err) = cli_with_env(app.environment(), &inbox, &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("rescreened 3 parties"), "{out}");
+    assert!(screening_cases_of(&app, &analyst, &clean).await.is_empty());
+    let cases = screening_cases_of(&app, &analyst, &listed).await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    let case = &cases[0];
+    assert_eq!(case["inbox"], "sanctions-hits");
+    assert_eq!(case["party_kind"], "recipient");
+    assert_eq!(case["status"], "open");
+    let path = format!("/admin/v1/cases/{}", case["id"].as_str().unwrap());
+    let detail: Value = crate::people::get(&app.client, app.url(&path), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["party_name"], "Ayman al-Zawahri");
+    let hits = detail["screening_hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{detail}");
+    assert_eq!(hits[0]["occasion"], "rescreen");
+    assert_eq!(case["priority"], hits[0]["score"]);
+    assert_ne!(hits[0]["verdict"], "approve");
+    assert_eq!(hits[0]["explanation"]["matches"][0]["entry_id"], "111923");
+    assert_eq!(hits[0]["explanation"]["matches"][0]["list"], "un");
+    let rows = app
+        .services
+        .store
+        .screening_decisions_for_party(Party::Recipient, &listed)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits[0]["id"],
+        rows[0].id.as_str(),
+        "the item is the decision"
+    );
+    assert_eq!(detail["events"][0]["kind"], "opened");
+    assert_eq!(detail["events"][0]["actor"], "screening:rescreen");
+
+    // A second rescreen's hit on the same party lands in the open case.
+    let (ok, _, err) = cli(app.environment(), &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    let cases = screening_cases_of(&app, &analyst, &listed).await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["id"], case["id"]);
+    let detail: Value = crate::people::get(&app.client, app.url(&path), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["screening_hits"].as_array().unwrap().len(), 2);
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opened", "item_added"]);
+
+    // The console's case page shows the hit side by side with the list entry.
+    let page = crate::people::get(
+        &app.client,
+        app.url(&format!("/console/cases/{}", case["id"].as_str().unwrap())),
+        &analyst,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("Screening hits")
+            && page.contains("111923")
+            && page.contains("Ayman al-Zawahri"),
+        "{page}"
+    );
+    // The tenant learns nothing of it.
+    let trail = app
+        .get("/v1/audit-events?limit=500", Some(&key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !trail.contains("111923") && !trail.contains("case."),
+        "{trail}"
+    );
+}
+
+/// A JSON post from a staff session.
+async fn staff_post(
+    app: &TestApp,
+    session: &crate::people::Session,
+    path: &str,
+    body: &Value,
+) -> reqwest::Response {
+    crate::people::post(&app.client, app.url(path), session, body).await
+}
+
+async fn a_confirmed_hit_blocks_the_party_until_an_officer_clears_it(backend: Backend) {
+    use benteng_core::roles::StaffRole;
+    let env = Environment::new(backend).await;
+    load_un(&env).await;
+    let app = TestApp::spawn_in_with(env, |config| {
+        config.people.argon2_memory_kib = 19 * 1024;
+        config.people.argon2_iterations = 2;
+    })
+    .await;
+    let (tenant, key) = app.tenant_with_key().await;
+    app.services
+        .store
+        .fund(
+            tenant.id,
+            benteng_core::api_key::KeyEnvironment::Live,
+            Money::from_minor(1_000_000, Currency::USD),
+            &benteng_core::audit::AuditContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let signed_in = |login: &'static str, role: StaffRole| {
+        let app = &app;
+        async move {
+            let person = crate::people::enrol(app, login, &[role]).await;
+            crate::people::sign_in(app, &person).await
+        }
+    };
+    let analyst = signed_in("ana@benteng.example", StaffRole::ComplianceAnalyst).await;
+    let officer = signed_in("mlro@benteng.example", StaffRole::ComplianceOfficer).await;
+    let deputy = signed_in("deputy@benteng.example", StaffRole::ComplianceOfficer).await;
+
+    // A clean payee opens the corridor, so monitoring adds nothing below; a name in the
+    // review band: screening alone holds its transfers.
+    let clean = recipient(&app, &key, "Maria Schmidt", "DE02120300000000202051").await;
+    assert_ne!(pay(&app, &key, &clean).await["status"], "BLOCKED");
+    let arabic = recipient(&app, &key, "صدام حسين", "DE44500105175407324931").await;
+    let (ok, _, err) = cli(app.environment(), &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    let case = screening_cases_of(&app, &analyst, &arabic).await.remove(0);
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let held = pay(&app, &key, &arabic).await;
+    assert_eq!(held["status"], "PENDING_REVIEW", "{held}");
+
+    // Only a screening case's hits are confirmed; a comment is needed.
+    let cases: Value = crate::people::get(&app.client, app.url("/admin/v1/cases"), &analyst)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let payments_case = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "payments")
+        .unwrap();
+    let reason = json!({"comment": "Name, nationality and birth year all agree with the entry."});
+    let path = format!(
+        "/admin/v1/cases/{}/confirm-hit",
+        payments_case["id"].as_str().unwrap()
+    );
+    let response = staff_post(&app, &analyst, &path, &reason).await;
+    assert_eq!(response.status(), 404);
+    let confirm = format!("/admin/v1/cases/{case_id}/confirm-hit");
+    let response = staff_post(&app, &analyst, &confirm, &json!({"comment": "yes"})).await;
+    assert_eq!(response.status(), 422);
+
+    // The analyst proposes (the console's form); the analyst cannot approve, and neither can
+    // an officer their own proposal.
+    let page = crate::people::get(
+        &app.client,
+        app.url(&format!("/console/cases/{case_id}")),
+        &analyst,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("Propose confirming") && page.contains("Mark false positive"),
+        "{page}"
+    );
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            (
+                "comment",
+                "Name, nationality and birth year all agree with the entry.",
+            ),
+            ("csrf_token", analyst.csrf.as_str()),
+        ])
+        .finish();
+    let response = app
+        .client
+        .post(app.url(&format!("/console/cases/{case_id}/confirm-hit")))
+        .header("cookie", &analyst.cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    // 303 to the case's page, which the client follows.
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.url().path(), format!("/console/cases/{case_id}"));
+    let response = staff_post(&app, &officer, &confirm, &reason).await;
+    assert_eq!(response.status(), 201);
+    let own: Value = response.json().await.unwrap();
+    assert_eq!(own["decision"], "confirm_hit");
+    assert!(own["transfer"].is_null());
+    let detail: Value = crate::people::get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{case_id}")),
+        &officer,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let analysts = detail["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] != own["id"])
+        .unwrap()
+        .clone();
+    let decide = |proposal: &Value, verb: &str| {
+        format!(
+            "/admin/v1/cases/{case_id}/proposals/{}/{verb}",
+            proposal["id"].as_str().unwrap()
+        )
+    };
+    let comment = json!({"comment": "Agreed: the entry's identifiers match the recipient."});
+    let response = staff_post(&app, &analyst, &decide(&analysts, "approve"), &comment).await;
+    assert_eq!(response.status(), 403);
+    let response = staff_post(&app, &officer, &decide(&own, "approve"), &comment).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        crate::people::problem_type(response)
+            .await
+            .ends_with("own-proposal")
+    );
+    // The generic approvals route does not decide it: it is decided on its case.
+    let response = staff_post(
+        &app,
+        &deputy,
+        &format!(
+            "/admin/v1/approvals/{}/approve",
+            analysts["id"].as_str().unwrap()
+        ),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), 409);
+
+    // A compliance officer approves: the party is blocked and the case closes; the other
+    // proposal can no longer be applied.
+    let response = staff_post(&app, &officer, &decide(&analysts, "approve"), &comment).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let closed: Value = response.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["outcome"], "true_positive");
+    let response = staff_post(&app, &deputy, &decide(&own, "approve"), &comment).await;
+    assert_eq!(response.status(), 409);
+    let blocks: Value =
+        crate::people::get(&app.client, app.url("/admin/v1/screening-blocks"), &analyst)
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(blocks.as_array().unwrap().len(), 1, "{blocks}");
+    assert_eq!(blocks[0]["party"], format!("recipient:{arabic}"));
+    assert_ne!(blocks[0]["proposed_by"], blocks[0]["approved_by"]);
+
+    // Every transfer to the party is blocked; the tenant sees a block like any other.
+    let blocked = pay(&app, &key, &arabic).await;
+    assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
+    assert_eq!(
+        final_cause(&blocked),
+        "compliance: blocked (risk score 100)"
+    );
+    let trail = app
+        .get("/v1/audit-events?limit=500", Some(&key))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !trail.contains("screening.") && !trail.contains("confirmed"),
+        "{trail}"
+    );
+    let (ok, export, _) = cli(app.environment(), &["audit", "export"]).await;
+    assert!(ok);
+    let event = export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event_type"] == "screening.party_blocked")
+        .expect("the block is audited");
+    assert_eq!(
+        event["changes"]["approved_by"]["to"],
+        blocks[0]["approved_by"]
+    );
+    assert_eq!(
+        event["changes"]["proposed_by"]["to"],
+        blocks[0]["proposed_by"]
+    );
+
+    // Only a compliance officer clears it, with why; then screening decides again.
+    let clear = format!(
+        "/admin/v1/screening-blocks/{}/clear",
+        blocks[0]["id"].as_str().unwrap()
+    );
+    let why = json!({"comment": "The court annulled the designation; list update pending."});
+    let response = staff_post(&app, &analyst, &clear, &why).await;
+    assert_eq!(response.status(), 403);
+    let response = staff_post(&app, &deputy, &clear, &why).await;
+    assert_eq!(response.status(), 200);
+    let response = staff_post(&app, &deputy, &clear, &why).await;
+    assert_eq!(response.status(), 404);
+    let again = pay(&app, &key, &arabic).await;
+    assert_eq!(again["status"], "PENDING_REVIEW", "{again}");
+
+    // The next rescreen opens a new case; the analyst marks its hit a false positive from it:
+    // the clearance names the analyst and lands on the case's log.
+    let (ok, _, err) = cli(app.environment(), &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    let open: Vec<Value> = screening_cases_of(&app, &analyst, &arabic).await;
+    let new_case = open.iter().find(|c| c["status"] != "closed").unwrap();
+    assert_ne!(new_case["id"], case["id"]);
+    let new_id = new_case["id"].as_str().unwrap();
+    let detail: Value = crate::people::get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{new_id}")),
+        &analyst,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let mut entries: Vec<String> = detail["screening_hits"][0]["explanation"]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m["list"].as_str().unwrap(),
+                m["entry_id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    entries.dedup();
+    let fp = format!("/admin/v1/cases/{new_id}/false-positive");
+    let response = staff_post(
+        &app,
+        &analyst,
+        &fp,
+        &json!({"entry": "un:no-such-entry", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    for entry in &entries {
+        let response = staff_post(
+            &app,
+            &analyst,
+            &fp,
+            &json!({"entry": entry, "reason": "Different person: the recipient was born in 1990."}),
+        )
+        .await;
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        let clearance: Value = response.json().await.unwrap();
+        assert_eq!(clearance["party"], format!("recipient:{arabic}"));
+        assert!(
+            clearance["cleared_by"].as_str().unwrap().contains("ana@"),
+            "{clearance}"
+        );
+    }
+    let detail: Value = crate::people::get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{new_id}")),
+        &analyst,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let marked = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "false_positive_marked")
+        .count();
+    assert_eq!(marked, entries.len(), "{detail}");
+    // The clearances hold: the next rescreen finds no hit on the party.
+    let (ok, _, err) = cli(app.environment(), &["screen", "rescreen"]).await;
+    assert!(ok, "{err}");
+    let detail: Value = crate::people::get(
+        &app.client,
+        app.url(&format!("/admin/v1/cases/{new_id}")),
+        &analyst,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        detail["screening_hits"].as_array().unwrap().len(),
+        1,
+        "{detail}"
+    );
 }

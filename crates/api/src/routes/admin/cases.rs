@@ -17,13 +17,15 @@ use benteng_core::currency::Currency;
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
+use benteng_operations::{ClearanceReason, EntryRef};
 use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
-use benteng_store::{AssigneeFilter, CaseRow, InboxQuery, StoreError};
+use benteng_store::{AssigneeFilter, CaseRow, InboxQuery, ScreeningBlock, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::screening::ClearanceView;
 use super::{Parsed, path_id};
 use crate::error::{ApiError, ApiResult, FieldProblem};
 use crate::json::{Body, RequestBody};
@@ -99,6 +101,26 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/admin/v1/cases/{id}/proposals/{proposal}/reject",
             Needs::on_post(Permission::ReviewsApprove.into()),
             post(reject),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/confirm-hit",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(confirm_hit),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/false-positive",
+            Needs::on_post(Permission::ClearancesWrite.into()),
+            post(false_positive),
+        )
+        .staff(
+            "/admin/v1/screening-blocks",
+            Needs::on_get(Permission::PersonalDataRead.into()),
+            get(blocks),
+        )
+        .staff(
+            "/admin/v1/screening-blocks/{id}/clear",
+            Needs::on_post(Permission::ReviewsApprove.into()),
+            post(clear_block),
         )
 }
 
@@ -195,7 +217,9 @@ pub struct CaseEventView {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ProposalView {
     pub(crate) id: String,
-    pub(crate) transfer: String,
+    /// The held transfer it decides; absent for a screening hit's confirmation.
+    pub(crate) transfer: Option<String>,
+    /// `release`, `block` or `confirm_hit`.
     pub(crate) decision: &'static str,
     /// `pending`, `approved`, `rejected` or `expired`.
     pub(crate) status: &'static str,
@@ -222,12 +246,78 @@ pub struct CaseAlertView {
     pub(crate) created_at: OffsetDateTime,
 }
 
+/// A screening hit of a case (a rescreen's or a list update's): the party's score, verdict
+/// and every match with its list entry and per-method explanation (staff only).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseScreeningHitView {
+    /// The screening decision.
+    pub(crate) id: String,
+    /// `rescreen` or `list_update`.
+    pub(crate) occasion: String,
+    pub(crate) score: u8,
+    /// `review` or `block`.
+    pub(crate) verdict: String,
+    /// The explanation: party, score, verdict and matches, as screening recorded it.
+    #[schema(value_type = Object)]
+    pub(crate) explanation: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) at: OffsetDateTime,
+}
+
+/// A KYC upgrade request of a case.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseKycRequestView {
+    pub(crate) id: String,
+    /// The level asked for.
+    pub(crate) level: &'static str,
+    /// `pending`, `approved` or `rejected`.
+    pub(crate) status: String,
+    pub(crate) requested_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) decided_at: Option<OffsetDateTime>,
+}
+
+/// A party blocked by a confirmed screening hit, until a compliance officer clears it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockView {
+    pub(crate) id: String,
+    /// `tenant:ID` or `recipient:ID`.
+    pub(crate) party: String,
+    /// The screening case it was confirmed on.
+    pub(crate) case: String,
+    pub(crate) proposed_by: String,
+    pub(crate) approved_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) blocked_at: OffsetDateTime,
+}
+
+impl From<&ScreeningBlock> for BlockView {
+    fn from(block: &ScreeningBlock) -> Self {
+        Self {
+            id: block.id.clone(),
+            party: format!("{}:{}", block.party_type, block.party_id),
+            case: block.case_id.to_string(),
+            proposed_by: block.proposed_by.to_string(),
+            approved_by: block.approved_by.to_string(),
+            blocked_at: block.blocked_at,
+        }
+    }
+}
+
 /// A case with everything needed to decide it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     pub(crate) case: CaseView,
+    /// The name of the party the case is about (the recipient's or the tenant's).
+    pub(crate) party_name: Option<String>,
     pub(crate) transfers: Vec<CaseTransferView>,
     pub(crate) alerts: Vec<CaseAlertView>,
+    pub(crate) screening_hits: Vec<CaseScreeningHitView>,
+    pub(crate) kyc_requests: Vec<CaseKycRequestView>,
+    /// The block in force on the case's party (a confirmed screening hit), if any.
+    pub(crate) block: Option<BlockView>,
     pub(crate) proposals: Vec<ProposalView>,
     pub(crate) events: Vec<CaseEventView>,
     /// The party's other cases, newest first (at most 20), with their status and outcome.
@@ -368,7 +458,36 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
     };
     let mut transfers = Vec::new();
     let mut alerts = Vec::new();
+    let mut screening_hits = Vec::new();
+    let mut kyc_requests = Vec::new();
     for item in state.store.case_items(id).await? {
+        if item.kind == "screening_hit" {
+            let hit = state.store.screening_decision(&item.item_id).await?;
+            screening_hits.push(CaseScreeningHitView {
+                id: hit.id,
+                occasion: hit.occasion,
+                score: hit.score,
+                verdict: hit.verdict,
+                explanation: serde_json::from_str(&hit.explanation).unwrap_or_default(),
+                at: hit.at,
+            });
+            continue;
+        }
+        if item.kind == "kyc_upgrade" {
+            let Ok(request_id) = item.item_id.parse::<uuid::Uuid>() else {
+                continue;
+            };
+            let request = state.store.kyc_upgrade_request(request_id).await?;
+            kyc_requests.push(CaseKycRequestView {
+                id: request.id,
+                level: request.level.as_str(),
+                status: request.status,
+                requested_by: request.requested_by,
+                requested_at: request.requested_at,
+                decided_at: request.decided_at,
+            });
+            continue;
+        }
         if item.kind == "alert" {
             let alert = state.store.alert(&item.item_id).await?;
             alerts.push(CaseAlertView {
@@ -440,8 +559,8 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
         .into_iter()
         .map(|(p, reason)| ProposalView {
             id: p.pending.id.to_string(),
-            transfer: p.transfer.to_string(),
-            decision: p.decision.as_str(),
+            transfer: p.transfer.map(|t| t.to_string()),
+            decision: p.decision,
             status: p.pending.status.as_str(),
             proposed_by: p.pending.proposed_by.to_string(),
             reason,
@@ -474,14 +593,51 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
         .iter()
         .map(|c| CaseView::of(c, now))
         .collect();
+    let party_name = party_name(state, &case).await?;
+    let block = state
+        .store
+        .screening_block_of(&case.party_kind, &case.party_id)
+        .await?
+        .as_ref()
+        .map(BlockView::from);
     Ok(CaseDetail {
         previous,
         case: CaseView::of(&case, now),
+        party_name,
+        block,
         transfers,
         alerts,
+        screening_hits,
+        kyc_requests,
         proposals,
         events,
     })
+}
+
+/// The name of a case's party; `None` when it is not found (the case is still shown).
+async fn party_name(state: &AppState, case: &CaseRow) -> ApiResult<Option<String>> {
+    let found = match case.party_kind.as_str() {
+        "recipient" => {
+            let Ok(id) = case.party_id.parse() else {
+                return Ok(None);
+            };
+            state
+                .store
+                .recipient(case.tenant_id, case.environment, id)
+                .await
+                .map(|r| r.name.as_str().to_owned())
+        }
+        _ => state
+            .store
+            .tenant(case.tenant_id)
+            .await
+            .map(|t| t.name.as_str().to_owned()),
+    };
+    match found {
+        Ok(name) => Ok(Some(name)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The inbox: cases not closed (or those with `status`) passing every filter given, soonest
@@ -633,8 +789,8 @@ pub async fn dashboard_view(
     Ok(Json(dashboard(&state).await?))
 }
 
-/// A case: its transfers with their screening matches and monitoring rules, its proposals and
-/// its log.
+/// A case: its transfers with their screening matches and monitoring rules, its alerts, its
+/// screening hits with their explanation, its KYC upgrade requests, its proposals and its log.
 #[utoipa::path(get, path = "/admin/v1/cases/{id}", tag = "operator",
     security(("staff_session" = ["personal_data:read"])),
     responses((status = 200, body = CaseDetail), (status = 404, body = crate::error::Problem)))]
@@ -707,7 +863,7 @@ impl RequestBody for ProposalInput {
 #[schema(example = json!({"comment": "Agreed: the birth years differ by 27 years."}))]
 pub struct CommentRequest {
     #[schema(value_type = String, min_length = 1, max_length = 2000)]
-    comment: CaseComment,
+    pub(crate) comment: CaseComment,
 }
 
 impl RequestBody for CommentRequest {
@@ -739,8 +895,8 @@ pub(crate) async fn propose_on(
         .await?;
     Ok(ProposalView {
         id: proposal.pending.id.to_string(),
-        transfer: proposal.transfer.to_string(),
-        decision: proposal.decision.as_str(),
+        transfer: proposal.transfer.map(|t| t.to_string()),
+        decision: proposal.decision,
         status: proposal.pending.status.as_str(),
         proposed_by: proposal.pending.proposed_by.to_string(),
         reason: input.reason.as_str().to_owned(),
@@ -1064,4 +1220,157 @@ pub async fn reopen(
     Body(body): Body<CommentRequest>,
 ) -> ApiResult<Json<CaseView>> {
     work(state, staff, &id, CaseWork::Reopen(body.comment)).await
+}
+
+/// Proposes confirming a screening case's hits as a true match (the body's `comment` is the
+/// reason).
+pub(crate) async fn confirm_hit_on(
+    state: &AppState,
+    staff: &Staff,
+    case: CaseId,
+    reason: &CaseComment,
+) -> ApiResult<ProposalView> {
+    let Staff(actor, context) = staff;
+    let proposal = state
+        .payments
+        .propose_hit_confirmation(case, reason, actor.person, context)
+        .await?;
+    Ok(ProposalView {
+        id: proposal.pending.id.to_string(),
+        transfer: None,
+        decision: proposal.decision,
+        status: proposal.pending.status.as_str(),
+        proposed_by: proposal.pending.proposed_by.to_string(),
+        reason: reason.as_str().to_owned(),
+        expires_at: proposal.pending.expires_at,
+        decided_by: None,
+    })
+}
+
+/// Proposes confirming the screening case's hits as a true match, with why (`comment`); once
+/// a compliance officer other than the proposer approves it on the case, the party is blocked
+/// for every future transfer and the case closes as a true positive. 404 for a case that is
+/// not a screening case; 409 `case-not-closable` for a closed one.
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/confirm-hit", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    request_body(content = CommentRequest),
+    responses((status = 201, body = ProposalView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn confirm_hit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<CommentRequest>,
+) -> ApiResult<Response> {
+    let case: CaseId = path_id(&id)?;
+    let view = confirm_hit_on(&state, &staff, case, &body.comment).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Marking a screening case's hit on one list entry a false positive.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"entry": "un:6908555",
+    "reason": "Different person: the recipient's birth year is 1988, the entry's 1961."}))]
+pub struct FalsePositiveRequest {
+    #[schema(value_type = String, max_length = 800)]
+    entry: Parsed<EntryRef, 800>,
+    #[schema(value_type = String, min_length = 1, max_length = 4000)]
+    reason: Parsed<ClearanceReason, 4000>,
+}
+
+impl RequestBody for FalsePositiveRequest {
+    const FIELDS: &'static [&'static str] = &["entry", "reason"];
+
+    fn read(f: &mut Fields<'_>) -> Option<Self> {
+        let entry = f.required("entry");
+        let reason = f.required("reason");
+        Some(Self {
+            entry: entry?,
+            reason: reason?,
+        })
+    }
+}
+
+/// Clears (party, entry) from a screening case, naming the signed-in person (the console and
+/// the API).
+pub(crate) async fn false_positive_on(
+    state: &AppState,
+    staff: &Staff,
+    case: CaseId,
+    entry: EntryRef,
+    reason: ClearanceReason,
+) -> ApiResult<ClearanceView> {
+    let Staff(_, context) = staff;
+    let clearance = state
+        .operations
+        .clear_from_case(case, entry, reason, context)
+        .await?;
+    Ok(ClearanceView::from(&clearance))
+}
+
+/// Marks the case's hit on `entry` a false positive: the clearance of the case's party and
+/// that entry (`/admin/v1/clearances`' clearance, which holds until the entry changes), named
+/// after the signed-in person, with the entry on the case's log. The case stays open until it
+/// is closed with its outcome.
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/false-positive", tag = "operator",
+    security(("staff_session" = ["clearances:write"])),
+    request_body(content = FalsePositiveRequest),
+    responses((status = 201, body = ClearanceView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn false_positive(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<FalsePositiveRequest>,
+) -> ApiResult<Response> {
+    let case: CaseId = path_id(&id)?;
+    let view = false_positive_on(&state, &staff, case, body.entry.0, body.reason.0).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Parties blocked by a confirmed screening hit, newest first.
+#[utoipa::path(get, path = "/admin/v1/screening-blocks", tag = "operator",
+    security(("staff_session" = ["personal_data:read"])),
+    responses((status = 200, body = Vec<BlockView>)))]
+pub async fn blocks(
+    State(state): State<AppState>,
+    _staff: Staff,
+) -> ApiResult<Json<Vec<BlockView>>> {
+    let blocks = state.store.screening_blocks().await?;
+    Ok(Json(blocks.iter().map(BlockView::from).collect()))
+}
+
+/// Clears a block (a compliance officer, with why: `comment`).
+pub(crate) async fn clear_block_on(
+    state: &AppState,
+    staff: &Staff,
+    block: &str,
+    comment: &CaseComment,
+) -> ApiResult<BlockView> {
+    let Staff(actor, context) = staff;
+    let block = state
+        .payments
+        .clear_screening_block(block, actor.person, comment, context)
+        .await?;
+    Ok(BlockView::from(&block))
+}
+
+/// Clears a block in force: the party's transfers are screened as before. 404 when no such
+/// block is in force.
+#[utoipa::path(post, path = "/admin/v1/screening-blocks/{id}/clear", tag = "operator",
+    security(("staff_session" = ["reviews:approve"])),
+    request_body(content = CommentRequest),
+    responses((status = 200, body = BlockView), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn clear_block(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Body(body): Body<CommentRequest>,
+) -> ApiResult<Json<BlockView>> {
+    let block: uuid::Uuid = path_id(&id)?;
+    Ok(Json(
+        clear_block_on(&state, &staff, &block.to_string(), &body.comment).await?,
+    ))
 }
