@@ -85,6 +85,17 @@ async fn main() {
     config.protection.endpoints.clear();
     benteng::telemetry::init(&config.log);
     let services = Services::connect(config).await.unwrap();
+    // A list loaded, as in production: with none, screening holds (or, with the rules' score,
+    // blocks) every transfer. One fictitious entry: the bench's names match nothing.
+    let csv = format!(
+        "{}\nT-1,Fictitious Bench Entry,person,,1970-01-01,,,,TEST\n",
+        benteng_screening::GENERIC_CSV_HEADER
+    );
+    let source: benteng_screening::ListSource = "generic:bench".parse().unwrap();
+    let list = benteng_screening::parse_list(&source, csv.as_bytes()).unwrap();
+    benteng_compliance::lists::store_list(&services.store, list, &AuditContext::system("bench"))
+        .await
+        .unwrap();
     let server = Server::bind(&services).await.unwrap();
     let address = server.local_addr().unwrap();
     tokio::spawn(server.run(std::future::pending()));
@@ -432,6 +443,9 @@ async fn held_transfers(
         if transfer["status"] == "PENDING_REVIEW" {
             held.push(transfer["id"].as_str().unwrap().to_owned());
         } else {
+            if other == 0 {
+                println!("not held: {}", transfer["status"]);
+            }
             other += 1;
         }
     }
