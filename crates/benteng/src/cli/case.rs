@@ -181,9 +181,10 @@ pub(super) async fn run(services: Services, command: CaseCommand) -> anyhow::Res
             let (proposer, context) =
                 acting_as(&services, &person, Permission::ReviewsDecide).await?;
             // An unknown case is refused before its transfer is looked for.
-            if let Err(benteng_store::StoreError::NotFound) = store.case(case).await {
-                anyhow::bail!("no such case");
-            }
+            match store.case(case).await {
+                Err(benteng_store::StoreError::NotFound) => anyhow::bail!("no such case"),
+                other => other?,
+            };
             let transfer = held_transfer(&services, case, transfer).await?;
             let payments = crate::iso20022::payments_for_moves(&services)?;
             let proposal = payments
