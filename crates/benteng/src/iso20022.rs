@@ -189,12 +189,13 @@ fn pem_or_der(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-/// A payments layer for commands that only move transfers (`iso20022 ingest`): moves use the
-/// store, the clock and the quote, never screening or volume caps.
+/// A payments layer for commands that only move transfers (`iso20022 ingest`, `case approve`):
+/// moves use the store, the clock, the quote and the case policy (how long a proposal waits),
+/// never screening or volume caps.
 pub fn payments_for_moves(services: &Services) -> anyhow::Result<benteng_payments::Payments> {
     use std::sync::Arc;
     let config = &services.config;
-    Ok(benteng_payments::Payments::new(
+    let payments = benteng_payments::Payments::new(
         services.store.clone(),
         benteng_payments::PaymentsConfig {
             rates: crate::rates::table(&config.payments.per_usd).context("payments.per_usd")?,
@@ -208,7 +209,8 @@ pub fn payments_for_moves(services: &Services) -> anyhow::Result<benteng_payment
             caps: Arc::new(benteng_payments::volume::NoCaps),
             clock: services.clock.clone(),
         },
-    ))
+    );
+    Ok(payments.with_case_policy(config.cases.policy()?))
 }
 
 /// Whether the ISO 20022 rail runs: an outbox or an HTTPS endpoint is configured.

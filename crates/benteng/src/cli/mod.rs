@@ -86,7 +86,7 @@ pub enum Command {
     /// SNAP (Bank Indonesia) partners and tokens.
     #[command(subcommand)]
     Snap(SnapCommand),
-    /// Compliance cases: the inbox and a case's log.
+    /// Compliance cases: the inbox, a case's log, four-eyes decisions as a named person.
     #[command(subcommand)]
     Case(case::CaseCommand),
     /// Security incidents: the list and one incident with its detections.
@@ -236,6 +236,54 @@ fn cli_actor(var: impl Fn(&str) -> Option<String>, host: Option<&str>) -> String
         Some(host) => format!("cli:{user}@{host}"),
         None => format!("cli:{user}"),
     }
+}
+
+/// The staff member a host command acts for (`--as LOGIN`): an active member of staff (not a
+/// tenant user) whose current roles grant `permission`, the one the operator API's route for the
+/// same action requires. The principal can do only that, for a few minutes; its audit context
+/// names the person (`staff:LOGIN`, their roles) and, where the API puts the session or token,
+/// the host's `cli:USER@HOST`, so the trail says who acted and that it came from the CLI.
+pub(crate) async fn acting_as(
+    services: &Services,
+    login: &str,
+    permission: benteng_core::roles::Permission,
+) -> anyhow::Result<(
+    benteng_auth::StaffPrincipal,
+    benteng_core::audit::AuditContext,
+)> {
+    use benteng_auth::{StaffCredential, StaffPrincipal};
+    use benteng_core::roles::Permissions;
+    let login: benteng_core::people::LoginName =
+        login.parse().map_err(|e| anyhow::anyhow!("--as: {e}"))?;
+    let person = services
+        .store
+        .person_by_login(&login)
+        .await?
+        .filter(|person| person.tenant.is_none())
+        .ok_or_else(|| anyhow::anyhow!("no such member of staff: {login}"))?;
+    if person.status != benteng_store::PersonStatus::Active {
+        anyhow::bail!("{login} is not active");
+    }
+    let principal = StaffPrincipal {
+        person: person.id,
+        login,
+        roles: person.roles,
+        tenant: None,
+        via: StaffCredential::Token {
+            id: uuid::Uuid::nil(),
+            permissions: Permissions::empty().with(permission),
+        },
+        expires_at: services.clock.now() + time::Duration::minutes(5),
+    };
+    if !principal.permits(permission) {
+        anyhow::bail!("{} does not hold {permission}", principal.login);
+    }
+    let host = cli_context();
+    let context = benteng_core::audit::AuditContext {
+        session: Some(host.actor.clone()),
+        ..principal.audit_context(&host)
+    };
+    Ok((principal, context))
 }
 
 /// An operator command's refusal as the CLI says it: `what` names the missing thing.

@@ -7,10 +7,9 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use benteng_auth::{StaffCredential, StaffPrincipal};
+use benteng_auth::StaffPrincipal;
 use benteng_core::ids::ReportId;
-use benteng_core::people::LoginName;
-use benteng_core::roles::{Permission, Permissions};
+use benteng_core::roles::Permission;
 use benteng_operations::{ExportFormat, Operations, ReportStanding};
 use benteng_reports::daml::DamlAnswer;
 use benteng_store::ReportStatus;
@@ -93,32 +92,7 @@ pub enum ReportsCommand {
 
 /// The officer the verb acts for: their current roles, limited to filing reports.
 async fn officer(services: &Services, login: &str) -> anyhow::Result<StaffPrincipal> {
-    let login: LoginName = login.parse().map_err(|e| anyhow::anyhow!("--as: {e}"))?;
-    let person = services
-        .store
-        .person_by_login(&login)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no such person"))?;
-    if person.status != benteng_store::PersonStatus::Active {
-        anyhow::bail!("{login} is not active");
-    }
-    let principal = StaffPrincipal {
-        person: person.id,
-        login,
-        roles: person.roles,
-        tenant: None,
-        via: StaffCredential::Token {
-            id: uuid::Uuid::nil(),
-            permissions: Permissions::empty().with(Permission::ReportsFile),
-        },
-        expires_at: services.clock.now() + time::Duration::minutes(5),
-    };
-    if !principal.permits(Permission::ReportsFile) {
-        anyhow::bail!(
-            "{} does not hold reports:file (a compliance officer's)",
-            principal.login
-        );
-    }
+    let (principal, _) = super::acting_as(services, login, Permission::ReportsFile).await?;
     Ok(principal)
 }
 
