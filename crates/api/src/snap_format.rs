@@ -157,7 +157,9 @@ pub fn refusal(refusal: &Refusal) -> SnapError {
         Refusal::NotHeld
         | Refusal::DamlPending { .. }
         | Refusal::ProposalDecided
-        | Refusal::CaseNotClosable => custom(409, 0, "Conflict"),
+        | Refusal::CaseNotClosable
+        | Refusal::CaseClosed
+        | Refusal::Document(_) => custom(409, 0, "Conflict"),
         Refusal::CaseNotFound => transaction_not_found(),
         Refusal::OwnProposal => custom(403, 15, "Transaction Not Permitted"),
         Refusal::Unavailable => SnapError::general_error().with_detail("unavailable"),

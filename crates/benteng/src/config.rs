@@ -581,7 +581,12 @@ pub struct CasesConfig {
     pub alert_inbox: String,
     /// How soon a new alert case is due, in hours (1 to 720).
     pub alert_sla_hours: u64,
+    /// The most bytes one case attachment may have (1 to 64 MiB; default 10 MiB).
+    pub attachment_max_bytes: usize,
 }
+
+/// The most `cases.attachment_max_bytes` may be.
+pub const MAX_CASE_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for CasesConfig {
     fn default() -> Self {
@@ -591,6 +596,7 @@ impl Default for CasesConfig {
             proposal_ttl_hours: 24,
             alert_inbox: "monitoring".to_owned(),
             alert_sla_hours: 72,
+            attachment_max_bytes: benteng_payments::case_attachments::DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }
@@ -620,6 +626,13 @@ impl CasesConfig {
             alerts: benteng_store::AlertCases {
                 inbox: inbox("alert_inbox", &self.alert_inbox)?,
                 sla: hours("alert_sla_hours", self.alert_sla_hours)?,
+            },
+            attachment_max_bytes: {
+                anyhow::ensure!(
+                    (1..=MAX_CASE_ATTACHMENT_BYTES).contains(&self.attachment_max_bytes),
+                    "cases.attachment_max_bytes must be between 1 and {MAX_CASE_ATTACHMENT_BYTES}"
+                );
+                self.attachment_max_bytes
             },
         })
     }

@@ -32,6 +32,8 @@ pub struct CasePolicy {
     pub proposal_ttl: Duration,
     /// Where alerts' cases go.
     pub alerts: AlertCases,
+    /// The most bytes one case attachment may have.
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for CasePolicy {
@@ -41,6 +43,7 @@ impl Default for CasePolicy {
             sla: Duration::from_secs(24 * 3600),
             proposal_ttl: Duration::from_secs(24 * 3600),
             alerts: AlertCases::default(),
+            attachment_max_bytes: crate::case_attachments::DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }

@@ -68,6 +68,12 @@ pub enum Refusal {
     /// it with its decision).
     #[error("the case cannot be closed")]
     CaseNotClosable,
+    /// The case is closed: a closed case is never edited, attachments included.
+    #[error("the case is closed")]
+    CaseClosed,
+    /// An uploaded file refused by the document check (type, content, size).
+    #[error("{0}")]
+    Document(benteng_core::documents::DocumentRefusal),
     /// The decider proposed the decision: a second person approves it.
     #[error("a proposal is decided by someone other than its proposer")]
     OwnProposal,
@@ -125,6 +131,8 @@ impl Refusal {
             },
             Refusal::CaseNotFound,
             Refusal::CaseNotClosable,
+            Refusal::CaseClosed,
+            Refusal::Document(benteng_core::documents::DocumentRefusal::Empty),
             Refusal::OwnProposal,
             Refusal::ProposalDecided,
             Refusal::IdempotencyKeyTaken,
@@ -150,6 +158,8 @@ impl Refusal {
                 | Refusal::DamlPending { .. }
                 | Refusal::CaseNotFound
                 | Refusal::CaseNotClosable
+                | Refusal::CaseClosed
+                | Refusal::Document(_)
                 | Refusal::OwnProposal
                 | Refusal::ProposalDecided
                 | Refusal::IdempotencyKeyTaken
@@ -178,6 +188,16 @@ impl Refusal {
             Refusal::DamlPending { .. } => "daml-pending",
             Refusal::CaseNotFound => "not-found",
             Refusal::CaseNotClosable => "case-not-closable",
+            Refusal::CaseClosed => "case-closed",
+            Refusal::Document(refusal) => {
+                use benteng_core::documents::DocumentRefusal as D;
+                match refusal {
+                    D::UnsupportedType { .. } => "unsupported-document-type",
+                    D::TooLarge { .. } => "document-too-large",
+                    D::Empty => "document-empty",
+                    D::ContentMismatch { .. } => "document-content-mismatch",
+                }
+            }
             Refusal::OwnProposal => "own-proposal",
             Refusal::ProposalDecided => "proposal-decided",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
@@ -259,6 +279,8 @@ impl Refusal {
                  that transfer first (its decision closes the case)"
                     .to_owned()
             }
+            Refusal::CaseClosed => "the case is closed: a closed case is never edited".to_owned(),
+            Refusal::Document(refusal) => refusal.to_string(),
             Refusal::OwnProposal => {
                 "a proposal is approved or rejected by someone other than its proposer".to_owned()
             }

@@ -52,7 +52,10 @@ pub use approvals::{DecisionRefused, PendingAction};
 pub use audit::{
     AnchorKeyRow, AuditBreak, AuditReport, ChainPoint, ChainState, Checkpoint, SealBacklog,
 };
-pub use cases::{CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery};
+pub use cases::{
+    CaseAttachmentRow, CaseDecisionWrite, CaseEvent, CaseItem, CaseOpening, CaseRow, InboxQuery,
+    NewCaseAttachment,
+};
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};
 pub use incidents::{BlockRow, DetectionFired, IncidentRow, LinkedDetection};

@@ -62,6 +62,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_incident_alerts"),
     migration!(28, "0028_audit_purge_role_and_anchors"),
     migration!(29, "0029_eu_fius_and_daml_answers"),
+    migration!(32, "0032_case_attachments"),
 ];
 
 /// The first line of a SQLite script that rebuilds a referenced table.
