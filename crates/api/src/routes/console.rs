@@ -30,7 +30,7 @@ use time::format_description::well_known::Rfc3339;
 use super::admin::cases::{self, CaseDetail, CaseView, ProposalInput};
 use super::{Needs, Routes};
 use crate::error::{ApiError, ApiResult};
-use crate::middleware::{Audit, CSRF_FIELD, Staff, session_cookie};
+use crate::middleware::{Audit, CSRF_FIELD, OwnFormat, Staff, session_cookie};
 use crate::state::AppState;
 
 pub(crate) const SIGN_IN: &str = "/console/sign-in";
@@ -143,12 +143,16 @@ fn page(status: StatusCode, title: &str, who: Option<&Staff>, body: &str) -> Res
     let _ = write!(html, "<h1>{}</h1>", esc(title));
     html.push_str(body);
     html.push_str("</main></body></html>\n");
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         html,
     )
-        .into_response()
+        .into_response();
+    // A refusal is this page with its status, not a problem document: `problem_fallback`
+    // leaves it as it is.
+    response.extensions_mut().insert(OwnFormat);
+    response
 }
 
 /// The session's CSRF token as a hidden form field.
