@@ -293,6 +293,9 @@ mod tests {
             "../../etc/passwd",
             "..\\boot.ini",
             "<script>alert(1)</script>.pdf",
+            // Markup without a slash: refused for its `<` and `>` alone.
+            "<script>.pdf",
+            "<img src=x onerror=alert(1)>.png",
             "a\"b.pdf",
             "c:evil",
             "line\nbreak.pdf",

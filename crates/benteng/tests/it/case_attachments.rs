@@ -208,6 +208,30 @@ async fn case_attachments_are_sealed_checked_and_refused_whole(backend: Backend)
         (before.0 + 2, before.1 + 2, before.2 + 2)
     );
 
+    // At rest: sealed values, never the content.
+    let mut conn = app.raw_sql().await;
+    let stored: Vec<String> = sqlx::query_scalar("SELECT document FROM case_attachments")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    for document in &stored {
+        assert!(document.starts_with("v1."), "not sealed");
+        // (Base64url has no `%`; the marker is too long to occur by chance.)
+        assert!(!document.contains(MARKER) && !document.contains("%PDF"));
+    }
+    // Attachments are never changed or removed, on either backend.
+    for statement in [
+        "UPDATE case_attachments SET filename = 'renamed.pdf'",
+        "DELETE FROM case_attachments",
+    ] {
+        assert!(
+            sqlx::query(statement).execute(&mut conn).await.is_err(),
+            "{statement}"
+        );
+    }
+    drop(conn);
+
     // Read back: the same bytes, as a download of its stored type, audited as a read of
     // personal data (for staff only: no tenant on the event).
     let reads_before = audit_types(app)
@@ -262,30 +286,6 @@ async fn case_attachments_are_sealed_checked_and_refused_whole(backend: Backend)
     let uploader = added["uploaded_by"].as_str().unwrap();
     assert_eq!(added_event["actor"]["by"], uploader);
     assert_eq!(uploader, format!("staff:{}", held.analyst.login));
-
-    // At rest: sealed values, never the content.
-    let mut conn = app.raw_sql().await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT document FROM case_attachments")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(stored.len(), 2);
-    for document in &stored {
-        assert!(document.starts_with("v1."), "not sealed");
-        // (Base64url has no `%`; the marker is too long to occur by chance.)
-        assert!(!document.contains(MARKER) && !document.contains("%PDF"));
-    }
-    // Attachments are never changed or removed, on either backend.
-    for statement in [
-        "UPDATE case_attachments SET filename = 'renamed.pdf'",
-        "DELETE FROM case_attachments",
-    ] {
-        assert!(
-            sqlx::query(statement).execute(&mut conn).await.is_err(),
-            "{statement}"
-        );
-    }
-    drop(conn);
 
     // The case lists them (JSON and page), the name escaped on the page, with links.
     let detail = case_detail(app, &analyst, &case).await;
@@ -363,7 +363,7 @@ async fn case_attachments_are_sealed_checked_and_refused_whole(backend: Backend)
             "document-too-large",
         ),
         (
-            Some("<script>alert(1)</script>.pdf"),
+            Some("<script>alert(1).pdf"),
             "application/pdf",
             pdf(100),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -466,7 +466,7 @@ async fn case_attachments_are_sealed_checked_and_refused_whole(backend: Backend)
     assert_eq!(written(app).await, settled);
     // A hostile name or a mismatched file through the form: a readable refusal page.
     for (name, content_type, bytes) in [
-        ("<script>alert(1)</script>.txt", "text/plain", note),
+        ("<script>alert(1).txt", "text/plain", note),
         ("call.pdf", "application/pdf", note),
     ] {
         let parts = [
