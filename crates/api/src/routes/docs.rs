@@ -855,7 +855,9 @@ mod tests {
     use benteng_core::strict_json::FieldError;
 
     /// Every body a handler reads through `json::Body`: the document's schema of each is the
-    /// parser's own type.
+    /// parser's own type. Raw file bodies (`POST /v1/kyc/evidence/{item}`,
+    /// `POST /admin/v1/cases/{id}/attachments`) are not JSON: each is described as binary per
+    /// allowed content type and checked by `core::documents` in its handler and command.
     fn parsed_bodies() -> Vec<BodyType> {
         use admin::*;
         vec![

@@ -16,6 +16,9 @@ on_both_backends!(case_attachments_are_sealed_checked_and_refused_whole);
 /// The cap the test sets: above the general 1 MiB body limit, so the raised limit is shown.
 const MAX: usize = 1_500_000;
 
+/// An upload that must be refused: name, content type, bytes, status, problem type's end.
+type Refusal<'a> = (Option<&'a str>, &'a str, Vec<u8>, StatusCode, &'a str);
+
 /// A marker in the text attachment that must not appear in the database.
 const MARKER: &str = "Budi Santoso paid 4,200 to Tehran Trading";
 
@@ -319,7 +322,7 @@ async fn case_attachments_are_sealed_checked_and_refused_whole(backend: Backend)
     // Refused, each with nothing written: the wrong type, content that is not the declared
     // type (magic bytes; binary as text), empty, too large, a hostile or missing name.
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    let refusals: Vec<(Option<&str>, &str, Vec<u8>, StatusCode, &str)> = vec![
+    let refusals: Vec<Refusal<'_>> = vec![
         (
             Some("a.gif"),
             "image/gif",

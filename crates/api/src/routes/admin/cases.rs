@@ -202,7 +202,7 @@ pub struct CaseAttachmentView {
     pub(crate) size_bytes: i64,
     /// SHA-256 of the content, lowercase hex.
     pub(crate) sha256: String,
-    /// The audit actor who added it (`user:…`).
+    /// The audit actor who added it (`staff:LOGIN`).
     pub(crate) uploaded_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) created_at: OffsetDateTime,
