@@ -404,6 +404,7 @@ impl From<benteng_payments::Refusal> for ApiError {
             R::CaseNotClosable => (StatusCode::CONFLICT, "Case not closable"),
             R::CaseClosed => (StatusCode::CONFLICT, "Case closed"),
             R::CaseNotReopenable => (StatusCode::CONFLICT, "Case not reopenable"),
+            R::Document(refusal) => document_status(refusal),
             R::OwnProposal => (StatusCode::FORBIDDEN, "Own proposal"),
             R::ProposalDecided => (StatusCode::CONFLICT, "Proposal already decided"),
             // The protection layer answers from the database record instead.
@@ -420,6 +421,25 @@ impl From<benteng_payments::Refusal> for ApiError {
             title,
             detail: refusal.detail(),
         }
+    }
+}
+
+/// The status and title of a refused upload: the same for KYC documents and case attachments.
+pub(crate) fn document_status(
+    refusal: &benteng_core::documents::DocumentRefusal,
+) -> (StatusCode, &'static str) {
+    use benteng_core::documents::DocumentRefusal as D;
+    match refusal {
+        D::UnsupportedType { .. } => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported document type",
+        ),
+        D::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "Document too large"),
+        D::Empty => (StatusCode::UNPROCESSABLE_ENTITY, "Empty document"),
+        D::ContentMismatch { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Document content does not match its type",
+        ),
     }
 }
 

@@ -474,6 +474,55 @@ fn form_csrf_ok(state: &AppState, body: &[u8], token: &str) -> bool {
     }
 }
 
+/// The boundary of a `multipart/form-data` body (the console's upload form), if it is one.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next()?.trim();
+    if !media.eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    multer::parse_boundary(value).ok()
+}
+
+/// The largest CSRF field read from a multipart form.
+const MAX_CSRF_FIELD_BYTES: u64 = 1024;
+
+/// Whether a multipart form carries exactly one `csrf_token` field, and it is the session's.
+/// A body that does not parse as multipart carries none.
+async fn multipart_csrf_ok(
+    state: &AppState,
+    body: axum::body::Bytes,
+    boundary: String,
+    token: &str,
+) -> bool {
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().for_field(CSRF_FIELD, MAX_CSRF_FIELD_BYTES));
+    let stream = axum::body::Body::from(body).into_data_stream();
+    let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut presented = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some(CSRF_FIELD) => {
+                let Ok(value) = field.text().await else {
+                    return false;
+                };
+                if presented.replace(value).is_some() {
+                    return false;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return false,
+        }
+    }
+    presented.is_some_and(|value| {
+        state
+            .auth
+            .people()
+            .is_some_and(|people| people.csrf_matches(token, &value))
+    })
+}
+
 fn csrf_refused() -> Response {
     ApiError::Refused {
         status: StatusCode::FORBIDDEN,
@@ -565,6 +614,21 @@ pub async fn authenticate_staff(
         csrf_passed = token
             .as_deref()
             .is_some_and(|token| form_csrf_ok(&state, &bytes, token));
+        body = axum::body::Body::from(bytes);
+    } else if changes_state
+        && principal.session().is_some()
+        && !csrf_passed
+        && let Some(boundary) = multipart_boundary(&parts.headers)
+    {
+        // The upload form: read whole (no more than the route's body limit, which only the
+        // upload routes raise) to find its one CSRF field, then handed on unchanged.
+        let limit = state.limits.limit_for(parts.uri.path());
+        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+            return ApiError::PayloadTooLarge.into_response();
+        };
+        if let Some(token) = token.as_deref() {
+            csrf_passed = multipart_csrf_ok(&state, bytes.clone(), boundary, token).await;
+        }
         body = axum::body::Body::from(bytes);
     }
     if changes_state && principal.session().is_some() && !csrf_passed {
@@ -841,11 +905,7 @@ pub async fn refuse_oversized(
     };
     // A client that sent `Expect: 100-continue` waits for this answer before uploading.
     let waits = expects_continue(request.headers());
-    let too_large = if request
-        .uri()
-        .path()
-        .starts_with(crate::state::KYC_DOCUMENT_PREFIX)
-    {
+    let too_large = if crate::state::Upload::of(request.uri().path()).is_some() {
         ApiError::Refused {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             slug: "document-too-large",

@@ -589,6 +589,8 @@ pub struct CasesConfig {
     pub kyc_inbox: String,
     /// How soon a new KYC case is due, in hours (1 to 720).
     pub kyc_sla_hours: u64,
+    /// The most bytes one case attachment may have (1 to 64 MiB; default 10 MiB).
+    pub attachment_max_bytes: usize,
     /// `[cases.escalation.INBOX]`: where a case of INBOX moves when it is still not closed
     /// long after its SLA.
     pub escalation: BTreeMap<String, EscalationConfig>,
@@ -607,6 +609,9 @@ pub struct EscalationConfig {
     pub sla_hours: u64,
 }
 
+/// The most `cases.attachment_max_bytes` may be.
+pub const MAX_CASE_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
+
 impl Default for CasesConfig {
     fn default() -> Self {
         Self {
@@ -620,6 +625,7 @@ impl Default for CasesConfig {
             screening_sla_hours: 24,
             kyc_inbox: "kyc".to_owned(),
             kyc_sla_hours: 72,
+            attachment_max_bytes: benteng_payments::case_attachments::DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }
@@ -684,6 +690,13 @@ impl CasesConfig {
             kyc: benteng_store::AlertCases {
                 inbox: inbox("kyc_inbox", &self.kyc_inbox)?,
                 sla: hours("kyc_sla_hours", self.kyc_sla_hours)?,
+            },
+            attachment_max_bytes: {
+                anyhow::ensure!(
+                    (1..=MAX_CASE_ATTACHMENT_BYTES).contains(&self.attachment_max_bytes),
+                    "cases.attachment_max_bytes must be between 1 and {MAX_CASE_ATTACHMENT_BYTES}"
+                );
+                self.attachment_max_bytes
             },
         })
     }

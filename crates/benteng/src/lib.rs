@@ -371,6 +371,7 @@ impl Server {
                 body_limit_bytes: config.http.body_limit_bytes,
                 request_timeout: Duration::from_secs(config.http.request_timeout_secs),
                 kyc_document_bytes: config.kyc.max_document_bytes,
+                case_attachment_bytes: config.cases.attachment_max_bytes,
             }),
             payments,
             protection,

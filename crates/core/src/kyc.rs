@@ -252,78 +252,8 @@ pub fn check_ceiling(
     }
 }
 
-/// The kinds of document a tenant may upload as KYC evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DocumentType {
-    Pdf,
-    Png,
-    Jpeg,
-}
-
-/// Why a document is refused before anything is stored.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DocumentRefusal {
-    #[error("content type must be application/pdf, image/png or image/jpeg")]
-    UnsupportedType,
-    #[error("the document is larger than {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("the document is empty")]
-    Empty,
-    #[error("the document's content is not a {declared} file")]
-    ContentMismatch { declared: &'static str },
-}
-
-impl DocumentType {
-    pub const ALL: [DocumentType; 3] = [DocumentType::Pdf, DocumentType::Png, DocumentType::Jpeg];
-
-    pub const fn mime(self) -> &'static str {
-        match self {
-            DocumentType::Pdf => "application/pdf",
-            DocumentType::Png => "image/png",
-            DocumentType::Jpeg => "image/jpeg",
-        }
-    }
-
-    /// The type a `Content-Type` header declares: the media type only (parameters such as
-    /// `charset` are ignored), compared without regard to case.
-    pub fn from_content_type(header: &str) -> Result<Self, DocumentRefusal> {
-        let media = header.split(';').next().unwrap_or("").trim();
-        DocumentType::ALL
-            .into_iter()
-            .find(|t| t.mime().eq_ignore_ascii_case(media))
-            .ok_or(DocumentRefusal::UnsupportedType)
-    }
-
-    /// The type named by its stored MIME text.
-    pub fn from_mime(mime: &str) -> Option<Self> {
-        DocumentType::ALL.into_iter().find(|t| t.mime() == mime)
-    }
-
-    /// Whether `bytes` start as a file of this type does (its magic bytes).
-    pub fn matches(self, bytes: &[u8]) -> bool {
-        match self {
-            DocumentType::Pdf => bytes.starts_with(b"%PDF-"),
-            DocumentType::Png => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-            DocumentType::Jpeg => bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
-        }
-    }
-
-    /// Checks a whole document of this declared type against the size cap and its magic bytes.
-    pub fn check(self, bytes: &[u8], limit: usize) -> Result<(), DocumentRefusal> {
-        if bytes.is_empty() {
-            return Err(DocumentRefusal::Empty);
-        }
-        if bytes.len() > limit {
-            return Err(DocumentRefusal::TooLarge { limit });
-        }
-        if !self.matches(bytes) {
-            return Err(DocumentRefusal::ContentMismatch {
-                declared: self.mime(),
-            });
-        }
-        Ok(())
-    }
-}
+// The document checks are shared with case attachments; KYC accepts `DocumentType::KYC`.
+pub use crate::documents::{DocumentRefusal, DocumentType};
 
 /// The default cap on one KYC document, in bytes (`kyc.max_document_bytes`).
 pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -348,35 +278,6 @@ mod tests {
             level,
             verified: verified.to_vec(),
         }
-    }
-
-    #[test]
-    fn documents_are_checked_by_type_size_and_magic_bytes() {
-        let pdf = DocumentType::from_content_type("Application/PDF; charset=binary").unwrap();
-        assert_eq!(pdf, DocumentType::Pdf);
-        assert_eq!(
-            DocumentType::from_content_type("image/gif"),
-            Err(DocumentRefusal::UnsupportedType)
-        );
-        assert_eq!(pdf.check(b"%PDF-1.7 ...", 100), Ok(()));
-        assert!(matches!(
-            pdf.check(b"\x89PNG\r\n\x1a\n", 100),
-            Err(DocumentRefusal::ContentMismatch { .. })
-        ));
-        assert_eq!(
-            pdf.check(b"%PDF-1.7 ...", 5),
-            Err(DocumentRefusal::TooLarge { limit: 5 })
-        );
-        assert_eq!(pdf.check(b"", 5), Err(DocumentRefusal::Empty));
-        assert_eq!(
-            DocumentType::Png.check(b"\x89PNG\r\n\x1a\nIHDR", 100),
-            Ok(())
-        );
-        assert_eq!(
-            DocumentType::Jpeg.check(&[0xFF, 0xD8, 0xFF, 0xE0], 100),
-            Ok(())
-        );
-        assert!(DocumentType::Jpeg.check(b"%PDF-", 100).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod clock;
 pub mod country;
 pub mod currency;
+pub mod documents;
 pub mod iban;
 pub mod ids;
 pub mod incidents;

@@ -104,10 +104,17 @@ use benteng_core::approvals::Action;
 use benteng_core::kyc::{BeneficialOwner, DocumentType};
 use benteng_core::payments::compliance::{Party, Verdict};
 use benteng_store::{EvidenceAlert, EvidenceRow, NewEvidence, PendingAction, UpgradeRequestRow};
-use benteng_vault::{Aad, KeyPurpose};
+use benteng_vault::{DocumentPlace, KeyPurpose};
 
-/// The size of one sealed chunk of a document (under the vault's per-field limit).
-const CHUNK_BYTES: usize = 48 * 1024;
+/// Where a submission's document is sealed (its AAD, chunk by chunk).
+fn evidence_place<'a>(tenant: &'a str, row: &'a str) -> DocumentPlace<'a> {
+    DocumentPlace {
+        tenant_id: tenant,
+        table: "kyc_evidence",
+        column: "document",
+        row_id: row,
+    }
+}
 
 /// The alert rule a beneficial owner's screening hit raises.
 const UBO_ALERT_RULE: &str = "kyc_ubo_screening";
@@ -194,25 +201,18 @@ impl Operations {
         item: KycItem,
         bytes: &[u8],
     ) -> Result<String, OpsRefusal> {
-        let keyring = self.keyring()?;
         let tenant_text = tenant.to_string();
-        let purpose = purpose_for(item);
-        let mut sealed = Vec::new();
-        for (n, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
-            let row = format!("{id}/{n}");
-            let value = keyring
-                .encrypt(
-                    &purpose,
-                    chunk,
-                    &Aad::new(&tenant_text, "kyc_evidence", "document", &row),
-                )
-                .map_err(|error| {
-                    tracing::error!(%error, "sealing a KYC document failed");
-                    OpsRefusal::Unavailable
-                })?;
-            sealed.push(value);
-        }
-        Ok(sealed.join("\n"))
+        let row = id.to_string();
+        self.keyring()?
+            .seal_document(
+                &purpose_for(item),
+                bytes,
+                &evidence_place(&tenant_text, &row),
+            )
+            .map_err(|error| {
+                tracing::error!(%error, "sealing a KYC document failed");
+                OpsRefusal::Unavailable
+            })
     }
 
     async fn store_evidence(
@@ -384,22 +384,15 @@ impl Operations {
             return Err(OpsRefusal::Forbidden(Permission::KycReview));
         }
         let (row, sealed) = self.store.kyc_evidence_document(tenant, id).await?;
-        let keyring = self.keyring()?;
         let tenant_text = tenant.to_string();
-        let mut clear = Vec::with_capacity(usize::try_from(row.size_bytes).unwrap_or(0));
-        for (n, value) in sealed.split('\n').enumerate() {
-            let aad_row = format!("{id}/{n}");
-            let part = keyring
-                .decrypt(
-                    value,
-                    &Aad::new(&tenant_text, "kyc_evidence", "document", &aad_row),
-                )
-                .map_err(|error| {
-                    tracing::error!(%error, "a KYC document could not be opened");
-                    OpsRefusal::Unavailable
-                })?;
-            clear.extend_from_slice(secrecy::ExposeSecret::expose_secret(&part));
-        }
+        let row_id = id.to_string();
+        let clear = self
+            .keyring()?
+            .open_document(&sealed, &evidence_place(&tenant_text, &row_id))
+            .map_err(|error| {
+                tracing::error!(%error, "a KYC document could not be opened");
+                OpsRefusal::Unavailable
+            })?;
         if hex::encode(benteng_crypto::sha256(&clear)) != row.sha256 {
             tracing::error!(evidence = %id, "a KYC document does not match its digest");
             return Err(OpsRefusal::Unavailable);

@@ -38,6 +38,8 @@ pub struct CasePolicy {
     pub screening: AlertCases,
     /// Where cases of KYC upgrade requests go.
     pub kyc: AlertCases,
+    /// The most bytes one case attachment may have.
+    pub attachment_max_bytes: usize,
 }
 
 /// An escalation: a case not closed `after` past its SLA due time in inbox `from` moves to
@@ -73,6 +75,7 @@ impl Default for CasePolicy {
             escalations: Vec::new(),
             screening: AlertCases::screening_default(),
             kyc: AlertCases::kyc_default(),
+            attachment_max_bytes: crate::case_attachments::DEFAULT_ATTACHMENT_MAX_BYTES,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! (daily caps), [`outcome`] (what an idempotency record keeps).
 
 pub mod batches;
+pub mod case_attachments;
 pub mod case_work;
 pub mod cases;
 mod counted;

@@ -75,6 +75,9 @@ pub enum Refusal {
     /// subject.
     #[error("the case cannot be reopened")]
     CaseNotReopenable,
+    /// An uploaded file refused by the document check (type, content, size).
+    #[error("{0}")]
+    Document(benteng_core::documents::DocumentRefusal),
     /// The decider proposed the decision: a second person approves it.
     #[error("a proposal is decided by someone other than its proposer")]
     OwnProposal,
@@ -134,6 +137,7 @@ impl Refusal {
             Refusal::CaseNotClosable,
             Refusal::CaseClosed,
             Refusal::CaseNotReopenable,
+            Refusal::Document(benteng_core::documents::DocumentRefusal::Empty),
             Refusal::OwnProposal,
             Refusal::ProposalDecided,
             Refusal::IdempotencyKeyTaken,
@@ -161,6 +165,7 @@ impl Refusal {
                 | Refusal::CaseNotClosable
                 | Refusal::CaseClosed
                 | Refusal::CaseNotReopenable
+                | Refusal::Document(_)
                 | Refusal::OwnProposal
                 | Refusal::ProposalDecided
                 | Refusal::IdempotencyKeyTaken
@@ -191,6 +196,15 @@ impl Refusal {
             Refusal::CaseNotClosable => "case-not-closable",
             Refusal::CaseClosed => "case-closed",
             Refusal::CaseNotReopenable => "case-not-reopenable",
+            Refusal::Document(refusal) => {
+                use benteng_core::documents::DocumentRefusal as D;
+                match refusal {
+                    D::UnsupportedType { .. } => "unsupported-document-type",
+                    D::TooLarge { .. } => "document-too-large",
+                    D::Empty => "document-empty",
+                    D::ContentMismatch { .. } => "document-content-mismatch",
+                }
+            }
             Refusal::OwnProposal => "own-proposal",
             Refusal::ProposalDecided => "proposal-decided",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
@@ -273,13 +287,14 @@ impl Refusal {
                     .to_owned()
             }
             Refusal::CaseClosed => {
-                "the case is closed: reopen it (with a comment) before changing it".to_owned()
+                "the case is closed: reopen it (with a comment) before changing it (attachments included)".to_owned()
             }
             Refusal::CaseNotReopenable => {
                 "only a closed case is reopened, and only while its party has no other open \
                  case of the same subject (add to that one instead)"
                     .to_owned()
             }
+            Refusal::Document(refusal) => refusal.to_string(),
             Refusal::OwnProposal => {
                 "a proposal is approved or rejected by someone other than its proposer".to_owned()
             }

@@ -981,3 +981,144 @@ impl Store {
         Ok(decided)
     }
 }
+
+/// A file added to a case (migration 0032), sealed before it reaches the store.
+#[derive(Debug, Clone)]
+pub struct NewCaseAttachment {
+    pub id: uuid::Uuid,
+    pub case: CaseId,
+    pub filename: String,
+    pub content_type: &'static str,
+    pub size_bytes: i64,
+    /// Lowercase hex SHA-256 of the clear bytes, checked when the file is opened.
+    pub sha256: String,
+    /// The sealed document (`Keyring::seal_document`).
+    pub document: String,
+    pub uploaded_by: String,
+    pub at: OffsetDateTime,
+}
+
+/// A case attachment as listed: everything but its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseAttachmentRow {
+    pub id: String,
+    pub case: CaseId,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub created_at: OffsetDateTime,
+}
+
+macro_rules! attachment_columns {
+    () => {
+        "id, case_id, filename, content_type, size_bytes, sha256, uploaded_by, created_at"
+    };
+}
+
+fn attachment_from_row(row: &AnyRow) -> StoreResult<CaseAttachmentRow> {
+    Ok(CaseAttachmentRow {
+        id: row.try_get("id")?,
+        case: parsed(row, "case_id")?,
+        filename: row.try_get("filename")?,
+        content_type: row.try_get("content_type")?,
+        size_bytes: row.try_get("size_bytes")?,
+        sha256: row.try_get("sha256")?,
+        uploaded_by: row.try_get("uploaded_by")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Adds an attachment to an open case, with the case's log entry and the audit event, in
+    /// one transaction. `NotFound` for no such case, `Conflict` when it is closed: the case's
+    /// row is updated first, conditionally, so a close committing meanwhile is seen (and on
+    /// PostgreSQL waited for) and nothing is written.
+    pub async fn add_case_attachment(
+        &self,
+        attachment: &NewCaseAttachment,
+        event: &CaseEvent,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let at = to_micros(attachment.at);
+        let open =
+            sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2 AND status <> 'closed'")
+                .bind(at)
+                .bind(attachment.case.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+        if !open {
+            let exists = sqlx::query("SELECT 1 AS one FROM cases WHERE id = $1")
+                .bind(attachment.case.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            return Err(if exists {
+                StoreError::Conflict
+            } else {
+                StoreError::NotFound
+            });
+        }
+        sqlx::query(
+            "INSERT INTO case_attachments (id, case_id, filename, content_type, size_bytes, \
+             sha256, document, uploaded_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(attachment.id.to_string())
+        .bind(attachment.case.to_string())
+        .bind(&attachment.filename)
+        .bind(attachment.content_type)
+        .bind(attachment.size_bytes)
+        .bind(&attachment.sha256)
+        .bind(&attachment.document)
+        .bind(&attachment.uploaded_by)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        append_event_in(&mut tx, attachment.case, event).await?;
+        crate::audit::record(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A case's attachments (metadata only), oldest first.
+    pub async fn case_attachments(&self, case: CaseId) -> StoreResult<Vec<CaseAttachmentRow>> {
+        let sql = concat!(
+            "SELECT ",
+            attachment_columns!(),
+            " FROM case_attachments WHERE case_id = $1 ORDER BY created_at, id"
+        );
+        sqlx::query(sql)
+            .bind(case.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(attachment_from_row)
+            .collect()
+    }
+
+    /// One attachment of `case` with its sealed content; `NotFound` unless it is that case's.
+    pub async fn case_attachment_document(
+        &self,
+        case: CaseId,
+        id: uuid::Uuid,
+    ) -> StoreResult<(CaseAttachmentRow, String)> {
+        let sql = concat!(
+            "SELECT ",
+            attachment_columns!(),
+            ", document FROM case_attachments WHERE id = $1 AND case_id = $2"
+        );
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(case.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((attachment_from_row(&row)?, row.try_get("document")?))
+    }
+}

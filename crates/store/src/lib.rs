@@ -56,8 +56,8 @@ pub use audit::{
 };
 pub use case_work::{CaseChange, CaseChangeRefused};
 pub use cases::{
-    AssigneeFilter, CaseAges, CaseDecisionWrite, CaseDue, CaseEvent, CaseItem, CaseOpening,
-    CaseRow, ClosedOnDay, InboxQuery,
+    AssigneeFilter, CaseAges, CaseAttachmentRow, CaseDecisionWrite, CaseDue, CaseEvent, CaseItem,
+    CaseOpening, CaseRow, ClosedOnDay, InboxQuery, NewCaseAttachment,
 };
 pub use data_keys::StoredDataKey;
 pub use fapi::{FapiClientRow, FapiCodeRow, FapiRequestRow, FapiSigningKeyRow, FapiTokenRow};

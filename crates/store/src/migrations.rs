@@ -64,6 +64,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(29, "0029_eu_fius_and_daml_answers"),
     migration!(30, "0030_screening_blocks"),
     migration!(31, "0031_case_sla_clock"),
+    migration!(32, "0032_case_attachments"),
     migration!(33, "0033_cases_by_party"),
 ];
 

@@ -8,6 +8,7 @@
 //!   tenant, table, column and row, and [`EncryptedValue`] its self-describing stored form
 //!   `v1.<dek_id>.<base64url(nonce‖ciphertext‖tag)>`.
 //! * [`KekProvider`] with [`FileKek`] and [`Pkcs11Kek`].
+//! * [`Keyring::seal_document`]: a document too large for one field, sealed in chunks.
 //! * [`BlindIndex`]: HMAC-SHA-256 over a normalised value, separated per index name.
 //! * [`backup`]: chunked streaming AES-256-GCM for backup files, under a separate [`BackupKey`].
 //!
@@ -18,6 +19,7 @@
 mod aad;
 pub mod backup;
 mod blind;
+mod document;
 mod error;
 mod field;
 mod ids;
@@ -28,6 +30,7 @@ mod keyring;
 pub use aad::Aad;
 pub use backup::{BackupKey, decrypt_file, decrypt_stream, encrypt_file, encrypt_stream};
 pub use blind::{BlindIndex, BlindIndexValue, normalize};
+pub use document::{DOCUMENT_CHUNK_BYTES, DocumentPlace};
 pub use error::VaultError;
 pub use field::{
     DEK_LEN, Dek, EncryptedValue, FieldCipher, MAX_FIELD_PLAINTEXT, into_secret_string,

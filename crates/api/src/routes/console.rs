@@ -6,7 +6,8 @@
 //! - No inline script or style: the CSP is `default-src 'self'`; the one stylesheet is served
 //!   from `/console/static/console.css`, and no script is needed.
 //! - Forms post `application/x-www-form-urlencoded` with the session's CSRF token in a hidden
-//!   `csrf_token` field, which `middleware::authenticate_staff` checks like the header.
+//!   `csrf_token` field, which `middleware::authenticate_staff` checks like the header; the
+//!   attachment form posts `multipart/form-data` with the same field, checked the same way.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -73,6 +74,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/console/cases/{id}/proposals",
             Needs::on_post(Permission::ReviewsDecide.into()),
             axum::routing::post(propose),
+        )
+        .staff(
+            "/console/cases/{id}/attachments",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            axum::routing::post(add_attachment),
         )
         .staff(
             "/console/cases/{id}/close",
@@ -625,7 +631,63 @@ fn monitoring_html(monitoring: &serde_json::Value) -> String {
     html
 }
 
-fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
+/// Sizes as people read them: bytes, KiB or MiB.
+fn size_text(bytes: i64) -> String {
+    #[allow(clippy::cast_precision_loss)] // display only
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{:.1} MiB", b / (1024.0 * 1024.0))
+    }
+}
+
+/// The case's attachments with their download links, and the form to add one.
+fn attachments_html(detail: &CaseDetail, csrf: &str, may_attach: bool, max_bytes: usize) -> String {
+    let mut body = String::from("<section class=\"attachments\"><h2>Attachments</h2>");
+    if detail.attachments.is_empty() {
+        body.push_str("<p>None.</p>");
+    } else {
+        body.push_str(
+            "<table class=\"attachments\"><thead><tr><th>File</th><th>Type</th><th>Size</th>\
+             <th>Added by</th><th>When</th></tr></thead><tbody>",
+        );
+        for attachment in &detail.attachments {
+            let _ = write!(
+                body,
+                "<tr><td><a href=\"{href}\" download>{name}</a></td><td>{kind}</td>\
+                 <td>{size}</td><td>{by}</td><td>{at}</td></tr>",
+                href = esc(&attachment.download),
+                name = esc(&attachment.filename),
+                kind = esc(&attachment.content_type),
+                size = esc(&size_text(attachment.size_bytes)),
+                by = esc(&attachment.uploaded_by),
+                at = esc(&time_text(attachment.created_at)),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    if may_attach && detail.case.status != "closed" {
+        let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/console/cases/{case}/attachments\" \
+             enctype=\"multipart/form-data\" class=\"attach\">{csrf}\
+             <label for=\"attachment-file\">Attach a file (PDF, PNG, JPEG, text or CSV; at most \
+             {max})</label><input id=\"attachment-file\" type=\"file\" name=\"file\" required \
+             accept=\"application/pdf,image/png,image/jpeg,text/plain,text/csv,.pdf,.png,.jpg,.jpeg,.txt,.csv\">\
+             <button type=\"submit\">Attach</button></form>",
+            case = esc(&detail.case.id),
+            max = esc(&size_text(max)),
+        );
+    }
+    body.push_str("</section>");
+    body
+}
+
+fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff, attachment_max: usize) -> String {
     let case = &detail.case;
     let mut body = String::new();
     let _ = write!(
@@ -848,6 +910,7 @@ fn case_body(detail: &CaseDetail, csrf: &str, staff: &Staff) -> String {
     if may_propose {
         body.push_str(&work_forms(case, csrf));
     }
+    body.push_str(&attachments_html(detail, csrf, may_propose, attachment_max));
     body.push_str("<section><h2>Proposals</h2>");
     if detail.proposals.is_empty() {
         body.push_str("<p>None yet.</p>");
@@ -992,7 +1055,12 @@ pub async fn case_page(
     let result: ApiResult<Response> = async {
         let id: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
         let detail = cases::detail(&state, id).await?;
-        let body = case_body(&detail, &csrf_field(&state, &headers), &staff);
+        let body = case_body(
+            &detail,
+            &csrf_field(&state, &headers),
+            &staff,
+            state.payments.attachment_max_bytes(),
+        );
         Ok(page(StatusCode::OK, "Case", Some(&staff), &body))
     }
     .await;
@@ -1190,6 +1258,80 @@ pub async fn work(
     }
     .await;
     back_to_case(&id, &staff, result)
+}
+
+/// Attaches a file to a case (a `multipart/form-data` form: the CSRF field, checked by the
+/// middleware, and one `file` part with its name and type).
+#[utoipa::path(post, path = "/console/cases/{id}/attachments", tag = "console",
+    security(("staff_session" = ["reviews:decide"])),
+    responses((status = 303, content_type = "text/html")))]
+pub async fn add_attachment(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    let result: ApiResult<()> = async {
+        let case: CaseId = id.parse().map_err(|_| ApiError::NotFound)?;
+        let upload = read_upload(&state, request).await?;
+        let file = benteng_payments::case_attachments::NewAttachment {
+            filename: upload.filename,
+            declared: upload.declared,
+            bytes: &upload.bytes,
+        };
+        cases::attach_on(&state, &staff, case, file).await?;
+        Ok(())
+    }
+    .await;
+    back_to_case(&id, &staff, result)
+}
+
+/// The file of an upload form, checked as the API checks a raw upload.
+struct Upload {
+    filename: benteng_core::documents::FileName,
+    declared: benteng_core::documents::DocumentType,
+    bytes: Vec<u8>,
+}
+
+/// Reads the one `file` part of a `multipart/form-data` form (besides the CSRF field), no
+/// further than the attachment cap.
+async fn read_upload(state: &AppState, request: axum::extract::Request) -> ApiResult<Upload> {
+    let malformed = |_| ApiError::BadRequest("the form could not be read");
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or(ApiError::BadRequest("the form must be multipart/form-data"))?;
+    let limit = state.payments.attachment_max_bytes();
+    let mut form = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+    let mut upload = None;
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some(CSRF_FIELD) => continue,
+            Some("file") if upload.is_none() => {}
+            Some("file") => return Err(ApiError::BadRequest("the form repeats a field")),
+            _ => return Err(ApiError::BadRequest("the form has an unknown field")),
+        }
+        let filename = cases::file_name(field.file_name().unwrap_or_default())?;
+        let declared = cases::declared_type(field.content_type().map(|m| m.essence_str()))?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(benteng_payments::Refusal::Document(
+                    benteng_core::documents::DocumentRefusal::TooLarge { limit },
+                )
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        upload = Some(Upload {
+            filename,
+            declared,
+            bytes,
+        });
+    }
+    upload.ok_or_else(|| ApiError::invalid("file", "required", "is required"))
 }
 
 /// Where a case form's post leads: back to the case page (303), or the refusal shown with a

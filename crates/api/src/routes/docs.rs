@@ -36,7 +36,7 @@ use super::{
         admin::credentials::add_certificate, admin::credentials::remove_certificate,
         admin::screening::search, admin::screening::clearances, admin::screening::clear,
         admin::screening::lists, admin::reviews::queue, admin::reviews::decide, admin::cases::list, admin::cases::dashboard_view, admin::cases::show,
-        admin::cases::take_next, admin::cases::propose, admin::cases::close, admin::cases::comment, admin::cases::set_status, admin::cases::assign, admin::cases::reopen, admin::cases::approve, admin::cases::reject,
+        admin::cases::take_next, admin::cases::propose, admin::cases::add_attachment, admin::cases::attachment, admin::cases::close, admin::cases::comment, admin::cases::set_status, admin::cases::assign, admin::cases::reopen, admin::cases::approve, admin::cases::reject,
         admin::cases::confirm_hit, admin::cases::false_positive, admin::cases::blocks, admin::cases::clear_block,
         admin::incidents::list, admin::incidents::show, admin::incidents::acknowledge, admin::incidents::block,
         admin::reports::list, admin::reports::create, admin::reports::show, admin::reports::update,
@@ -45,7 +45,7 @@ use super::{
         admin::reports::withdraw,
         admin::reports::supersede,
         console::sign_in_page, console::sign_in, console::style,
-        console::inbox, console::take_next, console::case_page, console::propose, console::close, console::work, console::approve,
+        console::inbox, console::take_next, console::case_page, console::propose, console::add_attachment, console::close, console::work, console::approve,
         console::confirm_hit, console::false_positive, console::clear_block,
         console::reject, console::incident_page, console::block_address, console::reports_page,
         console::dashboard_page, console::screening_page, console::screening_search, admin::audit::list, admin::tenant_users::list, admin::tenant_users::create, admin::tokens::issue, admin::tokens::list,
@@ -858,7 +858,9 @@ mod tests {
     use benteng_core::strict_json::FieldError;
 
     /// Every body a handler reads through `json::Body`: the document's schema of each is the
-    /// parser's own type.
+    /// parser's own type. Raw file bodies (`POST /v1/kyc/evidence/{item}`,
+    /// `POST /admin/v1/cases/{id}/attachments`) are not JSON: each is described as binary per
+    /// allowed content type and checked by `core::documents` in its handler and command.
     fn parsed_bodies() -> Vec<BodyType> {
         use admin::*;
         vec![

@@ -159,34 +159,7 @@ fn unknown_item() -> ApiError {
 }
 
 fn document_refused(refusal: &DocumentRefusal) -> ApiError {
-    let (status, slug, title) = match refusal {
-        DocumentRefusal::UnsupportedType => (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-document-type",
-            "Unsupported document type",
-        ),
-        DocumentRefusal::TooLarge { .. } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "document-too-large",
-            "Document too large",
-        ),
-        DocumentRefusal::Empty => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "document-empty",
-            "Empty document",
-        ),
-        DocumentRefusal::ContentMismatch { .. } => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "document-content-mismatch",
-            "Document content does not match its type",
-        ),
-    };
-    ApiError::Refused {
-        status,
-        slug,
-        title,
-        detail: refusal.to_string(),
-    }
+    ApiError::from(benteng_payments::Refusal::Document(refusal.clone()))
 }
 
 /// The caller's KYC level, its ceiling, its live 30-day volume and each item's status.
@@ -231,8 +204,10 @@ pub async fn upload(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .ok_or(DocumentRefusal::UnsupportedType)
-        .and_then(DocumentType::from_content_type)
+        .ok_or(DocumentRefusal::UnsupportedType {
+            allowed: DocumentType::KYC,
+        })
+        .and_then(|header| DocumentType::from_content_type(header, DocumentType::KYC))
         .map_err(|r| document_refused(&r))?;
     let limit = state.operations.max_document_bytes();
     let too_large = || document_refused(&DocumentRefusal::TooLarge { limit });

@@ -263,7 +263,11 @@ pub(crate) struct Held {
 /// A funded tenant pays a recipient in a FATF call-for-action country for the first time:
 /// 50 + 30 = 80, held for review, and its case opened.
 pub(crate) async fn held_transfer(backend: Backend) -> Held {
-    let app = crate::people::app(backend).await;
+    held_transfer_in(crate::people::app(backend).await).await
+}
+
+/// [`held_transfer`] on a server the caller configured.
+pub(crate) async fn held_transfer_in(app: TestApp) -> Held {
     let analyst = enrol(&app, "ana@benteng.example", &[StaffRole::ComplianceAnalyst]).await;
     let officer = enrol(&app, "olu@benteng.example", &[StaffRole::ComplianceOfficer]).await;
     let (_, payer) = funded_payer(&app, 100_000).await;

@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod audit_anchors;
 mod authentication;
+mod case_attachments;
 mod case_sla;
 mod cli;
 mod clients;

@@ -654,6 +654,7 @@ async fn every_operator_route_refuses_roles_without_its_permission() {
                 .replace("{endpoint}", &uuid::Uuid::new_v4().to_string())
                 .replace("{fingerprint}", &"ab".repeat(32))
                 .replace("{evidence}", &uuid::Uuid::new_v4().to_string())
+                .replace("{attachment}", &uuid::Uuid::new_v4().to_string())
                 .replace("{item}", "email")
                 .replace("{proposal}", &uuid::Uuid::new_v4().to_string())
                 .replace("{block}", &uuid::Uuid::new_v4().to_string()),

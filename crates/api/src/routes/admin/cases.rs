@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use benteng_core::cases::{
@@ -14,14 +14,18 @@ use benteng_core::cases::{
 };
 use benteng_core::country::CountryCode;
 use benteng_core::currency::Currency;
+use benteng_core::documents::{DocumentRefusal, DocumentType, FileName};
 use benteng_core::ids::{CaseId, PendingActionId, PersonId, TransferId};
 use benteng_core::roles::Permission;
 use benteng_core::strict_json::Fields;
 use benteng_operations::{ClearanceReason, EntryRef};
+use benteng_payments::case_attachments::NewAttachment;
 use benteng_payments::case_work::CaseWork;
 use benteng_payments::cases::CaseComment;
 use benteng_payments::reviews::ReviewReason;
-use benteng_store::{AssigneeFilter, CaseRow, InboxQuery, ScreeningBlock, StoreError};
+use benteng_store::{
+    AssigneeFilter, CaseAttachmentRow, CaseRow, InboxQuery, ScreeningBlock, StoreError,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -66,6 +70,16 @@ pub(super) fn routes(routes: Routes) -> Routes {
             "/admin/v1/cases/{id}/proposals",
             Needs::on_post(Permission::ReviewsDecide.into()),
             post(propose),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/attachments",
+            Needs::on_post(Permission::ReviewsDecide.into()),
+            post(add_attachment),
+        )
+        .staff(
+            "/admin/v1/cases/{id}/attachments/{attachment}",
+            Needs::on_get(Permission::PersonalDataRead.into()),
+            get(attachment),
         )
         .staff(
             "/admin/v1/cases/{id}/close",
@@ -306,6 +320,40 @@ impl From<&ScreeningBlock> for BlockView {
     }
 }
 
+/// A file attached to a case (its content is fetched from `download`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseAttachmentView {
+    pub(crate) id: String,
+    /// As the uploader named it (validated: no path, markup or control characters).
+    pub(crate) filename: String,
+    /// `application/pdf`, `image/png`, `image/jpeg`, `text/plain` or `text/csv`.
+    pub(crate) content_type: String,
+    pub(crate) size_bytes: i64,
+    /// SHA-256 of the content, lowercase hex.
+    pub(crate) sha256: String,
+    /// The audit actor who added it (`staff:LOGIN`).
+    pub(crate) uploaded_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) created_at: OffsetDateTime,
+    /// Where the content is served (`GET`, audited as a read of personal data).
+    pub(crate) download: String,
+}
+
+impl From<&CaseAttachmentRow> for CaseAttachmentView {
+    fn from(row: &CaseAttachmentRow) -> Self {
+        Self {
+            id: row.id.clone(),
+            filename: row.filename.clone(),
+            content_type: row.content_type.clone(),
+            size_bytes: row.size_bytes,
+            sha256: row.sha256.clone(),
+            uploaded_by: row.uploaded_by.clone(),
+            created_at: row.created_at,
+            download: format!("/admin/v1/cases/{}/attachments/{}", row.case, row.id),
+        }
+    }
+}
+
 /// A case with everything needed to decide it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
@@ -319,6 +367,7 @@ pub struct CaseDetail {
     /// The block in force on the case's party (a confirmed screening hit), if any.
     pub(crate) block: Option<BlockView>,
     pub(crate) proposals: Vec<ProposalView>,
+    pub(crate) attachments: Vec<CaseAttachmentView>,
     pub(crate) events: Vec<CaseEventView>,
     /// The party's other cases, newest first (at most 20), with their status and outcome.
     pub(crate) previous: Vec<CaseView>,
@@ -600,6 +649,13 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
         .await?
         .as_ref()
         .map(BlockView::from);
+    let attachments = state
+        .store
+        .case_attachments(id)
+        .await?
+        .iter()
+        .map(CaseAttachmentView::from)
+        .collect();
     Ok(CaseDetail {
         previous,
         case: CaseView::of(&case, now),
@@ -610,6 +666,7 @@ pub(crate) async fn detail(state: &AppState, id: CaseId) -> ApiResult<CaseDetail
         screening_hits,
         kyc_requests,
         proposals,
+        attachments,
         events,
     })
 }
@@ -1373,4 +1430,140 @@ pub async fn clear_block(
     Ok(Json(
         clear_block_on(&state, &staff, &block.to_string(), &body.comment).await?,
     ))
+}
+
+// ----- attachments -----
+
+/// A file's bytes as uploaded: they must be of the declared type (magic bytes; text is UTF-8
+/// without control characters).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct AttachmentBytes(Vec<u8>);
+
+/// Attaches a checked file to a case (the API and the console's form).
+pub(crate) async fn attach_on(
+    state: &AppState,
+    staff: &Staff,
+    case: CaseId,
+    file: NewAttachment<'_>,
+) -> ApiResult<CaseAttachmentView> {
+    let Staff(_, context) = staff;
+    let row = state.payments.attach_to_case(case, file, context).await?;
+    Ok(CaseAttachmentView::from(&row))
+}
+
+/// A file name from the uploader, refused as a field error.
+pub(crate) fn file_name(name: &str) -> ApiResult<FileName> {
+    FileName::parse(name).map_err(|e| ApiError::invalid("filename", e.code(), &e.to_string()))
+}
+
+/// The declared type of an upload, among the case attachments' allow-list.
+pub(crate) fn declared_type(content_type: Option<&str>) -> ApiResult<DocumentType> {
+    const ALLOWED: &[DocumentType] = DocumentType::CASE_ATTACHMENT;
+    content_type
+        .ok_or(DocumentRefusal::UnsupportedType { allowed: ALLOWED })
+        .and_then(|header| DocumentType::from_content_type(header, ALLOWED))
+        .map_err(|refusal| benteng_payments::Refusal::Document(refusal).into())
+}
+
+/// Attaches a file to an open case: the raw body, its `Content-Type` one of
+/// `application/pdf`, `image/png`, `image/jpeg`, `text/plain` or `text/csv` and matching the
+/// content, at most `cases.attachment_max_bytes` (413 otherwise, while reading), named by
+/// `filename` (1 to 200 characters; no path, control characters or `< > : " | ? *`). The
+/// file is sealed; the case's log and the audit trail (`case.attachment_added`) record it in
+/// the same transaction. 409 `case-closed` on a closed case.
+#[utoipa::path(post, path = "/admin/v1/cases/{id}/attachments", tag = "operator",
+    security(("staff_session" = ["reviews:decide"])),
+    params(("filename" = String, Query, description = "The file's name as shown and offered on download")),
+    request_body(content((AttachmentBytes = "application/pdf"), (AttachmentBytes = "image/png"),
+        (AttachmentBytes = "image/jpeg"), (AttachmentBytes = "text/plain"),
+        (AttachmentBytes = "text/csv"))),
+    responses((status = 201, body = CaseAttachmentView), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 413, body = crate::error::Problem),
+        (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn add_attachment(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    request: axum::extract::Request,
+) -> ApiResult<Response> {
+    let case: CaseId = path_id(&id)?;
+    let params = QueryParams::parse(query.as_deref(), &["filename"])?;
+    let filename = file_name(
+        params
+            .get("filename")
+            .ok_or_else(|| ApiError::invalid("filename", "required", "is required"))?,
+    )?;
+    let declared = declared_type(
+        request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    )?;
+    let limit = state.payments.attachment_max_bytes();
+    // Read no further than the cap: a longer body is refused while it arrives.
+    let bytes = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| {
+            ApiError::from(benteng_payments::Refusal::Document(
+                DocumentRefusal::TooLarge { limit },
+            ))
+        })?;
+    let file = NewAttachment {
+        filename,
+        declared,
+        bytes: &bytes,
+    };
+    let view = attach_on(&state, &staff, case, file).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// One attachment's content, unsealed and checked against its SHA-256, served as a download
+/// (`Content-Disposition: attachment` with its name, its stored type, `nosniff`, a sandboxing
+/// CSP). The read is audited as a read of personal data (`personal_data.read`).
+#[utoipa::path(get, path = "/admin/v1/cases/{id}/attachments/{attachment}", tag = "operator",
+    security(("staff_session" = ["personal_data:read"])),
+    responses((status = 200, description = "the file"), (status = 404, body = crate::error::Problem)))]
+pub async fn attachment(
+    State(state): State<AppState>,
+    Staff(_, context): Staff,
+    Path((id, attachment)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let case: CaseId = path_id(&id)?;
+    let attachment: uuid::Uuid = path_id(&attachment)?;
+    let (row, kind, bytes) = state
+        .payments
+        .case_attachment(case, attachment, &context)
+        .await?;
+    // Names were checked on the way in; one that no longer parses is offered without a name.
+    let disposition = FileName::parse(&row.filename).map_or_else(
+        |_| "attachment".to_owned(),
+        |name| name.content_disposition(),
+    );
+    let headers = [
+        (
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static(kind.served_as()),
+        ),
+        (
+            axum::http::header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition)
+                .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+        ),
+        (
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ),
+        (
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ),
+    ];
+    Ok((headers, bytes).into_response())
 }
