@@ -405,6 +405,7 @@ impl From<benteng_payments::Refusal> for ApiError {
             R::CaseClosed => (StatusCode::CONFLICT, "Case closed"),
             R::CaseNotReopenable => (StatusCode::CONFLICT, "Case not reopenable"),
             R::Document(refusal) => document_status(refusal),
+            R::FourEyesRequired => (StatusCode::FORBIDDEN, "Four eyes required"),
             R::OwnProposal => (StatusCode::FORBIDDEN, "Own proposal"),
             R::ProposalDecided => (StatusCode::CONFLICT, "Proposal already decided"),
             // The protection layer answers from the database record instead.

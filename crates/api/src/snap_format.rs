@@ -162,7 +162,9 @@ pub fn refusal(refusal: &Refusal) -> SnapError {
         | Refusal::CaseNotReopenable
         | Refusal::Document(_) => custom(409, 0, "Conflict"),
         Refusal::CaseNotFound => transaction_not_found(),
-        Refusal::OwnProposal => custom(403, 15, "Transaction Not Permitted"),
+        Refusal::OwnProposal | Refusal::FourEyesRequired => {
+            custom(403, 15, "Transaction Not Permitted")
+        }
         Refusal::Unavailable => SnapError::general_error().with_detail("unavailable"),
     }
 }

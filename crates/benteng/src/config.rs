@@ -577,6 +577,10 @@ pub struct CasesConfig {
     pub sla_hours: u64,
     /// How long a proposed decision waits for its second person, in hours (1 to 720).
     pub proposal_ttl_hours: u64,
+    /// The largest held transfer (in whole US dollars) one person may release through
+    /// `POST /admin/v1/transfers/{id}/review`; above it, a release takes the case's four eyes
+    /// (0: every release does; at most 1,000,000).
+    pub single_release_max_usd: u64,
     /// The inbox monitoring alerts' cases open in.
     pub alert_inbox: String,
     /// How soon a new alert case is due, in hours (1 to 720).
@@ -618,6 +622,7 @@ impl Default for CasesConfig {
             inbox: "payments".to_owned(),
             sla_hours: 24,
             proposal_ttl_hours: 24,
+            single_release_max_usd: 1_000,
             alert_inbox: "monitoring".to_owned(),
             alert_sla_hours: 72,
             escalation: BTreeMap::new(),
@@ -679,6 +684,13 @@ impl CasesConfig {
             inbox: inbox("inbox", &self.inbox)?,
             sla: hours("sla_hours", self.sla_hours)?,
             proposal_ttl: hours("proposal_ttl_hours", self.proposal_ttl_hours)?,
+            single_release_max_usd_cents: {
+                anyhow::ensure!(
+                    self.single_release_max_usd <= 1_000_000,
+                    "cases.single_release_max_usd must be at most 1000000"
+                );
+                self.single_release_max_usd as i64 * 100
+            },
             alerts: benteng_store::AlertCases {
                 inbox: inbox("alert_inbox", &self.alert_inbox)?,
                 sla: hours("alert_sla_hours", self.alert_sla_hours)?,

@@ -30,6 +30,9 @@ pub struct CasePolicy {
     pub sla: Duration,
     /// How long a proposed decision waits for its second person.
     pub proposal_ttl: Duration,
+    /// The largest held transfer, in US cents, one person may release alone
+    /// ([`Payments::review`]); above it the release takes the case's four eyes.
+    pub single_release_max_usd_cents: i64,
     /// Where alerts' cases go.
     pub alerts: AlertCases,
     /// Where a case still open too long past its SLA moves, per inbox.
@@ -71,6 +74,7 @@ impl Default for CasePolicy {
             inbox: "payments".to_owned(),
             sla: Duration::from_secs(24 * 3600),
             proposal_ttl: Duration::from_secs(24 * 3600),
+            single_release_max_usd_cents: 100_000,
             alerts: AlertCases::default(),
             escalations: Vec::new(),
             screening: AlertCases::screening_default(),

@@ -78,6 +78,10 @@ pub enum Refusal {
     /// An uploaded file refused by the document check (type, content, size).
     #[error("{0}")]
     Document(benteng_core::documents::DocumentRefusal),
+    /// A release worth more than one person may decide alone: propose it on the case, for a
+    /// second person to approve.
+    #[error("this decision takes four eyes")]
+    FourEyesRequired,
     /// The decider proposed the decision: a second person approves it.
     #[error("a proposal is decided by someone other than its proposer")]
     OwnProposal,
@@ -138,6 +142,7 @@ impl Refusal {
             Refusal::CaseClosed,
             Refusal::CaseNotReopenable,
             Refusal::Document(benteng_core::documents::DocumentRefusal::Empty),
+            Refusal::FourEyesRequired,
             Refusal::OwnProposal,
             Refusal::ProposalDecided,
             Refusal::IdempotencyKeyTaken,
@@ -166,6 +171,7 @@ impl Refusal {
                 | Refusal::CaseClosed
                 | Refusal::CaseNotReopenable
                 | Refusal::Document(_)
+                | Refusal::FourEyesRequired
                 | Refusal::OwnProposal
                 | Refusal::ProposalDecided
                 | Refusal::IdempotencyKeyTaken
@@ -205,6 +211,7 @@ impl Refusal {
                     D::ContentMismatch { .. } => "document-content-mismatch",
                 }
             }
+            Refusal::FourEyesRequired => "four-eyes-required",
             Refusal::OwnProposal => "own-proposal",
             Refusal::ProposalDecided => "proposal-decided",
             Refusal::IdempotencyKeyTaken => "idempotency-key-in-use",
@@ -295,6 +302,11 @@ impl Refusal {
                     .to_owned()
             }
             Refusal::Document(refusal) => refusal.to_string(),
+            Refusal::FourEyesRequired => {
+                "releasing a held transfer of this amount takes four eyes: propose it on its case \
+                 (POST /admin/v1/cases/{id}/proposals) for a compliance officer to approve"
+                    .to_owned()
+            }
             Refusal::OwnProposal => {
                 "a proposal is approved or rejected by someone other than its proposer".to_owned()
             }

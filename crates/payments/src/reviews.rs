@@ -45,7 +45,10 @@ pub(crate) struct FourEyes {
 }
 
 impl Payments {
-    /// Decides a transfer held for review. `NotHeld` when it is not (or no longer) held.
+    /// Decides a transfer held for review, as one person. `NotHeld` when it is not (or no
+    /// longer) held; `FourEyesRequired` for a release worth more than
+    /// `single_release_max_usd_cents` (or whose dollar value is unknown): that one is proposed
+    /// on its case and approved by someone else. Blocking, the safe direction, takes one.
     pub async fn review(
         &self,
         transfer: TransferId,
@@ -53,8 +56,34 @@ impl Payments {
         reason: &ReviewReason,
         audit: &AuditContext,
     ) -> Result<TransferRecord, Refusal> {
+        if decision == ReviewDecision::Release {
+            check_reason(reason)?;
+            let held = match self.store.transfer_by_id(transfer).await {
+                Err(StoreError::NotFound) => return Err(Refusal::TransferNotFound),
+                other => other?,
+            };
+            let usd = self.usd_value_cents(&held);
+            if usd.is_none_or(|cents| cents > self.cases.single_release_max_usd_cents) {
+                return Err(Refusal::FourEyesRequired);
+            }
+        }
         self.decide_held(transfer, decision, reason, audit, None)
             .await
+    }
+
+    /// A transfer's US-dollar value in cents: its USD side, else its source through the rate
+    /// table; `None` without a rate.
+    fn usd_value_cents(&self, transfer: &TransferRecord) -> Option<i64> {
+        use benteng_core::currency::Currency;
+        use rust_decimal::prelude::ToPrimitive;
+        let usd = if transfer.source.currency() == Currency::USD {
+            transfer.source.to_decimal()
+        } else if transfer.target.currency() == Currency::USD {
+            transfer.target.to_decimal()
+        } else {
+            self.rates().usd_value(transfer.source)?
+        };
+        (usd * rust_decimal::Decimal::ONE_HUNDRED).ceil().to_i64()
     }
 
     /// The one decision path: [`Payments::review`], and an approved case proposal (whose

@@ -27,7 +27,8 @@ on_both_backends!(
     inbox_filters_and_the_dashboard_agree_with_the_cases,
     screening_search_shows_each_match_beside_its_list_entry,
     the_dashboard_screening_search_and_inbox_filters_work_in_the_browser,
-    a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edited
+    a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edited,
+    one_person_releases_a_held_transfer_only_up_to_the_configured_amount
 );
 
 /// A hostile recipient name: it must come out of every page as text.
@@ -1923,4 +1924,51 @@ async fn a_case_is_commented_set_waiting_assigned_closed_and_reopened_never_edit
         .find(|e| e["event_type"] == "case.reopened")
         .unwrap();
     assert!(reopen.to_string().contains("false_positive"), "{reopen}");
+}
+
+/// Above `[cases] single_release_max_usd`, the one-person review route refuses a release (it
+/// takes the case's four eyes) and changes nothing; blocking, the safe direction, takes one.
+async fn one_person_releases_a_held_transfer_only_up_to_the_configured_amount(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.people.argon2_memory_kib = 19 * 1024;
+        config.people.argon2_iterations = 2;
+        config.cases.single_release_max_usd = 50;
+    })
+    .await;
+    let held = held_transfer_in(app).await;
+    let app = &held.app;
+    let analyst = sign_in(app, &held.analyst).await;
+    let review = app.url(&format!("/admin/v1/transfers/{}/review", held.transfer));
+    let events_before = audit_types(app).await.len();
+    let refused = post(
+        &app.client,
+        review.clone(),
+        &analyst,
+        &json!({"decision": "release", "reason": "known supplier, contract on file"}),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(problem_type(refused).await.ends_with("four-eyes-required"));
+    let transfer: Value = app
+        .client
+        .get(app.url(&format!("/v1/transfers/{}", held.transfer)))
+        .bearer_auth(&held.payer.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(transfer["status"], "PENDING_REVIEW", "{transfer}");
+    assert_eq!(audit_types(app).await.len(), events_before);
+    let blocked = post(
+        &app.client,
+        review,
+        &analyst,
+        &json!({"decision": "block", "reason": "the buyer named is on no contract"}),
+    )
+    .await;
+    assert_eq!(blocked.status(), StatusCode::OK);
+    let blocked: Value = blocked.json().await.unwrap();
+    assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
 }
