@@ -62,28 +62,13 @@ impl Payments {
                 Err(StoreError::NotFound) => return Err(Refusal::TransferNotFound),
                 other => other?,
             };
-            let usd = self.usd_value_cents(&held);
+            let usd = crate::volume::usd_cents_of(&self.rates(), held.source, held.target);
             if usd.is_none_or(|cents| cents > self.cases.single_release_max_usd_cents) {
                 return Err(Refusal::FourEyesRequired);
             }
         }
         self.decide_held(transfer, decision, reason, audit, None)
             .await
-    }
-
-    /// A transfer's US-dollar value in cents: its USD side, else its source through the rate
-    /// table; `None` without a rate.
-    fn usd_value_cents(&self, transfer: &TransferRecord) -> Option<i64> {
-        use benteng_core::currency::Currency;
-        use rust_decimal::prelude::ToPrimitive;
-        let usd = if transfer.source.currency() == Currency::USD {
-            transfer.source.to_decimal()
-        } else if transfer.target.currency() == Currency::USD {
-            transfer.target.to_decimal()
-        } else {
-            self.rates().usd_value(transfer.source)?
-        };
-        (usd * rust_decimal::Decimal::ONE_HUNDRED).ceil().to_i64()
     }
 
     /// The one decision path: [`Payments::review`], and an approved case proposal (whose

@@ -3,6 +3,7 @@
 //! a refused transfer reserves nothing.
 
 use benteng_core::currency::Currency;
+use benteng_core::money::Money;
 use benteng_core::payments::quote::{Quote, RateTable};
 use benteng_core::tenant::Tenant;
 use benteng_store::VolumeCharge;
@@ -28,13 +29,18 @@ impl VolumeCaps for NoCaps {
 /// The US-dollar value of a quote's source amount at the quote's own rate when either side is
 /// US dollars, else through the rate table; in cents, rounded up.
 pub fn usd_cents(rates: &RateTable, quote: &Quote) -> Option<i64> {
-    let p = &quote.pricing;
-    let usd = if p.source.currency() == Currency::USD {
-        p.source.to_decimal()
-    } else if p.target.currency() == Currency::USD {
-        p.target.to_decimal()
+    usd_cents_of(rates, quote.pricing.source, quote.pricing.target)
+}
+
+/// The US-dollar value, in cents rounded up, of paying `source` for `target`: the USD side
+/// when either is US dollars, else `source` through the rate table; `None` without a rate.
+pub fn usd_cents_of(rates: &RateTable, source: Money, target: Money) -> Option<i64> {
+    let usd = if source.currency() == Currency::USD {
+        source.to_decimal()
+    } else if target.currency() == Currency::USD {
+        target.to_decimal()
     } else {
-        rates.usd_value(p.source)?
+        rates.usd_value(source)?
     };
     (usd * Decimal::ONE_HUNDRED).ceil().to_i64()
 }
